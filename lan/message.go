@@ -1,0 +1,310 @@
+package lan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxText is the longest message FeiGo sends, in UTF-8 bytes. Longer texts are refused: a
+// file transfer is the way to send a log or a document.
+const MaxText = 64 << 10
+
+// Errors from Send.
+var (
+	ErrNoAck      = errors.New("no acknowledgement: the peer may be offline or unreachable")
+	ErrTooLong    = fmt.Errorf("message too long: the limit is %d bytes; send it as a file instead", MaxText)
+	ErrEmpty      = errors.New("empty message")
+	ErrNoTarget   = errors.New("no recipient")
+	ErrNodeClosed = errors.New("node stopped")
+)
+
+// Message is a message received or sent.
+type Message struct {
+	PacketNo uint32         `json:"packet_no"`
+	PeerID   string         `json:"peer_id,omitempty"`
+	Nick     string         `json:"nick,omitempty"`
+	User     string         `json:"user,omitempty"`
+	Host     string         `json:"host,omitempty"`
+	Addr     netip.AddrPort `json:"addr"`
+	Text     string         `json:"text"`
+	// Auto marks an automatic reply (absence notice); it is never answered automatically.
+	Auto bool `json:"auto,omitempty"`
+	// Broadcast marks a message sent to everyone, which is not acknowledged.
+	Broadcast bool `json:"broadcast,omitempty"`
+	// Parts is how many datagrams a sent message took (long texts are split).
+	Parts int       `json:"parts,omitempty"`
+	Time  time.Time `json:"time"`
+}
+
+// Delivery is the outcome of a message to one recipient.
+type Delivery struct {
+	Message
+	Err error `json:"-"`
+}
+
+type ackKey struct {
+	addr netip.Addr
+	no   uint32
+}
+
+type dedupKey struct {
+	addr netip.Addr
+	user string
+	no   uint32
+	mode Command
+}
+
+// dedup remembers the last size keys it was asked about.
+type dedup struct {
+	mu   sync.Mutex
+	slot map[dedupKey]int // key → its place in ring
+	ring []dedupKey
+	next int
+}
+
+func newDedup(size int) *dedup {
+	return &dedup{slot: make(map[dedupKey]int, size), ring: make([]dedupKey, size)}
+}
+
+// seen reports whether k was seen before, and remembers it.
+func (d *dedup) seen(k dedupKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.slot[k]; ok {
+		return true
+	}
+	if i, ok := d.slot[d.ring[d.next]]; ok && i == d.next {
+		delete(d.slot, d.ring[d.next])
+	}
+	d.ring[d.next] = k
+	d.slot[k] = d.next
+	d.next = (d.next + 1) % len(d.ring)
+	return false
+}
+
+// forget drops k, so a later copy counts as new.
+func (d *dedup) forget(k dedupKey) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.slot, k)
+}
+
+// splitText cuts text into parts of at most limit UTF-8 bytes, at a line break in the
+// second half of a part where there is one, else at a character boundary. GBK and CP932
+// never take more bytes than UTF-8, so the parts fit in every encoding.
+func splitText(text string, limit int) []string {
+	var parts []string
+	for len(text) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		if nl := strings.LastIndexByte(text[:cut], '\n'); nl >= limit/2 {
+			cut = nl + 1
+		}
+		parts = append(parts, text[:cut])
+		text = text[cut:]
+	}
+	return append(parts, text)
+}
+
+// Send sends text to each address, as one message or, when it does not fit in one
+// datagram, as several in order, and waits until every recipient has acknowledged every part
+// or the retries are spent. It returns one Delivery per recipient; Err is ErrNoAck, a context
+// error or ErrNodeClosed where the message did not arrive. Invalid input (empty or over
+// MaxText) fails at once. Each outcome is also reported as a message_delivered or
+// message_failed event.
+func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]Delivery, error) {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	switch {
+	case strings.TrimSpace(text) == "":
+		return nil, ErrEmpty
+	case len(text) > MaxText:
+		return nil, fmt.Errorf("%w (this one is %d bytes)", ErrTooLong, len(text))
+	case len(to) == 0:
+		return nil, ErrNoTarget
+	}
+	select {
+	case <-n.ready:
+	case <-n.stopping:
+		return nil, ErrNodeClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	self := n.Self()
+	header := len(versionField) + 10 + len(self.User) + len(self.Host) + 10 + 5
+	parts := splitText(text, MaxPacket-header-1)
+	nos := make([]uint32, len(parts))
+	for i := range nos {
+		nos[i] = n.nextNo()
+	}
+	cmd := SendMsg | SendCheckOpt
+	if len(to) > 1 {
+		cmd |= MulticastOpt // one packet number for all recipients, as IPMsg does
+	}
+	out := make([]Delivery, len(to))
+	var wg sync.WaitGroup
+	for i, addr := range to {
+		if !n.startSend() {
+			out[i] = Delivery{Message: Message{Addr: addr, Text: text}, Err: ErrNodeClosed}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer n.sends.Done()
+			defer wg.Done()
+			d := Delivery{Message: Message{PacketNo: nos[0], Addr: addr, Text: text, Parts: len(parts), Time: n.now()}}
+			if p, ok := n.table.ByAddr(addr); ok {
+				d.PeerID, d.Nick, d.User, d.Host = p.ID, p.Nick, p.User, p.Host
+			}
+			cs, flag := n.encodingFor(addr)
+			for j, part := range parts {
+				pkt := n.packet(cs, flag, cmd, append(cs.Encode(part), 0))
+				pkt.No = nos[j]
+				if d.Err = n.sendReliable(ctx, addr, pkt); d.Err != nil {
+					break
+				}
+			}
+			out[i] = d
+			msg := d.Message
+			if d.Err != nil {
+				n.emit(Event{Type: "message_failed", Message: &msg, Error: d.Err.Error()})
+			} else {
+				n.emit(Event{Type: "message_delivered", Message: &msg})
+			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// sendReliable sends pkt until it is acknowledged, with backoff from RetryFirst up to
+// RetryMax between copies, for at most RetryBudget. Every copy keeps the packet number, so
+// the receiver shows the message once.
+func (n *Node) sendReliable(ctx context.Context, to netip.AddrPort, pkt Packet) error {
+	key := ackKey{to.Addr(), pkt.No}
+	acked := make(chan struct{})
+	n.pendMu.Lock()
+	n.pending[key] = acked
+	n.pendMu.Unlock()
+	defer func() {
+		n.pendMu.Lock()
+		delete(n.pending, key)
+		n.pendMu.Unlock()
+	}()
+	budget := time.NewTimer(n.cfg.RetryBudget)
+	defer budget.Stop()
+	wait := n.cfg.RetryFirst
+	for {
+		n.write(to, pkt)
+		next := time.NewTimer(wait)
+		select {
+		case <-acked:
+			next.Stop()
+			return nil
+		case <-ctx.Done():
+			next.Stop()
+			return ctx.Err()
+		case <-n.stopping:
+			next.Stop()
+			return ErrNodeClosed
+		case <-budget.C:
+			next.Stop()
+			return ErrNoAck
+		case <-next.C:
+		}
+		wait = min(wait*3/2, n.cfg.RetryMax)
+	}
+}
+
+func (n *Node) onRecvMsg(p Packet, from netip.AddrPort) {
+	no, err := strconv.ParseUint(string(FirstSection(p.Body)), 10, 32)
+	if err != nil {
+		n.log.Debug("bad RECVMSG", "from", from, "body", string(clip(p.Body)))
+		return
+	}
+	n.pendMu.Lock()
+	ch, ok := n.pending[ackKey{from.Addr(), uint32(no)}]
+	if ok {
+		delete(n.pending, ackKey{from.Addr(), uint32(no)})
+	}
+	n.pendMu.Unlock()
+	if ok {
+		close(ch)
+	}
+}
+
+// readCharset picks the encoding of a packet's strings from its flags, its sender's entry
+// and, for strangers, a guess.
+func (n *Node) readCharset(p Packet, from netip.AddrPort) Charset {
+	if p.Cmd.Has(UTF8Opt) {
+		return UTF8
+	}
+	if peer, ok := n.table.ByAddr(from); ok {
+		if cs, err := ParseCharset(peer.Encoding); err == nil {
+			return cs
+		}
+	}
+	switch clientOf(p.Version, nil) {
+	case ClientIptux:
+		return UTF8
+	case ClientFeiQ:
+		return GBK
+	}
+	return guessCharset(n.cfg.Legacy, p.User, p.Host, FirstSection(p.Body))
+}
+
+func (n *Node) onSendMsg(p Packet, from netip.AddrPort) {
+	cs := n.readCharset(p, from)
+	replyCS, replyFlag := n.encodingFor(from)
+	if p.Cmd.Has(UTF8Opt) {
+		replyCS, replyFlag = UTF8, true
+	}
+	// IPMsg: no ack for broadcasts and automatic replies.
+	needAck := p.Cmd.Has(SendCheckOpt) && !p.Cmd.Has(BroadcastOpt) && !p.Cmd.Has(AutoRetOpt)
+	key := dedupKey{from.Addr(), string(p.User), p.No, SendMsg}
+	if !n.dedup.seen(key) {
+		peer, known := n.table.ByAddr(from)
+		msg := Message{
+			PacketNo: p.No, Addr: from, User: cs.Decode(p.User), Host: cs.Decode(p.Host),
+			Text:      strings.ReplaceAll(cs.Decode(FirstSection(p.Body)), "\r\n", "\n"),
+			Auto:      p.Cmd.Has(AutoRetOpt),
+			Broadcast: p.Cmd.Has(BroadcastOpt),
+			Time:      n.now(),
+		}
+		msg.Nick = msg.User
+		if known {
+			msg.PeerID, msg.Nick = peer.ID, peer.Nick
+		}
+		if n.cfg.Deliver != nil {
+			if err := n.cfg.Deliver(msg); err != nil {
+				// Not stored, so not acknowledged: the sender's retry gets another chance.
+				n.dedup.forget(key)
+				n.log.Error("message not accepted", "from", from, "err", err)
+				return
+			}
+		}
+		n.emit(Event{Type: "message", Message: &msg})
+		if self := n.Self(); self.Away && !msg.Auto && !msg.Broadcast {
+			text := self.AwayText
+			if text == "" {
+				text = "I am away from my desk."
+			}
+			n.write(from, n.packet(replyCS, replyFlag, SendMsg|AutoRetOpt, append(replyCS.Encode(text), 0)))
+		}
+		if !known && !p.Cmd.Has(NoAddListOpt) {
+			// Ask a stranger who it is, as IPMsg does; its ANSENTRY puts it in the table.
+			n.sendEntry(from, BrEntry)
+		}
+	}
+	if needAck {
+		n.write(from, n.packet(replyCS, replyFlag, RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
+	}
+}

@@ -1,0 +1,460 @@
+package lan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"feigo/peers"
+)
+
+// Version is FeiGo's version, sent in SENDINFO and in the packet version field.
+const Version = "0.1.0"
+
+// versionField starts with "1_" so IPMsg's atoi() reads protocol version 1, as iptux does.
+const versionField = "1_feigo " + Version
+
+// DefaultPort is IPMsg's UDP and TCP port.
+const DefaultPort = 2425
+
+// ErrPortInUse is returned by Run when another program holds the UDP port.
+var ErrPortInUse = errors.New("port in use")
+
+// Timing of liveness checks and retransmission. The zero Config uses these.
+const (
+	DefaultProbeAfter  = 15 * time.Second // a peer quiet this long is asked to answer
+	DefaultProbeEvery  = 5 * time.Second  // and asked again this often
+	DefaultExpiry      = 45 * time.Second // and dropped once quiet this long
+	DefaultRetryFirst  = 200 * time.Millisecond
+	DefaultRetryMax    = 600 * time.Millisecond
+	DefaultRetryBudget = 8 * time.Second
+)
+
+// Config says who this node is and how it reaches the LAN.
+type Config struct {
+	// ID is this installation's stable FeiGo ID (a UUID); required.
+	ID          string
+	Nick, Group string
+	// User and Host go into every packet header; ':' is replaced by ';'.
+	User, Host string
+	// Port is the UDP port to bind and announce to (DefaultPort when 0).
+	Port int
+	// Interfaces limits announcements to these interface names; empty means all.
+	Interfaces []string
+	// NoInterfaces turns off announcements to interface broadcast addresses, leaving only
+	// Extra (tests on loopback, or a user who lists every host by hand).
+	NoInterfaces bool
+	// Extra are more addresses to announce to: other subnets' broadcast addresses or
+	// single hosts, as accepted by ParseTarget.
+	Extra []string
+	// Legacy is the code page of clients that do not say theirs (GBK unless set).
+	Legacy Charset
+	// Conn, when set, is used instead of binding Port (tests).
+	Conn *net.UDPConn
+	// Deliver, when set, is called with each new message before it is acknowledged; an
+	// error withholds the ack so the sender retries (a history store that cannot write).
+	Deliver func(Message) error
+	// OnEvent receives every event; it must not block.
+	OnEvent func(Event)
+	Log     *slog.Logger
+	Now     func() time.Time
+
+	ProbeAfter, ProbeEvery, Expiry    time.Duration
+	RetryFirst, RetryMax, RetryBudget time.Duration
+}
+
+// Event is something the node wants its UI to know. Type is one of peer_online,
+// peer_offline, peer_updated, message, message_delivered, message_failed, ready.
+type Event struct {
+	Type    string         `json:"type"`
+	Time    time.Time      `json:"time"`
+	Peer    *peers.Peer    `json:"peer,omitempty"`
+	Message *Message       `json:"message,omitempty"`
+	Error   string         `json:"error,omitempty"`
+	Addr    netip.AddrPort `json:"addr,omitzero"`
+}
+
+// Node is one FeiGo presence on the LAN: it announces itself, keeps the peer table and sends
+// and receives acknowledged messages. Its methods are safe for concurrent use once Run has
+// started; Send waits for Run to have bound its socket.
+type Node struct {
+	cfg   Config
+	table *peers.Table
+	log   *slog.Logger
+	now   func() time.Time
+
+	conn     *net.UDPConn
+	ready    chan struct{} // closed once conn is bound
+	stopping chan struct{} // closed when Run begins to shut down
+	seq      atomic.Uint32
+
+	selfMu sync.Mutex
+	self   Entry
+
+	locals   atomic.Pointer[map[netip.Addr]bool]
+	dedup    *dedup
+	pendMu   sync.Mutex
+	pending  map[ackKey]chan struct{}
+	probedMu sync.Mutex
+	probed   map[string]time.Time // peer ID → last liveness probe
+	// sends counts sends in flight; closing is set under sendsMu before Run waits on it,
+	// so no send starts after that.
+	sendsMu sync.Mutex
+	closing bool
+	sends   sync.WaitGroup
+}
+
+// startSend registers a send in flight, or reports that the node is stopping.
+func (n *Node) startSend() bool {
+	n.sendsMu.Lock()
+	defer n.sendsMu.Unlock()
+	if n.closing {
+		return false
+	}
+	n.sends.Add(1)
+	return true
+}
+
+// NewNode checks cfg and returns a node that records peers in table.
+func NewNode(cfg Config, table *peers.Table) (*Node, error) {
+	if cfg.ID == "" {
+		return nil, errors.New("lan: Config.ID is required")
+	}
+	if cfg.Port == 0 {
+		cfg.Port = DefaultPort
+	}
+	if cfg.Port < 1 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("lan: port %d out of range", cfg.Port)
+	}
+	for _, x := range cfg.Extra {
+		if _, err := ParseTarget(x, cfg.Port); err != nil {
+			return nil, fmt.Errorf("lan: extra address: %w", err)
+		}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.ProbeAfter, DefaultProbeAfter)
+	def(&cfg.ProbeEvery, DefaultProbeEvery)
+	def(&cfg.Expiry, DefaultExpiry)
+	def(&cfg.RetryFirst, DefaultRetryFirst)
+	def(&cfg.RetryMax, DefaultRetryMax)
+	def(&cfg.RetryBudget, DefaultRetryBudget)
+	n := &Node{
+		cfg:      cfg,
+		table:    table,
+		log:      cfg.Log,
+		now:      cfg.Now,
+		ready:    make(chan struct{}),
+		stopping: make(chan struct{}),
+		dedup:    newDedup(4096),
+		pending:  map[ackKey]chan struct{}{},
+		probed:   map[string]time.Time{},
+		self: Entry{
+			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
+			User: headerName(cfg.User), Host: headerName(cfg.Host),
+			Client: ClientFeiGo, Charset: UTF8, UTF8: true,
+		},
+	}
+	n.seq.Store(uint32(cfg.Now().Unix()))
+	locals := localAddrs()
+	n.locals.Store(&locals)
+	return n, nil
+}
+
+func headerName(s string) string {
+	b := []byte(oneLine(s))
+	for i := range b {
+		if b[i] == ':' {
+			b[i] = ';'
+		}
+	}
+	if len(b) == 0 {
+		return "feigo"
+	}
+	return string(b)
+}
+
+// Table returns the node's peer table.
+func (n *Node) Table() *peers.Table { return n.table }
+
+// Self returns this node's own entry (nick, group, away state).
+func (n *Node) Self() Entry {
+	n.selfMu.Lock()
+	defer n.selfMu.Unlock()
+	e := n.self
+	return e
+}
+
+// Port returns the UDP port the node is bound to, once Run has started.
+func (n *Node) Port() int {
+	<-n.ready
+	return n.conn.LocalAddr().(*net.UDPAddr).Port
+}
+
+// nextNo returns a packet number larger than every one before, and not behind the clock.
+func (n *Node) nextNo() uint32 {
+	for {
+		old := n.seq.Load()
+		next := old + 1
+		if t := uint32(n.now().Unix()); int32(t-next) > 0 {
+			next = t
+		}
+		if n.seq.CompareAndSwap(old, next) {
+			return next
+		}
+	}
+}
+
+func (n *Node) emit(ev Event) {
+	if ev.Time.IsZero() {
+		ev.Time = n.now()
+	}
+	if n.cfg.OnEvent != nil {
+		n.cfg.OnEvent(ev)
+	}
+}
+
+// Listen binds the UDP port. Run calls it when Config.Conn is nil; a caller that wants to
+// report a busy port before doing anything else may call it first.
+func Listen(port int) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", port))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("UDP port %d is in use — is another IP Messenger, FeiQ, iptux or FeiGo running? (%w)", port, ErrPortInUse)
+		}
+		if errors.Is(err, syscall.EACCES) {
+			return nil, fmt.Errorf("UDP port %d: permission denied: %w", port, err)
+		}
+		return nil, fmt.Errorf("binding UDP port %d: %w", port, err)
+	}
+	uc := pc.(*net.UDPConn)
+	_ = uc.SetReadBuffer(4 << 20)
+	return uc, nil
+}
+
+// Run announces the node, serves the LAN until ctx is cancelled, then says goodbye
+// (BR_EXIT) and returns after its goroutines have ended. It returns nil after a cancel.
+func (n *Node) Run(ctx context.Context) error {
+	conn := n.cfg.Conn
+	if conn == nil {
+		c, err := Listen(n.cfg.Port)
+		if err != nil {
+			close(n.stopping)
+			return err
+		}
+		conn = c
+	}
+	n.conn = conn
+	close(n.ready)
+	n.log.Info("listening", "addr", conn.LocalAddr().String(), "id", n.cfg.ID)
+	n.emit(Event{Type: "ready", Addr: netip.MustParseAddrPort(conn.LocalAddr().String())})
+
+	cancelSub := n.table.Subscribe(func(e peers.Event) {
+		p := e.Peer
+		n.emit(Event{Type: "peer_" + string(e.Change), Peer: &p})
+	})
+	defer cancelSub()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var loops sync.WaitGroup
+	loops.Add(2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer loops.Done()
+		readErr <- n.readLoop()
+	}()
+	go func() {
+		defer loops.Done()
+		n.housekeeping(ctx)
+	}()
+
+	n.announce(BrEntry, nil)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-readErr:
+		err = fmt.Errorf("reading UDP: %w", err)
+	}
+	cancel()
+	n.sendsMu.Lock()
+	n.closing = true
+	n.sendsMu.Unlock()
+	close(n.stopping)
+	n.sends.Wait() // sends in flight end with ErrNodeClosed
+	if err == nil {
+		n.sayGoodbye()
+	}
+	conn.Close()
+	loops.Wait()
+	return err
+}
+
+func (n *Node) readLoop() error {
+	buf := make([]byte, 65536)
+	for {
+		nr, from, err := n.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		n.handle(buf[:nr], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
+	}
+}
+
+func (n *Node) housekeeping(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	refreshLocals := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n.checkLiveness()
+		if refreshLocals++; refreshLocals%10 == 0 {
+			locals := localAddrs()
+			n.locals.Store(&locals)
+		}
+	}
+}
+
+// write sends one packet. A failure is logged, not returned: UDP delivery is best effort and
+// the retransmission and liveness logic deal with losses.
+func (n *Node) write(to netip.AddrPort, p Packet) {
+	b, err := p.Marshal()
+	if err != nil {
+		n.log.Error("building packet", "err", err)
+		return
+	}
+	if len(b) > MaxPacket {
+		n.log.Error("packet over the size limit not sent", "size", len(b), "cmd", p.Cmd)
+		return
+	}
+	if _, err := n.conn.WriteToUDPAddrPort(b, to); err != nil {
+		n.log.Debug("send failed", "to", to, "err", err)
+	}
+}
+
+// encodingFor says how to write to addr: the charset and whether to set UTF8OPT.
+func (n *Node) encodingFor(addr netip.AddrPort) (Charset, bool) {
+	if p, ok := n.table.ByAddr(addr); ok {
+		return peerEncoding(p)
+	}
+	return UTF8, true
+}
+
+func peerEncoding(p peers.Peer) (Charset, bool) {
+	cs, err := ParseCharset(p.Encoding)
+	if err != nil {
+		cs = UTF8
+	}
+	if p.UTF8 {
+		// FeiGo and CAPUTF8OPT IPMsg read UTF8OPT; iptux reads UTF-8 and ignores the flag.
+		return UTF8, p.Client != string(ClientIptux)
+	}
+	return cs, false
+}
+
+// packet builds a packet to a peer whose encoding is cs, with our names in that encoding.
+func (n *Node) packet(cs Charset, utf8Flag bool, cmd Command, body []byte) Packet {
+	self := n.Self()
+	if utf8Flag && cs == UTF8 {
+		cmd |= UTF8Opt
+	}
+	return Packet{
+		Version: versionField, No: n.nextNo(),
+		User: []byte(headerName(string(cs.Encode(self.User)))), Host: cs.Encode(self.Host),
+		Cmd: cmd, Body: body,
+	}
+}
+
+// isSelf reports whether a packet is our own echo.
+func (n *Node) isSelf(from netip.AddrPort, e *Entry) bool {
+	if e != nil && e.Client == ClientFeiGo {
+		return e.ID == n.cfg.ID
+	}
+	return int(from.Port()) == n.Port() && (*n.locals.Load())[from.Addr()]
+}
+
+func (n *Node) handle(b []byte, from netip.AddrPort) {
+	p, err := Decode(b)
+	if err != nil {
+		n.log.Debug("dropped datagram", "from", from, "size", len(b), "err", err)
+		return
+	}
+	switch p.Cmd.Mode() {
+	case BrEntry, AnsEntry, BrAbsence:
+		n.onEntry(p, from)
+		return
+	case BrExit:
+		if n.isSelf(from, nil) {
+			return
+		}
+		if e := ParseEntry(p, n.cfg.Legacy); e.Client == ClientFeiGo && e.ID == n.cfg.ID {
+			return
+		}
+		if peer, ok := n.table.Remove(from); ok {
+			n.log.Info("peer left", "nick", peer.Nick, "addr", from)
+		}
+		return
+	}
+	if n.isSelf(from, nil) {
+		return
+	}
+	n.table.Touch(from)
+	switch p.Cmd.Mode() {
+	case SendMsg:
+		n.onSendMsg(p, from)
+	case RecvMsg:
+		n.onRecvMsg(p, from)
+	case GetInfo:
+		cs, f := n.encodingFor(from)
+		n.write(from, n.packet(cs, f, SendInfo, append([]byte("FeiGo "+Version), 0)))
+	case GetAbsenceInfo:
+		self := n.Self()
+		text := "Not absence mode"
+		if self.Away {
+			text = self.AwayText
+		}
+		cs, f := n.encodingFor(from)
+		n.write(from, n.packet(cs, f, SendAbsenceInfo, append(cs.Encode(text), 0)))
+	default:
+		// FeiQ's typing and knock notices, iptux's signatures and icons, sealed-message
+		// receipts and encryption requests are not for us: ignored without a reply.
+		n.log.Debug("ignored", "from", from, "mode", fmt.Sprintf("%#x", uint32(p.Cmd.Mode())))
+	}
+}

@@ -1,0 +1,443 @@
+package lan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/peers"
+)
+
+// testNode is a Node on a loopback socket whose events arrive on a channel.
+type testNode struct {
+	*Node
+	addr   netip.AddrPort
+	events chan Event
+	stop   func()
+}
+
+func loopbackConn(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func addrOf(c *net.UDPConn) netip.AddrPort {
+	return netip.MustParseAddrPort(c.LocalAddr().String())
+}
+
+// startNode runs a node on conn that announces only to extra (never to a real interface).
+func startNode(t *testing.T, conn *net.UDPConn, nick string, tweak func(*Config), extra ...netip.AddrPort) *testNode {
+	t.Helper()
+	var ex []string
+	for _, a := range extra {
+		ex = append(ex, a.String())
+	}
+	tn := &testNode{addr: addrOf(conn), events: make(chan Event, 1000)}
+	cfg := Config{
+		ID: "id-" + nick, Nick: nick, Group: "QA", User: strings.ToLower(nick), Host: "host-" + nick,
+		Conn: conn, NoInterfaces: true, Extra: ex, Legacy: GBK,
+		OnEvent: func(e Event) { tn.events <- e },
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	n, err := NewNode(cfg, peers.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.Node = n
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	var once bool
+	tn.stop = func() {
+		if once {
+			return
+		}
+		once = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	t.Cleanup(tn.stop)
+	return tn
+}
+
+// waitEvent returns the first event of the given type that satisfies ok.
+func (tn *testNode) waitEvent(t *testing.T, typ string, ok func(Event) bool) Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-tn.events:
+			if e.Type == typ && (ok == nil || ok(e)) {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("%s: no %s event within 10s", tn.Self().Nick, typ)
+		}
+	}
+}
+
+// rawPeer is a hand-driven IPMsg client on loopback.
+type rawPeer struct {
+	t       *testing.T
+	conn    *net.UDPConn
+	no      uint32
+	backlog []Packet // read while waiting for another mode
+}
+
+func newRawPeer(t *testing.T) *rawPeer {
+	return &rawPeer{t: t, conn: loopbackConn(t), no: 1000}
+}
+
+func (r *rawPeer) addr() netip.AddrPort { return addrOf(r.conn) }
+
+func (r *rawPeer) sendRaw(to netip.AddrPort, b []byte) {
+	r.t.Helper()
+	if _, err := r.conn.WriteToUDPAddrPort(b, to); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rawPeer) send(to netip.AddrPort, version, user, host string, cmd Command, body string) uint32 {
+	r.t.Helper()
+	r.no++
+	b, err := Packet{Version: version, No: r.no, User: []byte(user), Host: []byte(host), Cmd: cmd, Body: []byte(body)}.Marshal()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.sendRaw(to, b)
+	return r.no
+}
+
+// expect returns the first packet with the given mode, from what was read before or what
+// arrives next; the others are kept for later calls.
+func (r *rawPeer) expect(mode Command) Packet {
+	r.t.Helper()
+	for i, p := range r.backlog {
+		if p.Cmd.Mode() == mode {
+			r.backlog = append(r.backlog[:i], r.backlog[i+1:]...)
+			return p
+		}
+	}
+	buf := make([]byte, 65536)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.conn.SetReadDeadline(deadline)
+		n, _, err := r.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			r.t.Fatalf("waiting for mode %#x: %v", uint32(mode), err)
+		}
+		p, err := Decode(append([]byte(nil), buf[:n]...))
+		if err != nil {
+			r.t.Fatalf("node sent a malformed packet %q: %v", buf[:n], err)
+		}
+		if p.Cmd.Mode() == mode {
+			return p
+		}
+		r.backlog = append(r.backlog, p)
+	}
+}
+
+func TestTwoNodesDiscoverAndMessage(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	a := startNode(t, ca, "Alice", nil, addrOf(cb))
+	b := startNode(t, cb, "张伟", func(c *Config) { c.Group = "研发部" }, addrOf(ca))
+
+	pa := a.waitEvent(t, "peer_online", nil).Peer
+	if pa.ID != "id-张伟" || pa.Nick != "张伟" || pa.Group != "研发部" || pa.Client != "feigo" || pa.Addr != b.addr {
+		t.Fatalf("Alice sees %+v", pa)
+	}
+	pb := b.waitEvent(t, "peer_online", nil).Peer
+	if pb.Nick != "Alice" || pb.Group != "QA" || pb.User != "alice" || pb.Host != "host-Alice" {
+		t.Fatalf("张伟 sees %+v", pb)
+	}
+
+	ds, err := a.Send(context.Background(), "你好, 张伟 👋", b.addr)
+	if err != nil || len(ds) != 1 || ds[0].Err != nil {
+		t.Fatalf("Send = %+v, %v", ds, err)
+	}
+	a.waitEvent(t, "message_delivered", nil)
+	m := b.waitEvent(t, "message", nil).Message
+	if m.Text != "你好, 张伟 👋" || m.PeerID != "id-Alice" || m.Nick != "Alice" {
+		t.Fatalf("received %+v", m)
+	}
+
+	// A clean exit removes the peer at once.
+	a.stop()
+	if got := b.waitEvent(t, "peer_offline", nil).Peer; got.ID != "id-Alice" {
+		t.Fatalf("offline: %+v", got)
+	}
+}
+
+func TestDuplicatesAckedAgainShownOnce(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Bob", nil)
+	r := newRawPeer(t)
+	pkt := []byte("1:777:probe:probehost:288:hello once\x00")
+	for range 3 {
+		r.sendRaw(n.addr, pkt)
+		ack := r.expect(RecvMsg)
+		if string(FirstSection(ack.Body)) != "777" {
+			t.Fatalf("ack body %q", ack.Body)
+		}
+	}
+	m := n.waitEvent(t, "message", nil).Message
+	if m.Text != "hello once" || m.User != "probe" {
+		t.Fatalf("message %+v", m)
+	}
+	// The stranger was asked who it is (IPMsg behaviour), and is not shown again.
+	r.expect(BrEntry)
+	select {
+	case e := <-n.events:
+		if e.Type == "message" {
+			t.Fatalf("duplicate shown: %+v", e.Message)
+		}
+	case <-time.After(200 * time.Millisecond):
+	}
+	// Broadcast and automatic messages are shown but never acknowledged.
+	r.send(n.addr, "1", "probe", "probehost", SendMsg|SendCheckOpt|BroadcastOpt, "to all\x00")
+	r.send(n.addr, "1", "probe", "probehost", SendMsg|SendCheckOpt|AutoRetOpt, "auto\x00")
+	no := r.send(n.addr, "1", "probe", "probehost", SendMsg|SendCheckOpt, "third\x00")
+	if ack := r.expect(RecvMsg); string(FirstSection(ack.Body)) != strconv.Itoa(int(no)) {
+		t.Fatalf("acked %q, want only %d", ack.Body, no)
+	}
+}
+
+func TestJunkIsDroppedAndNodeKeepsAnswering(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Carol", nil)
+	r := newRawPeer(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 500 {
+		b := make([]byte, rng.IntN(300))
+		for j := range b {
+			b[j] = byte(rng.UintN(256))
+		}
+		if i%3 == 0 {
+			b = append([]byte("1:1:u:h:"), b...) // a valid prefix, garbage after
+		}
+		r.sendRaw(n.addr, b)
+	}
+	r.sendRaw(n.addr, bytes.Repeat([]byte("1:"), 30000))            // huge
+	r.sendRaw(n.addr, []byte("1:5:u:h:33:notanumber\x00"))          // bad ack
+	r.sendRaw(n.addr, []byte("1:5:u:h:1:"))                         // entry with no body
+	r.sendRaw(n.addr, []byte("1:6:u:h:1:\x00\x00\x00\x00\x00\x00")) // only NULs
+	r.sendRaw(n.addr, []byte("1:7:u:h"))                            // truncated
+	r.send(n.addr, "1", "probe", "probehost", SendMsg|SendCheckOpt, "still there?\x00")
+	if ack := r.expect(RecvMsg); len(ack.Body) == 0 {
+		t.Fatal("empty ack")
+	}
+}
+
+func TestAwayAutoReplyDoesNotLoop(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	a := startNode(t, ca, "A", nil, addrOf(cb))
+	b := startNode(t, cb, "B", nil, addrOf(ca))
+	a.waitEvent(t, "peer_online", nil)
+	b.waitEvent(t, "peer_online", nil)
+	a.SetAway(true, "at lunch")
+	b.SetAway(true, "in a meeting")
+	if p := b.waitEvent(t, "peer_updated", func(e Event) bool { return e.Peer.Status == peers.Away }).Peer; p.AwayText != "at lunch" {
+		t.Fatalf("away text %q", p.AwayText)
+	}
+	if _, err := a.Send(context.Background(), "are you there?", b.addr); err != nil {
+		t.Fatal(err)
+	}
+	reply := a.waitEvent(t, "message", nil).Message
+	if !reply.Auto || reply.Text != "in a meeting" {
+		t.Fatalf("auto reply %+v", reply)
+	}
+	b.waitEvent(t, "message", nil)
+	// A's away mode must not answer B's automatic reply.
+	select {
+	case e := <-b.events:
+		if e.Type == "message" {
+			t.Fatalf("auto replies loop: %+v", e.Message)
+		}
+	case <-time.After(500 * time.Millisecond):
+	}
+	a.SetAway(false, "")
+	b.waitEvent(t, "peer_updated", func(e Event) bool { return e.Peer.Status == peers.Online })
+}
+
+func TestInfoRequests(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Dan", nil)
+	r := newRawPeer(t)
+	r.send(n.addr, "1", "probe", "probehost", GetInfo, "")
+	if p := r.expect(SendInfo); !strings.HasPrefix(string(p.Body), "FeiGo ") {
+		t.Fatalf("SENDINFO %q", p.Body)
+	}
+	r.send(n.addr, "1", "probe", "probehost", GetAbsenceInfo, "")
+	if p := r.expect(SendAbsenceInfo); string(FirstSection(p.Body)) != "Not absence mode" {
+		t.Fatalf("SENDABSENCEINFO %q", p.Body)
+	}
+	n.SetAway(true, "back at 3")
+	r.send(n.addr, "1", "probe", "probehost", GetAbsenceInfo, "")
+	if p := r.expect(SendAbsenceInfo); string(FirstSection(p.Body)) != "back at 3" {
+		t.Fatalf("SENDABSENCEINFO %q", p.Body)
+	}
+}
+
+func TestLongTextSplitAndLimits(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	a := startNode(t, ca, "A", nil, addrOf(cb))
+	b := startNode(t, cb, "B", nil, addrOf(ca))
+	a.waitEvent(t, "peer_online", nil)
+	var sb strings.Builder
+	for i := 0; sb.Len() < 20000; i++ {
+		fmt.Fprintf(&sb, "第%d行: the quick brown fox\n", i)
+	}
+	text := sb.String()
+	ds, err := a.Send(context.Background(), text, b.addr)
+	if err != nil || ds[0].Err != nil {
+		t.Fatalf("Send: %v %v", err, ds[0].Err)
+	}
+	if ds[0].Parts < 3 {
+		t.Fatalf("%d bytes sent in %d parts", len(text), ds[0].Parts)
+	}
+	var got strings.Builder
+	for range ds[0].Parts {
+		got.WriteString(b.waitEvent(t, "message", nil).Message.Text)
+	}
+	if got.String() != text {
+		t.Fatal("the parts do not add up to the text")
+	}
+	if _, err := a.Send(context.Background(), strings.Repeat("x", MaxText+1), b.addr); !errors.Is(err, ErrTooLong) {
+		t.Fatalf("over-long: %v", err)
+	}
+	if _, err := a.Send(context.Background(), " \n", b.addr); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("empty: %v", err)
+	}
+}
+
+func TestSendToSilentPeerFails(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Eve", func(c *Config) { c.RetryBudget = 600 * time.Millisecond })
+	r := newRawPeer(t) // never acks
+	ds, err := n.Send(context.Background(), "hello?", r.addr())
+	if err != nil || !errors.Is(ds[0].Err, ErrNoAck) {
+		t.Fatalf("Send = %+v, %v", ds, err)
+	}
+	copies := 0
+	buf := make([]byte, 9000)
+	r.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	for {
+		if _, _, err := r.conn.ReadFromUDPAddrPort(buf); err != nil {
+			break
+		}
+		copies++
+	}
+	if copies < 2 || copies > 6 {
+		t.Fatalf("%d copies in a 600ms budget", copies)
+	}
+	n.waitEvent(t, "message_failed", nil)
+}
+
+func TestLivenessDropsSilentLegacyPeer(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Fay", func(c *Config) {
+		c.ProbeAfter, c.ProbeEvery, c.Expiry = 300*time.Millisecond, 200*time.Millisecond, 2500*time.Millisecond
+	})
+	alive, dead := newRawPeer(t), newRawPeer(t)
+	iptuxEntry := "tux\x00tuxgroup\x00icon-tux.png\x00utf-8\x00"
+	alive.send(n.addr, "1_iptux 0.8.3", "root", "vm", BrEntry|AbsenceOpt, iptuxEntry)
+	dead.send(n.addr, "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9", "admin", "pc", BrEntry, "\xd5\xc5\xc8\xfd\x00")
+	seen := map[string]peers.Peer{}
+	for len(seen) < 2 {
+		p := n.waitEvent(t, "peer_online", nil).Peer
+		seen[p.Client] = *p
+	}
+	if p := seen["iptux"]; p.Status != peers.Online || p.Nick != "tux" || p.Encoding != "utf-8" {
+		t.Fatalf("iptux peer %+v (iptux's ABSENCEOPT must not mean away)", p)
+	}
+	if p := seen["feiq"]; p.Nick != "张三" || p.ID != "mac:001122aabbcc" || p.Encoding != "gbk" {
+		t.Fatalf("FeiQ peer %+v", p)
+	}
+	alive.expect(AnsEntry)
+	// The live peer answers each probe; the dead one never does.
+	stopAnswering := make(chan struct{})
+	defer close(stopAnswering)
+	go func() {
+		buf := make([]byte, 9000)
+		for {
+			select {
+			case <-stopAnswering:
+				return
+			default:
+			}
+			alive.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			k, _, err := alive.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				continue
+			}
+			if p, err := Decode(buf[:k]); err == nil && p.Cmd.Mode() == BrEntry {
+				alive.send(n.addr, "1_iptux 0.8.3", "root", "vm", AnsEntry|AbsenceOpt, iptuxEntry)
+			}
+		}
+	}()
+	gone := n.waitEvent(t, "peer_offline", nil).Peer
+	if gone.Client != "feiq" {
+		t.Fatalf("dropped %+v, want the silent FeiQ peer", gone)
+	}
+	if _, ok := n.Table().ByAddr(alive.addr()); !ok {
+		t.Fatal("the answering peer was dropped too")
+	}
+	// The dead peer was probed with BR_ENTRY in GBK before it went.
+	p := dead.expect(BrEntry)
+	if p.Cmd.Has(UTF8Opt) {
+		t.Fatal("probe to a GBK peer carries UTF8OPT")
+	}
+}
+
+func TestLegacyPeerGetsItsCodePage(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "李雷", nil)
+	r := newRawPeer(t)
+	r.send(n.addr, "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9", "admin", "pc", AnsEntry, "\xd5\xc5\xc8\xfd\x00")
+	// Our broadcast was UTF-8; a GBK-only peer gets our names again in GBK.
+	p := r.expect(BrAbsence)
+	if !bytes.HasPrefix(p.Body, GBK.Encode("李雷")) || p.Cmd.Has(UTF8Opt) {
+		t.Fatalf("BR_ABSENCE to FeiQ: cmd %#x body %q", uint32(p.Cmd), p.Body)
+	}
+	n.waitEvent(t, "peer_online", nil)
+	// A GBK message from it is decoded, and our reply goes out in GBK without UTF8OPT.
+	r.send(n.addr, "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9", "admin", "pc", SendMsg|SendCheckOpt, "\xc4\xe3\xba\xc3\x00")
+	if m := n.waitEvent(t, "message", nil).Message; m.Text != "你好" {
+		t.Fatalf("decoded %q", m.Text)
+	}
+	r.expect(RecvMsg)
+	go n.Send(context.Background(), "收到", r.addr())
+	msg := r.expect(SendMsg)
+	if string(FirstSection(msg.Body)) != string(GBK.Encode("收到")) || msg.Cmd.Has(UTF8Opt) {
+		t.Fatalf("message to FeiQ: cmd %#x body %q", uint32(msg.Cmd), msg.Body)
+	}
+}
+
+func TestPacketNumbersIncrease(t *testing.T) {
+	n, err := NewNode(Config{ID: "x"}, peers.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := uint32(time.Now().Unix())
+	prev := n.nextNo()
+	if prev < start {
+		t.Fatalf("first number %d is behind the clock %d", prev, start)
+	}
+	for range 10000 {
+		no := n.nextNo()
+		if no <= prev {
+			t.Fatalf("%d after %d", no, prev)
+		}
+		prev = no
+	}
+}

@@ -1,0 +1,185 @@
+package lan
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"feigo/peers"
+)
+
+// announceTargets are the addresses entry broadcasts go to: each interface's directed
+// broadcast address and the user's extra addresses. covered are the subnets those
+// broadcasts reach.
+func (n *Node) announceTargets() (targets []netip.AddrPort, covered []netip.Prefix) {
+	if !n.cfg.NoInterfaces {
+		subnets, err := Subnets(n.cfg.Interfaces)
+		if err != nil {
+			n.log.Warn("no broadcast addresses", "err", err)
+		}
+		for _, pf := range subnets {
+			targets = append(targets, netip.AddrPortFrom(Broadcast(pf), uint16(n.Port())))
+		}
+		covered = subnets
+	}
+	for _, x := range n.cfg.Extra {
+		if ap, err := ParseTarget(x, n.Port()); err == nil && !slices.Contains(targets, ap) {
+			targets = append(targets, ap)
+		}
+	}
+	return targets, covered
+}
+
+// entryCmd is an entry mode with our status flags. FILEATTACHOPT and ENCRYPTOPT are not set:
+// FeiGo advertises only what it implements.
+func (n *Node) entryCmd(mode Command) Command {
+	cmd := mode | CapUTF8Opt
+	if n.Self().Away {
+		cmd |= AbsenceOpt
+	}
+	return cmd
+}
+
+// announce sends an entry packet to the broadcast targets and to each peer in also that
+// those broadcasts do not reach (hosts on other subnets that know us by unicast).
+func (n *Node) announce(mode Command, also []peers.Peer) {
+	targets, covered := n.announceTargets()
+	self := n.Self()
+	// BR_* packets never carry UTF8OPT; the UTF-8 names also travel in the trailer.
+	p := n.packet(UTF8, false, n.entryCmd(mode), entryBody(UTF8, self))
+	for _, t := range targets {
+		n.write(t, p)
+	}
+	unicast := 0
+	for _, peer := range also {
+		reached := slices.Contains(targets, peer.Addr) || (int(peer.Addr.Port()) == n.Port() &&
+			slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Contains(peer.Addr.Addr()) }))
+		if !reached {
+			n.sendEntry(peer.Addr, mode)
+			unicast++
+		}
+	}
+	n.log.Debug("announced", "mode", uint32(mode), "targets", len(targets), "unicast", unicast)
+}
+
+// sendEntry sends an entry packet to one address in that peer's encoding.
+func (n *Node) sendEntry(to netip.AddrPort, mode Command) {
+	cs, _ := n.encodingFor(to)
+	n.write(to, n.packet(cs, false, n.entryCmd(mode), entryBody(cs, n.Self())))
+}
+
+func (n *Node) onEntry(p Packet, from netip.AddrPort) {
+	e := ParseEntry(p, n.cfg.Legacy)
+	if n.isSelf(from, &e) {
+		return
+	}
+	peer := peers.Peer{
+		ID: peerID(e, from), Nick: e.Nick, User: e.User, Host: e.Host, Group: e.Group,
+		Addr: from, Status: peers.Online, Client: string(e.Client), Version: e.Version,
+		Encoding: e.Charset.String(), UTF8: e.UTF8, Caps: e.Caps,
+	}
+	if e.Away {
+		peer.Status, peer.AwayText = peers.Away, e.AwayText
+	}
+	change := n.table.Upsert(peer)
+	n.probedMu.Lock()
+	delete(n.probed, peer.ID)
+	n.probedMu.Unlock()
+	switch p.Cmd.Mode() {
+	case BrEntry:
+		// iptux sends two copies of its broadcast with one number; answer one.
+		if n.dedup.seen(dedupKey{from.Addr(), string(p.User), p.No, BrEntry}) {
+			return
+		}
+		n.sendEntry(from, AnsEntry)
+	case AnsEntry:
+		// The peer answered our broadcast, which was in UTF-8. A legacy client that reads
+		// only its code page gets our names again in that code page.
+		if change == peers.Joined && !e.UTF8 && !isASCII(n.Self().Nick+n.Self().Group) {
+			n.sendEntry(from, BrAbsence)
+		}
+	}
+}
+
+// peerID is the table key: the FeiGo ID, FeiQ's MAC, or else the address.
+func peerID(e Entry, from netip.AddrPort) string {
+	switch {
+	case e.Client == ClientFeiGo && e.ID != "":
+		return e.ID
+	case e.Client == ClientFeiQ && e.ID != "":
+		return "mac:" + e.ID
+	}
+	return from.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkLiveness asks peers that have gone quiet to answer, and drops those quiet too long.
+// The question is a unicast BR_ENTRY, which every IPMsg client (iptux, FeiQ, IPMsg) answers
+// with ANSENTRY, so crashed and unplugged legacy peers are noticed too.
+func (n *Node) checkLiveness() {
+	now := n.now()
+	for _, p := range n.table.Expire(n.cfg.Expiry) {
+		n.log.Info("peer timed out", "nick", p.Nick, "addr", p.Addr, "quiet", now.Sub(p.LastSeen).Round(time.Second))
+		n.probedMu.Lock()
+		delete(n.probed, p.ID)
+		n.probedMu.Unlock()
+	}
+	for _, p := range n.table.Quiet(n.cfg.ProbeAfter) {
+		n.probedMu.Lock()
+		last, ok := n.probed[p.ID]
+		due := !ok || now.Sub(last) >= n.cfg.ProbeEvery
+		if due {
+			n.probed[p.ID] = now
+		}
+		n.probedMu.Unlock()
+		if due {
+			n.sendEntry(p.Addr, BrEntry)
+		}
+	}
+}
+
+// sayGoodbye sends BR_EXIT twice, 100 ms apart as IPMsg does, to the broadcast targets and to
+// every known peer directly.
+func (n *Node) sayGoodbye() {
+	known := n.table.Snapshot()
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		n.announce(BrExit, known)
+	}
+}
+
+// SetAway enters absence mode with text as the automatic reply, or leaves it when away is
+// false, and tells the LAN (BR_ABSENCE).
+func (n *Node) SetAway(away bool, text string) {
+	n.selfMu.Lock()
+	n.self.Away, n.self.AwayText = away, text
+	if !away {
+		n.self.AwayText = ""
+	}
+	n.selfMu.Unlock()
+	n.announce(BrAbsence, n.table.Snapshot())
+}
+
+// SetName changes the nickname and group and tells the LAN (BR_ABSENCE).
+func (n *Node) SetName(nick, group string) {
+	n.selfMu.Lock()
+	n.self.Nick, n.self.Group = nick, group
+	n.selfMu.Unlock()
+	n.announce(BrAbsence, n.table.Snapshot())
+}
+
+// Refresh announces the node again (BR_ENTRY) to the broadcast targets and to every known
+// peer; peers that do not answer leave the table through the liveness check.
+func (n *Node) Refresh() {
+	n.announce(BrEntry, n.table.Snapshot())
+}

@@ -1,0 +1,326 @@
+// Package peers is FeiGo's table of the colleagues it can see on the LAN.
+//
+// It is plain Go with no network or UI code: the lan package feeds it what packets say, the
+// UI and the control socket read Snapshot copies and follow changes through Subscribe. Time
+// comes from an injected clock so expiry is tested without sleeping.
+package peers
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Peer is one colleague as last announced. Values returned by the Table are copies.
+type Peer struct {
+	// ID is stable for a peer: the FeiGo instance ID for FeiGo peers, "mac:…" for FeiQ
+	// (whose MAC is its identity) and the address ("10.0.0.5:2425") for other clients.
+	ID       string         `json:"id"`
+	Nick     string         `json:"nick"`
+	User     string         `json:"user"`
+	Host     string         `json:"host"`
+	Group    string         `json:"group"`
+	Addr     netip.AddrPort `json:"addr"`
+	Status   Status         `json:"status"`
+	AwayText string         `json:"away_text,omitempty"`
+	Client   string         `json:"client"`
+	Version  string         `json:"version"`
+	Encoding string         `json:"encoding"`
+	// UTF8 is true when the peer reads UTF-8 with UTF8OPT.
+	UTF8      bool      `json:"utf8"`
+	Caps      []string  `json:"caps,omitempty"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// Status is a peer's presence.
+type Status string
+
+// The statuses a peer can be in while it is in the table.
+const (
+	Online Status = "online"
+	Away   Status = "away"
+)
+
+func (p Peer) clone() Peer {
+	p.Caps = slices.Clone(p.Caps)
+	return p
+}
+
+// Change says what happened to a peer.
+type Change string
+
+// The changes a subscriber is told about.
+const (
+	Joined  Change = "online"
+	Updated Change = "updated"
+	Left    Change = "offline"
+)
+
+// Event is one change to the table, with the peer as it is after the change (as it was, for Left).
+type Event struct {
+	Change Change
+	Peer   Peer
+}
+
+// Table is the peer table. It is safe for concurrent use. Subscribers are called in the
+// order changes happened, from the goroutine that made the change; they may read the table
+// but must not change it or block.
+type Table struct {
+	now func() time.Time
+
+	mu   sync.Mutex
+	byID map[string]*Peer
+	// emitMu is held by every change from before it is made until it is delivered, so
+	// subscribers see changes in the order they happened. Lock order: emitMu, then mu.
+	emitMu sync.Mutex
+	subs   map[int]func(Event)
+	nextID int
+}
+
+// New returns an empty table reading time from now (time.Now when nil).
+func New(now func() time.Time) *Table {
+	if now == nil {
+		now = time.Now
+	}
+	return &Table{now: now, byID: map[string]*Peer{}, subs: map[int]func(Event){}}
+}
+
+// Subscribe calls fn for every later change until the returned cancel function is called.
+func (t *Table) Subscribe(fn func(Event)) (cancel func()) {
+	t.emitMu.Lock()
+	defer t.emitMu.Unlock()
+	id := t.nextID
+	t.nextID++
+	t.subs[id] = fn
+	return func() {
+		t.emitMu.Lock()
+		delete(t.subs, id)
+		t.emitMu.Unlock()
+	}
+}
+
+// emit delivers evs; the caller holds emitMu.
+func (t *Table) emit(evs []Event) {
+	for _, ev := range evs {
+		for _, fn := range t.subs {
+			fn(ev)
+		}
+	}
+}
+
+// Upsert records an announcement. FirstSeen and LastSeen are set from the clock. A peer
+// whose address another peer held before takes that address over: the old entry is removed
+// (a legacy client restarted, or a FeiGo peer moved).
+func (t *Table) Upsert(p Peer) Change {
+	t.emitMu.Lock()
+	defer t.emitMu.Unlock()
+	now := t.now()
+	p = p.clone()
+	var evs []Event
+	t.mu.Lock()
+	for id, q := range t.byID {
+		if id != p.ID && q.Addr == p.Addr {
+			delete(t.byID, id)
+			evs = append(evs, Event{Left, q.clone()})
+		}
+	}
+	change := Joined
+	if old, ok := t.byID[p.ID]; ok {
+		p.FirstSeen = old.FirstSeen
+		change = Updated
+		if samePresence(*old, p) {
+			change = ""
+		}
+	} else {
+		p.FirstSeen = now
+	}
+	p.LastSeen = now
+	t.byID[p.ID] = &p
+	t.mu.Unlock()
+	if change != "" {
+		evs = append(evs, Event{change, p.clone()})
+	}
+	t.emit(evs)
+	return change
+}
+
+// samePresence reports whether b says nothing new about a (times aside).
+func samePresence(a, b Peer) bool {
+	return a.Nick == b.Nick && a.User == b.User && a.Host == b.Host && a.Group == b.Group &&
+		a.Addr == b.Addr && a.Status == b.Status && a.AwayText == b.AwayText &&
+		a.Client == b.Client && a.Version == b.Version && a.Encoding == b.Encoding &&
+		a.UTF8 == b.UTF8 && slices.Equal(a.Caps, b.Caps)
+}
+
+// Touch records that addr was heard from. It reports whether a peer has that address.
+func (t *Table) Touch(addr netip.AddrPort) bool {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range t.byID {
+		if p.Addr == addr {
+			p.LastSeen = now
+			return true
+		}
+	}
+	return false
+}
+
+// Remove deletes the peer at addr (it said goodbye) and returns it.
+func (t *Table) Remove(addr netip.AddrPort) (Peer, bool) {
+	t.emitMu.Lock()
+	defer t.emitMu.Unlock()
+	t.mu.Lock()
+	var gone *Peer
+	for id, p := range t.byID {
+		if p.Addr == addr {
+			gone = p
+			delete(t.byID, id)
+			break
+		}
+	}
+	t.mu.Unlock()
+	if gone == nil {
+		return Peer{}, false
+	}
+	t.emit([]Event{{Left, gone.clone()}})
+	return *gone, true
+}
+
+// Quiet returns the peers not heard from for at least d: the ones worth probing.
+func (t *Table) Quiet(d time.Duration) []Peer {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []Peer
+	for _, p := range t.byID {
+		if now.Sub(p.LastSeen) >= d {
+			out = append(out, p.clone())
+		}
+	}
+	return out
+}
+
+// Expire removes the peers not heard from for at least maxAge and returns them.
+func (t *Table) Expire(maxAge time.Duration) []Peer {
+	t.emitMu.Lock()
+	defer t.emitMu.Unlock()
+	now := t.now()
+	t.mu.Lock()
+	var evs []Event
+	var gone []Peer
+	for id, p := range t.byID {
+		if now.Sub(p.LastSeen) >= maxAge {
+			delete(t.byID, id)
+			gone = append(gone, p.clone())
+			evs = append(evs, Event{Left, p.clone()})
+		}
+	}
+	t.mu.Unlock()
+	t.emit(evs)
+	return gone
+}
+
+// Clear removes every peer (a refresh starts the list anew) and returns them.
+func (t *Table) Clear() []Peer {
+	t.emitMu.Lock()
+	defer t.emitMu.Unlock()
+	t.mu.Lock()
+	var evs []Event
+	var gone []Peer
+	for id, p := range t.byID {
+		delete(t.byID, id)
+		gone = append(gone, p.clone())
+		evs = append(evs, Event{Left, p.clone()})
+	}
+	t.mu.Unlock()
+	t.emit(evs)
+	return gone
+}
+
+// Get returns the peer with the given ID.
+func (t *Table) Get(id string) (Peer, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.byID[id]; ok {
+		return p.clone(), true
+	}
+	return Peer{}, false
+}
+
+// ByAddr returns the peer at addr.
+func (t *Table) ByAddr(addr netip.AddrPort) (Peer, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range t.byID {
+		if p.Addr == addr {
+			return p.clone(), true
+		}
+	}
+	return Peer{}, false
+}
+
+// Snapshot returns copies of all peers, sorted by group, then nick, then ID.
+func (t *Table) Snapshot() []Peer {
+	t.mu.Lock()
+	out := make([]Peer, 0, len(t.byID))
+	for _, p := range t.byID {
+		out = append(out, p.clone())
+	}
+	t.mu.Unlock()
+	slices.SortFunc(out, func(a, b Peer) int {
+		if c := strings.Compare(a.Group, b.Group); c != 0 {
+			return c
+		}
+		if c := strings.Compare(strings.ToLower(a.Nick), strings.ToLower(b.Nick)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// Len returns the number of peers.
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byID)
+}
+
+// Find resolves what a user typed to name a peer: an ID, an IP address (with or without
+// port), "user@host" or a nickname (case-insensitive). It returns every match, so a caller
+// can say which names are ambiguous.
+func Find(ps []Peer, query string) []Peer {
+	q := strings.TrimSpace(query)
+	if q == "" {
+		return nil
+	}
+	tiers := []func(Peer) bool{
+		func(p Peer) bool { return p.ID == q },
+		func(p Peer) bool {
+			if ap, err := netip.ParseAddrPort(q); err == nil {
+				return p.Addr == ap
+			}
+			a, err := netip.ParseAddr(q)
+			return err == nil && p.Addr.Addr() == a
+		},
+		func(p Peer) bool { return strings.EqualFold(p.User+"@"+p.Host, q) },
+		func(p Peer) bool { return p.Nick == q },
+		func(p Peer) bool { return strings.EqualFold(p.Nick, q) },
+	}
+	for _, match := range tiers {
+		var out []Peer
+		for _, p := range ps {
+			if match(p) {
+				out = append(out, p)
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return nil
+}

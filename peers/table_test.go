@@ -1,0 +1,169 @@
+package peers
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newTable(t *testing.T) (*Table, *fakeClock, *[]Event) {
+	t.Helper()
+	clk := &fakeClock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	tb := New(clk.now)
+	var evs []Event
+	cancel := tb.Subscribe(func(e Event) { evs = append(evs, e) })
+	t.Cleanup(cancel)
+	return tb, clk, &evs
+}
+
+func addr(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func TestUpsertEvents(t *testing.T) {
+	tb, clk, evs := newTable(t)
+	p := Peer{ID: "a", Nick: "Alice", Addr: addr("10.0.0.1:2425"), Status: Online, Caps: []string{"x"}}
+	if c := tb.Upsert(p); c != Joined {
+		t.Fatalf("first Upsert = %q", c)
+	}
+	clk.advance(time.Second)
+	if c := tb.Upsert(p); c != "" {
+		t.Fatalf("repeat Upsert = %q, want no change", c)
+	}
+	p.Status = Away
+	if c := tb.Upsert(p); c != Updated {
+		t.Fatalf("away Upsert = %q", c)
+	}
+	if len(*evs) != 2 || (*evs)[0].Change != Joined || (*evs)[1].Change != Updated {
+		t.Fatalf("events = %+v", *evs)
+	}
+	got, _ := tb.Get("a")
+	if !got.FirstSeen.Equal(clk.now().Add(-time.Second)) || !got.LastSeen.Equal(clk.now()) {
+		t.Fatalf("times: first %v last %v", got.FirstSeen, got.LastSeen)
+	}
+	got.Caps[0] = "mutated"
+	if again, _ := tb.Get("a"); again.Caps[0] != "x" {
+		t.Fatal("Get returned a peer sharing memory with the table")
+	}
+}
+
+func TestAddressTakeover(t *testing.T) {
+	tb, _, evs := newTable(t)
+	tb.Upsert(Peer{ID: "10.0.0.1:2425", Addr: addr("10.0.0.1:2425")})
+	tb.Upsert(Peer{ID: "feigo-uuid", Addr: addr("10.0.0.1:2425")})
+	if tb.Len() != 1 {
+		t.Fatalf("Len = %d, want 1", tb.Len())
+	}
+	if _, ok := tb.Get("10.0.0.1:2425"); ok {
+		t.Fatal("old entry at the same address kept")
+	}
+	if (*evs)[1].Change != Left || (*evs)[2].Change != Joined {
+		t.Fatalf("events = %+v", *evs)
+	}
+	// A FeiGo peer that moves keeps its ID and gets the new address.
+	tb.Upsert(Peer{ID: "feigo-uuid", Addr: addr("10.0.0.9:2425")})
+	if p, _ := tb.Get("feigo-uuid"); p.Addr != addr("10.0.0.9:2425") {
+		t.Fatalf("addr = %v", p.Addr)
+	}
+}
+
+func TestQuietAndExpire(t *testing.T) {
+	tb, clk, evs := newTable(t)
+	tb.Upsert(Peer{ID: "a", Addr: addr("10.0.0.1:2425")})
+	tb.Upsert(Peer{ID: "b", Addr: addr("10.0.0.2:2425")})
+	clk.advance(20 * time.Second)
+	if !tb.Touch(addr("10.0.0.2:2425")) {
+		t.Fatal("Touch of a known address reported false")
+	}
+	if tb.Touch(addr("10.0.0.3:2425")) {
+		t.Fatal("Touch of an unknown address reported true")
+	}
+	if q := tb.Quiet(15 * time.Second); len(q) != 1 || q[0].ID != "a" {
+		t.Fatalf("Quiet = %+v", q)
+	}
+	clk.advance(25 * time.Second) // a: 45 s quiet, b: 25 s
+	gone := tb.Expire(45 * time.Second)
+	if len(gone) != 1 || gone[0].ID != "a" {
+		t.Fatalf("Expire = %+v", gone)
+	}
+	if last := (*evs)[len(*evs)-1]; last.Change != Left || last.Peer.ID != "a" {
+		t.Fatalf("last event = %+v", last)
+	}
+	if tb.Len() != 1 {
+		t.Fatalf("Len = %d", tb.Len())
+	}
+	if p, ok := tb.Remove(addr("10.0.0.2:2425")); !ok || p.ID != "b" {
+		t.Fatalf("Remove = %+v, %v", p, ok)
+	}
+	if _, ok := tb.Remove(addr("10.0.0.2:2425")); ok {
+		t.Fatal("second Remove succeeded")
+	}
+}
+
+func TestFind(t *testing.T) {
+	ps := []Peer{
+		{ID: "u1", Nick: "Li Wei", User: "liwei", Host: "pc1", Addr: addr("10.0.0.1:2425")},
+		{ID: "u2", Nick: "Li Wei", User: "liwei", Host: "pc2", Addr: addr("10.0.0.2:2425")},
+		{ID: "10.0.0.3:2425", Nick: "张三", User: "zs", Host: "pc3", Addr: addr("10.0.0.3:2425")},
+	}
+	cases := []struct {
+		q    string
+		want []string
+	}{
+		{"u1", []string{"u1"}},
+		{"10.0.0.2", []string{"u2"}},
+		{"10.0.0.3:2425", []string{"10.0.0.3:2425"}},
+		{"liwei@pc2", []string{"u2"}},
+		{"LIWEI@PC1", []string{"u1"}},
+		{"张三", []string{"10.0.0.3:2425"}},
+		{"li wei", []string{"u1", "u2"}},
+		{"nobody", nil},
+		{"  ", nil},
+	}
+	for _, c := range cases {
+		got := Find(ps, c.q)
+		if len(got) != len(c.want) {
+			t.Errorf("Find(%q) = %d peers, want %v", c.q, len(got), c.want)
+			continue
+		}
+		for i := range got {
+			if got[i].ID != c.want[i] {
+				t.Errorf("Find(%q)[%d] = %s, want %s", c.q, i, got[i].ID, c.want[i])
+			}
+		}
+	}
+}
+
+func TestSnapshotOrderAndConcurrency(t *testing.T) {
+	tb := New(nil)
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tb.Upsert(Peer{ID: string(rune('a' + i%26)), Group: string(rune('z' - i%3)), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i % 26)}), 2425)})
+			_ = tb.Snapshot()
+		}()
+	}
+	wg.Wait()
+	s := tb.Snapshot()
+	if len(s) != 26 {
+		t.Fatalf("len = %d", len(s))
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i-1].Group > s[i].Group {
+			t.Fatalf("not sorted by group: %q before %q", s[i-1].Group, s[i].Group)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"feigo/control"
+	"feigo/lan"
+	"feigo/peers"
+	"feigo/profile"
+)
+
+func runServe(env Env, args []string) int {
+	const about = "Run a FeiGo node without a window. It announces itself on the LAN, answers\n" +
+		"other IP Messenger clients, and prints one JSON object per line on standard output\n" +
+		"for every event (\"type\": ready, peer_online, peer_offline, peer_updated, message,\n" +
+		"message_delivered, message_failed). Logs go to standard error. SIGINT or SIGTERM\n" +
+		"says goodbye to the LAN (BR_EXIT) and exits 0. Flags override the profile's settings."
+	fs, prof := newFlags(env, "serve", "[flags]", about)
+	nick := fs.String("nick", "", "nickname shown to colleagues (default: the login name)")
+	group := fs.String("group", "", "group (department) shown to colleagues")
+	port := fs.Int("port", 0, "UDP port (default 2425, the IP Messenger port)")
+	var bcast, ifaces listFlag
+	fs.Var(&bcast, "broadcast", "extra address to announce to: another subnet's broadcast address or a host, `ADDR[:PORT]` (repeatable)")
+	fs.Var(&ifaces, "interface", "announce only on this network interface (repeatable); \"none\" for no interface, only --broadcast addresses")
+	legacy := fs.String("legacy-encoding", "", "code page of clients that do not say theirs: gbk (FeiQ, Chinese IPMsg; default) or cp932 (Japanese IPMsg)")
+	verbose := fs.Bool("v", false, "log every packet decision (debug)")
+	if code, done := parse(env, fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "feigo serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(env.Stderr, "feigo serve: %v\n", err)
+		return 1
+	}
+
+	p, err := profile.Open(*prof)
+	if err != nil {
+		return fail(err)
+	}
+	st, err := p.Load()
+	if err != nil {
+		return fail(err)
+	}
+	override := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	override(&st.Nick, *nick)
+	override(&st.Group, *group)
+	override(&st.LegacyEncoding, *legacy)
+	if *port != 0 {
+		st.Port = *port
+	}
+	if len(bcast) > 0 {
+		st.Broadcast = bcast
+	}
+	if len(ifaces) > 0 {
+		st.Interfaces = ifaces
+	}
+	cfg, err := nodeConfig(p, st)
+	if err != nil {
+		return fail(err)
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+
+	var outMu sync.Mutex
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetEscapeHTML(false)
+	cfg.OnEvent = func(ev lan.Event) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		enc.Encode(ev)
+	}
+
+	// The control socket first: a second node on the same profile is refused before it
+	// touches the network.
+	ln, err := control.Listen(p.SocketPath())
+	if err != nil {
+		return fail(err)
+	}
+	defer ln.Close()
+	conn, err := lan.Listen(cfg.Port)
+	if err != nil {
+		return fail(err)
+	}
+	cfg.Conn = conn
+	node, err := lan.NewNode(cfg, peers.New(nil))
+	if err != nil {
+		conn.Close()
+		return fail(err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctlDone := make(chan error, 1)
+	go func() { ctlDone <- control.Serve(ctx, ln, node) }()
+	cfg.Log.Info("FeiGo node started", "nick", cfg.Nick, "group", cfg.Group, "profile", p.Dir, "socket", p.SocketPath())
+	runErr := node.Run(ctx)
+	stop()
+	if err := <-ctlDone; err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return fail(runErr)
+	}
+	cfg.Log.Info("FeiGo node stopped")
+	return 0
+}
+
+// nodeConfig turns a profile's settings into a node configuration.
+func nodeConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
+	login, host := profile.DefaultNames()
+	cfg := lan.Config{
+		ID: p.ID, Nick: st.Nick, Group: st.Group, User: login, Host: host,
+		Port: st.Port, Extra: st.Broadcast, Legacy: lan.GBK,
+	}
+	if cfg.Nick == "" {
+		cfg.Nick = login
+	}
+	if cfg.Port == 0 {
+		cfg.Port = lan.DefaultPort
+	}
+	if cfg.Port < 1 || cfg.Port > 65535 {
+		return cfg, fmt.Errorf("port %d out of range 1–65535", cfg.Port)
+	}
+	for _, name := range st.Interfaces {
+		if name == "none" {
+			cfg.NoInterfaces = true
+		} else {
+			cfg.Interfaces = append(cfg.Interfaces, name)
+		}
+	}
+	if st.LegacyEncoding != "" {
+		cs, err := lan.ParseCharset(st.LegacyEncoding)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Legacy = cs
+	}
+	for _, x := range cfg.Extra {
+		if _, err := lan.ParseTarget(x, cfg.Port); err != nil {
+			return cfg, fmt.Errorf("--broadcast: %w", err)
+		}
+	}
+	return cfg, nil
+}

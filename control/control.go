@@ -1,0 +1,269 @@
+// Package control is the local command channel between a running FeiGo node (the headless
+// `feigo serve` or the GUI) and the `feigo` CLI commands: a Unix socket in the profile
+// directory, owner-only, carrying one JSON request line and one JSON response line per
+// connection.
+package control
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"feigo/lan"
+	"feigo/peers"
+)
+
+// Node is what the control socket drives; *lan.Node implements it.
+type Node interface {
+	Table() *peers.Table
+	Self() lan.Entry
+	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
+	SetAway(away bool, text string)
+	Refresh()
+}
+
+// Request is one command. Cmd is peers, send, away, back, refresh or status.
+type Request struct {
+	Cmd  string   `json:"cmd"`
+	To   []string `json:"to,omitempty"`
+	Text string   `json:"text,omitempty"`
+}
+
+// Response answers a Request. OK is false exactly when Error says what went wrong.
+type Response struct {
+	OK         bool         `json:"ok"`
+	Error      string       `json:"error,omitempty"`
+	Peers      []peers.Peer `json:"peers,omitempty"`
+	Deliveries []Delivery   `json:"deliveries,omitempty"`
+	Self       *Self        `json:"self,omitempty"`
+}
+
+// Delivery is a message's outcome for one recipient.
+type Delivery struct {
+	To        string `json:"to"`
+	PeerID    string `json:"peer_id,omitempty"`
+	Nick      string `json:"nick,omitempty"`
+	Delivered bool   `json:"delivered"`
+	Parts     int    `json:"parts,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Self describes the running node.
+type Self struct {
+	ID       string `json:"id"`
+	Nick     string `json:"nick"`
+	Group    string `json:"group"`
+	User     string `json:"user"`
+	Host     string `json:"host"`
+	Away     bool   `json:"away"`
+	AwayText string `json:"away_text,omitempty"`
+	Peers    int    `json:"peers"`
+}
+
+// Errors callers branch on.
+var (
+	ErrNotRunning = errors.New("no FeiGo is running with this profile")
+	ErrRunning    = errors.New("another FeiGo is already running with this profile")
+)
+
+// maxPath is the longest Unix socket path Linux accepts (sun_path is 108 bytes with a NUL).
+const maxPath = 107
+
+// Listen creates the socket at path, owner-only. A socket left behind by a node that died
+// is replaced; one that a live node answers on is an ErrRunning error.
+func Listen(path string) (net.Listener, error) {
+	if len(path) > maxPath {
+		return nil, fmt.Errorf("control socket path %s is %d bytes, over the system's limit of %d: use a shorter profile directory", path, len(path), maxPath)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%w (%s)", ErrRunning, path)
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s exists and is not a socket; not touching it", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("removing the stale control socket: %w", err)
+		}
+	}
+	old := syscall.Umask(0o177)
+	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// Serve answers requests on ln until ctx is cancelled, then closes ln and returns once every
+// request in progress has been answered.
+func Serve(ctx context.Context, ln net.Listener, node Node) error {
+	var wg sync.WaitGroup
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			wg.Wait()
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("control socket: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			serveConn(ctx, c, node)
+		}()
+	}
+}
+
+// maxRequest bounds a request line: the longest message, JSON-escaped, with room to spare.
+const maxRequest = 8 * lan.MaxText
+
+func serveConn(ctx context.Context, c net.Conn, node Node) {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadBytes('\n')
+	if err != nil && len(line) == 0 {
+		return
+	}
+	var resp Response
+	var req Request
+	if jerr := json.Unmarshal(line, &req); jerr != nil {
+		resp = Response{Error: "bad request: " + jerr.Error()}
+	} else {
+		resp = handle(ctx, node, req)
+	}
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	b, _ := json.Marshal(resp)
+	c.Write(append(b, '\n'))
+}
+
+func handle(ctx context.Context, node Node, req Request) Response {
+	switch req.Cmd {
+	case "peers":
+		ps := node.Table().Snapshot()
+		if ps == nil {
+			ps = []peers.Peer{}
+		}
+		return Response{OK: true, Peers: ps}
+	case "status":
+		s := node.Self()
+		return Response{OK: true, Self: &Self{ID: s.ID, Nick: s.Nick, Group: s.Group, User: s.User, Host: s.Host,
+			Away: s.Away, AwayText: s.AwayText, Peers: node.Table().Len()}}
+	case "away":
+		node.SetAway(true, req.Text)
+		return Response{OK: true}
+	case "back":
+		node.SetAway(false, "")
+		return Response{OK: true}
+	case "refresh":
+		node.Refresh()
+		return Response{OK: true}
+	case "send":
+		return send(ctx, node, req)
+	}
+	return Response{Error: fmt.Sprintf("unknown command %q", req.Cmd)}
+}
+
+func send(ctx context.Context, node Node, req Request) Response {
+	if len(req.To) == 0 {
+		return Response{Error: "no recipient"}
+	}
+	snap := node.Table().Snapshot()
+	var addrs []netip.AddrPort
+	for _, q := range req.To {
+		addr, err := Resolve(snap, q)
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		addrs = append(addrs, addr)
+	}
+	ds, err := node.Send(ctx, req.Text, addrs...)
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	resp := Response{OK: true}
+	for _, d := range ds {
+		out := Delivery{To: d.Addr.String(), PeerID: d.PeerID, Nick: d.Nick, Delivered: d.Err == nil, Parts: d.Parts}
+		if d.Err != nil {
+			out.Error = d.Err.Error()
+			resp.OK = false
+			resp.Error = fmt.Sprintf("not delivered to %s: %v", describe(d.Nick, d.Addr), d.Err)
+		}
+		resp.Deliveries = append(resp.Deliveries, out)
+	}
+	return resp
+}
+
+func describe(nick string, addr netip.AddrPort) string {
+	if nick == "" {
+		return addr.String()
+	}
+	return fmt.Sprintf("%s (%s)", nick, addr)
+}
+
+// Resolve turns what a user typed into one peer's address. An IP address that no peer has
+// is used as it is (port 2425 unless given), so a colleague outside the table can still be
+// written to. No match and several matches are errors that say what to type instead.
+func Resolve(ps []peers.Peer, query string) (netip.AddrPort, error) {
+	m := peers.Find(ps, query)
+	switch len(m) {
+	case 1:
+		return m[0].Addr, nil
+	case 0:
+		if ap, err := lan.ParseTarget(query, lan.DefaultPort); err == nil {
+			return ap, nil
+		}
+		return netip.AddrPort{}, fmt.Errorf("no peer matches %q (see `feigo peers`)", query)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q matches %d peers; name one by user@host, address or ID:", query, len(m))
+	for _, p := range m {
+		fmt.Fprintf(&b, "\n  %s  %s@%s  %s  %s", p.Nick, p.User, p.Host, p.Addr, p.ID)
+	}
+	return netip.AddrPort{}, errors.New(b.String())
+}
+
+// Call sends req to the node listening at path and returns its answer. A Response with OK
+// false is returned as it is, not as an error; errors are for failing to ask at all.
+func Call(path string, req Request) (Response, error) {
+	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+			return Response{}, fmt.Errorf("%w (no socket at %s): start one with `feigo serve` or the FeiGo app", ErrNotRunning, path)
+		}
+		return Response{}, fmt.Errorf("connecting to %s: %w", path, err)
+	}
+	defer c.Close()
+	b, err := json.Marshal(req)
+	if err != nil {
+		return Response{}, err
+	}
+	if _, err := c.Write(append(b, '\n')); err != nil {
+		return Response{}, fmt.Errorf("sending the request: %w", err)
+	}
+	// A send may wait for the retries (seconds) and, with several long parts, longer.
+	c.SetReadDeadline(time.Now().Add(5 * time.Minute))
+	var resp Response
+	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		return Response{}, fmt.Errorf("reading the answer from the node: %w", err)
+	}
+	return resp, nil
+}

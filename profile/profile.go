@@ -1,0 +1,162 @@
+// Package profile is FeiGo's per-user state on disk: the stable FeiGo ID, the settings the
+// GUI and the CLI share, and the control socket of the node that runs with it. A profile is
+// a directory only its owner can enter; two nodes with different profiles never collide.
+package profile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// EnvVar names the environment variable that selects a profile directory.
+const EnvVar = "FEIGO_PROFILE"
+
+// Settings are the user's choices. Zero values mean "the default".
+type Settings struct {
+	Nick  string `json:"nick,omitempty"`
+	Group string `json:"group,omitempty"`
+	Port  int    `json:"port,omitempty"`
+	// Interfaces limits announcements to these interface names; empty means all.
+	Interfaces []string `json:"interfaces,omitempty"`
+	// Broadcast are extra announce addresses: other subnets' broadcast addresses or hosts.
+	Broadcast []string `json:"broadcast,omitempty"`
+	// LegacyEncoding is the code page of clients that do not say theirs: "gbk" or "cp932".
+	LegacyEncoding string `json:"legacy_encoding,omitempty"`
+}
+
+// Profile is an opened profile directory.
+type Profile struct {
+	Dir string
+	ID  string
+}
+
+// DefaultDir is $FEIGO_PROFILE, else feigo/ under the user's config directory.
+func DefaultDir() (string, error) {
+	if d := os.Getenv(EnvVar); d != "" {
+		return d, nil
+	}
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the config directory (set %s): %w", EnvVar, err)
+	}
+	return filepath.Join(base, "feigo"), nil
+}
+
+// Open opens dir, creating it (mode 0700) and the FeiGo ID on first use. An empty dir means
+// DefaultDir.
+func Open(dir string) (*Profile, error) {
+	if dir == "" {
+		d, err := DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("creating profile %s: %w", abs, err)
+	}
+	p := &Profile{Dir: abs}
+	idFile := filepath.Join(abs, "id")
+	b, err := os.ReadFile(idFile)
+	switch {
+	case err == nil:
+		id, perr := uuid.ParseBytes([]byte(strings.TrimSpace(string(b))))
+		if perr != nil {
+			return nil, fmt.Errorf("profile %s: the id file is damaged (%v); remove it to get a new FeiGo ID", abs, perr)
+		}
+		p.ID = id.String()
+	case errors.Is(err, os.ErrNotExist):
+		p.ID = uuid.NewString()
+		if err := writeAtomic(idFile, []byte(p.ID+"\n")); err != nil {
+			return nil, fmt.Errorf("profile %s: saving the FeiGo ID: %w", abs, err)
+		}
+	default:
+		return nil, fmt.Errorf("profile %s: %w", abs, err)
+	}
+	return p, nil
+}
+
+// SocketPath is where the node running with this profile listens for CLI commands.
+func (p *Profile) SocketPath() string { return filepath.Join(p.Dir, "feigo.sock") }
+
+func (p *Profile) settingsPath() string { return filepath.Join(p.Dir, "settings.json") }
+
+// Load reads the settings; a profile without a settings file has the defaults.
+func (p *Profile) Load() (Settings, error) {
+	var s Settings
+	b, err := os.ReadFile(p.settingsPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, fmt.Errorf("reading settings: %w", err)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("settings file %s is damaged: %w", p.settingsPath(), err)
+	}
+	return s, nil
+}
+
+// Save writes the settings atomically.
+func (p *Profile) Save(s Settings) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(p.settingsPath(), append(b, '\n')); err != nil {
+		return fmt.Errorf("saving settings: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic writes through a temporary file and a rename, so a crash leaves the old
+// content or the new, never half of one.
+func writeAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// DefaultNames returns the login name and host name for packet headers, and a nickname.
+func DefaultNames() (login, host string) {
+	login = "user"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		login = u.Username
+	} else if v := os.Getenv("USER"); v != "" {
+		login = v
+	}
+	host = "localhost"
+	if h, err := os.Hostname(); err == nil && h != "" {
+		host = h
+	}
+	return login, host
+}

@@ -1,0 +1,104 @@
+// Package e2e runs the real feigo binary on the hosts of a LAN lab (internal/lab).
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"feigo/control"
+	"feigo/internal/lab"
+	"feigo/peers"
+)
+
+// bin is the feigo binary built for this test run.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "feigo-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "feigo")
+	build := exec.Command("go", "build", "-o", bin, "feigo")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building feigo:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// node is a `feigo serve` running on a lab host.
+type node struct {
+	*lab.Proc
+	profile string
+}
+
+// serve starts `feigo serve` on h with the given nick and group and waits until it is up.
+func serve(t testing.TB, h *lab.Host, nick, group string, extra ...string) *node {
+	t.Helper()
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "p")
+	args := append([]string{"serve", "--profile", prof, "--nick", nick, "--group", group}, extra...)
+	p := h.Start(dir, bin, args...)
+	p.WaitEvent("ready", 10*time.Second, nil)
+	n := &node{Proc: p, profile: prof}
+	// The control socket is up once `status` answers.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := control.Call(filepath.Join(prof, "feigo.sock"), control.Request{Cmd: "status"}); err == nil {
+			return n
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%s: control socket not answering: %v", h.NS, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cli runs a feigo command against n's profile.
+func (n *node) cli(args ...string) (stdout, stderr string, code int) {
+	return n.Host.Run(bin, append([]string{args[0], "--profile", n.profile}, args[1:]...)...)
+}
+
+// peers returns what `feigo peers --json` prints.
+func (n *node) peers(t testing.TB) []peers.Peer {
+	t.Helper()
+	out, errOut, code := n.cli("peers", "--json")
+	if code != 0 {
+		t.Fatalf("feigo peers: exit %d: %s", code, errOut)
+	}
+	var ps []peers.Peer
+	if err := json.Unmarshal([]byte(out), &ps); err != nil {
+		t.Fatalf("feigo peers --json printed %q: %v", out, err)
+	}
+	return ps
+}
+
+// call sends a request to n's control socket.
+func (n *node) call(req control.Request) (control.Response, error) {
+	return control.Call(filepath.Join(n.profile, "feigo.sock"), req)
+}
+
+// waitPeers waits until n's table holds want peers.
+func (n *node) waitPeers(t testing.TB, want int, timeout time.Duration) []peers.Peer {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := n.call(control.Request{Cmd: "peers"})
+		if err == nil && len(resp.Peers) == want {
+			return resp.Peers
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s sees %d peers, want %d (err %v); log:\n%s", n.Host.NS, len(resp.Peers), want, err, n.LogTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,313 @@
+// Package lab builds a LAN on one machine for FeiGo's network tests: hosts are network
+// namespaces joined by a bridge that lives in a namespace of its own, so no packet reaches
+// the machine's real interfaces. Random UDP loss can be injected at the bridge. It needs
+// root and iproute2 (nftables for loss); without them New skips the test, except under
+// CI=true where a lab that cannot be built fails it.
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Subnet is the lab's address range; host i (from 1) is 10.213.0.i.
+const Subnet = "10.213.0.0/24"
+
+var labCount atomic.Int32
+
+// Lab is a switch and its hosts.
+type Lab struct {
+	t      testing.TB
+	prefix string
+	sw     string
+	Hosts  []*Host
+}
+
+// Host is one machine of the lab.
+type Host struct {
+	lab  *Lab
+	NS   string
+	Addr netip.Addr
+	mu   sync.Mutex
+	proc []*Proc
+}
+
+// Available says whether a lab can be built here, and if not, why.
+func Available() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("the LAN lab needs root (network namespaces)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return fmt.Errorf("the LAN lab needs iproute2's ip command: %w", err)
+	}
+	return nil
+}
+
+// skipOrFail skips the test with why, or fails it under CI=true.
+func skipOrFail(t testing.TB, why error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true and the lab cannot be built: %v", why)
+	}
+	t.Skipf("skipping lab test: %v", why)
+}
+
+// New builds a lab of n hosts and tears it down when the test ends.
+func New(t testing.TB, n int) *Lab {
+	t.Helper()
+	if err := Available(); err != nil {
+		skipOrFail(t, err)
+	}
+	if n < 1 || n > 250 {
+		t.Fatalf("lab: %d hosts", n)
+	}
+	l := &Lab{t: t, prefix: fmt.Sprintf("fg%d-%d", os.Getpid(), labCount.Add(1))}
+	l.sw = l.prefix + "-sw"
+	t.Cleanup(l.teardown)
+	l.must("netns", "add", l.sw)
+	l.must("-n", l.sw, "link", "add", "br0", "type", "bridge")
+	l.must("-n", l.sw, "link", "set", "br0", "up")
+	for i := 1; i <= n; i++ {
+		h := &Host{lab: l, NS: fmt.Sprintf("%s-h%d", l.prefix, i), Addr: netip.AddrFrom4([4]byte{10, 213, 0, byte(i)})}
+		veth := fmt.Sprintf("v%d", i)
+		l.must("netns", "add", h.NS)
+		l.must("link", "add", "name", veth, "netns", l.sw, "type", "veth", "peer", "name", "eth0", "netns", h.NS)
+		l.must("-n", l.sw, "link", "set", veth, "master", "br0")
+		l.must("-n", l.sw, "link", "set", veth, "up")
+		l.must("-n", h.NS, "addr", "add", h.Addr.String()+"/24", "brd", "+", "dev", "eth0")
+		l.must("-n", h.NS, "link", "set", "eth0", "up")
+		l.must("-n", h.NS, "link", "set", "lo", "up")
+		l.Hosts = append(l.Hosts, h)
+	}
+	return l
+}
+
+func (l *Lab) must(args ...string) {
+	l.t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		l.t.Fatalf("lab: ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// SetLoss drops pct percent of the UDP datagrams crossing the switch (0 stops dropping).
+func (l *Lab) SetLoss(pct int) {
+	l.t.Helper()
+	if _, err := exec.LookPath("nft"); err != nil {
+		skipOrFail(l.t, fmt.Errorf("packet loss needs nftables' nft: %w", err))
+	}
+	nft := func(args ...string) error {
+		out, err := exec.Command("ip", append([]string{"netns", "exec", l.sw, "nft"}, args...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("nft %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	_ = nft("delete", "table", "bridge", "loss")
+	if pct <= 0 {
+		return
+	}
+	for _, cmd := range [][]string{
+		{"add", "table", "bridge", "loss"},
+		{"add", "chain", "bridge", "loss", "drops", "{ type filter hook forward priority 0; }"},
+		{"add", "rule", "bridge", "loss", "drops", "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "<", fmt.Sprint(pct), "drop"},
+	} {
+		if err := nft(cmd...); err != nil {
+			l.t.Fatalf("lab: %v", err)
+		}
+	}
+}
+
+func (l *Lab) teardown() {
+	for _, h := range l.Hosts {
+		h.mu.Lock()
+		procs := h.proc
+		h.mu.Unlock()
+		for _, p := range procs {
+			p.Kill()
+		}
+	}
+	for _, h := range l.Hosts {
+		exec.Command("ip", "netns", "del", h.NS).Run()
+	}
+	exec.Command("ip", "netns", "del", l.sw).Run()
+}
+
+// Do runs fn on a thread inside the host's network namespace: sockets fn creates belong to
+// the host and stay there afterwards.
+func (h *Host) Do(fn func() error) error {
+	runtime.LockOSThread()
+	self, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer self.Close()
+	target, err := os.Open("/run/netns/" + h.NS)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer target.Close()
+	if err := setns(target.Fd()); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("entering %s: %w", h.NS, err)
+	}
+	ferr := fn()
+	if err := setns(self.Fd()); err != nil {
+		// The thread is stuck in the lab's namespace: keep it locked so it dies with the
+		// goroutine instead of running other code there.
+		return fmt.Errorf("leaving %s: %w", h.NS, err)
+	}
+	runtime.UnlockOSThread()
+	return ferr
+}
+
+func setns(fd uintptr) error {
+	return unix.Setns(int(fd), unix.CLONE_NEWNET)
+}
+
+// Proc is a program running on a host, whose standard output is read as JSON event lines.
+type Proc struct {
+	Host   *Host
+	Cmd    *exec.Cmd
+	Log    string // the path of its standard error
+	events chan map[string]any
+	done   chan struct{}
+	mu     sync.Mutex
+	all    []map[string]any
+}
+
+// Start runs bin with args on the host. Its standard error goes to a file in dir.
+func (h *Host) Start(dir, bin string, args ...string) *Proc {
+	t := h.lab.t
+	t.Helper()
+	logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", filepath.Base(h.NS), time.Now().UnixNano()))
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", h.NS, bin}, args...)...)
+	cmd.Stderr = logf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s on %s: %v", bin, h.NS, err)
+	}
+	logf.Close()
+	p := &Proc{Host: h, Cmd: cmd, Log: logPath, events: make(chan map[string]any, 100000), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var ev map[string]any
+			if json.Unmarshal(sc.Bytes(), &ev) == nil {
+				p.mu.Lock()
+				p.all = append(p.all, ev)
+				p.mu.Unlock()
+				p.events <- ev
+			}
+		}
+		cmd.Wait()
+	}()
+	h.mu.Lock()
+	h.proc = append(h.proc, p)
+	h.mu.Unlock()
+	return p
+}
+
+// WaitEvent returns the next event of type typ for which match (if any) is true, skipping
+// others, or fails the test after timeout.
+func (p *Proc) WaitEvent(typ string, timeout time.Duration, match func(map[string]any) bool) map[string]any {
+	t := p.Host.lab.t
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev := <-p.events:
+			if ev["type"] == typ && (match == nil || match(ev)) {
+				return ev
+			}
+		case <-p.done:
+			t.Fatalf("%s exited while waiting for %s; its log:\n%s", p.Host.NS, typ, p.LogTail())
+		case <-deadline:
+			t.Fatalf("%s: no %s event within %v; its log:\n%s", p.Host.NS, typ, timeout, p.LogTail())
+		}
+	}
+}
+
+// Events returns a copy of every event read so far.
+func (p *Proc) Events() []map[string]any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]map[string]any(nil), p.all...)
+}
+
+// Alive reports whether the program is still running.
+func (p *Proc) Alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Kill sends SIGKILL (a crash, a pulled plug) and waits for the program to end.
+func (p *Proc) Kill() {
+	p.Cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Stop sends SIGTERM (a clean quit) and waits for the program to end; it returns the exit
+// code.
+func (p *Proc) Stop() int {
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.Kill()
+	}
+	return p.Cmd.ProcessState.ExitCode()
+}
+
+// LogTail returns the end of the program's standard error.
+func (p *Proc) LogTail() string {
+	b, _ := os.ReadFile(p.Log)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+// Run runs a short command on the host and returns its standard output, standard error and
+// exit code.
+func (h *Host) Run(bin string, args ...string) (stdout, stderr string, code int) {
+	var o, e bytes.Buffer
+	cmd := exec.Command("ip", append([]string{"netns", "exec", h.NS, bin}, args...)...)
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = cmd.ProcessState.ExitCode()
+	if err != nil && code == 0 {
+		code = -1
+		e.WriteString(err.Error())
+	}
+	return o.String(), e.String(), code
+}

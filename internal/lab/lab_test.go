@@ -1,0 +1,60 @@
+package lab
+
+import (
+	"net"
+	"testing"
+	"time"
+)
+
+// TestLossIsInjected checks the lab itself: hosts reach each other over the bridge, and
+// SetLoss(30) drops about 30 % of UDP datagrams, so the lossy FeiGo tests really are lossy.
+func TestLossIsInjected(t *testing.T) {
+	l := New(t, 2)
+	var rx, tx *net.UDPConn
+	if err := l.Hosts[1].Do(func() (err error) {
+		rx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IP(l.Hosts[1].Addr.AsSlice()), Port: 9999})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	if err := l.Hosts[0].Do(func() (err error) {
+		tx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IP(l.Hosts[0].Addr.AsSlice())})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	rx.SetReadBuffer(4 << 20)
+	to := &net.UDPAddr{IP: net.IP(l.Hosts[1].Addr.AsSlice()), Port: 9999}
+
+	count := func(n int) int {
+		for range n {
+			if _, err := tx.WriteToUDP([]byte("x"), to); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Microsecond) // stay under the socket buffers
+		}
+		got := 0
+		buf := make([]byte, 16)
+		for {
+			rx.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if _, _, err := rx.ReadFromUDP(buf); err != nil {
+				return got
+			}
+			got++
+		}
+	}
+	if got := count(500); got != 500 {
+		t.Fatalf("without loss %d of 500 arrived", got)
+	}
+	l.SetLoss(30)
+	// 2000 draws at p=0.7: mean 1400, sd ~20; 1250..1550 is over 7 sd either way.
+	if got := count(2000); got < 1250 || got > 1550 {
+		t.Fatalf("with 30%% loss %d of 2000 arrived", got)
+	}
+	l.SetLoss(0)
+	if got := count(200); got != 200 {
+		t.Fatalf("after removing loss %d of 200 arrived", got)
+	}
+}

@@ -227,7 +227,7 @@ func TestLabJunkDatagramsDoNotHurt(t *testing.T) {
 		send(b)
 	}
 	send([]byte(strings.Repeat("1:", 32000)))                                  // huge
-	send(append([]byte("1:5:u:h:288:"), make([]byte, 60000)...))              // huge message of NULs
+	send(append([]byte("1:5:u:h:288:"), make([]byte, 60000)...))               // huge message of NULs
 	send([]byte("1:6:u:h:1:" + strings.Repeat("\xff", 3000) + "\x00\x00\x00")) // garbage entry
 
 	// A still answers a raw IPMsg client and a FeiGo peer.

@@ -72,16 +72,28 @@ func (c Charset) Decode(b []byte) string {
 // Encode turns s into c's bytes. Characters c cannot represent become '?', so a message is
 // never refused for one emoji sent to a GBK client.
 func (c Charset) Encode(s string) []byte {
+	var enc encoding.Encoding
 	switch c {
 	case UTF8:
 		return []byte(s)
 	case GBK:
-		// FeiQ and IPMsg read GBK, not GB18030's four-byte sequences.
-		b, _ := encoding.ReplaceUnsupported(simplifiedchinese.GBK.NewEncoder()).Bytes([]byte(s))
+		enc = simplifiedchinese.GBK // FeiQ and IPMsg read GBK, not GB18030's 4-byte forms
+	default:
+		enc = c.codec()
+	}
+	if b, err := enc.NewEncoder().Bytes([]byte(s)); err == nil {
 		return b
 	}
-	b, _ := encoding.ReplaceUnsupported(c.codec().NewEncoder()).Bytes([]byte(s))
-	return b
+	out := make([]byte, 0, len(s)*2)
+	e := enc.NewEncoder()
+	for _, r := range s {
+		b, err := e.Bytes([]byte(string(r)))
+		if err != nil {
+			b = []byte{'?'}
+		}
+		out = append(out, b...)
+	}
+	return out
 }
 
 // guessCharset is the last resort for a sender we know nothing about: valid UTF-8 is taken

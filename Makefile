@@ -1,0 +1,49 @@
+# FeiGo: `make run` starts FeiGo, `make test` runs every check. Both install what a fresh
+# Debian/Ubuntu machine lacks (Go itself excepted).
+
+GO      ?= go
+BIN     ?= feigo
+# System packages: iproute2 and nftables build the LAN lab the network tests run in.
+APT_PKGS := iproute2 nftables ca-certificates
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test vet fmt-check bench fuzz clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@$(GO) version >/dev/null || { echo "Go is needed: https://go.dev/doc/install"; exit 1; }
+	$(GO) mod download
+
+build:
+	$(GO) build -trimpath -o $(BIN) .
+
+# Runs a FeiGo node on this machine's LAN with the default profile (~/.config/feigo).
+run: deps build
+	./$(BIN) serve $(ARGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# The lab tests need root (network namespaces); as another user they skip and say why.
+test: deps fmt-check vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./lan
+
+clean:
+	rm -f $(BIN)

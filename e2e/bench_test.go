@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"feigo/control"
+	"feigo/internal/lab"
+)
+
+// BenchmarkLabDiscovery30 starts `feigo serve` on 30 lab hosts at once and measures the
+// time until every node lists the 29 others (process start included).
+func BenchmarkLabDiscovery30(b *testing.B) {
+	const hosts = 30
+	l := lab.New(b, hosts)
+	b.ResetTimer()
+	var total time.Duration
+	for i := range b.N {
+		dir := b.TempDir()
+		start := time.Now()
+		var procs []*lab.Proc
+		var socks []string
+		for j, h := range l.Hosts {
+			prof := filepath.Join(dir, fmt.Sprintf("p%d", j))
+			procs = append(procs, h.Start(dir, bin, "serve", "--profile", prof, "--nick", fmt.Sprintf("n%d-%d", i, j)))
+			socks = append(socks, filepath.Join(prof, "feigo.sock"))
+		}
+		for j, s := range socks {
+			for {
+				resp, err := control.Call(s, control.Request{Cmd: "peers"})
+				if err == nil && len(resp.Peers) == hosts-1 {
+					break
+				}
+				if time.Since(start) > time.Minute {
+					b.Fatalf("host %d sees %d peers after a minute (err %v)", j+1, len(resp.Peers), err)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		var wg sync.WaitGroup
+		for _, p := range procs {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.Stop() }()
+		}
+		wg.Wait()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/all-see-all")
+}
+
+// BenchmarkLabMessageRTT measures one acknowledged message between two lab hosts, asked
+// for through the control socket as `feigo send` does, against a raw UDP echo between the
+// same hosts in the same run. control-status is the control socket's own cost (a request
+// that does not touch the network).
+func BenchmarkLabMessageRTT(b *testing.B) {
+	l := lab.New(b, 2)
+	a := serve(b, l.Hosts[0], "A", "G")
+	serve(b, l.Hosts[1], "B", "G")
+	a.waitPeers(b, 1, 10*time.Second)
+	to := l.Hosts[1].Addr.String()
+
+	b.Run("raw-udp-echo", func(b *testing.B) {
+		var srv, cli *net.UDPConn
+		if err := l.Hosts[1].Do(func() (err error) {
+			srv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IP(l.Hosts[1].Addr.AsSlice()), Port: 9000})
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		defer srv.Close()
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				n, from, err := srv.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					return
+				}
+				srv.WriteToUDPAddrPort(buf[:n], from)
+			}
+		}()
+		if err := l.Hosts[0].Do(func() (err error) {
+			cli, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IP(l.Hosts[1].Addr.AsSlice()), Port: 9000})
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		defer cli.Close()
+		buf := make([]byte, 2048)
+		msg := []byte("1:1:u:h:288:hello\x00")
+		b.ResetTimer()
+		for range b.N {
+			cli.Write(msg)
+			cli.SetReadDeadline(time.Now().Add(time.Second))
+			if _, err := cli.Read(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("control-status", func(b *testing.B) {
+		for range b.N {
+			if _, err := a.call(control.Request{Cmd: "status"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("feigo-send", func(b *testing.B) {
+		for i := range b.N {
+			resp, err := a.call(control.Request{Cmd: "send", To: []string{to}, Text: fmt.Sprintf("ping %d", i)})
+			if err != nil || !resp.OK {
+				b.Fatalf("send: %v %s", err, resp.Error)
+			}
+		}
+	})
+}
+
+// BenchmarkLabDelivery100 sends 100 messages (10 in flight) from one lab host to another,
+// with 30 % of UDP datagrams dropped at the switch and, as the baseline, with none.
+func BenchmarkLabDelivery100(b *testing.B) {
+	l := lab.New(b, 2)
+	a := serve(b, l.Hosts[0], "A", "G")
+	serve(b, l.Hosts[1], "B", "G")
+	a.waitPeers(b, 1, 10*time.Second)
+	to := l.Hosts[1].Addr.String()
+	for _, loss := range []int{0, 30} {
+		b.Run(fmt.Sprintf("loss-%d%%", loss), func(b *testing.B) {
+			l.SetLoss(loss)
+			defer l.SetLoss(0)
+			failed := 0
+			for range b.N {
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				sem := make(chan struct{}, 10)
+				for j := range 100 {
+					wg.Add(1)
+					sem <- struct{}{}
+					go func() {
+						defer wg.Done()
+						defer func() { <-sem }()
+						resp, err := a.call(control.Request{Cmd: "send", To: []string{to}, Text: fmt.Sprintf("m%d", j)})
+						if err != nil || !resp.OK {
+							mu.Lock()
+							failed++
+							mu.Unlock()
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(float64(failed)/float64(b.N), "failed/100msgs")
+		})
+	}
+}

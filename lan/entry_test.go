@@ -1,0 +1,76 @@
+package lan
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestParseEntryDialects(t *testing.T) {
+	cases := []struct {
+		name   string
+		raw    string
+		legacy Charset
+		want   Entry
+	}{
+		{"iptux, ABSENCEOPT ignored", "1_iptux 0.8.3:1:root:vm:257:tuxnick\x00tuxgroup\x00icon-tux.png\x00utf-8\x00", GBK,
+			Entry{User: "root", Host: "vm", Nick: "tuxnick", Group: "tuxgroup", Client: ClientIptux, Charset: UTF8, UTF8: true}},
+		{"IPMsg with UTF-8 trailer", "1:5:taro:pc:16777217:\x83\x5e\x83\x8d\x00Sales\x00\nUN:taro\nHN:pc\nNN:タロ\nGN:営業\nVS:00010002:5:0:0", CP932,
+			Entry{User: "taro", Host: "pc", Nick: "タロ", Group: "営業", Client: ClientIPMsg, Charset: CP932, UTF8: true}},
+		{"IPMsg without group", "1:5:taro:pc:1:Taro\x00\x00\nUN:taro\nNN:Taro", CP932,
+			Entry{User: "taro", Host: "pc", Nick: "Taro", Group: "", Client: ClientIPMsg, Charset: CP932}},
+		{"Japanese IPMsg in CP932", "1:5:\x83\x5e\x83\x8d:pc:257:\x83\x5e\x83\x8d\x00\x89\x63\x8b\xc6\x00", CP932,
+			Entry{User: "タロ", Host: "pc", Nick: "タロ", Group: "営業", Client: ClientIPMsg, Charset: CP932, Away: true}},
+		{"FeiQ in GBK, identity by MAC", "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9:1:Admin:PC:1:\xd5\xc5\xc8\xfd\x00", CP932,
+			Entry{User: "Admin", Host: "PC", Nick: "张三", Client: ClientFeiQ, Charset: GBK, ID: "001122aabbcc"}},
+		{"FeiGo", "1_feigo 0.1.0:9:li:pc:16777473:\xe6\x9d\x8e\x00\xe7\xa0\x94\xe5\x8f\x91\x00\nUN:li\nHN:pc\nNN:李\nGN:研发\nFGID:abc\nFGCAP:x,y\nFGAW:lunch\x00", GBK,
+			Entry{User: "li", Host: "pc", Nick: "李", Group: "研发", Client: ClientFeiGo, Charset: UTF8, UTF8: true, Away: true, ID: "abc", AwayText: "lunch"}},
+		{"no body: nick falls back to user", "1:5:bob:pc:1:", GBK,
+			Entry{User: "bob", Host: "pc", Nick: "bob", Client: ClientIPMsg, Charset: GBK}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := Decode([]byte(c.raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := ParseEntry(p, c.legacy)
+			e.Version, e.Caps = "", nil
+			if !reflect.DeepEqual(e, c.want) {
+				t.Fatalf("got  %+v\nwant %+v", e, c.want)
+			}
+		})
+	}
+}
+
+func TestEntryBodyRoundTrip(t *testing.T) {
+	self := Entry{ID: "id-1", Nick: "王芳", Group: "财务", User: "wf", Host: "pc-7", Away: true, AwayText: "at\nlunch", Caps: []string{"a"}}
+	for _, cs := range []Charset{UTF8, GBK} {
+		p := Packet{Version: versionField, No: 1, User: []byte("wf"), Host: []byte("pc-7"), Cmd: BrEntry | AbsenceOpt, Body: entryBody(cs, self)}
+		e := ParseEntry(p, GBK)
+		if e.Nick != "王芳" || e.Group != "财务" || e.ID != "id-1" || e.AwayText != "at lunch" || !e.Away || e.Client != ClientFeiGo {
+			t.Fatalf("%v: %+v", cs, e)
+		}
+		if secs := Sections(p.Body); len(secs) != 3 {
+			t.Fatalf("%v: %d sections; a 4th would be read by iptux as an encoding", cs, len(secs))
+		}
+	}
+}
+
+func TestCharsets(t *testing.T) {
+	for _, cs := range []Charset{UTF8, GBK, CP932} {
+		for _, s := range []string{"hello", "中文", "日本語"} {
+			if got := cs.Decode(cs.Encode(s)); got != s {
+				t.Errorf("%v: %q → %q", cs, s, got)
+			}
+		}
+	}
+	if got := string(GBK.Encode("a😀b")); got != "a?b" {
+		t.Errorf("GBK emoji: %q", got)
+	}
+	if got := UTF8.Decode([]byte{0xff, 'a'}); got != "\uFFFDa" {
+		t.Errorf("bad UTF-8: %q", got)
+	}
+	if _, err := ParseCharset("latin9"); err == nil {
+		t.Error("ParseCharset accepted latin9")
+	}
+}

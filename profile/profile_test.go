@@ -1,0 +1,64 @@
+package profile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestOpenKeepsIDAndSettings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", "prof")
+	p, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("profile dir mode %v, %v", fi.Mode(), err)
+	}
+	again, err := Open(dir)
+	if err != nil || again.ID != p.ID || len(p.ID) != 36 {
+		t.Fatalf("ID %q then %q (%v)", p.ID, again.ID, err)
+	}
+	if s, err := p.Load(); err != nil || s.Nick != "" {
+		t.Fatalf("fresh settings %+v, %v", s, err)
+	}
+	want := Settings{Nick: "小王", Group: "研发", Port: 2426, Broadcast: []string{"10.1.2.255"}, LegacyEncoding: "cp932"}
+	if err := p.Save(want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := again.Load()
+	if err != nil || got.Nick != want.Nick || got.Port != 2426 || got.Broadcast[0] != "10.1.2.255" || got.LegacyEncoding != "cp932" {
+		t.Fatalf("Load = %+v, %v", got, err)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "settings.json")); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("settings mode %v", fi.Mode())
+	}
+}
+
+func TestDamagedFilesAreReported(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "id"), []byte("not-a-uuid\n"), 0o600)
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "id file is damaged") {
+		t.Fatalf("damaged id: %v", err)
+	}
+	dir = t.TempDir()
+	p, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "settings.json"), []byte("{nick:"), 0o600)
+	if _, err := p.Load(); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("damaged settings: %v", err)
+	}
+}
+
+func TestEnvSelectsProfile(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(EnvVar, dir)
+	p, err := Open("")
+	if err != nil || p.Dir != dir {
+		t.Fatalf("Open(\"\") = %v, %v; want %s", p, err, dir)
+	}
+}

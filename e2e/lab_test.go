@@ -250,3 +250,30 @@ func TestLabJunkDatagramsDoNotHurt(t *testing.T) {
 		t.Fatal("node A died")
 	}
 }
+
+func TestLabPeerKeepsIdentityAcrossAddressChange(t *testing.T) {
+	l := lab.New(t, 3)
+	a := serve(t, l.Hosts[0], "A", "G")
+	dir := t.TempDir()
+	prof := dir + "/moving"
+	// The same profile (so the same FeiGo ID) first on host 2, then, after a crash, on host 3:
+	// a laptop that moved to another address.
+	first := l.Hosts[1].Start(dir, bin, "serve", "--profile", prof, "--nick", "Laptop")
+	first.WaitEvent("ready", 10*time.Second, nil)
+	before := a.waitPeers(t, 1, 10*time.Second)[0]
+	first.Kill()
+	second := l.Hosts[2].Start(dir, bin, "serve", "--profile", prof, "--nick", "Laptop")
+	second.WaitEvent("ready", 10*time.Second, nil)
+	a.WaitEvent("peer_updated", 10*time.Second, func(ev map[string]any) bool {
+		return ev["peer"].(map[string]any)["addr"] == l.Hosts[2].Addr.String()+":2425"
+	})
+	after := a.peers(t)
+	if len(after) != 1 || after[0].ID != before.ID || after[0].Addr.Addr() != l.Hosts[2].Addr {
+		t.Fatalf("before %+v\nafter %+v", before, after)
+	}
+	for _, ev := range a.Events() {
+		if ev["type"] == "peer_offline" {
+			t.Fatalf("the moved peer went offline in between: %v", ev)
+		}
+	}
+}

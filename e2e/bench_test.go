@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"fmt"
-	"net"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -59,18 +59,12 @@ func BenchmarkLabDiscovery30(b *testing.B) {
 // same hosts in the same run. control-status is the control socket's own cost (a request
 // that does not touch the network).
 func BenchmarkLabMessageRTT(b *testing.B) {
-	l := lab.New(b, 2)
-	a := serve(b, l.Hosts[0], "A", "G")
-	serve(b, l.Hosts[1], "B", "G")
-	a.waitPeers(b, 1, 10*time.Second)
+	l, a, _ := pair(b)
 	to := l.Hosts[1].Addr.String()
 
 	b.Run("raw-udp-echo", func(b *testing.B) {
-		var srv, cli *net.UDPConn
-		if err := l.Hosts[1].Do(func() (err error) {
-			srv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IP(l.Hosts[1].Addr.AsSlice()), Port: 9000})
-			return err
-		}); err != nil {
+		srv, err := l.Hosts[1].ListenUDP(9000)
+		if err != nil {
 			b.Fatal(err)
 		}
 		defer srv.Close()
@@ -84,20 +78,19 @@ func BenchmarkLabMessageRTT(b *testing.B) {
 				srv.WriteToUDPAddrPort(buf[:n], from)
 			}
 		}()
-		if err := l.Hosts[0].Do(func() (err error) {
-			cli, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IP(l.Hosts[1].Addr.AsSlice()), Port: 9000})
-			return err
-		}); err != nil {
+		cli, err := l.Hosts[0].ListenUDP(0)
+		if err != nil {
 			b.Fatal(err)
 		}
 		defer cli.Close()
+		echo := netip.AddrPortFrom(l.Hosts[1].Addr, 9000)
 		buf := make([]byte, 2048)
 		msg := []byte("1:1:u:h:288:hello\x00")
 		b.ResetTimer()
 		for range b.N {
-			cli.Write(msg)
+			cli.WriteToUDPAddrPort(msg, echo)
 			cli.SetReadDeadline(time.Now().Add(time.Second))
-			if _, err := cli.Read(buf); err != nil {
+			if _, _, err := cli.ReadFromUDPAddrPort(buf); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -122,10 +115,7 @@ func BenchmarkLabMessageRTT(b *testing.B) {
 // BenchmarkLabDelivery100 sends 100 messages (10 in flight) from one lab host to another,
 // with 30 % of UDP datagrams dropped at the switch and, as the baseline, with none.
 func BenchmarkLabDelivery100(b *testing.B) {
-	l := lab.New(b, 2)
-	a := serve(b, l.Hosts[0], "A", "G")
-	serve(b, l.Hosts[1], "B", "G")
-	a.waitPeers(b, 1, 10*time.Second)
+	l, a, _ := pair(b)
 	to := l.Hosts[1].Addr.String()
 	for _, loss := range []int{0, 30} {
 		b.Run(fmt.Sprintf("loss-%d%%", loss), func(b *testing.B) {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -109,10 +108,7 @@ func countMessages(n *node, text string) int {
 }
 
 func TestLabLossyDeliveryExactlyOnce(t *testing.T) {
-	l := lab.New(t, 2)
-	a := serve(t, l.Hosts[0], "Alice", "QA")
-	b := serve(t, l.Hosts[1], "Bob", "QA")
-	a.waitPeers(t, 1, 10*time.Second)
+	l, a, b := pair(t)
 	l.SetLoss(30)
 	const total = 100
 	var wg sync.WaitGroup
@@ -198,11 +194,8 @@ func TestLabJunkDatagramsDoNotHurt(t *testing.T) {
 	b := serve(t, l.Hosts[1], "B", "G")
 	a.waitPeers(t, 1, 10*time.Second)
 
-	var conn *net.UDPConn
-	if err := l.Hosts[2].Do(func() (err error) {
-		conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(10, 213, 0, 3), Port: 2425})
-		return err
-	}); err != nil {
+	conn, err := l.Hosts[2].ListenUDP(lan.DefaultPort)
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()

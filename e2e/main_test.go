@@ -63,6 +63,17 @@ func serve(t testing.TB, h *lab.Host, nick, group string, extra ...string) *node
 	}
 }
 
+// pair builds a two-host lab with a node on each that sees the other.
+func pair(t testing.TB) (l *lab.Lab, a, b *node) {
+	t.Helper()
+	l = lab.New(t, 2)
+	a = serve(t, l.Hosts[0], "Alice", "QA")
+	b = serve(t, l.Hosts[1], "Bob", "QA")
+	a.waitPeers(t, 1, 10*time.Second)
+	b.waitPeers(t, 1, 10*time.Second)
+	return l, a, b
+}
+
 // cli runs a feigo command against n's profile.
 func (n *node) cli(args ...string) (stdout, stderr string, code int) {
 	return n.Host.Run(bin, append([]string{args[0], "--profile", n.profile}, args[1:]...)...)

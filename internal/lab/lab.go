@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -175,6 +176,16 @@ func (h *Host) Do(fn func() error) error {
 	}
 	runtime.UnlockOSThread()
 	return ferr
+}
+
+// ListenUDP opens a UDP socket on the host's address (port 0 picks a free port).
+func (h *Host) ListenUDP(port int) (*net.UDPConn, error) {
+	var c *net.UDPConn
+	err := h.Do(func() (err error) {
+		c, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IP(h.Addr.AsSlice()), Port: port})
+		return err
+	})
+	return c, err
 }
 
 func setns(fd uintptr) error {

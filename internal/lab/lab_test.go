@@ -10,18 +10,13 @@ import (
 // SetLoss(30) drops about 30 % of UDP datagrams, so the lossy FeiGo tests really are lossy.
 func TestLossIsInjected(t *testing.T) {
 	l := New(t, 2)
-	var rx, tx *net.UDPConn
-	if err := l.Hosts[1].Do(func() (err error) {
-		rx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IP(l.Hosts[1].Addr.AsSlice()), Port: 9999})
-		return err
-	}); err != nil {
+	rx, err := l.Hosts[1].ListenUDP(9999)
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	if err := l.Hosts[0].Do(func() (err error) {
-		tx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IP(l.Hosts[0].Addr.AsSlice())})
-		return err
-	}); err != nil {
+	tx, err := l.Hosts[0].ListenUDP(0)
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Close()

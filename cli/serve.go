@@ -136,9 +136,6 @@ func nodeConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 	if cfg.Port == 0 {
 		cfg.Port = lan.DefaultPort
 	}
-	if cfg.Port < 1 || cfg.Port > 65535 {
-		return cfg, fmt.Errorf("port %d out of range 1–65535", cfg.Port)
-	}
 	for _, name := range st.Interfaces {
 		if name == "none" {
 			cfg.NoInterfaces = true
@@ -153,10 +150,5 @@ func nodeConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 		}
 		cfg.Legacy = cs
 	}
-	for _, x := range cfg.Extra {
-		if _, err := lan.ParseTarget(x, cfg.Port); err != nil {
-			return cfg, fmt.Errorf("--broadcast: %w", err)
-		}
-	}
-	return cfg, nil
+	return cfg, nil // the port and the --broadcast addresses are checked by lan.NewNode
 }

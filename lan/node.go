@@ -91,6 +91,7 @@ type Node struct {
 	now   func() time.Time
 
 	conn     *net.UDPConn
+	port     int           // conn's port, set before ready is closed
 	ready    chan struct{} // closed once conn is bound
 	stopping chan struct{} // closed when Run begins to shut down
 	seq      atomic.Uint32
@@ -135,7 +136,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	}
 	for _, x := range cfg.Extra {
 		if _, err := ParseTarget(x, cfg.Port); err != nil {
-			return nil, fmt.Errorf("lan: extra address: %w", err)
+			return nil, fmt.Errorf("--broadcast address: %w", err)
 		}
 	}
 	if cfg.Log == nil {
@@ -204,7 +205,7 @@ func (n *Node) Self() Entry {
 // Port returns the UDP port the node is bound to, once Run has started.
 func (n *Node) Port() int {
 	<-n.ready
-	return n.conn.LocalAddr().(*net.UDPAddr).Port
+	return n.port
 }
 
 // nextNo returns a packet number larger than every one before, and not behind the clock.
@@ -233,6 +234,9 @@ func (n *Node) emit(ev Event) {
 // Listen binds the UDP port. Run calls it when Config.Conn is nil; a caller that wants to
 // report a busy port before doing anything else may call it first.
 func Listen(port int) (*net.UDPConn, error) {
+	if port < 0 || port > 65535 {
+		return nil, fmt.Errorf("port %d out of range 1–65535", port)
+	}
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
@@ -271,6 +275,7 @@ func (n *Node) Run(ctx context.Context) error {
 		conn = c
 	}
 	n.conn = conn
+	n.port = conn.LocalAddr().(*net.UDPAddr).Port
 	close(n.ready)
 	n.log.Info("listening", "addr", conn.LocalAddr().String(), "id", n.cfg.ID)
 	n.emit(Event{Type: "ready", Addr: netip.MustParseAddrPort(conn.LocalAddr().String())})

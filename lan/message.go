@@ -49,8 +49,10 @@ type Delivery struct {
 	Err error `json:"-"`
 }
 
+// ackKey names an acknowledgement we wait for: by address and port, since two peers may
+// share an address (several clients on one machine) and a multicast keeps one number.
 type ackKey struct {
-	addr netip.Addr
+	addr netip.AddrPort
 	no   uint32
 }
 
@@ -189,7 +191,7 @@ func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]D
 // RetryMax between copies, for at most RetryBudget. Every copy keeps the packet number, so
 // the receiver shows the message once.
 func (n *Node) sendReliable(ctx context.Context, to netip.AddrPort, pkt Packet) error {
-	key := ackKey{to.Addr(), pkt.No}
+	key := ackKey{to, pkt.No}
 	acked := make(chan struct{})
 	n.pendMu.Lock()
 	n.pending[key] = acked
@@ -231,9 +233,9 @@ func (n *Node) onRecvMsg(p Packet, from netip.AddrPort) {
 		return
 	}
 	n.pendMu.Lock()
-	ch, ok := n.pending[ackKey{from.Addr(), uint32(no)}]
+	ch, ok := n.pending[ackKey{from, uint32(no)}]
 	if ok {
-		delete(n.pending, ackKey{from.Addr(), uint32(no)})
+		delete(n.pending, ackKey{from, uint32(no)})
 	}
 	n.pendMu.Unlock()
 	if ok {
@@ -291,7 +293,10 @@ func (n *Node) onSendMsg(p Packet, from netip.AddrPort) {
 				return
 			}
 		}
-		n.emit(Event{Type: "message", Message: &msg})
+		offer := p.Cmd.Has(FileAttachOpt) && n.tcp != nil && n.onFileOffer(p, from, cs, msg)
+		if !offer || strings.TrimSpace(msg.Text) != "" {
+			n.emit(Event{Type: "message", Message: &msg})
+		}
 		if self := n.Self(); self.Away && !msg.Auto && !msg.Broadcast {
 			text := self.AwayText
 			if text == "" {

@@ -68,6 +68,21 @@ type Config struct {
 
 	ProbeAfter, ProbeEvery, Expiry    time.Duration
 	RetryFirst, RetryMax, RetryBudget time.Duration
+
+	// StateDir keeps transfers.json, so that offers survive a restart of the sender and
+	// downloads resume after a restart of the receiver; "" keeps them in memory only.
+	StateDir string
+	// DownloadDir is where Accept saves when it is given no folder.
+	DownloadDir string
+	// AcceptDir, when set, accepts every file offer into this folder at once.
+	AcceptDir string
+	// TCP, when set, is used instead of binding TCP Port for file transfers (tests).
+	TCP net.Listener
+	// NoFiles turns off the TCP side: no file transfers, and FILEATTACHOPT not advertised.
+	NoFiles bool
+	// OfferTTL is how long an outgoing offer is served (DefaultOfferTTL when 0);
+	// FetchPatience how long a download keeps retrying without progress.
+	OfferTTL, FetchPatience time.Duration
 }
 
 // Event is something the node wants its UI to know. Type is one of peer_online,
@@ -79,6 +94,9 @@ type Event struct {
 	Message *Message       `json:"message,omitempty"`
 	Error   string         `json:"error,omitempty"`
 	Addr    netip.AddrPort `json:"addr,omitzero"`
+	// Transfer is set on transfer_offered, transfer_started, transfer_progress,
+	// transfer_done and transfer_failed (which also covers declined and cancelled).
+	Transfer *Transfer `json:"transfer,omitempty"`
 }
 
 // Node is one FeiGo presence on the LAN: it announces itself, keeps the peer table and sends
@@ -110,6 +128,11 @@ type Node struct {
 	sendsMu sync.Mutex
 	closing bool
 	sends   sync.WaitGroup
+
+	xfers     *transfers
+	tcp       net.Listener
+	runCtx    context.Context // cancelled when Run stops: ends background fetches
+	runCancel context.CancelFunc
 }
 
 // startSend registers a send in flight, or reports that the node is stopping.
@@ -156,6 +179,12 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	def(&cfg.RetryFirst, DefaultRetryFirst)
 	def(&cfg.RetryMax, DefaultRetryMax)
 	def(&cfg.RetryBudget, DefaultRetryBudget)
+	def(&cfg.OfferTTL, DefaultOfferTTL)
+	def(&cfg.FetchPatience, DefaultFetchPatience)
+	xfers, err := loadTransfers(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	n := &Node{
 		cfg:      cfg,
 		table:    table,
@@ -166,12 +195,17 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		dedup:    newDedup(4096),
 		pending:  map[ackKey]chan struct{}{},
 		probed:   map[string]time.Time{},
+		xfers:    xfers,
 		self: Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
 			User: headerName(cfg.User), Host: headerName(cfg.Host),
 			Client: ClientFeiGo, Charset: UTF8, UTF8: true,
 		},
 	}
+	if !cfg.NoFiles {
+		n.self.Caps = []string{capFiles, capSHA256}
+	}
+	n.runCtx, n.runCancel = context.WithCancel(context.Background())
 	n.seq.Store(uint32(cfg.Now().Unix()))
 	locals := localAddrs()
 	n.locals.Store(&locals)
@@ -274,8 +308,27 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 		conn = c
 	}
-	n.conn = conn
 	n.port = conn.LocalAddr().(*net.UDPAddr).Port
+	if !n.cfg.NoFiles {
+		ln := n.cfg.TCP
+		if ln == nil {
+			ip := netip.IPv4Unspecified()
+			if a, ok := netip.AddrFromSlice(conn.LocalAddr().(*net.UDPAddr).IP); ok && !a.Unmap().IsUnspecified() {
+				ip = a.Unmap() // a socket bound to one address (tests): files on that address too
+			}
+			tl, err := ListenTCP(ip, n.port)
+			if err != nil {
+				if n.cfg.Conn == nil {
+					conn.Close()
+				}
+				close(n.stopping)
+				return err
+			}
+			ln = tl
+		}
+		n.tcp = ln
+	}
+	n.conn = conn
 	close(n.ready)
 	n.log.Info("listening", "addr", conn.LocalAddr().String(), "id", n.cfg.ID)
 	n.emit(Event{Type: "ready", Addr: netip.MustParseAddrPort(conn.LocalAddr().String())})
@@ -289,6 +342,18 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var loops sync.WaitGroup
+	if n.tcp != nil {
+		loops.Add(2)
+		go func() {
+			defer loops.Done()
+			n.serveTCP(n.tcp)
+		}()
+		go func() {
+			defer loops.Done()
+			n.progressLoop(ctx)
+		}()
+		n.resumeIncoming()
+	}
 	loops.Add(2)
 	readErr := make(chan error, 1)
 	go func() {
@@ -312,7 +377,18 @@ func (n *Node) Run(ctx context.Context) error {
 	n.closing = true
 	n.sendsMu.Unlock()
 	close(n.stopping)
-	n.sends.Wait() // sends in flight end with ErrNodeClosed
+	n.runCancel()
+	if n.tcp != nil {
+		n.tcp.Close()
+	}
+	n.xfers.mu.Lock()
+	for _, x := range n.xfers.all {
+		for c := range x.conns {
+			c.Close()
+		}
+	}
+	n.xfers.mu.Unlock()
+	n.sends.Wait() // sends in flight end with ErrNodeClosed, transfers are cut (and resume)
 	if err == nil {
 		n.sayGoodbye()
 	}
@@ -350,6 +426,7 @@ func (n *Node) housekeeping(ctx context.Context) {
 		case <-tick.C:
 		}
 		n.checkLiveness()
+		n.expireOffers()
 		if refreshLocals++; refreshLocals%10 == 0 {
 			locals := localAddrs()
 			n.locals.Store(&locals)
@@ -446,6 +523,8 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 		n.onSendMsg(p, from)
 	case RecvMsg:
 		n.onRecvMsg(p, from)
+	case ReleaseFiles:
+		n.onReleaseFiles(p, from)
 	case GetInfo:
 		cs, f := n.encodingFor(from)
 		n.write(from, n.packet(cs, f, SendInfo, append([]byte("FeiGo "+Version), 0)))

@@ -30,10 +30,13 @@ func (n *Node) announceTargets() (targets []netip.AddrPort, covered []netip.Pref
 	return targets, covered
 }
 
-// entryCmd is an entry mode with our status flags. FILEATTACHOPT and ENCRYPTOPT are not set:
-// FeiGo advertises only what it implements.
+// entryCmd is an entry mode with our status flags. FILEATTACHOPT is set when file transfers
+// are served; ENCRYPTOPT is not: FeiGo advertises only what it implements.
 func (n *Node) entryCmd(mode Command) Command {
 	cmd := mode | CapUTF8Opt
+	if !n.cfg.NoFiles {
+		cmd |= FileAttachOpt
+	}
 	if n.Self().Away {
 		cmd |= AbsenceOpt
 	}

@@ -1,0 +1,217 @@
+package lan
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// File attribute types: the low byte of an IPMsg file attr field.
+const (
+	FileRegular   = 0x1
+	FileDir       = 0x2
+	FileRetParent = 0x3
+)
+
+// fgMarker is the extra request field by which a FeiGo receiver asks a FeiGo sender to follow
+// each file's content with its SHA-256 and to wait for the receiver's verdict. Legacy clients
+// never send it, and a legacy sender never sees it (we only send it to FeiGo peers).
+const fgMarker = "fgsum1"
+
+// FileInfo is one entry of a file offer: a file, or a folder fetched with GETDIRFILES.
+type FileInfo struct {
+	ID    uint32 `json:"id"`
+	Name  string `json:"name"`
+	Size  int64  `json:"size"`
+	MTime int64  `json:"mtime"` // Unix seconds
+	Attr  uint32 `json:"attr"`
+}
+
+// IsDir reports whether the entry is a folder.
+func (f FileInfo) IsDir() bool { return f.Attr&0xff == FileDir }
+
+// escapeName doubles ':' as IPMsg does; for iptux, which rejects any name holding ':', the
+// colon becomes '_' instead.
+func escapeName(name string, iptux bool) string {
+	name = strings.ReplaceAll(oneLine(name), "\a", "_")
+	if iptux {
+		return strings.ReplaceAll(name, ":", "_")
+	}
+	return strings.ReplaceAll(name, ":", "::")
+}
+
+// encodeFileList writes the file part of an offer: `id:name:size:mtime:attr:` entries, each
+// followed by '\a', with the id decimal and the rest hex, as IPMsg writes them. Only the type
+// bits of attr are sent, since iptux rejects any other bit.
+func encodeFileList(cs Charset, files []FileInfo, iptux bool) []byte {
+	var b bytes.Buffer
+	for _, f := range files {
+		fmt.Fprintf(&b, "%d:", f.ID)
+		b.Write(cs.Encode(escapeName(f.Name, iptux)))
+		fmt.Fprintf(&b, ":%x:%x:%x:\a", max(f.Size, 0), max(f.MTime, 0), f.Attr&0xff)
+	}
+	return b.Bytes()
+}
+
+// splitEscaped splits s at single ':' and turns each "::" into ':'.
+func splitEscaped(s []byte) [][]byte {
+	var out [][]byte
+	var cur []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] != ':' {
+			cur = append(cur, s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == ':' {
+			cur = append(cur, ':')
+			i++
+			continue
+		}
+		out = append(out, cur)
+		cur = nil
+	}
+	return append(out, cur)
+}
+
+// parseFileList reads the file part of an offer. Entries that do not parse are skipped
+// (unlike iptux, which stops at the first); every separator real clients write is accepted.
+func parseFileList(b []byte, cs Charset) []FileInfo {
+	var out []FileInfo
+	for _, ent := range bytes.Split(b, []byte{'\a'}) {
+		ent = bytes.TrimLeft(ent, ":\x00")
+		if len(bytes.TrimSpace(ent)) == 0 {
+			continue
+		}
+		f := splitEscaped(ent)
+		if len(f) < 5 {
+			continue
+		}
+		id, err := strconv.ParseUint(string(f[0]), 10, 32)
+		if err != nil {
+			if id, err = strconv.ParseUint(string(f[0]), 16, 32); err != nil {
+				continue
+			}
+		}
+		size, err1 := strconv.ParseInt(string(f[2]), 16, 64)
+		mtime, err2 := strconv.ParseInt(string(f[3]), 16, 64)
+		attr, err3 := strconv.ParseUint(string(f[4]), 16, 32)
+		if err1 != nil || size < 0 || err3 != nil || len(f[1]) == 0 {
+			continue
+		}
+		if err2 != nil {
+			mtime = 0
+		}
+		switch attr & 0xff {
+		case FileRegular, FileDir:
+		default:
+			continue // clipboard images and the like: not files we can fetch
+		}
+		out = append(out, FileInfo{ID: uint32(id), Name: cs.Decode(f[1]), Size: size, MTime: mtime, Attr: uint32(attr)})
+	}
+	return out
+}
+
+// fileRequest is a GETFILEDATA or GETDIRFILES request's body.
+type fileRequest struct {
+	PacketNo uint32
+	FileID   uint32
+	Offset   int64
+	FeiGo    bool // the fgMarker field is present
+}
+
+// parseFileRequest reads `packetID:fileID[:offset]` in hex, with the extra fields real
+// clients append (IPMsg a trailing ':', iptux ":0").
+func parseFileRequest(body []byte, withOffset bool) (fileRequest, error) {
+	f := strings.Split(string(FirstSection(body)), ":")
+	if len(f) < 2 {
+		return fileRequest{}, errors.New("request has fewer than 2 fields")
+	}
+	pkt, err := strconv.ParseUint(f[0], 16, 32)
+	if err != nil {
+		return fileRequest{}, fmt.Errorf("packet ID %q", f[0])
+	}
+	fid, err := strconv.ParseUint(f[1], 16, 32)
+	if err != nil {
+		return fileRequest{}, fmt.Errorf("file ID %q", f[1])
+	}
+	r := fileRequest{PacketNo: uint32(pkt), FileID: uint32(fid)}
+	if withOffset && len(f) > 2 && f[2] != "" {
+		off, err := strconv.ParseInt(f[2], 16, 64)
+		if err != nil || off < 0 {
+			return fileRequest{}, fmt.Errorf("offset %q", f[2])
+		}
+		r.Offset = off
+	}
+	for _, x := range f[2:] {
+		if x == fgMarker {
+			r.FeiGo = true
+		}
+	}
+	return r, nil
+}
+
+// encodeFileRequest writes a request body. A FeiGo peer gets the marker; others get exactly
+// what IPMsg sends.
+func encodeFileRequest(r fileRequest, withOffset bool) []byte {
+	s := fmt.Sprintf("%x:%x", r.PacketNo, r.FileID)
+	if withOffset {
+		s += fmt.Sprintf(":%x", r.Offset)
+	}
+	if r.FeiGo {
+		s += ":" + fgMarker
+	}
+	return append([]byte(s+":"), 0)
+}
+
+// dirHeader is one record header of a GETDIRFILES stream.
+type dirHeader struct {
+	Name  string
+	Size  int64
+	Attr  uint32
+	MTime int64 // 0 when absent
+}
+
+// maxDirHeader bounds a record header; real ones are under 300 bytes.
+const maxDirHeader = 0x1000
+
+// encodeDirHeader writes `HHHH:name:size:attr:14=mtime:16=mtime:`, HHHH being the header's
+// own length in hex, as IPMsg and iptux write it.
+func encodeDirHeader(cs Charset, h dirHeader, iptux bool) ([]byte, error) {
+	rest := fmt.Sprintf(":%s:%09x:%x:14=%x:16=%x:", cs.Encode(escapeName(h.Name, iptux)), max(h.Size, 0), h.Attr, max(h.MTime, 0), max(h.MTime, 0))
+	n := 4 + len(rest)
+	if n > maxDirHeader-1 {
+		return nil, fmt.Errorf("file name too long for a folder record: %q", h.Name)
+	}
+	return []byte(fmt.Sprintf("%04x%s", n, rest)), nil
+}
+
+// parseDirHeader reads a header whose 4 hex digits have been checked; b is the whole header.
+func parseDirHeader(b []byte, cs Charset) (dirHeader, error) {
+	if len(b) < 5 || b[len(b)-1] != ':' {
+		return dirHeader{}, errors.New("header does not end with ':'")
+	}
+	f := splitEscaped(b[5 : len(b)-1]) // after "HHHH:", before the final ':'
+	if len(f) < 3 {
+		return dirHeader{}, fmt.Errorf("header has %d fields", len(f))
+	}
+	size, err := strconv.ParseInt(string(f[1]), 16, 64)
+	if err != nil || size < 0 {
+		return dirHeader{}, fmt.Errorf("size %q", clip(f[1]))
+	}
+	attr, err := strconv.ParseUint(string(f[2]), 16, 32)
+	if err != nil {
+		return dirHeader{}, fmt.Errorf("attr %q", clip(f[2]))
+	}
+	h := dirHeader{Name: cs.Decode(f[0]), Size: size, Attr: uint32(attr)}
+	for _, ext := range f[3:] {
+		k, v, ok := strings.Cut(string(ext), "=")
+		if ok && k == "14" {
+			if t, err := strconv.ParseInt(v, 16, 64); err == nil {
+				h.MTime = t
+			}
+		}
+	}
+	return h, nil
+}

@@ -1,0 +1,96 @@
+package lan
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxNameBytes is the longest file name component Linux file systems take.
+const maxNameBytes = 255
+
+// partSuffix marks a file or folder still being received.
+const partSuffix = ".feigo-part"
+
+// safeName turns a name a peer sent into one path component that is safe to create in the
+// download folder on any desktop: no separators, no NUL or control characters, not "." or
+// "..", not a Windows device name, no trailing dots or spaces, at most 255 bytes with room for
+// a " (n)" and the partial suffix. It returns an error only when nothing usable is left.
+func safeName(name string) (string, error) {
+	name = strings.ToValidUTF8(name, "_")
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r == '/' || r == '\\':
+			b.WriteRune('_')
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError:
+			b.WriteRune('_')
+		case unicode.Is(unicode.Bidi_Control, r):
+			b.WriteRune('_') // right-to-left overrides that disguise an extension
+		case r == '<' || r == '>' || r == '"' || r == '|' || r == '?' || r == '*' || r == ':':
+			b.WriteRune('_') // not allowed on Windows desktops the folder may be shared with
+		default:
+			b.WriteRune(r)
+		}
+	}
+	s := strings.TrimRight(strings.TrimSpace(b.String()), ". ")
+	if s == "" || strings.Trim(s, ".") == "" {
+		return "", fmt.Errorf("unusable file name %q", clipString(name))
+	}
+	base := s
+	if i := strings.IndexByte(s, '.'); i > 0 {
+		base = s[:i]
+	}
+	if reservedName(base) {
+		s = "_" + s
+	}
+	limit := maxNameBytes - len(partSuffix) - len(" (999)")
+	if len(s) > limit {
+		ext := path.Ext(s)
+		if len(ext) > 16 || strings.ContainsRune(ext, ' ') {
+			ext = ""
+		}
+		stem := s[:len(s)-len(ext)]
+		cut := limit - len(ext)
+		for cut > 0 && !utf8.RuneStart(stem[cut]) {
+			cut--
+		}
+		s = stem[:cut] + ext
+	}
+	return s, nil
+}
+
+// reservedName reports Windows device names (CON, NUL, COM1…), which must not become files
+// in a folder that Windows machines may open.
+func reservedName(base string) bool {
+	switch strings.ToUpper(base) {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	}
+	u := strings.ToUpper(base)
+	if len(u) == 4 && (strings.HasPrefix(u, "COM") || strings.HasPrefix(u, "LPT")) && u[3] >= '1' && u[3] <= '9' {
+		return true
+	}
+	return false
+}
+
+// numbered returns "name (n).ext" for n > 0: the name to try when name is taken.
+func numbered(name string, n int) string {
+	if n == 0 {
+		return name
+	}
+	ext := path.Ext(name)
+	if ext == name || len(ext) > 16 {
+		ext = ""
+	}
+	return fmt.Sprintf("%s (%d)%s", strings.TrimSuffix(name, ext), n, ext)
+}
+
+func clipString(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

@@ -1,0 +1,471 @@
+package lan
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Transfer states.
+const (
+	StateOffered   = "offered"   // in: waiting for the user; out: waiting for the peers
+	StateActive    = "active"    // bytes are moving (or about to)
+	StateDone      = "done"      // everything accepted arrived whole
+	StateFailed    = "failed"    // see Error; an incoming one can be accepted again to resume
+	StateDeclined  = "declined"  // the receiver said no
+	StateCancelled = "cancelled" // stopped by this side or the other
+)
+
+// Per-file and per-recipient states, besides the transfer states above.
+const (
+	filePending = "pending"
+	fileSkipped = "skipped"
+)
+
+// Defaults of the transfer settings.
+const (
+	DefaultOfferTTL      = 24 * time.Hour
+	DefaultFetchPatience = 2 * time.Minute
+)
+
+// Errors of the transfer API.
+var (
+	ErrNoTransfer = errors.New("no such transfer")
+	ErrDiskFull   = errors.New("the disk is full")
+	ErrRefused    = errors.New("the sender refused: the offer was withdrawn, has expired or was never made to us")
+	ErrMismatch   = errors.New("SHA-256 mismatch: the file changed or was damaged on the way")
+)
+
+// TransferFile is one file or folder of a transfer.
+type TransferFile struct {
+	FileInfo
+	// Path is, going out, the file to read; coming in, where it was saved once complete.
+	Path string `json:"path,omitempty"`
+	// Part is the partial file or folder being received, relative to Dest.
+	Part   string `json:"part,omitempty"`
+	Done   int64  `json:"done"`
+	State  string `json:"state"`
+	SHA256 string `json:"sha256,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Recipient is one peer an outgoing offer went to.
+type Recipient struct {
+	PeerID  string         `json:"peer_id,omitempty"`
+	Nick    string         `json:"nick,omitempty"`
+	User    string         `json:"user,omitempty"`
+	Host    string         `json:"host,omitempty"`
+	Addr    netip.AddrPort `json:"addr"`
+	State   string         `json:"state"`
+	Done    int64          `json:"done"`
+	Fetched []uint32       `json:"fetched,omitempty"` // file IDs received whole
+	Error   string         `json:"error,omitempty"`
+	FeiGo   bool           `json:"feigo,omitempty"`
+	Iptux   bool           `json:"iptux,omitempty"`
+}
+
+// Transfer is an offer of files and what became of it, in either direction.
+type Transfer struct {
+	ID        int            `json:"id"`
+	Direction string         `json:"direction"` // "in" or "out"
+	State     string         `json:"state"`
+	PacketNo  uint32         `json:"packet_no"`
+	PeerID    string         `json:"peer_id,omitempty"` // in: the sender
+	Nick      string         `json:"nick,omitempty"`
+	Addr      netip.AddrPort `json:"addr,omitzero"`
+	Text      string         `json:"text,omitempty"`
+	Files     []TransferFile `json:"files"`
+	// Recipients of an outgoing offer.
+	Recipients []Recipient `json:"recipients,omitempty"`
+	// Dest is the folder an incoming transfer is saved in.
+	Dest    string    `json:"dest,omitempty"`
+	Total   int64     `json:"total"` // bytes (out: times the recipients)
+	Done    int64     `json:"done"`
+	Rate    float64   `json:"rate"`                  // bytes per second, smoothed
+	ETA     float64   `json:"eta_seconds,omitempty"` // at the current rate
+	Error   string    `json:"error,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	Expires time.Time `json:"expires,omitzero"`
+	// How to talk to the sender of an incoming offer.
+	FeiGo   bool   `json:"feigo,omitempty"` // it verifies with SHA-256
+	UTF8    bool   `json:"utf8,omitempty"`  // its offer had UTF8OPT
+	Charset string `json:"charset,omitempty"`
+}
+
+// Final reports whether the transfer has ended.
+func (t Transfer) Final() bool {
+	switch t.State {
+	case StateDone, StateFailed, StateDeclined, StateCancelled:
+		return true
+	}
+	return false
+}
+
+func (t Transfer) clone() Transfer {
+	t.Files = slices.Clone(t.Files)
+	t.Recipients = slices.Clone(t.Recipients)
+	for i := range t.Recipients {
+		t.Recipients[i].Fetched = slices.Clone(t.Recipients[i].Fetched)
+	}
+	return t
+}
+
+// xfer is a transfer with its live counters.
+type xfer struct {
+	t        Transfer // guarded by transfers.mu
+	fileDone []atomic.Int64
+	rcptDone []atomic.Int64
+	cancel   context.CancelFunc // of the running fetch (in)
+	conns    map[net.Conn]int // open connections → the recipient served (-1 coming in)
+	released map[int]bool     // recipients whose RELEASEFILES came while a fetch was open
+	final    chan struct{}
+	running  bool
+	// rate meter, touched only by the progress ticker
+	lastBytes int64
+	lastTime  time.Time
+}
+
+func newXfer(t Transfer) *xfer {
+	x := &xfer{t: t, fileDone: make([]atomic.Int64, len(t.Files)), rcptDone: make([]atomic.Int64, len(t.Recipients)),
+		conns: map[net.Conn]int{}, released: map[int]bool{}, final: make(chan struct{})}
+	for i, f := range t.Files {
+		x.fileDone[i].Store(f.Done)
+	}
+	for i, r := range t.Recipients {
+		x.rcptDone[i].Store(r.Done)
+	}
+	if t.Final() {
+		close(x.final)
+	}
+	return x
+}
+
+func (x *xfer) bytes() int64 {
+	var s int64
+	if x.t.Direction == "out" {
+		for i := range x.rcptDone {
+			s += x.rcptDone[i].Load()
+		}
+		return s
+	}
+	for i := range x.fileDone {
+		s += x.fileDone[i].Load()
+	}
+	return s
+}
+
+// snapshot returns a copy with the live counters filled in; transfers.mu must be held.
+func (x *xfer) snapshot() Transfer {
+	t := x.t.clone()
+	for i := range t.Files {
+		t.Files[i].Done = x.fileDone[i].Load()
+	}
+	for i := range t.Recipients {
+		t.Recipients[i].Done = x.rcptDone[i].Load()
+	}
+	t.Done = x.bytes()
+	return t
+}
+
+// transfers is the node's table of transfers, persisted in Config.StateDir so that offers
+// survive a restart of the sender and partial downloads one of the receiver.
+type transfers struct {
+	mu     sync.Mutex
+	all    map[int]*xfer
+	nextID int
+	path   string // "" when not persisted
+	saveMu sync.Mutex
+}
+
+type transferFile struct {
+	NextID    int        `json:"next_id"`
+	Transfers []Transfer `json:"transfers"`
+}
+
+// keepFinal is how many ended transfers are kept for `feigo transfers`.
+const keepFinal = 200
+
+func loadTransfers(dir string) (*transfers, error) {
+	ts := &transfers{all: map[int]*xfer{}, nextID: 1}
+	if dir == "" {
+		return ts, nil
+	}
+	ts.path = filepath.Join(dir, "transfers.json")
+	b, err := os.ReadFile(ts.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return ts, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading transfers: %w", err)
+	}
+	var f transferFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		// Do not lose it: keep the damaged file aside and start afresh.
+		os.Rename(ts.path, ts.path+".damaged")
+		return ts, nil
+	}
+	ts.nextID = max(f.NextID, 1)
+	for _, t := range f.Transfers {
+		if t.ID >= ts.nextID {
+			ts.nextID = t.ID + 1
+		}
+		ts.all[t.ID] = newXfer(t)
+	}
+	return ts, nil
+}
+
+// save writes the table; mu must not be held.
+func (ts *transfers) save() error {
+	if ts.path == "" {
+		return nil
+	}
+	ts.mu.Lock()
+	f := transferFile{NextID: ts.nextID}
+	for _, x := range ts.all {
+		f.Transfers = append(f.Transfers, x.snapshot())
+	}
+	ts.mu.Unlock()
+	sort.Slice(f.Transfers, func(i, j int) bool { return f.Transfers[i].ID < f.Transfers[j].ID })
+	// Keep every live transfer and the most recent ended ones.
+	var final int
+	for i := len(f.Transfers) - 1; i >= 0; i-- {
+		if f.Transfers[i].Final() {
+			if final++; final > keepFinal {
+				f.Transfers = slices.Delete(f.Transfers, i, i+1)
+			}
+		}
+	}
+	b, err := json.MarshalIndent(f, "", " ")
+	if err != nil {
+		return err
+	}
+	ts.saveMu.Lock()
+	defer ts.saveMu.Unlock()
+	tmp := ts.path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("saving transfers: %w", err)
+	}
+	if err := os.Rename(tmp, ts.path); err != nil {
+		return fmt.Errorf("saving transfers: %w", err)
+	}
+	return nil
+}
+
+func (ts *transfers) add(t Transfer) *xfer {
+	ts.mu.Lock()
+	t.ID = ts.nextID
+	ts.nextID++
+	x := newXfer(t)
+	ts.all[t.ID] = x
+	ts.mu.Unlock()
+	return x
+}
+
+func (ts *transfers) get(id int) (*xfer, bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	x, ok := ts.all[id]
+	return x, ok
+}
+
+// Transfers returns every transfer the node knows, oldest first.
+func (n *Node) Transfers() []Transfer {
+	n.xfers.mu.Lock()
+	out := make([]Transfer, 0, len(n.xfers.all))
+	for _, x := range n.xfers.all {
+		out = append(out, x.snapshot())
+	}
+	n.xfers.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Transfer returns one transfer.
+func (n *Node) Transfer(id int) (Transfer, error) {
+	x, ok := n.xfers.get(id)
+	if !ok {
+		return Transfer{}, fmt.Errorf("%w: %d", ErrNoTransfer, id)
+	}
+	n.xfers.mu.Lock()
+	defer n.xfers.mu.Unlock()
+	return x.snapshot(), nil
+}
+
+// WaitTransfer waits until the transfer has ended and returns it.
+func (n *Node) WaitTransfer(ctx context.Context, id int) (Transfer, error) {
+	x, ok := n.xfers.get(id)
+	if !ok {
+		return Transfer{}, fmt.Errorf("%w: %d", ErrNoTransfer, id)
+	}
+	select {
+	case <-x.final:
+	case <-ctx.Done():
+		return Transfer{}, ctx.Err()
+	}
+	return n.Transfer(id)
+}
+
+// update changes a transfer under the lock, saves the table and emits the event typ (if
+// not ""). A transfer that becomes final is marked so.
+func (n *Node) update(x *xfer, typ string, fn func(t *Transfer)) Transfer {
+	n.xfers.mu.Lock()
+	wasFinal := x.t.Final()
+	fn(&x.t)
+	x.t.Updated = n.now()
+	becameFinal := !wasFinal && x.t.Final()
+	if becameFinal {
+		close(x.final)
+		x.t.Rate, x.t.ETA = 0, 0
+	}
+	snap := x.snapshot()
+	n.xfers.mu.Unlock()
+	if err := n.xfers.save(); err != nil {
+		n.log.Error("saving transfers", "err", err)
+	}
+	if becameFinal && typ == "" {
+		typ = "transfer_failed"
+		if snap.State == StateDone {
+			typ = "transfer_done"
+		}
+	}
+	if typ != "" {
+		n.emit(Event{Type: typ, Transfer: &snap})
+	}
+	return snap
+}
+
+// progressLoop refreshes the rate and ETA of moving transfers twice a second and emits
+// transfer_progress for those that moved: the one throttled source of progress events.
+func (n *Node) progressLoop(ctx context.Context) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := n.now()
+		var moved []Transfer
+		n.xfers.mu.Lock()
+		for _, x := range n.xfers.all {
+			if x.t.State != StateActive {
+				x.lastTime = time.Time{}
+				continue
+			}
+			b := x.bytes()
+			if x.lastTime.IsZero() {
+				x.lastBytes, x.lastTime = b, now
+				continue
+			}
+			dt := now.Sub(x.lastTime).Seconds()
+			if dt <= 0 {
+				continue
+			}
+			inst := float64(b-x.lastBytes) / dt
+			if x.t.Rate == 0 {
+				x.t.Rate = inst
+			} else {
+				x.t.Rate = 0.5*x.t.Rate + 0.5*inst
+			}
+			total := x.t.Total
+			if x.t.Rate > 0 && total > b {
+				x.t.ETA = float64(total-b) / x.t.Rate
+			} else {
+				x.t.ETA = 0
+			}
+			if b != x.lastBytes {
+				moved = append(moved, x.snapshot())
+			}
+			x.lastBytes, x.lastTime = b, now
+		}
+		n.xfers.mu.Unlock()
+		for i := range moved {
+			n.emit(Event{Type: "transfer_progress", Transfer: &moved[i]})
+		}
+	}
+}
+
+// expireOffers ends outgoing offers past their expiry; called by housekeeping.
+func (n *Node) expireOffers() {
+	now := n.now()
+	var expired []*xfer
+	n.xfers.mu.Lock()
+	for _, x := range n.xfers.all {
+		if x.t.Direction == "out" && !x.t.Final() && !x.t.Expires.IsZero() && now.After(x.t.Expires) {
+			expired = append(expired, x)
+		}
+	}
+	n.xfers.mu.Unlock()
+	for _, x := range expired {
+		n.update(x, "", func(t *Transfer) {
+			for i := range t.Recipients {
+				if r := &t.Recipients[i]; !recipientFinal(r.State) {
+					r.State, r.Error = StateFailed, "the offer expired before it was fetched"
+				}
+			}
+			settleOut(t)
+		})
+	}
+}
+
+func recipientFinal(s string) bool {
+	return s == StateDone || s == StateFailed || s == StateDeclined || s == StateCancelled
+}
+
+// settleOut sets an outgoing transfer's state from its recipients' once all have ended.
+func settleOut(t *Transfer) {
+	var done, declined, ended int
+	var why string
+	for _, r := range t.Recipients {
+		if !recipientFinal(r.State) {
+			if r.State == StateActive && t.State == StateOffered {
+				t.State = StateActive
+			}
+			continue
+		}
+		ended++
+		switch r.State {
+		case StateDone:
+			done++
+		case StateDeclined:
+			declined++
+			if why == "" {
+				why = describe(r.Nick, r.Addr) + " declined"
+			}
+		default:
+			if why == "" || r.State == StateFailed {
+				why = describe(r.Nick, r.Addr) + ": " + r.Error
+			}
+		}
+	}
+	if ended < len(t.Recipients) {
+		return
+	}
+	switch {
+	case done == len(t.Recipients):
+		t.State, t.Error = StateDone, ""
+	case declined == len(t.Recipients):
+		t.State, t.Error = StateDeclined, why
+	default:
+		t.State, t.Error = StateFailed, why
+	}
+}
+
+func describe(nick string, addr netip.AddrPort) string {
+	if nick == "" {
+		return addr.String()
+	}
+	return fmt.Sprintf("%s (%s)", nick, addr.Addr())
+}

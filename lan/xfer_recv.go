@@ -1,0 +1,790 @@
+package lan
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Limits on what a folder stream may ask of the receiver.
+const (
+	maxDirDepth   = 64
+	maxDirEntries = 1 << 20
+)
+
+// recvBuf is the receive buffer: large, so that a fast link costs few system calls.
+const recvBuf = 1 << 20
+
+var errAddrInUse = syscall.EADDRINUSE
+
+// retryable marks a fetch error after which trying again may succeed (the link, not the data).
+type retryable struct{ err error }
+
+func (r retryable) Error() string { return r.err.Error() }
+func (r retryable) Unwrap() error { return r.err }
+
+func isRetryable(err error) bool {
+	var r retryable
+	return errors.As(err, &r)
+}
+
+// writeErr explains a failed write to the download folder.
+func writeErr(name string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("writing %s: %w (%v); the partial file is kept, free some space and accept again to resume", name, ErrDiskFull, err)
+	}
+	return fmt.Errorf("writing %s: %w", name, err)
+}
+
+// onFileOffer records an incoming offer (a new SENDMSG with FILEATTACHOPT).
+func (n *Node) onFileOffer(p Packet, from netip.AddrPort, cs Charset, msg Message) bool {
+	i := bytes.IndexByte(p.Body, 0)
+	if i < 0 {
+		return false
+	}
+	infos := parseFileList(p.Body[i+1:], cs)
+	if len(infos) == 0 {
+		return false
+	}
+	t := Transfer{
+		Direction: "in", State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
+		Addr: from, Text: msg.Text, Created: n.now(), Updated: n.now(),
+		UTF8: p.Cmd.Has(UTF8Opt), Charset: cs.String(),
+	}
+	if peer, ok := n.table.ByAddr(from); ok {
+		t.FeiGo = peer.Client == string(ClientFeiGo) && slices.Contains(peer.Caps, capSHA256)
+	}
+	for _, f := range infos {
+		t.Files = append(t.Files, TransferFile{FileInfo: f, State: filePending})
+		t.Total += f.Size
+	}
+	x := n.xfers.add(t)
+	snap := n.update(x, "transfer_offered", func(*Transfer) {})
+	n.log.Info("file offer", "from", from, "id", snap.ID, "files", len(snap.Files), "bytes", snap.Total)
+	if n.cfg.AcceptDir != "" {
+		if _, err := n.Accept(snap.ID, n.cfg.AcceptDir, nil); err != nil {
+			n.log.Error("accepting automatically", "id", snap.ID, "err", err)
+		}
+	}
+	return true
+}
+
+// prepareDest makes sure dir exists and can be written, and returns it absolute.
+func prepareDest(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("no download folder given")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", fmt.Errorf("cannot save into %s: %w", abs, err)
+	}
+	probe, err := os.CreateTemp(abs, ".feigo-probe-*")
+	if err != nil {
+		return "", fmt.Errorf("cannot save into %s: %w", abs, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return abs, nil
+}
+
+// Accept starts fetching an incoming offer into dir (the configured download folder when ""),
+// only the files named in only when it is not empty. A failed transfer may be accepted again:
+// it resumes from what was already received.
+func (n *Node) Accept(id int, dir string, only []string) (Transfer, error) {
+	x, ok := n.xfers.get(id)
+	if !ok || x.t.Direction != "in" {
+		return Transfer{}, fmt.Errorf("%w: %d is not an incoming offer", ErrNoTransfer, id)
+	}
+	if dir == "" {
+		dir = n.cfg.DownloadDir
+	}
+	n.xfers.mu.Lock()
+	state, dest, running := x.t.State, x.t.Dest, x.running
+	n.xfers.mu.Unlock()
+	if running {
+		return Transfer{}, fmt.Errorf("transfer %d is already running", id)
+	}
+	switch state {
+	case StateOffered:
+	case StateFailed, StateActive:
+		if dest != "" {
+			dir = dest // resume where the partial files are
+		}
+	default:
+		return Transfer{}, fmt.Errorf("transfer %d is %s", id, state)
+	}
+	abs, err := prepareDest(dir)
+	if err != nil {
+		return Transfer{}, err
+	}
+	var selErr error
+	snap := n.update(x, "transfer_started", func(t *Transfer) {
+		if len(only) > 0 && t.State == StateOffered {
+			picked := 0
+			for i := range t.Files {
+				if slices.Contains(only, t.Files[i].Name) {
+					picked++
+				} else {
+					t.Files[i].State = fileSkipped
+				}
+			}
+			if picked == 0 {
+				for i := range t.Files {
+					t.Files[i].State = filePending
+				}
+				selErr = fmt.Errorf("none of %q is in transfer %d", only, id)
+				return
+			}
+		}
+		t.State, t.Dest, t.Error = StateActive, abs, ""
+		t.Total = 0
+		for _, f := range t.Files {
+			if f.State != fileSkipped {
+				t.Total += f.Size
+			}
+		}
+	})
+	if selErr != nil {
+		return Transfer{}, selErr
+	}
+	n.startIncoming(x)
+	return snap, nil
+}
+
+// startIncoming runs the fetch of x in the background.
+func (n *Node) startIncoming(x *xfer) {
+	if !n.startSend() {
+		return
+	}
+	ctx, cancel := context.WithCancel(n.runCtx)
+	n.xfers.mu.Lock()
+	x.cancel, x.running = cancel, true
+	n.xfers.mu.Unlock()
+	go func() {
+		defer n.sends.Done()
+		defer cancel()
+		n.runIncoming(ctx, x)
+		n.xfers.mu.Lock()
+		x.running = false
+		n.xfers.mu.Unlock()
+	}()
+}
+
+// Decline refuses an incoming offer and tells the sender (RELEASEFILES). On a transfer that
+// is running it is Cancel.
+func (n *Node) Decline(id int) error {
+	x, ok := n.xfers.get(id)
+	if !ok || x.t.Direction != "in" {
+		return fmt.Errorf("%w: %d is not an incoming offer", ErrNoTransfer, id)
+	}
+	n.xfers.mu.Lock()
+	state := x.t.State
+	n.xfers.mu.Unlock()
+	if state != StateOffered {
+		return n.Cancel(id)
+	}
+	snap := n.update(x, "", func(t *Transfer) { t.State, t.Error = StateDeclined, "declined" })
+	n.release(snap)
+	return nil
+}
+
+// Cancel stops a transfer in either direction. The other side learns it: a sender gets
+// RELEASEFILES, a receiver finds the offer withdrawn.
+func (n *Node) Cancel(id int) error {
+	x, ok := n.xfers.get(id)
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrNoTransfer, id)
+	}
+	n.xfers.mu.Lock()
+	final, dir, cancel := x.t.Final(), x.t.Direction, x.cancel
+	n.xfers.mu.Unlock()
+	if final {
+		return fmt.Errorf("transfer %d has already ended", id)
+	}
+	if dir == "out" {
+		n.cancelOut(x)
+		return nil
+	}
+	snap := n.update(x, "", func(t *Transfer) { t.State, t.Error = StateCancelled, "cancelled" })
+	if cancel != nil {
+		cancel()
+	}
+	n.xfers.mu.Lock()
+	for c := range x.conns {
+		c.Close()
+	}
+	n.xfers.mu.Unlock()
+	n.release(snap)
+	return nil
+}
+
+// release sends RELEASEFILES for an incoming offer, three times since it is not acknowledged.
+func (n *Node) release(t Transfer) {
+	addr := n.senderAddr(t)
+	cs, flag := n.encodingFor(addr)
+	body := []byte(strconv.FormatUint(uint64(t.PacketNo), 10) + "\x00")
+	for range 3 {
+		n.write(addr, n.packet(cs, flag, ReleaseFiles, body))
+	}
+}
+
+// senderAddr is where an incoming offer's sender is now: its peer entry's address if it has
+// moved, else where the offer came from.
+func (n *Node) senderAddr(t Transfer) netip.AddrPort {
+	if t.PeerID != "" {
+		if p, ok := n.table.Get(t.PeerID); ok {
+			return p.Addr
+		}
+	}
+	return t.Addr
+}
+
+// resumeIncoming restarts the incoming transfers that were running when the node stopped.
+func (n *Node) resumeIncoming() {
+	var run []*xfer
+	n.xfers.mu.Lock()
+	for _, x := range n.xfers.all {
+		if x.t.Direction == "in" && x.t.State == StateActive && !x.running {
+			run = append(run, x)
+		}
+	}
+	n.xfers.mu.Unlock()
+	for _, x := range run {
+		n.log.Info("resuming transfer", "id", x.t.ID)
+		n.startIncoming(x)
+	}
+}
+
+// runIncoming fetches every pending file of x, retrying each while the link is the problem.
+func (n *Node) runIncoming(ctx context.Context, x *xfer) {
+	var firstErr error
+	n.xfers.mu.Lock()
+	count := len(x.t.Files)
+	n.xfers.mu.Unlock()
+	for i := range count {
+		n.xfers.mu.Lock()
+		st := x.t.Files[i].State
+		n.xfers.mu.Unlock()
+		if st == StateDone || st == fileSkipped {
+			continue
+		}
+		err := n.fetchWithRetry(ctx, x, i)
+		if ctx.Err() != nil {
+			return // cancelled (already recorded) or the node is stopping (resumed later)
+		}
+		if err != nil {
+			n.update(x, "", func(t *Transfer) { t.Files[i].State, t.Files[i].Error = StateFailed, err.Error() })
+			if firstErr == nil {
+				firstErr = err
+			}
+			if errors.Is(err, ErrDiskFull) {
+				break
+			}
+		}
+	}
+	snap := n.update(x, "", func(t *Transfer) {
+		if firstErr != nil {
+			t.State, t.Error = StateFailed, firstErr.Error()
+			return
+		}
+		t.State = StateDone
+	})
+	if snap.State == StateDone && slices.ContainsFunc(snap.Files, func(f TransferFile) bool { return f.State == fileSkipped }) {
+		n.release(snap) // the sender need not keep the files we did not want
+	}
+}
+
+func (n *Node) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
+	lastMoved := time.Now()
+	refusals := 0
+	wait := 300 * time.Millisecond
+	for {
+		moved, err := n.fetchOnce(ctx, x, i)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if moved > 0 {
+			lastMoved, refusals = time.Now(), 0
+			wait = 300 * time.Millisecond
+		}
+		if errors.Is(err, ErrRefused) {
+			if refusals++; refusals >= 3 {
+				return err
+			}
+		} else if !isRetryable(err) {
+			return err
+		}
+		if time.Since(lastMoved) > n.cfg.FetchPatience {
+			return fmt.Errorf("gave up after %v without progress: %w", n.cfg.FetchPatience, err)
+		}
+		n.log.Info("fetch interrupted; retrying", "id", x.t.ID, "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 3*time.Second)
+	}
+}
+
+// uniqueName returns numbered(base, k) for the smallest k such that neither it nor (when
+// withPart) it with the partial suffix exists in dir.
+func uniqueName(root *os.Root, dir, base string, withPart bool) (string, error) {
+	for k := range 10000 {
+		cand := numbered(base, k)
+		_, err1 := root.Lstat(path.Join(dir, cand))
+		err2 := fs.ErrNotExist
+		if withPart {
+			_, err2 = root.Lstat(path.Join(dir, cand+partSuffix))
+		}
+		if errors.Is(err1, fs.ErrNotExist) && errors.Is(err2, fs.ErrNotExist) {
+			return cand, nil
+		} else if err1 != nil && !errors.Is(err1, fs.ErrNotExist) {
+			return "", err1
+		}
+	}
+	return "", fmt.Errorf("no free name for %s", base)
+}
+
+// finalize gives a complete partial file its real name, never replacing an existing file:
+// a hard link fails if the name is taken, so the check and the rename cannot race.
+func finalize(root *os.Root, part, base string) (string, error) {
+	dir := path.Dir(part)
+	for k := range 10000 {
+		cand := path.Join(dir, numbered(base, k))
+		err := root.Link(part, cand)
+		if err == nil {
+			root.Remove(part)
+			return cand, nil
+		}
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		// A file system without hard links: check, then rename.
+		if _, serr := root.Lstat(cand); errors.Is(serr, fs.ErrNotExist) {
+			if err := root.Rename(part, cand); err != nil {
+				return "", err
+			}
+			return cand, nil
+		}
+	}
+	return "", fmt.Errorf("no free name for %s", base)
+}
+
+// dial connects to the sender's TCP port for one request.
+func (n *Node) dial(ctx context.Context, x *xfer) (net.Conn, error) {
+	n.xfers.mu.Lock()
+	t := x.t.clone()
+	n.xfers.mu.Unlock()
+	addr := n.senderAddr(t)
+	d := net.Dialer{Timeout: 10 * time.Second}
+	c, err := d.DialContext(ctx, "tcp4", addr.String())
+	if err != nil {
+		return nil, retryable{fmt.Errorf("connecting to %s: %w", addr, err)}
+	}
+	n.xfers.mu.Lock()
+	x.conns[c] = -1
+	n.xfers.mu.Unlock()
+	return c, nil
+}
+
+func (n *Node) hangUp(x *xfer, c net.Conn) {
+	c.Close()
+	n.xfers.mu.Lock()
+	delete(x.conns, c)
+	n.xfers.mu.Unlock()
+}
+
+// request writes a GETFILEDATA or GETDIRFILES packet in the sender's encoding.
+func (n *Node) request(c net.Conn, t Transfer, mode Command, r fileRequest) error {
+	cs, flag := n.encodingFor(n.senderAddr(t))
+	if t.UTF8 {
+		cs, flag = UTF8, true // an offer with UTF8OPT wants it back
+	}
+	b, err := n.packet(cs, flag, mode, encodeFileRequest(r, mode == GetFileData)).Marshal()
+	if err != nil {
+		return err
+	}
+	c.SetWriteDeadline(time.Now().Add(ioTimeout))
+	if _, err := c.Write(b); err != nil {
+		return retryable{fmt.Errorf("sending the request: %w", err)}
+	}
+	return nil
+}
+
+// deadlineReader refreshes a connection's read deadline as data keeps coming.
+type deadlineReader struct {
+	c    net.Conn
+	last time.Time
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(d.last) > time.Second {
+		d.c.SetReadDeadline(now.Add(ioTimeout))
+		d.last = now
+	}
+	return d.c.Read(p)
+}
+
+// receive copies size bytes from r into w and h, counting progress. A failure to write is
+// returned as it is; a failure to read is retryable (or ErrRefused when nothing came).
+func receive(w io.Writer, h hash.Hash, r io.Reader, size int64, buf []byte, name string, progress func(int64)) error {
+	var got int64
+	for got < size {
+		k, rerr := r.Read(buf[:min(int64(len(buf)), size-got)])
+		if k > 0 {
+			if _, err := w.Write(buf[:k]); err != nil {
+				return writeErr(name, err)
+			}
+			if h != nil {
+				h.Write(buf[:k])
+			}
+			got += int64(k)
+			progress(int64(k))
+		}
+		if rerr != nil && got < size {
+			if rerr == io.EOF {
+				return retryable{fmt.Errorf("the connection closed after %d of %d bytes of %s: %w", got, size, name, io.ErrUnexpectedEOF)}
+			}
+			return retryable{fmt.Errorf("receiving %s: %w", name, rerr)}
+		}
+	}
+	return nil
+}
+
+// fetchOnce makes one attempt at file i and returns how many bytes it moved.
+func (n *Node) fetchOnce(ctx context.Context, x *xfer, i int) (int64, error) {
+	n.xfers.mu.Lock()
+	t := x.t.clone()
+	n.xfers.mu.Unlock()
+	root, err := os.OpenRoot(t.Dest)
+	if err != nil {
+		return 0, fmt.Errorf("opening the download folder: %w", err)
+	}
+	defer root.Close()
+	if t.Files[i].IsDir() {
+		return n.fetchDir(ctx, x, t, i, root)
+	}
+	return n.fetchFile(ctx, x, t, i, root)
+}
+
+// choosePart picks (once, then remembers) the partial name of file i.
+func (n *Node) choosePart(x *xfer, t *Transfer, i int, root *os.Root) (base string, err error) {
+	base, err = safeName(t.Files[i].Name)
+	if err != nil {
+		return "", err
+	}
+	if t.Files[i].Part != "" {
+		return base, nil
+	}
+	name, err := uniqueName(root, ".", base, true)
+	if err != nil {
+		return "", err
+	}
+	t.Files[i].Part = name + partSuffix
+	n.update(x, "", func(tt *Transfer) { tt.Files[i].Part = t.Files[i].Part })
+	return base, nil
+}
+
+func (n *Node) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root *os.Root) (int64, error) {
+	tf := t.Files[i]
+	base, err := n.choosePart(x, &t, i, root)
+	if err != nil {
+		return 0, err
+	}
+	part := t.Files[i].Part
+	f, err := root.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return 0, writeErr(part, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s is not a regular file", part)
+	}
+	offset := st.Size()
+	if offset > tf.Size {
+		if err := f.Truncate(0); err != nil {
+			return 0, writeErr(part, err)
+		}
+		offset = 0
+	}
+	var h hash.Hash
+	if t.FeiGo {
+		h = sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(f, 0, offset)); err != nil {
+			return 0, fmt.Errorf("reading the partial %s: %w", part, err)
+		}
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return 0, err
+	}
+	x.fileDone[i].Store(offset)
+	c, err := n.dial(ctx, x)
+	if err != nil {
+		return 0, err
+	}
+	defer n.hangUp(x, c)
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := n.request(c, t, GetFileData, fileRequest{PacketNo: t.PacketNo, FileID: tf.ID, Offset: offset, FeiGo: t.FeiGo}); err != nil {
+		return 0, err
+	}
+	var moved int64
+	buf := make([]byte, recvBuf)
+	r := &deadlineReader{c: c}
+	err = receive(f, h, r, tf.Size-offset, buf, tf.Name, func(k int64) { moved += k; x.fileDone[i].Add(k) })
+	if err != nil {
+		if moved == 0 && errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, ErrRefused // closed without a byte: the sender will not serve it
+		}
+		return moved, err
+	}
+	var sum string
+	if t.FeiGo {
+		want := make([]byte, sha256.Size)
+		if _, err := io.ReadFull(r, want); err != nil {
+			if moved == 0 && tf.Size == offset {
+				return 0, ErrRefused
+			}
+			return moved, retryable{fmt.Errorf("reading the checksum of %s: %w", tf.Name, err)}
+		}
+		got := h.Sum(nil)
+		if !bytes.Equal(got, want) {
+			c.Write([]byte("ERR sha256 mismatch\n"))
+			f.Close()
+			root.Remove(part)
+			return moved, fmt.Errorf("%s: %w", tf.Name, ErrMismatch)
+		}
+		sum = hex.EncodeToString(got)
+	}
+	if err := f.Close(); err != nil {
+		return moved, writeErr(part, err)
+	}
+	if tf.MTime > 0 {
+		mt := time.Unix(tf.MTime, 0)
+		root.Chtimes(part, mt, mt)
+	}
+	final, err := finalize(root, part, base)
+	if err != nil {
+		return moved, fmt.Errorf("saving %s: %w", tf.Name, err)
+	}
+	if t.FeiGo {
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("OK\n"))
+	} else {
+		halfCloseAndWait(c)
+	}
+	n.update(x, "", func(tt *Transfer) {
+		f := &tt.Files[i]
+		f.State, f.Error, f.Path, f.SHA256, f.Part = StateDone, "", filepath.Join(tt.Dest, final), sum, ""
+	})
+	n.log.Info("file received", "name", final, "bytes", tf.Size)
+	return moved, nil
+}
+
+// fetchDir receives a folder stream into a partial folder, then gives it its real name.
+// The stream is trusted for nothing: every name is made safe, every path is created through
+// an os.Root on the download folder, and a RETPARENT past the top ends the stream.
+func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *os.Root) (int64, error) {
+	tf := t.Files[i]
+	base, err := n.choosePart(x, &t, i, root)
+	if err != nil {
+		return 0, err
+	}
+	part := t.Files[i].Part
+	// Folders restart from scratch: what an earlier attempt left is removed first.
+	if err := root.RemoveAll(part); err != nil {
+		return 0, writeErr(part, err)
+	}
+	if err := root.Mkdir(part, 0o755); err != nil {
+		return 0, writeErr(part, err)
+	}
+	x.fileDone[i].Store(0)
+	c, err := n.dial(ctx, x)
+	if err != nil {
+		return 0, err
+	}
+	defer n.hangUp(x, c)
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := n.request(c, t, GetDirFiles, fileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo}); err != nil {
+		return 0, err
+	}
+	cs := UTF8
+	if c2, err := ParseCharset(t.Charset); err == nil && !t.UTF8 {
+		cs = c2
+	}
+	r := bufio.NewReaderSize(&deadlineReader{c: c}, recvBuf)
+	buf := make([]byte, recvBuf)
+	var moved int64
+	progress := func(k int64) { moved += k; x.fileDone[i].Add(k) }
+	type dirTime struct {
+		path  string
+		mtime int64
+	}
+	var stack []string
+	var times []dirTime
+	var topMTime int64
+	entries := 0
+	hdr := make([]byte, maxDirHeader)
+	for {
+		if _, err := io.ReadFull(r, hdr[:4]); err != nil {
+			if entries == 0 && moved == 0 {
+				return 0, ErrRefused
+			}
+			return moved, retryable{fmt.Errorf("folder stream cut short: %w", err)}
+		}
+		hlen, err := strconv.ParseUint(string(hdr[:4]), 16, 16)
+		if err != nil || hlen < 10 || hlen > maxDirHeader {
+			return moved, fmt.Errorf("bad folder stream from the sender: header length %q", hdr[:4])
+		}
+		if _, err := io.ReadFull(r, hdr[4:hlen]); err != nil {
+			return moved, retryable{fmt.Errorf("folder stream cut short: %w", err)}
+		}
+		h, err := parseDirHeader(hdr[:hlen], cs)
+		if err != nil {
+			return moved, fmt.Errorf("bad folder stream from the sender: %w", err)
+		}
+		if entries++; entries > maxDirEntries {
+			return moved, fmt.Errorf("folder stream has over %d entries; refused", maxDirEntries)
+		}
+		if len(stack) == 0 {
+			if h.Attr&0xff != FileDir {
+				return moved, errors.New("bad folder stream from the sender: it does not start with a folder")
+			}
+			stack, topMTime = []string{part}, h.MTime
+			continue
+		}
+		cur := stack[len(stack)-1]
+		switch h.Attr & 0xff {
+		case FileRetParent:
+			stack = stack[:len(stack)-1]
+		case FileDir:
+			if len(stack) >= maxDirDepth {
+				return moved, fmt.Errorf("folder stream nests deeper than %d; refused", maxDirDepth)
+			}
+			name, err := dirEntryName(root, cur, h.Name)
+			if err != nil {
+				return moved, err
+			}
+			p := path.Join(cur, name)
+			if err := root.Mkdir(p, 0o755); err != nil {
+				return moved, writeErr(p, err)
+			}
+			stack = append(stack, p)
+			times = append(times, dirTime{p, h.MTime})
+		case FileRegular:
+			name, err := dirEntryName(root, cur, h.Name)
+			if err != nil {
+				return moved, err
+			}
+			p := path.Join(cur, name)
+			if err := n.receiveDirFile(root, r, p, h, t.FeiGo, buf, progress); err != nil {
+				return moved, err
+			}
+		default:
+			// Not a file or folder (IPMsg's other kinds): skip its content.
+			if _, err := io.CopyN(io.Discard, r, h.Size); err != nil {
+				return moved, retryable{fmt.Errorf("folder stream cut short: %w", err)}
+			}
+		}
+		if len(stack) == 0 {
+			break // the RETPARENT that leaves the offered folder: the stream is complete
+		}
+	}
+	for k := len(times) - 1; k >= 0; k-- {
+		if times[k].mtime > 0 {
+			mt := time.Unix(times[k].mtime, 0)
+			root.Chtimes(times[k].path, mt, mt)
+		}
+	}
+	if topMTime > 0 {
+		mt := time.Unix(topMTime, 0)
+		root.Chtimes(part, mt, mt)
+	}
+	final, err := uniqueName(root, ".", base, false)
+	if err == nil {
+		err = root.Rename(part, final)
+	}
+	if err != nil {
+		return moved, fmt.Errorf("saving %s: %w", tf.Name, err)
+	}
+	if t.FeiGo {
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("OK\n"))
+	} else {
+		halfCloseAndWait(c)
+	}
+	n.update(x, "", func(tt *Transfer) {
+		f := &tt.Files[i]
+		f.State, f.Error, f.Path, f.Part = StateDone, "", filepath.Join(tt.Dest, final), ""
+	})
+	n.log.Info("folder received", "name", final, "bytes", moved, "entries", entries)
+	return moved, nil
+}
+
+// dirEntryName makes a name from a folder stream safe and unique in dir.
+func dirEntryName(root *os.Root, dir, name string) (string, error) {
+	safe, err := safeName(name)
+	if err != nil {
+		return "", fmt.Errorf("bad folder stream from the sender: %w", err)
+	}
+	return uniqueName(root, dir, safe, false)
+}
+
+// receiveDirFile writes one file of a folder stream, verifying its SHA-256 when the sender
+// is FeiGo.
+func (n *Node) receiveDirFile(root *os.Root, r io.Reader, p string, h dirHeader, feigo bool, buf []byte, progress func(int64)) error {
+	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return writeErr(p, err)
+	}
+	var sum hash.Hash
+	if feigo {
+		sum = sha256.New()
+	}
+	if err := receive(f, sum, r, h.Size, buf, h.Name, progress); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return writeErr(p, err)
+	}
+	if feigo {
+		want := make([]byte, sha256.Size)
+		if _, err := io.ReadFull(r, want); err != nil {
+			return retryable{fmt.Errorf("folder stream cut short: %w", err)}
+		}
+		if !bytes.Equal(sum.Sum(nil), want) {
+			return fmt.Errorf("%s: %w", p, ErrMismatch)
+		}
+	}
+	if h.MTime > 0 {
+		mt := time.Unix(h.MTime, 0)
+		root.Chtimes(p, mt, mt)
+	}
+	return nil
+}

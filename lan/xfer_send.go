@@ -1,0 +1,693 @@
+package lan
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sendChunk is how much one sendfile call moves between deadline and progress updates.
+const sendChunk = 4 << 20
+
+// smallFile is the size below which a folder's file is read into memory and written with its
+// header in one go instead of through sendfile.
+const smallFile = 64 << 10
+
+// ioTimeout is how long a transfer connection may stall before it is given up.
+const ioTimeout = 60 * time.Second
+
+// SendFiles offers the files and folders at paths (with text, which may be empty) to each
+// address, and returns the new outgoing transfer once every recipient has acknowledged the
+// offer or the retries are spent. The files are then served to those recipients until they
+// have fetched them, declined, or the offer expires; WaitTransfer waits for that.
+func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (Transfer, error) {
+	if len(paths) == 0 {
+		return Transfer{}, errors.New("no files to send")
+	}
+	if len(to) == 0 {
+		return Transfer{}, ErrNoTarget
+	}
+	select {
+	case <-n.ready:
+	case <-n.stopping:
+		return Transfer{}, ErrNodeClosed
+	}
+	var files []TransferFile
+	for i, p := range paths {
+		f, err := offerFile(p)
+		if err != nil {
+			return Transfer{}, err
+		}
+		f.ID = uint32(i)
+		files = append(files, f)
+	}
+	t := Transfer{
+		Direction: "out", State: StateOffered, PacketNo: n.nextNo(), Text: text, Files: files,
+		Created: n.now(), Updated: n.now(), Expires: n.now().Add(n.cfg.OfferTTL),
+	}
+	for _, f := range files {
+		t.Total += f.Size
+	}
+	t.Total *= int64(len(to))
+	for _, addr := range to {
+		r := Recipient{Addr: addr, State: StateOffered}
+		if p, ok := n.table.ByAddr(addr); ok {
+			r.PeerID, r.Nick, r.User, r.Host = p.ID, p.Nick, p.User, p.Host
+			r.FeiGo = p.Client == string(ClientFeiGo) && slices.Contains(p.Caps, capSHA256)
+			r.Iptux = p.Client == string(ClientIptux)
+		}
+		t.Recipients = append(t.Recipients, r)
+	}
+	if len(to) == 1 {
+		t.PeerID, t.Nick, t.Addr = t.Recipients[0].PeerID, t.Recipients[0].Nick, to[0]
+	}
+	// Check that the offer fits in a datagram for every recipient before saying anything.
+	bodies := make([][]byte, len(to))
+	for i, addr := range to {
+		cs, _ := n.encodingFor(addr)
+		infos := make([]FileInfo, len(files))
+		for j := range files {
+			infos[j] = files[j].FileInfo
+		}
+		body := append(append(cs.Encode(text), 0), encodeFileList(cs, infos, t.Recipients[i].Iptux)...)
+		body = append(body, 0)
+		if len(body)+len(versionField)+64 > MaxPacket {
+			return Transfer{}, fmt.Errorf("the list of %d files does not fit in one offer; put them in a folder and send that", len(files))
+		}
+		bodies[i] = body
+	}
+	x := n.xfers.add(t)
+	n.update(x, "transfer_offered", func(*Transfer) {})
+	cmd := SendMsg | SendCheckOpt | FileAttachOpt
+	if len(to) > 1 {
+		cmd |= MulticastOpt
+	}
+	done := make(chan struct{}, len(to))
+	for i, addr := range to {
+		if !n.startSend() {
+			n.update(x, "", func(t *Transfer) {
+				t.Recipients[i].State, t.Recipients[i].Error = StateFailed, ErrNodeClosed.Error()
+				settleOut(t)
+			})
+			done <- struct{}{}
+			continue
+		}
+		go func() {
+			defer n.sends.Done()
+			defer func() { done <- struct{}{} }()
+			cs, flag := n.encodingFor(addr)
+			pkt := n.packet(cs, flag, cmd, bodies[i])
+			pkt.No = t.PacketNo
+			if err := n.sendReliable(ctx, addr, pkt); err != nil {
+				n.update(x, "", func(t *Transfer) {
+					if t.Recipients[i].State == StateOffered {
+						t.Recipients[i].State, t.Recipients[i].Error = StateFailed, "offer not acknowledged: "+err.Error()
+					}
+					settleOut(t)
+				})
+			}
+		}()
+	}
+	for range to {
+		<-done
+	}
+	return n.Transfer(x.t.ID)
+}
+
+// FGCAP capabilities: file transfers, and SHA-256 trailers served and checked.
+const (
+	capFiles  = "files"
+	capSHA256 = "sha256"
+)
+
+// offerFile describes the file or folder at p for an offer.
+func offerFile(p string) (TransferFile, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return TransferFile{}, err
+	}
+	// The user chose this path: a symlink they name is followed. Inside a folder, none are.
+	abs, err = filepath.EvalSymlinks(abs)
+	if err != nil {
+		return TransferFile{}, fmt.Errorf("cannot send %s: %w", p, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return TransferFile{}, fmt.Errorf("cannot send %s: %w", p, err)
+	}
+	f := TransferFile{Path: abs, State: filePending}
+	f.Name, f.MTime = filepath.Base(abs), fi.ModTime().Unix()
+	switch {
+	case fi.Mode().IsRegular():
+		r, err := os.Open(abs)
+		if err != nil {
+			return TransferFile{}, fmt.Errorf("cannot send %s: %w", p, err)
+		}
+		r.Close()
+		f.Size, f.Attr = fi.Size(), FileRegular
+	case fi.IsDir():
+		f.Attr = FileDir
+		root, err := os.OpenRoot(abs)
+		if err != nil {
+			return TransferFile{}, fmt.Errorf("cannot send %s: %w", p, err)
+		}
+		defer root.Close()
+		err = fs.WalkDir(root.FS(), ".", func(_ string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				if info, err := d.Info(); err == nil {
+					f.Size += info.Size()
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return TransferFile{}, fmt.Errorf("cannot send %s: %w", p, err)
+		}
+	default:
+		return TransferFile{}, fmt.Errorf("cannot send %s: not a regular file or a folder", p)
+	}
+	return f, nil
+}
+
+// ListenTCP binds the TCP port files are fetched from, next to the UDP port.
+func ListenTCP(addr netip.Addr, port int) (*net.TCPListener, error) {
+	ap := netip.AddrPortFrom(addr, uint16(port))
+	ln, err := net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(ap))
+	if err != nil {
+		if errors.Is(err, errAddrInUse) {
+			return nil, fmt.Errorf("TCP port %d (file transfers) is in use — is another IP Messenger, FeiQ, iptux or FeiGo running? (%w)", port, ErrPortInUse)
+		}
+		return nil, fmt.Errorf("binding TCP port %d: %w", port, err)
+	}
+	return ln, nil
+}
+
+// serveTCP answers file requests until ln is closed.
+func (n *Node) serveTCP(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			n.log.Warn("accepting a file connection", "err", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if !n.startSend() {
+			c.Close()
+			return
+		}
+		go func() {
+			defer n.sends.Done()
+			defer c.Close()
+			n.serveFileConn(c)
+		}()
+	}
+}
+
+// readRequest reads one IPMsg packet from a fresh connection: clients send it in one write,
+// but it may arrive in pieces.
+func readRequest(c net.Conn) (Packet, error) {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	defer c.SetReadDeadline(time.Time{})
+	buf := make([]byte, 0, 1024)
+	tmp := make([]byte, 1024)
+	for len(buf) < MaxPacket {
+		k, err := c.Read(tmp)
+		buf = append(buf, tmp[:k]...)
+		if p, derr := Decode(buf); derr == nil && strings.Count(string(FirstSection(p.Body)), ":") >= 1 {
+			return p, nil
+		}
+		if err != nil {
+			return Packet{}, err
+		}
+	}
+	return Packet{}, errors.New("request too long")
+}
+
+// serveFileConn answers one GETFILEDATA or GETDIRFILES request. Anything that is not a
+// request for a live offer's file, from a recipient of that offer, gets the connection
+// closed without a byte.
+func (n *Node) serveFileConn(c net.Conn) {
+	from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	p, err := readRequest(c)
+	if err != nil {
+		n.log.Debug("no file request", "from", from, "err", err)
+		return
+	}
+	mode := p.Cmd.Mode()
+	if mode != GetFileData && mode != GetDirFiles {
+		n.log.Info("refused file connection: not a request", "from", from, "cmd", fmt.Sprintf("%#x", uint32(p.Cmd)))
+		return
+	}
+	req, err := parseFileRequest(p.Body, mode == GetFileData)
+	if err != nil {
+		n.log.Info("refused file request", "from", from, "err", err)
+		return
+	}
+	rcs := n.readCharset(p, from)
+	x, ri, fi, why := n.findOffered(req, from.Addr(), rcs.Decode(p.User), rcs.Decode(p.Host), mode)
+	if why != "" {
+		n.log.Info("refused file request", "from", from, "packet", req.PacketNo, "file", req.FileID, "why", why)
+		return
+	}
+	n.xfers.mu.Lock()
+	x.conns[c] = ri
+	file := x.t.Files[fi]
+	r := x.t.Recipients[ri]
+	if x.t.Recipients[ri].State == StateOffered {
+		x.t.Recipients[ri].State = StateActive
+	}
+	if x.t.State == StateOffered {
+		x.t.State = StateActive
+	}
+	n.xfers.mu.Unlock()
+	cs, _ := n.encodingFor(from)
+	if p.Cmd.Has(UTF8Opt) {
+		cs = UTF8
+	}
+	feigo := req.FeiGo
+	var counted int64
+	progress := func(k int64) {
+		counted += k
+		x.rcptDone[ri].Add(k)
+	}
+	if mode == GetFileData {
+		// A resumed fetch counts what the receiver already had.
+		progress(req.Offset)
+		err = n.sendFile(c, file, req.Offset, feigo, progress)
+	} else {
+		err = n.sendDir(c, file, cs, feigo && !r.Iptux, r.Iptux, progress)
+	}
+	if err != nil {
+		x.rcptDone[ri].Add(-counted)
+		n.log.Warn("file not sent", "to", from, "name", file.Name, "err", err)
+	} else {
+		n.log.Info("file sent", "to", from, "name", file.Name, "bytes", counted)
+	}
+	n.xfers.mu.Lock()
+	delete(x.conns, c)
+	released := x.released[ri]
+	delete(x.released, ri)
+	n.xfers.mu.Unlock()
+	if err != nil && !errors.Is(err, errPeerRejected) && !released {
+		return // the receiver may retry
+	}
+	n.update(x, "", func(t *Transfer) {
+		rc := &t.Recipients[ri]
+		switch {
+		case err != nil && !released:
+			rc.State, rc.Error = StateFailed, err.Error()
+		case err == nil && !slices.Contains(rc.Fetched, file.ID):
+			rc.Fetched = append(rc.Fetched, file.ID)
+		}
+		if len(rc.Fetched) == len(t.Files) && !recipientFinal(rc.State) {
+			rc.State = StateDone
+		}
+		if released {
+			releaseRecipient(t, ri)
+		}
+		settleOut(t)
+	})
+}
+
+// releaseRecipient ends recipient ri after its RELEASEFILES.
+func releaseRecipient(t *Transfer, ri int) {
+	r := &t.Recipients[ri]
+	switch {
+	case recipientFinal(r.State):
+	case len(r.Fetched) == 0:
+		r.State, r.Error = StateDeclined, "declined"
+	default:
+		r.State, r.Error = StateFailed, fmt.Sprintf("took %d of %d files", len(r.Fetched), len(t.Files))
+	}
+}
+
+// findOffered finds the live offer, recipient and file a request names; why says why not.
+func (n *Node) findOffered(req fileRequest, from netip.Addr, user, host string, mode Command) (x *xfer, ri, fi int, why string) {
+	n.xfers.mu.Lock()
+	defer n.xfers.mu.Unlock()
+	for _, cand := range n.xfers.all {
+		if cand.t.Direction == "out" && cand.t.PacketNo == req.PacketNo {
+			x = cand
+			break
+		}
+	}
+	if x == nil {
+		return nil, 0, 0, "no such offer"
+	}
+	if x.t.Final() {
+		return nil, 0, 0, "offer " + x.t.State
+	}
+	// The requester must be a recipient by address and, where several recipients share
+	// one (loopback, NAT), by the user and host names in its request, as IPMsg checks.
+	ri = -1
+	for i, r := range x.t.Recipients {
+		addr := r.Addr.Addr()
+		if r.PeerID != "" {
+			if p, ok := n.table.Get(r.PeerID); ok {
+				addr = p.Addr.Addr()
+			}
+		}
+		if addr != from && r.Addr.Addr() != from {
+			continue
+		}
+		if ri < 0 || (r.User == user && r.Host == host && !recipientFinal(r.State)) {
+			ri = i
+		}
+	}
+	if ri < 0 {
+		return nil, 0, 0, "not a recipient of this offer"
+	}
+	if s := x.t.Recipients[ri].State; recipientFinal(s) {
+		return nil, 0, 0, "recipient " + s
+	}
+	fi = slices.IndexFunc(x.t.Files, func(f TransferFile) bool { return f.ID == req.FileID })
+	if fi < 0 {
+		return nil, 0, 0, "no such file in the offer"
+	}
+	f := x.t.Files[fi]
+	if f.IsDir() != (mode == GetDirFiles) {
+		return nil, 0, 0, "wrong request kind for this file"
+	}
+	if mode == GetFileData && req.Offset > f.Size {
+		return nil, 0, 0, "offset past the end"
+	}
+	return x, ri, fi, ""
+}
+
+// errPeerRejected is a receiver's verdict: it got the bytes but will not keep them.
+var errPeerRejected = errors.New("the receiver rejected the file")
+
+// hashFile computes the SHA-256 of f's first size bytes without moving its offset.
+func hashFile(f *os.File, size int64) <-chan []byte {
+	out := make(chan []byte, 1)
+	go func() {
+		h := sha256.New()
+		buf := make([]byte, 256<<10)
+		if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, size), buf); err != nil {
+			out <- nil
+			return
+		}
+		out <- h.Sum(nil)
+	}()
+	return out
+}
+
+// copyOut writes size bytes of f from its current offset to c with sendfile, in chunks so
+// that a stalled receiver times out and progress is counted.
+func copyOut(c net.Conn, f *os.File, size int64, progress func(int64)) error {
+	for size > 0 {
+		k := min(size, sendChunk)
+		c.SetWriteDeadline(time.Now().Add(ioTimeout))
+		w, err := io.CopyN(c, f, k)
+		progress(w)
+		size -= w
+		if err == io.EOF {
+			return errors.New("the file got shorter since it was offered")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readVerdict waits for a FeiGo receiver's "OK" or "ERR reason" line.
+func readVerdict(c net.Conn) error {
+	c.SetReadDeadline(time.Now().Add(ioTimeout))
+	line, err := bufio.NewReader(io.LimitReader(c, 512)).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("no verdict from the receiver: %w", err)
+	}
+	line = strings.TrimSpace(line)
+	if line == "OK" {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", errPeerRejected, strings.TrimPrefix(line, "ERR "))
+}
+
+// sendFile streams one offered file from offset; a FeiGo receiver also gets its SHA-256
+// and answers with its verdict.
+func (n *Node) sendFile(c net.Conn, tf TransferFile, offset int64, feigo bool, progress func(int64)) error {
+	f, err := os.Open(tf.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return errors.New("no longer a regular file")
+	}
+	if fi.Size() < tf.Size {
+		return fmt.Errorf("the file shrank from %d to %d bytes since it was offered", tf.Size, fi.Size())
+	}
+	var sum <-chan []byte
+	if feigo {
+		sum = hashFile(f, tf.Size)
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return err
+	}
+	if err := copyOut(c, f, tf.Size-offset, progress); err != nil {
+		return err
+	}
+	if !feigo {
+		halfCloseAndWait(c)
+		return nil
+	}
+	d := <-sum
+	if d == nil {
+		return errors.New("reading the file for its checksum failed")
+	}
+	c.SetWriteDeadline(time.Now().Add(ioTimeout))
+	if _, err := c.Write(d); err != nil {
+		return err
+	}
+	return readVerdict(c)
+}
+
+// halfCloseAndWait tells a legacy receiver we are done and gives it a moment to read the
+// rest and close its end.
+func halfCloseAndWait(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.Copy(io.Discard, io.LimitReader(c, 1<<16))
+}
+
+// sendDir streams an offered folder as GETDIRFILES records. Symlinks inside it are never
+// followed (they are left out), and every file is opened through an os.Root on the folder,
+// so nothing outside it is read even if the tree changes underneath.
+func (n *Node) sendDir(c net.Conn, tf TransferFile, cs Charset, feigo, iptux bool, progress func(int64)) error {
+	root, err := os.OpenRoot(tf.Path)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	w := bufio.NewWriterSize(c, 256<<10)
+	buf := make([]byte, smallFile)
+	header := func(h dirHeader) error {
+		b, err := encodeDirHeader(cs, h, iptux)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	var walk func(rel, name string, mtime int64) error
+	walk = func(rel, name string, mtime int64) error {
+		if err := header(dirHeader{Name: name, Attr: FileDir, MTime: mtime}); err != nil {
+			return err
+		}
+		d, err := root.Open(rel)
+		if err != nil {
+			return err
+		}
+		ents, err := d.ReadDir(-1)
+		d.Close()
+		if err != nil {
+			return err
+		}
+		sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+		for _, e := range ents {
+			child := filepath.Join(rel, e.Name())
+			switch {
+			case e.Type().IsDir():
+				info, err := e.Info()
+				if err != nil {
+					continue // vanished
+				}
+				if err := walk(child, e.Name(), info.ModTime().Unix()); err != nil {
+					return err
+				}
+			case e.Type().IsRegular():
+				if err := n.sendDirFile(w, c, root, child, e.Name(), cs, feigo, iptux, buf, progress); err != nil {
+					return err
+				}
+			}
+		}
+		return header(dirHeader{Name: ".", Attr: FileRetParent})
+	}
+	c.SetWriteDeadline(time.Now().Add(ioTimeout))
+	if err := walk(".", tf.Name, tf.MTime); err != nil {
+		return err
+	}
+	c.SetWriteDeadline(time.Now().Add(ioTimeout))
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if !feigo {
+		halfCloseAndWait(c)
+		return nil
+	}
+	return readVerdict(c)
+}
+
+// sendDirFile writes one file record of a folder stream.
+func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, rel, name string, cs Charset, feigo, iptux bool, buf []byte, progress func(int64)) error {
+	f, err := root.Open(rel)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // vanished since the listing
+		}
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return err
+	}
+	size := fi.Size()
+	b, err := encodeDirHeader(cs, dirHeader{Name: name, Size: size, Attr: FileRegular, MTime: fi.ModTime().Unix()}, iptux)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if size <= smallFile {
+		k, err := io.ReadFull(f, buf[:size])
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", rel, err)
+		}
+		if w.Available() < k && w.Buffered() > 0 {
+			c.SetWriteDeadline(time.Now().Add(ioTimeout))
+		}
+		w.Write(buf[:k])
+		progress(int64(k))
+		if feigo {
+			d := sha256.Sum256(buf[:k])
+			w.Write(d[:])
+		}
+		return nil
+	}
+	var sum <-chan []byte
+	if feigo {
+		sum = hashFile(f, size)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := copyOut(c, f, size, progress); err != nil {
+		return err
+	}
+	if feigo {
+		d := <-sum
+		if d == nil {
+			return fmt.Errorf("reading %s for its checksum failed", rel)
+		}
+		w.Write(d)
+	}
+	return nil
+}
+
+// onReleaseFiles handles RELEASEFILES: a recipient discarded an offer.
+func (n *Node) onReleaseFiles(p Packet, from netip.AddrPort) {
+	no, err := strconv.ParseUint(strings.TrimSpace(string(FirstSection(p.Body))), 10, 32)
+	if err != nil {
+		return
+	}
+	var x *xfer
+	ri := -1
+	n.xfers.mu.Lock()
+	for _, cand := range n.xfers.all {
+		if cand.t.Direction == "out" && cand.t.PacketNo == uint32(no) && !cand.t.Final() {
+			// The recipient at exactly this address; failing that, a live one at this IP
+			// (a peer that answers from another port).
+			exact := slices.IndexFunc(cand.t.Recipients, func(r Recipient) bool { return r.Addr == from })
+			if exact < 0 {
+				exact = slices.IndexFunc(cand.t.Recipients, func(r Recipient) bool {
+					return r.Addr.Addr() == from.Addr() && !recipientFinal(r.State)
+				})
+			}
+			if exact >= 0 && !recipientFinal(cand.t.Recipients[exact].State) {
+				x, ri = cand, exact
+			}
+		}
+	}
+	n.xfers.mu.Unlock()
+	if x == nil {
+		return
+	}
+	// A fetch still open for this recipient settles the release when it ends: the
+	// RELEASEFILES that follows a partial download may overtake the last file's verdict.
+	n.xfers.mu.Lock()
+	busy := slices.Contains(slices.Collect(maps.Values(x.conns)), ri)
+	if busy {
+		x.released[ri] = true
+	}
+	n.xfers.mu.Unlock()
+	if busy {
+		return
+	}
+	n.update(x, "", func(t *Transfer) {
+		releaseRecipient(t, ri)
+		settleOut(t)
+	})
+	n.log.Info("offer released", "by", from, "packet", no)
+}
+
+// cancelOut withdraws an outgoing offer and cuts its connections.
+func (n *Node) cancelOut(x *xfer) {
+	n.update(x, "", func(t *Transfer) {
+		for i := range t.Recipients {
+			if r := &t.Recipients[i]; !recipientFinal(r.State) {
+				r.State, r.Error = StateCancelled, "cancelled by the sender"
+			}
+		}
+		t.State, t.Error = StateCancelled, "cancelled"
+	})
+	n.xfers.mu.Lock()
+	for c := range x.conns {
+		c.Close()
+	}
+	n.xfers.mu.Unlock()
+}

@@ -127,8 +127,8 @@ type xfer struct {
 	fileDone []atomic.Int64
 	rcptDone []atomic.Int64
 	cancel   context.CancelFunc // of the running fetch (in)
-	conns    map[net.Conn]int // open connections → the recipient served (-1 coming in)
-	released map[int]bool     // recipients whose RELEASEFILES came while a fetch was open
+	conns    map[net.Conn]int   // open connections → the recipient served (-1 coming in)
+	released map[int]bool       // recipients whose RELEASEFILES came while a fetch was open
 	final    chan struct{}
 	running  bool
 	// rate meter, touched only by the progress ticker

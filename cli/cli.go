@@ -38,6 +38,11 @@ func init() {
 		{"back", "", "leave absence mode", runBack},
 		{"refresh", "", "announce again and ask every peer to answer", runRefresh},
 		{"status", "[--json]", "show who the running node is", runStatus},
+		{"send-file", "[--to PEER]... PEER PATH...", "offer files and folders; exit 0 once received", runSendFile},
+		{"transfers", "[--json]", "list file transfers and their IDs", runTransfers},
+		{"accept", "ID [--to DIR]", "accept an incoming offer (or resume a failed one)", runAccept},
+		{"decline", "ID", "decline an incoming offer", runDecline},
+		{"cancel", "ID", "stop a transfer in either direction", runCancel},
 	}
 }
 

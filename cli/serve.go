@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -21,7 +22,8 @@ func runServe(env Env, args []string) int {
 	const about = "Run a FeiGo node without a window. It announces itself on the LAN, answers\n" +
 		"other IP Messenger clients, and prints one JSON object per line on standard output\n" +
 		"for every event (\"type\": ready, peer_online, peer_offline, peer_updated, message,\n" +
-		"message_delivered, message_failed). Logs go to standard error. SIGINT or SIGTERM\n" +
+		"message_delivered, message_failed, transfer_offered, transfer_started,\n" +
+		"transfer_progress, transfer_done, transfer_failed). Logs go to standard error. SIGINT or SIGTERM\n" +
 		"says goodbye to the LAN (BR_EXIT) and exits 0. Flags override the profile's settings."
 	fs, prof := newFlags(env, "serve", "[flags]", about)
 	nick := fs.String("nick", "", "nickname shown to colleagues (default: the login name)")
@@ -31,6 +33,8 @@ func runServe(env Env, args []string) int {
 	fs.Var(&bcast, "broadcast", "extra address to announce to: another subnet's broadcast address or a host, `ADDR[:PORT]` (repeatable)")
 	fs.Var(&ifaces, "interface", "announce only on this network interface (repeatable); \"none\" for no interface, only --broadcast addresses")
 	legacy := fs.String("legacy-encoding", "", "code page of clients that do not say theirs: gbk (FeiQ, Chinese IPMsg; default) or cp932 (Japanese IPMsg)")
+	acceptDir := fs.String("accept-files", "", "accept every file offer into `DIR` at once (scripted drops, tests)")
+	downloads := fs.String("download-dir", "", "where accepted files go when `feigo accept` names no folder (default ~/Downloads)")
 	verbose := fs.Bool("v", false, "log every packet decision (debug)")
 	if code, done := parse(env, fs, args); done {
 		return code
@@ -60,6 +64,7 @@ func runServe(env Env, args []string) int {
 	override(&st.Nick, *nick)
 	override(&st.Group, *group)
 	override(&st.LegacyEncoding, *legacy)
+	override(&st.DownloadDir, *downloads)
 	if *port != 0 {
 		st.Port = *port
 	}
@@ -72,6 +77,11 @@ func runServe(env Env, args []string) int {
 	cfg, err := nodeConfig(p, st)
 	if err != nil {
 		return fail(err)
+	}
+	if *acceptDir != "" {
+		if cfg.AcceptDir, err = filepath.Abs(*acceptDir); err != nil {
+			return fail(err)
+		}
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -129,6 +139,10 @@ func nodeConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 	cfg := lan.Config{
 		ID: p.ID, Nick: st.Nick, Group: st.Group, User: login, Host: host,
 		Port: st.Port, Extra: st.Broadcast, Legacy: lan.GBK,
+		StateDir: p.Dir, DownloadDir: st.DownloadDir,
+	}
+	if cfg.DownloadDir == "" {
+		cfg.DownloadDir = profile.DefaultDownloads()
 	}
 	if cfg.Nick == "" {
 		cfg.Nick = login

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,22 +31,38 @@ type Node interface {
 	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
 	SetAway(away bool, text string)
 	Refresh()
+	SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (lan.Transfer, error)
+	Transfers() []lan.Transfer
+	Transfer(id int) (lan.Transfer, error)
+	Accept(id int, dir string, only []string) (lan.Transfer, error)
+	Decline(id int) error
+	Cancel(id int) error
 }
 
-// Request is one command. Cmd is peers, send, away, back, refresh or status.
+// Request is one command. Cmd is peers, send, away, back, refresh, status, send-file,
+// transfers, transfer, accept, decline or cancel.
 type Request struct {
 	Cmd  string   `json:"cmd"`
 	To   []string `json:"to,omitempty"`
 	Text string   `json:"text,omitempty"`
+	// Paths are absolute paths to send (send-file); the node may run in another directory.
+	Paths []string `json:"paths,omitempty"`
+	// ID names a transfer (transfer, accept, decline, cancel).
+	ID int `json:"id,omitempty"`
+	// Dir is where to save (accept); Only limits accept to these file names.
+	Dir  string   `json:"dir,omitempty"`
+	Only []string `json:"only,omitempty"`
 }
 
 // Response answers a Request. OK is false exactly when Error says what went wrong.
 type Response struct {
-	OK         bool         `json:"ok"`
-	Error      string       `json:"error,omitempty"`
-	Peers      []peers.Peer `json:"peers,omitempty"`
-	Deliveries []Delivery   `json:"deliveries,omitempty"`
-	Self       *Self        `json:"self,omitempty"`
+	OK         bool           `json:"ok"`
+	Error      string         `json:"error,omitempty"`
+	Peers      []peers.Peer   `json:"peers,omitempty"`
+	Deliveries []Delivery     `json:"deliveries,omitempty"`
+	Self       *Self          `json:"self,omitempty"`
+	Transfers  []lan.Transfer `json:"transfers,omitempty"`
+	Transfer   *lan.Transfer  `json:"transfer,omitempty"`
 }
 
 // Delivery is a message's outcome for one recipient.
@@ -178,6 +195,27 @@ func handle(ctx context.Context, node Node, req Request) Response {
 		return Response{OK: true}
 	case "send":
 		return send(ctx, node, req)
+	case "send-file":
+		return sendFile(ctx, node, req)
+	case "transfers":
+		ts := node.Transfers()
+		if ts == nil {
+			ts = []lan.Transfer{}
+		}
+		return Response{OK: true, Transfers: ts}
+	case "transfer":
+		return transferResp(node.Transfer(req.ID))
+	case "accept":
+		return transferResp(node.Accept(req.ID, req.Dir, req.Only))
+	case "decline", "cancel":
+		f := node.Decline
+		if req.Cmd == "cancel" {
+			f = node.Cancel
+		}
+		if err := f(req.ID); err != nil {
+			return Response{Error: err.Error()}
+		}
+		return transferResp(node.Transfer(req.ID))
 	}
 	return Response{Error: fmt.Sprintf("unknown command %q", req.Cmd)}
 }
@@ -210,6 +248,34 @@ func send(ctx context.Context, node Node, req Request) Response {
 		resp.Deliveries = append(resp.Deliveries, out)
 	}
 	return resp
+}
+
+func transferResp(t lan.Transfer, err error) Response {
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	return Response{OK: true, Transfer: &t}
+}
+
+func sendFile(ctx context.Context, node Node, req Request) Response {
+	if len(req.To) == 0 {
+		return Response{Error: "no recipient"}
+	}
+	for _, p := range req.Paths {
+		if !filepath.IsAbs(p) {
+			return Response{Error: fmt.Sprintf("path %q is not absolute", p)}
+		}
+	}
+	snap := node.Table().Snapshot()
+	var addrs []netip.AddrPort
+	for _, q := range req.To {
+		addr, err := Resolve(snap, q)
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		addrs = append(addrs, addr)
+	}
+	return transferResp(node.SendFiles(ctx, req.Text, req.Paths, addrs...))
 }
 
 func describe(nick string, addr netip.AddrPort) string {

@@ -45,8 +45,13 @@ type node struct {
 // serve starts `feigo serve` on h with the given nick and group and waits until it is up.
 func serve(t testing.TB, h *lab.Host, nick, group string, extra ...string) *node {
 	t.Helper()
+	return serveProfile(t, h, filepath.Join(t.TempDir(), "p"), nick, group, extra...)
+}
+
+// serveProfile is serve with a given profile directory (a restart keeps it).
+func serveProfile(t testing.TB, h *lab.Host, prof, nick, group string, extra ...string) *node {
+	t.Helper()
 	dir := t.TempDir()
-	prof := filepath.Join(dir, "p")
 	args := append([]string{"serve", "--profile", prof, "--nick", nick, "--group", group}, extra...)
 	p := h.Start(dir, bin, args...)
 	p.WaitEvent("ready", 10*time.Second, nil)

@@ -306,7 +306,7 @@ func (n *Node) serveFileConn(c net.Conn) {
 		x.rcptDone[ri].Add(-counted)
 		n.log.Warn("file not sent", "to", from, "name", file.Name, "err", err)
 	} else {
-		n.log.Info("file sent", "to", from, "name", file.Name, "bytes", counted)
+		n.log.Info("file sent", "to", from, "name", file.Name, "offset", req.Offset, "bytes", counted-req.Offset)
 	}
 	n.xfers.mu.Lock()
 	delete(x.conns, c)

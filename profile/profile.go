@@ -29,6 +29,20 @@ type Settings struct {
 	Broadcast []string `json:"broadcast,omitempty"`
 	// LegacyEncoding is the code page of clients that do not say theirs: "gbk" or "cp932".
 	LegacyEncoding string `json:"legacy_encoding,omitempty"`
+	// DownloadDir is where accepted files go unless the user picks another folder.
+	DownloadDir string `json:"download_dir,omitempty"`
+}
+
+// DefaultDownloads is $XDG_DOWNLOAD_DIR, else ~/Downloads (the current directory when there
+// is no home).
+func DefaultDownloads() string {
+	if d := os.Getenv("XDG_DOWNLOAD_DIR"); filepath.IsAbs(d) {
+		return d
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, "Downloads")
+	}
+	return "."
 }
 
 // Profile is an opened profile directory.

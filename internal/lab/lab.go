@@ -133,6 +133,26 @@ func (l *Lab) SetLoss(pct int) {
 	}
 }
 
+// Shape limits the rate of traffic the switch sends to host i (from 1) with a token bucket
+// (tc tbf), e.g. rate "1gbit"; "" removes the limit.
+func (l *Lab) Shape(i int, rate string) {
+	l.t.Helper()
+	if _, err := exec.LookPath("tc"); err != nil {
+		skipOrFail(l.t, fmt.Errorf("shaping needs iproute2's tc: %w", err))
+	}
+	dev := fmt.Sprintf("v%d", i)
+	exec.Command("ip", "netns", "exec", l.sw, "tc", "qdisc", "del", "dev", dev, "root").Run()
+	if rate == "" {
+		return
+	}
+	// A burst of 1 ms at the rate (at least 64 KiB) keeps TCP smooth without overshooting.
+	out, err := exec.Command("ip", "netns", "exec", l.sw, "tc", "qdisc", "add", "dev", dev, "root",
+		"tbf", "rate", rate, "burst", "256kb", "latency", "50ms").CombinedOutput()
+	if err != nil {
+		l.t.Fatalf("lab: tc tbf %s on %s: %v\n%s", rate, dev, err, out)
+	}
+}
+
 func (l *Lab) teardown() {
 	for _, h := range l.Hosts {
 		h.mu.Lock()

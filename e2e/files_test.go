@@ -1,0 +1,400 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/internal/lab"
+	"feigo/lan"
+)
+
+// randomFile writes size pseudo-random bytes to path.
+func randomFile(t testing.TB, path string, size int64, seed uint64) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := rand.New(rand.NewPCG(seed, 7))
+	buf := make([]byte, 1<<20)
+	for size > 0 {
+		for i := 0; i+8 <= len(buf); i += 8 {
+			v := r.Uint64()
+			for k := range 8 {
+				buf[i+k] = byte(v >> (8 * k))
+			}
+		}
+		k := min(size, int64(len(buf)))
+		if _, err := f.Write(buf[:k]); err != nil {
+			t.Fatal(err)
+		}
+		size -= k
+	}
+}
+
+// treeSums maps every file under dir (relative, slash-separated) to its SHA-256, and every
+// folder to "dir".
+func treeSums(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			out[filepath.ToSlash(rel)] = "dir"
+			return nil
+		}
+		out[filepath.ToSlash(rel)] = fileSum(t, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func fileSum(t testing.TB, p string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func sameTree(t testing.TB, want, got string) {
+	t.Helper()
+	a, b := treeSums(t, want), treeSums(t, got)
+	if len(a) != len(b) {
+		t.Errorf("%s has %d entries, %s has %d", want, len(a), got, len(b))
+	}
+	for k, v := range a {
+		if b[k] != v {
+			t.Errorf("%s: %q in the source, %q received", k, v, b[k])
+		}
+	}
+}
+
+// transfers returns what `feigo transfers --json` prints.
+func (n *node) transfers(t testing.TB) []lan.Transfer {
+	t.Helper()
+	out, errOut, code := n.cli("transfers", "--json")
+	if code != 0 {
+		t.Fatalf("feigo transfers: exit %d: %s", code, errOut)
+	}
+	var ts []lan.Transfer
+	if err := json.Unmarshal([]byte(out), &ts); err != nil {
+		t.Fatalf("feigo transfers --json printed %q: %v", out, err)
+	}
+	return ts
+}
+
+// receivers builds a lab of n hosts: a plain sender on host 1 and, on the others, nodes that
+// accept every offer into their own folder.
+func receivers(t *testing.T, n int) (l *lab.Lab, a *node, rs []*node, dls []string) {
+	l = lab.New(t, n)
+	a = serve(t, l.Hosts[0], "Alice", "QA")
+	for i := 1; i < n; i++ {
+		dl := t.TempDir()
+		rs = append(rs, serve(t, l.Hosts[i], fmt.Sprintf("Bob%d", i), "QA", "--accept-files", dl))
+		dls = append(dls, dl)
+	}
+	a.waitPeers(t, n-1, 10*time.Second)
+	for _, r := range rs {
+		r.waitPeers(t, n-1, 10*time.Second)
+	}
+	return l, a, rs, dls
+}
+
+func TestFileAndFolderInTheLab(t *testing.T) {
+	_, a, rs, dls := receivers(t, 2)
+	src := t.TempDir()
+	randomFile(t, filepath.Join(src, "big.iso"), 20<<20+3, 1)
+	tree := filepath.Join(src, "季度报告")
+	randomFile(t, filepath.Join(tree, "数据", "表格.xlsx"), 300<<10, 2)
+	randomFile(t, filepath.Join(tree, "a", "b", "c", "deep.txt"), 10, 3)
+	randomFile(t, filepath.Join(tree, "readme.md"), 0, 4)
+	os.MkdirAll(filepath.Join(tree, "empty", "inner-empty"), 0o755)
+
+	out, errOut, code := a.cli("send-file", "--text", "Q3 files", "Bob1", filepath.Join(src, "big.iso"), tree)
+	if code != 0 {
+		t.Fatalf("send-file: exit %d\n%s\n%s\nlog:\n%s", code, out, errOut, a.LogTail())
+	}
+	if !strings.Contains(out, "received by Bob1") {
+		t.Errorf("send-file printed %q", out)
+	}
+	if fileSum(t, filepath.Join(src, "big.iso")) != fileSum(t, filepath.Join(dls[0], "big.iso")) {
+		t.Error("big.iso differs")
+	}
+	sameTree(t, tree, filepath.Join(dls[0], "季度报告"))
+	ev := rs[0].WaitEvent("transfer_done", 5*time.Second, nil)
+	if tr := ev["transfer"].(map[string]any); tr["text"] != "Q3 files" {
+		t.Errorf("transfer_done event %v", tr)
+	}
+	// The receiver's list shows it done, with the saved paths.
+	ts := rs[0].transfers(t)
+	if len(ts) != 1 || ts[0].State != lan.StateDone || ts[0].Files[0].Path != filepath.Join(dls[0], "big.iso") || ts[0].Files[0].SHA256 == "" {
+		t.Fatalf("transfers: %+v", ts)
+	}
+}
+
+func TestFilesToSeveralPeersUnderUDPLoss(t *testing.T) {
+	l, a, _, dls := receivers(t, 3)
+	src := t.TempDir()
+	var paths []string
+	for i := range 3 {
+		p := filepath.Join(src, fmt.Sprintf("part%d.bin", i))
+		randomFile(t, p, int64(1<<20*(i+1)), uint64(i))
+		paths = append(paths, p)
+	}
+	l.SetLoss(30) // the offer and its acks cross a lossy LAN; TCP is not dropped
+	out, errOut, code := a.cli(append([]string{"send-file", "--to", "Bob2", "Bob1"}, paths...)...)
+	if code != 0 {
+		t.Fatalf("send-file: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, dl := range dls {
+		for _, p := range paths {
+			if fileSum(t, p) != fileSum(t, filepath.Join(dl, filepath.Base(p))) {
+				t.Errorf("%s in %s differs", filepath.Base(p), dl)
+			}
+		}
+	}
+}
+
+func TestAcceptDeclineFromTheCommandLine(t *testing.T) {
+	_, a, b := pair(t)
+	src := filepath.Join(t.TempDir(), "note.txt")
+	os.WriteFile(src, []byte("hello"), 0o644)
+
+	// Declined: send-file exits 1 and says so.
+	done := make(chan [3]any, 1)
+	go func() {
+		o, e, c := a.cli("send-file", "Bob", src)
+		done <- [3]any{o, e, c}
+	}()
+	ev := b.WaitEvent("transfer_offered", 10*time.Second, nil)
+	id := int(ev["transfer"].(map[string]any)["id"].(float64))
+	if _, e, c := b.cli("decline", fmt.Sprint(id)); c != 0 {
+		t.Fatalf("decline: %s", e)
+	}
+	r := <-done
+	if r[2].(int) != 1 || !strings.Contains(r[1].(string), "declined") {
+		t.Fatalf("send-file after decline: %v", r)
+	}
+
+	// Accepted into a chosen folder, waiting for the end.
+	go func() {
+		o, e, c := a.cli("send-file", "Bob", src)
+		done <- [3]any{o, e, c}
+	}()
+	ev = b.WaitEvent("transfer_offered", 10*time.Second, nil)
+	id = int(ev["transfer"].(map[string]any)["id"].(float64))
+	dl := filepath.Join(t.TempDir(), "chosen")
+	out, e, c := b.cli("accept", fmt.Sprint(id), "--to", dl, "--wait")
+	if c != 0 || strings.TrimSpace(out) != filepath.Join(dl, "note.txt") {
+		t.Fatalf("accept: exit %d %q %s", c, out, e)
+	}
+	if r := <-done; r[2].(int) != 0 {
+		t.Fatalf("send-file after accept: %v", r)
+	}
+	if _, e, c := b.cli("accept", "999"); c != 1 || !strings.Contains(e, "no such transfer") {
+		t.Fatalf("accept 999: exit %d %s", c, e)
+	}
+}
+
+func TestResumeAfterSenderKilled(t *testing.T) {
+	l := lab.New(t, 2)
+	prof := filepath.Join(t.TempDir(), "alice")
+	a := serveProfile(t, l.Hosts[0], prof, "Alice", "QA")
+	dl := t.TempDir()
+	b := serve(t, l.Hosts[1], "Bob", "QA", "--accept-files", dl)
+	a.waitPeers(t, 1, 10*time.Second)
+	b.waitPeers(t, 1, 10*time.Second)
+	src := filepath.Join(t.TempDir(), "movie.mkv")
+	const size = 48 << 20
+	randomFile(t, src, size, 9)
+	l.Shape(2, "80mbit") // about 5 s for the file: time to kill the sender in the middle
+
+	if _, e, c := a.cli("send-file", "--no-wait", "Bob", src); c != 0 {
+		t.Fatalf("send-file: %s", e)
+	}
+	b.WaitEvent("transfer_progress", 20*time.Second, func(ev map[string]any) bool {
+		return ev["transfer"].(map[string]any)["done"].(float64) > size/4
+	})
+	a.Kill()
+	time.Sleep(time.Second)
+	l.Shape(2, "")
+	a2 := serveProfile(t, l.Hosts[0], prof, "Alice", "QA")
+	ev := b.WaitEvent("transfer_done", 60*time.Second, nil)
+	if tr := ev["transfer"].(map[string]any); tr["state"] != "done" {
+		t.Fatalf("after the restart: %v", tr)
+	}
+	sum := fileSum(t, src)
+	if got := fileSum(t, filepath.Join(dl, "movie.mkv")); got != sum {
+		t.Fatalf("sha256 %s, want %s", got, sum)
+	}
+	files := b.transfers(t)[0].Files
+	if files[0].SHA256 != sum {
+		t.Fatalf("the receiver verified %s, want %s", files[0].SHA256, sum)
+	}
+	// The restarted sender served the rest, not the whole file again.
+	a2.WaitEvent("transfer_done", 10*time.Second, nil)
+	if log := a2.LogTail(); !strings.Contains(log, "file sent") || strings.Contains(log, "offset=0 ") {
+		t.Fatalf("the restarted sender did not resume:\n%s", log)
+	}
+}
+
+// hostileOffer runs a fake IPMsg client on host h: it offers list to `to` and answers every
+// folder request with stream and every file request with 4 bytes.
+func hostileOffer(t *testing.T, h *lab.Host, to string, list, stream string) {
+	t.Helper()
+	uc, err := h.ListenUDP(2425)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { uc.Close() })
+	var ln net.Listener
+	if err := h.Do(func() (err error) { ln, err = net.Listen("tcp4", h.Addr.String()+":2425"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 1024)
+				k, _ := c.Read(buf)
+				if p, err := lan.Decode(buf[:k]); err == nil && p.Cmd.Mode() == lan.GetDirFiles {
+					io.WriteString(c, stream)
+				} else {
+					io.WriteString(c, "EVIL")
+				}
+			}()
+		}
+	}()
+	pkt, _ := lan.Packet{Version: "1_lbt6_0#128#000C29AABBCC#0#0#0", No: 77, User: []byte("eve"), Host: []byte("evil"),
+		Cmd: lan.SendMsg | lan.SendCheckOpt | lan.FileAttachOpt, Body: []byte("\x00" + list + "\x00")}.Marshal()
+	if _, err := uc.WriteToUDP(pkt, &net.UDPAddr{IP: net.ParseIP(to), Port: 2425}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dirRecord(name string, size, attr int) string {
+	rest := fmt.Sprintf(":%s:%09x:%x:", strings.ReplaceAll(name, ":", "::"), size, attr)
+	return fmt.Sprintf("%04x", 4+len(rest)) + rest
+}
+
+func TestHostileSenderInTheLab(t *testing.T) {
+	l := lab.New(t, 2)
+	top := t.TempDir()
+	dl := filepath.Join(top, "inbox")
+	b := serve(t, l.Hosts[1], "Bob", "QA", "--accept-files", dl)
+	stream := dirRecord("d", 0, 2) + dirRecord("../../../evil1", 4, 1) + "EVIL" + dirRecord("/tmp/evil2", 4, 1) + "EVIL" +
+		dirRecord(".", 0, 3) + dirRecord(".", 0, 3) + dirRecord("../escaped", 4, 1) + "EVIL"
+	list := "0:../../evil-a:4:0:1:\a1:/etc/evil-b:4:0:1:\a2:d:8:0:2:\a"
+	hostileOffer(t, l.Hosts[0], l.Hosts[1].Addr.String(), list, stream)
+	ev := b.WaitEvent("transfer_done", 20*time.Second, nil)
+	tr := ev["transfer"].(map[string]any)
+	if tr["state"] != "done" {
+		t.Fatalf("%v", tr)
+	}
+	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+		if p != top && !strings.HasPrefix(p, dl) {
+			t.Errorf("written outside the download folder: %s", p)
+		}
+		if strings.Contains(p, "escaped") {
+			t.Errorf("a record after the end of the folder was written: %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{".._.._evil-a", "_etc_evil-b", "d/.._.._.._evil1", "d/_tmp_evil2"} {
+		if _, err := os.Stat(filepath.Join(dl, want)); err != nil {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+	for _, p := range []string{"/tmp/evil2", "/etc/evil-b", filepath.Join(top, "..", "evil-a")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s exists", p)
+		}
+	}
+}
+
+func TestRequestsNotOfferedAreRefused(t *testing.T) {
+	l := lab.New(t, 3)
+	a := serve(t, l.Hosts[0], "Alice", "QA")
+	b := serve(t, l.Hosts[1], "Bob", "QA") // the recipient; it never accepts
+	a.waitPeers(t, 1, 10*time.Second)
+	b.waitPeers(t, 1, 10*time.Second)
+	src := filepath.Join(t.TempDir(), "secret.bin")
+	randomFile(t, src, 10000, 5)
+	other := filepath.Join(t.TempDir(), "not-offered.txt")
+	os.WriteFile(other, []byte("never offered"), 0o644)
+	if _, e, c := a.cli("send-file", "--no-wait", "Bob", src); c != 0 {
+		t.Fatalf("send-file: %s", e)
+	}
+	ev := b.WaitEvent("transfer_offered", 10*time.Second, nil)
+	pkt := uint32(ev["transfer"].(map[string]any)["packet_no"].(float64))
+	ask := func(h *lab.Host, cmd lan.Command, body string) int {
+		var got []byte
+		err := h.Do(func() error {
+			c, err := net.DialTimeout("tcp4", l.Hosts[0].Addr.String()+":2425", 5*time.Second)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			p, _ := lan.Packet{Version: "1", No: 5, User: []byte("root"), Host: []byte("x"), Cmd: cmd, Body: []byte(body)}.Marshal()
+			c.Write(p)
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			got, _ = io.ReadAll(c)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	// Host 3 is not a recipient: nothing for it, even naming the real offer.
+	if n := ask(l.Hosts[2], lan.GetFileData, fmt.Sprintf("%x:0:0", pkt)); n != 0 {
+		t.Errorf("a non-recipient got %d bytes", n)
+	}
+	// The recipient asking for other packets, files or kinds gets nothing either.
+	for _, body := range []string{fmt.Sprintf("%x:0:0", pkt+1), fmt.Sprintf("%x:1:0", pkt), fmt.Sprintf("%x:ffffffff:0", pkt), "/etc/passwd:0:0"} {
+		if n := ask(l.Hosts[1], lan.GetFileData, body); n != 0 {
+			t.Errorf("request %q got %d bytes", body, n)
+		}
+	}
+	if n := ask(l.Hosts[1], lan.GetDirFiles, fmt.Sprintf("%x:0", pkt)); n != 0 {
+		t.Errorf("a folder request for a file got %d bytes", n)
+	}
+	// The real request from the recipient works, which shows the refusals above were
+	// not a dead port.
+	if n := ask(l.Hosts[1], lan.GetFileData, fmt.Sprintf("%x:0:0", pkt)); n != 10000 {
+		t.Errorf("the recipient's request got %d bytes, want 10000", n)
+	}
+}

@@ -30,6 +30,7 @@ func loopbackConn(t *testing.T) *net.UDPConn {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.SetReadBuffer(4 << 20) // as Listen does: a burst must not overflow the default buffer
 	return c
 }
 

@@ -645,7 +645,18 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 		path  string
 		mtime int64
 	}
-	var stack []string
+	// One os.Root per open folder level: each create is a single-component lookup that
+	// cannot leave that folder.
+	type level struct {
+		root *os.Root
+		path string // relative to the download folder
+	}
+	var stack []level
+	defer func() {
+		for _, l := range stack {
+			l.root.Close()
+		}
+	}()
 	var times []dirTime
 	var topMTime int64
 	entries := 0
@@ -675,35 +686,48 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 			if h.Attr&0xff != FileDir {
 				return moved, errors.New("bad folder stream from the sender: it does not start with a folder")
 			}
-			stack, topMTime = []string{part}, h.MTime
+			top, err := root.OpenRoot(part)
+			if err != nil {
+				return moved, writeErr(part, err)
+			}
+			stack, topMTime = []level{{top, part}}, h.MTime
 			continue
 		}
 		cur := stack[len(stack)-1]
 		switch h.Attr & 0xff {
 		case FileRetParent:
+			cur.root.Close()
 			stack = stack[:len(stack)-1]
 		case FileDir:
 			if len(stack) >= maxDirDepth {
 				return moved, fmt.Errorf("folder stream nests deeper than %d; refused", maxDirDepth)
 			}
-			name, err := dirEntryName(root, cur, h.Name)
+			name, err := makeEntry(h.Name, func(name string) error { return cur.root.Mkdir(name, 0o755) })
 			if err != nil {
 				return moved, err
 			}
-			p := path.Join(cur, name)
-			if err := root.Mkdir(p, 0o755); err != nil {
-				return moved, writeErr(p, err)
+			sub, err := cur.root.OpenRoot(name)
+			if err != nil {
+				return moved, writeErr(name, err)
 			}
-			stack = append(stack, p)
+			p := path.Join(cur.path, name)
+			stack = append(stack, level{sub, p})
 			times = append(times, dirTime{p, h.MTime})
 		case FileRegular:
-			name, err := dirEntryName(root, cur, h.Name)
+			var f *os.File
+			name, err := makeEntry(h.Name, func(name string) (err error) {
+				f, err = cur.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+				return err
+			})
 			if err != nil {
 				return moved, err
 			}
-			p := path.Join(cur, name)
-			if err := n.receiveDirFile(root, r, p, h, t.FeiGo, buf, progress); err != nil {
+			if err := receiveDirFile(f, r, h, t.FeiGo, buf, progress); err != nil {
 				return moved, err
+			}
+			if h.MTime > 0 {
+				mt := time.Unix(h.MTime, 0)
+				cur.root.Chtimes(name, mt, mt)
 			}
 		default:
 			// Not a file or folder (IPMsg's other kinds): skip its content.
@@ -746,22 +770,29 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 	return moved, nil
 }
 
-// dirEntryName makes a name from a folder stream safe and unique in dir.
-func dirEntryName(root *os.Root, dir, name string) (string, error) {
+// makeEntry makes a name from a folder stream safe, then creates it with create, taking the
+// next free "name (n)" while the name exists: nothing already there is ever replaced.
+func makeEntry(name string, create func(string) error) (string, error) {
 	safe, err := safeName(name)
 	if err != nil {
 		return "", fmt.Errorf("bad folder stream from the sender: %w", err)
 	}
-	return uniqueName(root, dir, safe, false)
+	for k := range 10000 {
+		cand := numbered(safe, k)
+		err := create(cand)
+		if err == nil {
+			return cand, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", writeErr(cand, err)
+		}
+	}
+	return "", fmt.Errorf("no free name for %s", safe)
 }
 
-// receiveDirFile writes one file of a folder stream, verifying its SHA-256 when the sender
-// is FeiGo.
-func (n *Node) receiveDirFile(root *os.Root, r io.Reader, p string, h dirHeader, feigo bool, buf []byte, progress func(int64)) error {
-	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return writeErr(p, err)
-	}
+// receiveDirFile writes one file of a folder stream into f and closes it, verifying its
+// SHA-256 when the sender is FeiGo.
+func receiveDirFile(f *os.File, r io.Reader, h dirHeader, feigo bool, buf []byte, progress func(int64)) error {
 	var sum hash.Hash
 	if feigo {
 		sum = sha256.New()
@@ -771,7 +802,7 @@ func (n *Node) receiveDirFile(root *os.Root, r io.Reader, p string, h dirHeader,
 		return err
 	}
 	if err := f.Close(); err != nil {
-		return writeErr(p, err)
+		return writeErr(h.Name, err)
 	}
 	if feigo {
 		want := make([]byte, sha256.Size)
@@ -779,12 +810,8 @@ func (n *Node) receiveDirFile(root *os.Root, r io.Reader, p string, h dirHeader,
 			return retryable{fmt.Errorf("folder stream cut short: %w", err)}
 		}
 		if !bytes.Equal(sum.Sum(nil), want) {
-			return fmt.Errorf("%s: %w", p, ErrMismatch)
+			return fmt.Errorf("%s: %w", h.Name, ErrMismatch)
 		}
-	}
-	if h.MTime > 0 {
-		mt := time.Unix(h.MTime, 0)
-		root.Chtimes(p, mt, mt)
 	}
 	return nil
 }

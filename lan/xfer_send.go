@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -522,12 +523,14 @@ func (n *Node) sendDir(c net.Conn, tf TransferFile, cs Charset, feigo, iptux boo
 		_, err = w.Write(b)
 		return err
 	}
-	var walk func(rel, name string, mtime int64) error
-	walk = func(rel, name string, mtime int64) error {
+	// One os.Root per folder level: every open is one name inside that folder.
+	var walk func(dir *os.Root, name string, mtime int64) error
+	walk = func(dir *os.Root, name string, mtime int64) error {
+		c.SetWriteDeadline(time.Now().Add(ioTimeout))
 		if err := header(dirHeader{Name: name, Attr: FileDir, MTime: mtime}); err != nil {
 			return err
 		}
-		d, err := root.Open(rel)
+		d, err := dir.Open(".")
 		if err != nil {
 			return err
 		}
@@ -538,26 +541,30 @@ func (n *Node) sendDir(c net.Conn, tf TransferFile, cs Charset, feigo, iptux boo
 		}
 		sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 		for _, e := range ents {
-			child := filepath.Join(rel, e.Name())
 			switch {
 			case e.Type().IsDir():
 				info, err := e.Info()
 				if err != nil {
 					continue // vanished
 				}
-				if err := walk(child, e.Name(), info.ModTime().Unix()); err != nil {
+				sub, err := dir.OpenRoot(e.Name())
+				if err != nil {
+					continue // vanished or replaced by a symlink
+				}
+				err = walk(sub, e.Name(), info.ModTime().Unix())
+				sub.Close()
+				if err != nil {
 					return err
 				}
 			case e.Type().IsRegular():
-				if err := n.sendDirFile(w, c, root, child, e.Name(), cs, feigo, iptux, buf, progress); err != nil {
+				if err := n.sendDirFile(w, c, dir, e.Name(), cs, feigo, iptux, buf, progress); err != nil {
 					return err
 				}
 			}
 		}
 		return header(dirHeader{Name: ".", Attr: FileRetParent})
 	}
-	c.SetWriteDeadline(time.Now().Add(ioTimeout))
-	if err := walk(".", tf.Name, tf.MTime); err != nil {
+	if err := walk(root, tf.Name, tf.MTime); err != nil {
 		return err
 	}
 	c.SetWriteDeadline(time.Now().Add(ioTimeout))
@@ -572,10 +579,10 @@ func (n *Node) sendDir(c net.Conn, tf TransferFile, cs Charset, feigo, iptux boo
 }
 
 // sendDirFile writes one file record of a folder stream.
-func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, rel, name string, cs Charset, feigo, iptux bool, buf []byte, progress func(int64)) error {
-	f, err := root.Open(rel)
+func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs Charset, feigo, iptux bool, buf []byte, progress func(int64)) error {
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
 			return nil // vanished since the listing
 		}
 		return err
@@ -596,10 +603,7 @@ func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, rel, name
 	if size <= smallFile {
 		k, err := io.ReadFull(f, buf[:size])
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", rel, err)
-		}
-		if w.Available() < k && w.Buffered() > 0 {
-			c.SetWriteDeadline(time.Now().Add(ioTimeout))
+			return fmt.Errorf("reading %s: %w", name, err)
 		}
 		w.Write(buf[:k])
 		progress(int64(k))
@@ -622,7 +626,7 @@ func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, rel, name
 	if feigo {
 		d := <-sum
 		if d == nil {
-			return fmt.Errorf("reading %s for its checksum failed", rel)
+			return fmt.Errorf("reading %s for its checksum failed", name)
 		}
 		w.Write(d)
 	}

@@ -1,0 +1,260 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/internal/lab"
+)
+
+// benchMiB is the size of the big-file benchmark ($FEIGO_BENCH_MIB, default 1024).
+func benchMiB() int64 {
+	if v, err := strconv.Atoi(os.Getenv("FEIGO_BENCH_MIB")); err == nil && v > 0 {
+		return int64(v)
+	}
+	return 1024
+}
+
+// peakRSS is a process's peak resident set (VmHWM) in MiB.
+func peakRSS(p *lab.Proc) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+// tcpCopy is the raw baseline: a plain Go program's file → TCP → file copy from host a to
+// host b (sendfile out, 1 MiB reads in), timed from connect to the last byte written.
+func tcpCopy(b *testing.B, a, to *lab.Host, src, dst string) time.Duration {
+	var ln net.Listener
+	if err := to.Do(func() (err error) { ln, err = net.Listen("tcp4", to.Addr.String()+":9100"); return err }); err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- err
+			return
+		}
+		defer c.Close()
+		f, err := os.Create(dst)
+		if err != nil {
+			got <- err
+			return
+		}
+		_, err = io.CopyBuffer(f, c, make([]byte, 1<<20))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		got <- err
+	}()
+	start := time.Now()
+	err := a.Do(func() error {
+		c, err := net.Dial("tcp4", to.Addr.String()+":9100")
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(src)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(c, f)
+		c.Close()
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// iperf3 measures memory-to-memory TCP throughput from a to `to` in bytes per second, or
+// returns 0 when iperf3 is not installed.
+func iperf3(b *testing.B, a, to *lab.Host, bytes int64) float64 {
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		b.Logf("iperf3 not installed: no iperf3 baseline")
+		return 0
+	}
+	srv := exec.Command("ip", "netns", "exec", to.NS, "iperf3", "-s", "-1", "-p", "9201")
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Wait()
+	time.Sleep(300 * time.Millisecond)
+	out, errOut, code := a.Run("iperf3", "-c", to.Addr.String(), "-p", "9201", "-n", fmt.Sprint(bytes), "-J")
+	if code != 0 {
+		srv.Process.Kill()
+		b.Fatalf("iperf3: %s %s", out, errOut)
+	}
+	var r struct {
+		End struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		b.Fatalf("iperf3 output: %v", err)
+	}
+	return r.End.SumReceived.BitsPerSecond / 8
+}
+
+// feigoSend offers path from a to the node on host 2 (which accepts automatically) and
+// returns the time from the command until the receiver reports the transfer done.
+func feigoSend(b *testing.B, a, recv *node, path string) time.Duration {
+	start := time.Now()
+	if _, e, c := a.cli("send-file", "--no-wait", "Bob", path); c != 0 {
+		b.Fatalf("send-file: %s", e)
+	}
+	ev := recv.WaitEvent("transfer_done", 10*time.Minute, nil)
+	end, err := time.Parse(time.RFC3339Nano, ev["time"].(string))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return end.Sub(start)
+}
+
+// BenchmarkLabFile1GiB sends one 1 GiB file between two lab hosts with FeiGo and, in the
+// same run and between the same hosts, with a plain Go TCP copy (file to file) and iperf3
+// (memory to memory), on the unshaped link and on a 1 Gbit/s token bucket. It reports the
+// rates, FeiGo's ratio to each baseline, and the peak RSS of the sending and receiving nodes.
+func BenchmarkLabFile1GiB(b *testing.B) {
+	size := benchMiB() << 20
+	src := filepath.Join(b.TempDir(), "big.bin")
+	randomFile(b, src, size, 42)
+	for _, link := range []string{"unshaped", "1gbit"} {
+		b.Run(link, func(b *testing.B) {
+			l := lab.New(b, 2)
+			if link != "unshaped" {
+				l.Shape(2, link)
+			}
+			for range b.N {
+				dl := b.TempDir()
+				raw := tcpCopy(b, l.Hosts[0], l.Hosts[1], src, filepath.Join(dl, "raw.bin"))
+				os.Remove(filepath.Join(dl, "raw.bin"))
+				ip := iperf3(b, l.Hosts[0], l.Hosts[1], size)
+				a := serve(b, l.Hosts[0], "Alice", "QA")
+				recv := serve(b, l.Hosts[1], "Bob", "QA", "--accept-files", dl)
+				a.waitPeers(b, 1, 10*time.Second)
+				recv.waitPeers(b, 1, 10*time.Second)
+				took := feigoSend(b, a, recv, src)
+				rssSend, rssRecv := peakRSS(a.Proc), peakRSS(recv.Proc)
+				a.Stop()
+				recv.Stop()
+				mb := float64(size) / 1e6
+				b.ReportMetric(mb/took.Seconds(), "feigo-MB/s")
+				b.ReportMetric(mb/raw.Seconds(), "tcpcopy-MB/s")
+				b.ReportMetric(raw.Seconds()/took.Seconds(), "ratio-vs-tcpcopy")
+				if ip > 0 {
+					b.ReportMetric(ip/1e6, "iperf3-MB/s")
+					b.ReportMetric(float64(size)/took.Seconds()/ip, "ratio-vs-iperf3")
+				}
+				b.ReportMetric(rssSend, "sender-peak-RSS-MiB")
+				b.ReportMetric(rssRecv, "receiver-peak-RSS-MiB")
+			}
+		})
+	}
+}
+
+// BenchmarkLabFolder10k sends a folder of 10,000 files of 4 KiB with FeiGo and, in the same
+// run between the same hosts, with tar | TCP | tar.
+func BenchmarkLabFolder10k(b *testing.B) {
+	src := filepath.Join(b.TempDir(), "many")
+	for i := range 10000 {
+		p := filepath.Join(src, fmt.Sprintf("d%02d", i/500), fmt.Sprintf("f%05d.dat", i))
+		if i%500 == 0 {
+			os.MkdirAll(filepath.Dir(p), 0o755)
+		}
+		buf := make([]byte, 4096)
+		for k := range buf {
+			buf[k] = byte(i + k)
+		}
+		if err := os.WriteFile(p, buf, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	l := lab.New(b, 2)
+	for range b.N {
+		dl := b.TempDir()
+		tarTime := tarPipe(b, l.Hosts[0], l.Hosts[1], src, filepath.Join(dl, "tar"))
+		a := serve(b, l.Hosts[0], "Alice", "QA")
+		recv := serve(b, l.Hosts[1], "Bob", "QA", "--accept-files", dl)
+		a.waitPeers(b, 1, 10*time.Second)
+		recv.waitPeers(b, 1, 10*time.Second)
+		took := feigoSend(b, a, recv, src)
+		a.Stop()
+		recv.Stop()
+		if got := len(treeSums(b, filepath.Join(dl, "many"))); got != 10000+21 {
+			b.Fatalf("received %d entries", got)
+		}
+		b.ReportMetric(float64(took.Milliseconds()), "feigo-ms")
+		b.ReportMetric(float64(tarTime.Milliseconds()), "tar-tcp-tar-ms")
+		b.ReportMetric(tarTime.Seconds()/took.Seconds(), "ratio-vs-tar")
+	}
+}
+
+// tarPipe copies src into dst with `tar -c | TCP | tar -x` from host a to host `to`.
+func tarPipe(b *testing.B, a, to *lab.Host, src, dst string) time.Duration {
+	os.MkdirAll(dst, 0o755)
+	var ln net.Listener
+	if err := to.Do(func() (err error) { ln, err = net.Listen("tcp4", to.Addr.String()+":9101"); return err }); err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- err
+			return
+		}
+		defer c.Close()
+		x := exec.Command("tar", "-C", dst, "-xf", "-")
+		x.Stdin = c
+		out, err := x.CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("tar -x: %v %s", err, out)
+		}
+		got <- err
+	}()
+	start := time.Now()
+	err := a.Do(func() error {
+		c, err := net.Dial("tcp4", to.Addr.String()+":9101")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		cr := exec.Command("tar", "-C", filepath.Dir(src), "-cf", "-", filepath.Base(src))
+		cr.Stdout = c
+		return cr.Run()
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}

@@ -398,3 +398,45 @@ func TestRequestsNotOfferedAreRefused(t *testing.T) {
 		t.Errorf("the recipient's request got %d bytes, want 10000", n)
 	}
 }
+
+func TestResumeAfterReceiverKilled(t *testing.T) {
+	l := lab.New(t, 2)
+	a := serve(t, l.Hosts[0], "Alice", "QA")
+	prof := filepath.Join(t.TempDir(), "bob")
+	dl := t.TempDir()
+	b := serveProfile(t, l.Hosts[1], prof, "Bob", "QA", "--accept-files", dl)
+	a.waitPeers(t, 1, 10*time.Second)
+	b.waitPeers(t, 1, 10*time.Second)
+	src := filepath.Join(t.TempDir(), "disk.img")
+	const size = 48 << 20
+	randomFile(t, src, size, 11)
+	l.Shape(2, "80mbit")
+	done := make(chan int, 1)
+	go func() {
+		_, _, c := a.cli("send-file", "-q", "Bob", src)
+		done <- c
+	}()
+	b.WaitEvent("transfer_progress", 20*time.Second, func(ev map[string]any) bool {
+		return ev["transfer"].(map[string]any)["done"].(float64) > size/4
+	})
+	b.Kill()
+	// Only the partial is there, under its partial name.
+	if _, err := os.Stat(filepath.Join(dl, "disk.img")); err == nil {
+		t.Fatal("a half-received file has its final name")
+	}
+	if fi, err := os.Stat(filepath.Join(dl, "disk.img.feigo-part")); err != nil || fi.Size() == 0 || fi.Size() >= size {
+		t.Fatalf("partial: %v %v", fi, err)
+	}
+	l.Shape(2, "")
+	b2 := serveProfile(t, l.Hosts[1], prof, "Bob", "QA", "--accept-files", dl)
+	b2.WaitEvent("transfer_done", 60*time.Second, nil)
+	if code := <-done; code != 0 {
+		t.Fatalf("send-file exit %d; sender log:\n%s", code, a.LogTail())
+	}
+	if fileSum(t, src) != fileSum(t, filepath.Join(dl, "disk.img")) {
+		t.Fatal("resumed file differs")
+	}
+	if log := a.LogTail(); !strings.Contains(log, "file sent") || !strings.Contains(log, "offset=") || strings.Contains(log, "offset=0 ") {
+		t.Fatalf("the receiver did not resume from its partial:\n%s", log)
+	}
+}

@@ -189,7 +189,7 @@ func encodeDirHeader(cs Charset, h dirHeader, iptux bool) ([]byte, error) {
 
 // parseDirHeader reads a header whose 4 hex digits have been checked; b is the whole header.
 func parseDirHeader(b []byte, cs Charset) (dirHeader, error) {
-	if len(b) < 5 || b[len(b)-1] != ':' {
+	if len(b) < 6 || b[len(b)-1] != ':' {
 		return dirHeader{}, errors.New("header does not end with ':'")
 	}
 	f := splitEscaped(b[5 : len(b)-1]) // after "HHHH:", before the final ':'

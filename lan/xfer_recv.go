@@ -215,7 +215,7 @@ func (n *Node) Cancel(id int) error {
 		return fmt.Errorf("%w: %d", ErrNoTransfer, id)
 	}
 	n.xfers.mu.Lock()
-	final, dir, cancel := x.t.Final(), x.t.Direction, x.cancel
+	final, dir, cancel, running := x.t.Final(), x.t.Direction, x.cancel, x.running
 	n.xfers.mu.Unlock()
 	if final {
 		return fmt.Errorf("transfer %d has already ended", id)
@@ -225,8 +225,10 @@ func (n *Node) Cancel(id int) error {
 		return nil
 	}
 	snap := n.update(x, "", func(t *Transfer) { t.State, t.Error = StateCancelled, "cancelled" })
-	if cancel != nil {
-		cancel()
+	if running {
+		cancel() // the fetch removes its partials as it ends
+	} else {
+		n.removePartials(x)
 	}
 	n.xfers.mu.Lock()
 	for c := range x.conns {
@@ -235,6 +237,28 @@ func (n *Node) Cancel(id int) error {
 	n.xfers.mu.Unlock()
 	n.release(snap)
 	return nil
+}
+
+// removePartials deletes what a cancelled incoming transfer left half-received.
+func (n *Node) removePartials(x *xfer) {
+	n.xfers.mu.Lock()
+	t := x.t.clone()
+	n.xfers.mu.Unlock()
+	if t.Dest == "" {
+		return
+	}
+	root, err := os.OpenRoot(t.Dest)
+	if err != nil {
+		return
+	}
+	defer root.Close()
+	for _, f := range t.Files {
+		if f.Part != "" && f.State != StateDone {
+			if err := root.RemoveAll(f.Part); err != nil {
+				n.log.Warn("removing a partial file", "name", f.Part, "err", err)
+			}
+		}
+	}
 }
 
 // release sends RELEASEFILES for an incoming offer, three times since it is not acknowledged.
@@ -289,7 +313,15 @@ func (n *Node) runIncoming(ctx context.Context, x *xfer) {
 		}
 		err := n.fetchWithRetry(ctx, x, i)
 		if ctx.Err() != nil {
-			return // cancelled (already recorded) or the node is stopping (resumed later)
+			// Cancelled by the user (already recorded): the partials go. The node stopping
+			// leaves them, to resume on the next start.
+			n.xfers.mu.Lock()
+			cancelled := x.t.State == StateCancelled
+			n.xfers.mu.Unlock()
+			if cancelled {
+				n.removePartials(x)
+			}
+			return
 		}
 		if err != nil {
 			n.update(x, "", func(t *Transfer) { t.Files[i].State, t.Files[i].Error = StateFailed, err.Error() })

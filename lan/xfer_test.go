@@ -599,3 +599,125 @@ func TestTransfersSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// slowSender is a raw IPMsg sender whose TCP side trickles data: 64 KiB, then a pause.
+func slowSender(t *testing.T, size int) (*hostileSender, chan struct{}) {
+	stop := make(chan struct{})
+	h := newHostileSender(t, func(req Packet, c net.Conn) {
+		chunk := make([]byte, 64<<10)
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+	t.Cleanup(func() { close(stop) })
+	return h, stop
+}
+
+func TestReceiverCancelsMidTransfer(t *testing.T) {
+	dl := t.TempDir()
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl })
+	h, _ := slowSender(t, 100<<20)
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "ipmsg", "win", SendMsg|SendCheckOpt|FileAttachOpt,
+		fmt.Sprintf("\x000:slow.bin:%x:0:1:\a\x00", 100<<20))
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	n.waitEvent(t, "transfer_progress", func(e Event) bool { return e.Transfer.ID == in.ID && e.Transfer.Done > 0 })
+	if err := n.Cancel(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFinal(t, n, in.ID); got.State != StateCancelled {
+		t.Fatalf("%+v", got)
+	}
+	// The sender is told, and nothing half-received is left behind.
+	rel := h.expect(ReleaseFiles)
+	if string(FirstSection(rel.Body)) != fmt.Sprint(h.no) {
+		t.Errorf("RELEASEFILES body %q, want %d", rel.Body, h.no)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left, _ := os.ReadDir(dl)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left in the download folder: %v", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestSenderCancelsMidTransfer(t *testing.T) {
+	a := startNode(t, loopbackConn(t), "Alice", nil)
+	r := newRawPeer(t)
+	src := filepath.Join(t.TempDir(), "big.bin")
+	writeRandom(t, src, 64<<20, 1)
+	outc := make(chan Transfer, 1)
+	go func() {
+		out, _ := a.SendFiles(context.Background(), "", []string{src}, r.addr())
+		outc <- out
+	}()
+	offer := r.expect(SendMsg)
+	r.send(a.addr, "1", "r", "r", RecvMsg, fmt.Sprint(offer.No)+"\x00")
+	out := <-outc
+	c := dialTCP(t, a)
+	defer c.Close()
+	pkt, _ := Packet{Version: "1", No: 9, User: []byte("r"), Host: []byte("r"), Cmd: GetFileData,
+		Body: []byte(fmt.Sprintf("%x:0:0", out.PacketNo))}.Marshal()
+	c.Write(pkt)
+	buf := make([]byte, 1<<20)
+	io.ReadFull(c, buf) // the transfer is under way; the socket buffers fill as we stop reading
+	if err := a.Cancel(out.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFinal(t, a, out.ID); got.State != StateCancelled {
+		t.Fatalf("%+v", got)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	rest, err := io.Copy(io.Discard, c)
+	if err != nil || rest+int64(len(buf)) >= 64<<20 {
+		t.Fatalf("after the cancel the receiver still got %d more bytes (%v)", rest, err)
+	}
+}
+
+func TestBusyReceiverTakesASecondSender(t *testing.T) {
+	dl := t.TempDir()
+	a, b := filePair(t, func(c *Config) { c.AcceptDir = dl })
+	h, _ := slowSender(t, 100<<20)
+	h.send(b.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "ipmsg", "win", SendMsg|SendCheckOpt|FileAttachOpt,
+		fmt.Sprintf("\x000:slow.bin:%x:0:1:\a\x00", 100<<20))
+	slow := incoming(t, b)
+	b.waitEvent(t, "transfer_progress", func(e Event) bool { return e.Transfer.ID == slow.ID })
+	// While that one trickles in, Alice's file arrives, and Bob sends one to Alice too.
+	src := filepath.Join(t.TempDir(), "quick.bin")
+	data := writeRandom(t, src, 2<<20, 5)
+	if _, err := a.SendFiles(context.Background(), "", []string{src}, b.addr); err != nil {
+		t.Fatal(err)
+	}
+	quick := incoming(t, b)
+	if got := waitFinal(t, b, quick.ID); got.State != StateDone {
+		t.Fatalf("%+v", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dl, "quick.bin")); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+	back, err := b.SendFiles(context.Background(), "", []string{src}, a.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := *a.waitEvent(t, "transfer_offered", func(e Event) bool { return e.Transfer.Direction == "in" }).Transfer
+	if _, err := a.Accept(in.ID, t.TempDir(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFinal(t, b, back.ID); got.State != StateDone {
+		t.Fatalf("%+v", got)
+	}
+	if tr, _ := b.Transfer(slow.ID); tr.State != StateActive {
+		t.Fatalf("the slow transfer is %s", tr.State)
+	}
+}

@@ -1,0 +1,205 @@
+package lan
+
+import (
+	"bufio"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestParseFileListFromRealClients(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		list string
+		want []FileInfo
+	}{
+		{
+			// iptux's shared-files answer from the lab (reference §5): mtime 0, a folder's size
+			// the total of its contents, entries ending ":\a".
+			"iptux shared list", "1:hello.txt:11:0:1:\a2:sub:d:0:2:\a",
+			[]FileInfo{{ID: 1, Name: "hello.txt", Size: 0x11, Attr: 1}, {ID: 2, Name: "sub", Size: 0xd, Attr: 2}},
+		},
+		{
+			// iptux chat attachments end ":\a:"; IPMsg writes "\a" with extension fields.
+			"iptux attachment", "0:a b.txt:5:65f0a000:1:\a:1:c.bin:a:65f0a001:1:\a:",
+			[]FileInfo{{ID: 0, Name: "a b.txt", Size: 5, MTime: 0x65f0a000, Attr: 1}, {ID: 1, Name: "c.bin", Size: 10, MTime: 0x65f0a001, Attr: 1}},
+		},
+		{
+			"IPMsg with escapes and extensions", "402653184:te::xt.txt:b:65f0a000:1:14=65f0a000:16=65f0a000:\a",
+			[]FileInfo{{ID: 402653184, Name: "te:xt.txt", Size: 11, MTime: 0x65f0a000, Attr: 1}},
+		},
+		{
+			// IPMsg sets RONLY and other high bits, which iptux rejects; we keep the entry.
+			"IPMsg attribute bits", "7:ro.txt:3:0:201:\a",
+			[]FileInfo{{ID: 7, Name: "ro.txt", Size: 3, Attr: 0x201}},
+		},
+		{
+			// A bad entry is skipped, not the rest (iptux stops at the first).
+			"bad entries skipped", "x:y\a1:ok.txt:1:0:1:\a2:clip.png:1:0:9:\a3::1:0:1:\a4:neg:-1:0:1:\a",
+			[]FileInfo{{ID: 1, Name: "ok.txt", Size: 1, Attr: 1}},
+		},
+	} {
+		got := parseFileList([]byte(tc.list), UTF8)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: got %+v", tc.name, got)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%s: entry %d = %+v, want %+v", tc.name, i, got[i], tc.want[i])
+			}
+		}
+	}
+}
+
+func TestFileListRoundTripAndIptuxFallback(t *testing.T) {
+	files := []FileInfo{
+		{ID: 0, Name: "报告:最终.docx", Size: 123456, MTime: 1700000000, Attr: FileRegular},
+		{ID: 1, Name: "照片", Size: 99, MTime: 1700000001, Attr: FileDir | 0x200},
+	}
+	for _, cs := range []Charset{UTF8, GBK} {
+		b := encodeFileList(cs, files, false)
+		got := parseFileList(b, cs)
+		if len(got) != 2 || got[0].Name != files[0].Name || got[0].Size != 123456 || got[1].Name != "照片" || got[1].Attr != FileDir {
+			t.Errorf("%s: round trip %+v from %q", cs, got, b)
+		}
+	}
+	// iptux: no ':' in names and attr exactly 1 or 2.
+	b := string(encodeFileList(UTF8, files, true))
+	if b != "0:报告_最终.docx:1e240:6553f100:1:\a1:照片:63:6553f101:2:\a" {
+		t.Errorf("for iptux: %q", b)
+	}
+	// A name cannot smuggle a separator into the list.
+	b = string(encodeFileList(UTF8, []FileInfo{{Name: "a\ab\x00c\nd", Attr: 1}}, false))
+	if strings.Count(b, "\a") != 1 || strings.ContainsAny(b, "\x00\n") {
+		t.Errorf("separators leaked: %q", b)
+	}
+}
+
+func TestFileRequests(t *testing.T) {
+	for _, tc := range []struct {
+		body       string
+		withOffset bool
+		want       fileRequest
+		bad        bool
+	}{
+		{"7d5:0:0\x00", true, fileRequest{PacketNo: 0x7d5}, false},                              // iptux
+		{"7d5:1a:400:", true, fileRequest{PacketNo: 0x7d5, FileID: 0x1a, Offset: 0x400}, false}, // IPMsg
+		{"7d5:3:0:fgsum1:", true, fileRequest{PacketNo: 0x7d5, FileID: 3, FeiGo: true}, false},
+		{"7d5:3:0", false, fileRequest{PacketNo: 0x7d5, FileID: 3}, false}, // GETDIRFILES, iptux's ":0"
+		{"7d5", true, fileRequest{}, true},
+		{"zz:1:0", true, fileRequest{}, true},
+		{"1:2:-5", true, fileRequest{}, true},
+	} {
+		got, err := parseFileRequest([]byte(tc.body), tc.withOffset)
+		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
+			t.Errorf("%q: %+v, %v", tc.body, got, err)
+		}
+	}
+	r := fileRequest{PacketNo: 0x7d5, FileID: 2, Offset: 0x10}
+	if got := string(encodeFileRequest(r, true)); got != "7d5:2:10:\x00" {
+		t.Errorf("request %q", got)
+	}
+	r.FeiGo = true
+	if back, _ := parseFileRequest(encodeFileRequest(r, true), true); back != r {
+		t.Errorf("round trip %+v", back)
+	}
+}
+
+func TestDirStreamFromIptux(t *testing.T) {
+	// The bytes iptux sent in the lab for a folder sub/ holding inner/b.bin and a.txt.
+	stream := "002d:sub:000000000:2:14=6b034dfa:16=6b034dfa:" +
+		"002f:inner:000000000:2:14=6b034dfa:16=6b034dfa:" +
+		"002f:b.bin:00000000a:1:14=6b034dfa:16=6b034dfa:inner-data" +
+		"0023:.:0:3:14=6b034dfa:16=6b034dfa:" +
+		"002f:a.txt:000000003:1:14=6b034dfa:16=6b034dfa:abc" +
+		"0023:.:0:3:14=6b034dfa:16=6b034dfa:"
+	r := bufio.NewReader(strings.NewReader(stream))
+	var got []string
+	for {
+		var hl [4]byte
+		if _, err := io.ReadFull(r, hl[:]); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		for _, c := range hl {
+			n = n*16 + strings.IndexByte("0123456789abcdef", c)
+		}
+		rest := make([]byte, n-4)
+		if _, err := io.ReadFull(r, rest); err != nil {
+			t.Fatalf("header length %d: %v", n, err)
+		}
+		h, err := parseDirHeader(append(hl[:], rest...), UTF8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		content := make([]byte, h.Size)
+		io.ReadFull(r, content)
+		got = append(got, h.Name+"|"+string(content))
+		if h.MTime != 0x6b034dfa {
+			t.Errorf("%s: mtime %x", h.Name, h.MTime)
+		}
+	}
+	if want := "sub| inner| b.bin|inner-data .| a.txt|abc .|"; strings.Join(got, " ") != want {
+		t.Errorf("records %q", got)
+	}
+	// Our own headers parse back, and their length field is right.
+	b, err := encodeDirHeader(GBK, dirHeader{Name: "年报:v2", Size: 5, Attr: FileRegular, MTime: 0x6b034dfa}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := parseDirHeader(b, GBK); err != nil || h.Name != "年报:v2" || h.Size != 5 || h.MTime != 0x6b034dfa {
+		t.Errorf("%q → %+v %v", b, h, err)
+	}
+}
+
+func TestSafeName(t *testing.T) {
+	long := strings.Repeat("长", 120) + ".txt" // 364 bytes
+	for in, want := range map[string]string{
+		"report.pdf":        "report.pdf",
+		"../../etc/passwd":  ".._.._etc_passwd",
+		"/abs/path":         "_abs_path",
+		`C:\Windows\x.dll`:  "C__Windows_x.dll",
+		"a\x00b":            "a_b",
+		"tab\there\n":       "tab_here_",
+		"CON":               "_CON",
+		"nul.txt":           "_nul.txt",
+		"COM1.log":          "_COM1.log",
+		"com10.log":         "com10.log",
+		"trailing. . ":      "trailing",
+		"evil\u202etxt.exe": "evil_txt.exe",
+		"\xff\xfebad":       "_bad",
+		"  spaced  ":        "spaced",
+		"who?*.txt":         "who__.txt",
+		".hidden":           ".hidden",
+	} {
+		got, err := safeName(in)
+		if err != nil || got != want {
+			t.Errorf("safeName(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "...", "  ", " . "} {
+		if got, err := safeName(bad); err == nil {
+			t.Errorf("safeName(%q) = %q, want an error", bad, got)
+		}
+	}
+	got, err := safeName(long)
+	if err != nil || len(got) > maxNameBytes-len(partSuffix)-len(" (999)") || !strings.HasSuffix(got, ".txt") || !strings.HasPrefix(got, "长长") {
+		t.Errorf("long name → %q (%d bytes), %v", got, len(got), err)
+	}
+	if numbered("a.tar.gz", 2) != "a.tar (2).gz" || numbered("noext", 1) != "noext (1)" || numbered(".bashrc", 1) != ".bashrc (1)" {
+		t.Errorf("numbered: %q %q %q", numbered("a.tar.gz", 2), numbered("noext", 1), numbered(".bashrc", 1))
+	}
+}
+
+func FuzzParseDirHeader(f *testing.F) {
+	f.Add([]byte("002d:sub:000000000:2:14=6b034dfa:16=6b034dfa:"))
+	f.Add([]byte("0010:a::b:1:1:"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parseDirHeader(b, GBK)
+		parseFileList(b, UTF8)
+		parseFileRequest(b, true)
+	})
+}

@@ -3,8 +3,10 @@
 
 GO      ?= go
 BIN     ?= feigo
-# System packages: iproute2 and nftables build the LAN lab the network tests run in.
+# System packages: iproute2 and nftables build the LAN lab the network tests run in (tc,
+# from iproute2, shapes its links); the benchmarks also compare against iperf3.
 APT_PKGS := iproute2 nftables ca-certificates
+BENCH_PKGS := iperf3
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build run test vet fmt-check bench fuzz clean
@@ -12,7 +14,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 all: build
 
 deps:
-	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PKGS) $(EXTRA_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -39,11 +41,13 @@ vet:
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-bench: deps
+bench:
+	$(MAKE) deps EXTRA_PKGS="$(BENCH_PKGS)"
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./lan
+	$(GO) test -run '^$$' -fuzz FuzzParseDirHeader -fuzztime 60s ./lan
 
 clean:
 	rm -f $(BIN)

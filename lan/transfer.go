@@ -52,11 +52,15 @@ type TransferFile struct {
 	// Path is, going out, the file to read; coming in, where it was saved once complete.
 	Path string `json:"path,omitempty"`
 	// Part is the partial file or folder being received, relative to Dest.
-	Part   string `json:"part,omitempty"`
-	Done   int64  `json:"done"`
-	State  string `json:"state"`
-	SHA256 string `json:"sha256,omitempty"`
-	Error  string `json:"error,omitempty"`
+	Part  string `json:"part,omitempty"`
+	Done  int64  `json:"done"`
+	State string `json:"state"`
+	// Rate and ETA are set on the file being received while it moves (incoming files are
+	// fetched one after another, so the transfer's rate is this file's).
+	Rate   float64 `json:"rate,omitempty"`
+	ETA    float64 `json:"eta_seconds,omitempty"`
+	SHA256 string  `json:"sha256,omitempty"`
+	Error  string  `json:"error,omitempty"`
 }
 
 // Recipient is one peer an outgoing offer went to.
@@ -175,6 +179,13 @@ func (x *xfer) snapshot() Transfer {
 		t.Recipients[i].Done = x.rcptDone[i].Load()
 	}
 	t.Done = x.bytes()
+	if t.State == StateActive && t.Direction == "in" && t.Rate > 0 {
+		for i := range t.Files {
+			if f := &t.Files[i]; f.State == filePending && f.Done > 0 && f.Done < f.Size {
+				f.Rate, f.ETA = t.Rate, float64(f.Size-f.Done)/t.Rate
+			}
+		}
+	}
 	return t
 }
 

@@ -627,7 +627,10 @@ func TestReceiverCancelsMidTransfer(t *testing.T) {
 	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "ipmsg", "win", SendMsg|SendCheckOpt|FileAttachOpt,
 		fmt.Sprintf("\x000:slow.bin:%x:0:1:\a\x00", 100<<20))
 	in := n.waitEvent(t, "transfer_offered", nil).Transfer
-	n.waitEvent(t, "transfer_progress", func(e Event) bool { return e.Transfer.ID == in.ID && e.Transfer.Done > 0 })
+	ev := n.waitEvent(t, "transfer_progress", func(e Event) bool { return e.Transfer.ID == in.ID && e.Transfer.Rate > 0 })
+	if f := ev.Transfer.Files[0]; f.Rate <= 0 || f.ETA <= 0 || ev.Transfer.ETA <= 0 || f.Done == 0 {
+		t.Errorf("progress without rate or ETA: %+v", ev.Transfer)
+	}
 	if err := n.Cancel(in.ID); err != nil {
 		t.Fatal(err)
 	}

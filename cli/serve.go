@@ -35,6 +35,7 @@ func runServe(env Env, args []string) int {
 	legacy := fs.String("legacy-encoding", "", "code page of clients that do not say theirs: gbk (FeiQ, Chinese IPMsg; default) or cp932 (Japanese IPMsg)")
 	acceptDir := fs.String("accept-files", "", "accept every file offer into `DIR` at once (scripted drops, tests)")
 	downloads := fs.String("download-dir", "", "where accepted files go when `feigo accept` names no folder (default ~/Downloads)")
+	noVerify := fs.Bool("no-verify", false, "receive from FeiGo peers without the SHA-256 check (for links faster than the CPU hashes)")
 	verbose := fs.Bool("v", false, "log every packet decision (debug)")
 	if code, done := parse(env, fs, args); done {
 		return code
@@ -78,6 +79,7 @@ func runServe(env Env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	cfg.NoVerify = *noVerify
 	if *acceptDir != "" {
 		if cfg.AcceptDir, err = filepath.Abs(*acceptDir); err != nil {
 			return fail(err)

@@ -138,17 +138,22 @@ func feigoSend(b *testing.B, a, recv *node, path string) time.Duration {
 
 // BenchmarkLabFile1GiB sends one 1 GiB file between two lab hosts with FeiGo and, in the
 // same run and between the same hosts, with a plain Go TCP copy (file to file) and iperf3
-// (memory to memory), on the unshaped link and on a 1 Gbit/s token bucket. It reports the
+// (memory to memory), on the unshaped link (with and without the SHA-256 check) and on a
+// 1 Gbit/s token bucket. It reports the
 // rates, FeiGo's ratio to each baseline, and the peak RSS of the sending and receiving nodes.
 func BenchmarkLabFile1GiB(b *testing.B) {
 	size := benchMiB() << 20
 	src := filepath.Join(b.TempDir(), "big.bin")
 	randomFile(b, src, size, 42)
-	for _, link := range []string{"unshaped", "1gbit"} {
+	for _, link := range []string{"unshaped", "unshaped-no-verify", "1gbit"} {
 		b.Run(link, func(b *testing.B) {
 			l := lab.New(b, 2)
-			if link != "unshaped" {
+			if link == "1gbit" {
 				l.Shape(2, link)
+			}
+			extra := []string{"--accept-files"}
+			if link == "unshaped-no-verify" {
+				extra = append([]string{"--no-verify"}, extra...)
 			}
 			for range b.N {
 				dl := b.TempDir()
@@ -156,7 +161,7 @@ func BenchmarkLabFile1GiB(b *testing.B) {
 				os.Remove(filepath.Join(dl, "raw.bin"))
 				ip := iperf3(b, l.Hosts[0], l.Hosts[1], size)
 				a := serve(b, l.Hosts[0], "Alice", "QA")
-				recv := serve(b, l.Hosts[1], "Bob", "QA", "--accept-files", dl)
+				recv := serve(b, l.Hosts[1], "Bob", "QA", append(extra, dl)...)
 				a.waitPeers(b, 1, 10*time.Second)
 				recv.waitPeers(b, 1, 10*time.Second)
 				took := feigoSend(b, a, recv, src)

@@ -78,6 +78,9 @@ type Config struct {
 	AcceptDir string
 	// TCP, when set, is used instead of binding TCP Port for file transfers (tests).
 	TCP net.Listener
+	// NoVerify fetches from FeiGo peers without the SHA-256 check, as from legacy clients:
+	// for links faster than the CPU can hash (it roughly halves the cost per byte).
+	NoVerify bool
 	// NoFiles turns off the TCP side: no file transfers, and FILEATTACHOPT not advertised.
 	NoFiles bool
 	// OfferTTL is how long an outgoing offer is served (DefaultOfferTTL when 0);

@@ -68,7 +68,7 @@ func (n *Node) onFileOffer(p Packet, from netip.AddrPort, cs Charset, msg Messag
 		UTF8: p.Cmd.Has(UTF8Opt), Charset: cs.String(),
 	}
 	if peer, ok := n.table.ByAddr(from); ok {
-		t.FeiGo = peer.Client == string(ClientFeiGo) && slices.Contains(peer.Caps, capSHA256)
+		t.FeiGo = !n.cfg.NoVerify && peer.Client == string(ClientFeiGo) && slices.Contains(peer.Caps, capSHA256)
 	}
 	for _, f := range infos {
 		t.Files = append(t.Files, TransferFile{FileInfo: f, State: filePending})
@@ -480,18 +480,49 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 // receive copies size bytes from r into w and h, counting progress. A failure to write is
 // returned as it is; a failure to read is retryable (or ErrRefused when nothing came).
 func receive(w io.Writer, h hash.Hash, r io.Reader, size int64, buf []byte, name string, progress func(int64)) error {
+	if h != nil && size > int64(len(buf)) {
+		// A big file: hash on another core while this one receives and writes. The buffer is
+		// cut into slots that go round between the two.
+		const slots = 4
+		full, free := make(chan []byte, slots), make(chan []byte, slots)
+		for k := range slots {
+			lo, hi := k*len(buf)/slots, (k+1)*len(buf)/slots
+			free <- buf[lo:hi:hi] // capped, so that b[:cap(b)] below is this slot only
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for b := range full {
+				h.Write(b)
+				free <- b[:cap(b)]
+			}
+		}()
+		defer func() { close(full); <-done }()
+		return receiveInto(w, r, size, name, progress, func() []byte { return <-free }, func(b []byte) { full <- b })
+	}
+	return receiveInto(w, r, size, name, progress, func() []byte { return buf }, func(b []byte) {
+		if h != nil {
+			h.Write(b)
+		}
+	})
+}
+
+// receiveInto is receive's loop: next gives a buffer to read into, filled takes it back
+// once its bytes are written.
+func receiveInto(w io.Writer, r io.Reader, size int64, name string, progress func(int64), next func() []byte, filled func([]byte)) error {
 	var got int64
 	for got < size {
+		buf := next()
 		k, rerr := r.Read(buf[:min(int64(len(buf)), size-got)])
 		if k > 0 {
 			if _, err := w.Write(buf[:k]); err != nil {
 				return writeErr(name, err)
 			}
-			if h != nil {
-				h.Write(buf[:k])
-			}
+			filled(buf[:k])
 			got += int64(k)
 			progress(int64(k))
+		} else {
+			filled(buf[:0])
 		}
 		if rerr != nil && got < size {
 			if rerr == io.EOF {

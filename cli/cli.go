@@ -31,6 +31,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"gui", "[--profile DIR]", "open the desktop window (also what `feigo` alone does)", nil},
 		{"serve", "[flags]", "run FeiGo without a window, printing events as JSON lines", runServe},
 		{"peers", "[--json]", "list the colleagues the running node sees", runPeers},
 		{"send", "[--to PEER]... PEER TEXT...", "send a message; exit 0 once acknowledged", runSend},
@@ -48,7 +49,7 @@ func init() {
 
 // Main runs the command line in args (without the program name) and returns the exit code.
 func Main(args []string, env Env) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "gui" {
 		if len(args) > 1 {
 			return Main([]string{args[1], "--help"}, env)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -75,7 +76,7 @@ func runServe(env Env, args []string) int {
 	if len(ifaces) > 0 {
 		st.Interfaces = ifaces
 	}
-	cfg, err := nodeConfig(p, st)
+	cfg, err := NodeConfig(p, st)
 	if err != nil {
 		return fail(err)
 	}
@@ -100,43 +101,67 @@ func runServe(env Env, args []string) int {
 		enc.Encode(ev)
 	}
 
-	// The control socket first: a second node on the same profile is refused before it
-	// touches the network.
-	ln, err := control.Listen(p.SocketPath())
+	node, err := StartNode(p, cfg)
 	if err != nil {
 		return fail(err)
 	}
-	defer ln.Close()
-	conn, err := lan.Listen(cfg.Port)
-	if err != nil {
-		return fail(err)
-	}
-	cfg.Conn = conn
-	node, err := lan.NewNode(cfg, peers.New(nil))
-	if err != nil {
-		conn.Close()
-		return fail(err)
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctlDone := make(chan error, 1)
-	go func() { ctlDone <- control.Serve(ctx, ln, node) }()
 	cfg.Log.Info("FeiGo node started", "nick", cfg.Nick, "group", cfg.Group, "profile", p.Dir, "socket", p.SocketPath())
-	runErr := node.Run(ctx)
-	stop()
-	if err := <-ctlDone; err != nil && runErr == nil {
-		runErr = err
-	}
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return fail(runErr)
+	if err := node.Run(ctx); err != nil {
+		return fail(err)
 	}
 	cfg.Log.Info("FeiGo node stopped")
 	return 0
 }
 
-// nodeConfig turns a profile's settings into a node configuration.
-func nodeConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
+// Node is a LAN node with its control socket: what `feigo serve` and the desktop app run.
+type Node struct {
+	*lan.Node
+	ctl net.Listener
+}
+
+// StartNode takes the profile's control socket and the UDP port, in that order, so that a
+// second node on the same profile is refused before it touches the network.
+func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
+	ln, err := control.Listen(p.SocketPath())
+	if err != nil {
+		return nil, err
+	}
+	conn, err := lan.Listen(cfg.Port)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	cfg.Conn = conn
+	node, err := lan.NewNode(cfg, peers.New(nil))
+	if err != nil {
+		conn.Close()
+		ln.Close()
+		return nil, err
+	}
+	return &Node{Node: node, ctl: ln}, nil
+}
+
+// Run serves the LAN and the control socket until ctx is cancelled, then says goodbye.
+func (n *Node) Run(ctx context.Context) error {
+	defer n.ctl.Close()
+	ctx, stop := context.WithCancel(ctx)
+	ctlDone := make(chan error, 1)
+	go func() { ctlDone <- control.Serve(ctx, n.ctl, n.Node) }()
+	runErr := n.Node.Run(ctx)
+	stop()
+	if err := <-ctlDone; err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	return nil
+}
+
+// NodeConfig turns a profile's settings into a node configuration.
+func NodeConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 	login, host := profile.DefaultNames()
 	cfg := lan.Config{
 		ID: p.ID, Nick: st.Nick, Group: st.Group, User: login, Host: host,

@@ -118,3 +118,10 @@ func (n *node) waitPeers(t testing.TB, want int, timeout time.Duration) []peers.
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// labWith builds a two-host lab with one `feigo serve` on host 2; host 1 is left free.
+func labWith(t testing.TB, nick, group string) (*lab.Lab, *node, *lab.Host) {
+	t.Helper()
+	l := lab.New(t, 2)
+	return l, serve(t, l.Hosts[1], nick, group), l.Hosts[0]
+}

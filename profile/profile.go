@@ -31,6 +31,20 @@ type Settings struct {
 	LegacyEncoding string `json:"legacy_encoding,omitempty"`
 	// DownloadDir is where accepted files go unless the user picks another folder.
 	DownloadDir string `json:"download_dir,omitempty"`
+
+	// The desktop app's choices.
+	// Language is "en", "zh" or "" (the system's).
+	Language string `json:"language,omitempty"`
+	// EnterMode is "enter" (Enter sends, Shift+Enter breaks the line; the default) or
+	// "ctrl-enter" (Enter breaks the line, Ctrl+Enter sends, as in FeiQ).
+	EnterMode string `json:"enter_mode,omitempty"`
+	// AwayText is the automatic reply while away.
+	AwayText string `json:"away_text,omitempty"`
+	// AutoAccept lists nicknames or peer IDs whose file offers are accepted at once into
+	// DownloadDir.
+	AutoAccept []string `json:"auto_accept,omitempty"`
+	// StartMinimised starts the app in the tray.
+	StartMinimised bool `json:"start_minimised,omitempty"`
 }
 
 // DefaultDownloads is $XDG_DOWNLOAD_DIR, else ~/Downloads (the current directory when there

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"fmt"
+	"image"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/control"
+)
+
+// xvfb starts a virtual X display and returns its DISPLAY value.
+func xvfb(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and Xvfb is missing: %v", err)
+		}
+		t.Skipf("the GUI smoke test needs Xvfb: %v", err)
+	}
+	for n := 90; n < 110; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+			continue
+		}
+		disp := fmt.Sprintf(":%d", n)
+		cmd := exec.Command("Xvfb", disp, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		for range 100 {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+				return disp
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("Xvfb %s did not come up", disp)
+	}
+	t.Fatal("no free X display number")
+	return ""
+}
+
+// artefactDir is where the smoke test leaves its screenshot for people to look at:
+// $FEIGO_ARTEFACTS, else a folder under the system's temporary directory.
+func artefactDir(t *testing.T) string {
+	dir := os.Getenv("FEIGO_ARTEFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "feigo-artefacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestGUISmoke(t *testing.T) {
+	l, bob, _ := labWith(t, "Bob", "研发部")
+	disp := xvfb(t)
+	shot := filepath.Join(artefactDir(t), "gui-smoke.png")
+	os.Remove(shot)
+	t.Setenv("DISPLAY", disp)
+	t.Setenv("LANG", "zh_CN.UTF-8")
+	prof := filepath.Join(t.TempDir(), "gui")
+	os.MkdirAll(prof, 0o700)
+	os.WriteFile(filepath.Join(prof, "settings.json"), []byte(`{"nick":"王芳","group":"财务部"}`), 0o600)
+	gui := l.Hosts[0].Start(t.TempDir(), bin, "gui", "--profile", prof)
+	sock := filepath.Join(prof, "feigo.sock")
+
+	// The window's node answers the CLI like `feigo serve` does, and sees Bob.
+	guiNode := &node{Proc: gui, profile: prof}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := control.Call(sock, control.Request{Cmd: "peers"})
+		if err == nil && len(resp.Peers) == 1 && resp.Peers[0].Nick == "Bob" {
+			break
+		}
+		if time.Now().After(deadline) || !gui.Alive() {
+			t.Fatalf("the GUI's node does not list Bob (%v, %+v); its log:\n%s", err, resp.Peers, gui.LogTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	bob.waitPeers(t, 1, 10*time.Second)
+	// Bob → the window: acknowledged by the GUI's node (the window shows it; see the screenshot).
+	if out, e, c := bob.cli("send", "王芳", "你好，周五的报表发你了 — Bob"); c != 0 {
+		t.Fatalf("send to the GUI: %s %s", out, e)
+	}
+	// The window's node → Bob, through the CLI against the GUI's socket.
+	if _, e, c := guiNode.cli("send", "Bob", "收到，谢谢！"); c != 0 {
+		t.Fatalf("send from the GUI's node: %s", e)
+	}
+	bob.WaitEvent("message", 10*time.Second, func(ev map[string]any) bool {
+		return ev["message"].(map[string]any)["text"] == "收到，谢谢！"
+	})
+	// A screenshot of the real window, for people to look at: wait for the message to be
+	// drawn, then take the X screen.
+	time.Sleep(2 * time.Second)
+	img, err := screenshotX(disp, shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() < 600 || img.Bounds().Dy() < 400 || blank(img) {
+		t.Fatalf("screenshot %s is %v and blank=%v", shot, img.Bounds(), blank(img))
+	}
+	t.Logf("screenshot of the window: %s", shot)
+	// Quitting the window says goodbye: Bob drops it at once.
+	if code := gui.Stop(); code != 0 {
+		t.Errorf("the GUI exited %d; log:\n%s", code, gui.LogTail())
+	}
+	bob.WaitEvent("peer_offline", 5*time.Second, nil)
+	if strings.Contains(gui.LogTail(), "panic") {
+		t.Errorf("log:\n%s", gui.LogTail())
+	}
+}
+
+// blank reports whether an image is a single colour (nothing was drawn).
+func blank(img image.Image) bool {
+	b := img.Bounds()
+	first := img.At(b.Min.X, b.Min.Y)
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			if img.At(x, y) != first {
+				return false
+			}
+		}
+	}
+	return true
+}

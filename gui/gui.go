@@ -1,0 +1,190 @@
+// Package gui starts the desktop app: a FeiGo node with its control socket (so the CLI talks
+// to it as to `feigo serve`), the window from package ui, and the system tray. It is the only
+// package that imports Fyne's app driver.
+package gui
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"feigo/assets"
+	"feigo/cli"
+	"feigo/lan"
+	"feigo/peers"
+	"feigo/profile"
+	"feigo/ui"
+)
+
+// nodeCore adapts a running node to what the window drives.
+type nodeCore struct{ *cli.Node }
+
+func (c nodeCore) Peers() []peers.Peer { return c.Table().Snapshot() }
+
+// Main runs the desktop app with the profile in profDir ("" for the default) and returns the
+// exit code. Logs go to logw.
+func Main(profDir string, logw io.Writer) int {
+	log := slog.New(slog.NewTextHandler(logw, nil))
+	a := app.NewWithID("io.github.feigo")
+	icon := fyne.NewStaticResource("feigo.png", assets.Icon)
+	a.SetIcon(icon)
+	fail := func(err error) int {
+		fmt.Fprintf(logw, "feigo: %v\n", err)
+		w := a.NewWindow("FeiGo")
+		w.Resize(fyne.NewSize(520, 200))
+		dialog.ShowError(err, w)
+		w.SetOnClosed(a.Quit)
+		w.ShowAndRun()
+		return 1
+	}
+	p, err := profile.Open(profDir)
+	if err != nil {
+		return fail(err)
+	}
+	st, err := p.Load()
+	if err != nil {
+		return fail(err)
+	}
+	cfg, err := cli.NodeConfig(p, st)
+	if err != nil {
+		return fail(err)
+	}
+	cfg.Log = log
+	// Events may come before the window exists: they wait in a queue.
+	events := make(chan lan.Event, 4096)
+	cfg.OnEvent = func(ev lan.Event) {
+		select {
+		case events <- ev:
+		default:
+			if ev.Type != "transfer_progress" { // progress can be dropped; the next one catches up
+				events <- ev
+			}
+		}
+	}
+	node, err := cli.StartNode(p, cfg)
+	if err != nil {
+		return fail(err)
+	}
+
+	badge := withBadge(assets.Icon)
+	var setTray func(unread int)
+	u := ui.New(a, nodeCore{node}, ui.Options{
+		Settings: st,
+		Save:     p.Save,
+		OnUnread: func(n int) {
+			if setTray != nil {
+				setTray(n)
+			}
+		},
+	})
+	u.Win.SetIcon(icon)
+	if desk, ok := a.(desktop.App); ok {
+		setTray = func(unread int) {
+			label := "FeiGo"
+			var res fyne.Resource = icon
+			if unread > 0 {
+				label = fmt.Sprintf("FeiGo (%d)", unread)
+				res = badge
+			}
+			desk.SetSystemTrayIcon(res)
+			desk.SetSystemTrayMenu(fyne.NewMenu(label,
+				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Show"), func() { u.Win.Show(); u.Win.RequestFocus() }),
+				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Hide"), u.Win.Hide),
+				fyne.NewMenuItemSeparator(),
+				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Online"), func() { go node.SetAway(false, "") }),
+				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Away"), func() {
+					go node.SetAway(true, ui.T(ui.ParseLang(st.Language), "I am away from my desk."))
+				}),
+			))
+		}
+		setTray(0)
+	}
+	go func() {
+		for ev := range events {
+			u.HandleEvent(ev)
+			if ev.Type == "transfer_offered" && ev.Transfer.Direction == "in" && autoAccept(st.AutoAccept, ev.Transfer) {
+				node.Accept(ev.Transfer.ID, "", nil)
+			}
+		}
+	}()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fyne.Do(a.Quit)
+	}()
+	done := make(chan error, 1)
+	go func() {
+		err := node.Run(ctx)
+		done <- err
+		if err != nil {
+			log.Error("node stopped", "err", err)
+			fyne.Do(func() { dialog.ShowError(err, u.Win) })
+		}
+	}()
+	if st.StartMinimised && setTray != nil {
+		a.Run()
+	} else {
+		u.Win.ShowAndRun()
+	}
+	// The window closed or Quit was chosen: say goodbye to the LAN (BR_EXIT) and stop.
+	cancel()
+	close(events)
+	select {
+	case err := <-done:
+		if err != nil {
+			fmt.Fprintf(logw, "feigo: %v\n", err)
+			return 1
+		}
+	case <-time.After(5 * time.Second):
+	}
+	return 0
+}
+
+// autoAccept reports whether an offer comes from a peer the user trusts with automatic
+// downloads (by nickname or peer ID).
+func autoAccept(list []string, t *lan.Transfer) bool {
+	return len(list) > 0 && (slices.Contains(list, t.Nick) || (t.PeerID != "" && slices.Contains(list, t.PeerID)))
+}
+
+// withBadge returns the icon with a red dot: the tray's unread indicator.
+func withBadge(icon []byte) fyne.Resource {
+	src, err := png.Decode(bytes.NewReader(icon))
+	if err != nil {
+		return fyne.NewStaticResource("feigo.png", icon)
+	}
+	b := src.Bounds()
+	img := image.NewRGBA(b)
+	draw.Draw(img, b, src, b.Min, draw.Src)
+	r := b.Dx() / 5
+	cx, cy := b.Max.X-r-2, b.Min.Y+r+2
+	red := color.RGBA{0xe5, 0x39, 0x35, 0xff}
+	for y := cy - r; y <= cy+r; y++ {
+		for x := cx - r; x <= cx+r; x++ {
+			if (x-cx)*(x-cx)+(y-cy)*(y-cy) <= r*r {
+				img.Set(x, y, red)
+			}
+		}
+	}
+	var out bytes.Buffer
+	png.Encode(&out, img)
+	return fyne.NewStaticResource("feigo-unread.png", out.Bytes())
+}

@@ -1,0 +1,109 @@
+package ui
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Lang is a user interface language.
+type Lang string
+
+// The languages FeiGo speaks.
+const (
+	English Lang = "en"
+	Chinese Lang = "zh"
+)
+
+// SystemLang picks Chinese when the system's locale is Chinese, else English.
+func SystemLang() Lang {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"} {
+		if s := os.Getenv(v); s != "" {
+			if strings.HasPrefix(strings.ToLower(s), "zh") {
+				return Chinese
+			}
+			return English
+		}
+	}
+	return English
+}
+
+// ParseLang reads "en", "zh", "zh_CN.UTF-8" and the like; "" or "system" is SystemLang.
+func ParseLang(s string) Lang {
+	s = strings.ToLower(s)
+	switch {
+	case s == "" || s == "system":
+		return SystemLang()
+	case strings.HasPrefix(s, "zh"):
+		return Chinese
+	}
+	return English
+}
+
+var zh = map[string]string{
+	"Online":                      "在线",
+	"Away":                        "离开",
+	"Search colleagues":           "搜索同事",
+	"Refresh":                     "刷新",
+	"Message to many":             "群发消息",
+	"Settings":                    "设置",
+	"Transfers":                   "文件传输",
+	"Send":                        "发送",
+	"Send file…":                  "发送文件…",
+	"Send folder…":                "发送文件夹…",
+	"sending":                     "发送中",
+	"delivered":                   "已送达",
+	"failed":                      "发送失败",
+	"Retry":                       "重试",
+	"Accept":                      "接收",
+	"Save as…":                    "另存为…",
+	"Decline":                     "拒绝",
+	"Cancel":                      "取消",
+	"Open folder":                 "打开文件夹",
+	"offers you %d file(s), %s":   "向你发送 %d 个文件，%s",
+	"you offered %d file(s), %s":  "你发送了 %d 个文件，%s",
+	"Nickname":                    "昵称",
+	"Group":                       "部门",
+	"Download folder":             "下载文件夹",
+	"Enter sends (Shift+Enter: new line)": "Enter 发送（Shift+Enter 换行）",
+	"Ctrl+Enter sends (as in FeiQ)":       "Ctrl+Enter 发送（同飞秋）",
+	"Language":                    "语言",
+	"Network interfaces (comma-separated, empty: all)": "网卡（逗号分隔，留空为全部）",
+	"Extra broadcast addresses / hosts (comma-separated)": "其他广播地址或主机（逗号分隔）",
+	"Port":                           "端口",
+	"Auto-accept files from (nicknames, comma-separated)": "自动接收以下同事的文件（昵称，逗号分隔）",
+	"Start minimised":                "启动时最小化",
+	"Save":                           "保存",
+	"Network changes apply on the next start.": "网络设置在下次启动时生效。",
+	"Away message":                   "离开时的自动回复",
+	"I am away from my desk.":        "我现在不在座位上。",
+	"Show":                           "显示",
+	"Hide":                           "隐藏",
+	"Quit":                           "退出",
+	"New message from %s":            "%s 发来新消息",
+	"%s offers files":                "%s 发来文件",
+	"Message to %d colleagues":       "群发给 %d 位同事",
+	"Choose colleagues first (tick them or a group).": "请先勾选同事或部门。",
+	"done":                           "完成",
+	"declined":                       "已拒绝",
+	"cancelled":                      "已取消",
+	"offered":                        "等待接收",
+	"active":                         "传输中",
+	"%s/s, %s left":                  "%s/s，剩余 %s",
+	"not in the list":                "不在列表中",
+	"Me":                             "我",
+	"unread":                         "未读",
+}
+
+// T translates a message to lang, formatting it with args like fmt.Sprintf.
+func T(lang Lang, msg string, args ...any) string {
+	if lang == Chinese {
+		if z, ok := zh[msg]; ok {
+			msg = z
+		}
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(msg, args...)
+	}
+	return msg
+}

@@ -1,0 +1,147 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"feigo/profile"
+)
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// showSettings edits the profile's settings. Names apply at once; network settings on the
+// next start.
+func (u *UI) showSettings() {
+	st := u.opt.Settings
+	self := u.core.Self()
+	nick, group := widget.NewEntry(), widget.NewEntry()
+	nick.SetText(self.Nick)
+	group.SetText(self.Group)
+	dl := widget.NewEntry()
+	dl.SetText(st.DownloadDir)
+	away := widget.NewEntry()
+	away.SetText(st.AwayText)
+	ifaces, bcast, port := widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	ifaces.SetText(strings.Join(st.Interfaces, ", "))
+	bcast.SetText(strings.Join(st.Broadcast, ", "))
+	if st.Port != 0 {
+		port.SetText(strconv.Itoa(st.Port))
+	}
+	port.SetPlaceHolder("2425")
+	auto := widget.NewEntry()
+	auto.SetText(strings.Join(st.AutoAccept, ", "))
+	modes := []string{u.t("Enter sends (Shift+Enter: new line)"), u.t("Ctrl+Enter sends (as in FeiQ)")}
+	enter := widget.NewRadioGroup(modes, nil)
+	enter.SetSelected(modes[0])
+	if st.EnterMode == "ctrl-enter" {
+		enter.SetSelected(modes[1])
+	}
+	langs := []string{"English", "简体中文"}
+	lang := widget.NewSelect(langs, nil)
+	lang.SetSelectedIndex(0)
+	if u.lang == Chinese {
+		lang.SetSelectedIndex(1)
+	}
+	minimised := widget.NewCheck(u.t("Start minimised"), nil)
+	minimised.SetChecked(st.StartMinimised)
+	items := []*widget.FormItem{
+		widget.NewFormItem(u.t("Nickname"), nick),
+		widget.NewFormItem(u.t("Group"), group),
+		widget.NewFormItem(u.t("Away message"), away),
+		widget.NewFormItem(u.t("Download folder"), dl),
+		widget.NewFormItem(u.t("Auto-accept files from (nicknames, comma-separated)"), auto),
+		widget.NewFormItem("Enter", enter),
+		widget.NewFormItem(u.t("Language"), lang),
+		widget.NewFormItem("", minimised),
+		widget.NewFormItem(u.t("Network interfaces (comma-separated, empty: all)"), ifaces),
+		widget.NewFormItem(u.t("Extra broadcast addresses / hosts (comma-separated)"), bcast),
+		widget.NewFormItem(u.t("Port"), port),
+		widget.NewFormItem("", widget.NewLabel(u.t("Network changes apply on the next start."))),
+	}
+	d := dialog.NewForm(u.t("Settings"), u.t("Save"), u.t("Cancel"), items, func(ok bool) {
+		if !ok {
+			return
+		}
+		st.Nick, st.Group = strings.TrimSpace(nick.Text), strings.TrimSpace(group.Text)
+		st.DownloadDir, st.AwayText = strings.TrimSpace(dl.Text), away.Text
+		st.AutoAccept = splitList(auto.Text)
+		st.Interfaces, st.Broadcast = splitList(ifaces.Text), splitList(bcast.Text)
+		st.Port, _ = strconv.Atoi(strings.TrimSpace(port.Text))
+		st.EnterMode = "enter"
+		if enter.Selected == modes[1] {
+			st.EnterMode = "ctrl-enter"
+		}
+		st.Language = "en"
+		if lang.SelectedIndex() == 1 {
+			st.Language = "zh"
+		}
+		st.StartMinimised = minimised.Checked
+		u.applySettings(st)
+	}, u.Win)
+	d.Resize(fyne.NewSize(640, 560))
+	d.Show()
+}
+
+// applySettings takes new settings: saved, names announced, the window rebuilt in the
+// chosen language with its conversations kept.
+func (u *UI) applySettings(st profile.Settings) {
+	old := u.opt.Settings
+	u.opt.Settings = st
+	if u.opt.Save != nil {
+		if err := u.opt.Save(st); err != nil {
+			dialog.ShowError(err, u.Win)
+		}
+	}
+	if st.Nick != "" && (st.Nick != old.Nick || st.Group != old.Group) {
+		go u.core.SetName(st.Nick, st.Group)
+		u.self.SetText(selfText(u.core.Self()))
+	}
+	for _, c := range u.convs {
+		c.input.ctrlEnter = st.EnterMode == "ctrl-enter"
+	}
+	if lang := ParseLang(st.Language); lang != u.lang {
+		u.lang = lang
+		u.rebuild()
+	}
+}
+
+// rebuild makes the window again (after a language change), keeping conversations, their
+// messages and the offers in them.
+func (u *UI) rebuild() {
+	old := u.convs
+	u.convs, u.offers = map[string]*conv{}, map[int]*offerCard{}
+	u.Win.SetContent(u.build())
+	for _, c := range old {
+		nc := u.openConv(c.peerID, c.addr, c.nick, false)
+		nc.unread = c.unread
+		for _, m := range c.msgs {
+			cp := &chatMsg{time: m.time, from: m.from, text: m.text, out: m.out, state: m.state}
+			if m.out {
+				cp.from = u.t("Me")
+			}
+			nc.add(cp)
+		}
+	}
+	for _, t := range u.xfers {
+		if t.Direction == "in" {
+			if c, ok := u.convs[convKey(t.PeerID, t.Addr)]; ok {
+				u.addOffer(c, t)
+			}
+		}
+	}
+	u.refreshPeers()
+	u.refreshTransfers()
+	u.setUnread()
+}

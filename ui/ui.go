@@ -1,0 +1,675 @@
+// Package ui is FeiGo's desktop window, in Fyne. It drives a Core (the LAN node) and shows
+// what the node reports through HandleEvent. Every change that comes from another goroutine
+// goes through UI.do, the one place that calls fyne.Do. It does not import fyne's app
+// package, so its tests run headless with fyne's test driver.
+package ui
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/widget"
+
+	"feigo/lan"
+	"feigo/peers"
+	"feigo/profile"
+)
+
+// Core is what the window drives: *lan.Node, through a thin adapter, or a fake in tests.
+type Core interface {
+	Self() lan.Entry
+	Peers() []peers.Peer
+	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
+	SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (lan.Transfer, error)
+	Transfers() []lan.Transfer
+	Accept(id int, dir string, only []string) (lan.Transfer, error)
+	Decline(id int) error
+	Cancel(id int) error
+	SetAway(away bool, text string)
+	SetName(nick, group string)
+	Refresh()
+}
+
+// Options configure the window.
+type Options struct {
+	Settings profile.Settings
+	// Save persists changed settings (the profile the CLI shares); nil keeps them in memory.
+	Save func(profile.Settings) error
+	// OnUnread is told the total of unread messages whenever it changes (tray, title).
+	OnUnread func(total int)
+}
+
+// UI is the main window and its state. Its fields are touched only on Fyne's goroutine.
+type UI struct {
+	app  fyne.App
+	Win  fyne.Window
+	core Core
+	opt  Options
+	lang Lang
+
+	peers    map[string]peers.Peer // by peer ID
+	filter   string
+	tree     *widget.Tree
+	checked  map[string]bool // peers ticked for a message to many
+	convs    map[string]*conv
+	tabs     *container.DocTabs
+	xfers    map[int]lan.Transfer
+	xferIDs  []int
+	xferList *widget.List
+	xferTab  *container.TabItem
+	offers   map[int]*offerCard
+	status   *widget.Select
+	self     *widget.Label
+	focused  bool
+	unread   int
+}
+
+// New builds the main window of app for core. Call HandleEvent with every node event.
+func New(app fyne.App, core Core, opt Options) *UI {
+	u := &UI{
+		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
+		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
+		xfers: map[int]lan.Transfer{}, offers: map[int]*offerCard{}, focused: true,
+	}
+	u.Win = app.NewWindow("FeiGo")
+	u.Win.SetContent(u.build())
+	u.Win.Resize(fyne.NewSize(980, 640))
+	u.Win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { u.dropped(uris) })
+	app.Lifecycle().SetOnEnteredForeground(func() { u.focused = true })
+	app.Lifecycle().SetOnExitedForeground(func() { u.focused = false })
+	for _, p := range core.Peers() {
+		u.peers[p.ID] = p
+	}
+	for _, t := range core.Transfers() {
+		u.xfers[t.ID] = t
+	}
+	u.refreshPeers()
+	u.refreshTransfers()
+	return u
+}
+
+func (u *UI) t(msg string, args ...any) string { return T(u.lang, msg, args...) }
+
+// do runs f on Fyne's goroutine: the one way other goroutines reach the widgets.
+func (u *UI) do(f func()) { fyne.Do(f) }
+
+func (u *UI) build() fyne.CanvasObject {
+	self := u.core.Self()
+	u.self = widget.NewLabelWithStyle(selfText(self), fyne.TextAlign(0), fyne.TextStyle{Bold: true})
+	u.status = widget.NewSelect([]string{u.t("Online"), u.t("Away")}, func(s string) {
+		away := s == u.t("Away")
+		if away == u.core.Self().Away {
+			return
+		}
+		text := u.opt.Settings.AwayText
+		if text == "" {
+			text = u.t("I am away from my desk.")
+		}
+		go u.core.SetAway(away, text)
+	})
+	u.status.SetSelectedIndex(0)
+	search := widget.NewEntry()
+	search.SetPlaceHolder(u.t("Search colleagues"))
+	search.OnChanged = func(s string) { u.filter = strings.ToLower(strings.TrimSpace(s)); u.refreshPeers() }
+
+	u.tree = widget.NewTree(u.treeChildren, u.treeBranch, u.treeCreate, u.treeUpdate)
+	u.tree.OnSelected = func(id widget.TreeNodeID) {
+		if pid, ok := strings.CutPrefix(id, "p:"); ok {
+			if p, ok := u.peers[pid]; ok {
+				u.openConv(p.ID, p.Addr, p.Nick, true)
+			}
+		} else {
+			if u.tree.IsBranchOpen(id) {
+				u.tree.CloseBranch(id)
+			} else {
+				u.tree.OpenBranch(id)
+			}
+		}
+		u.tree.Unselect(id)
+	}
+	refresh := widget.NewButton(u.t("Refresh"), func() { go u.core.Refresh() })
+	many := widget.NewButton(u.t("Message to many"), u.messageToMany)
+	settings := widget.NewButton(u.t("Settings"), u.showSettings)
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, u.status, u.self), search)
+	left := container.NewBorder(top, container.NewGridWithColumns(3, refresh, many, settings), nil, nil, u.tree)
+
+	u.xferList = widget.NewList(func() int { return len(u.xferIDs) }, u.xferCreate, u.xferUpdate)
+	u.xferTab = container.NewTabItem(u.t("Transfers"), u.xferList)
+	u.tabs = container.NewDocTabs(u.xferTab)
+	u.tabs.CloseIntercept = func(ti *container.TabItem) {
+		if ti == u.xferTab {
+			return // the transfers tab stays
+		}
+		u.tabs.Remove(ti)
+	}
+	u.tabs.OnSelected = func(ti *container.TabItem) {
+		for _, c := range u.convs {
+			if c.tab == ti {
+				u.markRead(c)
+				u.Win.Canvas().Focus(c.input)
+			}
+		}
+	}
+	split := container.NewHSplit(left, u.tabs)
+	split.SetOffset(0.32)
+	return split
+}
+
+func selfText(e lan.Entry) string {
+	if e.Group == "" {
+		return e.Nick
+	}
+	return e.Nick + " · " + e.Group
+}
+
+// HandleEvent shows a node event; it may be called from any goroutine.
+func (u *UI) HandleEvent(ev lan.Event) { u.do(func() { u.apply(ev) }) }
+
+func (u *UI) apply(ev lan.Event) {
+	switch ev.Type {
+	case "peer_online", "peer_updated":
+		p := *ev.Peer
+		u.peers[p.ID] = p
+		if c, ok := u.convs[p.ID]; ok {
+			c.addr, c.nick = p.Addr, p.Nick
+			c.tab.Text = p.Nick
+			u.tabs.Refresh()
+		}
+		u.refreshPeers()
+	case "peer_offline":
+		delete(u.peers, ev.Peer.ID)
+		u.refreshPeers()
+	case "message":
+		u.received(*ev.Message)
+	case "transfer_offered", "transfer_started", "transfer_progress", "transfer_done", "transfer_failed":
+		t := *ev.Transfer
+		u.xfers[t.ID] = t
+		u.refreshTransfers()
+		if card, ok := u.offers[t.ID]; ok {
+			card.update(t)
+		}
+		if ev.Type == "transfer_offered" && t.Direction == "in" {
+			c := u.openConv(t.PeerID, t.Addr, t.Nick, false)
+			u.addOffer(c, t)
+			u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
+		}
+	}
+}
+
+// convKey names a conversation: the peer's ID, or its address for a stranger.
+func convKey(id string, addr netip.AddrPort) string {
+	if id != "" {
+		return id
+	}
+	return addr.String()
+}
+
+// openConv returns the conversation with a peer, creating its tab; focus selects it.
+func (u *UI) openConv(id string, addr netip.AddrPort, nick string, focus bool) *conv {
+	key := convKey(id, addr)
+	c, ok := u.convs[key]
+	if !ok {
+		if nick == "" {
+			nick = addr.Addr().String()
+		}
+		c = u.newConv(key, id, addr, nick)
+		u.convs[key] = c
+	}
+	if !slices.Contains(u.tabs.Items, c.tab) {
+		u.tabs.Append(c.tab)
+	}
+	if focus {
+		u.tabs.Select(c.tab)
+		u.markRead(c)
+	}
+	return c
+}
+
+func (u *UI) received(m lan.Message) {
+	nick := m.Nick
+	if nick == "" {
+		nick = m.User
+	}
+	// With no conversation in front, the new one comes forward.
+	c := u.openConv(m.PeerID, m.Addr, nick, u.tabs.Selected() == u.xferTab)
+	c.add(&chatMsg{time: m.Time, from: nick, text: m.Text})
+	u.bumpUnread(c, u.t("New message from %s", nick), m.Text)
+}
+
+// bumpUnread counts a new item in c unless the user is looking at it, and notifies when the
+// window is not in front.
+func (u *UI) bumpUnread(c *conv, title, body string) {
+	if u.tabs.Selected() != c.tab || !u.focused {
+		c.unread++
+		u.setUnread()
+	}
+	if !u.focused {
+		u.app.SendNotification(fyne.NewNotification(title, clipText(body, 120)))
+	}
+}
+
+func (u *UI) markRead(c *conv) {
+	if c.unread > 0 {
+		c.unread = 0
+		u.setUnread()
+	}
+}
+
+// setUnread recomputes the badges: tab titles, peer rows and the total.
+func (u *UI) setUnread() {
+	total := 0
+	for _, c := range u.convs {
+		total += c.unread
+		title := c.nick
+		if c.unread > 0 {
+			title = fmt.Sprintf("%s (%d)", c.nick, c.unread)
+		}
+		if c.tab.Text != title {
+			c.tab.Text = title
+		}
+	}
+	u.tabs.Refresh()
+	u.tree.Refresh()
+	if total != u.unread {
+		u.unread = total
+		title := "FeiGo"
+		if total > 0 {
+			title = fmt.Sprintf("FeiGo (%d)", total)
+		}
+		u.Win.SetTitle(title)
+		if u.opt.OnUnread != nil {
+			u.opt.OnUnread(total)
+		}
+	}
+}
+
+// Unread returns the number of unread messages and offers.
+func (u *UI) Unread() int { return u.unread }
+
+func clipText(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// ---- the peer tree: groups, then peers ----
+
+func (u *UI) visible(p peers.Peer) bool {
+	if u.filter == "" {
+		return true
+	}
+	for _, s := range []string{p.Nick, p.Group, p.User, p.Host, p.Addr.Addr().String()} {
+		if strings.Contains(strings.ToLower(s), u.filter) {
+			return true
+		}
+	}
+	return false
+}
+
+func groupName(p peers.Peer) string {
+	if p.Group == "" {
+		return "—"
+	}
+	return p.Group
+}
+
+func (u *UI) treeChildren(id widget.TreeNodeID) []widget.TreeNodeID {
+	var out []string
+	if id == "" {
+		seen := map[string]bool{}
+		for _, p := range u.peers {
+			if g := groupName(p); u.visible(p) && !seen[g] {
+				seen[g] = true
+				out = append(out, "g:"+g)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	g := strings.TrimPrefix(id, "g:")
+	var ps []peers.Peer
+	for _, p := range u.peers {
+		if groupName(p) == g && u.visible(p) {
+			ps = append(ps, p)
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].Nick != ps[j].Nick {
+			return ps[i].Nick < ps[j].Nick
+		}
+		return ps[i].ID < ps[j].ID
+	})
+	for _, p := range ps {
+		out = append(out, "p:"+p.ID)
+	}
+	return out
+}
+
+func (u *UI) treeBranch(id widget.TreeNodeID) bool { return id == "" || strings.HasPrefix(id, "g:") }
+
+func (u *UI) treeCreate(branch bool) fyne.CanvasObject {
+	check := widget.NewCheck("", nil)
+	return container.NewHBox(check, widget.NewLabel(""), layout.NewSpacer(), widget.NewLabel(""))
+}
+
+func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) {
+	row := o.(*fyne.Container)
+	check, label, badge := row.Objects[0].(*widget.Check), row.Objects[1].(*widget.Label), row.Objects[3].(*widget.Label)
+	if branch {
+		g := strings.TrimPrefix(id, "g:")
+		ids := u.treeChildren(id)
+		online, all := 0, 0
+		for _, pid := range ids {
+			all++
+			if u.peers[strings.TrimPrefix(pid, "p:")].Status == peers.Online {
+				online++
+			}
+		}
+		label.SetText(fmt.Sprintf("%s (%d/%d)", g, online, all))
+		label.TextStyle = fyne.TextStyle{Bold: true}
+		allChecked := all > 0
+		for _, pid := range ids {
+			allChecked = allChecked && u.checked[strings.TrimPrefix(pid, "p:")]
+		}
+		check.OnChanged = nil
+		check.SetChecked(allChecked)
+		check.OnChanged = func(on bool) {
+			for _, pid := range u.treeChildren(id) {
+				u.checked[strings.TrimPrefix(pid, "p:")] = on
+			}
+			u.tree.Refresh()
+		}
+		badge.SetText("")
+		return
+	}
+	pid := strings.TrimPrefix(id, "p:")
+	p := u.peers[pid]
+	label.TextStyle = fyne.TextStyle{}
+	label.SetText(peerLine(u.lang, p))
+	check.OnChanged = nil
+	check.SetChecked(u.checked[pid])
+	check.OnChanged = func(on bool) { u.checked[pid] = on; u.tree.Refresh() }
+	badge.SetText("")
+	if c, ok := u.convs[pid]; ok && c.unread > 0 {
+		badge.SetText(fmt.Sprintf("● %d", c.unread))
+	}
+}
+
+// peerLine is a peer row: nick, host and address, client kind and away state. The lock for
+// an encrypted link will go first.
+func peerLine(lang Lang, p peers.Peer) string {
+	s := fmt.Sprintf("%s   %s  %s  [%s]", p.Nick, p.Host, p.Addr.Addr(), p.Client)
+	if p.Status == peers.Away {
+		s += "  (" + T(lang, "Away")
+		if p.AwayText != "" {
+			s += ": " + clipText(p.AwayText, 30)
+		}
+		s += ")"
+	}
+	return s
+}
+
+func (u *UI) refreshPeers() {
+	u.tree.Refresh()
+	for _, g := range u.treeChildren("") {
+		u.tree.OpenBranch(g)
+	}
+}
+
+// messageToMany writes one message to every ticked peer.
+func (u *UI) messageToMany() {
+	var to []peers.Peer
+	for id, on := range u.checked {
+		if p, ok := u.peers[id]; ok && on {
+			to = append(to, p)
+		}
+	}
+	if len(to) == 0 {
+		dialog.ShowInformation(u.t("Message to many"), u.t("Choose colleagues first (tick them or a group)."), u.Win)
+		return
+	}
+	entry := widget.NewMultiLineEntry()
+	entry.SetMinRowsVisible(4)
+	dialog.ShowCustomConfirm(u.t("Message to %d colleagues", len(to)), u.t("Send"), u.t("Cancel"), entry, func(ok bool) {
+		if !ok || strings.TrimSpace(entry.Text) == "" {
+			return
+		}
+		for _, p := range to {
+			c := u.openConv(p.ID, p.Addr, p.Nick, false)
+			u.sendText(c, entry.Text)
+		}
+	}, u.Win)
+}
+
+// ---- transfers ----
+
+func describeFiles(t lan.Transfer) string {
+	var names []string
+	for _, f := range t.Files {
+		n := f.Name
+		if f.IsDir() {
+			n += "/"
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", n, Size(f.Size)))
+	}
+	return strings.Join(names, ", ")
+}
+
+// Size formats a byte count with binary units.
+func Size(b int64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := int64(unit), 0
+	for n := b / unit; n >= unit && exp < 4; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTP"[exp])
+}
+
+// progressText is "12.0 MiB / 100 MiB · 5.1 MiB/s, 17s left" or the state and its reason.
+func progressText(lang Lang, t lan.Transfer) string {
+	s := fmt.Sprintf("%s / %s · %s", Size(t.Done), Size(t.Total), T(lang, t.State))
+	if t.State == lan.StateActive && t.Rate > 0 {
+		s += " · " + T(lang, "%s/s, %s left", Size(int64(t.Rate)), (time.Duration(t.ETA)*time.Second).Round(time.Second))
+	}
+	if t.Error != "" && t.State != lan.StateDone {
+		s += " · " + t.Error
+	}
+	return s
+}
+
+func (u *UI) refreshTransfers() {
+	u.xferIDs = u.xferIDs[:0]
+	for id := range u.xfers {
+		u.xferIDs = append(u.xferIDs, id)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(u.xferIDs)))
+	u.xferList.Refresh()
+}
+
+func (u *UI) xferCreate() fyne.CanvasObject {
+	title := widget.NewLabel("")
+	title.Truncation = fyne.TextTruncateEllipsis
+	info := widget.NewLabel("")
+	info.Wrapping = fyne.TextWrapWord
+	cancel := widget.NewButton(u.t("Cancel"), nil)
+	open := widget.NewButton(u.t("Open folder"), nil)
+	return container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(cancel, open), title), widget.NewProgressBar(), info)
+}
+
+func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
+	if i >= len(u.xferIDs) {
+		return
+	}
+	t := u.xfers[u.xferIDs[i]]
+	box := o.(*fyne.Container)
+	head := box.Objects[0].(*fyne.Container)
+	title := head.Objects[0].(*widget.Label)
+	buttons := head.Objects[1].(*fyne.Container)
+	cancel, open := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
+	bar, info := box.Objects[1].(*widget.ProgressBar), box.Objects[2].(*widget.Label)
+	arrow, who := "↓", t.Nick
+	if t.Direction == "out" {
+		arrow = "↑"
+		var names []string
+		for _, r := range t.Recipients {
+			names = append(names, r.Nick)
+		}
+		who = strings.Join(names, ", ")
+	}
+	title.SetText(fmt.Sprintf("%s %s — %s", arrow, who, describeFiles(t)))
+	if t.Total > 0 {
+		bar.SetValue(float64(t.Done) / float64(t.Total))
+	} else if t.State == lan.StateDone {
+		bar.SetValue(1)
+	}
+	info.SetText(progressText(u.lang, t))
+	id := t.ID
+	if t.Final() {
+		cancel.Hide()
+	} else {
+		cancel.Show()
+		cancel.OnTapped = func() { go u.core.Cancel(id) }
+	}
+	if t.Direction == "in" && t.State == lan.StateDone && t.Dest != "" {
+		open.Show()
+		dest := t.Dest
+		open.OnTapped = func() { u.openFolder(dest) }
+	} else {
+		open.Hide()
+	}
+}
+
+func (u *UI) openFolder(dir string) {
+	u.app.OpenURL(&url.URL{Scheme: "file", Path: dir})
+}
+
+// offerCard is an incoming offer shown in its conversation.
+type offerCard struct {
+	u      *UI
+	box    *fyne.Container
+	bar    *widget.ProgressBar
+	info   *widget.Label
+	accept *widget.Button
+	saveAs *widget.Button
+	cancel *widget.Button
+	open   *widget.Button
+}
+
+func (u *UI) addOffer(c *conv, t lan.Transfer) {
+	card := &offerCard{u: u, bar: widget.NewProgressBar(), info: widget.NewLabel("")}
+	card.info.Wrapping = fyne.TextWrapWord
+	id := t.ID
+	accept := func(dir string) {
+		go func() {
+			if _, err := u.core.Accept(id, dir, nil); err != nil {
+				u.do(func() { dialog.ShowError(err, u.Win) })
+			}
+		}()
+	}
+	card.accept = widget.NewButton(u.t("Accept"), func() { accept("") })
+	card.saveAs = widget.NewButton(u.t("Save as…"), func() {
+		d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
+			if err == nil && dir != nil {
+				accept(dir.Path())
+			}
+		}, u.Win)
+		if home := u.opt.Settings.DownloadDir; home != "" {
+			if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
+				d.SetLocation(l)
+			}
+		}
+		d.Show()
+	})
+	card.cancel = widget.NewButton(u.t("Decline"), func() {
+		go func() {
+			cur := u.xfers[id]
+			if cur.State == lan.StateOffered {
+				u.core.Decline(id)
+			} else {
+				u.core.Cancel(id)
+			}
+		}()
+	})
+	card.open = widget.NewButton(u.t("Open folder"), nil)
+	head := widget.NewLabelWithStyle(fmt.Sprintf("%s  %s", t.Nick, u.t("offers you %d file(s), %s", len(t.Files), Size(t.Total))),
+		fyne.TextAlign(0), fyne.TextStyle{Bold: true})
+	files := widget.NewLabel(describeFiles(t))
+	files.Wrapping = fyne.TextWrapWord
+	card.box = container.NewVBox(head, files, card.bar, card.info,
+		container.NewHBox(card.accept, card.saveAs, card.cancel, card.open))
+	u.offers[id] = card
+	c.box.Add(card.box)
+	card.update(t)
+	c.scrollDown()
+}
+
+func (card *offerCard) update(t lan.Transfer) {
+	u := card.u
+	if t.Total > 0 {
+		card.bar.SetValue(float64(t.Done) / float64(t.Total))
+	}
+	card.info.SetText(progressText(u.lang, t))
+	offered := t.State == lan.StateOffered
+	show := func(b *widget.Button, on bool) {
+		if on {
+			b.Show()
+		} else {
+			b.Hide()
+		}
+	}
+	show(card.accept, offered || t.State == lan.StateFailed)
+	show(card.saveAs, offered)
+	show(card.cancel, !t.Final())
+	if offered {
+		card.cancel.SetText(u.t("Decline"))
+	} else {
+		card.cancel.SetText(u.t("Cancel"))
+	}
+	show(card.open, t.State == lan.StateDone)
+	dest := t.Dest
+	card.open.OnTapped = func() { u.openFolder(dest) }
+}
+
+// sendFiles offers paths to the peer of conversation c.
+func (u *UI) sendFiles(c *conv, paths []string) {
+	addr := c.addr
+	go func() {
+		if _, err := u.core.SendFiles(context.Background(), "", paths, addr); err != nil {
+			u.do(func() { dialog.ShowError(err, u.Win) })
+		}
+	}()
+}
+
+// dropped sends files dropped on the window to the conversation in front.
+func (u *UI) dropped(uris []fyne.URI) {
+	var paths []string
+	for _, x := range uris {
+		if x.Scheme() == "file" {
+			paths = append(paths, filepath.Clean(x.Path()))
+		}
+	}
+	for _, c := range u.convs {
+		if c.tab == u.tabs.Selected() && len(paths) > 0 {
+			u.sendFiles(c, paths)
+			return
+		}
+	}
+}

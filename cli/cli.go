@@ -31,7 +31,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"gui", "[--profile DIR]", "open the desktop window (also what `feigo` alone does)", nil},
+		{"gui", "[--profile DIR]", "open the desktop window (also what `feigo` alone does)", runGUIHelp},
 		{"serve", "[flags]", "run FeiGo without a window, printing events as JSON lines", runServe},
 		{"peers", "[--json]", "list the colleagues the running node sees", runPeers},
 		{"send", "[--to PEER]... PEER TEXT...", "send a message; exit 0 once acknowledged", runSend},
@@ -49,7 +49,7 @@ func init() {
 
 // Main runs the command line in args (without the program name) and returns the exit code.
 func Main(args []string, env Env) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "gui" {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			return Main([]string{args[1], "--help"}, env)
 		}
@@ -274,5 +274,11 @@ func runStatus(env Env, args []string) int {
 		state = "away: " + s.AwayText
 	}
 	fmt.Fprintf(env.Stdout, "%s (%s@%s) in %s, %s, %d peers, ID %s\n", s.Nick, s.User, s.Host, dash(s.Group), state, s.Peers, s.ID)
+	return 0
+}
+
+// runGUIHelp explains `feigo gui`; the window itself is opened by the main program.
+func runGUIHelp(env Env, args []string) int {
+	fmt.Fprintln(env.Stdout, "Usage: feigo gui [--profile DIR]\n\nOpen the desktop window: a FeiGo node with its window and tray icon. While it\nruns, the other commands talk to it as to `feigo serve`. `feigo` alone does the same.")
 	return 0
 }

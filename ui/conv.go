@@ -124,7 +124,7 @@ func (u *UI) resend(c *conv, m *chatMsg) {
 
 func (u *UI) deliver(c *conv, m *chatMsg) {
 	addr, text := c.addr, m.text
-	go func() {
+	u.async(func() {
 		ds, err := u.core.Send(context.Background(), text, addr)
 		state := "delivered"
 		if err != nil || len(ds) == 0 || ds[0].Err != nil {
@@ -134,7 +134,7 @@ func (u *UI) deliver(c *conv, m *chatMsg) {
 			m.state = state
 			c.refresh(m)
 		})
-	}()
+	})
 }
 
 // chatEntry is the message input: Enter sends and Shift+Enter breaks the line, or, in FeiQ's

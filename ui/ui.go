@@ -74,6 +74,8 @@ type UI struct {
 	self     *widget.Label
 	focused  bool
 	unread   int
+	// async runs work that may block (network) off Fyne's goroutine; tests run it inline.
+	async func(func())
 }
 
 // New builds the main window of app for core. Call HandleEvent with every node event.
@@ -82,6 +84,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
 		xfers: map[int]lan.Transfer{}, offers: map[int]*offerCard{}, focused: true,
+		async: func(f func()) { go f() },
 	}
 	u.Win = app.NewWindow("FeiGo")
 	u.Win.SetContent(u.build())
@@ -578,11 +581,11 @@ func (u *UI) addOffer(c *conv, t lan.Transfer) {
 	card.info.Wrapping = fyne.TextWrapWord
 	id := t.ID
 	accept := func(dir string) {
-		go func() {
+		u.async(func() {
 			if _, err := u.core.Accept(id, dir, nil); err != nil {
 				u.do(func() { dialog.ShowError(err, u.Win) })
 			}
-		}()
+		})
 	}
 	card.accept = widget.NewButton(u.t("Accept"), func() { accept("") })
 	card.saveAs = widget.NewButton(u.t("Save as…"), func() {
@@ -599,14 +602,14 @@ func (u *UI) addOffer(c *conv, t lan.Transfer) {
 		d.Show()
 	})
 	card.cancel = widget.NewButton(u.t("Decline"), func() {
-		go func() {
+		u.async(func() {
 			cur := u.xfers[id]
 			if cur.State == lan.StateOffered {
 				u.core.Decline(id)
 			} else {
 				u.core.Cancel(id)
 			}
-		}()
+		})
 	})
 	card.open = widget.NewButton(u.t("Open folder"), nil)
 	head := widget.NewLabelWithStyle(fmt.Sprintf("%s  %s", t.Nick, u.t("offers you %d file(s), %s", len(t.Files), Size(t.Total))),
@@ -651,11 +654,11 @@ func (card *offerCard) update(t lan.Transfer) {
 // sendFiles offers paths to the peer of conversation c.
 func (u *UI) sendFiles(c *conv, paths []string) {
 	addr := c.addr
-	go func() {
+	u.async(func() {
 		if _, err := u.core.SendFiles(context.Background(), "", paths, addr); err != nil {
 			u.do(func() { dialog.ShowError(err, u.Win) })
 		}
-	}()
+	})
 }
 
 // dropped sends files dropped on the window to the conversation in front.

@@ -1,0 +1,321 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"feigo/lan"
+	"feigo/peers"
+	"feigo/profile"
+)
+
+// fakeCore records what the window asks of the node.
+type fakeCore struct {
+	mu       sync.Mutex
+	self     lan.Entry
+	peers    []peers.Peer
+	sent     []string
+	fail     bool
+	accepted []int
+	declined []int
+	files    [][]string
+}
+
+func (f *fakeCore) Self() lan.Entry     { return f.self }
+func (f *fakeCore) Peers() []peers.Peer { return f.peers }
+func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, text)
+	d := lan.Delivery{Message: lan.Message{Addr: to[0], Text: text}}
+	if f.fail {
+		d.Err = lan.ErrNoAck
+	}
+	return []lan.Delivery{d}, nil
+}
+func (f *fakeCore) SendFiles(_ context.Context, _ string, paths []string, _ ...netip.AddrPort) (lan.Transfer, error) {
+	f.files = append(f.files, paths)
+	return lan.Transfer{}, nil
+}
+func (f *fakeCore) Transfers() []lan.Transfer { return nil }
+func (f *fakeCore) Accept(id int, _ string, _ []string) (lan.Transfer, error) {
+	f.accepted = append(f.accepted, id)
+	return lan.Transfer{ID: id}, nil
+}
+func (f *fakeCore) Decline(id int) error       { f.declined = append(f.declined, id); return nil }
+func (f *fakeCore) Cancel(int) error           { return errors.New("not running") }
+func (f *fakeCore) SetAway(bool, string)       {}
+func (f *fakeCore) SetName(nick, group string) { f.self.Nick, f.self.Group = nick, group }
+func (f *fakeCore) Refresh()                   {}
+
+var (
+	bobAddr   = netip.MustParseAddrPort("10.0.0.2:2425")
+	carolAddr = netip.MustParseAddrPort("10.0.0.3:2425")
+)
+
+func newTestUI(t *testing.T, lang string) (*UI, *fakeCore) {
+	t.Helper()
+	app := test.NewTempApp(t)
+	core := &fakeCore{self: lan.Entry{Nick: "王芳", Group: "财务部"}}
+	u := New(app, core, Options{Settings: profile.Settings{Language: lang}})
+	u.async = func(f func()) { f() }
+	u.Win.Resize(fyne.NewSize(900, 600))
+	return u, core
+}
+
+func online(id, nick, group string, addr netip.AddrPort) lan.Event {
+	return lan.Event{Type: "peer_online", Peer: &peers.Peer{ID: id, Nick: nick, Group: group, Addr: addr,
+		Host: "pc-" + id, Client: "feigo", Status: peers.Online}}
+}
+
+// texts returns the text of every label under o.
+func texts(o fyne.CanvasObject) []string {
+	var out []string
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Label:
+			out = append(out, w.Text)
+		case *widget.Button:
+			if w.Visible() {
+				out = append(out, "["+w.Text+"]")
+			}
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return out
+}
+
+func TestPeerAppearsInItsGroup(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.HandleEvent(online("c", "Carol", "QA", carolAddr))
+	u.HandleEvent(online("d", "Dan", "研发部", netip.MustParseAddrPort("10.0.0.4:2425")))
+	if got := u.treeChildren(""); strings.Join(got, ",") != "g:QA,g:研发部" {
+		t.Fatalf("groups %v", got)
+	}
+	if got := u.treeChildren("g:研发部"); strings.Join(got, ",") != "p:b,p:d" {
+		t.Fatalf("研发部 holds %v", got)
+	}
+	// The group row shows its online count; the peer row its nick, host, address and client.
+	row := u.treeCreate(true)
+	u.treeUpdate("g:研发部", true, row)
+	if got := texts(row); got[0] != "研发部 (2/2)" {
+		t.Errorf("group row %q", got)
+	}
+	row = u.treeCreate(false)
+	u.treeUpdate("p:b", false, row)
+	if got := texts(row)[0]; !strings.Contains(got, "Bob") || !strings.Contains(got, "10.0.0.2") || !strings.Contains(got, "feigo") {
+		t.Errorf("peer row %q", got)
+	}
+	// Away shows; leaving removes; the search box filters.
+	away := online("b", "Bob", "研发部", bobAddr)
+	away.Type, away.Peer.Status, away.Peer.AwayText = "peer_updated", peers.Away, "lunch"
+	u.HandleEvent(away)
+	u.treeUpdate("p:b", false, row)
+	if got := texts(row)[0]; !strings.Contains(got, "Away: lunch") {
+		t.Errorf("away row %q", got)
+	}
+	u.filter = "carol"
+	if got := u.treeChildren(""); strings.Join(got, ",") != "g:QA" {
+		t.Errorf("filtered groups %v", got)
+	}
+	u.filter = ""
+	u.HandleEvent(lan.Event{Type: "peer_offline", Peer: &peers.Peer{ID: "c"}})
+	if got := u.treeChildren(""); strings.Join(got, ",") != "g:研发部" {
+		t.Errorf("after Carol left: %v", got)
+	}
+}
+
+func TestReceivedMessageShowsAndCountsUnread(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.HandleEvent(online("c", "Carol", "QA", carolAddr))
+	msg := func(id, nick string, addr netip.AddrPort, text string) lan.Event {
+		return lan.Event{Type: "message", Message: &lan.Message{PeerID: id, Nick: nick, Addr: addr, Text: text, Time: time.Now()}}
+	}
+	u.HandleEvent(msg("b", "Bob", bobAddr, "first, with a link https://example.com/a/very/long/path and more"))
+	bob := u.convs["b"]
+	if bob == nil || u.tabs.Selected() != bob.tab {
+		t.Fatal("the first message did not bring its conversation forward")
+	}
+	if got := strings.Join(texts(bob.box), "|"); !strings.Contains(got, "https://example.com") {
+		t.Fatalf("conversation shows %q", got)
+	}
+	// A message in a conversation not in front bumps its badge and the total.
+	u.HandleEvent(msg("c", "Carol", carolAddr, "你好"))
+	u.HandleEvent(msg("c", "Carol", carolAddr, "在吗？"))
+	carol := u.convs["c"]
+	if carol.unread != 2 || u.Unread() != 2 || carol.tab.Text != "Carol (2)" || u.Win.Title() != "FeiGo (2)" {
+		t.Fatalf("unread %d total %d tab %q title %q", carol.unread, u.Unread(), carol.tab.Text, u.Win.Title())
+	}
+	row := u.treeCreate(false)
+	u.treeUpdate("p:c", false, row)
+	if got := texts(row); got[len(got)-1] != "● 2" {
+		t.Errorf("peer row badge %q", got)
+	}
+	// Reading clears it.
+	u.tabs.Select(carol.tab)
+	if carol.unread != 0 || u.Unread() != 0 || carol.tab.Text != "Carol" || u.Win.Title() != "FeiGo" {
+		t.Fatalf("after reading: unread %d total %d tab %q", carol.unread, u.Unread(), carol.tab.Text)
+	}
+	// A stranger (not in the table) still gets a conversation, under its address.
+	u.HandleEvent(msg("", "", netip.MustParseAddrPort("10.0.0.9:2425"), "who am I?"))
+	if c := u.convs["10.0.0.9:2425"]; c == nil || c.nick != "10.0.0.9" {
+		t.Fatalf("stranger conversation %+v", c)
+	}
+}
+
+func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.tree.OnSelected("p:b")
+	c := u.convs["b"]
+	test.Type(c.input, "hello")
+	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(core.sent) != 1 || core.sent[0] != "hello" || c.input.Text != "" {
+		t.Fatalf("sent %q, input %q", core.sent, c.input.Text)
+	}
+	if got := c.msgs[0].head.Text; !strings.Contains(got, "delivered") {
+		t.Fatalf("head %q", got)
+	}
+	// Shift+Enter breaks the line instead of sending.
+	c.input.KeyDown(&fyne.KeyEvent{Name: "LeftShift"})
+	test.Type(c.input, "a")
+	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	c.input.KeyUp(&fyne.KeyEvent{Name: "LeftShift"})
+	test.Type(c.input, "b")
+	if len(core.sent) != 1 || c.input.Text != "a\nb" {
+		t.Fatalf("after Shift+Enter: sent %q, input %q", core.sent, c.input.Text)
+	}
+	c.input.SetText("")
+	// A failure says so and offers a retry, which sends again.
+	core.fail = true
+	test.Type(c.input, "lost")
+	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	m := c.msgs[1]
+	if !strings.Contains(m.head.Text, "failed") || !m.retry.Visible() {
+		t.Fatalf("failed message %q retry %v", m.head.Text, m.retry.Visible())
+	}
+	core.fail = false
+	test.Tap(m.retry)
+	if len(core.sent) != 3 || !strings.Contains(m.head.Text, "delivered") || m.retry.Visible() {
+		t.Fatalf("after retry: sent %q head %q", core.sent, m.head.Text)
+	}
+}
+
+func TestCtrlEnterMode(t *testing.T) {
+	app := test.NewTempApp(t)
+	core := &fakeCore{}
+	u := New(app, core, Options{Settings: profile.Settings{EnterMode: "ctrl-enter", Language: "en"}})
+	u.async = func(f func()) { f() }
+	u.HandleEvent(online("b", "Bob", "", bobAddr))
+	u.tree.OnSelected("p:b")
+	c := u.convs["b"]
+	test.Type(c.input, "line")
+	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(core.sent) != 0 {
+		t.Fatal("Enter sent in Ctrl+Enter mode")
+	}
+	c.input.TypedShortcut(&fyne.ShortcutCopy{}) // other shortcuts still reach the entry
+	c.input.TypedShortcut(&desktopCtrlEnter)
+	if len(core.sent) != 1 || core.sent[0] != "line" {
+		t.Fatalf("Ctrl+Enter sent %q", core.sent)
+	}
+}
+
+func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
+	u, core := newTestUI(t, "zh")
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	offer := lan.Transfer{ID: 7, Direction: "in", State: lan.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
+		Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "季度报告.xlsx", Size: 2 << 20, Attr: lan.FileRegular}}}, Total: 2 << 20}
+	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer})
+	card := u.offers[7]
+	if card == nil {
+		t.Fatal("no offer card")
+	}
+	got := strings.Join(texts(card.box), "|")
+	for _, want := range []string{"季度报告.xlsx (2.0 MiB)", "[接收]", "[另存为…]", "[拒绝]"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("offer card %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "[打开文件夹]") {
+		t.Errorf("open folder shown before anything arrived: %q", got)
+	}
+	test.Tap(card.accept)
+	if len(core.accepted) != 1 || core.accepted[0] != 7 {
+		t.Fatalf("accepted %v", core.accepted)
+	}
+	// Progress, then done: the bar moves, and "open folder" appears.
+	offer.State, offer.Done, offer.Rate, offer.ETA = lan.StateActive, 1<<20, 1<<20, 1
+	u.HandleEvent(lan.Event{Type: "transfer_progress", Transfer: &offer})
+	if card.bar.Value != 0.5 || card.accept.Visible() || card.cancel.Text != "取消" {
+		t.Fatalf("progress %v accept %v cancel %q", card.bar.Value, card.accept.Visible(), card.cancel.Text)
+	}
+	offer.State, offer.Done, offer.Dest = lan.StateDone, 2<<20, "/tmp/dl"
+	u.HandleEvent(lan.Event{Type: "transfer_done", Transfer: &offer})
+	if !card.open.Visible() || card.cancel.Visible() {
+		t.Fatal("done: open folder hidden or cancel shown")
+	}
+	// The transfers tab lists it.
+	if len(u.xferIDs) != 1 || u.xferIDs[0] != 7 {
+		t.Fatalf("transfers %v", u.xferIDs)
+	}
+	// A second offer is declined.
+	offer2 := offer
+	offer2.ID, offer2.State, offer2.Done = 8, lan.StateOffered, 0
+	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer2})
+	test.Tap(u.offers[8].cancel)
+	if len(core.declined) != 1 || core.declined[0] != 8 {
+		t.Fatalf("declined %v", core.declined)
+	}
+}
+
+func TestDroppedFilesGoToTheConversationInFront(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "", bobAddr))
+	u.tree.OnSelected("p:b")
+	u.dropped([]fyne.URI{fileURI("/home/me/a.txt"), fileURI("/home/me/dir")})
+	if len(core.files) != 1 || strings.Join(core.files[0], ",") != "/home/me/a.txt,/home/me/dir" {
+		t.Fatalf("files %v", core.files)
+	}
+}
+
+func TestLanguageSwitchKeepsConversations(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "", bobAddr))
+	u.HandleEvent(lan.Event{Type: "message", Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "hi", Time: time.Now()}})
+	st := u.opt.Settings
+	st.Language = "zh"
+	u.applySettings(st)
+	if u.xferTab.Text != "文件传输" {
+		t.Fatalf("transfers tab %q", u.xferTab.Text)
+	}
+	c := u.convs["b"]
+	if c == nil || len(c.msgs) != 1 || c.msgs[0].text != "hi" {
+		t.Fatalf("conversation after the switch: %+v", c)
+	}
+	if T(Chinese, "Send") != "发送" || T(English, "Send") != "Send" || ParseLang("zh_CN.UTF-8") != Chinese {
+		t.Fatal("translations")
+	}
+}
+
+var desktopCtrlEnter = desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
+
+func fileURI(p string) fyne.URI { return storage.NewFileURI(p) }

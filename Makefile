@@ -14,7 +14,7 @@ APT_PKGS := iproute2 nftables ca-certificates \
 BENCH_PKGS := iperf3
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test vet fmt-check bench fuzz clean
+.PHONY: all deps build run serve package test vet fmt-check bench fuzz clean
 
 all: build
 
@@ -31,9 +31,22 @@ deps:
 build:
 	$(GO) build -trimpath -o $(BIN) .
 
-# Runs a FeiGo node on this machine's LAN with the default profile (~/.config/feigo).
+# Opens the FeiGo window with the default profile (~/.config/feigo); ARGS go to feigo.
 run: deps build
+	./$(BIN) $(ARGS)
+
+# Runs a FeiGo node without a window (the CLI talks to it).
+serve: deps build
 	./$(BIN) serve $(ARGS)
+
+# A Linux package (tar.xz with the binary, a .desktop entry, the icon and an install
+# Makefile), built in a copy because `fyne package` rewrites FyneApp.toml.
+package: deps
+	rm -rf .package && mkdir .package && git ls-files | tar -cf - -T - | tar -xf - -C .package
+	cd .package && $(GO) build -trimpath -ldflags "-s -w" -o feigo . && \
+		$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux --exe feigo
+	mv .package/FeiGo.tar.xz . && rm -rf .package
+	@echo "FeiGo.tar.xz: tar -xf FeiGo.tar.xz && sudo make -C feigo install (or make -C feigo user-install)"
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -55,4 +68,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseDirHeader -fuzztime 60s ./lan
 
 clean:
-	rm -f $(BIN)
+	rm -rf $(BIN) .package FeiGo.tar.xz

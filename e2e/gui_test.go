@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"feigo/control"
+	"feigo/internal/lab"
 )
 
 // xvfb starts a virtual X display and returns its DISPLAY value.
@@ -58,7 +59,9 @@ func artefactDir(t *testing.T) string {
 }
 
 func TestGUISmoke(t *testing.T) {
-	l, bob, _ := labWith(t, "Bob", "研发部")
+	l := lab.New(t, 3)
+	bob := serve(t, l.Hosts[1], "Bob", "研发部")
+	serve(t, l.Hosts[2], "李雷", "研发部")
 	disp := xvfb(t)
 	shot := filepath.Join(artefactDir(t), "gui-smoke.png")
 	os.Remove(shot)
@@ -75,7 +78,7 @@ func TestGUISmoke(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := control.Call(sock, control.Request{Cmd: "peers"})
-		if err == nil && len(resp.Peers) == 1 && resp.Peers[0].Nick == "Bob" {
+		if err == nil && len(resp.Peers) == 2 {
 			break
 		}
 		if time.Now().After(deadline) || !gui.Alive() {
@@ -83,7 +86,7 @@ func TestGUISmoke(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	bob.waitPeers(t, 1, 10*time.Second)
+	bob.waitPeers(t, 2, 10*time.Second)
 	// Bob → the window: acknowledged by the GUI's node (the window shows it; see the screenshot).
 	if out, e, c := bob.cli("send", "王芳", "你好，周五的报表发你了 — Bob"); c != 0 {
 		t.Fatalf("send to the GUI: %s %s", out, e)
@@ -95,6 +98,26 @@ func TestGUISmoke(t *testing.T) {
 	bob.WaitEvent("message", 10*time.Second, func(ev map[string]any) bool {
 		return ev["message"].(map[string]any)["text"] == "收到，谢谢！"
 	})
+	// Bob offers a file: the window's node lists the offer; it stays on screen for the
+	// screenshot, then the CLI accepts it through the window's socket.
+	src := filepath.Join(t.TempDir(), "季度报告.xlsx")
+	randomFile(t, src, 300<<10, 3)
+	if _, e, c := bob.cli("send-file", "--no-wait", "--text", "报表", "王芳", src); c != 0 {
+		t.Fatalf("send-file to the GUI: %s", e)
+	}
+	var offerID int
+	deadline = time.Now().Add(10 * time.Second)
+	for offerID == 0 {
+		for _, tr := range guiNode.transfers(t) {
+			if tr.Direction == "in" {
+				offerID = tr.ID
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the GUI's node shows no offer")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	// A screenshot of the real window, for people to look at: wait for the message to be
 	// drawn, then take the X screen.
 	time.Sleep(2 * time.Second)
@@ -106,6 +129,13 @@ func TestGUISmoke(t *testing.T) {
 		t.Fatalf("screenshot %s is %v and blank=%v", shot, img.Bounds(), blank(img))
 	}
 	t.Logf("screenshot of the window: %s", shot)
+	dl := t.TempDir()
+	if out, e, c := guiNode.cli("accept", fmt.Sprint(offerID), "--to", dl, "--wait"); c != 0 {
+		t.Fatalf("accept through the GUI's socket: %s %s", out, e)
+	}
+	if fileSum(t, src) != fileSum(t, filepath.Join(dl, "季度报告.xlsx")) {
+		t.Fatal("the file the window's node received differs")
+	}
 	// Quitting the window says goodbye: Bob drops it at once.
 	if code := gui.Stop(); code != 0 {
 		t.Errorf("the GUI exited %d; log:\n%s", code, gui.LogTail())

@@ -10,7 +10,8 @@ import (
 	"os/exec"
 )
 
-// screenshotX captures display disp's root window with xwd and writes it to path as a PNG.
+// screenshotX captures display disp's root window with xwd and writes the part that is not
+// the empty black root (the window) to path as a PNG.
 func screenshotX(disp, path string) (image.Image, error) {
 	cmd := exec.Command("xwd", "-root", "-silent", "-display", disp)
 	raw, err := cmd.Output()
@@ -21,12 +22,32 @@ func screenshotX(disp, path string) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	img = cropBlack(img)
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return img, png.Encode(f, img)
+}
+
+// cropBlack cuts an image to the smallest rectangle holding every pixel that is not black.
+func cropBlack(img image.Image) image.Image {
+	b := img.Bounds()
+	r := image.Rectangle{Min: b.Max, Max: b.Min}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if cr, cg, cb, _ := img.At(x, y).RGBA(); cr|cg|cb != 0 {
+				r = r.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	if r.Empty() {
+		return img
+	}
+	return img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}).SubImage(r)
 }
 
 // decodeXWD reads the 24/32-bit ZPixmap dumps xwd writes of a TrueColor screen.

@@ -124,6 +124,13 @@ func (u *UI) resend(c *conv, m *chatMsg) {
 
 func (u *UI) deliver(c *conv, m *chatMsg) {
 	addr, text := c.addr, m.text
+	now := time.Now()
+	for k, t := range u.mine {
+		if now.Sub(t) > time.Minute {
+			delete(u.mine, k)
+		}
+	}
+	u.mine[addr.String()+"\x00"+text] = now
 	u.async(func() {
 		ds, err := u.core.Send(context.Background(), text, addr)
 		state := "delivered"

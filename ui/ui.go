@@ -76,6 +76,9 @@ type UI struct {
 	unread   int
 	// async runs work that may block (network) off Fyne's goroutine; tests run it inline.
 	async func(func())
+	// mine remembers messages this window sent (address and text → when), so that the
+	// node's delivery events for them are not shown twice; others (sent with the CLI) are.
+	mine map[string]time.Time
 }
 
 // New builds the main window of app for core. Call HandleEvent with every node event.
@@ -84,7 +87,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
 		xfers: map[int]lan.Transfer{}, offers: map[int]*offerCard{}, focused: true,
-		async: func(f func()) { go f() },
+		async: func(f func()) { go f() }, mine: map[string]time.Time{},
 	}
 	u.Win = app.NewWindow("FeiGo")
 	u.Win.SetContent(u.build())
@@ -196,6 +199,8 @@ func (u *UI) apply(ev lan.Event) {
 		u.refreshPeers()
 	case "message":
 		u.received(*ev.Message)
+	case "message_delivered", "message_failed":
+		u.sentElsewhere(*ev.Message, ev.Type == "message_delivered")
 	case "transfer_offered", "transfer_started", "transfer_progress", "transfer_done", "transfer_failed":
 		t := *ev.Transfer
 		u.xfers[t.ID] = t
@@ -249,6 +254,21 @@ func (u *UI) received(m lan.Message) {
 	c := u.openConv(m.PeerID, m.Addr, nick, u.tabs.Selected() == u.xferTab)
 	c.add(&chatMsg{time: m.Time, from: nick, text: m.Text})
 	u.bumpUnread(c, u.t("New message from %s", nick), m.Text)
+}
+
+// sentElsewhere shows a message sent by another client of the node (the CLI) in its
+// conversation, once.
+func (u *UI) sentElsewhere(m lan.Message, ok bool) {
+	key := m.Addr.String() + "\x00" + m.Text
+	if t, mine := u.mine[key]; mine && time.Since(t) < time.Minute {
+		return
+	}
+	state := "delivered"
+	if !ok {
+		state = "failed"
+	}
+	c := u.openConv(m.PeerID, m.Addr, m.Nick, false)
+	c.add(&chatMsg{time: m.Time, from: u.t("Me"), text: m.Text, out: true, state: state})
 }
 
 // bumpUnread counts a new item in c unless the user is looking at it, and notifies when the

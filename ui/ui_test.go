@@ -217,6 +217,13 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 	if len(core.sent) != 3 || !strings.Contains(m.head.Text, "delivered") || m.retry.Visible() {
 		t.Fatalf("after retry: sent %q head %q", core.sent, m.head.Text)
 	}
+	// The node's delivery event for our own message adds nothing; one for a message the CLI
+	// sent through the same node shows it.
+	u.HandleEvent(lan.Event{Type: "message_delivered", Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "hello"}})
+	u.HandleEvent(lan.Event{Type: "message_delivered", Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "from the CLI"}})
+	if len(c.msgs) != 3 || c.msgs[2].text != "from the CLI" || !c.msgs[2].out {
+		t.Fatalf("messages %d", len(c.msgs))
+	}
 }
 
 func TestCtrlEnterMode(t *testing.T) {

@@ -76,6 +76,13 @@ type UI struct {
 	unread   int
 	// async runs work that may block (network) off Fyne's goroutine; tests run it inline.
 	async func(func())
+	// The peer tree's index (groups, and each group's rows in order), rebuilt lazily, and
+	// a pending coalesced refresh: a burst of 1,000 announcements costs one redraw.
+	groups         []string
+	members        map[string][]string
+	indexDirty     bool
+	refreshPending bool
+	after          func(time.Duration, func())
 	// mine remembers messages this window sent (address and text → when), so that the
 	// node's delivery events for them are not shown twice; others (sent with the CLI) are.
 	mine map[string]time.Time
@@ -87,7 +94,8 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
 		xfers: map[int]lan.Transfer{}, offers: map[int]*offerCard{}, focused: true,
-		async: func(f func()) { go f() }, mine: map[string]time.Time{},
+		async: func(f func()) { go f() }, mine: map[string]time.Time{}, indexDirty: true,
+		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 	}
 	u.Win = app.NewWindow("FeiGo")
 	u.Win.SetContent(u.build())
@@ -128,7 +136,11 @@ func (u *UI) build() fyne.CanvasObject {
 	u.status.SetSelectedIndex(0)
 	search := widget.NewEntry()
 	search.SetPlaceHolder(u.t("Search colleagues"))
-	search.OnChanged = func(s string) { u.filter = strings.ToLower(strings.TrimSpace(s)); u.refreshPeers() }
+	search.OnChanged = func(s string) {
+		u.filter = strings.ToLower(strings.TrimSpace(s))
+		u.indexDirty = true
+		u.refreshPeers()
+	}
 
 	u.tree = widget.NewTree(u.treeChildren, u.treeBranch, u.treeCreate, u.treeUpdate)
 	u.tree.OnSelected = func(id widget.TreeNodeID) {
@@ -187,16 +199,24 @@ func (u *UI) apply(ev lan.Event) {
 	switch ev.Type {
 	case "peer_online", "peer_updated":
 		p := *ev.Peer
+		old, known := u.peers[p.ID]
 		u.peers[p.ID] = p
-		if c, ok := u.convs[p.ID]; ok {
+		if c, ok := u.convs[p.ID]; ok && c.nick != p.Nick {
 			c.addr, c.nick = p.Addr, p.Nick
-			c.tab.Text = p.Nick
-			u.tabs.Refresh()
+			u.setUnread() // retitles the tab
+		} else if ok {
+			c.addr = p.Addr
 		}
-		u.refreshPeers()
+		if known && old.Nick == p.Nick && old.Group == p.Group {
+			// Same place in the tree: redraw that row and its group's count only.
+			u.tree.RefreshItem("p:" + p.ID)
+			u.tree.RefreshItem("g:" + groupName(p))
+			return
+		}
+		u.peersMoved()
 	case "peer_offline":
 		delete(u.peers, ev.Peer.ID)
-		u.refreshPeers()
+		u.peersMoved()
 	case "message":
 		u.received(*ev.Message)
 	case "message_delivered", "message_failed":
@@ -351,35 +371,58 @@ func groupName(p peers.Peer) string {
 }
 
 func (u *UI) treeChildren(id widget.TreeNodeID) []widget.TreeNodeID {
-	var out []string
+	u.reindex()
 	if id == "" {
-		seen := map[string]bool{}
-		for _, p := range u.peers {
-			if g := groupName(p); u.visible(p) && !seen[g] {
-				seen[g] = true
-				out = append(out, "g:"+g)
-			}
-		}
-		sort.Strings(out)
-		return out
+		return u.groups
 	}
-	g := strings.TrimPrefix(id, "g:")
-	var ps []peers.Peer
+	return u.members[id]
+}
+
+// reindex rebuilds the groups and their sorted rows after peers came, went or moved.
+func (u *UI) reindex() {
+	if !u.indexDirty {
+		return
+	}
+	u.indexDirty = false
+	byGroup := map[string][]peers.Peer{}
 	for _, p := range u.peers {
-		if groupName(p) == g && u.visible(p) {
-			ps = append(ps, p)
+		if u.visible(p) {
+			g := "g:" + groupName(p)
+			byGroup[g] = append(byGroup[g], p)
 		}
 	}
-	sort.Slice(ps, func(i, j int) bool {
-		if ps[i].Nick != ps[j].Nick {
-			return ps[i].Nick < ps[j].Nick
+	u.groups = u.groups[:0]
+	u.members = make(map[string][]string, len(byGroup))
+	for g, ps := range byGroup {
+		u.groups = append(u.groups, g)
+		sort.Slice(ps, func(i, j int) bool {
+			if ps[i].Nick != ps[j].Nick {
+				return ps[i].Nick < ps[j].Nick
+			}
+			return ps[i].ID < ps[j].ID
+		})
+		rows := make([]string, len(ps))
+		for i, p := range ps {
+			rows[i] = "p:" + p.ID
 		}
-		return ps[i].ID < ps[j].ID
+		u.members[g] = rows
+	}
+	sort.Strings(u.groups)
+}
+
+// peersMoved notes that the tree's shape changed and redraws it soon, once for a burst.
+func (u *UI) peersMoved() {
+	u.indexDirty = true
+	if u.refreshPending {
+		return
+	}
+	u.refreshPending = true
+	u.after(100*time.Millisecond, func() {
+		u.do(func() {
+			u.refreshPending = false
+			u.refreshPeers()
+		})
 	})
-	for _, p := range ps {
-		out = append(out, "p:"+p.ID)
-	}
-	return out
 }
 
 func (u *UI) treeBranch(id widget.TreeNodeID) bool { return id == "" || strings.HasPrefix(id, "g:") }

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -70,6 +71,7 @@ func newTestUI(t *testing.T, lang string) (*UI, *fakeCore) {
 	core := &fakeCore{self: lan.Entry{Nick: "王芳", Group: "财务部"}}
 	u := New(app, core, Options{Settings: profile.Settings{Language: lang}})
 	u.async = func(f func()) { f() }
+	u.after = func(_ time.Duration, f func()) { f() }
 	u.Win.Resize(fyne.NewSize(900, 600))
 	return u, core
 }
@@ -131,11 +133,11 @@ func TestPeerAppearsInItsGroup(t *testing.T) {
 	if got := texts(row)[0]; !strings.Contains(got, "Away: lunch") {
 		t.Errorf("away row %q", got)
 	}
-	u.filter = "carol"
+	u.filter, u.indexDirty = "carol", true
 	if got := u.treeChildren(""); strings.Join(got, ",") != "g:QA" {
 		t.Errorf("filtered groups %v", got)
 	}
-	u.filter = ""
+	u.filter, u.indexDirty = "", true
 	u.HandleEvent(lan.Event{Type: "peer_offline", Peer: &peers.Peer{ID: "c"}})
 	if got := u.treeChildren(""); strings.Join(got, ",") != "g:研发部" {
 		t.Errorf("after Carol left: %v", got)
@@ -231,6 +233,7 @@ func TestCtrlEnterMode(t *testing.T) {
 	core := &fakeCore{}
 	u := New(app, core, Options{Settings: profile.Settings{EnterMode: "ctrl-enter", Language: "en"}})
 	u.async = func(f func()) { f() }
+	u.after = func(_ time.Duration, f func()) { f() }
 	u.HandleEvent(online("b", "Bob", "", bobAddr))
 	u.tree.OnSelected("p:b")
 	c := u.convs["b"]
@@ -326,3 +329,50 @@ func TestLanguageSwitchKeepsConversations(t *testing.T) {
 var desktopCtrlEnter = desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
 
 func fileURI(p string) fyne.URI { return storage.NewFileURI(p) }
+
+// BenchmarkPeerEvents1000 feeds the window 1,000 colleagues in 20 groups coming online, then
+// 1,000 status changes, as a busy office LAN does after a network blip, and reports the cost
+// per event on the UI goroutine: as built (coalesced redraws, single-row refreshes) and, as the
+// baseline, redrawing the whole tree on every event.
+func BenchmarkPeerEvents1000(b *testing.B) {
+	for _, mode := range []string{"coalesced", "redraw-every-event"} {
+		b.Run(mode, func(b *testing.B) {
+			app := test.NewTempApp(b)
+			var pending []func()
+			for b.Loop() {
+				u := New(app, &fakeCore{}, Options{Settings: profile.Settings{Language: "en"}})
+				u.after = func(_ time.Duration, f func()) { pending = append(pending, f) }
+				if mode != "coalesced" {
+					u.after = func(_ time.Duration, f func()) { f() }
+				}
+				u.Win.Resize(fyne.NewSize(900, 700))
+				u.Win.Show()
+				for i := range 1000 {
+					u.HandleEvent(benchPeer(i, "peer_online", peers.Online))
+					if i%100 == 99 { // the coalescing timer fires about every 100 ms of a burst
+						for _, f := range pending {
+							f()
+						}
+						pending = pending[:0]
+					}
+				}
+				for i := range 1000 {
+					ev := benchPeer(i, "peer_updated", peers.Away)
+					if mode != "coalesced" {
+						u.peersMoved() // what a full redraw per change costs
+					}
+					u.HandleEvent(ev)
+				}
+				u.Win.Close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/2000/1000, "µs/event")
+		})
+	}
+}
+
+func benchPeer(i int, typ string, st peers.Status) lan.Event {
+	ev := online(fmt.Sprint(i), fmt.Sprintf("同事%04d", i), fmt.Sprintf("部门%02d", i%20),
+		netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i / 250), byte(i % 250)}), 2425))
+	ev.Type, ev.Peer.Status = typ, st
+	return ev
+}

@@ -141,6 +141,7 @@ func TestGUISmoke(t *testing.T) {
 		t.Errorf("the GUI exited %d; log:\n%s", code, gui.LogTail())
 	}
 	bob.WaitEvent("peer_offline", 5*time.Second, nil)
+	t.Logf("the window's log:\n%s", gui.LogTail())
 	if strings.Contains(gui.LogTail(), "panic") {
 		t.Errorf("log:\n%s", gui.LogTail())
 	}

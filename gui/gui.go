@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
 	"time"
 
@@ -118,9 +117,6 @@ func Main(profDir string, logw io.Writer) int {
 	go func() {
 		for ev := range events {
 			u.HandleEvent(ev)
-			if ev.Type == "transfer_offered" && ev.Transfer.Direction == "in" && autoAccept(st.AutoAccept, ev.Transfer) {
-				node.Accept(ev.Transfer.ID, "", nil)
-			}
 		}
 	}()
 
@@ -157,12 +153,6 @@ func Main(profDir string, logw io.Writer) int {
 	case <-time.After(5 * time.Second):
 	}
 	return 0
-}
-
-// autoAccept reports whether an offer comes from a peer the user trusts with automatic
-// downloads (by nickname or peer ID).
-func autoAccept(list []string, t *lan.Transfer) bool {
-	return len(list) > 0 && (slices.Contains(list, t.Nick) || (t.PeerID != "" && slices.Contains(list, t.PeerID)))
 }
 
 // withBadge returns the icon with a red dot: the tray's unread indicator.

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/lan"
 	"feigo/profile"
 )
 
@@ -105,8 +106,9 @@ func (u *UI) applySettings(st profile.Settings) {
 		}
 	}
 	if st.Nick != "" && (st.Nick != old.Nick || st.Group != old.Group) {
-		go u.core.SetName(st.Nick, st.Group)
-		u.self.SetText(selfText(u.core.Self()))
+		nick, group := st.Nick, st.Group
+		u.async(func() { u.core.SetName(nick, group) })
+		u.self.SetText(selfText(lan.Entry{Nick: nick, Group: group}))
 	}
 	for _, c := range u.convs {
 		c.input.ctrlEnter = st.EnterMode == "ctrl-enter"

@@ -86,6 +86,8 @@ type UI struct {
 	// mine remembers messages this window sent (address and text → when), so that the
 	// node's delivery events for them are not shown twice; others (sent with the CLI) are.
 	mine map[string]time.Time
+	// rows maps the tree's row widgets to the node they show now (for drops on a row).
+	rows map[fyne.CanvasObject]string
 }
 
 // New builds the main window of app for core. Call HandleEvent with every node event.
@@ -96,11 +98,12 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		xfers: map[int]lan.Transfer{}, offers: map[int]*offerCard{}, focused: true,
 		async: func(f func()) { go f() }, mine: map[string]time.Time{}, indexDirty: true,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
+		rows:  map[fyne.CanvasObject]string{},
 	}
 	u.Win = app.NewWindow("FeiGo")
 	u.Win.SetContent(u.build())
 	u.Win.Resize(fyne.NewSize(980, 640))
-	u.Win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { u.dropped(uris) })
+	u.Win.SetOnDropped(u.dropped)
 	app.Lifecycle().SetOnEnteredForeground(func() { u.focused = true })
 	app.Lifecycle().SetOnExitedForeground(func() { u.focused = false })
 	for _, p := range core.Peers() {
@@ -232,6 +235,14 @@ func (u *UI) apply(ev lan.Event) {
 			c := u.openConv(t.PeerID, t.Addr, t.Nick, false)
 			u.addOffer(c, t)
 			u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
+			if auto := u.opt.Settings.AutoAccept; slices.Contains(auto, t.Nick) || (t.PeerID != "" && slices.Contains(auto, t.PeerID)) {
+				id := t.ID
+				u.async(func() {
+					if _, err := u.core.Accept(id, "", nil); err != nil {
+						u.do(func() { dialog.ShowError(err, u.Win) })
+					}
+				})
+			}
 		}
 	}
 }
@@ -433,6 +444,7 @@ func (u *UI) treeCreate(branch bool) fyne.CanvasObject {
 }
 
 func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) {
+	u.rows[o] = id
 	row := o.(*fyne.Container)
 	check, label, badge := row.Objects[0].(*widget.Check), row.Objects[1].(*widget.Label), row.Objects[3].(*widget.Label)
 	if branch {
@@ -714,6 +726,34 @@ func (card *offerCard) update(t lan.Transfer) {
 	card.open.OnTapped = func() { u.openFolder(dest) }
 }
 
+// rowAt returns the tree node whose row is under pos (window coordinates).
+func (u *UI) rowAt(pos fyne.Position) (string, bool) {
+	d := u.app.Driver()
+	for o, id := range u.rows {
+		if !o.Visible() || u.tree.Hidden {
+			continue
+		}
+		p, sz := d.AbsolutePositionForObject(o), o.Size()
+		if pos.X >= p.X && pos.Y >= p.Y && pos.X < p.X+sz.Width && pos.Y < p.Y+sz.Height {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// sendFilesTo offers paths to several colleagues in one offer.
+func (u *UI) sendFilesTo(to []peers.Peer, paths []string) {
+	var addrs []netip.AddrPort
+	for _, p := range to {
+		addrs = append(addrs, p.Addr)
+	}
+	u.async(func() {
+		if _, err := u.core.SendFiles(context.Background(), "", paths, addrs...); err != nil {
+			u.do(func() { dialog.ShowError(err, u.Win) })
+		}
+	})
+}
+
 // sendFiles offers paths to the peer of conversation c.
 func (u *UI) sendFiles(c *conv, paths []string) {
 	addr := c.addr
@@ -724,12 +764,30 @@ func (u *UI) sendFiles(c *conv, paths []string) {
 	})
 }
 
-// dropped sends files dropped on the window to the conversation in front.
-func (u *UI) dropped(uris []fyne.URI) {
+// dropped sends files dropped on the window: to the colleague (or the whole group) whose row
+// they were dropped on, else to the conversation in front.
+func (u *UI) dropped(pos fyne.Position, uris []fyne.URI) {
 	var paths []string
 	for _, x := range uris {
 		if x.Scheme() == "file" {
 			paths = append(paths, filepath.Clean(x.Path()))
+		}
+	}
+	if len(paths) == 0 {
+		return
+	}
+	if id, ok := u.rowAt(pos); ok {
+		var to []peers.Peer
+		if pid, isPeer := strings.CutPrefix(id, "p:"); isPeer {
+			to = append(to, u.peers[pid])
+		} else {
+			for _, r := range u.treeChildren(id) {
+				to = append(to, u.peers[strings.TrimPrefix(r, "p:")])
+			}
+		}
+		if len(to) > 0 {
+			u.sendFilesTo(to, paths)
+			return
 		}
 	}
 	for _, c := range u.convs {

@@ -31,6 +31,7 @@ type fakeCore struct {
 	accepted []int
 	declined []int
 	files    [][]string
+	fileTo   [][]netip.AddrPort
 }
 
 func (f *fakeCore) Self() lan.Entry     { return f.self }
@@ -45,8 +46,9 @@ func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([
 	}
 	return []lan.Delivery{d}, nil
 }
-func (f *fakeCore) SendFiles(_ context.Context, _ string, paths []string, _ ...netip.AddrPort) (lan.Transfer, error) {
+func (f *fakeCore) SendFiles(_ context.Context, _ string, paths []string, to ...netip.AddrPort) (lan.Transfer, error) {
 	f.files = append(f.files, paths)
+	f.fileTo = append(f.fileTo, to)
 	return lan.Transfer{}, nil
 }
 func (f *fakeCore) Transfers() []lan.Transfer { return nil }
@@ -297,14 +299,50 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	}
 }
 
-func TestDroppedFilesGoToTheConversationInFront(t *testing.T) {
+func TestDroppedFiles(t *testing.T) {
 	u, core := newTestUI(t, "en")
-	u.HandleEvent(online("b", "Bob", "", bobAddr))
+	u.HandleEvent(online("b", "Bob", "Dev", bobAddr))
+	u.HandleEvent(online("c", "Carol", "Dev", carolAddr))
+	u.Win.Show()
 	u.tree.OnSelected("p:b")
-	u.dropped([]fyne.URI{fileURI("/home/me/a.txt"), fileURI("/home/me/dir")})
-	if len(core.files) != 1 || strings.Join(core.files[0], ",") != "/home/me/a.txt,/home/me/dir" {
-		t.Fatalf("files %v", core.files)
+	files := []fyne.URI{fileURI("/home/me/a.txt"), fileURI("/home/me/dir")}
+	// Dropped anywhere but a row: to the conversation in front.
+	u.dropped(fyne.NewPos(600, 300), files)
+	if len(core.files) != 1 || strings.Join(core.files[0], ",") != "/home/me/a.txt,/home/me/dir" || core.fileTo[0][0] != bobAddr {
+		t.Fatalf("files %v to %v", core.files, core.fileTo)
 	}
+	// Dropped on Carol's row: to Carol; on the group's row: to everyone in it.
+	at := func(id string) fyne.Position {
+		for o, rid := range u.rows {
+			if rid == id {
+				p := fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+				return p.Add(fyne.NewPos(o.Size().Width/2, o.Size().Height/2))
+			}
+		}
+		t.Fatalf("no row for %s in %v", id, u.rows)
+		return fyne.Position{}
+	}
+	u.dropped(at("p:c"), files[:1])
+	if len(core.fileTo) != 2 || len(core.fileTo[1]) != 1 || core.fileTo[1][0] != carolAddr {
+		t.Fatalf("drop on Carol went to %v", core.fileTo)
+	}
+	u.dropped(at("g:Dev"), files[:1])
+	if len(core.fileTo) != 3 || len(core.fileTo[2]) != 2 {
+		t.Fatalf("drop on the group went to %v", core.fileTo)
+	}
+}
+
+func TestNotificationWhenNotInFront(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "", bobAddr))
+	u.focused = false
+	test.AssertNotificationSent(t, fyne.NewNotification("New message from Bob", "lunch?"), func() {
+		u.HandleEvent(lan.Event{Type: "message", Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "lunch?", Time: time.Now()}})
+	})
+	u.focused = true
+	test.AssertNotificationSent(t, nil, func() {
+		u.HandleEvent(lan.Event{Type: "message", Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "here?", Time: time.Now()}})
+	})
 }
 
 func TestLanguageSwitchKeepsConversations(t *testing.T) {
@@ -375,4 +413,32 @@ func benchPeer(i int, typ string, st peers.Status) lan.Event {
 		netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i / 250), byte(i % 250)}), 2425))
 	ev.Type, ev.Peer.Status = typ, st
 	return ev
+}
+
+func TestAutoAcceptFromChosenColleagues(t *testing.T) {
+	app := test.NewTempApp(t)
+	core := &fakeCore{}
+	var saved []profile.Settings
+	u := New(app, core, Options{Settings: profile.Settings{Language: "en", AutoAccept: []string{"Bob"}},
+		Save: func(st profile.Settings) error { saved = append(saved, st); return nil }})
+	u.async = func(f func()) { f() }
+	offer := func(id int, nick string) {
+		u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &lan.Transfer{ID: id, Direction: "in", State: lan.StateOffered,
+			Nick: nick, Addr: bobAddr, Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
+	}
+	offer(1, "Bob")
+	offer(2, "Mallory")
+	if len(core.accepted) != 1 || core.accepted[0] != 1 {
+		t.Fatalf("accepted %v", core.accepted)
+	}
+	// Settings changed in the window are saved to the profile.
+	st := u.opt.Settings
+	st.Nick, st.EnterMode = "小王", "ctrl-enter"
+	u.applySettings(st)
+	if len(saved) != 1 || saved[0].Nick != "小王" || saved[0].EnterMode != "ctrl-enter" {
+		t.Fatalf("saved %+v", saved)
+	}
+	if core.self.Nick != "小王" || u.self.Text != "小王" {
+		t.Fatalf("the name was not applied: core %q, label %q", core.self.Nick, u.self.Text)
+	}
 }

@@ -74,3 +74,21 @@ func TestCharsets(t *testing.T) {
 		t.Error("ParseCharset accepted latin9")
 	}
 }
+
+func TestFeiQTextCleaning(t *testing.T) {
+	for in, want := range map[string]string{
+		"你好{/font;-12;0;0;0;400;0;0;0;134;3;2;1;2;宋体;000000}": "你好",
+		"see {this}":             "see {this}",
+		"json {\"a\":1}":         "json {\"a\":1}",
+		"a {b;c}\nnext line":     "a {b;c}\nnext line",
+		"plain":                  "plain",
+		"two {x} blocks {a;b;c}": "two {x} blocks ",
+	} {
+		if got, show := feiqText(in); !show || got != want {
+			t.Errorf("feiqText(%q) = %q, %v; want %q", in, got, show, want)
+		}
+	}
+	if _, show := feiqText("/~#>abc<B~"); show {
+		t.Error("a control string is shown")
+	}
+}

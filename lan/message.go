@@ -285,6 +285,18 @@ func (n *Node) onSendMsg(p Packet, from netip.AddrPort) {
 		if known {
 			msg.PeerID, msg.Nick = peer.ID, peer.Nick
 		}
+		show := true
+		if clientOf(p.Version, nil) == ClientFeiQ {
+			msg.Text, show = feiqText(msg.Text)
+		}
+		if !show {
+			// A FeiQ control string: acknowledged, never shown.
+			n.log.Debug("FeiQ control text", "from", from)
+			if needAck {
+				n.write(from, n.packet(replyCS, replyFlag, RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
+			}
+			return
+		}
 		if n.cfg.Deliver != nil {
 			if err := n.cfg.Deliver(msg); err != nil {
 				// Not stored, so not acknowledged: the sender's retry gets another chance.

@@ -442,3 +442,26 @@ func TestPacketNumbersIncrease(t *testing.T) {
 		prev = no
 	}
 }
+
+func TestFeiQMessagesAreCleaned(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Bob", nil)
+	r := newRawPeer(t)
+	const ver = "1_lbt6_0#128#000C29AABBCC#0#0#0"
+	gbk := func(s string) string { return string(GBK.Encode(s)) }
+	// A control string is acknowledged but not shown; a format block is removed.
+	no := r.send(n.addr, ver, "feiq", "pc", SendMsg|SendCheckOpt, gbk("/~#>xyz<B~")+"\x00")
+	if ack := r.expect(RecvMsg); string(FirstSection(ack.Body)) != strconv.Itoa(int(no)) {
+		t.Fatalf("ack %q", ack.Body)
+	}
+	r.send(n.addr, ver, "feiq", "pc", SendMsg|SendCheckOpt, gbk("周五开会{/font;-12;0;0;0;400;0;0;0;134;3;2;1;2;宋体;000000}")+"\x00")
+	r.expect(RecvMsg)
+	m := n.waitEvent(t, "message", nil).Message
+	if m.Text != "周五开会" {
+		t.Fatalf("shown %q", m.Text)
+	}
+	// An IPMsg peer's braces are its text.
+	r.send(n.addr, "1", "ipmsg", "pc", SendMsg|SendCheckOpt|UTF8Opt, "x {a;b}\x00")
+	if m := n.waitEvent(t, "message", nil).Message; m.Text != "x {a;b}" {
+		t.Fatalf("IPMsg text %q", m.Text)
+	}
+}

@@ -233,6 +233,9 @@ func (h *Host) Start(dir, bin string, args ...string) *Proc {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("ip", append([]string{"netns", "exec", h.NS, bin}, args...)...)
+	// A process group of its own, so that Kill and Stop reach what it starts (iptux under
+	// dbus-run-session), which would otherwise keep its output open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -301,16 +304,17 @@ func (p *Proc) Alive() bool {
 	}
 }
 
-// Kill sends SIGKILL (a crash, a pulled plug) and waits for the program to end.
+// Kill sends SIGKILL (a crash, a pulled plug) to the program and what it started, and waits
+// for it to end.
 func (p *Proc) Kill() {
-	p.Cmd.Process.Signal(syscall.SIGKILL)
+	syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
 }
 
 // Stop sends SIGTERM (a clean quit) and waits for the program to end; it returns the exit
 // code.
 func (p *Proc) Stop() int {
-	p.Cmd.Process.Signal(syscall.SIGTERM)
+	syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):

@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/internal/lab"
+	"feigo/peers"
+)
+
+// iptux is Debian's iptux running under Xvfb on a lab host, with its own D-Bus session.
+type iptux struct {
+	*lab.Proc
+	display string
+	home    string
+}
+
+// startIptux writes iptux's settings and starts it on h with debug logging (every packet it
+// sends and receives is hex-dumped to its log).
+func startIptux(t *testing.T, h *lab.Host, nick, group string) *iptux {
+	t.Helper()
+	if _, err := exec.LookPath("iptux"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and iptux is missing: %v", err)
+		}
+		t.Skipf("the iptux tests need iptux: %v", err)
+	}
+	disp := xvfb(t)
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, ".iptux"), 0o755)
+	cfg, _ := json.Marshal(map[string]any{
+		"nick_name": nick, "belong_group": group, "open_chat": true, "use_enter_key": true,
+	})
+	if err := os.WriteFile(filepath.Join(home, ".iptux", "config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DISPLAY", disp)
+	t.Setenv("HOME", home)
+	t.Setenv("LANG", "C.UTF-8")
+	p := h.Start(t.TempDir(), "dbus-run-session", "--", "iptux", "-l", "DEBUG")
+	return &iptux{Proc: p, display: disp, home: home}
+}
+
+// log returns iptux's whole debug log.
+func (x *iptux) log() string {
+	b, _ := os.ReadFile(x.Log)
+	return string(b)
+}
+
+// escaped is how iptux's debug log prints the bytes of a received packet that are not ASCII.
+func escaped(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c < 0x80 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "\\x%02x", c)
+		}
+	}
+	return b.String()
+}
+
+// waitLog waits until iptux's log holds s.
+func (x *iptux) waitLog(t *testing.T, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(x.log(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("iptux's log does not show %q within %v; its end:\n%s", s, timeout, x.LogTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// xdo runs xdotool on iptux's display.
+func (x *iptux) xdo(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("xdotool %v: %v %s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// shot keeps a screenshot of iptux's screen as a test artefact.
+func (x *iptux) shot(t *testing.T, name string) {
+	path := filepath.Join(artefactDir(t), name)
+	if _, err := screenshotX(x.display, path); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	t.Logf("iptux's screen: %s", path)
+}
+
+// findPeer waits until n lists a peer for which ok is true.
+func (n *node) findPeer(t *testing.T, timeout time.Duration, ok func(peers.Peer) bool) peers.Peer {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, p := range n.peers(t) {
+			if ok(p) {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no such peer within %v: %+v", n.Host.NS, timeout, n.peers(t))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestIptuxDiscoveryAndMessages(t *testing.T) {
+	l := lab.New(t, 2)
+	tux := startIptux(t, l.Hosts[0], "企鹅小李", "运维部")
+	fg := serve(t, l.Hosts[1], "王芳", "财务部")
+	// FeiGo lists iptux with its nick and group, and not as away (iptux always sets
+	// ABSENCEOPT).
+	p := fg.findPeer(t, 20*time.Second, func(p peers.Peer) bool { return p.Client == "iptux" })
+	if p.Nick != "企鹅小李" || p.Group != "运维部" || p.Status != peers.Online || p.Addr.Addr() != l.Hosts[0].Addr {
+		t.Fatalf("FeiGo sees iptux as %+v", p)
+	}
+	// iptux lists FeiGo: it answered our entry (ANSENTRY, cmd 0x103 = 259 with its options).
+	tux.waitLog(t, escaped("王芳"), 10*time.Second)
+
+	// FeiGo → iptux, in Chinese: acknowledged; iptux opens the chat window (open_chat).
+	if out, e, c := fg.cli("send", "企鹅小李", "你好，今天下午三点开会"); c != 0 {
+		t.Fatalf("send to iptux: %s %s\n%s", out, e, tux.LogTail())
+	}
+	time.Sleep(1500 * time.Millisecond)
+	tux.shot(t, "iptux-received.png")
+	if strings.Contains(tux.log(), "mysterious") {
+		t.Errorf("iptux did not know FeiGo when the message came")
+	}
+
+	// iptux → FeiGo: typed into iptux's chat window (Enter sends, use_enter_key).
+	tux.xdo(t, "mousemove", "540", "510", "click", "1")
+	tux.xdo(t, "type", "--delay", "20", "reply from tux 收到")
+	tux.xdo(t, "key", "Return")
+	ev := fg.WaitEvent("message", 10*time.Second, nil)
+	m := ev["message"].(map[string]any)
+	if m["text"] != "reply from tux 收到" || m["nick"] != "企鹅小李" {
+		t.Fatalf("FeiGo got %v", m)
+	}
+	// Acknowledged, so iptux sends it once: after its 1 s retry interval there is no second
+	// copy and no "didn't receive" complaint.
+	time.Sleep(2500 * time.Millisecond)
+	tux.shot(t, "iptux-replied.png")
+	if n := countMessages(fg, "reply from tux 收到"); n != 1 {
+		t.Errorf("FeiGo showed the reply %d times", n)
+	}
+	if log := tux.log(); strings.Contains(log, "didn't receive") || strings.Contains(log, "offline maybe") {
+		t.Errorf("iptux thinks FeiGo did not get it:\n%s", tux.LogTail())
+	}
+
+	// iptux quits with Ctrl+Q in its main window: FeiGo drops it at once (BR_EXIT).
+	tux.xdo(t, "mousemove", "130", "300", "click", "1")
+	tux.xdo(t, "key", "ctrl+q")
+	fg.WaitEvent("peer_offline", 10*time.Second, nil)
+}

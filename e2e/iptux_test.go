@@ -165,3 +165,45 @@ func TestIptuxDiscoveryAndMessages(t *testing.T) {
 	tux.xdo(t, "key", "ctrl+q")
 	fg.WaitEvent("peer_offline", 10*time.Second, nil)
 }
+
+func TestIptuxFileAndKill(t *testing.T) {
+	l := lab.New(t, 2)
+	tux := startIptux(t, l.Hosts[0], "企鹅小李", "运维部")
+	fg := serve(t, l.Hosts[1], "王芳", "财务部")
+	fg.findPeer(t, 20*time.Second, func(p peers.Peer) bool { return p.Client == "iptux" })
+	tux.waitLog(t, escaped("王芳"), 10*time.Second)
+	// FeiGo → iptux: a file whose name holds ':', which iptux's parser cannot take, so it is
+	// offered as '_'.
+	src := filepath.Join(t.TempDir(), "report: 2024.bin")
+	randomFile(t, src, 3<<20+5, 8)
+	done := make(chan [3]any, 1)
+	go func() {
+		o, e, c := fg.cli("send-file", "-q", "--text", "文件", "企鹅小李", src)
+		done <- [3]any{o, e, c}
+	}()
+	// iptux lists the offer in its chat window; Accept, then Return in its folder chooser
+	// (its home folder).
+	time.Sleep(2 * time.Second)
+	tux.shot(t, "iptux-offer.png")
+	tux.xdo(t, "mousemove", "910", "267", "click", "1")
+	time.Sleep(1500 * time.Millisecond)
+	tux.xdo(t, "key", "Return")
+	select {
+	case r := <-done:
+		if r[2].(int) != 0 {
+			t.Fatalf("send-file to iptux: %v\n%s", r, tux.LogTail())
+		}
+	case <-time.After(30 * time.Second):
+		tux.shot(t, "iptux-stuck.png")
+		t.Fatalf("iptux did not fetch the file; its log:\n%s", tux.LogTail())
+	}
+	tux.shot(t, "iptux-accepted.png")
+	if got := fileSum(t, filepath.Join(tux.home, "report_ 2024.bin")); got != fileSum(t, src) {
+		t.Fatal("the file iptux saved differs")
+	}
+	// iptux killed: no goodbye, so FeiGo's liveness check drops it (45 s of silence).
+	start := time.Now()
+	tux.Kill()
+	fg.WaitEvent("peer_offline", 60*time.Second, nil)
+	t.Logf("iptux dropped %v after kill -9", time.Since(start).Round(time.Second))
+}

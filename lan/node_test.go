@@ -465,3 +465,34 @@ func TestFeiQMessagesAreCleaned(t *testing.T) {
 		t.Fatalf("IPMsg text %q", m.Text)
 	}
 }
+
+func TestFeiQNoticesIgnoredAndIPMsgPaddingTrimmed(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Bob", nil)
+	r := newRawPeer(t)
+	const ver = "1_lbt6_0#128#000C29AABBCC#0#0#0"
+	// FeiQ's typing, stopped-typing, chat-opened and knock notices: no message, no reply.
+	for _, cmd := range []Command{FeiQInputing, FeiQInputEnd, FeiQOpenYou, FeiQKnock} {
+		r.send(n.addr, ver, "feiq", "pc", cmd, "\x00")
+	}
+	// IPMsg's last retries carry 64 NULs of padding: same text, acked, shown once.
+	no := r.send(n.addr, "1", "ipmsg", "pc", SendMsg|SendCheckOpt|UTF8Opt, "padded\x00"+strings.Repeat("\x00", 64))
+	if ack := r.expect(RecvMsg); string(FirstSection(ack.Body)) != strconv.Itoa(int(no)) {
+		t.Fatalf("ack %q", ack.Body)
+	}
+	for _, p := range r.backlog { // a BR_ENTRY asks the stranger who it is; nothing else
+		if p.Cmd.Mode() != BrEntry {
+			t.Fatalf("the node answered FeiQ's notices: %+v", p)
+		}
+	}
+	m := n.waitEvent(t, "message", nil).Message
+	if m.Text != "padded" {
+		t.Fatalf("shown %q", m.Text)
+	}
+	select {
+	case e := <-n.events:
+		if e.Type == "message" {
+			t.Fatalf("a notice was shown: %+v", e.Message)
+		}
+	default:
+	}
+}

@@ -279,3 +279,18 @@ func interspersed(env Env, fs *flag.FlagSet, args []string) (pos []string, code 
 		args = fs.Args()[1:]
 	}
 }
+
+func runAskShared(env Env, args []string) int {
+	fs, prof := newFlags(env, "ask-shared", "PEER", "Ask an iptux peer for the files it shares. They arrive as an incoming offer\n(see `feigo transfers`; `serve --accept-files` takes them at once).")
+	if code, done := parse(env, fs, args); done {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(env.Stderr, "feigo ask-shared: need one PEER")
+		return 2
+	}
+	if _, ok := call(env, "ask-shared", *prof, control.Request{Cmd: "ask-shared", To: fs.Args()}); !ok {
+		return 1
+	}
+	return 0
+}

@@ -37,6 +37,7 @@ type Node interface {
 	Accept(id int, dir string, only []string) (lan.Transfer, error)
 	Decline(id int) error
 	Cancel(id int) error
+	AskShared(to netip.AddrPort) error
 }
 
 // Request is one command. Cmd is peers, send, away, back, refresh, status, send-file,
@@ -197,6 +198,18 @@ func handle(ctx context.Context, node Node, req Request) Response {
 		return send(ctx, node, req)
 	case "send-file":
 		return sendFile(ctx, node, req)
+	case "ask-shared":
+		if len(req.To) != 1 {
+			return Response{Error: "name one peer"}
+		}
+		addr, err := Resolve(node.Table().Snapshot(), req.To[0])
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		if err := node.AskShared(addr); err != nil {
+			return Response{Error: err.Error()}
+		}
+		return Response{OK: true}
 	case "transfers":
 		ts := node.Transfers()
 		if ts == nil {

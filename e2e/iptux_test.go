@@ -23,7 +23,7 @@ type iptux struct {
 
 // startIptux writes iptux's settings and starts it on h with debug logging (every packet it
 // sends and receives is hex-dumped to its log).
-func startIptux(t *testing.T, h *lab.Host, nick, group string) *iptux {
+func startIptux(t *testing.T, h *lab.Host, nick, group string, shared ...string) *iptux {
 	t.Helper()
 	if _, err := exec.LookPath("iptux"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -34,9 +34,11 @@ func startIptux(t *testing.T, h *lab.Host, nick, group string) *iptux {
 	disp := xvfb(t)
 	home := t.TempDir()
 	os.MkdirAll(filepath.Join(home, ".iptux"), 0o755)
-	cfg, _ := json.Marshal(map[string]any{
-		"nick_name": nick, "belong_group": group, "open_chat": true, "use_enter_key": true,
-	})
+	conf := map[string]any{"nick_name": nick, "belong_group": group, "open_chat": true, "use_enter_key": true}
+	if len(shared) > 0 {
+		conf["shared_file_list"] = shared
+	}
+	cfg, _ := json.Marshal(conf)
 	if err := os.WriteFile(filepath.Join(home, ".iptux", "config.json"), cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -206,4 +208,31 @@ func TestIptuxFileAndKill(t *testing.T) {
 	tux.Kill()
 	fg.WaitEvent("peer_offline", 60*time.Second, nil)
 	t.Logf("iptux dropped %v after kill -9", time.Since(start).Round(time.Second))
+}
+
+func TestIptuxSharedFilesToFeiGo(t *testing.T) {
+	l := lab.New(t, 2)
+	share := t.TempDir()
+	randomFile(t, filepath.Join(share, "手册.pdf"), 2<<20+9, 21)
+	tree := filepath.Join(share, "资料")
+	randomFile(t, filepath.Join(tree, "a.txt"), 100, 22)
+	randomFile(t, filepath.Join(tree, "内层", "b.bin"), 300<<10, 23)
+	os.MkdirAll(filepath.Join(tree, "空"), 0o755)
+	tux := startIptux(t, l.Hosts[0], "企鹅小李", "运维部", filepath.Join(share, "手册.pdf"), tree)
+	dl := t.TempDir()
+	fg := serve(t, l.Hosts[1], "王芳", "财务部", "--accept-files", dl)
+	fg.findPeer(t, 20*time.Second, func(p peers.Peer) bool { return p.Client == "iptux" })
+	// iptux answers ASKSHARED with an offer of its shared list; FeiGo takes both (a file, and
+	// a folder in iptux's record stream).
+	if _, e, c := fg.cli("ask-shared", "企鹅小李"); c != 0 {
+		t.Fatalf("ask-shared: %s", e)
+	}
+	ev := fg.WaitEvent("transfer_done", 30*time.Second, nil)
+	if tr := ev["transfer"].(map[string]any); len(tr["files"].([]any)) != 2 {
+		t.Fatalf("the offer from iptux: %v\n%s", tr, tux.LogTail())
+	}
+	if fileSum(t, filepath.Join(share, "手册.pdf")) != fileSum(t, filepath.Join(dl, "手册.pdf")) {
+		t.Error("the file from iptux differs")
+	}
+	sameTree(t, tree, filepath.Join(dl, "资料"))
 }

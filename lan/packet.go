@@ -46,6 +46,8 @@ const (
 	// iptux's private modes.
 	IptuxSendSign Command = 0xFC
 	IptuxSendIcon Command = 0xFE
+	// IptuxAskShared asks iptux for the files it shares; it answers with an offer.
+	IptuxAskShared Command = 0xFF
 )
 
 // Options valid on entry packets (and, for the encoding bits, on every packet).

@@ -103,6 +103,7 @@ type Transfer struct {
 	Expires time.Time `json:"expires,omitzero"`
 	// How to talk to the sender of an incoming offer.
 	FeiGo   bool   `json:"feigo,omitempty"` // it verifies with SHA-256
+	Iptux   bool   `json:"iptux,omitempty"` // it ignores offsets: never resume from it
 	UTF8    bool   `json:"utf8,omitempty"`  // its offer had UTF8OPT
 	Charset string `json:"charset,omitempty"`
 }

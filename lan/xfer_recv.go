@@ -69,6 +69,7 @@ func (n *Node) onFileOffer(p Packet, from netip.AddrPort, cs Charset, msg Messag
 	}
 	if peer, ok := n.table.ByAddr(from); ok {
 		t.FeiGo = !n.cfg.NoVerify && peer.Client == string(ClientFeiGo) && slices.Contains(peer.Caps, capSHA256)
+		t.Iptux = peer.Client == string(ClientIptux)
 	}
 	for _, f := range infos {
 		t.Files = append(t.Files, TransferFile{FileInfo: f, State: filePending})
@@ -83,6 +84,19 @@ func (n *Node) onFileOffer(p Packet, from netip.AddrPort, cs Charset, msg Messag
 		}
 	}
 	return true
+}
+
+// AskShared asks an iptux peer for the files it shares. Its answer is an offer like any
+// other (a transfer_offered event), fetched the same way.
+func (n *Node) AskShared(to netip.AddrPort) error {
+	select {
+	case <-n.ready:
+	case <-n.stopping:
+		return ErrNodeClosed
+	}
+	cs, flag := n.encodingFor(to)
+	n.write(to, n.packet(cs, flag, IptuxAskShared, []byte{0}))
+	return nil
 }
 
 // prepareDest makes sure dir exists and can be written, and returns it absolute.
@@ -588,7 +602,7 @@ func (n *Node) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root *
 		return 0, fmt.Errorf("%s is not a regular file", part)
 	}
 	offset := st.Size()
-	if offset > tf.Size {
+	if offset > tf.Size || t.Iptux { // iptux sends from byte 0 whatever offset is asked
 		if err := f.Truncate(0); err != nil {
 			return 0, writeErr(part, err)
 		}

@@ -171,3 +171,13 @@ func blank(img image.Image) bool {
 	}
 	return true
 }
+
+func TestGUIWithoutDisplaySaysSo(t *testing.T) {
+	l := lab.New(t, 1) // in a lab host, in case it started a node after all
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	_, errOut, code := l.Hosts[0].Run(bin, "gui", "--profile", filepath.Join(t.TempDir(), "p"))
+	if code != 1 || !strings.Contains(errOut, "no graphical display") || !strings.Contains(errOut, "feigo serve") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}

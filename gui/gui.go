@@ -40,6 +40,10 @@ func (c nodeCore) Peers() []peers.Peer { return c.Table().Snapshot() }
 // exit code. Logs go to logw.
 func Main(profDir string, logw io.Writer) int {
 	log := slog.New(slog.NewTextHandler(logw, nil))
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		fmt.Fprintln(logw, "feigo: no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set); run `feigo serve` for a node without a window")
+		return 1
+	}
 	a := app.NewWithID("io.github.feigo")
 	icon := fyne.NewStaticResource("feigo.png", assets.Icon)
 	a.SetIcon(icon)

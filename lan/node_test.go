@@ -496,3 +496,15 @@ func TestFeiQNoticesIgnoredAndIPMsgPaddingTrimmed(t *testing.T) {
 	default:
 	}
 }
+
+func TestAdvertisesOnlyWhatItImplements(t *testing.T) {
+	for _, files := range []bool{true, false} {
+		r := newRawPeer(t)
+		n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.NoFiles = !files })
+		r.send(n.addr, "1", "probe", "pc", BrEntry, "probe\x00\x00")
+		p := r.expect(AnsEntry)
+		if p.Cmd.Has(EncryptOpt) || p.Cmd.Has(CapIPDictOpt) || !p.Cmd.Has(CapUTF8Opt) || p.Cmd.Has(FileAttachOpt) != files {
+			t.Errorf("files=%v: entry options %#x", files, uint32(p.Cmd))
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,8 +16,10 @@ import (
 	"feigo/internal/lab"
 )
 
-// xvfb starts a virtual X display, letting the server pick a free number, and returns its
-// DISPLAY value. It is stopped with SIGTERM so that it removes its socket.
+// xvfb starts a virtual X display on a free number from :90 up and returns its DISPLAY
+// value. A number whose lock names a live server is skipped; a stale lock and socket (a
+// server that was killed) are cleared. The server is stopped with SIGTERM so that it removes
+// its own socket and lock.
 func xvfb(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("Xvfb"); err != nil {
@@ -25,35 +28,45 @@ func xvfb(t *testing.T) string {
 		}
 		t.Skipf("the GUI smoke test needs Xvfb: %v", err)
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
+	for n := 90; n < 140; n++ {
+		lock := fmt.Sprintf("/tmp/.X%d-lock", n)
+		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
+		if b, err := os.ReadFile(lock); err == nil {
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			if pid > 0 && syscall.Kill(pid, 0) == nil {
+				continue // a live server
+			}
+			os.Remove(lock)
+			os.Remove(sock)
+		} else if _, err := os.Stat(sock); err == nil {
+			os.Remove(sock)
 		}
-	})
-	r.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 16)
-	n, err := r.Read(buf)
-	num := strings.TrimSpace(string(buf[:n]))
-	if err != nil || num == "" {
-		t.Fatalf("Xvfb did not say its display number: %v", err)
+		disp := fmt.Sprintf(":%d", n)
+		cmd := exec.Command("Xvfb", disp, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		})
+		for range 100 {
+			if _, err := os.Stat(sock); err == nil {
+				return disp
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("Xvfb %s did not come up", disp)
 	}
-	return ":" + num
+	t.Fatal("no free X display number")
+	return ""
 }
 
 // artefactDir is where the smoke test leaves its screenshot for people to look at:

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"feigo/control"
 	"feigo/internal/lab"
 	"feigo/peers"
 )
@@ -84,7 +85,7 @@ func (x *iptux) waitLog(t *testing.T, s string, timeout time.Duration) {
 func (x *iptux) xdo(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("xdotool", args...)
-	cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
+	cmd.Env = append(os.Environ(), "DISPLAY="+x.display, "LC_ALL=C.UTF-8") // a UTF-8 locale that exists, for typing Chinese
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("xdotool %v: %v %s", args, err, out)
@@ -235,4 +236,50 @@ func TestIptuxSharedFilesToFeiGo(t *testing.T) {
 		t.Error("the file from iptux differs")
 	}
 	sameTree(t, tree, filepath.Join(dl, "资料"))
+}
+
+// TestIptuxWithTheWindow runs FeiGo's window next to iptux and keeps a screenshot of each
+// side, for people to look at how the two show the same conversation.
+func TestIptuxWithTheWindow(t *testing.T) {
+	l := lab.New(t, 2)
+	tux := startIptux(t, l.Hosts[0], "企鹅小李", "运维部")
+	disp := xvfb(t)
+	t.Setenv("DISPLAY", disp)
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("LANG", "zh_CN.UTF-8")
+	prof := filepath.Join(t.TempDir(), "gui")
+	os.MkdirAll(prof, 0o700)
+	os.WriteFile(filepath.Join(prof, "settings.json"), []byte(`{"nick":"王芳","group":"财务部"}`), 0o600)
+	gui := &node{Proc: l.Hosts[1].Start(t.TempDir(), bin, "gui", "--profile", prof), profile: prof}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := gui.call(control.Request{Cmd: "peers"})
+		if err == nil && len(resp.Peers) == 1 && resp.Peers[0].Client == "iptux" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the window's node does not list iptux (%v); log:\n%s", err, gui.LogTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A message each way: sent with the CLI through the window's node, answered by typing
+	// into iptux. The window shows both (see the screenshot).
+	if _, e, c := gui.cli("send", "企鹅小李", "下午三点的会改到四点"); c != 0 {
+		t.Fatalf("send: %s", e)
+	}
+	tux.waitLog(t, escaped("下午三点的会改到四点"), 10*time.Second)
+	time.Sleep(time.Second)
+	tux.xdo(t, "mousemove", "540", "510", "click", "1")
+	tux.xdo(t, "type", "--delay", "20", "好的 OK")
+	tux.xdo(t, "key", "Return")
+	time.Sleep(2 * time.Second)
+	tux.shot(t, "iptux-side.png")
+	path := filepath.Join(artefactDir(t), "feigo-side-with-iptux.png")
+	if img, err := screenshotX(disp, path); err != nil || blank(img) {
+		t.Fatalf("FeiGo's screenshot: %v", err)
+	}
+	t.Logf("FeiGo's window: %s", path)
+	if code := gui.Stop(); code != 0 {
+		t.Errorf("the window exited %d:\n%s", code, gui.LogTail())
+	}
 }

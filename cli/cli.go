@@ -44,6 +44,7 @@ func init() {
 		{"accept", "ID [--to DIR]", "accept an incoming offer (or resume a failed one)", runAccept},
 		{"decline", "ID", "decline an incoming offer", runDecline},
 		{"cancel", "ID", "stop a transfer in either direction", runCancel},
+		{"history", "[PEER] [--search WORDS] [--since DATE] [--json]", "show and search the message history", runHistory},
 		{"ask-shared", "PEER", "ask an iptux peer for its shared files (they arrive as an offer)", runAskShared},
 	}
 }

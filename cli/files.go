@@ -294,3 +294,49 @@ func runAskShared(env Env, args []string) int {
 	}
 	return 0
 }
+
+func runHistory(env Env, args []string) int {
+	fs, prof := newFlags(env, "history", "[PEER] [--search WORDS] [--since DATE] [--json]",
+		"Show the messages exchanged with PEER (a nickname, user@host, an IP address, a peer ID),\nor with everyone, oldest first. --search finds messages holding all the words\n(Chinese words inside sentences too).")
+	search := fs.String("search", "", "words the messages must hold")
+	since := fs.String("since", "", "only messages from `DATE` on (2006-01-02 or RFC 3339)")
+	limit := fs.Int("n", 0, "only the last N messages")
+	asJSON := fs.Bool("json", false, "print a JSON array of {time, peer, nick, direction, text, state}")
+	pos, code, done := interspersed(env, fs, args)
+	if done {
+		return code
+	}
+	if len(pos) > 1 {
+		fmt.Fprintln(env.Stderr, "feigo history: at most one PEER")
+		return 2
+	}
+	req := control.Request{Cmd: "history", Text: *search, Limit: *limit, To: pos}
+	if *since != "" {
+		t, err := time.ParseInLocation("2006-01-02", *since, time.Local)
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339, *since); err != nil {
+				fmt.Fprintf(env.Stderr, "feigo history: --since %q: use 2006-01-02 or RFC 3339\n", *since)
+				return 2
+			}
+		}
+		req.Since = t
+	}
+	resp, ok := call(env, "history", *prof, req)
+	if !ok {
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetEscapeHTML(false)
+		enc.Encode(resp.History)
+		return 0
+	}
+	for _, r := range resp.History {
+		arrow := "←"
+		if r.Direction == "out" {
+			arrow = "→"
+		}
+		fmt.Fprintf(env.Stdout, "%s %s %s [%s] %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), arrow, r.Nick, r.State, r.Text)
+	}
+	return 0
+}

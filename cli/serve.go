@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"feigo/control"
+	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
@@ -115,10 +117,12 @@ func runServe(env Env, args []string) int {
 	return 0
 }
 
-// Node is a LAN node with its control socket: what `feigo serve` and the desktop app run.
+// Node is a LAN node with its control socket and history: what `feigo serve` and the desktop
+// app run.
 type Node struct {
 	*lan.Node
-	ctl net.Listener
+	ctl     net.Listener
+	History *history.Store
 }
 
 // StartNode takes the profile's control socket and the UDP port, in that order, so that a
@@ -133,22 +137,71 @@ func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		ln.Close()
 		return nil, err
 	}
-	cfg.Conn = conn
-	node, err := lan.NewNode(cfg, peers.New(nil))
+	hist, err := history.Open(filepath.Join(p.Dir, "history.db"))
 	if err != nil {
 		conn.Close()
 		ln.Close()
 		return nil, err
 	}
-	return &Node{Node: node, ctl: ln}, nil
+	cfg.Conn = conn
+	// A message is acknowledged only once it is in the history (Deliver runs before the ack).
+	cfg.Deliver = func(m lan.Message) error {
+		_, err := hist.Add(history.Record{Time: m.Time, PeerID: m.PeerID, User: m.User, Host: m.Host,
+			Addr: m.Addr.String(), Nick: m.Nick, Direction: "in", Text: m.Text, State: "received", PacketNo: m.PacketNo})
+		return err
+	}
+	onEvent := cfg.OnEvent
+	cfg.OnEvent = func(ev lan.Event) {
+		if (ev.Type == "message_delivered" || ev.Type == "message_failed") && ev.Message != nil {
+			m := ev.Message
+			state := "delivered"
+			if ev.Type == "message_failed" {
+				state = "failed"
+			}
+			user, host := m.User, m.Host
+			if m.PeerID == "" && user == "" {
+				user, host = "", m.Addr.Addr().String()
+			}
+			if _, err := hist.Add(history.Record{Time: m.Time, PeerID: m.PeerID, User: user, Host: host,
+				Addr: m.Addr.String(), Nick: m.Nick, Direction: "out", Text: m.Text, State: state, PacketNo: m.PacketNo}); err != nil && cfg.Log != nil {
+				cfg.Log.Error("storing a sent message", "err", err)
+			}
+		}
+		if onEvent != nil {
+			onEvent(ev)
+		}
+	}
+	node, err := lan.NewNode(cfg, peers.New(nil))
+	if err != nil {
+		hist.Close()
+		conn.Close()
+		ln.Close()
+		return nil, err
+	}
+	return &Node{Node: node, ctl: ln, History: hist}, nil
+}
+
+// QueryHistory answers `feigo history`: PEER may be a peer of the table or a key in the
+// history (a FeiGo ID or user@host).
+func (n *Node) QueryHistory(peer, search string, since time.Time, limit int) ([]history.Record, error) {
+	f := history.Filter{Search: search, Since: since, Limit: limit}
+	if peer != "" {
+		if ps := peers.Find(n.Table().Snapshot(), peer); len(ps) == 1 {
+			f.Peer = history.PeerKey(ps[0].ID, ps[0].User, ps[0].Host)
+		} else {
+			f.Peer = peer
+		}
+	}
+	return n.History.Query(f)
 }
 
 // Run serves the LAN and the control socket until ctx is cancelled, then says goodbye.
 func (n *Node) Run(ctx context.Context) error {
 	defer n.ctl.Close()
+	defer n.History.Close()
 	ctx, stop := context.WithCancel(ctx)
 	ctlDone := make(chan error, 1)
-	go func() { ctlDone <- control.Serve(ctx, n.ctl, n.Node) }()
+	go func() { ctlDone <- control.Serve(ctx, n.ctl, n) }()
 	runErr := n.Node.Run(ctx)
 	stop()
 	if err := <-ctlDone; err != nil && runErr == nil {

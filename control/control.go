@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
 )
@@ -53,17 +54,26 @@ type Request struct {
 	// Dir is where to save (accept); Only limits accept to these file names.
 	Dir  string   `json:"dir,omitempty"`
 	Only []string `json:"only,omitempty"`
+	// Since and Limit narrow a history query (Text holds its search words).
+	Since time.Time `json:"since,omitzero"`
+	Limit int       `json:"limit,omitempty"`
+}
+
+// Historian is a node that keeps a history (`feigo history`).
+type Historian interface {
+	QueryHistory(peer, search string, since time.Time, limit int) ([]history.Record, error)
 }
 
 // Response answers a Request. OK is false exactly when Error says what went wrong.
 type Response struct {
-	OK         bool           `json:"ok"`
-	Error      string         `json:"error,omitempty"`
-	Peers      []peers.Peer   `json:"peers,omitempty"`
-	Deliveries []Delivery     `json:"deliveries,omitempty"`
-	Self       *Self          `json:"self,omitempty"`
-	Transfers  []lan.Transfer `json:"transfers,omitempty"`
-	Transfer   *lan.Transfer  `json:"transfer,omitempty"`
+	OK         bool             `json:"ok"`
+	Error      string           `json:"error,omitempty"`
+	Peers      []peers.Peer     `json:"peers,omitempty"`
+	Deliveries []Delivery       `json:"deliveries,omitempty"`
+	Self       *Self            `json:"self,omitempty"`
+	History    []history.Record `json:"history,omitempty"`
+	Transfers  []lan.Transfer   `json:"transfers,omitempty"`
+	Transfer   *lan.Transfer    `json:"transfer,omitempty"`
 }
 
 // Delivery is a message's outcome for one recipient.
@@ -198,6 +208,23 @@ func handle(ctx context.Context, node Node, req Request) Response {
 		return send(ctx, node, req)
 	case "send-file":
 		return sendFile(ctx, node, req)
+	case "history":
+		h, ok := node.(Historian)
+		if !ok {
+			return Response{Error: "this node keeps no history"}
+		}
+		peer := ""
+		if len(req.To) > 0 {
+			peer = req.To[0]
+		}
+		rs, err := h.QueryHistory(peer, req.Text, req.Since, req.Limit)
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		if rs == nil {
+			rs = []history.Record{}
+		}
+		return Response{OK: true, History: rs}
 	case "ask-shared":
 		if len(req.To) != 1 {
 			return Response{Error: "name one peer"}

@@ -89,7 +89,7 @@ func waitTransfer(env Env, name, prof string, t lan.Transfer, quiet bool) int {
 	}
 	if t.Direction == "out" {
 		for _, r := range t.Recipients {
-			fmt.Fprintf(env.Stdout, "received by %s: %d files, %s\n", peerName(r.Nick, r.Addr.String()), len(r.Fetched), size(t.Total/int64(len(t.Recipients))))
+			fmt.Fprintf(env.Stdout, "received by %s: %d files, %s\n", peerName(r.Nick, r.Addr.String()), len(r.Fetched), lan.FormatSize(t.Total/int64(len(t.Recipients))))
 		}
 	} else {
 		for _, f := range t.Files {
@@ -110,31 +110,17 @@ func peerName(nick, addr string) string {
 
 // progressLine is "state 12.0 MiB / 100 MiB (12%), 5.1 MiB/s, 17s left".
 func progressLine(t lan.Transfer) string {
-	s := fmt.Sprintf("%s %s / %s", t.State, size(t.Done), size(t.Total))
+	s := fmt.Sprintf("%s %s / %s", t.State, lan.FormatSize(t.Done), lan.FormatSize(t.Total))
 	if t.Total > 0 {
 		s += fmt.Sprintf(" (%d%%)", t.Done*100/t.Total)
 	}
 	if t.Rate > 0 {
-		s += ", " + size(int64(t.Rate)) + "/s"
+		s += ", " + lan.FormatSize(int64(t.Rate)) + "/s"
 	}
 	if t.ETA > 0 {
 		s += ", " + (time.Duration(t.ETA) * time.Second).Round(time.Second).String() + " left"
 	}
 	return s
-}
-
-// size formats a byte count with binary units.
-func size(b int64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := int64(unit), 0
-	for n := b / unit; n >= unit && exp < 4; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTP"[exp])
 }
 
 func runTransfers(env Env, args []string) int {

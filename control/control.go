@@ -264,14 +264,9 @@ func send(ctx context.Context, node Node, req Request) Response {
 	if len(req.To) == 0 {
 		return Response{Error: "no recipient"}
 	}
-	snap := node.Table().Snapshot()
-	var addrs []netip.AddrPort
-	for _, q := range req.To {
-		addr, err := Resolve(snap, q)
-		if err != nil {
-			return Response{Error: err.Error()}
-		}
-		addrs = append(addrs, addr)
+	addrs, err := resolveAll(node, req.To)
+	if err != nil {
+		return Response{Error: err.Error()}
 	}
 	ds, err := node.Send(ctx, req.Text, addrs...)
 	if err != nil {
@@ -290,6 +285,20 @@ func send(ctx context.Context, node Node, req Request) Response {
 	return resp
 }
 
+// resolveAll resolves every recipient a user named, or says which one it cannot.
+func resolveAll(node Node, to []string) ([]netip.AddrPort, error) {
+	snap := node.Table().Snapshot()
+	var addrs []netip.AddrPort
+	for _, q := range to {
+		addr, err := Resolve(snap, q)
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, addr)
+	}
+	return addrs, nil
+}
+
 func transferResp(t lan.Transfer, err error) Response {
 	if err != nil {
 		return Response{Error: err.Error()}
@@ -306,14 +315,9 @@ func sendFile(ctx context.Context, node Node, req Request) Response {
 			return Response{Error: fmt.Sprintf("path %q is not absolute", p)}
 		}
 	}
-	snap := node.Table().Snapshot()
-	var addrs []netip.AddrPort
-	for _, q := range req.To {
-		addr, err := Resolve(snap, q)
-		if err != nil {
-			return Response{Error: err.Error()}
-		}
-		addrs = append(addrs, addr)
+	addrs, err := resolveAll(node, req.To)
+	if err != nil {
+		return Response{Error: err.Error()}
 	}
 	return transferResp(node.SendFiles(ctx, req.Text, req.Paths, addrs...))
 }

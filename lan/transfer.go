@@ -481,3 +481,18 @@ func describe(nick string, addr netip.AddrPort) string {
 	}
 	return fmt.Sprintf("%s (%s)", nick, addr.Addr())
 }
+
+// FormatSize writes a byte count for people, in binary units: "512 B", "3.0 MiB". The CLI and
+// the window both show sizes this way.
+func FormatSize(b int64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := int64(unit), 0
+	for n := b / unit; n >= unit && exp < 4; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTP"[exp])
+}

@@ -668,12 +668,7 @@ func (n *Node) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root *
 	if err != nil {
 		return moved, fmt.Errorf("saving %s: %w", tf.Name, err)
 	}
-	if t.FeiGo {
-		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		c.Write([]byte("OK\n"))
-	} else {
-		halfCloseAndWait(c)
-	}
+	endFetch(c, t.FeiGo)
 	n.update(x, "", func(tt *Transfer) {
 		f := &tt.Files[i]
 		f.State, f.Error, f.Path, f.SHA256, f.Part = StateDone, "", filepath.Join(tt.Dest, final), sum, ""
@@ -833,18 +828,24 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 	if err != nil {
 		return moved, fmt.Errorf("saving %s: %w", tf.Name, err)
 	}
-	if t.FeiGo {
-		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		c.Write([]byte("OK\n"))
-	} else {
-		halfCloseAndWait(c)
-	}
+	endFetch(c, t.FeiGo)
 	n.update(x, "", func(tt *Transfer) {
 		f := &tt.Files[i]
 		f.State, f.Error, f.Path, f.Part = StateDone, "", filepath.Join(tt.Dest, final), ""
 	})
 	n.log.Info("folder received", "name", final, "bytes", moved, "entries", entries)
 	return moved, nil
+}
+
+// endFetch closes a fetch that succeeded: a FeiGo sender gets the verdict it waits for, a
+// legacy one sees us finish.
+func endFetch(c net.Conn, feigo bool) {
+	if feigo {
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("OK\n"))
+		return
+	}
+	halfCloseAndWait(c)
 }
 
 // makeEntry makes a name from a folder stream safe, then creates it with create, taking the

@@ -542,30 +542,16 @@ func describeFiles(t lan.Transfer) string {
 		if f.IsDir() {
 			n += "/"
 		}
-		names = append(names, fmt.Sprintf("%s (%s)", n, Size(f.Size)))
+		names = append(names, fmt.Sprintf("%s (%s)", n, lan.FormatSize(f.Size)))
 	}
 	return strings.Join(names, ", ")
 }
 
-// Size formats a byte count with binary units.
-func Size(b int64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := int64(unit), 0
-	for n := b / unit; n >= unit && exp < 4; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTP"[exp])
-}
-
 // progressText is "12.0 MiB / 100 MiB · 5.1 MiB/s, 17s left" or the state and its reason.
 func progressText(lang Lang, t lan.Transfer) string {
-	s := fmt.Sprintf("%s / %s · %s", Size(t.Done), Size(t.Total), T(lang, t.State))
+	s := fmt.Sprintf("%s / %s · %s", lan.FormatSize(t.Done), lan.FormatSize(t.Total), T(lang, t.State))
 	if t.State == lan.StateActive && t.Rate > 0 {
-		s += " · " + T(lang, "%s/s, %s left", Size(int64(t.Rate)), (time.Duration(t.ETA)*time.Second).Round(time.Second))
+		s += " · " + T(lang, "%s/s, %s left", lan.FormatSize(int64(t.Rate)), (time.Duration(t.ETA)*time.Second).Round(time.Second))
 	}
 	if t.Error != "" && t.State != lan.StateDone {
 		s += " · " + t.Error
@@ -687,7 +673,7 @@ func (u *UI) addOffer(c *conv, t lan.Transfer) {
 		})
 	})
 	card.open = widget.NewButton(u.t("Open folder"), nil)
-	head := widget.NewLabelWithStyle(fmt.Sprintf("%s  %s", t.Nick, u.t("offers you %d file(s), %s", len(t.Files), Size(t.Total))),
+	head := widget.NewLabelWithStyle(fmt.Sprintf("%s  %s", t.Nick, u.t("offers you %d file(s), %s", len(t.Files), lan.FormatSize(t.Total))),
 		fyne.TextAlign(0), fyne.TextStyle{Bold: true})
 	files := widget.NewLabel(describeFiles(t))
 	files.Wrapping = fyne.TextWrapWord

@@ -460,6 +460,24 @@ func (n *Node) hangUp(x *xfer, c net.Conn) {
 	n.xfers.mu.Unlock()
 }
 
+// openFetch connects to the sender and sends one request; the connection closes when ctx
+// ends. done hangs up.
+func (n *Node) openFetch(ctx context.Context, x *xfer, t Transfer, mode Command, r fileRequest) (c net.Conn, done func(), err error) {
+	if c, err = n.dial(ctx, x); err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	done = func() {
+		stop()
+		n.hangUp(x, c)
+	}
+	if err := n.request(c, t, mode, r); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return c, done, nil
+}
+
 // request writes a GETFILEDATA or GETDIRFILES packet in the sender's encoding.
 func (n *Node) request(c net.Conn, t Transfer, mode Command, r fileRequest) error {
 	cs, flag := n.encodingFor(n.senderAddr(t))
@@ -619,16 +637,11 @@ func (n *Node) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root *
 		return 0, err
 	}
 	x.fileDone[i].Store(offset)
-	c, err := n.dial(ctx, x)
+	c, done, err := n.openFetch(ctx, x, t, GetFileData, fileRequest{PacketNo: t.PacketNo, FileID: tf.ID, Offset: offset, FeiGo: t.FeiGo})
 	if err != nil {
 		return 0, err
 	}
-	defer n.hangUp(x, c)
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	if err := n.request(c, t, GetFileData, fileRequest{PacketNo: t.PacketNo, FileID: tf.ID, Offset: offset, FeiGo: t.FeiGo}); err != nil {
-		return 0, err
-	}
+	defer done()
 	var moved int64
 	buf := make([]byte, recvBuf)
 	r := &deadlineReader{c: c}
@@ -695,16 +708,11 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 		return 0, writeErr(part, err)
 	}
 	x.fileDone[i].Store(0)
-	c, err := n.dial(ctx, x)
+	c, done, err := n.openFetch(ctx, x, t, GetDirFiles, fileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo})
 	if err != nil {
 		return 0, err
 	}
-	defer n.hangUp(x, c)
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	if err := n.request(c, t, GetDirFiles, fileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo}); err != nil {
-		return 0, err
-	}
+	defer done()
 	cs := UTF8
 	if c2, err := ParseCharset(t.Charset); err == nil && !t.UTF8 {
 		cs = c2

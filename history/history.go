@@ -5,8 +5,10 @@ package history
 
 import (
 	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,26 +16,57 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
 
-// Record is one message in the history.
+// Record kinds.
+const (
+	KindText = "text" // a message
+	KindFile = "file" // a file transfer: Files, Folder, State and Error say what became of it
+)
+
+// Message states. A transfer's state is the lan package's (done, failed, declined, cancelled).
+const (
+	StateReceived  = "received"  // in
+	StateSending   = "sending"   // out, waiting for the acknowledgement
+	StateDelivered = "delivered" // out, acknowledged
+	StateFailed    = "failed"    // out, not acknowledged; Error says why
+	StateQueued    = "queued"    // out, waiting for the peer to come back
+)
+
+// Record is one message or file transfer in the history.
 type Record struct {
 	ID        int64     `json:"id"`
 	Time      time.Time `json:"time"`
-	Peer      string    `json:"peer"` // the peer's key: FeiGo ID, or user@host for others
+	Peer      string    `json:"peer"` // the peer's key (see PeerKey)
 	PeerID    string    `json:"peer_id,omitempty"`
 	User      string    `json:"user,omitempty"`
 	Host      string    `json:"host,omitempty"`
 	Addr      string    `json:"addr,omitempty"`
 	Nick      string    `json:"nick,omitempty"` // at the time
 	Direction string    `json:"direction"`      // "in" or "out"
-	Text      string    `json:"text"`
-	State     string    `json:"state"` // in: "received"; out: "delivered", "failed"
+	Kind      string    `json:"kind"`           // KindText or KindFile
+	Text      string    `json:"text"`           // a transfer's: its note and file names
+	State     string    `json:"state"`
+	Error     string    `json:"error,omitempty"`
 	PacketNo  uint32    `json:"packet_no,omitempty"`
+	Files     []File    `json:"files,omitempty"`
+	Folder    string    `json:"folder,omitempty"` // where an incoming transfer was saved
 }
 
-// PeerKey names a peer in the history: its FeiGo ID, else user@host.
+// File is one file or folder of a recorded transfer.
+type File struct {
+	Name  string `json:"name"`
+	Size  int64  `json:"size"`
+	Dir   bool   `json:"dir,omitempty"`
+	State string `json:"state,omitempty"`
+}
+
+// PeerKey names a peer in the history so that it stays the same across restarts and
+// address changes: the FeiGo ID for FeiGo peers and FeiQ's "mac:…" ID; for other clients,
+// whose table ID is their address, user@host.
 func PeerKey(id, user, host string) string {
 	if id != "" {
-		return id
+		if _, err := netip.ParseAddrPort(id); err != nil || user == "" {
+			return id
+		}
 	}
 	return user + "@" + host
 }
@@ -68,6 +101,26 @@ var migrations = []string{
 	CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
 		INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
 	END;`,
+	// 2: file transfers, queued messages, and the peers the history knows (to write to one
+	// who is offline). Legacy peers were keyed by address; they become user@host.
+	`ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+	ALTER TABLE messages ADD COLUMN error TEXT NOT NULL DEFAULT '';
+	ALTER TABLE messages ADD COLUMN files TEXT NOT NULL DEFAULT '';
+	ALTER TABLE messages ADD COLUMN folder TEXT NOT NULL DEFAULT '';
+	UPDATE messages SET peer = user || '@' || host WHERE user != '' AND peer = addr;
+	CREATE INDEX messages_queued ON messages(peer, id) WHERE state = 'queued';
+	CREATE INDEX messages_sending ON messages(id) WHERE state = 'sending';
+	CREATE TABLE peers (
+		peer TEXT PRIMARY KEY,
+		peer_id TEXT NOT NULL DEFAULT '',
+		user TEXT NOT NULL DEFAULT '',
+		host TEXT NOT NULL DEFAULT '',
+		addr TEXT NOT NULL DEFAULT '',
+		nick TEXT NOT NULL DEFAULT '',
+		last INTEGER NOT NULL
+	) WITHOUT ROWID;
+	INSERT OR REPLACE INTO peers(peer, peer_id, user, host, addr, nick, last)
+		SELECT peer, peer_id, user, host, addr, nick, MAX(time) FROM messages GROUP BY peer;`,
 }
 
 // Open opens (creating and migrating) the history database at path.
@@ -117,7 +170,8 @@ func (s *Store) migrate() error {
 func (s *Store) Close() error { return s.db.Close() }
 
 // Add stores a record and returns its ID. When it returns, the record is committed: a crash
-// of the process afterwards does not lose it.
+// of the process afterwards does not lose it. The peer's nick, address and identity are
+// remembered for Peers.
 func (s *Store) Add(r Record) (int64, error) {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
@@ -125,13 +179,66 @@ func (s *Store) Add(r Record) (int64, error) {
 	if r.Peer == "" {
 		r.Peer = PeerKey(r.PeerID, r.User, r.Host)
 	}
-	res, err := s.db.Exec(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, text, state, packet_no)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Time.UnixMilli(), r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Direction, r.Text, r.State, r.PacketNo)
+	if r.Kind == "" {
+		r.Kind = KindText
+	}
+	var files []byte
+	if len(r.Files) > 0 {
+		files, _ = json.Marshal(r.Files)
+	}
+	tx, err := s.db.Begin()
 	if err != nil {
 		return 0, fmt.Errorf("storing a message: %w", err)
 	}
-	return res.LastInsertId()
+	defer tx.Rollback()
+	res, err := tx.Exec(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Time.UnixMilli(), r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Direction, r.Kind, r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder)
+	if err != nil {
+		return 0, fmt.Errorf("storing a message: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	// The peers row keeps the newest non-empty identity of each peer.
+	if _, err := tx.Exec(`INSERT INTO peers(peer, peer_id, user, host, addr, nick, last) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(peer) DO UPDATE SET
+			peer_id = CASE WHEN excluded.peer_id != '' THEN excluded.peer_id ELSE peer_id END,
+			user = CASE WHEN excluded.user != '' THEN excluded.user ELSE user END,
+			host = CASE WHEN excluded.host != '' THEN excluded.host ELSE host END,
+			addr = CASE WHEN excluded.addr != '' THEN excluded.addr ELSE addr END,
+			nick = CASE WHEN excluded.nick != '' THEN excluded.nick ELSE nick END,
+			last = MAX(last, excluded.last)`,
+		r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Time.UnixMilli()); err != nil {
+		return 0, fmt.Errorf("storing a message: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("storing a message: %w", err)
+	}
+	return id, nil
+}
+
+// SetState records what became of an outgoing message: its state, why it failed (errText),
+// and the packet number it went out with (0 keeps the stored one).
+func (s *Store) SetState(id int64, state, errText string, packetNo uint32) error {
+	_, err := s.db.Exec(`UPDATE messages SET state = ?, error = ?, packet_no = CASE WHEN ? != 0 THEN ? ELSE packet_no END WHERE id = ?`,
+		state, errText, packetNo, packetNo, id)
+	if err != nil {
+		return fmt.Errorf("updating a message: %w", err)
+	}
+	return nil
+}
+
+// Interrupted marks messages left "sending" by a node that stopped (or was killed) before
+// their outcome was known as failed, and returns how many there were.
+func (s *Store) Interrupted() (int64, error) {
+	res, err := s.db.Exec(`UPDATE messages SET state = ?, error = ? WHERE state = ?`,
+		StateFailed, "FeiGo stopped before the peer acknowledged", StateSending)
+	if err != nil {
+		return 0, fmt.Errorf("history: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // Filter selects records. Zero fields select everything.
@@ -139,10 +246,15 @@ type Filter struct {
 	Peer   string    // a peer key
 	Search string    // words that must all occur in the text
 	Since  time.Time // at or after
+	Before int64     // records stored before the one with this ID (paging back)
+	State  string    // only records in this state
 	Limit  int       // the most recent Limit records (all when 0)
 }
 
-// Query returns the records that match f, oldest first.
+const columns = "m.id, m.time, m.peer, m.peer_id, m.user, m.host, m.addr, m.nick, m.direction, m.kind, m.text, m.state, m.error, m.packet_no, m.files, m.folder"
+
+// Query returns the records that match f, oldest first. Records are ordered by when they
+// were stored, which is the order they happened in.
 func (s *Store) Query(f Filter) ([]Record, error) {
 	var where []string
 	var args []any
@@ -154,6 +266,14 @@ func (s *Store) Query(f Filter) ([]Record, error) {
 		where = append(where, "m.time >= ?")
 		args = append(args, f.Since.UnixMilli())
 	}
+	if f.Before > 0 {
+		where = append(where, "m.id < ?")
+		args = append(args, f.Before)
+	}
+	if f.State != "" {
+		where = append(where, "m.state = ?")
+		args = append(args, f.State)
+	}
 	var match []string
 	for _, w := range strings.Fields(f.Search) {
 		if utf8.RuneCountInString(w) >= 3 {
@@ -164,7 +284,7 @@ func (s *Store) Query(f Filter) ([]Record, error) {
 			args = append(args, "%"+likeEscape(w)+"%")
 		}
 	}
-	q := "SELECT m.id, m.time, m.peer, m.peer_id, m.user, m.host, m.addr, m.nick, m.direction, m.text, m.state, m.packet_no FROM messages m"
+	q := "SELECT " + columns + " FROM messages m"
 	if len(match) > 0 {
 		q += " JOIN messages_fts ON messages_fts.rowid = m.id"
 		where = append(where, "messages_fts MATCH ?")
@@ -173,7 +293,7 @@ func (s *Store) Query(f Filter) ([]Record, error) {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY m.time DESC, m.id DESC"
+	q += " ORDER BY m.id DESC"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -186,18 +306,20 @@ func (s *Store) Query(f Filter) ([]Record, error) {
 	for rows.Next() {
 		var r Record
 		var ms int64
-		if err := rows.Scan(&r.ID, &ms, &r.Peer, &r.PeerID, &r.User, &r.Host, &r.Addr, &r.Nick, &r.Direction, &r.Text, &r.State, &r.PacketNo); err != nil {
+		var files string
+		if err := rows.Scan(&r.ID, &ms, &r.Peer, &r.PeerID, &r.User, &r.Host, &r.Addr, &r.Nick, &r.Direction, &r.Kind, &r.Text, &r.State, &r.Error, &r.PacketNo, &files, &r.Folder); err != nil {
 			return nil, err
 		}
 		r.Time = time.UnixMilli(ms)
+		if files != "" {
+			json.Unmarshal([]byte(files), &r.Files) // written by Add; a damaged list shows no files
+		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out, nil
 }
 
@@ -206,5 +328,53 @@ func likeEscape(s string) string {
 	return r.Replace(s)
 }
 
-// ErrClosed is returned after Close.
-var ErrClosed = errors.New("history closed")
+// Contact is a peer the history knows, as last seen.
+type Contact struct {
+	Peer   string    `json:"peer"` // its key
+	PeerID string    `json:"peer_id,omitempty"`
+	User   string    `json:"user,omitempty"`
+	Host   string    `json:"host,omitempty"`
+	Addr   string    `json:"addr,omitempty"`
+	Nick   string    `json:"nick,omitempty"`
+	Last   time.Time `json:"last"`
+}
+
+// Contacts returns every peer the history holds a record of, the most recent first.
+func (s *Store) Contacts() ([]Contact, error) {
+	rows, err := s.db.Query(`SELECT peer, peer_id, user, host, addr, nick, last FROM peers ORDER BY last DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	defer rows.Close()
+	var out []Contact
+	for rows.Next() {
+		var c Contact
+		var ms int64
+		if err := rows.Scan(&c.Peer, &c.PeerID, &c.User, &c.Host, &c.Addr, &c.Nick, &ms); err != nil {
+			return nil, err
+		}
+		c.Last = time.UnixMilli(ms)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Clear deletes a peer's whole history, except messages still queued for it, and returns
+// how many records went.
+func (s *Store) Clear(peer string) (int64, error) {
+	res, err := s.db.Exec(`DELETE FROM messages WHERE peer = ? AND state != ?`, peer, StateQueued)
+	if err != nil {
+		return 0, fmt.Errorf("clearing the history: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// Prune deletes records older than before (retention), except messages still queued, and
+// returns how many went.
+func (s *Store) Prune(before time.Time) (int64, error) {
+	res, err := s.db.Exec(`DELETE FROM messages WHERE time < ? AND state != ?`, before.UnixMilli(), StateQueued)
+	if err != nil {
+		return 0, fmt.Errorf("pruning the history: %w", err)
+	}
+	return res.RowsAffected()
+}

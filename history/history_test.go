@@ -1,6 +1,8 @@
 package history
 
 import (
+	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -76,5 +78,175 @@ func TestNewerSchemaRefused(t *testing.T) {
 	s.Close()
 	if _, err := Open(path); err == nil {
 		t.Fatal("a newer schema was opened")
+	}
+}
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func mustAdd(t *testing.T, s *Store, r Record) int64 {
+	t.Helper()
+	id, err := s.Add(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestPagingStatesAndTransfers(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	var ids []int64
+	for i := range 120 {
+		ids = append(ids, mustAdd(t, s, Record{PeerID: "bob", Direction: "in", Text: fmt.Sprintf("m%03d", i), State: StateReceived, Time: t0.Add(time.Duration(i) * time.Second)}))
+	}
+	// Paging back 50 at a time covers everything once, in order.
+	var seen []string
+	before := int64(0)
+	for {
+		page, err := s.Query(Filter{Peer: "bob", Before: before, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		var texts []string
+		for _, r := range page {
+			texts = append(texts, r.Text)
+		}
+		seen = append(texts, seen...)
+		before = page[0].ID
+	}
+	if len(seen) != 120 || seen[0] != "m000" || seen[119] != "m119" {
+		t.Fatalf("paged %d records: first %q last %q", len(seen), seen[0], seen[len(seen)-1])
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] <= seen[i-1] {
+			t.Fatalf("out of order at %d: %q after %q", i, seen[i], seen[i-1])
+		}
+	}
+
+	out := mustAdd(t, s, Record{PeerID: "bob", Direction: "out", Text: "are you there?", State: StateSending})
+	if err := s.SetState(out, StateDelivered, "", 77); err != nil {
+		t.Fatal(err)
+	}
+	stuck := mustAdd(t, s, Record{PeerID: "bob", Direction: "out", Text: "sent as the node died", State: StateSending})
+	if n, err := s.Interrupted(); err != nil || n != 1 {
+		t.Fatalf("Interrupted: %d, %v", n, err)
+	}
+	mustAdd(t, s, Record{PeerID: "bob", Direction: "in", Kind: KindFile, Text: "季度报表.xlsx, photos", State: "done",
+		Folder: "/home/me/Downloads", Files: []File{{Name: "季度报表.xlsx", Size: 12345}, {Name: "photos", Size: 99, Dir: true}}})
+	got, err := s.Query(Filter{Peer: "bob", Since: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d records", len(got))
+	}
+	if got[0].ID != out || got[0].State != StateDelivered || got[0].PacketNo != 77 || got[0].Kind != KindText {
+		t.Errorf("delivered message: %+v", got[0])
+	}
+	if got[1].ID != stuck || got[1].State != StateFailed || got[1].Error == "" {
+		t.Errorf("interrupted message: %+v", got[1])
+	}
+	f := got[2]
+	if f.Kind != KindFile || f.Folder != "/home/me/Downloads" || len(f.Files) != 2 || !f.Files[1].Dir || f.Files[0].Size != 12345 {
+		t.Errorf("transfer record: %+v", f)
+	}
+	// File names are searchable like messages.
+	if r, _ := s.Query(Filter{Search: "报表"}); len(r) != 1 || r[0].Kind != KindFile {
+		t.Errorf("search for a file name: %+v", r)
+	}
+}
+
+func TestContactsClearAndPrune(t *testing.T) {
+	s := openTemp(t)
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	mustAdd(t, s, Record{PeerID: "10.0.0.9:2425", User: "wang", Host: "pc9", Addr: "10.0.0.9:2425", Nick: "老王", Direction: "in", Text: "old news", State: StateReceived, Time: old})
+	mustAdd(t, s, Record{PeerID: "10.0.0.7:2425", User: "wang", Host: "pc9", Addr: "10.0.0.7:2425", Direction: "in", Text: "I moved desks", State: StateReceived})
+	q := mustAdd(t, s, Record{PeerID: "feigo-id-1", Nick: "Bob", Direction: "out", Text: "for when you are back", State: StateQueued, Time: old})
+	mustAdd(t, s, Record{PeerID: "feigo-id-1", Nick: "Bob", Direction: "in", Text: "hello", State: StateReceived})
+
+	cs, err := s.Contacts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]Contact{}
+	for _, c := range cs {
+		byKey[c.Peer] = c
+	}
+	// A legacy peer that changed address is one contact, keyed user@host, with its newest
+	// address and the nick it last had.
+	if len(cs) != 2 || byKey["wang@pc9"].Addr != "10.0.0.7:2425" || byKey["wang@pc9"].Nick != "老王" || byKey["feigo-id-1"].Nick != "Bob" {
+		t.Fatalf("contacts: %+v", cs)
+	}
+
+	if n, err := s.Prune(time.Now().Add(-30 * 24 * time.Hour)); err != nil || n != 1 {
+		t.Fatalf("Prune removed %d (%v), want only the old received message", n, err)
+	}
+	if n, err := s.Clear("feigo-id-1"); err != nil || n != 1 {
+		t.Fatalf("Clear removed %d (%v), want the received message", n, err)
+	}
+	left, _ := s.Query(Filter{})
+	if len(left) != 2 || left[0].Text != "I moved desks" || left[1].ID != q {
+		t.Fatalf("left: %+v", left)
+	}
+	// Deleted records are gone from the search index too.
+	if r, _ := s.Query(Filter{Search: "old news"}); len(r) != 0 {
+		t.Fatalf("a pruned message is still found: %+v", r)
+	}
+}
+
+// A database written by schema 1 (legacy peers keyed by address) opens and migrates.
+func TestMigrationFromSchema1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(migrations[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 1;
+		INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, text, state)
+		VALUES (1000, '10.0.0.9:2425', '10.0.0.9:2425', 'wang', 'pc9', '10.0.0.9:2425', '老王', 'in', '旧消息在这里', 'received'),
+		       (2000, 'feigo-id-1', 'feigo-id-1', 'bob', 'pc1', '10.0.0.2:2425', 'Bob', 'out', 'hello there', 'delivered')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rs, err := s.Query(Filter{Peer: "wang@pc9", Search: "消息在"})
+	if err != nil || len(rs) != 1 || rs[0].Kind != KindText {
+		t.Fatalf("migrated legacy record: %+v, %v", rs, err)
+	}
+	cs, _ := s.Contacts()
+	if len(cs) != 2 || cs[0].Peer != "feigo-id-1" || cs[1].Peer != "wang@pc9" {
+		t.Fatalf("contacts after migration: %+v", cs)
+	}
+}
+
+func TestPeerKey(t *testing.T) {
+	for _, c := range []struct{ id, user, host, want string }{
+		{"3f2a-feigo", "bob", "pc1", "3f2a-feigo"},
+		{"mac:00:11:22:33:44:55", "li", "PC-LI", "mac:00:11:22:33:44:55"},
+		{"10.0.0.9:2425", "wang", "pc9", "wang@pc9"},
+		{"", "wang", "pc9", "wang@pc9"},
+		{"10.0.0.9:2425", "", "", "10.0.0.9:2425"},
+	} {
+		if got := PeerKey(c.id, c.user, c.host); got != c.want {
+			t.Errorf("PeerKey(%q, %q, %q) = %q, want %q", c.id, c.user, c.host, got, c.want)
+		}
 	}
 }

@@ -180,10 +180,14 @@ func dash(s string) string {
 func runSend(env Env, args []string) int {
 	const about = "Send a message to PEER: a nickname, user@host, an IP address or a peer ID.\n" +
 		"The words after PEER are the text; \"-\" reads it from standard input.\n" +
-		"Exits 0 once every recipient acknowledged it, 1 when one did not."
-	fs, prof := newFlags(env, "send", "[--to PEER]... PEER TEXT...", about)
+		"Exits 0 once every recipient acknowledged it, 1 when one did not.\n" +
+		"With --queue, a message that is not delivered now waits in the history and goes\n" +
+		"when the colleague is back (announces itself); PEER may then be a colleague who is\n" +
+		"offline but known from the history. It exits 0 once the message is delivered or queued."
+	fs, prof := newFlags(env, "send", "[--queue] [--to PEER]... PEER TEXT...", about)
 	var to listFlag
 	fs.Var(&to, "to", "another recipient (repeatable)")
+	queue := fs.Bool("queue", false, "keep the message for a colleague who is offline or does not answer, and deliver it when they are back")
 	if code, done := parse(env, fs, args); done {
 		return code
 	}
@@ -203,10 +207,13 @@ func runSend(env Env, args []string) int {
 		}
 		text = strings.TrimSuffix(string(b), "\n")
 	}
-	resp, ok := call(env, "send", *prof, control.Request{Cmd: "send", To: recipients, Text: text})
+	resp, ok := call(env, "send", *prof, control.Request{Cmd: "send", To: recipients, Text: text, Queue: *queue})
 	for _, d := range resp.Deliveries {
-		if d.Delivered {
+		switch {
+		case d.Delivered:
 			fmt.Fprintf(env.Stdout, "delivered to %s\n", who(d))
+		case d.Queued:
+			fmt.Fprintf(env.Stdout, "queued for %s: it goes when they are back\n", who(d))
 		}
 	}
 	if !ok {
@@ -216,6 +223,9 @@ func runSend(env Env, args []string) int {
 }
 
 func who(d control.Delivery) string {
+	if d.To == "" {
+		return d.Nick
+	}
 	if d.Nick != "" {
 		return d.Nick + " (" + d.To + ")"
 	}

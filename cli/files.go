@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"feigo/control"
+	"feigo/history"
 	"feigo/lan"
 	"feigo/profile"
 )
@@ -282,12 +283,13 @@ func runAskShared(env Env, args []string) int {
 }
 
 func runHistory(env Env, args []string) int {
-	fs, prof := newFlags(env, "history", "[PEER] [--search WORDS] [--since DATE] [--json]",
-		"Show the messages exchanged with PEER (a nickname, user@host, an IP address, a peer ID),\nor with everyone, oldest first. --search finds messages holding all the words\n(Chinese words inside sentences too).")
+	fs, prof := newFlags(env, "history", "[PEER] [--search WORDS] [--since DATE] [--json] | --clear PEER",
+		"Show the messages and file transfers exchanged with PEER (a nickname, user@host, an IP\naddress, a peer ID; online or known from the history), or with everyone, oldest first.\n--search finds records holding all the words (Chinese words inside sentences too, and\nfile names). --clear deletes PEER's history (messages still queued for them stay).")
+	clear := fs.Bool("clear", false, "delete PEER's history")
 	search := fs.String("search", "", "words the messages must hold")
 	since := fs.String("since", "", "only messages from `DATE` on (2006-01-02 or RFC 3339)")
 	limit := fs.Int("n", 0, "only the last N messages")
-	asJSON := fs.Bool("json", false, "print a JSON array of {time, peer, nick, direction, text, state}")
+	asJSON := fs.Bool("json", false, "print a JSON array of {time, peer, nick, direction, kind, text, state, …}")
 	pos, code, done := interspersed(env, fs, args)
 	if done {
 		return code
@@ -296,7 +298,11 @@ func runHistory(env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "feigo history: at most one PEER")
 		return 2
 	}
-	req := control.Request{Cmd: "history", Text: *search, Limit: *limit, To: pos}
+	if *clear && len(pos) != 1 {
+		fmt.Fprintln(env.Stderr, "feigo history: --clear needs the PEER whose history to delete")
+		return 2
+	}
+	req := control.Request{Cmd: "history", Text: *search, Limit: *limit, To: pos, Clear: *clear}
 	if *since != "" {
 		t, err := time.ParseInLocation("2006-01-02", *since, time.Local)
 		if err != nil {
@@ -311,6 +317,10 @@ func runHistory(env Env, args []string) int {
 	if !ok {
 		return 1
 	}
+	if *clear {
+		fmt.Fprintf(env.Stdout, "deleted %d records\n", resp.Cleared)
+		return 0
+	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetEscapeHTML(false)
@@ -322,7 +332,17 @@ func runHistory(env Env, args []string) int {
 		if r.Direction == "out" {
 			arrow = "→"
 		}
-		fmt.Fprintf(env.Stdout, "%s %s %s [%s] %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), arrow, r.Nick, r.State, r.Text)
+		text, state := r.Text, r.State
+		if r.Kind == history.KindFile {
+			state = "files " + state
+			if r.Folder != "" {
+				text += " → " + r.Folder
+			}
+		}
+		if r.Error != "" {
+			state += ": " + r.Error
+		}
+		fmt.Fprintf(env.Stdout, "%s %s %s [%s] %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), arrow, r.Nick, state, text)
 	}
 	return 0
 }

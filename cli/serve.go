@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -107,6 +109,7 @@ func runServe(env Env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	node.SetRetention(st.HistoryDays)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg.Log.Info("FeiGo node started", "nick", cfg.Nick, "group", cfg.Group, "profile", p.Dir, "socket", p.SocketPath())
@@ -118,24 +121,36 @@ func runServe(env Env, args []string) int {
 }
 
 // Node is a LAN node with its control socket and history: what `feigo serve` and the desktop
-// app run.
+// app run. Its Send keeps the history; Queue holds messages for colleagues who are away.
 type Node struct {
 	*lan.Node
 	ctl     net.Listener
 	History *history.Store
+	log     *slog.Logger
+	emit    func(lan.Event)
+
+	qmu       sync.Mutex
+	qlocks    map[string]*sync.Mutex // per peer key: one delivery of its queue at a time
+	bgCtx     context.Context        // cancelled when Run stops
+	bgStop    context.CancelFunc
+	bg        sync.WaitGroup
+	retention atomic.Int64 // days; 0 keeps everything
 }
 
 // StartNode takes the profile's control socket and the UDP port, in that order, so that a
-// second node on the same profile is refused before it touches the network.
+// second node on the same profile is refused before it touches the network. It opens the
+// profile's history, where messages that a killed node left "sending" are marked failed.
 func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	ln, err := control.Listen(p.SocketPath())
 	if err != nil {
 		return nil, err
 	}
-	conn, err := lan.Listen(cfg.Port)
-	if err != nil {
-		ln.Close()
-		return nil, err
+	conn := cfg.Conn // tests bind loopback themselves
+	if conn == nil {
+		if conn, err = lan.Listen(cfg.Port); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	hist, err := history.Open(filepath.Join(p.Dir, "history.db"))
 	if err != nil {
@@ -143,42 +158,53 @@ func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		ln.Close()
 		return nil, err
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if k, err := hist.Interrupted(); err != nil {
+		cfg.Log.Error("history", "err", err)
+	} else if k > 0 {
+		cfg.Log.Warn("messages being sent when FeiGo last stopped are marked failed", "count", k)
+	}
+	n := &Node{ctl: ln, History: hist, log: cfg.Log, qlocks: map[string]*sync.Mutex{}}
+	n.bgCtx, n.bgStop = context.WithCancel(context.Background())
 	cfg.Conn = conn
 	// A message is acknowledged only once it is in the history (Deliver runs before the ack).
 	cfg.Deliver = func(m lan.Message) error {
+		if strings.TrimSpace(m.Text) == "" {
+			return nil // a file offer without a note: the transfer is recorded when it ends
+		}
 		_, err := hist.Add(history.Record{Time: m.Time, PeerID: m.PeerID, User: m.User, Host: m.Host,
-			Addr: m.Addr.String(), Nick: m.Nick, Direction: "in", Text: m.Text, State: "received", PacketNo: m.PacketNo})
+			Addr: m.Addr.String(), Nick: m.Nick, Direction: "in", Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo})
 		return err
 	}
 	onEvent := cfg.OnEvent
-	cfg.OnEvent = func(ev lan.Event) {
-		if (ev.Type == "message_delivered" || ev.Type == "message_failed") && ev.Message != nil {
-			m := ev.Message
-			state := "delivered"
-			if ev.Type == "message_failed" {
-				state = "failed"
-			}
-			user, host := m.User, m.Host
-			if m.PeerID == "" && user == "" {
-				user, host = "", m.Addr.Addr().String()
-			}
-			if _, err := hist.Add(history.Record{Time: m.Time, PeerID: m.PeerID, User: user, Host: host,
-				Addr: m.Addr.String(), Nick: m.Nick, Direction: "out", Text: m.Text, State: state, PacketNo: m.PacketNo}); err != nil && cfg.Log != nil {
-				cfg.Log.Error("storing a sent message", "err", err)
-			}
-		}
+	n.emit = func(ev lan.Event) {
 		if onEvent != nil {
 			onEvent(ev)
 		}
 	}
+	cfg.OnEvent = func(ev lan.Event) {
+		switch ev.Type {
+		case "message_delivered", "message_failed":
+			return // Node.Send reports these itself, with the history record
+		case "peer_online", "peer_updated":
+			n.peerAnnounced(*ev.Peer)
+		case "transfer_done", "transfer_failed":
+			n.recordTransfer(*ev.Transfer)
+		}
+		n.emit(ev)
+	}
 	node, err := lan.NewNode(cfg, peers.New(nil))
 	if err != nil {
+		n.bgStop()
 		hist.Close()
 		conn.Close()
 		ln.Close()
 		return nil, err
 	}
-	return &Node{Node: node, ctl: ln, History: hist}, nil
+	n.Node = node
+	return n, nil
 }
 
 // QueryHistory answers `feigo history`: PEER may be a peer of the table or a key in the
@@ -186,10 +212,13 @@ func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
 func (n *Node) QueryHistory(peer, search string, since time.Time, limit int) ([]history.Record, error) {
 	f := history.Filter{Search: search, Since: since, Limit: limit}
 	if peer != "" {
-		if ps := peers.Find(n.Table().Snapshot(), peer); len(ps) == 1 {
-			f.Peer = history.PeerKey(ps[0].ID, ps[0].User, ps[0].Host)
-		} else {
-			f.Peer = peer
+		c, err := n.Contact(peer)
+		if err != nil && !errors.Is(err, ErrNoContact) {
+			return nil, err
+		}
+		f.Peer = peer // a key the history may hold even if no name resolves to it
+		if err == nil {
+			f.Peer = c.Peer
 		}
 	}
 	return n.History.Query(f)
@@ -202,7 +231,23 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancel(ctx)
 	ctlDone := make(chan error, 1)
 	go func() { ctlDone <- control.Serve(ctx, n.ctl, n) }()
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-n.bgCtx.Done():
+				return
+			case <-t.C:
+				n.prune()
+			}
+		}
+	}()
 	runErr := n.Node.Run(ctx)
+	n.bgStop()
+	n.bg.Wait()
 	stop()
 	if err := <-ctlDone; err != nil && runErr == nil {
 		runErr = err

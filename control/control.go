@@ -57,11 +57,20 @@ type Request struct {
 	// Since and Limit narrow a history query (Text holds its search words).
 	Since time.Time `json:"since,omitzero"`
 	Limit int       `json:"limit,omitempty"`
+	// Queue (send) keeps a message that is not delivered now in the history and delivers it
+	// when the peer announces itself; To may name a colleague known only from the history.
+	Queue bool `json:"queue,omitempty"`
+	// Clear (history) deletes the named peer's history instead of listing it.
+	Clear bool `json:"clear,omitempty"`
 }
 
-// Historian is a node that keeps a history (`feigo history`).
+// Historian is a node that keeps a history (`feigo history`, `feigo send --queue`).
 type Historian interface {
 	QueryHistory(peer, search string, since time.Time, limit int) ([]history.Record, error)
+	// Contact resolves a name among the peers online, then those the history knows.
+	Contact(query string) (history.Contact, error)
+	Queue(ctx context.Context, text string, c history.Contact) (history.Record, error)
+	ClearHistory(peer string) (int64, error)
 }
 
 // Response answers a Request. OK is false exactly when Error says what went wrong.
@@ -74,6 +83,8 @@ type Response struct {
 	History    []history.Record `json:"history,omitempty"`
 	Transfers  []lan.Transfer   `json:"transfers,omitempty"`
 	Transfer   *lan.Transfer    `json:"transfer,omitempty"`
+	// Cleared is how many records a history request with Clear deleted.
+	Cleared int64 `json:"cleared,omitempty"`
 }
 
 // Delivery is a message's outcome for one recipient.
@@ -82,6 +93,9 @@ type Delivery struct {
 	PeerID    string `json:"peer_id,omitempty"`
 	Nick      string `json:"nick,omitempty"`
 	Delivered bool   `json:"delivered"`
+	// Queued is set for a queued message not delivered yet; HistoryID names its record.
+	Queued    bool   `json:"queued,omitempty"`
+	HistoryID int64  `json:"history_id,omitempty"`
 	Parts     int    `json:"parts,omitempty"`
 	Error     string `json:"error,omitempty"`
 }
@@ -217,6 +231,20 @@ func handle(ctx context.Context, node Node, req Request) Response {
 		if len(req.To) > 0 {
 			peer = req.To[0]
 		}
+		if req.Clear {
+			if peer == "" {
+				return Response{Error: "name the colleague whose history to clear"}
+			}
+			c, err := h.Contact(peer)
+			if err != nil {
+				return Response{Error: err.Error()}
+			}
+			n, err := h.ClearHistory(c.Peer)
+			if err != nil {
+				return Response{Error: err.Error()}
+			}
+			return Response{OK: true, Cleared: n}
+		}
 		rs, err := h.QueryHistory(peer, req.Text, req.Since, req.Limit)
 		if err != nil {
 			return Response{Error: err.Error()}
@@ -264,6 +292,9 @@ func send(ctx context.Context, node Node, req Request) Response {
 	if len(req.To) == 0 {
 		return Response{Error: "no recipient"}
 	}
+	if req.Queue {
+		return queue(ctx, node, req)
+	}
 	addrs, err := resolveAll(node, req.To)
 	if err != nil {
 		return Response{Error: err.Error()}
@@ -281,6 +312,34 @@ func send(ctx context.Context, node Node, req Request) Response {
 			resp.Error = fmt.Sprintf("not delivered to %s: %v", describe(d.Nick, d.Addr), d.Err)
 		}
 		resp.Deliveries = append(resp.Deliveries, out)
+	}
+	return resp
+}
+
+// queue sends a message to each named colleague or, where it is not delivered now, keeps
+// it for when that colleague is back. It fails only if a name resolves to nobody or the
+// message cannot be stored.
+func queue(ctx context.Context, node Node, req Request) Response {
+	h, ok := node.(Historian)
+	if !ok {
+		return Response{Error: "this node keeps no history, so it cannot queue"}
+	}
+	cs := make([]history.Contact, len(req.To))
+	for i, q := range req.To {
+		c, err := h.Contact(q)
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		cs[i] = c
+	}
+	resp := Response{OK: true}
+	for _, c := range cs {
+		r, err := h.Queue(ctx, req.Text, c)
+		if err != nil {
+			return Response{Error: err.Error(), Deliveries: resp.Deliveries}
+		}
+		resp.Deliveries = append(resp.Deliveries, Delivery{To: c.Addr, PeerID: c.PeerID, Nick: c.Nick,
+			Delivered: r.State == history.StateDelivered, Queued: r.State == history.StateQueued, HistoryID: r.ID, Error: r.Error})
 	}
 	return resp
 }

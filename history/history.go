@@ -6,6 +6,7 @@ package history
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -110,6 +111,7 @@ var migrations = []string{
 	UPDATE messages SET peer = user || '@' || host WHERE user != '' AND peer = addr;
 	CREATE INDEX messages_queued ON messages(peer, id) WHERE state = 'queued';
 	CREATE INDEX messages_sending ON messages(id) WHERE state = 'sending';
+	CREATE INDEX messages_files ON messages(peer, packet_no) WHERE kind = 'file';
 	CREATE TABLE peers (
 		peer TEXT PRIMARY KEY,
 		peer_id TEXT NOT NULL DEFAULT '',
@@ -215,6 +217,31 @@ func (s *Store) Add(r Record) (int64, error) {
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("storing a message: %w", err)
+	}
+	return id, nil
+}
+
+// PutTransfer stores a file transfer's record, or updates the one stored for the same offer
+// (peer, direction and packet number): a failed download that is accepted again and
+// completes is one record that ends "done".
+func (s *Store) PutTransfer(r Record) (int64, error) {
+	r.Kind = KindFile
+	if r.Peer == "" {
+		r.Peer = PeerKey(r.PeerID, r.User, r.Host)
+	}
+	var id int64
+	err := s.db.QueryRow(`SELECT id FROM messages WHERE kind = 'file' AND peer = ? AND packet_no = ? AND direction = ?`,
+		r.Peer, r.PacketNo, r.Direction).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.Add(r)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storing a transfer: %w", err)
+	}
+	files, _ := json.Marshal(r.Files)
+	if _, err := s.db.Exec(`UPDATE messages SET state = ?, error = ?, files = ?, folder = ? WHERE id = ?`,
+		r.State, r.Error, string(files), r.Folder, id); err != nil {
+		return 0, fmt.Errorf("storing a transfer: %w", err)
 	}
 	return id, nil
 }

@@ -142,8 +142,17 @@ func TestPagingStatesAndTransfers(t *testing.T) {
 	if n, err := s.Interrupted(); err != nil || n != 1 {
 		t.Fatalf("Interrupted: %d, %v", n, err)
 	}
-	mustAdd(t, s, Record{PeerID: "bob", Direction: "in", Kind: KindFile, Text: "季度报表.xlsx, photos", State: "done",
-		Folder: "/home/me/Downloads", Files: []File{{Name: "季度报表.xlsx", Size: 12345}, {Name: "photos", Size: 99, Dir: true}}})
+	// A transfer that failed and was then resumed to the end is one record.
+	xfer := Record{PeerID: "bob", Direction: "in", PacketNo: 5, Text: "季度报表.xlsx, photos", State: "failed", Error: "the disk is full",
+		Folder: "/home/me/Downloads", Files: []File{{Name: "季度报表.xlsx", Size: 12345}, {Name: "photos", Size: 99, Dir: true}}}
+	first, err := s.PutTransfer(xfer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xfer.State, xfer.Error = "done", ""
+	if again, err := s.PutTransfer(xfer); err != nil || again != first {
+		t.Fatalf("the resumed transfer got record %d (%v), want %d", again, err, first)
+	}
 	got, err := s.Query(Filter{Peer: "bob", Since: t0.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +167,7 @@ func TestPagingStatesAndTransfers(t *testing.T) {
 		t.Errorf("interrupted message: %+v", got[1])
 	}
 	f := got[2]
-	if f.Kind != KindFile || f.Folder != "/home/me/Downloads" || len(f.Files) != 2 || !f.Files[1].Dir || f.Files[0].Size != 12345 {
+	if f.Kind != KindFile || f.State != "done" || f.Error != "" || f.Folder != "/home/me/Downloads" || len(f.Files) != 2 || !f.Files[1].Dir || f.Files[0].Size != 12345 {
 		t.Errorf("transfer record: %+v", f)
 	}
 	// File names are searchable like messages.

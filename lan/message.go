@@ -124,13 +124,11 @@ func splitText(text string, limit int) []string {
 // MaxText) fails at once. Each outcome is also reported as a message_delivered or
 // message_failed event.
 func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]Delivery, error) {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	switch {
-	case strings.TrimSpace(text) == "":
-		return nil, ErrEmpty
-	case len(text) > MaxText:
-		return nil, fmt.Errorf("%w (this one is %d bytes)", ErrTooLong, len(text))
-	case len(to) == 0:
+	text, err := CheckText(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(to) == 0 {
 		return nil, ErrNoTarget
 	}
 	select {
@@ -185,6 +183,19 @@ func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]D
 	}
 	wg.Wait()
 	return out, nil
+}
+
+// CheckText returns text as Send sends it (CRLF line ends become LF), or ErrEmpty or
+// ErrTooLong.
+func CheckText(text string) (string, error) {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	switch {
+	case strings.TrimSpace(text) == "":
+		return "", ErrEmpty
+	case len(text) > MaxText:
+		return "", fmt.Errorf("%w (this one is %d bytes)", ErrTooLong, len(text))
+	}
+	return text, nil
 }
 
 // sendReliable sends pkt until it is acknowledged, with backoff from RetryFirst up to

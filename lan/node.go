@@ -100,6 +100,9 @@ type Event struct {
 	// Transfer is set on transfer_offered, transfer_started, transfer_progress,
 	// transfer_done and transfer_failed (which also covers declined and cancelled).
 	Transfer *Transfer `json:"transfer,omitempty"`
+	// HistoryID is the history record a message event is about. The lan package never sets
+	// it; the node's owner (package cli) does when it keeps a history.
+	HistoryID int64 `json:"history_id,omitempty"`
 }
 
 // Node is one FeiGo presence on the LAN: it announces itself, keeps the peer table and sends

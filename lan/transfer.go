@@ -86,6 +86,8 @@ type Transfer struct {
 	PacketNo  uint32         `json:"packet_no"`
 	PeerID    string         `json:"peer_id,omitempty"` // in: the sender
 	Nick      string         `json:"nick,omitempty"`
+	User      string         `json:"user,omitempty"` // in: the sender's login and host
+	Host      string         `json:"host,omitempty"`
 	Addr      netip.AddrPort `json:"addr,omitzero"`
 	Text      string         `json:"text,omitempty"`
 	Files     []TransferFile `json:"files"`

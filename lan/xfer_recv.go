@@ -64,7 +64,7 @@ func (n *Node) onFileOffer(p Packet, from netip.AddrPort, cs Charset, msg Messag
 	}
 	t := Transfer{
 		Direction: "in", State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
-		Addr: from, Text: msg.Text, Created: n.now(), Updated: n.now(),
+		User: msg.User, Host: msg.Host, Addr: from, Text: msg.Text, Created: n.now(), Updated: n.now(),
 		UTF8: p.Cmd.Has(UTF8Opt), Charset: cs.String(),
 	}
 	if peer, ok := n.table.ByAddr(from); ok {

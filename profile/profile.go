@@ -45,6 +45,8 @@ type Settings struct {
 	AutoAccept []string `json:"auto_accept,omitempty"`
 	// StartMinimised starts the app in the tray.
 	StartMinimised bool `json:"start_minimised,omitempty"`
+	// HistoryDays keeps the history for this many days; 0 keeps it forever.
+	HistoryDays int `json:"history_days,omitempty"`
 }
 
 // DefaultDownloads is $XDG_DOWNLOAD_DIR, else ~/Downloads (the current directory when there

@@ -1,0 +1,253 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/control"
+	"feigo/history"
+	"feigo/lan"
+	"feigo/profile"
+)
+
+// loopNode is a Node on 127.0.0.1 that announces only to the other test node.
+type loopNode struct {
+	*Node
+	prof   *profile.Profile
+	port   int
+	events chan lan.Event
+	stop   func()
+}
+
+// freePort returns a port free for both UDP and TCP on 127.0.0.1.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		tc, err := lan.ListenTCP(netip.MustParseAddr("127.0.0.1"), port)
+		u.Close()
+		if err == nil {
+			tc.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// startLoop runs a node with the profile in dir on 127.0.0.1:port, announcing to peerPort.
+func startLoop(t *testing.T, dir, nick string, port, peerPort int, tweak func(*lan.Config)) *loopNode {
+	t.Helper()
+	p, err := profile.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp, err := lan.ListenTCP(netip.MustParseAddr("127.0.0.1"), port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &loopNode{prof: p, port: port, events: make(chan lan.Event, 1000)}
+	cfg, err := NodeConfig(p, profile.Settings{Nick: nick, Port: port, Interfaces: []string{"none"},
+		Broadcast: []string{fmt.Sprintf("127.0.0.1:%d", peerPort)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Conn, cfg.TCP = conn, tcp
+	cfg.RetryFirst, cfg.RetryMax, cfg.RetryBudget = 50*time.Millisecond, 200*time.Millisecond, 1500*time.Millisecond
+	cfg.OnEvent = func(ev lan.Event) { ln.events <- ev }
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	n, err := StartNode(p, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Node = n
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	stopped := false
+	ln.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	t.Cleanup(ln.stop)
+	return ln
+}
+
+func (ln *loopNode) wait(t *testing.T, typ string, ok func(lan.Event) bool) lan.Event {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case ev := <-ln.events:
+			if ev.Type == typ && (ok == nil || ok(ev)) {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %s event within 15s", typ)
+		}
+	}
+}
+
+func texts(rs []history.Record) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Direction+":"+r.State+":"+r.Text)
+	}
+	return out
+}
+
+// Messages out are stored with their outcome, a message queued for a colleague who left
+// (named from the history) goes when that colleague is back, in order and once, and file
+// transfers are recorded at both ends.
+func TestHistoryQueueAndTransfers(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	inbox := t.TempDir()
+	a := startLoop(t, dirA, "Alice", pa, pb, nil)
+	b := startLoop(t, dirB, "Bob", pb, pa, func(c *lan.Config) { c.AcceptDir = inbox })
+	online := a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Nick == "Bob" })
+	bobAddr := online.Peer.Addr
+	bobKey := history.PeerKey(online.Peer.ID, online.Peer.User, online.Peer.Host)
+
+	ds, err := a.Send(context.Background(), "hello\r\nBob", bobAddr)
+	if err != nil || ds[0].Err != nil {
+		t.Fatalf("send: %v %v", err, ds)
+	}
+	ev := a.wait(t, "message_delivered", nil)
+	if ev.HistoryID == 0 || ev.Message.Text != "hello\nBob" {
+		t.Fatalf("delivered event: %+v", ev)
+	}
+
+	// A file, recorded at both ends when it is done.
+	src := filepath.Join(t.TempDir(), "周报.txt")
+	os.WriteFile(src, []byte("numbers"), 0o644)
+	if _, err := a.SendFiles(context.Background(), "", []string{src}, bobAddr); err != nil {
+		t.Fatal(err)
+	}
+	a.wait(t, "transfer_done", nil)
+	b.wait(t, "transfer_done", nil)
+
+	// Bob leaves. A message now fails, and is stored as failed with the reason.
+	b.stop()
+	a.wait(t, "peer_offline", nil)
+	if ds, _ := a.Send(context.Background(), "too late", bobAddr); len(ds) != 1 || ds[0].Err == nil {
+		t.Fatalf("a message to a stopped peer: %+v", ds)
+	}
+
+	// Queued for Bob, named by nick although he is offline (the history knows him).
+	c, err := a.Contact("bob")
+	if err != nil || c.Peer != bobKey || c.Addr != bobAddr.String() {
+		t.Fatalf("Contact(bob) offline: %+v, %v", c, err)
+	}
+	if _, err := a.Contact("nobody"); !errors.Is(err, ErrNoContact) {
+		t.Fatalf("Contact(nobody): %v", err)
+	}
+	var queued []int64
+	for _, text := range []string{"first while away", "second while away"} {
+		r, err := a.Queue(context.Background(), text, c)
+		if err != nil || r.State != history.StateQueued || r.ID == 0 {
+			t.Fatalf("Queue: %+v, %v", r, err)
+		}
+		if ev := a.wait(t, "message_queued", nil); ev.HistoryID != r.ID {
+			t.Fatalf("queued event %d for record %d", ev.HistoryID, r.ID)
+		}
+		queued = append(queued, r.ID)
+	}
+
+	// Bob is back (same profile, so the same FeiGo ID): both arrive, in order.
+	b = startLoop(t, dirB, "Bob", pb, pa, nil)
+	for _, id := range queued {
+		ev := a.wait(t, "message_delivered", func(ev lan.Event) bool { return ev.HistoryID != 0 })
+		if ev.HistoryID != id {
+			t.Fatalf("delivered record %d, want %d first", ev.HistoryID, id)
+		}
+	}
+	got, err := b.History.Query(history.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"in:received:hello\nBob", "in:done:周报.txt", "in:received:first while away", "in:received:second while away"}
+	if strings.Join(texts(got), "|") != strings.Join(want, "|") {
+		t.Fatalf("Bob's history:\n got %q\nwant %q", texts(got), want)
+	}
+	if f := got[1]; f.Kind != history.KindFile || f.Folder != inbox || len(f.Files) != 1 || f.Files[0].Size != 7 {
+		t.Fatalf("Bob's transfer record: %+v", f)
+	}
+	mine, _ := a.History.Query(history.Filter{Peer: bobKey})
+	want = []string{"out:delivered:hello\nBob", "out:done:周报.txt", "out:failed:too late", "out:delivered:first while away", "out:delivered:second while away"}
+	if strings.Join(texts(mine), "|") != strings.Join(want, "|") {
+		t.Fatalf("Alice's history:\n got %q\nwant %q", texts(mine), want)
+	}
+	if mine[2].Error == "" || mine[1].Files[0].State != lan.StateDone {
+		t.Fatalf("Alice's failed message or transfer: %+v %+v", mine[2], mine[1])
+	}
+
+	// Queueing to a colleague who is online delivers at once.
+	r, err := a.Queue(context.Background(), "you are back", c)
+	if err != nil || r.State != history.StateDelivered {
+		t.Fatalf("Queue to an online peer: %+v, %v", r, err)
+	}
+}
+
+// `feigo send --queue` and `feigo history --clear` through the control socket.
+func TestSendQueueCommand(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dirA, "Alice", pa, pb, nil)
+	b := startLoop(t, dirB, "Bob", pb, pa, nil)
+	a.wait(t, "peer_online", nil)
+
+	out, errOut, code := run("send", "--profile", dirA, "--queue", "Bob", "online now")
+	if code != 0 || !strings.Contains(out, "delivered to Bob") {
+		t.Fatalf("send --queue to an online peer: %d %q %q", code, out, errOut)
+	}
+	b.stop()
+	a.wait(t, "peer_offline", nil)
+	out, errOut, code = run("send", "--profile", dirA, "--queue", "Bob", "when", "you", "are", "back")
+	if code != 0 || !strings.Contains(out, "queued for Bob") {
+		t.Fatalf("send --queue to an offline peer: %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code = run("send", "--profile", dirA, "--queue", "Nobody", "x"); code != 1 || !strings.Contains(errOut, "no colleague") {
+		t.Fatalf("send --queue to nobody: %d %q", code, errOut)
+	}
+	// Without --queue, a message to a colleague who is not online is refused, not lost silently.
+	if _, errOut, code = run("send", "--profile", dirA, "Bob", "x"); code != 1 {
+		t.Fatalf("send to an offline peer: %d %q", code, errOut)
+	}
+	out, _, _ = run("history", "--profile", dirA, "Bob")
+	if !strings.Contains(out, "[queued] when you are back") || !strings.Contains(out, "[delivered] online now") {
+		t.Fatalf("history: %q", out)
+	}
+	out, errOut, code = run("history", "--profile", dirA, "--clear", "Bob")
+	if code != 0 || !strings.Contains(out, "deleted 1 records") {
+		t.Fatalf("history --clear: %d %q %q", code, out, errOut)
+	}
+	resp, err := control.Call(a.prof.SocketPath(), control.Request{Cmd: "history"})
+	if err != nil || len(resp.History) != 1 || resp.History[0].State != history.StateQueued {
+		t.Fatalf("after clearing, the queued message stays: %+v %v", resp.History, err)
+	}
+}

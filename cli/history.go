@@ -38,6 +38,30 @@ func (n *Node) recordFor(addr netip.AddrPort) history.Record {
 	return r
 }
 
+// knownContact returns the colleague the history knows as user@host (the one last at addr
+// if several are). A message can come before its sender's announcement (a colleague who
+// just restarted, whose BR_ENTRY answer was lost): it still belongs to that colleague's
+// conversation, not a stranger's.
+func (n *Node) knownContact(user, host, addr string) (history.Contact, bool) {
+	cs, err := n.History.Contacts()
+	if err != nil {
+		return history.Contact{}, false
+	}
+	var found history.Contact
+	ok := false
+	for _, c := range cs { // most recent first
+		if c.User == user && c.Host == host {
+			if c.Addr == addr {
+				return c, true
+			}
+			if !ok {
+				found, ok = c, true
+			}
+		}
+	}
+	return found, ok
+}
+
 // Send sends text as lan.Node.Send does. Each message to each recipient is in the history,
 // as "sending", before the first datagram leaves, and ends delivered or failed there; the
 // message_delivered and message_failed events carry its record's ID.
@@ -234,6 +258,28 @@ func (n *Node) peerAnnounced(p peers.Peer) {
 		defer n.bg.Done()
 		n.flush(n.bgCtx, key)
 	}()
+}
+
+// queueRetry is how often queued messages are tried again for peers that are in the table
+// (online, but they did not acknowledge last time).
+const queueRetry = time.Minute
+
+// retryQueues tries every queue whose peer is online again.
+func (n *Node) retryQueues() {
+	keys, err := n.History.QueuedPeers()
+	if err != nil {
+		n.log.Error("reading the queue", "err", err)
+		return
+	}
+	online := map[string]bool{}
+	for _, p := range n.Table().Snapshot() {
+		online[history.PeerKey(p.ID, p.User, p.Host)] = true
+	}
+	for _, k := range keys {
+		if online[k] {
+			n.flush(n.bgCtx, k)
+		}
+	}
 }
 
 // recordTransfer stores an ended transfer: one record per peer (an offer to several peers

@@ -174,10 +174,17 @@ func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		if strings.TrimSpace(m.Text) == "" {
 			return nil // a file offer without a note: the transfer is recorded when it ends
 		}
-		_, err := hist.Add(history.Record{Time: m.Time, PeerID: m.PeerID, User: m.User, Host: m.Host,
-			Addr: m.Addr.String(), Nick: m.Nick, Direction: "in", Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo})
+		r := history.Record{Time: m.Time, PeerID: m.PeerID, User: m.User, Host: m.Host,
+			Addr: m.Addr.String(), Nick: m.Nick, Direction: "in", Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo}
+		if m.PeerID == "" {
+			if c, ok := n.knownContact(m.User, m.Host, r.Addr); ok {
+				r.Peer, r.PeerID, r.Nick = c.Peer, c.PeerID, c.Nick
+			}
+		}
+		_, err := hist.Add(r)
 		return err
 	}
+	cfg.Announced = n.peerAnnounced // a peer that restarted before it expired changes nothing
 	onEvent := cfg.OnEvent
 	n.emit = func(ev lan.Event) {
 		if onEvent != nil {
@@ -236,12 +243,16 @@ func (n *Node) Run(ctx context.Context) error {
 		defer n.bg.Done()
 		t := time.NewTicker(time.Hour)
 		defer t.Stop()
+		retry := time.NewTicker(queueRetry)
+		defer retry.Stop()
 		for {
 			select {
 			case <-n.bgCtx.Done():
 				return
 			case <-t.C:
 				n.prune()
+			case <-retry.C:
+				n.retryQueues()
 			}
 		}
 	}()

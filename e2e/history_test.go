@@ -97,3 +97,106 @@ func TestHistoryKeepsEveryAcknowledgedMessage(t *testing.T) {
 		t.Errorf("Alice's history has %d delivered, %d were acknowledged", delivered, len(acked))
 	}
 }
+
+// Messages queued for a colleague who is away — stopped and known only from the history, or
+// killed and still in the table but not answering — are delivered when that colleague
+// announces itself again, in order, exactly once, across a lossy switch.
+func TestQueuedMessagesDeliveredWhenPeerReturns(t *testing.T) {
+	l := lab.New(t, 2)
+	profA := filepath.Join(t.TempDir(), "alice")
+	profB := filepath.Join(t.TempDir(), "bob")
+	a := serveProfile(t, l.Hosts[0], profA, "Alice", "QA")
+	b := serveProfile(t, l.Hosts[1], profB, "Bob", "QA")
+	a.waitPeers(t, 1, 10*time.Second)
+	if _, e, c := a.cli("send", "Bob", "早上好"); c != 0 {
+		t.Fatalf("first message: exit %d %s", c, e)
+	}
+
+	// Bob leaves; Alice restarts, so Bob is not in her table, only in her history.
+	if code := b.Stop(); code != 0 {
+		t.Fatalf("Bob's serve exited %d", code)
+	}
+	if code := a.Stop(); code != 0 {
+		t.Fatalf("Alice's serve exited %d", code)
+	}
+	a = serveProfile(t, l.Hosts[0], profA, "Alice", "QA")
+	if ps := a.peers(t); len(ps) != 0 {
+		t.Fatalf("Alice sees %d peers with Bob stopped", len(ps))
+	}
+	var want []string
+	for i := range 3 {
+		text := fmt.Sprintf("留言 %d：会议改到周四 (queued-%d)", i, i)
+		out, e, c := a.cli("send", "--queue", "Bob", text)
+		if c != 0 || !strings.Contains(out, "queued for Bob") {
+			t.Fatalf("send --queue while Bob is offline: exit %d, %q %q", c, out, e)
+		}
+		want = append(want, text)
+	}
+	for _, r := range a.historyOf(t, "Bob") {
+		if strings.Contains(r.Text, "queued-") && r.State != history.StateQueued {
+			t.Fatalf("before Bob is back: %+v", r)
+		}
+	}
+
+	// Bob is back, over a switch that drops 25% of datagrams.
+	l.SetLoss(25)
+	b = serveProfile(t, l.Hosts[1], profB, "Bob", "QA")
+	var ids []float64
+	for range want {
+		ev := a.WaitEvent("message_delivered", 60*time.Second, func(ev map[string]any) bool { return ev["history_id"] != nil })
+		ids = append(ids, ev["history_id"].(float64))
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			t.Fatalf("queued messages delivered out of order: records %v", ids)
+		}
+	}
+
+	// Bob is killed: he stays in Alice's table for a while but answers nothing. A queued
+	// message waits (exit 0, "queued") and goes when he is back.
+	a.waitPeers(t, 1, 20*time.Second)
+	l.SetLoss(0)
+	b.Kill()
+	late := "after the crash (queued-3)"
+	out, e, c := a.cli("send", "--queue", "Bob", late)
+	if c != 0 || !strings.Contains(out, "queued for Bob") {
+		t.Fatalf("send --queue to a killed Bob: exit %d, %q %q", c, out, e)
+	}
+	want = append(want, late)
+	l.SetLoss(25)
+	b = serveProfile(t, l.Hosts[1], profB, "Bob", "QA")
+	a.WaitEvent("message_delivered", 60*time.Second, func(ev map[string]any) bool {
+		m, _ := ev["message"].(map[string]any)
+		return m != nil && m["text"] == late
+	})
+	l.SetLoss(0)
+
+	// Bob holds each queued message once, in the order written.
+	var got []string
+	for _, r := range b.historyOf(t, "Alice") {
+		if r.Direction == "in" && strings.Contains(r.Text, "queued-") {
+			got = append(got, r.Text)
+		}
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("Bob received\n %q\nwant\n %q", got, want)
+	}
+	// Alice sees each as delivered.
+	for _, r := range a.historyOf(t, "Bob") {
+		if strings.Contains(r.Text, "queued-") && r.State != history.StateDelivered {
+			t.Errorf("Alice's record: %+v", r)
+		}
+	}
+	// The queued event came before the delivery, for the same record.
+	queued := map[float64]bool{}
+	for _, ev := range a.Events() {
+		if ev["type"] == "message_queued" {
+			queued[ev["history_id"].(float64)] = true
+		}
+	}
+	for _, id := range ids {
+		if !queued[id] {
+			t.Errorf("no message_queued event for record %v", id)
+		}
+	}
+}

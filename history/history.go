@@ -355,6 +355,24 @@ func likeEscape(s string) string {
 	return r.Replace(s)
 }
 
+// QueuedPeers returns the keys of the peers that messages are queued for.
+func (s *Store) QueuedPeers() ([]string, error) {
+	rows, err := s.db.Query(`SELECT DISTINCT peer FROM messages WHERE state = ?`, StateQueued)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 // Contact is a peer the history knows, as last seen.
 type Contact struct {
 	Peer   string    `json:"peer"` // its key

@@ -198,6 +198,9 @@ func TestContactsClearAndPrune(t *testing.T) {
 		t.Fatalf("contacts: %+v", cs)
 	}
 
+	if ks, err := s.QueuedPeers(); err != nil || len(ks) != 1 || ks[0] != "feigo-id-1" {
+		t.Fatalf("QueuedPeers: %q, %v", ks, err)
+	}
 	if n, err := s.Prune(time.Now().Add(-30 * 24 * time.Hour)); err != nil || n != 1 {
 		t.Fatalf("Prune removed %d (%v), want only the old received message", n, err)
 	}

@@ -63,6 +63,10 @@ type Config struct {
 	Deliver func(Message) error
 	// OnEvent receives every event; it must not block.
 	OnEvent func(Event)
+	// Announced, when set, is called with the peer each time a peer announces itself
+	// (BR_ENTRY: it started, or refreshed), changed or not; it must not block. The history
+	// delivers its queue then.
+	Announced func(peers.Peer)
 	Log     *slog.Logger
 	Now     func() time.Time
 

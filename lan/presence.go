@@ -95,6 +95,9 @@ func (n *Node) onEntry(p Packet, from netip.AddrPort) {
 			return
 		}
 		n.sendEntry(from, AnsEntry)
+		if n.cfg.Announced != nil {
+			n.cfg.Announced(peer)
+		}
 	case AnsEntry:
 		// The peer answered our broadcast, which was in UTF-8. A legacy client that reads
 		// only its code page gets our names again in that code page.

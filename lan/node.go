@@ -67,8 +67,8 @@ type Config struct {
 	// (BR_ENTRY: it started, or refreshed), changed or not; it must not block. The history
 	// delivers its queue then.
 	Announced func(peers.Peer)
-	Log     *slog.Logger
-	Now     func() time.Time
+	Log       *slog.Logger
+	Now       func() time.Time
 
 	ProbeAfter, ProbeEvery, Expiry    time.Duration
 	RetryFirst, RetryMax, RetryBudget time.Duration

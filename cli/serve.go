@@ -135,7 +135,10 @@ type Node struct {
 	bgStop    context.CancelFunc
 	bg        sync.WaitGroup
 	retention atomic.Int64 // days; 0 keeps everything
+	stored    sync.Map     // inboxKey → history ID of a message stored and not yet reported
 }
+
+func inboxKey(m lan.Message) string { return fmt.Sprint(m.Addr, "/", m.PacketNo) }
 
 // StartNode takes the profile's control socket and the UDP port, in that order, so that a
 // second node on the same profile is refused before it touches the network. It opens the
@@ -181,7 +184,10 @@ func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
 				r.Peer, r.PeerID, r.Nick = c.Peer, c.PeerID, c.Nick
 			}
 		}
-		_, err := hist.Add(r)
+		id, err := hist.Add(r)
+		if err == nil {
+			n.stored.Store(inboxKey(m), id) // for the message event that follows
+		}
 		return err
 	}
 	cfg.Announced = n.peerAnnounced // a peer that restarted before it expired changes nothing
@@ -195,6 +201,10 @@ func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		switch ev.Type {
 		case "message_delivered", "message_failed":
 			return // Node.Send reports these itself, with the history record
+		case "message":
+			if id, ok := n.stored.LoadAndDelete(inboxKey(*ev.Message)); ok {
+				ev.HistoryID = id.(int64)
+			}
 		case "peer_online", "peer_updated":
 			n.peerAnnounced(*ev.Peer)
 		case "transfer_done", "transfer_failed":

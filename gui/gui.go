@@ -84,6 +84,7 @@ func Main(profDir string, logw io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	node.SetRetention(st.HistoryDays)
 
 	badge := withBadge(assets.Icon)
 	var setTray func(unread int)

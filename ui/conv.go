@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -10,8 +11,15 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
+
+	"feigo/history"
+	"feigo/lan"
 )
+
+// pageSize is how many records a conversation loads from the history at a time.
+const pageSize = 50
 
 // conv is one conversation tab.
 type conv struct {
@@ -20,27 +28,40 @@ type conv struct {
 	peerID string
 	addr   netip.AddrPort
 	nick   string
-	tab    *container.TabItem
-	box    *fyne.Container // the messages, oldest first
-	scroll *container.Scroll
-	input  *chatEntry
-	unread int
-	msgs   []*chatMsg
+	// hkey is the peer's key in the history; user and host name it for the queue.
+	hkey, user, host string
+	tab              *container.TabItem
+	box              *fyne.Container // "earlier messages", then the messages, oldest first
+	scroll           *container.Scroll
+	input            *chatEntry
+	status           *widget.Label // "offline: messages wait"
+	more             *widget.Button
+	unread           int
+	msgs             []*chatMsg
+	byID             map[int64]*chatMsg // shown records, by history ID
+	oldest           int64              // the oldest history record loaded (0: none yet)
 }
 
-// chatMsg is one message line in a conversation.
+// chatMsg is one message or recorded transfer in a conversation.
 type chatMsg struct {
+	id    int64 // its history record, once known
 	time  time.Time
 	from  string
 	text  string
 	out   bool
-	state string // sending, delivered, failed (outgoing only)
+	file  bool   // a recorded file transfer
+	state string // out: sending, delivered, failed, queued; files: the transfer's state
+	err   string
 	head  *widget.Label
 	retry *widget.Button
+	queue *widget.Button
 }
 
-func (u *UI) newConv(key, id string, addr netip.AddrPort, nick string) *conv {
-	c := &conv{u: u, key: key, peerID: id, addr: addr, nick: nick, box: container.NewVBox()}
+func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host string) *conv {
+	c := &conv{u: u, key: key, peerID: id, addr: addr, nick: nick, hkey: hkey, user: user, host: host,
+		byID: map[int64]*chatMsg{}}
+	c.more = widget.NewButton(u.t("Earlier messages"), c.loadEarlier)
+	c.box = container.NewVBox(c.more)
 	c.scroll = container.NewVScroll(c.box)
 	c.input = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
 	send := widget.NewButton(u.t("Send"), c.submit)
@@ -61,9 +82,125 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick string) *conv {
 			}
 		}, u.Win).Show()
 	})
-	bottom := container.NewBorder(nil, container.NewHBox(file, folder), nil, send, c.input)
-	c.tab = container.NewTabItem(nick, container.NewBorder(nil, bottom, nil, nil, c.scroll))
+	clear := widget.NewButton(u.t("Clear history"), c.confirmClear)
+	c.status = widget.NewLabel("")
+	c.status.Importance = widget.WarningImportance
+	bottom := container.NewBorder(nil, container.NewHBox(file, folder, layout.NewSpacer(), clear), nil, send, c.input)
+	c.tab = container.NewTabItem(nick, container.NewBorder(c.status, bottom, nil, nil, c.scroll))
+	c.updateStatus()
+	c.loadEarlier()
 	return c
+}
+
+// online reports whether the conversation's peer is in the table now.
+func (c *conv) online() bool {
+	if c.peerID == "" {
+		return true // a stranger known only by address: try it
+	}
+	_, ok := c.u.peers[c.peerID]
+	return ok
+}
+
+// updateStatus shows, over the messages, that the peer is offline and what sending does then.
+func (c *conv) updateStatus() {
+	if c.online() {
+		c.status.SetText("")
+		c.status.Hide()
+		return
+	}
+	c.status.SetText(c.u.t("%s is offline: messages wait and go when they are back.", c.nick))
+	c.status.Show()
+}
+
+// loadEarlier shows the page of history before the oldest record shown. The first call, as
+// the conversation opens, shows the newest page.
+func (c *conv) loadEarlier() {
+	if c.hkey == "" {
+		c.more.Hide()
+		return
+	}
+	rs, err := c.u.core.HistoryPage(c.hkey, c.oldest, pageSize)
+	if err != nil {
+		dialog.ShowError(err, c.u.Win)
+		return
+	}
+	if len(rs) < pageSize {
+		c.more.Hide()
+	} else {
+		c.more.Show()
+	}
+	if len(rs) == 0 {
+		return
+	}
+	first := c.oldest == 0
+	c.oldest = rs[0].ID
+	rows := make([]fyne.CanvasObject, 0, len(rs))
+	ms := make([]*chatMsg, 0, len(rs))
+	for _, r := range rs {
+		if c.byID[r.ID] != nil {
+			continue
+		}
+		m := c.u.fromRecord(r)
+		c.byID[r.ID] = m
+		ms = append(ms, m)
+		rows = append(rows, c.row(m))
+	}
+	c.msgs = append(ms, c.msgs...)
+	c.box.Objects = append(append([]fyne.CanvasObject{c.more}, rows...), c.box.Objects[1:]...)
+	c.box.Refresh()
+	if first {
+		c.scrollDown()
+	}
+}
+
+// fromRecord turns a history record into a line of a conversation.
+func (u *UI) fromRecord(r history.Record) *chatMsg {
+	m := &chatMsg{id: r.ID, time: r.Time, from: r.Nick, text: r.Text, out: r.Direction == "out", state: r.State, err: r.Error}
+	if m.from == "" {
+		m.from = r.User
+	}
+	if m.out {
+		m.from = u.t("Me")
+	}
+	if r.Kind == history.KindFile {
+		m.file = true
+		var lines []string
+		for _, f := range r.Files {
+			name := f.Name
+			if f.Dir {
+				name += "/"
+			}
+			lines = append(lines, fmt.Sprintf("%s (%s)", name, lan.FormatSize(f.Size)))
+		}
+		m.text = u.t("Files:") + " " + strings.Join(lines, ", ")
+		if r.Folder != "" && r.State == lan.StateDone {
+			m.text += "\n" + u.t("Saved in %s", r.Folder)
+		}
+	}
+	return m
+}
+
+func (c *conv) confirmClear() {
+	u := c.u
+	dialog.ShowConfirm(u.t("Clear history"), u.t("Delete the whole history with %s? Messages still waiting to be sent stay.", c.nick), func(ok bool) {
+		if !ok {
+			return
+		}
+		if _, err := u.core.ClearHistory(c.hkey); err != nil {
+			dialog.ShowError(err, u.Win)
+			return
+		}
+		// What is left: the queued messages, reloaded.
+		c.msgs, c.byID, c.oldest = nil, map[int64]*chatMsg{}, 0
+		c.box.Objects = []fyne.CanvasObject{c.more}
+		for _, card := range u.offers {
+			if card.conv == c {
+				c.box.Objects = append(c.box.Objects, card.box) // offer cards stay
+			}
+		}
+		c.box.Refresh()
+		c.loadEarlier()
+	}, u.Win)
 }
 
 func (c *conv) submit() {
@@ -75,32 +212,50 @@ func (c *conv) submit() {
 	c.u.sendText(c, text)
 }
 
-// add shows a message and scrolls to it.
+// add shows a new message at the bottom and scrolls to it.
 func (c *conv) add(m *chatMsg) {
 	c.msgs = append(c.msgs, m)
+	if m.id != 0 {
+		c.byID[m.id] = m
+	}
+	c.box.Add(c.row(m))
+	c.scrollDown()
+}
+
+// row makes the widgets of one message.
+func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 	m.head = widget.NewLabelWithStyle("", fyne.TextAlign(0), fyne.TextStyle{Bold: true})
 	body := widget.NewLabel(m.text)
 	body.Wrapping = fyne.TextWrapWord
 	body.Selectable = true
 	row := container.NewVBox(m.head, body)
-	if m.out {
+	if m.out && !m.file {
 		m.retry = widget.NewButton(c.u.t("Retry"), func() { c.u.resend(c, m) })
-		m.retry.Hide()
-		row.Add(container.NewHBox(m.retry))
+		m.queue = widget.NewButton(c.u.t("Send when back"), func() { c.u.queue(c, m) })
+		row.Add(container.NewHBox(m.retry, m.queue))
 	}
-	c.box.Add(row)
 	c.refresh(m)
-	c.scrollDown()
+	return row
 }
 
 func (c *conv) refresh(m *chatMsg) {
-	head := m.from + "  " + m.time.Format("15:04:05")
-	if m.out {
+	head := m.from + "  " + m.time.Format("2006-01-02 15:04:05")
+	if m.time.YearDay() == time.Now().YearDay() && m.time.Year() == time.Now().Year() {
+		head = m.from + "  " + m.time.Format("15:04:05")
+	}
+	if m.out || m.file {
 		head += "  · " + c.u.t(m.state)
-		if m.state == "failed" {
+		if m.err != "" && m.state != history.StateDelivered {
+			head += " (" + m.err + ")"
+		}
+	}
+	if m.retry != nil {
+		if m.state == history.StateFailed {
 			m.retry.Show()
+			m.queue.Show()
 		} else {
 			m.retry.Hide()
+			m.queue.Hide()
 		}
 	}
 	m.head.SetText(head)
@@ -108,37 +263,86 @@ func (c *conv) refresh(m *chatMsg) {
 
 func (c *conv) scrollDown() { c.scroll.ScrollToBottom() }
 
+// contact names the conversation's peer for the queue.
+func (c *conv) contact() history.Contact {
+	return history.Contact{Peer: c.hkey, PeerID: c.peerID, User: c.user, Host: c.host, Addr: c.addr.String(), Nick: c.nick}
+}
+
 // sendText sends text in conversation c, showing it at once as sending, then delivered or
-// failed (with a retry).
+// failed (with a retry). To a colleague who is offline it is queued instead.
 func (u *UI) sendText(c *conv, text string) {
-	m := &chatMsg{time: time.Now(), from: u.t("Me"), text: text, out: true, state: "sending"}
+	m := &chatMsg{time: time.Now(), from: u.t("Me"), text: text, out: true, state: history.StateSending}
 	c.add(m)
+	if !c.online() && c.hkey != "" {
+		u.queue(c, m)
+		return
+	}
 	u.deliver(c, m)
 }
 
 func (u *UI) resend(c *conv, m *chatMsg) {
-	m.state = "sending"
+	m.state, m.err = history.StateSending, ""
 	c.refresh(m)
 	u.deliver(c, m)
 }
 
-func (u *UI) deliver(c *conv, m *chatMsg) {
-	addr, text := c.addr, m.text
+// pendingKey names a message this window is sending, to match the node's events to it.
+func pendingKey(addr netip.AddrPort, text string) string { return addr.String() + "\x00" + text }
+
+// expect notes that the node will report m (its event may come before or after the call
+// returns); entries whose event never came go after a minute.
+func (u *UI) expect(addr netip.AddrPort, m *chatMsg) {
 	now := time.Now()
-	for k, t := range u.mine {
-		if now.Sub(t) > time.Minute {
-			delete(u.mine, k)
+	for k, p := range u.pending {
+		if now.Sub(p.at) > time.Minute {
+			delete(u.pending, k)
 		}
 	}
-	u.mine[addr.String()+"\x00"+text] = now
+	u.pending[pendingKey(addr, m.text)] = pendingMsg{m, now}
+}
+
+func (u *UI) deliver(c *conv, m *chatMsg) {
+	addr, text := c.addr, m.text
+	u.expect(addr, m)
 	u.async(func() {
 		ds, err := u.core.Send(context.Background(), text, addr)
-		state := "delivered"
-		if err != nil || len(ds) == 0 || ds[0].Err != nil {
-			state = "failed"
+		state, why := history.StateDelivered, ""
+		if err != nil {
+			state, why = history.StateFailed, err.Error()
+		} else if len(ds) == 0 || ds[0].Err != nil {
+			state = history.StateFailed
+			if len(ds) > 0 {
+				why = ds[0].Err.Error()
+			}
 		}
 		u.do(func() {
-			m.state = state
+			m.state, m.err = state, why
+			c.refresh(m)
+		})
+	})
+}
+
+// queue keeps m for c's peer until it is back (it goes at once if the peer answers now).
+func (u *UI) queue(c *conv, m *chatMsg) {
+	m.state, m.err = history.StateQueued, ""
+	c.refresh(m)
+	ct, text := c.contact(), m.text
+	u.expect(c.addr, m)
+	u.async(func() {
+		r, err := u.core.Queue(context.Background(), text, ct)
+		u.do(func() {
+			if err != nil {
+				m.state, m.err = history.StateFailed, err.Error()
+				c.refresh(m)
+				return
+			}
+			if m.id == 0 {
+				m.id = r.ID
+				c.byID[r.ID] = m
+			}
+			if m.state == history.StateQueued { // not already delivered by an event
+				m.state = r.State
+			}
 			c.refresh(m)
 		})
 	})

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,14 @@ import (
 	"feigo/lan"
 	"feigo/profile"
 )
+
+// keepName says how long the history is kept.
+func keepName(lang Lang, days int) string {
+	if days <= 0 {
+		return T(lang, "Forever")
+	}
+	return T(lang, "%d days", days)
+}
 
 func splitList(s string) []string {
 	var out []string
@@ -55,6 +64,17 @@ func (u *UI) showSettings() {
 	if u.lang == Chinese {
 		lang.SetSelectedIndex(1)
 	}
+	keepDays := []int{0, 7, 30, 90, 365}
+	var keepNames []string
+	for _, d := range keepDays {
+		keepNames = append(keepNames, keepName(u.lang, d))
+	}
+	if !slices.Contains(keepDays, st.HistoryDays) { // set by hand in the profile
+		keepDays = append(keepDays, st.HistoryDays)
+		keepNames = append(keepNames, keepName(u.lang, st.HistoryDays))
+	}
+	keep := widget.NewSelect(keepNames, nil)
+	keep.SetSelectedIndex(slices.Index(keepDays, st.HistoryDays))
 	minimised := widget.NewCheck(u.t("Start minimised"), nil)
 	minimised.SetChecked(st.StartMinimised)
 	items := []*widget.FormItem{
@@ -65,6 +85,7 @@ func (u *UI) showSettings() {
 		widget.NewFormItem(u.t("Auto-accept files from (nicknames, comma-separated)"), auto),
 		widget.NewFormItem("Enter", enter),
 		widget.NewFormItem(u.t("Language"), lang),
+		widget.NewFormItem(u.t("Keep history"), keep),
 		widget.NewFormItem("", minimised),
 		widget.NewFormItem(u.t("Network interfaces (comma-separated, empty: all)"), ifaces),
 		widget.NewFormItem(u.t("Extra broadcast addresses / hosts (comma-separated)"), bcast),
@@ -89,6 +110,9 @@ func (u *UI) showSettings() {
 			st.Language = "zh"
 		}
 		st.StartMinimised = minimised.Checked
+		if i := keep.SelectedIndex(); i >= 0 {
+			st.HistoryDays = keepDays[i]
+		}
 		u.applySettings(st)
 	}, u.Win)
 	d.Resize(fyne.NewSize(640, 560))
@@ -113,27 +137,37 @@ func (u *UI) applySettings(st profile.Settings) {
 	for _, c := range u.convs {
 		c.input.ctrlEnter = st.EnterMode == "ctrl-enter"
 	}
+	if st.HistoryDays != old.HistoryDays {
+		days := st.HistoryDays
+		u.async(func() { u.core.SetRetention(days) })
+	}
 	if lang := ParseLang(st.Language); lang != u.lang {
 		u.lang = lang
 		u.rebuild()
 	}
 }
 
-// rebuild makes the window again (after a language change), keeping conversations, their
-// messages and the offers in them.
+// rebuild makes the window again (after a language change), keeping the conversations (they
+// reload from the history, where everything they showed is) and the offers in them.
 func (u *UI) rebuild() {
 	old := u.convs
 	u.convs, u.offers = map[string]*conv{}, map[int]*offerCard{}
+	u.histTab = nil
 	u.Win.SetContent(u.build())
 	for _, c := range old {
-		nc := u.openConv(c.peerID, c.addr, c.nick, false)
+		nc := u.openConv(who{id: c.peerID, addr: c.addr, nick: c.nick, user: c.user, host: c.host, hkey: c.hkey}, false)
 		nc.unread = c.unread
 		for _, m := range c.msgs {
-			cp := &chatMsg{time: m.time, from: m.from, text: m.text, out: m.out, state: m.state}
-			if m.out {
+			if m.id == 0 { // not in the history yet (being sent): carried over as it is
+				cp := *m
 				cp.from = u.t("Me")
+				nc.add(&cp)
+				for k, pm := range u.pending {
+					if pm.m == m {
+						u.pending[k] = pendingMsg{nc.msgs[len(nc.msgs)-1], pm.at}
+					}
+				}
 			}
-			nc.add(cp)
 		}
 	}
 	for _, t := range u.xfers {

@@ -22,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
@@ -40,6 +41,13 @@ type Core interface {
 	SetAway(away bool, text string)
 	SetName(nick, group string)
 	Refresh()
+
+	// The history (package history through the node).
+	HistoryPage(peer string, before int64, limit int) ([]history.Record, error)
+	SearchHistory(words string, limit int) ([]history.Record, error)
+	ClearHistory(peer string) (int64, error)
+	Queue(ctx context.Context, text string, c history.Contact) (history.Record, error)
+	SetRetention(days int)
 }
 
 // Options configure the window.
@@ -83,9 +91,15 @@ type UI struct {
 	indexDirty     bool
 	refreshPending bool
 	after          func(time.Duration, func())
-	// mine remembers messages this window sent (address and text → when), so that the
-	// node's delivery events for them are not shown twice; others (sent with the CLI) are.
-	mine map[string]time.Time
+	// pending are the messages this window is sending or queueing (by pendingKey), so
+	// that the node's events for them update them instead of showing them twice; messages
+	// sent with the CLI are shown from their events.
+	pending map[string]pendingMsg
+	// The history tab.
+	histTab     *container.TabItem
+	histResults []history.Record
+	histList    *widget.List
+	histInfo    *widget.Label
 	// rows maps the tree's row widgets to the node they show now (for drops on a row).
 	rows map[fyne.CanvasObject]string
 }
@@ -96,7 +110,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
 		xfers: map[int]lan.Transfer{}, offers: map[int]*offerCard{}, focused: true,
-		async: func(f func()) { go f() }, mine: map[string]time.Time{}, indexDirty: true,
+		async: func(f func()) { go f() }, pending: map[string]pendingMsg{}, indexDirty: true,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		rows:  map[fyne.CanvasObject]string{},
 	}
@@ -149,7 +163,7 @@ func (u *UI) build() fyne.CanvasObject {
 	u.tree.OnSelected = func(id widget.TreeNodeID) {
 		if pid, ok := strings.CutPrefix(id, "p:"); ok {
 			if p, ok := u.peers[pid]; ok {
-				u.openConv(p.ID, p.Addr, p.Nick, true)
+				u.openConv(whoPeer(p), true)
 			}
 		} else {
 			if u.tree.IsBranchOpen(id) {
@@ -163,8 +177,9 @@ func (u *UI) build() fyne.CanvasObject {
 	refresh := widget.NewButton(u.t("Refresh"), func() { go u.core.Refresh() })
 	many := widget.NewButton(u.t("Message to many"), u.messageToMany)
 	settings := widget.NewButton(u.t("Settings"), u.showSettings)
+	hist := widget.NewButton(u.t("History"), u.showHistory)
 	top := container.NewVBox(container.NewBorder(nil, nil, nil, u.status, u.self), search)
-	left := container.NewBorder(top, container.NewGridWithColumns(3, refresh, many, settings), nil, nil, u.tree)
+	left := container.NewBorder(top, container.NewGridWithColumns(2, refresh, many, hist, settings), nil, nil, u.tree)
 
 	u.xferList = widget.NewList(func() int { return len(u.xferIDs) }, u.xferCreate, u.xferUpdate)
 	u.xferTab = container.NewTabItem(u.t("Transfers"), u.xferList)
@@ -172,6 +187,9 @@ func (u *UI) build() fyne.CanvasObject {
 	u.tabs.CloseIntercept = func(ti *container.TabItem) {
 		if ti == u.xferTab {
 			return // the transfers tab stays
+		}
+		if ti == u.histTab {
+			u.histTab = nil
 		}
 		u.tabs.Remove(ti)
 	}
@@ -206,9 +224,11 @@ func (u *UI) apply(ev lan.Event) {
 		u.peers[p.ID] = p
 		if c, ok := u.convs[p.ID]; ok && c.nick != p.Nick {
 			c.addr, c.nick = p.Addr, p.Nick
+			c.updateStatus()
 			u.setUnread() // retitles the tab
 		} else if ok {
 			c.addr = p.Addr
+			c.updateStatus()
 		}
 		if known && old.Nick == p.Nick && old.Group == p.Group {
 			// Same place in the tree: redraw that row and its group's count only.
@@ -219,11 +239,16 @@ func (u *UI) apply(ev lan.Event) {
 		u.peersMoved()
 	case "peer_offline":
 		delete(u.peers, ev.Peer.ID)
+		if c, ok := u.convs[ev.Peer.ID]; ok {
+			c.updateStatus()
+		}
 		u.peersMoved()
 	case "message":
-		u.received(*ev.Message)
-	case "message_delivered", "message_failed":
-		u.sentElsewhere(*ev.Message, ev.Type == "message_delivered")
+		u.received(*ev.Message, ev.HistoryID)
+	case "message_delivered", "message_failed", "message_queued":
+		state := map[string]string{"message_delivered": history.StateDelivered, "message_failed": history.StateFailed,
+			"message_queued": history.StateQueued}[ev.Type]
+		u.sentElsewhere(*ev.Message, ev.HistoryID, state, ev.Error)
 	case "transfer_offered", "transfer_started", "transfer_progress", "transfer_done", "transfer_failed":
 		t := *ev.Transfer
 		u.xfers[t.ID] = t
@@ -232,7 +257,7 @@ func (u *UI) apply(ev lan.Event) {
 			card.update(t)
 		}
 		if ev.Type == "transfer_offered" && t.Direction == "in" {
-			c := u.openConv(t.PeerID, t.Addr, t.Nick, false)
+			c := u.openConv(who{id: t.PeerID, addr: t.Addr, nick: t.Nick, user: t.User, host: t.Host}, false)
 			u.addOffer(c, t)
 			u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
 			if auto := u.opt.Settings.AutoAccept; slices.Contains(auto, t.Nick) || (t.PeerID != "" && slices.Contains(auto, t.PeerID)) {
@@ -255,15 +280,41 @@ func convKey(id string, addr netip.AddrPort) string {
 	return addr.String()
 }
 
-// openConv returns the conversation with a peer, creating its tab; focus selects it.
-func (u *UI) openConv(id string, addr netip.AddrPort, nick string, focus bool) *conv {
-	key := convKey(id, addr)
+// pendingMsg is a message this window sent, waiting for the node's event about it.
+type pendingMsg struct {
+	m  *chatMsg
+	at time.Time
+}
+
+// who names the peer of a conversation.
+type who struct {
+	id         string
+	addr       netip.AddrPort
+	nick       string
+	user, host string
+	hkey       string // its history key; "" works it out from id, user and host
+}
+
+func whoPeer(p peers.Peer) who {
+	return who{id: p.ID, addr: p.Addr, nick: p.Nick, user: p.User, host: p.Host}
+}
+
+// openConv returns the conversation with a peer, creating its tab (with the newest page of
+// its history); focus selects it.
+func (u *UI) openConv(w who, focus bool) *conv {
+	key := convKey(w.id, w.addr)
 	c, ok := u.convs[key]
 	if !ok {
-		if nick == "" {
-			nick = addr.Addr().String()
+		if p, known := u.peers[w.id]; known && w.user == "" {
+			w.user, w.host = p.User, p.Host
 		}
-		c = u.newConv(key, id, addr, nick)
+		if w.nick == "" {
+			w.nick = w.addr.Addr().String()
+		}
+		if w.hkey == "" && (w.id != "" || w.user != "") {
+			w.hkey = history.PeerKey(w.id, w.user, w.host)
+		}
+		c = u.newConv(key, w.id, w.addr, w.nick, w.hkey, w.user, w.host)
 		u.convs[key] = c
 	}
 	if !slices.Contains(u.tabs.Items, c.tab) {
@@ -276,30 +327,56 @@ func (u *UI) openConv(id string, addr netip.AddrPort, nick string, focus bool) *
 	return c
 }
 
-func (u *UI) received(m lan.Message) {
+func (u *UI) received(m lan.Message, id int64) {
 	nick := m.Nick
 	if nick == "" {
 		nick = m.User
 	}
 	// With no conversation in front, the new one comes forward.
-	c := u.openConv(m.PeerID, m.Addr, nick, u.tabs.Selected() == u.xferTab)
-	c.add(&chatMsg{time: m.Time, from: nick, text: m.Text})
+	c := u.openConv(who{id: m.PeerID, addr: m.Addr, nick: nick, user: m.User, host: m.Host}, u.tabs.Selected() == u.xferTab)
+	if id == 0 || c.byID[id] == nil { // a new conversation already shows it from the history
+		c.add(&chatMsg{id: id, time: m.Time, from: nick, text: m.Text})
+	}
 	u.bumpUnread(c, u.t("New message from %s", nick), m.Text)
 }
 
-// sentElsewhere shows a message sent by another client of the node (the CLI) in its
-// conversation, once.
-func (u *UI) sentElsewhere(m lan.Message, ok bool) {
-	key := m.Addr.String() + "\x00" + m.Text
-	if t, mine := u.mine[key]; mine && time.Since(t) < time.Minute {
+// sentElsewhere follows a message the node reports as delivered, failed or queued: one of
+// this window's (pending), one already shown (by its history ID), or one sent by another
+// client of the node (the CLI), shown once.
+func (u *UI) sentElsewhere(m lan.Message, id int64, state, why string) {
+	if id != 0 {
+		for _, c := range u.convs {
+			if cm := c.byID[id]; cm != nil {
+				cm.state, cm.err = state, why
+				c.refresh(cm)
+				return
+			}
+		}
+	}
+	if p, ok := u.pending[pendingKey(m.Addr, m.Text)]; ok {
+		cm := p.m
+		if state != history.StateQueued {
+			delete(u.pending, pendingKey(m.Addr, m.Text))
+		}
+		for _, c := range u.convs {
+			if slices.Contains(c.msgs, cm) {
+				if id != 0 && cm.id == 0 {
+					cm.id = id
+					c.byID[id] = cm
+				}
+				if state != history.StateQueued || cm.state == history.StateSending {
+					cm.state, cm.err = state, why
+				}
+				c.refresh(cm)
+			}
+		}
 		return
 	}
-	state := "delivered"
-	if !ok {
-		state = "failed"
+	c := u.openConv(who{id: m.PeerID, addr: m.Addr, nick: m.Nick, user: m.User, host: m.Host}, false)
+	if id != 0 && c.byID[id] != nil {
+		return // the new conversation loaded it from the history
 	}
-	c := u.openConv(m.PeerID, m.Addr, m.Nick, false)
-	c.add(&chatMsg{time: m.Time, from: u.t("Me"), text: m.Text, out: true, state: state})
+	c.add(&chatMsg{id: id, time: m.Time, from: u.t("Me"), text: m.Text, out: true, state: state, err: why})
 }
 
 // bumpUnread counts a new item in c unless the user is looking at it, and notifies when the
@@ -527,7 +604,7 @@ func (u *UI) messageToMany() {
 			return
 		}
 		for _, p := range to {
-			c := u.openConv(p.ID, p.Addr, p.Nick, false)
+			c := u.openConv(whoPeer(p), false)
 			u.sendText(c, entry.Text)
 		}
 	}, u.Win)
@@ -628,6 +705,7 @@ func (u *UI) openFolder(dir string) {
 // offerCard is an incoming offer shown in its conversation.
 type offerCard struct {
 	u      *UI
+	conv   *conv
 	box    *fyne.Container
 	bar    *widget.ProgressBar
 	info   *widget.Label
@@ -638,7 +716,7 @@ type offerCard struct {
 }
 
 func (u *UI) addOffer(c *conv, t lan.Transfer) {
-	card := &offerCard{u: u, bar: widget.NewProgressBar(), info: widget.NewLabel("")}
+	card := &offerCard{u: u, conv: c, bar: widget.NewProgressBar(), info: widget.NewLabel("")}
 	card.info.Wrapping = fyne.TextWrapWord
 	id := t.ID
 	accept := func(dir string) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
@@ -32,7 +34,39 @@ type fakeCore struct {
 	declined []int
 	files    [][]string
 	fileTo   [][]netip.AddrPort
+	hist     *history.Store
+	queued   []string
+	keepDays int
 }
+
+// newFakeCore is a fake node with a real history store.
+func newFakeCore(tb testing.TB) *fakeCore {
+	tb.Helper()
+	hist, err := history.Open(filepath.Join(tb.TempDir(), "history.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { hist.Close() })
+	return &fakeCore{hist: hist}
+}
+
+func (f *fakeCore) HistoryPage(peer string, before int64, limit int) ([]history.Record, error) {
+	return f.hist.Query(history.Filter{Peer: peer, Before: before, Limit: limit})
+}
+func (f *fakeCore) SearchHistory(words string, limit int) ([]history.Record, error) {
+	return f.hist.Query(history.Filter{Search: words, Limit: limit})
+}
+func (f *fakeCore) ClearHistory(peer string) (int64, error) { return f.hist.Clear(peer) }
+func (f *fakeCore) Queue(_ context.Context, text string, c history.Contact) (history.Record, error) {
+	f.mu.Lock()
+	f.queued = append(f.queued, c.Peer+": "+text)
+	f.mu.Unlock()
+	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, Nick: c.Nick, Direction: "out", Text: text, State: history.StateQueued}
+	var err error
+	r.ID, err = f.hist.Add(r)
+	return r, err
+}
+func (f *fakeCore) SetRetention(days int) { f.keepDays = days }
 
 func (f *fakeCore) Self() lan.Entry     { return f.self }
 func (f *fakeCore) Peers() []peers.Peer { return f.peers }
@@ -70,7 +104,8 @@ var (
 func newTestUI(t *testing.T, lang string) (*UI, *fakeCore) {
 	t.Helper()
 	app := test.NewTempApp(t)
-	core := &fakeCore{self: lan.Entry{Nick: "王芳", Group: "财务部"}}
+	core := newFakeCore(t)
+	core.self = lan.Entry{Nick: "王芳", Group: "财务部"}
 	u := New(app, core, Options{Settings: profile.Settings{Language: lang}})
 	u.async = func(f func()) { f() }
 	u.after = func(_ time.Duration, f func()) { f() }
@@ -232,7 +267,7 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 
 func TestCtrlEnterMode(t *testing.T) {
 	app := test.NewTempApp(t)
-	core := &fakeCore{}
+	core := newFakeCore(t)
 	u := New(app, core, Options{Settings: profile.Settings{EnterMode: "ctrl-enter", Language: "en"}})
 	u.async = func(f func()) { f() }
 	u.after = func(_ time.Duration, f func()) { f() }
@@ -378,7 +413,7 @@ func BenchmarkPeerEvents1000(b *testing.B) {
 			app := test.NewTempApp(b)
 			var pending []func()
 			for b.Loop() {
-				u := New(app, &fakeCore{}, Options{Settings: profile.Settings{Language: "en"}})
+				u := New(app, newFakeCore(b), Options{Settings: profile.Settings{Language: "en"}})
 				u.after = func(_ time.Duration, f func()) { pending = append(pending, f) }
 				if mode != "coalesced" {
 					u.after = func(_ time.Duration, f func()) { f() }
@@ -417,7 +452,7 @@ func benchPeer(i int, typ string, st peers.Status) lan.Event {
 
 func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 	app := test.NewTempApp(t)
-	core := &fakeCore{}
+	core := newFakeCore(t)
 	var saved []profile.Settings
 	u := New(app, core, Options{Settings: profile.Settings{Language: "en", AutoAccept: []string{"Bob"}},
 		Save: func(st profile.Settings) error { saved = append(saved, st); return nil }})

@@ -1,0 +1,108 @@
+package ui
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"feigo/history"
+)
+
+// searchLimit is how many records a history search shows (the newest that match).
+const searchLimit = 500
+
+// showHistory opens the history tab: a search over every conversation, whose results open
+// the conversation they come from.
+func (u *UI) showHistory() {
+	if u.histTab != nil {
+		u.tabs.Select(u.histTab)
+		return
+	}
+	entry := widget.NewEntry()
+	entry.SetPlaceHolder(u.t("Search all conversations (words, Chinese too, file names)"))
+	u.histInfo = widget.NewLabel("")
+	u.histResults = nil
+	u.histList = widget.NewList(func() int { return len(u.histResults) }, func() fyne.CanvasObject {
+		head := widget.NewLabelWithStyle("", fyne.TextAlign(0), fyne.TextStyle{Bold: true})
+		body := widget.NewLabel("")
+		body.Truncation = fyne.TextTruncateEllipsis
+		return container.NewVBox(head, body)
+	}, func(i widget.ListItemID, o fyne.CanvasObject) {
+		r := u.histResults[i]
+		box := o.(*fyne.Container)
+		arrow := "←"
+		if r.Direction == "out" {
+			arrow = "→"
+		}
+		nick := r.Nick
+		if nick == "" {
+			nick = r.Peer
+		}
+		box.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%s  %s %s  · %s", r.Time.Format("2006-01-02 15:04"), arrow, nick, u.t(r.State)))
+		box.Objects[1].(*widget.Label).SetText(strings.ReplaceAll(r.Text, "\n", " ⏎ "))
+	})
+	u.histList.OnSelected = func(i widget.ListItemID) {
+		u.histList.Unselect(i)
+		if i < len(u.histResults) {
+			u.openRecord(u.histResults[i])
+		}
+	}
+	search := func(words string) {
+		words = strings.TrimSpace(words)
+		if words == "" {
+			u.histResults = nil
+			u.histInfo.SetText("")
+			u.histList.Refresh()
+			return
+		}
+		u.histInfo.SetText(u.t("Searching…"))
+		u.async(func() {
+			rs, err := u.core.SearchHistory(words, searchLimit)
+			u.do(func() {
+				if err != nil {
+					u.histInfo.SetText(err.Error())
+					return
+				}
+				// Newest first: what people look for is usually recent.
+				for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
+					rs[i], rs[j] = rs[j], rs[i]
+				}
+				u.histResults = rs
+				switch {
+				case len(rs) >= searchLimit:
+					u.histInfo.SetText(u.t("The newest %d matches; add words to narrow it.", len(rs)))
+				default:
+					u.histInfo.SetText(u.t("%d found", len(rs)))
+				}
+				u.histList.Refresh()
+				u.histList.ScrollToTop()
+			})
+		})
+	}
+	entry.OnSubmitted = search
+	find := widget.NewButton(u.t("Search"), func() { search(entry.Text) })
+	top := container.NewBorder(nil, u.histInfo, nil, find, entry)
+	u.histTab = container.NewTabItem(u.t("History"), container.NewBorder(top, nil, nil, nil, u.histList))
+	u.tabs.Append(u.histTab)
+	u.tabs.Select(u.histTab)
+	u.Win.Canvas().Focus(entry)
+}
+
+// openRecord opens the conversation a history record belongs to.
+func (u *UI) openRecord(r history.Record) {
+	addr, _ := netip.ParseAddrPort(r.Addr)
+	w := who{id: r.PeerID, addr: addr, nick: r.Nick, user: r.User, host: r.Host, hkey: r.Peer}
+	if p, ok := u.peers[r.PeerID]; ok {
+		w.addr, w.nick = p.Addr, p.Nick // where the colleague is now
+	}
+	if w.id == "" && !w.addr.IsValid() {
+		dialog.ShowInformation(u.t("History"), u.t("This colleague's address is unknown."), u.Win)
+		return
+	}
+	u.openConv(w, true)
+}

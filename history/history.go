@@ -221,6 +221,54 @@ func (s *Store) Add(r Record) (int64, error) {
 	return id, nil
 }
 
+// AddAll stores many records in one transaction (an import; benchmarks fill a store with
+// it). It is all or nothing.
+func (s *Store) AddAll(rs []Record) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return fmt.Errorf("importing: %w", err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.Prepare(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("importing: %w", err)
+	}
+	defer ins.Close()
+	peer, err := tx.Prepare(`INSERT INTO peers(peer, peer_id, user, host, addr, nick, last) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(peer) DO UPDATE SET nick = excluded.nick, addr = excluded.addr, last = MAX(last, excluded.last)`)
+	if err != nil {
+		return fmt.Errorf("importing: %w", err)
+	}
+	defer peer.Close()
+	latest := map[string]Record{} // each peer's newest record names it in peers
+	for _, r := range rs {
+		if r.Time.IsZero() {
+			r.Time = time.Now()
+		}
+		if r.Peer == "" {
+			r.Peer = PeerKey(r.PeerID, r.User, r.Host)
+		}
+		if r.Kind == "" {
+			r.Kind = KindText
+		}
+		var files []byte
+		if len(r.Files) > 0 {
+			files, _ = json.Marshal(r.Files)
+		}
+		if _, err := ins.Exec(r.Time.UnixMilli(), r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Direction, r.Kind, r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder); err != nil {
+			return fmt.Errorf("importing: %w", err)
+		}
+		latest[r.Peer] = r
+	}
+	for _, r := range latest {
+		if _, err := peer.Exec(r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Time.UnixMilli()); err != nil {
+			return fmt.Errorf("importing: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
 // PutTransfer stores a file transfer's record, or updates the one stored for the same offer
 // (peer, direction and packet number): a failed download that is accepted again and
 // completes is one record that ends "done".

@@ -183,24 +183,29 @@ func (u *UI) fromRecord(r history.Record) *chatMsg {
 func (c *conv) confirmClear() {
 	u := c.u
 	dialog.ShowConfirm(u.t("Clear history"), u.t("Delete the whole history with %s? Messages still waiting to be sent stay.", c.nick), func(ok bool) {
-		if !ok {
-			return
+		if ok {
+			c.clearHistory()
 		}
-		if _, err := u.core.ClearHistory(c.hkey); err != nil {
-			dialog.ShowError(err, u.Win)
-			return
-		}
-		// What is left: the queued messages, reloaded.
-		c.msgs, c.byID, c.oldest = nil, map[int64]*chatMsg{}, 0
-		c.box.Objects = []fyne.CanvasObject{c.more}
-		for _, card := range u.offers {
-			if card.conv == c {
-				c.box.Objects = append(c.box.Objects, card.box) // offer cards stay
-			}
-		}
-		c.box.Refresh()
-		c.loadEarlier()
 	}, u.Win)
+}
+
+// clearHistory deletes the peer's history and shows what is left: messages still queued,
+// and open offers.
+func (c *conv) clearHistory() {
+	u := c.u
+	if _, err := u.core.ClearHistory(c.hkey); err != nil {
+		dialog.ShowError(err, u.Win)
+		return
+	}
+	c.msgs, c.byID, c.oldest = nil, map[int64]*chatMsg{}, 0
+	c.box.Objects = []fyne.CanvasObject{c.more}
+	for _, card := range u.offers {
+		if card.conv == c {
+			c.box.Objects = append(c.box.Objects, card.box) // offer cards stay
+		}
+	}
+	c.box.Refresh()
+	c.loadEarlier()
 }
 
 func (c *conv) submit() {

@@ -477,3 +477,159 @@ func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 		t.Fatalf("the name was not applied: core %q, label %q", core.self.Nick, u.self.Text)
 	}
 }
+
+// seed stores n messages with peer "b" (Bob), alternating in and out, a second apart.
+func seed(tb testing.TB, core *fakeCore, n int, text func(i int) string) {
+	tb.Helper()
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.Local)
+	rs := make([]history.Record, n)
+	for i := range rs {
+		dir, state := "in", history.StateReceived
+		if i%2 == 1 {
+			dir, state = "out", history.StateDelivered
+		}
+		rs[i] = history.Record{Peer: "b", PeerID: "b", Host: "pc-b", Nick: "Bob", Addr: bobAddr.String(), Direction: dir,
+			Text: text(i), State: state, Time: t0.Add(time.Duration(i) * time.Second)}
+	}
+	if err := core.hist.AddAll(rs); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestConversationOpensWithPagedHistory(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	seed(t, core, 120, func(i int) string { return fmt.Sprintf("m%03d", i) })
+	core.hist.PutTransfer(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: "in", PacketNo: 9, State: "done",
+		Folder: "/home/wf/Downloads", Files: []history.File{{Name: "报表.xlsx", Size: 2048}}})
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.tree.OnSelected("p:b")
+	c := u.convs["b"]
+	if len(c.msgs) != pageSize || !c.more.Visible() {
+		t.Fatalf("opened with %d messages, earlier button %v", len(c.msgs), c.more.Visible())
+	}
+	last := c.msgs[len(c.msgs)-1]
+	if !last.file || !strings.Contains(last.text, "报表.xlsx (2.0 KiB)") || !strings.Contains(last.text, "/home/wf/Downloads") ||
+		!strings.Contains(last.head.Text, "done") {
+		t.Fatalf("the transfer record shows %q / %q", last.head.Text, last.text)
+	}
+	if c.msgs[0].text != "m071" || c.msgs[0].from != "Me" || !strings.Contains(c.msgs[0].head.Text, "delivered") || c.msgs[1].from != "Bob" {
+		t.Fatalf("first page starts %q (%q)", c.msgs[0].text, c.msgs[0].head.Text)
+	}
+	test.Tap(c.more)
+	test.Tap(c.more)
+	if len(c.msgs) != 121 || c.more.Visible() {
+		t.Fatalf("after paging back: %d messages, earlier button %v", len(c.msgs), c.more.Visible())
+	}
+	for i := 0; i < 120; i++ {
+		if c.msgs[i].text != fmt.Sprintf("m%03d", i) {
+			t.Fatalf("message %d is %q", i, c.msgs[i].text)
+		}
+	}
+	if len(c.box.Objects) != 122 { // the button and 121 rows
+		t.Fatalf("%d rows in the conversation", len(c.box.Objects))
+	}
+
+	// A message arriving in a conversation not open yet is shown once, though the new tab
+	// loads it from the history too.
+	id, _ := core.hist.Add(history.Record{Peer: "c", PeerID: "c", Nick: "Carol", Direction: "in", Text: "只一次", State: history.StateReceived})
+	u.HandleEvent(online("c", "Carol", "QA", carolAddr))
+	u.HandleEvent(lan.Event{Type: "message", HistoryID: id, Message: &lan.Message{PeerID: "c", Nick: "Carol", Addr: carolAddr, Text: "只一次", Time: time.Now()}})
+	if cc := u.convs["c"]; cc == nil || len(cc.msgs) != 1 || cc.unread != 1 {
+		t.Fatalf("Carol's conversation: %+v", cc)
+	}
+
+	// Clearing the history empties the conversation but keeps what is still queued.
+	core.hist.Add(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: "out", Text: "still waiting", State: history.StateQueued})
+	c.clearHistory()
+	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || c.more.Visible() {
+		t.Fatalf("after clearing: %d messages", len(c.msgs))
+	}
+	if rs, _ := core.hist.Query(history.Filter{Peer: "b"}); len(rs) != 1 {
+		t.Fatalf("the store kept %d of Bob's records", len(rs))
+	}
+}
+
+func TestOfflineColleagueGetsQueuedMessages(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.tree.OnSelected("p:b")
+	c := u.convs["b"]
+	if c.status.Visible() {
+		t.Fatal("the offline notice shows while Bob is online")
+	}
+	u.HandleEvent(lan.Event{Type: "peer_offline", Peer: &peers.Peer{ID: "b", Nick: "Bob", Addr: bobAddr}})
+	if !c.status.Visible() || !strings.Contains(c.status.Text, "Bob is offline") {
+		t.Fatalf("offline notice %q (visible %v)", c.status.Text, c.status.Visible())
+	}
+	test.Type(c.input, "see you tomorrow")
+	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	m := c.msgs[len(c.msgs)-1]
+	if len(core.sent) != 0 || len(core.queued) != 1 || core.queued[0] != "b: see you tomorrow" {
+		t.Fatalf("sent %q, queued %q", core.sent, core.queued)
+	}
+	if m.id == 0 || !strings.Contains(m.head.Text, "queued") || m.retry.Visible() {
+		t.Fatalf("queued message: id %d, head %q", m.id, m.head.Text)
+	}
+	// The node's queued event for it adds nothing; its delivery, later, updates it.
+	u.HandleEvent(lan.Event{Type: "message_queued", HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.HandleEvent(lan.Event{Type: "message_delivered", HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
+	if len(c.msgs) != 1 || !strings.Contains(m.head.Text, "delivered") || c.status.Visible() {
+		t.Fatalf("after Bob came back: %d messages, head %q", len(c.msgs), m.head.Text)
+	}
+
+	// A message that fails can be kept for later with "Send when back".
+	core.fail = true
+	test.Type(c.input, "lost in the network")
+	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	f := c.msgs[len(c.msgs)-1]
+	if !f.queue.Visible() || !strings.Contains(f.head.Text, "failed") {
+		t.Fatalf("failed message %q, queue button %v", f.head.Text, f.queue.Visible())
+	}
+	test.Tap(f.queue)
+	if len(core.queued) != 2 || !strings.Contains(f.head.Text, "queued") || f.queue.Visible() {
+		t.Fatalf("after Send when back: queued %q, head %q", core.queued, f.head.Text)
+	}
+}
+
+func TestHistorySearchOpensTheConversation(t *testing.T) {
+	u, core := newTestUI(t, "zh")
+	seed(t, core, 30, func(i int) string {
+		if i%10 == 3 {
+			return fmt.Sprintf("第%d周的周报放在 /srv/share/reports 了", i)
+		}
+		return fmt.Sprintf("闲聊 %d", i)
+	})
+	u.showHistory()
+	if u.tabs.Selected() != u.histTab || u.histTab.Text != "聊天记录" {
+		t.Fatal("the history tab is not in front")
+	}
+	top := u.histTab.Content.(*fyne.Container).Objects[1].(*fyne.Container) // the search row
+	var entry *widget.Entry
+	for _, o := range top.Objects {
+		if e, ok := o.(*widget.Entry); ok {
+			entry = e
+		}
+	}
+	test.Type(entry, "周报")
+	entry.OnSubmitted(entry.Text)
+	if len(u.histResults) != 3 || !strings.Contains(u.histInfo.Text, "3") {
+		t.Fatalf("found %d (%q)", len(u.histResults), u.histInfo.Text)
+	}
+	if !strings.Contains(u.histResults[0].Text, "第23周") { // newest first
+		t.Fatalf("first result %q", u.histResults[0].Text)
+	}
+	// Bob is offline; his conversation still opens from a result, with its history.
+	u.histList.OnSelected(0)
+	c := u.convs["b"]
+	if c == nil || u.tabs.Selected() != c.tab || len(c.msgs) != 30 || !c.status.Visible() {
+		t.Fatalf("conversation from a result: %+v", c)
+	}
+	// Retention from the settings reaches the node.
+	st := u.opt.Settings
+	st.HistoryDays = 30
+	u.applySettings(st)
+	if core.keepDays != 30 {
+		t.Fatalf("retention %d", core.keepDays)
+	}
+}

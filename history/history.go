@@ -109,6 +109,8 @@ var migrations = []string{
 	ALTER TABLE messages ADD COLUMN files TEXT NOT NULL DEFAULT '';
 	ALTER TABLE messages ADD COLUMN folder TEXT NOT NULL DEFAULT '';
 	UPDATE messages SET peer = user || '@' || host WHERE user != '' AND peer = addr;
+	DROP INDEX messages_peer_time;
+	CREATE INDEX messages_peer ON messages(peer); -- ordered by (peer, id): a page is a range scan
 	CREATE INDEX messages_queued ON messages(peer, id) WHERE state = 'queued';
 	CREATE INDEX messages_sending ON messages(id) WHERE state = 'sending';
 	CREATE INDEX messages_files ON messages(peer, packet_no) WHERE kind = 'file';

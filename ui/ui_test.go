@@ -633,3 +633,37 @@ func TestHistorySearchOpensTheConversation(t *testing.T) {
 		t.Fatalf("retention %d", core.keepDays)
 	}
 }
+
+// BenchmarkOpenConversation opens Bob's conversation — the tab, the newest page of history,
+// its rows laid out (MinSize measures every text) — and closes it again. Bob's history
+// holds 100,000 messages; the baseline is the same with no history at all.
+//
+//	go test -run '^$' -bench OpenConversation ./ui
+func BenchmarkOpenConversation(b *testing.B) {
+	for _, n := range []int{0, 100_000} {
+		b.Run(fmt.Sprintf("history-%d", n), func(b *testing.B) {
+			app := test.NewTempApp(b)
+			core := newFakeCore(b)
+			if n > 0 {
+				seed(b, core, n, func(i int) string {
+					return fmt.Sprintf("第%d条：周五下午三点在三楼会议室开会，记得带上季度报表 (%d)", i, i)
+				})
+			}
+			u := New(app, core, Options{Settings: profile.Settings{Language: "en"}})
+			u.async = func(f func()) { f() }
+			u.after = func(_ time.Duration, f func()) { f() }
+			u.Win.Resize(fyne.NewSize(900, 600))
+			ev := online("b", "Bob", "研发部", bobAddr)
+			u.apply(ev)
+			shown := 0
+			for b.Loop() {
+				c := u.openConv(whoPeer(*ev.Peer), true)
+				c.box.MinSize()
+				shown = len(c.msgs)
+				u.tabs.Remove(c.tab)
+				delete(u.convs, c.key)
+			}
+			b.ReportMetric(float64(shown), "shown")
+		})
+	}
+}

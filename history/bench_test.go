@@ -24,7 +24,7 @@ var words = []string{"周报", "会议", "会议室", "季度报表", "下午三
 	"meeting", "report", "lunch", "ok", "thanks", "/srv/share", "ticket", "review", "merge", "branch"}
 
 // sentence makes a message of a few words; i decides the planted words: "nightly-build" in
-// 1 of 1,000 messages, "预算审批" in 1 of 100.
+// 1 of 1,000 messages, "预算审批" in 1 of 100 (including those).
 func sentence(r *rand.Rand, i int) string {
 	n := 3 + r.IntN(8)
 	parts := make([]string, n)
@@ -34,18 +34,21 @@ func sentence(r *rand.Rand, i int) string {
 	if i%1000 == 7 {
 		parts = append(parts, "nightly-build")
 	}
-	if i%100 == 42 {
+	if i%100 == 7 {
 		parts = append(parts, "预算审批")
 	}
 	return strings.Join(parts, " ")
 }
+
+// benchData is the version of what bigStore generates: change it with sentence.
+const benchData = 2
 
 // bigStore returns a store of n messages among 200 peers, peer "p000" holding a tenth of
 // them. It is built once per size and kept in the temporary directory (building 1,000,000
 // takes a minute or two); the benchmarks only read it.
 func bigStore(b *testing.B, n int) *Store {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("feigo-bench-history-%d-v%d.db", n, len(migrations)))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("feigo-bench-history-%d-s%d-d%d.db", n, len(migrations), benchData))
 	if s, err := Open(path); err == nil {
 		var have int
 		s.db.QueryRow("SELECT COUNT(*) FROM messages").Scan(&have)
@@ -136,12 +139,14 @@ func BenchmarkSearch1M(b *testing.B) {
 	s := bigStore(b, 1_000_000)
 	defer s.Close()
 	for _, c := range []struct{ name, words string }{
-		{"english-rare", "nightly-build"},      // 1 in 1,000 messages
-		{"chinese-4-chars-rare", "预算审批"},       // 1 in 100, FTS5 trigram
-		{"chinese-3-chars", "会议室"},             // common
-		{"chinese-2-chars", "周报"},              // under 3 characters: the LIKE scan, stops at 500
-		{"two-words", "nightly-build 预算审批"},    // both: 1 in 100,000
+		{"english-rare", "nightly-build"},         // 1 in 1,000 messages
+		{"chinese-4-chars-rare", "预算审批"},          // 1 in 100, FTS5 trigram
+		{"chinese-3-chars", "会议室"},                // common
+		{"chinese-2-chars", "周报"},                 // under 3 characters: the LIKE scan, stops at 500
+		{"two-words", "nightly-build 预算审批"},       // both: 1 in 1,000
 		{"chinese-2-chars-rare-combo", "周报 预算审批"}, // FTS narrows, then LIKE on the rest
+		{"chinese-2-chars-absent", "请假"},          // the worst case: the scan reads every message
+		{"english-absent", "kubernetes"},          // FTS: no trigram list holds it
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var found int

@@ -362,15 +362,19 @@ func (s *Store) Query(f Filter) ([]Record, error) {
 		}
 	}
 	q := "SELECT " + columns + " FROM messages m"
+	order := " ORDER BY m.id DESC"
 	if len(match) > 0 {
-		q += " JOIN messages_fts ON messages_fts.rowid = m.id"
-		where = append(where, "messages_fts MATCH ?")
-		args = append(args, strings.Join(match, " AND "))
+		// The full-text index drives, newest first (FTS5 walks its rowids backwards), so
+		// a common word stops after Limit matches instead of sorting every one.
+		q = "SELECT " + columns + " FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid"
+		where = append([]string{"f.messages_fts MATCH ?"}, where...)
+		args = append([]any{strings.Join(match, " AND ")}, args...)
+		order = " ORDER BY f.rowid DESC"
 	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY m.id DESC"
+	q += order
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}

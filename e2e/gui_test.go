@@ -94,22 +94,9 @@ func TestGUISmoke(t *testing.T) {
 	prof := filepath.Join(t.TempDir(), "gui")
 	os.MkdirAll(prof, 0o700)
 	os.WriteFile(filepath.Join(prof, "settings.json"), []byte(`{"nick":"王芳","group":"财务部"}`), 0o600)
-	gui := l.Hosts[0].Start(t.TempDir(), bin, "gui", "--profile", prof)
-	sock := filepath.Join(prof, "feigo.sock")
-
 	// The window's node answers the CLI like `feigo serve` does, and sees Bob.
-	guiNode := &node{Proc: gui, profile: prof}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := control.Call(sock, control.Request{Cmd: "peers"})
-		if err == nil && len(resp.Peers) == 2 {
-			break
-		}
-		if time.Now().After(deadline) || !gui.Alive() {
-			t.Fatalf("the GUI's node does not list Bob (%v, %+v); its log:\n%s", err, resp.Peers, gui.LogTail())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	guiNode := startGUI(t, l.Hosts[0], prof, 2)
+	gui := guiNode.Proc
 	bob.waitPeers(t, 2, 10*time.Second)
 	// Bob → the window: acknowledged by the GUI's node (the window shows it; see the screenshot).
 	if out, e, c := bob.cli("send", "王芳", "你好，周五的报表发你了 — Bob"); c != 0 {
@@ -130,7 +117,7 @@ func TestGUISmoke(t *testing.T) {
 		t.Fatalf("send-file to the GUI: %s", e)
 	}
 	var offerID int
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for offerID == 0 {
 		for _, tr := range guiNode.transfers(t) {
 			if tr.Direction == "in" {
@@ -168,6 +155,49 @@ func TestGUISmoke(t *testing.T) {
 	t.Logf("the window's log:\n%s", gui.LogTail())
 	if strings.Contains(gui.LogTail(), "panic") {
 		t.Errorf("log:\n%s", gui.LogTail())
+	}
+
+	// Started again, the window's history holds both messages and the transfer, and a new
+	// message from Bob opens the conversation with them above it (see gui-history.png).
+	guiNode = startGUI(t, l.Hosts[0], prof, 2)
+	var got []string
+	for _, r := range guiNode.historyOf(t, "Bob") {
+		got = append(got, r.Direction+" "+r.Kind+" "+r.State+" "+r.Text)
+	}
+	want := []string{"in text received 你好，周五的报表发你了 — Bob", "out text delivered 收到，谢谢！", "in text received 报表", "in file done 季度报告.xlsx"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("the window's history after a restart:\n got %q\nwant %q", got, want)
+	}
+	if _, e, c := bob.cli("send", "王芳", "历史记录还在吗？"); c != 0 {
+		t.Fatalf("send to the restarted GUI: %s", e)
+	}
+	time.Sleep(2 * time.Second)
+	shot = filepath.Join(artefactDir(t), "gui-history.png")
+	if img, err := screenshotX(disp, shot); err != nil || blank(img) {
+		t.Fatalf("screenshot %s: %v", shot, err)
+	}
+	t.Logf("screenshot of the conversation with its history: %s", shot)
+	if code := guiNode.Stop(); code != 0 || strings.Contains(guiNode.LogTail(), "panic") {
+		t.Errorf("the GUI exited %d; log:\n%s", code, guiNode.LogTail())
+	}
+}
+
+// startGUI starts the window with profile prof on h and waits until its node answers on the
+// control socket and lists want peers.
+func startGUI(t *testing.T, h *lab.Host, prof string, want int) *node {
+	t.Helper()
+	gui := h.Start(t.TempDir(), bin, "gui", "--profile", prof)
+	n := &node{Proc: gui, profile: prof}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := n.call(control.Request{Cmd: "peers"})
+		if err == nil && len(resp.Peers) == want {
+			return n
+		}
+		if time.Now().After(deadline) || !gui.Alive() {
+			t.Fatalf("the GUI's node does not list %d peers (%v, %+v); its log:\n%s", want, err, resp.Peers, gui.LogTail())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

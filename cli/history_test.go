@@ -141,6 +141,9 @@ func TestHistoryQueueAndTransfers(t *testing.T) {
 	if ev.HistoryID == 0 || ev.Message.Text != "hello\nBob" {
 		t.Fatalf("delivered event: %+v", ev)
 	}
+	if ev := b.wait(t, "message", nil); ev.HistoryID == 0 {
+		t.Fatalf("the received message's event names no history record: %+v", ev)
+	}
 
 	// A file, recorded at both ends when it is done.
 	src := filepath.Join(t.TempDir(), "周报.txt")

@@ -96,6 +96,16 @@ func TestHistoryKeepsEveryAcknowledgedMessage(t *testing.T) {
 	if delivered != len(acked) {
 		t.Errorf("Alice's history has %d delivered, %d were acknowledged", delivered, len(acked))
 	}
+	// The killed node's database is whole: SQLite's check and the search index's check pass.
+	b2.Stop()
+	s, err := history.Open(filepath.Join(prof, "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		t.Error(err)
+	}
 }
 
 // Messages queued for a colleague who is away — stopped and known only from the history, or

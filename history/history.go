@@ -170,6 +170,23 @@ func (s *Store) migrate() error {
 	return nil
 }
 
+// Check verifies the database file and the full-text index against the messages (SQLite's
+// integrity_check and FTS5's integrity-check); it reads everything, so it is for tests and
+// repair tools, not for every start.
+func (s *Store) Check() error {
+	var res string
+	if err := s.db.QueryRow("PRAGMA integrity_check").Scan(&res); err != nil {
+		return fmt.Errorf("history check: %w", err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("history check: %s", res)
+	}
+	if _, err := s.db.Exec(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
+		return fmt.Errorf("history check: the search index: %w", err)
+	}
+	return nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 

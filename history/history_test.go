@@ -211,6 +211,9 @@ func TestContactsClearAndPrune(t *testing.T) {
 	if len(left) != 2 || left[0].Text != "I moved desks" || left[1].ID != q {
 		t.Fatalf("left: %+v", left)
 	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
 	// Deleted records are gone from the search index too.
 	if r, _ := s.Query(Filter{Search: "old news"}); len(r) != 0 {
 		t.Fatalf("a pruned message is still found: %+v", r)

@@ -210,3 +210,83 @@ func TestQueuedMessagesDeliveredWhenPeerReturns(t *testing.T) {
 		}
 	}
 }
+
+// Both colleagues write to each other at full speed; Bob is killed with kill -9 in the middle.
+// Restarted, Bob's history holds every message Alice saw him acknowledge, and every message
+// he sent that his `feigo send` saw acknowledged, as delivered; his database checks whole.
+func TestHistoryKillDuringTwoWayTraffic(t *testing.T) {
+	l := lab.New(t, 2)
+	a := serve(t, l.Hosts[0], "Alice", "QA")
+	prof := filepath.Join(t.TempDir(), "bob")
+	b := serveProfile(t, l.Hosts[1], prof, "Bob", "QA")
+	a.waitPeers(t, 1, 10*time.Second)
+	b.waitPeers(t, 1, 10*time.Second)
+
+	stream := func(from *node, to string, tag string, acked map[string]bool, stop chan struct{}, done chan struct{}) {
+		defer close(done)
+		for k := 0; ; k++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			text := fmt.Sprintf("%s 第%d条 进度更新", tag, k)
+			resp, err := from.call(control.Request{Cmd: "send", To: []string{to}, Text: text})
+			if err == nil && resp.OK {
+				acked[text] = true
+			}
+		}
+	}
+	toBob, fromBob := map[string]bool{}, map[string]bool{}
+	stop := make(chan struct{})
+	d1, d2 := make(chan struct{}), make(chan struct{})
+	go stream(a, l.Hosts[1].Addr.String(), "A→B", toBob, stop, d1)
+	go stream(b, l.Hosts[0].Addr.String(), "B→A", fromBob, stop, d2)
+	deadline := time.Now().Add(20 * time.Second)
+	for countMessages(b, "") < 40 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.Kill()
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	<-d1
+	<-d2
+	if len(toBob) < 20 || len(fromBob) < 20 {
+		t.Fatalf("only %d and %d messages acknowledged before the kill", len(toBob), len(fromBob))
+	}
+	b2 := serveProfile(t, l.Hosts[1], prof, "Bob", "QA")
+	in, out := map[string]bool{}, map[string]string{}
+	for _, r := range b2.historyOf(t) {
+		if r.Direction == "in" {
+			in[r.Text] = true
+		} else {
+			out[r.Text] = r.State
+		}
+	}
+	for text := range toBob {
+		if !in[text] {
+			t.Errorf("Alice saw it acknowledged, Bob's history lacks it: %q", text)
+		}
+	}
+	for text := range fromBob {
+		if out[text] != history.StateDelivered {
+			t.Errorf("Bob's send saw %q acknowledged; his history says %q", text, out[text])
+		}
+	}
+	// Whatever Bob was sending at the kill is failed now, not "sending" for ever.
+	for text, state := range out {
+		if state == history.StateSending {
+			t.Errorf("%q still sending after the restart", text)
+		}
+	}
+	t.Logf("acknowledged before the kill: %d to Bob, %d from Bob; Bob's history: %d in, %d out", len(toBob), len(fromBob), len(in), len(out))
+	b2.Stop()
+	s, err := history.Open(filepath.Join(prof, "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Check(); err != nil {
+		t.Error(err)
+	}
+}

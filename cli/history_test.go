@@ -254,3 +254,31 @@ func TestSendQueueCommand(t *testing.T) {
 		t.Fatalf("after clearing, the queued message stays: %+v %v", resp.History, err)
 	}
 }
+
+// A message from a colleague the history knows, arriving before their announcement (a
+// restart whose BR_ENTRY answer was lost), is stored and reported as theirs, not a stranger's.
+func TestMessageBeforeAnnouncementBelongsToKnownColleague(t *testing.T) {
+	dir := t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dir, "Alice", pa, pb, nil)
+	if _, err := a.History.Add(history.Record{PeerID: "feigo-bob", User: "bob", Host: "pc-bob", Nick: "Bob",
+		Addr: fmt.Sprintf("127.0.0.1:%d", pb), Direction: "in", Text: "earlier", State: history.StateReceived}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: pb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	b, _ := lan.Packet{Version: "1_lbt6_0", No: 7, User: []byte("bob"), Host: []byte("pc-bob"),
+		Cmd: lan.SendMsg | lan.SendCheckOpt | lan.UTF8Opt, Body: []byte("I am back\x00")}.Marshal()
+	raw.WriteToUDP(b, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: pa})
+	ev := a.wait(t, "message", nil)
+	if ev.Message.PeerID != "feigo-bob" || ev.Message.Nick != "Bob" || ev.HistoryID == 0 {
+		t.Fatalf("message event: %+v", ev.Message)
+	}
+	rs, _ := a.History.Query(history.Filter{Peer: "feigo-bob"})
+	if len(rs) != 2 || rs[1].Text != "I am back" || rs[1].Nick != "Bob" {
+		t.Fatalf("Bob's history: %q", texts(rs))
+	}
+}

@@ -140,6 +140,12 @@ type Node struct {
 
 func inboxKey(m lan.Message) string { return fmt.Sprint(m.Addr, "/", m.PacketNo) }
 
+// storedMsg is what the history made of a received message: its record and who sent it.
+type storedMsg struct {
+	id           int64
+	peerID, nick string
+}
+
 // StartNode takes the profile's control socket and the UDP port, in that order, so that a
 // second node on the same profile is refused before it touches the network. It opens the
 // profile's history, where messages that a killed node left "sending" are marked failed.
@@ -186,7 +192,7 @@ func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		}
 		id, err := hist.Add(r)
 		if err == nil {
-			n.stored.Store(inboxKey(m), id) // for the message event that follows
+			n.stored.Store(inboxKey(m), storedMsg{id, r.PeerID, r.Nick}) // for the message event that follows
 		}
 		return err
 	}
@@ -202,8 +208,15 @@ func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		case "message_delivered", "message_failed":
 			return // Node.Send reports these itself, with the history record
 		case "message":
-			if id, ok := n.stored.LoadAndDelete(inboxKey(*ev.Message)); ok {
-				ev.HistoryID = id.(int64)
+			if v, ok := n.stored.LoadAndDelete(inboxKey(*ev.Message)); ok {
+				sm := v.(storedMsg)
+				ev.HistoryID = sm.id
+				if ev.Message.PeerID == "" && sm.peerID != "" {
+					// From a colleague the history knows, before their announcement.
+					m := *ev.Message
+					m.PeerID, m.Nick = sm.peerID, sm.nick
+					ev.Message = &m
+				}
 			}
 		case "peer_online", "peer_updated":
 			n.peerAnnounced(*ev.Peer)

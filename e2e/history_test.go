@@ -36,32 +36,16 @@ func TestHistoryKeepsEveryAcknowledgedMessage(t *testing.T) {
 	b.waitPeers(t, 1, 10*time.Second)
 
 	// Alice sends a stream of messages; Bob is killed in the middle of it.
-	acked := map[string]bool{}
 	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for k := 0; ; k++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			text := fmt.Sprintf("第%d条消息：周报已更新 report-%d", k, k)
-			resp, err := a.call(control.Request{Cmd: "send", To: []string{l.Hosts[1].Addr.String()}, Text: text})
-			if err == nil && resp.OK {
-				acked[text] = true
-			}
-		}
-	}()
+	acked := stream(a, l.Hosts[1].Addr.String(), "第%d条消息：周报已更新 report-%d", stop)
 	deadline := time.Now().Add(20 * time.Second)
 	for countMessages(b, "") < 40 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	b.Kill()
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	<-done
+	stop <- struct{}{}
+	<-stop
 	if len(acked) < 40 {
 		t.Fatalf("only %d messages acknowledged before the kill", len(acked))
 	}
@@ -98,6 +82,36 @@ func TestHistoryKeepsEveryAcknowledgedMessage(t *testing.T) {
 	}
 	// The killed node's database is whole: SQLite's check and the search index's check pass.
 	b2.Stop()
+	checkHistoryFile(t, prof)
+}
+
+// stream sends messages from one node to another as fast as they are acknowledged, the k-th
+// with the text format(k, k), until a value is sent on stop; it then answers on stop, and
+// the returned set holds the texts whose send was acknowledged.
+func stream(from *node, to, format string, stop chan struct{}) map[string]bool {
+	acked := map[string]bool{}
+	go func() {
+		defer func() { stop <- struct{}{} }()
+		for k := 0; ; k++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			text := fmt.Sprintf(format, k, k)
+			resp, err := from.call(control.Request{Cmd: "send", To: []string{to}, Text: text})
+			if err == nil && resp.OK {
+				acked[text] = true
+			}
+		}
+	}()
+	return acked
+}
+
+// checkHistoryFile opens the history in the profile prof (its node stopped) and checks that
+// SQLite's and the search index's integrity checks pass.
+func checkHistoryFile(t *testing.T, prof string) {
+	t.Helper()
 	s, err := history.Open(filepath.Join(prof, "history.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -222,35 +236,19 @@ func TestHistoryKillDuringTwoWayTraffic(t *testing.T) {
 	a.waitPeers(t, 1, 10*time.Second)
 	b.waitPeers(t, 1, 10*time.Second)
 
-	stream := func(from *node, to string, tag string, acked map[string]bool, stop chan struct{}, done chan struct{}) {
-		defer close(done)
-		for k := 0; ; k++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			text := fmt.Sprintf("%s 第%d条 进度更新", tag, k)
-			resp, err := from.call(control.Request{Cmd: "send", To: []string{to}, Text: text})
-			if err == nil && resp.OK {
-				acked[text] = true
-			}
-		}
-	}
-	toBob, fromBob := map[string]bool{}, map[string]bool{}
-	stop := make(chan struct{})
-	d1, d2 := make(chan struct{}), make(chan struct{})
-	go stream(a, l.Hosts[1].Addr.String(), "A→B", toBob, stop, d1)
-	go stream(b, l.Hosts[0].Addr.String(), "B→A", fromBob, stop, d2)
+	stopA, stopB := make(chan struct{}), make(chan struct{})
+	toBob := stream(a, l.Hosts[1].Addr.String(), "A→B 第%d条 进度更新 %d", stopA)
+	fromBob := stream(b, l.Hosts[0].Addr.String(), "B→A 第%d条 进度更新 %d", stopB)
 	deadline := time.Now().Add(20 * time.Second)
 	for countMessages(b, "") < 40 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	b.Kill()
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	<-d1
-	<-d2
+	for _, stop := range []chan struct{}{stopA, stopB} {
+		stop <- struct{}{}
+		<-stop
+	}
 	if len(toBob) < 20 || len(fromBob) < 20 {
 		t.Fatalf("only %d and %d messages acknowledged before the kill", len(toBob), len(fromBob))
 	}
@@ -281,12 +279,5 @@ func TestHistoryKillDuringTwoWayTraffic(t *testing.T) {
 	}
 	t.Logf("acknowledged before the kill: %d to Bob, %d from Bob; Bob's history: %d in, %d out", len(toBob), len(fromBob), len(in), len(out))
 	b2.Stop()
-	s, err := history.Open(filepath.Join(prof, "history.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Check(); err != nil {
-		t.Error(err)
-	}
+	checkHistoryFile(t, prof)
 }

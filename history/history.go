@@ -192,76 +192,52 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Add stores a record and returns its ID. When it returns, the record is committed: a crash
 // of the process afterwards does not lose it. The peer's nick, address and identity are
-// remembered for Peers.
+// remembered for Contacts.
 func (s *Store) Add(r Record) (int64, error) {
-	if r.Time.IsZero() {
-		r.Time = time.Now()
+	ids, err := s.insert([]Record{r})
+	if err != nil {
+		return 0, fmt.Errorf("storing a message: %w", err)
 	}
-	if r.Peer == "" {
-		r.Peer = PeerKey(r.PeerID, r.User, r.Host)
+	return ids[0], nil
+}
+
+// AddAll stores many records in one transaction (an import; benchmarks fill a store with
+// it). It is all or nothing.
+func (s *Store) AddAll(rs []Record) error {
+	if _, err := s.insert(rs); err != nil {
+		return fmt.Errorf("importing: %w", err)
 	}
-	if r.Kind == "" {
-		r.Kind = KindText
-	}
-	var files []byte
-	if len(r.Files) > 0 {
-		files, _ = json.Marshal(r.Files)
-	}
+	return nil
+}
+
+// insert stores rs in one transaction, with their peers' rows, and returns their IDs.
+func (s *Store) insert(rs []Record) ([]int64, error) {
 	tx, err := s.db.Begin()
 	if err != nil {
-		return 0, fmt.Errorf("storing a message: %w", err)
+		return nil, err
 	}
 	defer tx.Rollback()
-	res, err := tx.Exec(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Time.UnixMilli(), r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Direction, r.Kind, r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder)
+	ins, err := tx.Prepare(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return 0, fmt.Errorf("storing a message: %w", err)
+		return nil, err
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
-	}
+	defer ins.Close()
 	// The peers row keeps the newest non-empty identity of each peer.
-	if _, err := tx.Exec(`INSERT INTO peers(peer, peer_id, user, host, addr, nick, last) VALUES (?, ?, ?, ?, ?, ?, ?)
+	peer, err := tx.Prepare(`INSERT INTO peers(peer, peer_id, user, host, addr, nick, last) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(peer) DO UPDATE SET
 			peer_id = CASE WHEN excluded.peer_id != '' THEN excluded.peer_id ELSE peer_id END,
 			user = CASE WHEN excluded.user != '' THEN excluded.user ELSE user END,
 			host = CASE WHEN excluded.host != '' THEN excluded.host ELSE host END,
 			addr = CASE WHEN excluded.addr != '' THEN excluded.addr ELSE addr END,
 			nick = CASE WHEN excluded.nick != '' THEN excluded.nick ELSE nick END,
-			last = MAX(last, excluded.last)`,
-		r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Time.UnixMilli()); err != nil {
-		return 0, fmt.Errorf("storing a message: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("storing a message: %w", err)
-	}
-	return id, nil
-}
-
-// AddAll stores many records in one transaction (an import; benchmarks fill a store with
-// it). It is all or nothing.
-func (s *Store) AddAll(rs []Record) error {
-	tx, err := s.db.Begin()
+			last = MAX(last, excluded.last)`)
 	if err != nil {
-		return fmt.Errorf("importing: %w", err)
-	}
-	defer tx.Rollback()
-	ins, err := tx.Prepare(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("importing: %w", err)
-	}
-	defer ins.Close()
-	peer, err := tx.Prepare(`INSERT INTO peers(peer, peer_id, user, host, addr, nick, last) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(peer) DO UPDATE SET nick = excluded.nick, addr = excluded.addr, last = MAX(last, excluded.last)`)
-	if err != nil {
-		return fmt.Errorf("importing: %w", err)
+		return nil, err
 	}
 	defer peer.Close()
-	latest := map[string]Record{} // each peer's newest record names it in peers
-	for _, r := range rs {
+	ids := make([]int64, len(rs))
+	for i, r := range rs {
 		if r.Time.IsZero() {
 			r.Time = time.Now()
 		}
@@ -275,17 +251,19 @@ func (s *Store) AddAll(rs []Record) error {
 		if len(r.Files) > 0 {
 			files, _ = json.Marshal(r.Files)
 		}
-		if _, err := ins.Exec(r.Time.UnixMilli(), r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Direction, r.Kind, r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder); err != nil {
-			return fmt.Errorf("importing: %w", err)
+		res, err := ins.Exec(r.Time.UnixMilli(), r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Direction, r.Kind,
+			r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder)
+		if err != nil {
+			return nil, err
 		}
-		latest[r.Peer] = r
-	}
-	for _, r := range latest {
+		if ids[i], err = res.LastInsertId(); err != nil {
+			return nil, err
+		}
 		if _, err := peer.Exec(r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Time.UnixMilli()); err != nil {
-			return fmt.Errorf("importing: %w", err)
+			return nil, err
 		}
 	}
-	return tx.Commit()
+	return ids, tx.Commit()
 }
 
 // PutTransfer stores a file transfer's record, or updates the one stored for the same offer

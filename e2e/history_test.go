@@ -28,12 +28,8 @@ func (n *node) historyOf(t *testing.T, args ...string) []history.Record {
 }
 
 func TestHistoryKeepsEveryAcknowledgedMessage(t *testing.T) {
-	l := lab.New(t, 2)
-	a := serve(t, l.Hosts[0], "Alice", "QA")
-	prof := filepath.Join(t.TempDir(), "bob")
-	b := serveProfile(t, l.Hosts[1], prof, "Bob", "QA")
-	a.waitPeers(t, 1, 10*time.Second)
-	b.waitPeers(t, 1, 10*time.Second)
+	l, a, b := pair(t)
+	prof := b.profile // Bob restarts on it
 
 	// Alice sends a stream of messages; Bob is killed in the middle of it.
 	stop := make(chan struct{})
@@ -229,12 +225,8 @@ func TestQueuedMessagesDeliveredWhenPeerReturns(t *testing.T) {
 // Restarted, Bob's history holds every message Alice saw him acknowledge, and every message
 // he sent that his `feigo send` saw acknowledged, as delivered; his database checks whole.
 func TestHistoryKillDuringTwoWayTraffic(t *testing.T) {
-	l := lab.New(t, 2)
-	a := serve(t, l.Hosts[0], "Alice", "QA")
-	prof := filepath.Join(t.TempDir(), "bob")
-	b := serveProfile(t, l.Hosts[1], prof, "Bob", "QA")
-	a.waitPeers(t, 1, 10*time.Second)
-	b.waitPeers(t, 1, 10*time.Second)
+	l, a, b := pair(t)
+	prof := b.profile // Bob restarts on it
 
 	stopA, stopB := make(chan struct{}), make(chan struct{})
 	toBob := stream(a, l.Hosts[1].Addr.String(), "A→B 第%d条 进度更新 %d", stopA)

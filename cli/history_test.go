@@ -282,3 +282,27 @@ func TestMessageBeforeAnnouncementBelongsToKnownColleague(t *testing.T) {
 		t.Fatalf("Bob's history: %q", texts(rs))
 	}
 }
+
+// The retention setting prunes at once what is older, and never a queued message.
+func TestRetentionPrunes(t *testing.T) {
+	a := startLoop(t, t.TempDir(), "Alice", freePort(t), freePort(t), nil)
+	old := time.Now().AddDate(0, 0, -40)
+	for _, r := range []history.Record{
+		{PeerID: "x", Direction: "in", Text: "old", State: history.StateReceived, Time: old},
+		{PeerID: "x", Direction: "out", Text: "old but queued", State: history.StateQueued, Time: old},
+		{PeerID: "x", Direction: "in", Text: "recent", State: history.StateReceived},
+	} {
+		if _, err := a.History.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.SetRetention(0) // forever: nothing goes
+	if rs, _ := a.History.Query(history.Filter{}); len(rs) != 3 {
+		t.Fatalf("kept forever: %q", texts(rs))
+	}
+	a.SetRetention(30)
+	rs, _ := a.History.Query(history.Filter{})
+	if strings.Join(texts(rs), "|") != "out:queued:old but queued|in:received:recent" {
+		t.Fatalf("after 30 days' retention: %q", texts(rs))
+	}
+}

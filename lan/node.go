@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -425,15 +426,23 @@ func (n *Node) readLoop() error {
 	}
 }
 
+// reannounceAt are the seconds after start at which the BR_ENTRY is sent again: one lost
+// broadcast (or its answers lost) must not leave a node unseen on a lossy network until the
+// peers' next announcement, which may never come. Each copy is answered with ANSENTRY.
+var reannounceAt = []int{1, 3}
+
 func (n *Node) housekeeping(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	refreshLocals := 0
-	for {
+	for seconds := 1; ; seconds++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if slices.Contains(reannounceAt, seconds) {
+			n.announce(BrEntry, nil)
 		}
 		n.checkLiveness()
 		n.expireOffers()

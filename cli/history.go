@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"feigo/control"
 	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
@@ -126,7 +127,7 @@ func (n *Node) Contact(query string) (history.Contact, error) {
 			Addr: p.Addr.String(), Nick: p.Nick}, nil
 	case 0:
 	default:
-		return history.Contact{}, ambiguous(query, m)
+		return history.Contact{}, control.Ambiguous(query, m)
 	}
 	cs, err := n.History.Contacts()
 	if err != nil {
@@ -156,16 +157,7 @@ func (n *Node) Contact(query string) (history.Contact, error) {
 			}
 		}
 	}
-	return history.Contact{}, ambiguous(query, m)
-}
-
-func ambiguous(query string, m []peers.Peer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%q matches %d peers; name one by user@host, address or ID:", query, len(m))
-	for _, p := range m {
-		fmt.Fprintf(&b, "\n  %s  %s@%s  %s  %s", p.Nick, p.User, p.Host, p.Addr, p.ID)
-	}
-	return errors.New(b.String())
+	return history.Contact{}, control.Ambiguous(query, m)
 }
 
 // Queue stores text for the colleague c as queued, then delivers it at once if c is online

@@ -402,12 +402,18 @@ func Resolve(ps []peers.Peer, query string) (netip.AddrPort, error) {
 		}
 		return netip.AddrPort{}, fmt.Errorf("no peer matches %q (see `feigo peers`)", query)
 	}
+	return netip.AddrPort{}, Ambiguous(query, m)
+}
+
+// Ambiguous is the error for a name that matches several peers: it lists them with what to
+// type instead.
+func Ambiguous(query string, m []peers.Peer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%q matches %d peers; name one by user@host, address or ID:", query, len(m))
 	for _, p := range m {
 		fmt.Fprintf(&b, "\n  %s  %s@%s  %s  %s", p.Nick, p.User, p.Host, p.Addr, p.ID)
 	}
-	return netip.AddrPort{}, errors.New(b.String())
+	return errors.New(b.String())
 }
 
 // Call sends req to the node listening at path and returns its answer. A Response with OK

@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -97,15 +96,7 @@ func sameTree(t testing.TB, want, got string) {
 // transfers returns what `feigo transfers --json` prints.
 func (n *node) transfers(t testing.TB) []lan.Transfer {
 	t.Helper()
-	out, errOut, code := n.cli("transfers", "--json")
-	if code != 0 {
-		t.Fatalf("feigo transfers: exit %d: %s", code, errOut)
-	}
-	var ts []lan.Transfer
-	if err := json.Unmarshal([]byte(out), &ts); err != nil {
-		t.Fatalf("feigo transfers --json printed %q: %v", out, err)
-	}
-	return ts
+	return cliJSON[[]lan.Transfer](t, n, "transfers")
 }
 
 // receivers builds a lab of n hosts: a plain sender on host 1 and, on the others, nodes that

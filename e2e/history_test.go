@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -16,15 +15,7 @@ import (
 // historyOf returns what `feigo history --json` prints for n (optionally with a search).
 func (n *node) historyOf(t *testing.T, args ...string) []history.Record {
 	t.Helper()
-	out, e, c := n.cli(append([]string{"history", "--json"}, args...)...)
-	if c != 0 {
-		t.Fatalf("feigo history: exit %d: %s", c, e)
-	}
-	var rs []history.Record
-	if err := json.Unmarshal([]byte(out), &rs); err != nil {
-		t.Fatalf("feigo history --json printed %q: %v", out, err)
-	}
-	return rs
+	return cliJSON[[]history.Record](t, n, "history", args...)
 }
 
 func TestHistoryKeepsEveryAcknowledgedMessage(t *testing.T) {
@@ -34,12 +25,7 @@ func TestHistoryKeepsEveryAcknowledgedMessage(t *testing.T) {
 	// Alice sends a stream of messages; Bob is killed in the middle of it.
 	stop := make(chan struct{})
 	acked := stream(a, l.Hosts[1].Addr.String(), "第%d条消息：周报已更新 report-%d", stop)
-	deadline := time.Now().Add(20 * time.Second)
-	for countMessages(b, "") < 40 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	b.Kill()
-	time.Sleep(500 * time.Millisecond)
+	killMidStream(b)
 	stop <- struct{}{}
 	<-stop
 	if len(acked) < 40 {
@@ -126,6 +112,17 @@ func stream(from *node, to, format string, stop chan struct{}) map[string]bool {
 		}
 	}()
 	return acked
+}
+
+// killMidStream kills b with SIGKILL once it has received 40 messages (or after 20 s), and
+// gives the senders half a second to see it gone.
+func killMidStream(b *node) {
+	deadline := time.Now().Add(20 * time.Second)
+	for countMessages(b, "") < 40 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.Kill()
+	time.Sleep(500 * time.Millisecond)
 }
 
 // checkHistoryFile opens the history in the profile prof (its node stopped) and checks that
@@ -257,12 +254,7 @@ func TestHistoryKillDuringTwoWayTraffic(t *testing.T) {
 	stopA, stopB := make(chan struct{}), make(chan struct{})
 	toBob := stream(a, l.Hosts[1].Addr.String(), "A→B 第%d条 进度更新 %d", stopA)
 	fromBob := stream(b, l.Hosts[0].Addr.String(), "B→A 第%d条 进度更新 %d", stopB)
-	deadline := time.Now().Add(20 * time.Second)
-	for countMessages(b, "") < 40 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	b.Kill()
-	time.Sleep(500 * time.Millisecond)
+	killMidStream(b)
 	for _, stop := range []chan struct{}{stopA, stopB} {
 		stop <- struct{}{}
 		<-stop

@@ -84,18 +84,24 @@ func (n *node) cli(args ...string) (stdout, stderr string, code int) {
 	return n.Host.Run(bin, append([]string{args[0], "--profile", n.profile}, args[1:]...)...)
 }
 
+// cliJSON runs `feigo CMD --json ARGS…` against n and decodes what it prints.
+func cliJSON[T any](t testing.TB, n *node, cmd string, args ...string) T {
+	t.Helper()
+	out, errOut, code := n.cli(append([]string{cmd, "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("feigo %s: exit %d: %s", cmd, code, errOut)
+	}
+	var v T
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("feigo %s --json printed %q: %v", cmd, out, err)
+	}
+	return v
+}
+
 // peers returns what `feigo peers --json` prints.
 func (n *node) peers(t testing.TB) []peers.Peer {
 	t.Helper()
-	out, errOut, code := n.cli("peers", "--json")
-	if code != 0 {
-		t.Fatalf("feigo peers: exit %d: %s", code, errOut)
-	}
-	var ps []peers.Peer
-	if err := json.Unmarshal([]byte(out), &ps); err != nil {
-		t.Fatalf("feigo peers --json printed %q: %v", out, err)
-	}
-	return ps
+	return cliJSON[[]peers.Peer](t, n, "peers")
 }
 
 // call sends a request to n's control socket.

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -69,9 +70,7 @@ func (u *UI) showHistory() {
 					return
 				}
 				// Newest first: what people look for is usually recent.
-				for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
-					rs[i], rs[j] = rs[j], rs[i]
-				}
+				slices.Reverse(rs)
 				u.histResults = rs
 				switch {
 				case len(rs) >= searchLimit:

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"feigo/control"
-	"feigo/history"
 	"feigo/lan"
 	"feigo/profile"
 )
@@ -278,71 +277,6 @@ func runAskShared(env Env, args []string) int {
 	}
 	if _, ok := call(env, "ask-shared", *prof, control.Request{Cmd: "ask-shared", To: fs.Args()}); !ok {
 		return 1
-	}
-	return 0
-}
-
-func runHistory(env Env, args []string) int {
-	fs, prof := newFlags(env, "history", "[PEER] [--search WORDS] [--since DATE] [--json] | --clear PEER",
-		"Show the messages and file transfers exchanged with PEER (a nickname, user@host, an IP\naddress, a peer ID; online or known from the history), or with everyone, oldest first.\n--search finds records holding all the words (Chinese words inside sentences too, and\nfile names). --clear deletes PEER's history (messages still queued for them stay).")
-	clear := fs.Bool("clear", false, "delete PEER's history")
-	search := fs.String("search", "", "words the messages must hold")
-	since := fs.String("since", "", "only messages from `DATE` on (2006-01-02 or RFC 3339)")
-	limit := fs.Int("n", 0, "only the last N messages")
-	asJSON := fs.Bool("json", false, "print a JSON array of {time, peer, nick, direction, kind, text, state, …}")
-	pos, code, done := interspersed(env, fs, args)
-	if done {
-		return code
-	}
-	if len(pos) > 1 {
-		fmt.Fprintln(env.Stderr, "feigo history: at most one PEER")
-		return 2
-	}
-	if *clear && len(pos) != 1 {
-		fmt.Fprintln(env.Stderr, "feigo history: --clear needs the PEER whose history to delete")
-		return 2
-	}
-	req := control.Request{Cmd: "history", Text: *search, Limit: *limit, To: pos, Clear: *clear}
-	if *since != "" {
-		t, err := time.ParseInLocation("2006-01-02", *since, time.Local)
-		if err != nil {
-			if t, err = time.Parse(time.RFC3339, *since); err != nil {
-				fmt.Fprintf(env.Stderr, "feigo history: --since %q: use 2006-01-02 or RFC 3339\n", *since)
-				return 2
-			}
-		}
-		req.Since = t
-	}
-	resp, ok := call(env, "history", *prof, req)
-	if !ok {
-		return 1
-	}
-	if *clear {
-		fmt.Fprintf(env.Stdout, "deleted %d records\n", resp.Cleared)
-		return 0
-	}
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetEscapeHTML(false)
-		enc.Encode(resp.History)
-		return 0
-	}
-	for _, r := range resp.History {
-		arrow := "←"
-		if r.Direction == "out" {
-			arrow = "→"
-		}
-		text, state := r.Text, r.State
-		if r.Kind == history.KindFile {
-			state = "files " + state
-			if r.Folder != "" {
-				text += " → " + r.Folder
-			}
-		}
-		if r.Error != "" {
-			state += ": " + r.Error
-		}
-		fmt.Fprintf(env.Stdout, "%s %s %s [%s] %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), arrow, r.Nick, state, text)
 	}
 	return 0
 }

@@ -1,349 +1,75 @@
 package cli
 
 import (
-	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"net/netip"
-	"strings"
-	"sync"
 	"time"
 
 	"feigo/control"
 	"feigo/history"
-	"feigo/lan"
-	"feigo/peers"
 )
 
-// This file is the node's side of the history: every message out is stored before it is
-// sent and its outcome after; transfers are stored when they end; queued messages wait in
-// the history for their peer to announce itself; old records go after the retention period.
-
-// recordFor describes the peer at addr for a history record, from the peer table.
-func (n *Node) recordFor(addr netip.AddrPort) history.Record {
-	r := history.Record{Addr: addr.String()}
-	if p, ok := n.Table().ByAddr(addr); ok {
-		r.PeerID, r.Nick, r.User, r.Host = p.ID, p.Nick, p.User, p.Host
-		return r
+func runHistory(env Env, args []string) int {
+	fs, prof := newFlags(env, "history", "[PEER] [--search WORDS] [--since DATE] [--json] | --clear PEER",
+		"Show the messages and file transfers exchanged with PEER (a nickname, user@host, an IP\naddress, a peer ID; online or known from the history), or with everyone, oldest first.\n--search finds records holding all the words (Chinese words inside sentences too, and\nfile names). --clear deletes PEER's history (messages still queued for them stay).")
+	clear := fs.Bool("clear", false, "delete PEER's history")
+	search := fs.String("search", "", "words the messages must hold")
+	since := fs.String("since", "", "only messages from `DATE` on (2006-01-02 or RFC 3339)")
+	limit := fs.Int("n", 0, "only the last N messages")
+	asJSON := fs.Bool("json", false, "print a JSON array of {time, peer, nick, direction, kind, text, state, …}")
+	pos, code, done := interspersed(env, fs, args)
+	if done {
+		return code
 	}
-	// Gone offline: the colleague the history last saw at this address.
-	if cs, err := n.History.Contacts(); err == nil {
-		for _, c := range cs {
-			if c.Addr == r.Addr {
-				r.Peer, r.PeerID, r.Nick, r.User, r.Host = c.Peer, c.PeerID, c.Nick, c.User, c.Host
-				return r
-			}
-		}
+	if len(pos) > 1 {
+		fmt.Fprintln(env.Stderr, "feigo history: at most one PEER")
+		return 2
 	}
-	r.Peer = addr.String() // a stranger: all we know is its address
-	return r
-}
-
-// knownContact returns the colleague the history knows as user@host (the one last at addr
-// if several are). A message can come before its sender's announcement (a colleague who
-// just restarted, whose BR_ENTRY answer was lost): it still belongs to that colleague's
-// conversation, not a stranger's.
-func (n *Node) knownContact(user, host, addr string) (history.Contact, bool) {
-	cs, err := n.History.Contacts()
-	if err != nil {
-		return history.Contact{}, false
+	if *clear && len(pos) != 1 {
+		fmt.Fprintln(env.Stderr, "feigo history: --clear needs the PEER whose history to delete")
+		return 2
 	}
-	var found history.Contact
-	ok := false
-	for _, c := range cs { // most recent first
-		if c.User == user && c.Host == host {
-			if c.Addr == addr {
-				return c, true
-			}
-			if !ok {
-				found, ok = c, true
-			}
-		}
-	}
-	return found, ok
-}
-
-// Send sends text as lan.Node.Send does. Each message to each recipient is in the history,
-// as "sending", before the first datagram leaves, and ends delivered or failed there; the
-// message_delivered and message_failed events carry its record's ID.
-func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
-	text, err := lan.CheckText(text)
-	if err != nil {
-		return nil, err
-	}
-	if len(to) == 0 {
-		return nil, lan.ErrNoTarget
-	}
-	ids := make([]int64, len(to))
-	for i, addr := range to {
-		r := n.recordFor(addr)
-		r.Direction, r.Text, r.State = "out", text, history.StateSending
-		if ids[i], err = n.History.Add(r); err != nil {
-			// The message still goes: a full disk should not silence the user.
-			n.log.Error("the history cannot store a message being sent", "err", err)
-		}
-	}
-	ds, err := n.Node.Send(ctx, text, to...)
-	if err != nil {
-		for _, id := range ids {
-			n.settle(id, lan.Delivery{Err: err}, false)
-		}
-		return nil, err
-	}
-	for i, d := range ds {
-		n.settle(ids[i], d, true)
-	}
-	return ds, nil
-}
-
-// settle stores a message's outcome and, when emit is set, reports it.
-func (n *Node) settle(id int64, d lan.Delivery, emit bool) {
-	state, errText, typ := history.StateDelivered, "", "message_delivered"
-	if d.Err != nil {
-		state, errText, typ = history.StateFailed, d.Err.Error(), "message_failed"
-	}
-	if id != 0 {
-		if err := n.History.SetState(id, state, errText, d.PacketNo); err != nil {
-			n.log.Error("storing a message's outcome", "err", err)
-		}
-	}
-	if emit {
-		m := d.Message
-		n.emit(lan.Event{Type: typ, Time: time.Now(), Message: &m, Error: errText, HistoryID: id})
-	}
-}
-
-// ErrNoContact is returned by Queue for a name that neither the peer table nor the history
-// knows.
-var ErrNoContact = errors.New("no colleague by that name, online or in the history")
-
-// Contact resolves what a user typed to one peer: first among the peers online, then among
-// the peers the history knows (so an offline colleague can be named).
-func (n *Node) Contact(query string) (history.Contact, error) {
-	switch m := peers.Find(n.Table().Snapshot(), query); len(m) {
-	case 1:
-		p := m[0]
-		return history.Contact{Peer: history.PeerKey(p.ID, p.User, p.Host), PeerID: p.ID, User: p.User, Host: p.Host,
-			Addr: p.Addr.String(), Nick: p.Nick}, nil
-	case 0:
-	default:
-		return history.Contact{}, control.Ambiguous(query, m)
-	}
-	cs, err := n.History.Contacts()
-	if err != nil {
-		return history.Contact{}, err
-	}
-	known := make([]peers.Peer, len(cs))
-	for i, c := range cs {
-		known[i] = peers.Peer{ID: c.Peer, User: c.User, Host: c.Host, Nick: c.Nick}
-		known[i].Addr, _ = netip.ParseAddrPort(c.Addr)
-	}
-	m := peers.Find(known, query)
-	if len(m) == 0 {
-		// Its FeiGo ID, when the key is user@host.
-		for i, c := range cs {
-			if c.PeerID == strings.TrimSpace(query) {
-				m = append(m, known[i])
-			}
-		}
-	}
-	switch len(m) {
-	case 0:
-		return history.Contact{}, fmt.Errorf("%w: %q (see `feigo peers` and `feigo history`)", ErrNoContact, query)
-	case 1:
-		for _, c := range cs {
-			if c.Peer == m[0].ID {
-				return c, nil
-			}
-		}
-	}
-	return history.Contact{}, control.Ambiguous(query, m)
-}
-
-// Queue stores text for the colleague c as queued, then delivers it at once if c is online
-// and acknowledges, and otherwise when c next announces itself. It returns the record as it
-// stands when Queue returns: delivered, or queued. A queued message reports message_queued
-// now and message_delivered (with the same HistoryID) when it arrives.
-func (n *Node) Queue(ctx context.Context, text string, c history.Contact) (history.Record, error) {
-	text, err := lan.CheckText(text)
-	if err != nil {
-		return history.Record{}, err
-	}
-	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, User: c.User, Host: c.Host, Addr: c.Addr, Nick: c.Nick,
-		Direction: "out", Text: text, State: history.StateQueued, Time: time.Now()}
-	if r.ID, err = n.History.Add(r); err != nil {
-		return history.Record{}, fmt.Errorf("queueing the message: %w", err)
-	}
-	addr, _ := netip.ParseAddrPort(c.Addr)
-	n.emit(lan.Event{Type: "message_queued", Time: r.Time, HistoryID: r.ID,
-		Message: &lan.Message{PeerID: c.PeerID, Nick: c.Nick, User: c.User, Host: c.Host, Addr: addr, Text: text, Time: r.Time}})
-	n.flush(ctx, c.Peer)
-	rs, err := n.History.Query(history.Filter{Peer: c.Peer, Before: r.ID + 1, Limit: 1})
-	if err == nil && len(rs) == 1 && rs[0].ID == r.ID {
-		return rs[0], nil
-	}
-	return r, err
-}
-
-// queueLock returns the lock that keeps one delivery of key's queue at a time, so queued
-// messages go out once and in order.
-func (n *Node) queueLock(key string) *sync.Mutex {
-	n.qmu.Lock()
-	defer n.qmu.Unlock()
-	l, ok := n.qlocks[key]
-	if !ok {
-		l = new(sync.Mutex)
-		n.qlocks[key] = l
-	}
-	return l
-}
-
-// flush delivers key's queued messages, oldest first, if that peer is online. It stops at
-// the first one not acknowledged: the rest wait, in order, for the next announcement.
-func (n *Node) flush(ctx context.Context, key string) {
-	l := n.queueLock(key)
-	l.Lock()
-	defer l.Unlock()
-	var peer peers.Peer
-	found := false
-	for _, p := range n.Table().Snapshot() {
-		if history.PeerKey(p.ID, p.User, p.Host) == key {
-			peer, found = p, true
-			break
-		}
-	}
-	if !found {
-		return
-	}
-	rs, err := n.History.Query(history.Filter{Peer: key, State: history.StateQueued})
-	if err != nil {
-		n.log.Error("reading the queue", "peer", key, "err", err)
-		return
-	}
-	for _, r := range rs {
-		ds, err := n.Node.Send(ctx, r.Text, peer.Addr)
+	req := control.Request{Cmd: "history", Text: *search, Limit: *limit, To: pos, Clear: *clear}
+	if *since != "" {
+		t, err := time.ParseInLocation("2006-01-02", *since, time.Local)
 		if err != nil {
-			if errors.Is(err, lan.ErrNodeClosed) || ctx.Err() != nil {
-				return
-			}
-			n.settle(r.ID, lan.Delivery{Message: lan.Message{Addr: peer.Addr, Text: r.Text}, Err: err}, true)
-			continue
-		}
-		d := ds[0]
-		if d.Err != nil {
-			n.log.Info("a queued message is still waiting", "peer", key, "err", d.Err)
-			return
-		}
-		n.log.Info("delivered a queued message", "peer", key, "id", r.ID)
-		n.settle(r.ID, d, true)
-	}
-}
-
-// peerAnnounced starts delivering key's queue in the background if anything waits for it.
-func (n *Node) peerAnnounced(p peers.Peer) {
-	key := history.PeerKey(p.ID, p.User, p.Host)
-	if rs, err := n.History.Query(history.Filter{Peer: key, State: history.StateQueued, Limit: 1}); err != nil || len(rs) == 0 {
-		return
-	}
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
-		n.flush(n.bgCtx, key)
-	}()
-}
-
-// queueRetry is how often queued messages are tried again for peers that are in the table
-// (online, but they did not acknowledge last time).
-const queueRetry = time.Minute
-
-// retryQueues tries every queue whose peer is online again.
-func (n *Node) retryQueues() {
-	keys, err := n.History.QueuedPeers()
-	if err != nil {
-		n.log.Error("reading the queue", "err", err)
-		return
-	}
-	online := map[string]bool{}
-	for _, p := range n.Table().Snapshot() {
-		online[history.PeerKey(p.ID, p.User, p.Host)] = true
-	}
-	for _, k := range keys {
-		if online[k] {
-			n.flush(n.bgCtx, k)
-		}
-	}
-}
-
-// recordTransfer stores an ended transfer: one record per peer (an offer to several peers
-// is one per recipient, with what that one fetched).
-func (n *Node) recordTransfer(t lan.Transfer) {
-	var names []string
-	files := make([]history.File, len(t.Files))
-	for i, f := range t.Files {
-		names = append(names, f.Name)
-		files[i] = history.File{Name: f.Name, Size: f.Size, Dir: f.IsDir(), State: f.State}
-	}
-	text := strings.Join(names, ", ")
-	put := func(r history.Record) {
-		r.PacketNo, r.Time, r.Text = t.PacketNo, t.Created, text
-		if _, err := n.History.PutTransfer(r); err != nil {
-			n.log.Error("storing a transfer in the history", "id", t.ID, "err", err)
-		}
-	}
-	if t.Direction == "in" {
-		put(history.Record{PeerID: t.PeerID, User: t.User, Host: t.Host, Addr: t.Addr.String(), Nick: t.Nick,
-			Direction: "in", State: t.State, Error: t.Error, Files: files, Folder: t.Dest})
-		return
-	}
-	if t.Text != "" {
-		text = t.Text + "\n" + text
-	}
-	for _, rc := range t.Recipients {
-		fs := make([]history.File, len(t.Files))
-		for i, f := range t.Files {
-			fs[i] = history.File{Name: f.Name, Size: f.Size, Dir: f.IsDir(), State: "not fetched"}
-			for _, id := range rc.Fetched {
-				if id == f.ID {
-					fs[i].State = lan.StateDone
-				}
+			if t, err = time.Parse(time.RFC3339, *since); err != nil {
+				fmt.Fprintf(env.Stderr, "feigo history: --since %q: use 2006-01-02 or RFC 3339\n", *since)
+				return 2
 			}
 		}
-		put(history.Record{PeerID: rc.PeerID, User: rc.User, Host: rc.Host, Addr: rc.Addr.String(), Nick: rc.Nick,
-			Direction: "out", State: rc.State, Error: rc.Error, Files: fs})
+		req.Since = t
 	}
-}
-
-// SetRetention keeps the history for days days (0: forever) and prunes what is older now;
-// the node prunes again every hour while it runs.
-func (n *Node) SetRetention(days int) {
-	n.retention.Store(int64(days))
-	n.prune()
-}
-
-func (n *Node) prune() {
-	days := n.retention.Load()
-	if days <= 0 {
-		return
+	resp, ok := call(env, "history", *prof, req)
+	if !ok {
+		return 1
 	}
-	gone, err := n.History.Prune(time.Now().AddDate(0, 0, -int(days)))
-	if err != nil {
-		n.log.Error("pruning the history", "err", err)
-	} else if gone > 0 {
-		n.log.Info("history pruned", "records", gone, "older than days", days)
+	if *clear {
+		fmt.Fprintf(env.Stdout, "deleted %d records\n", resp.Cleared)
+		return 0
 	}
-}
-
-// ClearHistory deletes one peer's history (messages still queued for it stay).
-func (n *Node) ClearHistory(peer string) (int64, error) { return n.History.Clear(peer) }
-
-// HistoryPage returns up to limit records of peer's conversation stored before the record
-// before (0: the newest), oldest first: how a window pages back through a conversation.
-func (n *Node) HistoryPage(peer string, before int64, limit int) ([]history.Record, error) {
-	return n.History.Query(history.Filter{Peer: peer, Before: before, Limit: limit})
-}
-
-// SearchHistory searches every conversation for words, returning up to limit records,
-// oldest first.
-func (n *Node) SearchHistory(words string, limit int) ([]history.Record, error) {
-	return n.History.Query(history.Filter{Search: words, Limit: limit})
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetEscapeHTML(false)
+		enc.Encode(resp.History)
+		return 0
+	}
+	for _, r := range resp.History {
+		arrow := "←"
+		if r.Direction == "out" {
+			arrow = "→"
+		}
+		text, state := r.Text, r.State
+		if r.Kind == history.KindFile {
+			state = "files " + state
+			if r.Folder != "" {
+				text += " → " + r.Folder
+			}
+		}
+		if r.Error != "" {
+			state += ": " + r.Error
+		}
+		fmt.Fprintf(env.Stdout, "%s %s %s [%s] %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), arrow, r.Nick, state, text)
+	}
+	return 0
 }

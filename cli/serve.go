@@ -3,23 +3,16 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
-	"time"
 
-	"feigo/control"
-	"feigo/history"
 	"feigo/lan"
-	"feigo/peers"
+	"feigo/node"
 	"feigo/profile"
 )
 
@@ -80,7 +73,7 @@ func runServe(env Env, args []string) int {
 	if len(ifaces) > 0 {
 		st.Interfaces = ifaces
 	}
-	cfg, err := NodeConfig(p, st)
+	cfg, err := node.LANConfig(p, st)
 	if err != nil {
 		return fail(err)
 	}
@@ -105,223 +98,17 @@ func runServe(env Env, args []string) int {
 		enc.Encode(ev)
 	}
 
-	node, err := StartNode(p, cfg)
+	n, err := node.Start(p, cfg)
 	if err != nil {
 		return fail(err)
 	}
-	node.SetRetention(st.HistoryDays)
+	n.SetRetention(st.HistoryDays)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg.Log.Info("FeiGo node started", "nick", cfg.Nick, "group", cfg.Group, "profile", p.Dir, "socket", p.SocketPath())
-	if err := node.Run(ctx); err != nil {
+	if err := n.Run(ctx); err != nil {
 		return fail(err)
 	}
 	cfg.Log.Info("FeiGo node stopped")
 	return 0
-}
-
-// Node is a LAN node with its control socket and history: what `feigo serve` and the desktop
-// app run. Its Send keeps the history; Queue holds messages for colleagues who are away.
-type Node struct {
-	*lan.Node
-	ctl     net.Listener
-	History *history.Store
-	log     *slog.Logger
-	emit    func(lan.Event)
-
-	qmu       sync.Mutex
-	qlocks    map[string]*sync.Mutex // per peer key: one delivery of its queue at a time
-	bgCtx     context.Context        // cancelled when Run stops
-	bgStop    context.CancelFunc
-	bg        sync.WaitGroup
-	retention atomic.Int64 // days; 0 keeps everything
-	stored    sync.Map     // inboxKey → history ID of a message stored and not yet reported
-}
-
-func inboxKey(m lan.Message) string { return fmt.Sprint(m.Addr, "/", m.PacketNo) }
-
-// storedMsg is what the history made of a received message: its record and who sent it.
-type storedMsg struct {
-	id           int64
-	peerID, nick string
-}
-
-// StartNode takes the profile's control socket and the UDP port, in that order, so that a
-// second node on the same profile is refused before it touches the network. It opens the
-// profile's history, where messages that a killed node left "sending" are marked failed.
-func StartNode(p *profile.Profile, cfg lan.Config) (*Node, error) {
-	ln, err := control.Listen(p.SocketPath())
-	if err != nil {
-		return nil, err
-	}
-	conn := cfg.Conn // tests bind loopback themselves
-	if conn == nil {
-		if conn, err = lan.Listen(cfg.Port); err != nil {
-			ln.Close()
-			return nil, err
-		}
-	}
-	hist, err := history.Open(filepath.Join(p.Dir, "history.db"))
-	if err != nil {
-		conn.Close()
-		ln.Close()
-		return nil, err
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if k, err := hist.Interrupted(); err != nil {
-		cfg.Log.Error("history", "err", err)
-	} else if k > 0 {
-		cfg.Log.Warn("messages being sent when FeiGo last stopped are marked failed", "count", k)
-	}
-	n := &Node{ctl: ln, History: hist, log: cfg.Log, qlocks: map[string]*sync.Mutex{}}
-	n.bgCtx, n.bgStop = context.WithCancel(context.Background())
-	cfg.Conn = conn
-	// A message is acknowledged only once it is in the history (Deliver runs before the ack).
-	cfg.Deliver = func(m lan.Message) error {
-		if strings.TrimSpace(m.Text) == "" {
-			return nil // a file offer without a note: the transfer is recorded when it ends
-		}
-		r := history.Record{Time: m.Time, PeerID: m.PeerID, User: m.User, Host: m.Host,
-			Addr: m.Addr.String(), Nick: m.Nick, Direction: "in", Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo}
-		if m.PeerID == "" {
-			if c, ok := n.knownContact(m.User, m.Host, r.Addr); ok {
-				r.Peer, r.PeerID, r.Nick = c.Peer, c.PeerID, c.Nick
-			}
-		}
-		id, err := hist.Add(r)
-		if err == nil {
-			n.stored.Store(inboxKey(m), storedMsg{id, r.PeerID, r.Nick}) // for the message event that follows
-		}
-		return err
-	}
-	cfg.Announced = n.peerAnnounced // a peer that restarted before it expired changes nothing
-	onEvent := cfg.OnEvent
-	n.emit = func(ev lan.Event) {
-		if onEvent != nil {
-			onEvent(ev)
-		}
-	}
-	cfg.OnEvent = func(ev lan.Event) {
-		switch ev.Type {
-		case "message_delivered", "message_failed":
-			return // Node.Send reports these itself, with the history record
-		case "message":
-			if v, ok := n.stored.LoadAndDelete(inboxKey(*ev.Message)); ok {
-				sm := v.(storedMsg)
-				ev.HistoryID = sm.id
-				if ev.Message.PeerID == "" && sm.peerID != "" {
-					// From a colleague the history knows, before their announcement.
-					m := *ev.Message
-					m.PeerID, m.Nick = sm.peerID, sm.nick
-					ev.Message = &m
-				}
-			}
-		case "peer_online", "peer_updated":
-			n.peerAnnounced(*ev.Peer)
-		case "transfer_done", "transfer_failed":
-			n.recordTransfer(*ev.Transfer)
-		}
-		n.emit(ev)
-	}
-	node, err := lan.NewNode(cfg, peers.New(nil))
-	if err != nil {
-		n.bgStop()
-		hist.Close()
-		conn.Close()
-		ln.Close()
-		return nil, err
-	}
-	n.Node = node
-	return n, nil
-}
-
-// QueryHistory answers `feigo history`: PEER may be a peer of the table or a key in the
-// history (a FeiGo ID or user@host).
-func (n *Node) QueryHistory(peer, search string, since time.Time, limit int) ([]history.Record, error) {
-	f := history.Filter{Search: search, Since: since, Limit: limit}
-	if peer != "" {
-		c, err := n.Contact(peer)
-		if err != nil && !errors.Is(err, ErrNoContact) {
-			return nil, err
-		}
-		f.Peer = peer // a key the history may hold even if no name resolves to it
-		if err == nil {
-			f.Peer = c.Peer
-		}
-	}
-	return n.History.Query(f)
-}
-
-// Run serves the LAN and the control socket until ctx is cancelled, then says goodbye.
-func (n *Node) Run(ctx context.Context) error {
-	defer n.ctl.Close()
-	defer n.History.Close()
-	ctx, stop := context.WithCancel(ctx)
-	ctlDone := make(chan error, 1)
-	go func() { ctlDone <- control.Serve(ctx, n.ctl, n) }()
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
-		t := time.NewTicker(time.Hour)
-		defer t.Stop()
-		retry := time.NewTicker(queueRetry)
-		defer retry.Stop()
-		for {
-			select {
-			case <-n.bgCtx.Done():
-				return
-			case <-t.C:
-				n.prune()
-			case <-retry.C:
-				n.retryQueues()
-			}
-		}
-	}()
-	runErr := n.Node.Run(ctx)
-	n.bgStop()
-	n.bg.Wait()
-	stop()
-	if err := <-ctlDone; err != nil && runErr == nil {
-		runErr = err
-	}
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return runErr
-	}
-	return nil
-}
-
-// NodeConfig turns a profile's settings into a node configuration.
-func NodeConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
-	login, host := profile.DefaultNames()
-	cfg := lan.Config{
-		ID: p.ID, Nick: st.Nick, Group: st.Group, User: login, Host: host,
-		Port: st.Port, Extra: st.Broadcast, Legacy: lan.GBK,
-		StateDir: p.Dir, DownloadDir: st.DownloadDir,
-	}
-	if cfg.DownloadDir == "" {
-		cfg.DownloadDir = profile.DefaultDownloads()
-	}
-	if cfg.Nick == "" {
-		cfg.Nick = login
-	}
-	if cfg.Port == 0 {
-		cfg.Port = lan.DefaultPort
-	}
-	for _, name := range st.Interfaces {
-		if name == "none" {
-			cfg.NoInterfaces = true
-		} else {
-			cfg.Interfaces = append(cfg.Interfaces, name)
-		}
-	}
-	if st.LegacyEncoding != "" {
-		cs, err := lan.ParseCharset(st.LegacyEncoding)
-		if err != nil {
-			return cfg, err
-		}
-		cfg.Legacy = cs
-	}
-	return cfg, nil // the port and the --broadcast addresses are checked by lan.NewNode
 }

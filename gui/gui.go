@@ -24,15 +24,15 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"feigo/assets"
-	"feigo/cli"
 	"feigo/lan"
+	"feigo/node"
 	"feigo/peers"
 	"feigo/profile"
 	"feigo/ui"
 )
 
 // nodeCore adapts a running node to what the window drives.
-type nodeCore struct{ *cli.Node }
+type nodeCore struct{ *node.Node }
 
 func (c nodeCore) Peers() []peers.Peer { return c.Table().Snapshot() }
 
@@ -64,7 +64,7 @@ func Main(profDir string, logw io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	cfg, err := cli.NodeConfig(p, st)
+	cfg, err := node.LANConfig(p, st)
 	if err != nil {
 		return fail(err)
 	}
@@ -80,15 +80,15 @@ func Main(profDir string, logw io.Writer) int {
 			}
 		}
 	}
-	node, err := cli.StartNode(p, cfg)
+	n, err := node.Start(p, cfg)
 	if err != nil {
 		return fail(err)
 	}
-	node.SetRetention(st.HistoryDays)
+	n.SetRetention(st.HistoryDays)
 
 	badge := withBadge(assets.Icon)
 	var setTray func(unread int)
-	u := ui.New(a, nodeCore{node}, ui.Options{
+	u := ui.New(a, nodeCore{n}, ui.Options{
 		Settings: st,
 		Save:     p.Save,
 		OnUnread: func(n int) {
@@ -111,9 +111,9 @@ func Main(profDir string, logw io.Writer) int {
 				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Show"), func() { u.Win.Show(); u.Win.RequestFocus() }),
 				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Hide"), u.Win.Hide),
 				fyne.NewMenuItemSeparator(),
-				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Online"), func() { go node.SetAway(false, "") }),
+				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Online"), func() { go n.SetAway(false, "") }),
 				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Away"), func() {
-					go node.SetAway(true, ui.T(ui.ParseLang(st.Language), "I am away from my desk."))
+					go n.SetAway(true, ui.T(ui.ParseLang(st.Language), "I am away from my desk."))
 				}),
 			))
 		}
@@ -134,7 +134,7 @@ func Main(profDir string, logw io.Writer) int {
 	}()
 	done := make(chan error, 1)
 	go func() {
-		err := node.Run(ctx)
+		err := n.Run(ctx)
 		done <- err
 		if err != nil {
 			log.Error("node stopped", "err", err)

@@ -1,6 +1,7 @@
-package cli
+package node_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,15 +13,23 @@ import (
 	"testing"
 	"time"
 
+	"feigo/cli"
 	"feigo/control"
 	"feigo/history"
 	"feigo/lan"
+	"feigo/node"
 	"feigo/profile"
 )
 
+func run(args ...string) (stdout, stderr string, code int) {
+	var o, e bytes.Buffer
+	code = cli.Main(args, cli.Env{Stdin: strings.NewReader(""), Stdout: &o, Stderr: &e})
+	return o.String(), e.String(), code
+}
+
 // loopNode is a Node on 127.0.0.1 that announces only to the other test node.
 type loopNode struct {
-	*Node
+	*node.Node
 	prof   *profile.Profile
 	port   int
 	events chan lan.Event
@@ -63,7 +72,7 @@ func startLoop(t *testing.T, dir, nick string, port, peerPort int, tweak func(*l
 		t.Fatal(err)
 	}
 	ln := &loopNode{prof: p, port: port, events: make(chan lan.Event, 1000)}
-	cfg, err := NodeConfig(p, profile.Settings{Nick: nick, Port: port, Interfaces: []string{"none"},
+	cfg, err := node.LANConfig(p, profile.Settings{Nick: nick, Port: port, Interfaces: []string{"none"},
 		Broadcast: []string{fmt.Sprintf("127.0.0.1:%d", peerPort)}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +83,7 @@ func startLoop(t *testing.T, dir, nick string, port, peerPort int, tweak func(*l
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	n, err := StartNode(p, cfg)
+	n, err := node.Start(p, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +175,7 @@ func TestHistoryQueueAndTransfers(t *testing.T) {
 	if err != nil || c.Peer != bobKey || c.Addr != bobAddr.String() {
 		t.Fatalf("Contact(bob) offline: %+v, %v", c, err)
 	}
-	if _, err := a.Contact("nobody"); !errors.Is(err, ErrNoContact) {
+	if _, err := a.Contact("nobody"); !errors.Is(err, node.ErrNoContact) {
 		t.Fatalf("Contact(nobody): %v", err)
 	}
 	var queued []int64

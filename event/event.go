@@ -1,0 +1,40 @@
+// Package event names what a FeiGo node reports: the event types of the JSON lines that
+// `feigo serve` prints and the window consumes, and the direction of a message or transfer.
+// Both are strings underneath, so the JSON that scripts read is the same words.
+package event
+
+// Type is what an event is about.
+type Type string
+
+// The event types a node emits.
+const (
+	// Ready: the node has bound its sockets (Event.Addr is where).
+	Ready Type = "ready"
+	// PeerOnline, PeerOffline, PeerUpdated: a change in the peer table (Event.Peer).
+	PeerOnline  Type = "peer_online"
+	PeerOffline Type = "peer_offline"
+	PeerUpdated Type = "peer_updated"
+	// Message: a message arrived (Event.Message).
+	Message Type = "message"
+	// MessageDelivered, MessageFailed, MessageQueued: the outcome of a message sent
+	// (Event.Message, Event.Error, Event.HistoryID, Event.SendID).
+	MessageDelivered Type = "message_delivered"
+	MessageFailed    Type = "message_failed"
+	MessageQueued    Type = "message_queued"
+	// Transfer events carry Event.Transfer; TransferFailed also covers declined and
+	// cancelled transfers.
+	TransferOffered  Type = "transfer_offered"
+	TransferStarted  Type = "transfer_started"
+	TransferProgress Type = "transfer_progress"
+	TransferDone     Type = "transfer_done"
+	TransferFailed   Type = "transfer_failed"
+)
+
+// Direction says whether a message or transfer came to this node or left it.
+type Direction string
+
+// The two directions.
+const (
+	In  Direction = "in"
+	Out Direction = "out"
+)

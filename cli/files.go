@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"feigo/control"
+	"feigo/event"
 	"feigo/lan"
 	"feigo/profile"
 )
@@ -87,7 +88,7 @@ func waitTransfer(env Env, name, prof string, t lan.Transfer, quiet bool) int {
 		fmt.Fprintf(env.Stderr, "feigo %s: transfer %d %s: %s\n", name, t.ID, t.State, t.Error)
 		return 1
 	}
-	if t.Direction == "out" {
+	if t.Direction == event.Out {
 		for _, r := range t.Recipients {
 			fmt.Fprintf(env.Stdout, "received by %s: %d files, %s\n", peerName(r.Nick, r.Addr.String()), len(r.Fetched), lan.FormatSize(t.Total/int64(len(t.Recipients))))
 		}
@@ -148,7 +149,7 @@ func runTransfers(env Env, args []string) int {
 	fmt.Fprintln(tw, "ID\tDIR\tPEER\tFILES\tPROGRESS\tNOTE")
 	for _, t := range resp.Transfers {
 		peer := peerName(t.Nick, t.Addr.String())
-		if t.Direction == "out" {
+		if t.Direction == event.Out {
 			var names []string
 			for _, r := range t.Recipients {
 				names = append(names, peerName(r.Nick, r.Addr.Addr().String()))
@@ -156,7 +157,7 @@ func runTransfers(env Env, args []string) int {
 			peer = strings.Join(names, ", ")
 		}
 		dir := "from"
-		if t.Direction == "out" {
+		if t.Direction == event.Out {
 			dir = "to"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, dir, peer, fileSummary(t), progressLine(t), dash(t.Error))

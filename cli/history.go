@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"feigo/control"
+	"feigo/event"
 	"feigo/history"
 )
 
@@ -56,7 +57,7 @@ func runHistory(env Env, args []string) int {
 	}
 	for _, r := range resp.History {
 		arrow := "←"
-		if r.Direction == "out" {
+		if r.Direction == event.Out {
 			arrow = "→"
 		}
 		text, state := r.Text, r.State

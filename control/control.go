@@ -69,7 +69,7 @@ type Historian interface {
 	QueryHistory(peer, search string, since time.Time, limit int) ([]history.Record, error)
 	// Contact resolves a name among the peers online, then those the history knows.
 	Contact(query string) (history.Contact, error)
-	Queue(ctx context.Context, text string, c history.Contact) (history.Record, error)
+	Queue(ctx context.Context, sendID, text string, c history.Contact) (history.Record, error)
 	ClearHistory(peer string) (int64, error)
 }
 
@@ -334,7 +334,7 @@ func queue(ctx context.Context, node Node, req Request) Response {
 	}
 	resp := Response{OK: true}
 	for _, c := range cs {
-		r, err := h.Queue(ctx, req.Text, c)
+		r, err := h.Queue(ctx, "", req.Text, c)
 		if err != nil {
 			return Response{Error: err.Error(), Deliveries: resp.Deliveries}
 		}

@@ -162,7 +162,7 @@ func TestGUISmoke(t *testing.T) {
 	guiNode = startGUI(t, l.Hosts[0], prof, 2)
 	var got []string
 	for _, r := range guiNode.historyOf(t, "Bob") {
-		got = append(got, r.Direction+" "+r.Kind+" "+r.State+" "+r.Text)
+		got = append(got, string(r.Direction)+" "+r.Kind+" "+r.State+" "+r.Text)
 	}
 	want := []string{"in text received 你好，周五的报表发你了 — Bob", "out text delivered 收到，谢谢！", "in text received 报表", "in file done 季度报告.xlsx"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {

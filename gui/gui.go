@@ -24,6 +24,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"feigo/assets"
+	"feigo/event"
 	"feigo/lan"
 	"feigo/node"
 	"feigo/peers"
@@ -75,7 +76,7 @@ func Main(profDir string, logw io.Writer) int {
 		select {
 		case events <- ev:
 		default:
-			if ev.Type != "transfer_progress" { // progress can be dropped; the next one catches up
+			if ev.Type != event.TransferProgress { // progress can be dropped; the next one catches up
 				events <- ev
 			}
 		}

@@ -2,6 +2,7 @@ package history
 
 import (
 	"database/sql"
+	"feigo/event"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -75,7 +76,7 @@ func bigStore(b *testing.B, n int) *Store {
 			if k%10 == 0 {
 				peer = "p000"
 			}
-			dir := "in"
+			dir := event.In
 			if r.IntN(2) == 0 {
 				dir = "out"
 			}

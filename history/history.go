@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"feigo/event"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -34,22 +35,22 @@ const (
 
 // Record is one message or file transfer in the history.
 type Record struct {
-	ID        int64     `json:"id"`
-	Time      time.Time `json:"time"`
-	Peer      string    `json:"peer"` // the peer's key (see PeerKey)
-	PeerID    string    `json:"peer_id,omitempty"`
-	User      string    `json:"user,omitempty"`
-	Host      string    `json:"host,omitempty"`
-	Addr      string    `json:"addr,omitempty"`
-	Nick      string    `json:"nick,omitempty"` // at the time
-	Direction string    `json:"direction"`      // "in" or "out"
-	Kind      string    `json:"kind"`           // KindText or KindFile
-	Text      string    `json:"text"`           // a transfer's: its note and file names
-	State     string    `json:"state"`
-	Error     string    `json:"error,omitempty"`
-	PacketNo  uint32    `json:"packet_no,omitempty"`
-	Files     []File    `json:"files,omitempty"`
-	Folder    string    `json:"folder,omitempty"` // where an incoming transfer was saved
+	ID        int64           `json:"id"`
+	Time      time.Time       `json:"time"`
+	Peer      string          `json:"peer"` // the peer's key (see PeerKey)
+	PeerID    string          `json:"peer_id,omitempty"`
+	User      string          `json:"user,omitempty"`
+	Host      string          `json:"host,omitempty"`
+	Addr      string          `json:"addr,omitempty"`
+	Nick      string          `json:"nick,omitempty"` // at the time
+	Direction event.Direction `json:"direction"`
+	Kind      string          `json:"kind"` // KindText or KindFile
+	Text      string          `json:"text"` // a transfer's: its note and file names
+	State     string          `json:"state"`
+	Error     string          `json:"error,omitempty"`
+	PacketNo  uint32          `json:"packet_no,omitempty"`
+	Files     []File          `json:"files,omitempty"`
+	Folder    string          `json:"folder,omitempty"` // where an incoming transfer was saved
 }
 
 // File is one file or folder of a recorded transfer.

@@ -2,6 +2,7 @@ package history
 
 import (
 	"database/sql"
+	"feigo/event"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -15,7 +16,7 @@ func TestStoreSearchAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	add := func(peer, dir, text string, at time.Time) {
+	add := func(peer string, dir event.Direction, text string, at time.Time) {
 		if _, err := s.Add(Record{PeerID: peer, Nick: peer, Direction: dir, Text: text, State: "received", Time: at}); err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package lan
 import (
 	"context"
 	"errors"
+	"feigo/event"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -124,6 +125,12 @@ func splitText(text string, limit int) []string {
 // MaxText) fails at once. Each outcome is also reported as a message_delivered or
 // message_failed event.
 func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]Delivery, error) {
+	return n.SendAs(ctx, "", text, to...)
+}
+
+// SendAs is Send with an ID of the caller's choosing, which the message's
+// message_delivered and message_failed events carry as SendID.
+func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.AddrPort) ([]Delivery, error) {
 	text, err := CheckText(text)
 	if err != nil {
 		return nil, err
@@ -175,9 +182,9 @@ func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]D
 			out[i] = d
 			msg := d.Message
 			if d.Err != nil {
-				n.emit(Event{Type: "message_failed", Message: &msg, Error: d.Err.Error()})
+				n.emit(Event{Type: event.MessageFailed, Message: &msg, Error: d.Err.Error(), SendID: sendID})
 			} else {
-				n.emit(Event{Type: "message_delivered", Message: &msg})
+				n.emit(Event{Type: event.MessageDelivered, Message: &msg, SendID: sendID})
 			}
 		}()
 	}
@@ -318,7 +325,7 @@ func (n *Node) onSendMsg(p Packet, from netip.AddrPort) {
 		}
 		offer := p.Cmd.Has(FileAttachOpt) && n.tcp != nil && n.onFileOffer(p, from, cs, msg)
 		if !offer || strings.TrimSpace(msg.Text) != "" {
-			n.emit(Event{Type: "message", Message: &msg})
+			n.emit(Event{Type: event.Message, Message: &msg})
 		}
 		if self := n.Self(); self.Away && !msg.Auto && !msg.Broadcast {
 			text := self.AwayText

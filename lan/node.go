@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"feigo/event"
 	"feigo/peers"
 )
 
@@ -93,10 +94,9 @@ type Config struct {
 	OfferTTL, FetchPatience time.Duration
 }
 
-// Event is something the node wants its UI to know. Type is one of peer_online,
-// peer_offline, peer_updated, message, message_delivered, message_failed, ready.
+// Event is something the node wants its UI to know; Type says which of the fields are set.
 type Event struct {
-	Type    string         `json:"type"`
+	Type    event.Type     `json:"type"`
 	Time    time.Time      `json:"time"`
 	Peer    *peers.Peer    `json:"peer,omitempty"`
 	Message *Message       `json:"message,omitempty"`
@@ -108,6 +108,9 @@ type Event struct {
 	// HistoryID is the history record a message event is about. The lan package never sets
 	// it; the node's owner (package cli) does when it keeps a history.
 	HistoryID int64 `json:"history_id,omitempty"`
+	// SendID is the ID the caller of SendAs chose for a message, on its
+	// message_delivered, message_failed and message_queued events.
+	SendID string `json:"send_id,omitempty"`
 }
 
 // Node is one FeiGo presence on the LAN: it announces itself, keeps the peer table and sends
@@ -342,11 +345,11 @@ func (n *Node) Run(ctx context.Context) error {
 	n.conn = conn
 	close(n.ready)
 	n.log.Info("listening", "addr", conn.LocalAddr().String(), "id", n.cfg.ID)
-	n.emit(Event{Type: "ready", Addr: netip.MustParseAddrPort(conn.LocalAddr().String())})
+	n.emit(Event{Type: event.Ready, Addr: netip.MustParseAddrPort(conn.LocalAddr().String())})
 
 	cancelSub := n.table.Subscribe(func(e peers.Event) {
 		p := e.Peer
-		n.emit(Event{Type: "peer_" + string(e.Change), Peer: &p})
+		n.emit(Event{Type: peerEvent[e.Change], Peer: &p})
 	})
 	defer cancelSub()
 
@@ -406,6 +409,11 @@ func (n *Node) Run(ctx context.Context) error {
 	conn.Close()
 	loops.Wait()
 	return err
+}
+
+// peerEvent is the event for each change of the peer table.
+var peerEvent = map[peers.Change]event.Type{
+	peers.Joined: event.PeerOnline, peers.Left: event.PeerOffline, peers.Updated: event.PeerUpdated,
 }
 
 func (n *Node) readLoop() error {

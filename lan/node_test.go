@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"feigo/event"
 	"feigo/peers"
 )
 
@@ -78,7 +79,7 @@ func startNode(t *testing.T, conn *net.UDPConn, nick string, tweak func(*Config)
 }
 
 // waitEvent returns the first event of the given type that satisfies ok.
-func (tn *testNode) waitEvent(t *testing.T, typ string, ok func(Event) bool) Event {
+func (tn *testNode) waitEvent(t *testing.T, typ event.Type, ok func(Event) bool) Event {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"feigo/event"
 	"fmt"
 	"net"
 	"net/netip"
@@ -80,17 +81,17 @@ type Recipient struct {
 
 // Transfer is an offer of files and what became of it, in either direction.
 type Transfer struct {
-	ID        int            `json:"id"`
-	Direction string         `json:"direction"` // "in" or "out"
-	State     string         `json:"state"`
-	PacketNo  uint32         `json:"packet_no"`
-	PeerID    string         `json:"peer_id,omitempty"` // in: the sender
-	Nick      string         `json:"nick,omitempty"`
-	User      string         `json:"user,omitempty"` // in: the sender's login and host
-	Host      string         `json:"host,omitempty"`
-	Addr      netip.AddrPort `json:"addr,omitzero"`
-	Text      string         `json:"text,omitempty"`
-	Files     []TransferFile `json:"files"`
+	ID        int             `json:"id"`
+	Direction event.Direction `json:"direction"`
+	State     string          `json:"state"`
+	PacketNo  uint32          `json:"packet_no"`
+	PeerID    string          `json:"peer_id,omitempty"` // in: the sender
+	Nick      string          `json:"nick,omitempty"`
+	User      string          `json:"user,omitempty"` // in: the sender's login and host
+	Host      string          `json:"host,omitempty"`
+	Addr      netip.AddrPort  `json:"addr,omitzero"`
+	Text      string          `json:"text,omitempty"`
+	Files     []TransferFile  `json:"files"`
 	// Recipients of an outgoing offer.
 	Recipients []Recipient `json:"recipients,omitempty"`
 	// Dest is the folder an incoming transfer is saved in.
@@ -160,7 +161,7 @@ func newXfer(t Transfer) *xfer {
 
 func (x *xfer) bytes() int64 {
 	var s int64
-	if x.t.Direction == "out" {
+	if x.t.Direction == event.Out {
 		for i := range x.rcptDone {
 			s += x.rcptDone[i].Load()
 		}
@@ -182,7 +183,7 @@ func (x *xfer) snapshot() Transfer {
 		t.Recipients[i].Done = x.rcptDone[i].Load()
 	}
 	t.Done = x.bytes()
-	if t.State == StateActive && t.Direction == "in" && t.Rate > 0 {
+	if t.State == StateActive && t.Direction == event.In && t.Rate > 0 {
 		for i := range t.Files {
 			if f := &t.Files[i]; f.State == filePending && f.Done > 0 && f.Done < f.Size {
 				f.Rate, f.ETA = t.Rate, float64(f.Size-f.Done)/t.Rate
@@ -332,7 +333,7 @@ func (n *Node) WaitTransfer(ctx context.Context, id int) (Transfer, error) {
 
 // update changes a transfer under the lock, saves the table and emits the event typ (if
 // not ""). A transfer that becomes final is marked so.
-func (n *Node) update(x *xfer, typ string, fn func(t *Transfer)) Transfer {
+func (n *Node) update(x *xfer, typ event.Type, fn func(t *Transfer)) Transfer {
 	n.xfers.mu.Lock()
 	wasFinal := x.t.Final()
 	fn(&x.t)
@@ -348,9 +349,9 @@ func (n *Node) update(x *xfer, typ string, fn func(t *Transfer)) Transfer {
 		n.log.Error("saving transfers", "err", err)
 	}
 	if becameFinal && typ == "" {
-		typ = "transfer_failed"
+		typ = event.TransferFailed
 		if snap.State == StateDone {
-			typ = "transfer_done"
+			typ = event.TransferDone
 		}
 	}
 	if typ != "" {
@@ -406,7 +407,7 @@ func (n *Node) progressLoop(ctx context.Context) {
 		}
 		n.xfers.mu.Unlock()
 		for i := range moved {
-			n.emit(Event{Type: "transfer_progress", Transfer: &moved[i]})
+			n.emit(Event{Type: event.TransferProgress, Transfer: &moved[i]})
 		}
 	}
 }
@@ -417,7 +418,7 @@ func (n *Node) expireOffers() {
 	var expired []*xfer
 	n.xfers.mu.Lock()
 	for _, x := range n.xfers.all {
-		if x.t.Direction == "out" && !x.t.Final() && !x.t.Expires.IsZero() && now.After(x.t.Expires) {
+		if x.t.Direction == event.Out && !x.t.Final() && !x.t.Expires.IsZero() && now.After(x.t.Expires) {
 			expired = append(expired, x)
 		}
 	}

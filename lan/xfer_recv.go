@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"feigo/event"
 	"fmt"
 	"hash"
 	"io"
@@ -63,7 +64,7 @@ func (n *Node) onFileOffer(p Packet, from netip.AddrPort, cs Charset, msg Messag
 		return false
 	}
 	t := Transfer{
-		Direction: "in", State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
+		Direction: event.In, State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
 		User: msg.User, Host: msg.Host, Addr: from, Text: msg.Text, Created: n.now(), Updated: n.now(),
 		UTF8: p.Cmd.Has(UTF8Opt), Charset: cs.String(),
 	}
@@ -76,7 +77,7 @@ func (n *Node) onFileOffer(p Packet, from netip.AddrPort, cs Charset, msg Messag
 		t.Total += f.Size
 	}
 	x := n.xfers.add(t)
-	snap := n.update(x, "transfer_offered", func(*Transfer) {})
+	snap := n.update(x, event.TransferOffered, func(*Transfer) {})
 	n.log.Info("file offer", "from", from, "id", snap.ID, "files", len(snap.Files), "bytes", snap.Total)
 	if n.cfg.AcceptDir != "" {
 		if _, err := n.Accept(snap.ID, n.cfg.AcceptDir, nil); err != nil {
@@ -125,7 +126,7 @@ func prepareDest(dir string) (string, error) {
 // it resumes from what was already received.
 func (n *Node) Accept(id int, dir string, only []string) (Transfer, error) {
 	x, ok := n.xfers.get(id)
-	if !ok || x.t.Direction != "in" {
+	if !ok || x.t.Direction != event.In {
 		return Transfer{}, fmt.Errorf("%w: %d is not an incoming offer", ErrNoTransfer, id)
 	}
 	if dir == "" {
@@ -151,7 +152,7 @@ func (n *Node) Accept(id int, dir string, only []string) (Transfer, error) {
 		return Transfer{}, err
 	}
 	var selErr error
-	snap := n.update(x, "transfer_started", func(t *Transfer) {
+	snap := n.update(x, event.TransferStarted, func(t *Transfer) {
 		if len(only) > 0 && t.State == StateOffered {
 			picked := 0
 			for i := range t.Files {
@@ -207,7 +208,7 @@ func (n *Node) startIncoming(x *xfer) {
 // is running it is Cancel.
 func (n *Node) Decline(id int) error {
 	x, ok := n.xfers.get(id)
-	if !ok || x.t.Direction != "in" {
+	if !ok || x.t.Direction != event.In {
 		return fmt.Errorf("%w: %d is not an incoming offer", ErrNoTransfer, id)
 	}
 	n.xfers.mu.Lock()
@@ -234,7 +235,7 @@ func (n *Node) Cancel(id int) error {
 	if final {
 		return fmt.Errorf("transfer %d has already ended", id)
 	}
-	if dir == "out" {
+	if dir == event.Out {
 		n.cancelOut(x)
 		return nil
 	}
@@ -301,7 +302,7 @@ func (n *Node) resumeIncoming() {
 	var run []*xfer
 	n.xfers.mu.Lock()
 	for _, x := range n.xfers.all {
-		if x.t.Direction == "in" && x.t.State == StateActive && !x.running {
+		if x.t.Direction == event.In && x.t.State == StateActive && !x.running {
 			run = append(run, x)
 		}
 	}

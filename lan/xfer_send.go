@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"feigo/event"
 	"fmt"
 	"io"
 	"io/fs"
@@ -57,7 +58,7 @@ func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ..
 		files = append(files, f)
 	}
 	t := Transfer{
-		Direction: "out", State: StateOffered, PacketNo: n.nextNo(), Text: text, Files: files,
+		Direction: event.Out, State: StateOffered, PacketNo: n.nextNo(), Text: text, Files: files,
 		Created: n.now(), Updated: n.now(), Expires: n.now().Add(n.cfg.OfferTTL),
 	}
 	for _, f := range files {
@@ -92,7 +93,7 @@ func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ..
 		bodies[i] = body
 	}
 	x := n.xfers.add(t)
-	n.update(x, "transfer_offered", func(*Transfer) {})
+	n.update(x, event.TransferOffered, func(*Transfer) {})
 	cmd := SendMsg | SendCheckOpt | FileAttachOpt
 	if len(to) > 1 {
 		cmd |= MulticastOpt
@@ -352,7 +353,7 @@ func (n *Node) findOffered(req fileRequest, from netip.Addr, user, host string, 
 	n.xfers.mu.Lock()
 	defer n.xfers.mu.Unlock()
 	for _, cand := range n.xfers.all {
-		if cand.t.Direction == "out" && cand.t.PacketNo == req.PacketNo {
+		if cand.t.Direction == event.Out && cand.t.PacketNo == req.PacketNo {
 			x = cand
 			break
 		}
@@ -643,7 +644,7 @@ func (n *Node) onReleaseFiles(p Packet, from netip.AddrPort) {
 	ri := -1
 	n.xfers.mu.Lock()
 	for _, cand := range n.xfers.all {
-		if cand.t.Direction == "out" && cand.t.PacketNo == uint32(no) && !cand.t.Final() {
+		if cand.t.Direction == event.Out && cand.t.PacketNo == uint32(no) && !cand.t.Final() {
 			// The recipient at exactly this address; failing that, a live one at this IP
 			// (a peer that answers from another port).
 			exact := slices.IndexFunc(cand.t.Recipients, func(r Recipient) bool { return r.Addr == from })

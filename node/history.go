@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"feigo/control"
+	"feigo/event"
 	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
@@ -67,6 +68,12 @@ func (n *Node) knownContact(user, host, addr string) (history.Contact, bool) {
 // as "sending", before the first datagram leaves, and ends delivered or failed there; the
 // message_delivered and message_failed events carry its record's ID.
 func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
+	return n.SendAs(ctx, "", text, to...)
+}
+
+// SendAs is Send with an ID of the caller's choosing, which the message's events carry as
+// SendID (the window matches its own messages by it).
+func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
 	text, err := lan.CheckText(text)
 	if err != nil {
 		return nil, err
@@ -77,30 +84,31 @@ func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]l
 	ids := make([]int64, len(to))
 	for i, addr := range to {
 		r := n.recordFor(addr)
-		r.Direction, r.Text, r.State = "out", text, history.StateSending
+		r.Direction, r.Text, r.State = event.Out, text, history.StateSending
 		if ids[i], err = n.History.Add(r); err != nil {
 			// The message still goes: a full disk should not silence the user.
 			n.log.Error("the history cannot store a message being sent", "err", err)
 		}
 	}
-	ds, err := n.Node.Send(ctx, text, to...)
+	ds, err := n.Node.SendAs(ctx, sendID, text, to...)
 	if err != nil {
 		for _, id := range ids {
-			n.settle(id, lan.Delivery{Err: err}, false)
+			n.settle(id, lan.Delivery{Err: err}, false, "")
 		}
 		return nil, err
 	}
 	for i, d := range ds {
-		n.settle(ids[i], d, true)
+		n.settle(ids[i], d, true, sendID)
 	}
 	return ds, nil
 }
 
-// settle stores a message's outcome and, when emit is set, reports it.
-func (n *Node) settle(id int64, d lan.Delivery, emit bool) {
-	state, errText, typ := history.StateDelivered, "", "message_delivered"
+// settle stores a message's outcome and, when emit is set, reports it (with the caller's
+// sendID, if it chose one).
+func (n *Node) settle(id int64, d lan.Delivery, emit bool, sendID string) {
+	state, errText, typ := history.StateDelivered, "", event.MessageDelivered
 	if d.Err != nil {
-		state, errText, typ = history.StateFailed, d.Err.Error(), "message_failed"
+		state, errText, typ = history.StateFailed, d.Err.Error(), event.MessageFailed
 	}
 	if id != 0 {
 		if err := n.History.SetState(id, state, errText, d.PacketNo); err != nil {
@@ -109,7 +117,7 @@ func (n *Node) settle(id int64, d lan.Delivery, emit bool) {
 	}
 	if emit {
 		m := d.Message
-		n.emit(lan.Event{Type: typ, Time: time.Now(), Message: &m, Error: errText, HistoryID: id})
+		n.emit(lan.Event{Type: typ, Time: time.Now(), Message: &m, Error: errText, HistoryID: id, SendID: sendID})
 	}
 }
 
@@ -163,19 +171,20 @@ func (n *Node) Contact(query string) (history.Contact, error) {
 // Queue stores text for the colleague c as queued, then delivers it at once if c is online
 // and acknowledges, and otherwise when c next announces itself. It returns the record as it
 // stands when Queue returns: delivered, or queued. A queued message reports message_queued
-// now and message_delivered (with the same HistoryID) when it arrives.
-func (n *Node) Queue(ctx context.Context, text string, c history.Contact) (history.Record, error) {
+// now (with sendID, the caller's ID for it, which may be "") and message_delivered (with the
+// same HistoryID) when it arrives.
+func (n *Node) Queue(ctx context.Context, sendID, text string, c history.Contact) (history.Record, error) {
 	text, err := lan.CheckText(text)
 	if err != nil {
 		return history.Record{}, err
 	}
 	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, User: c.User, Host: c.Host, Addr: c.Addr, Nick: c.Nick,
-		Direction: "out", Text: text, State: history.StateQueued, Time: time.Now()}
+		Direction: event.Out, Text: text, State: history.StateQueued, Time: time.Now()}
 	if r.ID, err = n.History.Add(r); err != nil {
 		return history.Record{}, fmt.Errorf("queueing the message: %w", err)
 	}
 	addr, _ := netip.ParseAddrPort(c.Addr)
-	n.emit(lan.Event{Type: "message_queued", Time: r.Time, HistoryID: r.ID,
+	n.emit(lan.Event{Type: event.MessageQueued, Time: r.Time, HistoryID: r.ID, SendID: sendID,
 		Message: &lan.Message{PeerID: c.PeerID, Nick: c.Nick, User: c.User, Host: c.Host, Addr: addr, Text: text, Time: r.Time}})
 	n.flush(ctx, c.Peer)
 	rs, err := n.History.Query(history.Filter{Peer: c.Peer, Before: r.ID + 1, Limit: 1})
@@ -226,7 +235,7 @@ func (n *Node) flush(ctx context.Context, key string) {
 			if errors.Is(err, lan.ErrNodeClosed) || ctx.Err() != nil {
 				return
 			}
-			n.settle(r.ID, lan.Delivery{Message: lan.Message{Addr: peer.Addr, Text: r.Text}, Err: err}, true)
+			n.settle(r.ID, lan.Delivery{Message: lan.Message{Addr: peer.Addr, Text: r.Text}, Err: err}, true, "")
 			continue
 		}
 		d := ds[0]
@@ -235,7 +244,7 @@ func (n *Node) flush(ctx context.Context, key string) {
 			return
 		}
 		n.log.Info("delivered a queued message", "peer", key, "id", r.ID)
-		n.settle(r.ID, d, true)
+		n.settle(r.ID, d, true, "")
 	}
 }
 
@@ -290,9 +299,9 @@ func (n *Node) recordTransfer(t lan.Transfer) {
 			n.log.Error("storing a transfer in the history", "id", t.ID, "err", err)
 		}
 	}
-	if t.Direction == "in" {
+	if t.Direction == event.In {
 		put(history.Record{PeerID: t.PeerID, User: t.User, Host: t.Host, Addr: t.Addr.String(), Nick: t.Nick,
-			Direction: "in", State: t.State, Error: t.Error, Files: files, Folder: t.Dest})
+			Direction: event.In, State: t.State, Error: t.Error, Files: files, Folder: t.Dest})
 		return
 	}
 	if t.Text != "" {
@@ -309,7 +318,7 @@ func (n *Node) recordTransfer(t lan.Transfer) {
 			}
 		}
 		put(history.Record{PeerID: rc.PeerID, User: rc.User, Host: rc.Host, Addr: rc.Addr.String(), Nick: rc.Nick,
-			Direction: "out", State: rc.State, Error: rc.Error, Files: fs})
+			Direction: event.Out, State: rc.State, Error: rc.Error, Files: fs})
 	}
 }
 

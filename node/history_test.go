@@ -15,6 +15,7 @@ import (
 
 	"feigo/cli"
 	"feigo/control"
+	"feigo/event"
 	"feigo/history"
 	"feigo/lan"
 	"feigo/node"
@@ -106,7 +107,7 @@ func startLoop(t *testing.T, dir, nick string, port, peerPort int, tweak func(*l
 	return ln
 }
 
-func (ln *loopNode) wait(t *testing.T, typ string, ok func(lan.Event) bool) lan.Event {
+func (ln *loopNode) wait(t *testing.T, typ event.Type, ok func(lan.Event) bool) lan.Event {
 	t.Helper()
 	deadline := time.After(15 * time.Second)
 	for {
@@ -124,7 +125,7 @@ func (ln *loopNode) wait(t *testing.T, typ string, ok func(lan.Event) bool) lan.
 func texts(rs []history.Record) []string {
 	var out []string
 	for _, r := range rs {
-		out = append(out, r.Direction+":"+r.State+":"+r.Text)
+		out = append(out, string(r.Direction)+":"+r.State+":"+r.Text)
 	}
 	return out
 }
@@ -180,7 +181,7 @@ func TestHistoryQueueAndTransfers(t *testing.T) {
 	}
 	var queued []int64
 	for _, text := range []string{"first while away", "second while away"} {
-		r, err := a.Queue(context.Background(), text, c)
+		r, err := a.Queue(context.Background(), "", text, c)
 		if err != nil || r.State != history.StateQueued || r.ID == 0 {
 			t.Fatalf("Queue: %+v, %v", r, err)
 		}
@@ -219,7 +220,7 @@ func TestHistoryQueueAndTransfers(t *testing.T) {
 	}
 
 	// Queueing to a colleague who is online delivers at once.
-	r, err := a.Queue(context.Background(), "you are back", c)
+	r, err := a.Queue(context.Background(), "", "you are back", c)
 	if err != nil || r.State != history.StateDelivered {
 		t.Fatalf("Queue to an online peer: %+v, %v", r, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"feigo/control"
+	"feigo/event"
 	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
@@ -86,7 +87,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			return nil // a file offer without a note: the transfer is recorded when it ends
 		}
 		r := history.Record{Time: m.Time, PeerID: m.PeerID, User: m.User, Host: m.Host,
-			Addr: m.Addr.String(), Nick: m.Nick, Direction: "in", Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo}
+			Addr: m.Addr.String(), Nick: m.Nick, Direction: event.In, Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo}
 		if m.PeerID == "" {
 			if c, ok := n.knownContact(m.User, m.Host, r.Addr); ok {
 				r.Peer, r.PeerID, r.Nick = c.Peer, c.PeerID, c.Nick
@@ -107,9 +108,9 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	}
 	cfg.OnEvent = func(ev lan.Event) {
 		switch ev.Type {
-		case "message_delivered", "message_failed":
+		case event.MessageDelivered, event.MessageFailed:
 			return // Node.Send reports these itself, with the history record
-		case "message":
+		case event.Message:
 			if v, ok := n.stored.LoadAndDelete(inboxKey(*ev.Message)); ok {
 				sm := v.(storedMsg)
 				ev.HistoryID = sm.id
@@ -120,9 +121,9 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 					ev.Message = &m
 				}
 			}
-		case "peer_online", "peer_updated":
+		case event.PeerOnline, event.PeerUpdated:
 			n.peerAnnounced(*ev.Peer)
-		case "transfer_done", "transfer_failed":
+		case event.TransferDone, event.TransferFailed:
 			n.recordTransfer(*ev.Transfer)
 		}
 		n.emit(ev)

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/event"
 	"feigo/history"
 	"feigo/lan"
 )
@@ -155,7 +156,7 @@ func (c *conv) loadEarlier() {
 
 // fromRecord turns a history record into a line of a conversation.
 func (u *UI) fromRecord(r history.Record) *chatMsg {
-	m := &chatMsg{id: r.ID, time: r.Time, from: r.Nick, text: r.Text, out: r.Direction == "out", state: r.State, err: r.Error}
+	m := &chatMsg{id: r.ID, time: r.Time, from: r.Nick, text: r.Text, out: r.Direction == event.Out, state: r.State, err: r.Error}
 	if m.from == "" {
 		m.from = r.User
 	}
@@ -334,7 +335,7 @@ func (u *UI) queue(c *conv, m *chatMsg) {
 	ct, text := c.contact(), m.text
 	u.expect(c.addr, m)
 	u.async(func() {
-		r, err := u.core.Queue(context.Background(), text, ct)
+		r, err := u.core.Queue(context.Background(), "", text, ct)
 		u.do(func() {
 			if err != nil {
 				m.state, m.err = history.StateFailed, err.Error()

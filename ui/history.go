@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/event"
 	"feigo/history"
 )
 
@@ -37,7 +38,7 @@ func (u *UI) showHistory() {
 		r := u.histResults[i]
 		box := o.(*fyne.Container)
 		arrow := "←"
-		if r.Direction == "out" {
+		if r.Direction == event.Out {
 			arrow = "→"
 		}
 		nick := r.Nick

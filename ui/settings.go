@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/event"
 	"feigo/lan"
 	"feigo/profile"
 )
@@ -171,7 +172,7 @@ func (u *UI) rebuild() {
 		}
 	}
 	for _, t := range u.xfers {
-		if t.Direction == "in" {
+		if t.Direction == event.In {
 			if c, ok := u.convs[convKey(t.PeerID, t.Addr)]; ok {
 				u.addOffer(c, t)
 			}

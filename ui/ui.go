@@ -22,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/event"
 	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
@@ -46,7 +47,7 @@ type Core interface {
 	HistoryPage(peer string, before int64, limit int) ([]history.Record, error)
 	SearchHistory(words string, limit int) ([]history.Record, error)
 	ClearHistory(peer string) (int64, error)
-	Queue(ctx context.Context, text string, c history.Contact) (history.Record, error)
+	Queue(ctx context.Context, sendID, text string, c history.Contact) (history.Record, error)
 	SetRetention(days int)
 }
 
@@ -218,7 +219,7 @@ func (u *UI) HandleEvent(ev lan.Event) { u.do(func() { u.apply(ev) }) }
 
 func (u *UI) apply(ev lan.Event) {
 	switch ev.Type {
-	case "peer_online", "peer_updated":
+	case event.PeerOnline, event.PeerUpdated:
 		p := *ev.Peer
 		old, known := u.peers[p.ID]
 		u.peers[p.ID] = p
@@ -237,26 +238,26 @@ func (u *UI) apply(ev lan.Event) {
 			return
 		}
 		u.peersMoved()
-	case "peer_offline":
+	case event.PeerOffline:
 		delete(u.peers, ev.Peer.ID)
 		if c, ok := u.convs[ev.Peer.ID]; ok {
 			c.updateStatus()
 		}
 		u.peersMoved()
-	case "message":
+	case event.Message:
 		u.received(*ev.Message, ev.HistoryID)
-	case "message_delivered", "message_failed", "message_queued":
-		state := map[string]string{"message_delivered": history.StateDelivered, "message_failed": history.StateFailed,
-			"message_queued": history.StateQueued}[ev.Type]
+	case event.MessageDelivered, event.MessageFailed, event.MessageQueued:
+		state := map[event.Type]string{event.MessageDelivered: history.StateDelivered, event.MessageFailed: history.StateFailed,
+			event.MessageQueued: history.StateQueued}[ev.Type]
 		u.sentElsewhere(*ev.Message, ev.HistoryID, state, ev.Error)
-	case "transfer_offered", "transfer_started", "transfer_progress", "transfer_done", "transfer_failed":
+	case event.TransferOffered, event.TransferStarted, event.TransferProgress, event.TransferDone, event.TransferFailed:
 		t := *ev.Transfer
 		u.xfers[t.ID] = t
 		u.refreshTransfers()
 		if card, ok := u.offers[t.ID]; ok {
 			card.update(t)
 		}
-		if ev.Type == "transfer_offered" && t.Direction == "in" {
+		if ev.Type == event.TransferOffered && t.Direction == event.In {
 			c := u.openConv(who{id: t.PeerID, addr: t.Addr, nick: t.Nick, user: t.User, host: t.Host}, false)
 			u.addOffer(c, t)
 			u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
@@ -667,7 +668,7 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 	cancel, open := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
 	bar, info := box.Objects[1].(*widget.ProgressBar), box.Objects[2].(*widget.Label)
 	arrow, who := "↓", t.Nick
-	if t.Direction == "out" {
+	if t.Direction == event.Out {
 		arrow = "↑"
 		var names []string
 		for _, r := range t.Recipients {
@@ -689,7 +690,7 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 		cancel.Show()
 		cancel.OnTapped = func() { go u.core.Cancel(id) }
 	}
-	if t.Direction == "in" && t.State == lan.StateDone && t.Dest != "" {
+	if t.Direction == event.In && t.State == lan.StateDone && t.Dest != "" {
 		open.Show()
 		dest := t.Dest
 		open.OnTapped = func() { u.openFolder(dest) }

@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/event"
 	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
@@ -57,7 +58,7 @@ func (f *fakeCore) SearchHistory(words string, limit int) ([]history.Record, err
 	return f.hist.Query(history.Filter{Search: words, Limit: limit})
 }
 func (f *fakeCore) ClearHistory(peer string) (int64, error) { return f.hist.Clear(peer) }
-func (f *fakeCore) Queue(_ context.Context, text string, c history.Contact) (history.Record, error) {
+func (f *fakeCore) Queue(_ context.Context, _, text string, c history.Contact) (history.Record, error) {
 	f.mu.Lock()
 	f.queued = append(f.queued, c.Peer+": "+text)
 	f.mu.Unlock()
@@ -443,7 +444,7 @@ func BenchmarkPeerEvents1000(b *testing.B) {
 	}
 }
 
-func benchPeer(i int, typ string, st peers.Status) lan.Event {
+func benchPeer(i int, typ event.Type, st peers.Status) lan.Event {
 	ev := online(fmt.Sprint(i), fmt.Sprintf("同事%04d", i), fmt.Sprintf("部门%02d", i%20),
 		netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i / 250), byte(i % 250)}), 2425))
 	ev.Type, ev.Peer.Status = typ, st
@@ -484,7 +485,7 @@ func seed(tb testing.TB, core *fakeCore, n int, text func(i int) string) {
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.Local)
 	rs := make([]history.Record, n)
 	for i := range rs {
-		dir, state := "in", history.StateReceived
+		dir, state := event.In, history.StateReceived
 		if i%2 == 1 {
 			dir, state = "out", history.StateDelivered
 		}

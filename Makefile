@@ -68,8 +68,8 @@ bench:
 	$(GO) test -run '^$$' -bench OpenConversation -benchtime 200x ./ui
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./lan
-	$(GO) test -run '^$$' -fuzz FuzzParseDirHeader -fuzztime 60s ./lan
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./ipmsg
+	$(GO) test -run '^$$' -fuzz FuzzParseDirHeader -fuzztime 60s ./ipmsg
 
 clean:
 	rm -rf $(BIN) .package FeiGo.tar.xz

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"feigo/history"
+	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
 )
@@ -28,7 +29,7 @@ import (
 // Node is what the control socket drives; *lan.Node implements it.
 type Node interface {
 	Table() *peers.Table
-	Self() lan.Entry
+	Self() ipmsg.Entry
 	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
 	SetAway(away bool, text string)
 	Refresh()

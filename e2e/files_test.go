@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"feigo/internal/lab"
+	"feigo/ipmsg"
 	"feigo/lan"
 )
 
@@ -278,7 +279,7 @@ func hostileOffer(t *testing.T, h *lab.Host, to string, list, stream string) {
 				defer c.Close()
 				buf := make([]byte, 1024)
 				k, _ := c.Read(buf)
-				if p, err := lan.Decode(buf[:k]); err == nil && p.Cmd.Mode() == lan.GetDirFiles {
+				if p, err := ipmsg.Decode(buf[:k]); err == nil && p.Cmd.Mode() == ipmsg.GetDirFiles {
 					io.WriteString(c, stream)
 				} else {
 					io.WriteString(c, "EVIL")
@@ -286,8 +287,8 @@ func hostileOffer(t *testing.T, h *lab.Host, to string, list, stream string) {
 			}()
 		}
 	}()
-	pkt, _ := lan.Packet{Version: "1_lbt6_0#128#000C29AABBCC#0#0#0", No: 77, User: []byte("eve"), Host: []byte("evil"),
-		Cmd: lan.SendMsg | lan.SendCheckOpt | lan.FileAttachOpt, Body: []byte("\x00" + list + "\x00")}.Marshal()
+	pkt, _ := ipmsg.Packet{Version: "1_lbt6_0#128#000C29AABBCC#0#0#0", No: 77, User: []byte("eve"), Host: []byte("evil"),
+		Cmd: ipmsg.SendMsg | ipmsg.SendCheckOpt | ipmsg.FileAttachOpt, Body: []byte("\x00" + list + "\x00")}.Marshal()
 	if _, err := uc.WriteToUDP(pkt, &net.UDPAddr{IP: net.ParseIP(to), Port: 2425}); err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +352,7 @@ func TestRequestsNotOfferedAreRefused(t *testing.T) {
 	}
 	ev := b.WaitEvent("transfer_offered", 10*time.Second, nil)
 	pkt := uint32(ev["transfer"].(map[string]any)["packet_no"].(float64))
-	ask := func(h *lab.Host, cmd lan.Command, body string) int {
+	ask := func(h *lab.Host, cmd ipmsg.Command, body string) int {
 		var got []byte
 		err := h.Do(func() error {
 			c, err := net.DialTimeout("tcp4", l.Hosts[0].Addr.String()+":2425", 5*time.Second)
@@ -359,7 +360,7 @@ func TestRequestsNotOfferedAreRefused(t *testing.T) {
 				return err
 			}
 			defer c.Close()
-			p, _ := lan.Packet{Version: "1", No: 5, User: []byte("root"), Host: []byte("x"), Cmd: cmd, Body: []byte(body)}.Marshal()
+			p, _ := ipmsg.Packet{Version: "1", No: 5, User: []byte("root"), Host: []byte("x"), Cmd: cmd, Body: []byte(body)}.Marshal()
 			c.Write(p)
 			c.SetReadDeadline(time.Now().Add(5 * time.Second))
 			got, _ = io.ReadAll(c)
@@ -371,21 +372,21 @@ func TestRequestsNotOfferedAreRefused(t *testing.T) {
 		return len(got)
 	}
 	// Host 3 is not a recipient: nothing for it, even naming the real offer.
-	if n := ask(l.Hosts[2], lan.GetFileData, fmt.Sprintf("%x:0:0", pkt)); n != 0 {
+	if n := ask(l.Hosts[2], ipmsg.GetFileData, fmt.Sprintf("%x:0:0", pkt)); n != 0 {
 		t.Errorf("a non-recipient got %d bytes", n)
 	}
 	// The recipient asking for other packets, files or kinds gets nothing either.
 	for _, body := range []string{fmt.Sprintf("%x:0:0", pkt+1), fmt.Sprintf("%x:1:0", pkt), fmt.Sprintf("%x:ffffffff:0", pkt), "/etc/passwd:0:0"} {
-		if n := ask(l.Hosts[1], lan.GetFileData, body); n != 0 {
+		if n := ask(l.Hosts[1], ipmsg.GetFileData, body); n != 0 {
 			t.Errorf("request %q got %d bytes", body, n)
 		}
 	}
-	if n := ask(l.Hosts[1], lan.GetDirFiles, fmt.Sprintf("%x:0", pkt)); n != 0 {
+	if n := ask(l.Hosts[1], ipmsg.GetDirFiles, fmt.Sprintf("%x:0", pkt)); n != 0 {
 		t.Errorf("a folder request for a file got %d bytes", n)
 	}
 	// The real request from the recipient works, which shows the refusals above were
 	// not a dead port.
-	if n := ask(l.Hosts[1], lan.GetFileData, fmt.Sprintf("%x:0:0", pkt)); n != 10000 {
+	if n := ask(l.Hosts[1], ipmsg.GetFileData, fmt.Sprintf("%x:0:0", pkt)); n != 10000 {
 		t.Errorf("the recipient's request got %d bytes, want 10000", n)
 	}
 }

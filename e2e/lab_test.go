@@ -11,6 +11,7 @@ import (
 
 	"feigo/control"
 	"feigo/internal/lab"
+	"feigo/ipmsg"
 	"feigo/lan"
 )
 
@@ -233,8 +234,8 @@ func TestLabJunkDatagramsDoNotHurt(t *testing.T) {
 		if err != nil {
 			t.Fatalf("no SENDINFO after the junk: %v", err)
 		}
-		p, err := lan.Decode(buf[:n])
-		gotInfo = err == nil && p.Cmd.Mode() == lan.SendInfo
+		p, err := ipmsg.Decode(buf[:n])
+		gotInfo = err == nil && p.Cmd.Mode() == ipmsg.SendInfo
 	}
 	if _, e, c := b.cli("send", "A", "after the storm"); c != 0 {
 		t.Fatalf("send after junk: %s", e)

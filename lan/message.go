@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"feigo/event"
+	"feigo/ipmsg"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -61,7 +62,7 @@ type dedupKey struct {
 	addr netip.Addr
 	user string
 	no   uint32
-	mode Command
+	mode ipmsg.Command
 }
 
 // dedup remembers the last size keys it was asked about.
@@ -147,14 +148,14 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 	}
 	self := n.Self()
 	header := len(versionField) + 10 + len(self.User) + len(self.Host) + 10 + 5
-	parts := splitText(text, MaxPacket-header-1)
+	parts := splitText(text, ipmsg.MaxPacket-header-1)
 	nos := make([]uint32, len(parts))
 	for i := range nos {
 		nos[i] = n.nextNo()
 	}
-	cmd := SendMsg | SendCheckOpt
+	cmd := ipmsg.SendMsg | ipmsg.SendCheckOpt
 	if len(to) > 1 {
-		cmd |= MulticastOpt // one packet number for all recipients, as IPMsg does
+		cmd |= ipmsg.MulticastOpt // one packet number for all recipients, as IPMsg does
 	}
 	out := make([]Delivery, len(to))
 	var wg sync.WaitGroup
@@ -208,7 +209,7 @@ func CheckText(text string) (string, error) {
 // sendReliable sends pkt until it is acknowledged, with backoff from RetryFirst up to
 // RetryMax between copies, for at most RetryBudget. Every copy keeps the packet number, so
 // the receiver shows the message once.
-func (n *Node) sendReliable(ctx context.Context, to netip.AddrPort, pkt Packet) error {
+func (n *Node) sendReliable(ctx context.Context, to netip.AddrPort, pkt ipmsg.Packet) error {
 	key := ackKey{to, pkt.No}
 	acked := make(chan struct{})
 	n.pendMu.Lock()
@@ -244,10 +245,10 @@ func (n *Node) sendReliable(ctx context.Context, to netip.AddrPort, pkt Packet) 
 	}
 }
 
-func (n *Node) onRecvMsg(p Packet, from netip.AddrPort) {
-	no, err := strconv.ParseUint(string(FirstSection(p.Body)), 10, 32)
+func (n *Node) onRecvMsg(p ipmsg.Packet, from netip.AddrPort) {
+	no, err := strconv.ParseUint(string(ipmsg.FirstSection(p.Body)), 10, 32)
 	if err != nil {
-		n.log.Debug("bad RECVMSG", "from", from, "body", string(clip(p.Body)))
+		n.log.Debug("bad RECVMSG", "from", from, "body", string(ipmsg.Clip(p.Body)))
 		return
 	}
 	n.pendMu.Lock()
@@ -263,40 +264,40 @@ func (n *Node) onRecvMsg(p Packet, from netip.AddrPort) {
 
 // readCharset picks the encoding of a packet's strings from its flags, its sender's entry
 // and, for strangers, a guess.
-func (n *Node) readCharset(p Packet, from netip.AddrPort) Charset {
-	if p.Cmd.Has(UTF8Opt) {
-		return UTF8
+func (n *Node) readCharset(p ipmsg.Packet, from netip.AddrPort) ipmsg.Charset {
+	if p.Cmd.Has(ipmsg.UTF8Opt) {
+		return ipmsg.UTF8
 	}
 	if peer, ok := n.table.ByAddr(from); ok {
-		if cs, err := ParseCharset(peer.Encoding); err == nil {
+		if cs, err := ipmsg.ParseCharset(peer.Encoding); err == nil {
 			return cs
 		}
 	}
-	switch clientOf(p.Version, nil) {
-	case ClientIptux:
-		return UTF8
-	case ClientFeiQ:
-		return GBK
+	switch ipmsg.ClientOf(p.Version, nil) {
+	case ipmsg.ClientIptux:
+		return ipmsg.UTF8
+	case ipmsg.ClientFeiQ:
+		return ipmsg.GBK
 	}
-	return guessCharset(n.cfg.Legacy, p.User, p.Host, FirstSection(p.Body))
+	return ipmsg.GuessCharset(n.cfg.Legacy, p.User, p.Host, ipmsg.FirstSection(p.Body))
 }
 
-func (n *Node) onSendMsg(p Packet, from netip.AddrPort) {
+func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort) {
 	cs := n.readCharset(p, from)
 	replyCS, replyFlag := n.encodingFor(from)
-	if p.Cmd.Has(UTF8Opt) {
-		replyCS, replyFlag = UTF8, true
+	if p.Cmd.Has(ipmsg.UTF8Opt) {
+		replyCS, replyFlag = ipmsg.UTF8, true
 	}
 	// IPMsg: no ack for broadcasts and automatic replies.
-	needAck := p.Cmd.Has(SendCheckOpt) && !p.Cmd.Has(BroadcastOpt) && !p.Cmd.Has(AutoRetOpt)
-	key := dedupKey{from.Addr(), string(p.User), p.No, SendMsg}
+	needAck := p.Cmd.Has(ipmsg.SendCheckOpt) && !p.Cmd.Has(ipmsg.BroadcastOpt) && !p.Cmd.Has(ipmsg.AutoRetOpt)
+	key := dedupKey{from.Addr(), string(p.User), p.No, ipmsg.SendMsg}
 	if !n.dedup.seen(key) {
 		peer, known := n.table.ByAddr(from)
 		msg := Message{
 			PacketNo: p.No, Addr: from, User: cs.Decode(p.User), Host: cs.Decode(p.Host),
-			Text:      strings.ReplaceAll(cs.Decode(FirstSection(p.Body)), "\r\n", "\n"),
-			Auto:      p.Cmd.Has(AutoRetOpt),
-			Broadcast: p.Cmd.Has(BroadcastOpt),
+			Text:      strings.ReplaceAll(cs.Decode(ipmsg.FirstSection(p.Body)), "\r\n", "\n"),
+			Auto:      p.Cmd.Has(ipmsg.AutoRetOpt),
+			Broadcast: p.Cmd.Has(ipmsg.BroadcastOpt),
 			Time:      n.now(),
 		}
 		msg.Nick = msg.User
@@ -304,14 +305,14 @@ func (n *Node) onSendMsg(p Packet, from netip.AddrPort) {
 			msg.PeerID, msg.Nick = peer.ID, peer.Nick
 		}
 		show := true
-		if clientOf(p.Version, nil) == ClientFeiQ {
-			msg.Text, show = feiqText(msg.Text)
+		if ipmsg.ClientOf(p.Version, nil) == ipmsg.ClientFeiQ {
+			msg.Text, show = ipmsg.FeiQText(msg.Text)
 		}
 		if !show {
 			// A FeiQ control string: acknowledged, never shown.
 			n.log.Debug("FeiQ control text", "from", from)
 			if needAck {
-				n.write(from, n.packet(replyCS, replyFlag, RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
+				n.write(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
 			}
 			return
 		}
@@ -323,7 +324,7 @@ func (n *Node) onSendMsg(p Packet, from netip.AddrPort) {
 				return
 			}
 		}
-		offer := p.Cmd.Has(FileAttachOpt) && n.tcp != nil && n.onFileOffer(p, from, cs, msg)
+		offer := p.Cmd.Has(ipmsg.FileAttachOpt) && n.tcp != nil && n.onFileOffer(p, from, cs, msg)
 		if !offer || strings.TrimSpace(msg.Text) != "" {
 			n.emit(Event{Type: event.Message, Message: &msg})
 		}
@@ -332,14 +333,14 @@ func (n *Node) onSendMsg(p Packet, from netip.AddrPort) {
 			if text == "" {
 				text = "I am away from my desk."
 			}
-			n.write(from, n.packet(replyCS, replyFlag, SendMsg|AutoRetOpt, append(replyCS.Encode(text), 0)))
+			n.write(from, n.packet(replyCS, replyFlag, ipmsg.SendMsg|ipmsg.AutoRetOpt, append(replyCS.Encode(text), 0)))
 		}
-		if !known && !p.Cmd.Has(NoAddListOpt) {
+		if !known && !p.Cmd.Has(ipmsg.NoAddListOpt) {
 			// Ask a stranger who it is, as IPMsg does; its ANSENTRY puts it in the table.
-			n.sendEntry(from, BrEntry)
+			n.sendEntry(from, ipmsg.BrEntry)
 		}
 	}
 	if needAck {
-		n.write(from, n.packet(replyCS, replyFlag, RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
+		n.write(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"feigo/event"
+	"feigo/ipmsg"
 	"feigo/peers"
 )
 
@@ -57,7 +58,7 @@ type Config struct {
 	// single hosts, as accepted by ParseTarget.
 	Extra []string
 	// Legacy is the code page of clients that do not say theirs (GBK unless set).
-	Legacy Charset
+	Legacy ipmsg.Charset
 	// Conn, when set, is used instead of binding Port (tests).
 	Conn *net.UDPConn
 	// Deliver, when set, is called with each new message before it is acknowledged; an
@@ -129,7 +130,7 @@ type Node struct {
 	seq      atomic.Uint32
 
 	selfMu sync.Mutex
-	self   Entry
+	self   ipmsg.Entry
 
 	locals   atomic.Pointer[map[netip.Addr]bool]
 	dedup    *dedup
@@ -210,10 +211,10 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		pending:  map[ackKey]chan struct{}{},
 		probed:   map[string]time.Time{},
 		xfers:    xfers,
-		self: Entry{
+		self: ipmsg.Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
 			User: headerName(cfg.User), Host: headerName(cfg.Host),
-			Client: ClientFeiGo, Charset: UTF8, UTF8: true,
+			Client: ipmsg.ClientFeiGo, Charset: ipmsg.UTF8, UTF8: true,
 		},
 	}
 	if !cfg.NoFiles {
@@ -227,7 +228,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 }
 
 func headerName(s string) string {
-	b := []byte(oneLine(s))
+	b := []byte(ipmsg.OneLine(s))
 	for i := range b {
 		if b[i] == ':' {
 			b[i] = ';'
@@ -243,7 +244,7 @@ func headerName(s string) string {
 func (n *Node) Table() *peers.Table { return n.table }
 
 // Self returns this node's own entry (nick, group, away state).
-func (n *Node) Self() Entry {
+func (n *Node) Self() ipmsg.Entry {
 	n.selfMu.Lock()
 	defer n.selfMu.Unlock()
 	e := n.self
@@ -379,7 +380,7 @@ func (n *Node) Run(ctx context.Context) error {
 		n.housekeeping(ctx)
 	}()
 
-	n.announce(BrEntry, nil)
+	n.announce(ipmsg.BrEntry, nil)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -450,7 +451,7 @@ func (n *Node) housekeeping(ctx context.Context) {
 		case <-tick.C:
 		}
 		if slices.Contains(reannounceAt, seconds) {
-			n.announce(BrEntry, nil)
+			n.announce(ipmsg.BrEntry, nil)
 		}
 		n.checkLiveness()
 		n.expireOffers()
@@ -463,13 +464,13 @@ func (n *Node) housekeeping(ctx context.Context) {
 
 // write sends one packet. A failure is logged, not returned: UDP delivery is best effort and
 // the retransmission and liveness logic deal with losses.
-func (n *Node) write(to netip.AddrPort, p Packet) {
+func (n *Node) write(to netip.AddrPort, p ipmsg.Packet) {
 	b, err := p.Marshal()
 	if err != nil {
 		n.log.Error("building packet", "err", err)
 		return
 	}
-	if len(b) > MaxPacket {
+	if len(b) > ipmsg.MaxPacket {
 		n.log.Error("packet over the size limit not sent", "size", len(b), "cmd", p.Cmd)
 		return
 	}
@@ -479,32 +480,32 @@ func (n *Node) write(to netip.AddrPort, p Packet) {
 }
 
 // encodingFor says how to write to addr: the charset and whether to set UTF8OPT.
-func (n *Node) encodingFor(addr netip.AddrPort) (Charset, bool) {
+func (n *Node) encodingFor(addr netip.AddrPort) (ipmsg.Charset, bool) {
 	if p, ok := n.table.ByAddr(addr); ok {
 		return peerEncoding(p)
 	}
-	return UTF8, true
+	return ipmsg.UTF8, true
 }
 
-func peerEncoding(p peers.Peer) (Charset, bool) {
-	cs, err := ParseCharset(p.Encoding)
+func peerEncoding(p peers.Peer) (ipmsg.Charset, bool) {
+	cs, err := ipmsg.ParseCharset(p.Encoding)
 	if err != nil {
-		cs = UTF8
+		cs = ipmsg.UTF8
 	}
 	if p.UTF8 {
 		// FeiGo and CAPUTF8OPT IPMsg read UTF8OPT; iptux reads UTF-8 and ignores the flag.
-		return UTF8, p.Client != string(ClientIptux)
+		return ipmsg.UTF8, p.Client != string(ipmsg.ClientIptux)
 	}
 	return cs, false
 }
 
 // packet builds a packet to a peer whose encoding is cs, with our names in that encoding.
-func (n *Node) packet(cs Charset, utf8Flag bool, cmd Command, body []byte) Packet {
+func (n *Node) packet(cs ipmsg.Charset, utf8Flag bool, cmd ipmsg.Command, body []byte) ipmsg.Packet {
 	self := n.Self()
-	if utf8Flag && cs == UTF8 {
-		cmd |= UTF8Opt
+	if utf8Flag && cs == ipmsg.UTF8 {
+		cmd |= ipmsg.UTF8Opt
 	}
-	return Packet{
+	return ipmsg.Packet{
 		Version: versionField, No: n.nextNo(),
 		User: []byte(headerName(string(cs.Encode(self.User)))), Host: cs.Encode(self.Host),
 		Cmd: cmd, Body: body,
@@ -512,28 +513,28 @@ func (n *Node) packet(cs Charset, utf8Flag bool, cmd Command, body []byte) Packe
 }
 
 // isSelf reports whether a packet is our own echo.
-func (n *Node) isSelf(from netip.AddrPort, e *Entry) bool {
-	if e != nil && e.Client == ClientFeiGo {
+func (n *Node) isSelf(from netip.AddrPort, e *ipmsg.Entry) bool {
+	if e != nil && e.Client == ipmsg.ClientFeiGo {
 		return e.ID == n.cfg.ID
 	}
 	return int(from.Port()) == n.Port() && (*n.locals.Load())[from.Addr()]
 }
 
 func (n *Node) handle(b []byte, from netip.AddrPort) {
-	p, err := Decode(b)
+	p, err := ipmsg.Decode(b)
 	if err != nil {
 		n.log.Debug("dropped datagram", "from", from, "size", len(b), "err", err)
 		return
 	}
 	switch p.Cmd.Mode() {
-	case BrEntry, AnsEntry, BrAbsence:
+	case ipmsg.BrEntry, ipmsg.AnsEntry, ipmsg.BrAbsence:
 		n.onEntry(p, from)
 		return
-	case BrExit:
+	case ipmsg.BrExit:
 		if n.isSelf(from, nil) {
 			return
 		}
-		if e := ParseEntry(p, n.cfg.Legacy); e.Client == ClientFeiGo && e.ID == n.cfg.ID {
+		if e := ipmsg.ParseEntry(p, n.cfg.Legacy); e.Client == ipmsg.ClientFeiGo && e.ID == n.cfg.ID {
 			return
 		}
 		if peer, ok := n.table.Remove(from); ok {
@@ -546,23 +547,23 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 	}
 	n.table.Touch(from)
 	switch p.Cmd.Mode() {
-	case SendMsg:
+	case ipmsg.SendMsg:
 		n.onSendMsg(p, from)
-	case RecvMsg:
+	case ipmsg.RecvMsg:
 		n.onRecvMsg(p, from)
-	case ReleaseFiles:
+	case ipmsg.ReleaseFiles:
 		n.onReleaseFiles(p, from)
-	case GetInfo:
+	case ipmsg.GetInfo:
 		cs, f := n.encodingFor(from)
-		n.write(from, n.packet(cs, f, SendInfo, append([]byte("FeiGo "+Version), 0)))
-	case GetAbsenceInfo:
+		n.write(from, n.packet(cs, f, ipmsg.SendInfo, append([]byte("FeiGo "+Version), 0)))
+	case ipmsg.GetAbsenceInfo:
 		self := n.Self()
 		text := "Not absence mode"
 		if self.Away {
 			text = self.AwayText
 		}
 		cs, f := n.encodingFor(from)
-		n.write(from, n.packet(cs, f, SendAbsenceInfo, append(cs.Encode(text), 0)))
+		n.write(from, n.packet(cs, f, ipmsg.SendAbsenceInfo, append(cs.Encode(text), 0)))
 	default:
 		// FeiQ's typing and knock notices, iptux's signatures and icons, sealed-message
 		// receipts and encryption requests are not for us: ignored without a reply.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"feigo/event"
+	"feigo/ipmsg"
 	"feigo/peers"
 )
 
@@ -49,7 +50,7 @@ func startNode(t *testing.T, conn *net.UDPConn, nick string, tweak func(*Config)
 	tn := &testNode{addr: addrOf(conn), events: make(chan Event, 1000)}
 	cfg := Config{
 		ID: "id-" + nick, Nick: nick, Group: "QA", User: strings.ToLower(nick), Host: "host-" + nick,
-		Conn: conn, NoInterfaces: true, Extra: ex, Legacy: GBK,
+		Conn: conn, NoInterfaces: true, Extra: ex, Legacy: ipmsg.GBK,
 		OnEvent: func(e Event) { tn.events <- e },
 	}
 	if tweak != nil {
@@ -99,7 +100,7 @@ type rawPeer struct {
 	t       *testing.T
 	conn    *net.UDPConn
 	no      uint32
-	backlog []Packet // read while waiting for another mode
+	backlog []ipmsg.Packet // read while waiting for another mode
 }
 
 func newRawPeer(t *testing.T) *rawPeer {
@@ -115,10 +116,10 @@ func (r *rawPeer) sendRaw(to netip.AddrPort, b []byte) {
 	}
 }
 
-func (r *rawPeer) send(to netip.AddrPort, version, user, host string, cmd Command, body string) uint32 {
+func (r *rawPeer) send(to netip.AddrPort, version, user, host string, cmd ipmsg.Command, body string) uint32 {
 	r.t.Helper()
 	r.no++
-	b, err := Packet{Version: version, No: r.no, User: []byte(user), Host: []byte(host), Cmd: cmd, Body: []byte(body)}.Marshal()
+	b, err := ipmsg.Packet{Version: version, No: r.no, User: []byte(user), Host: []byte(host), Cmd: cmd, Body: []byte(body)}.Marshal()
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -128,7 +129,7 @@ func (r *rawPeer) send(to netip.AddrPort, version, user, host string, cmd Comman
 
 // expect returns the first packet with the given mode, from what was read before or what
 // arrives next; the others are kept for later calls.
-func (r *rawPeer) expect(mode Command) Packet {
+func (r *rawPeer) expect(mode ipmsg.Command) ipmsg.Packet {
 	r.t.Helper()
 	for i, p := range r.backlog {
 		if p.Cmd.Mode() == mode {
@@ -144,7 +145,7 @@ func (r *rawPeer) expect(mode Command) Packet {
 		if err != nil {
 			r.t.Fatalf("waiting for mode %#x: %v", uint32(mode), err)
 		}
-		p, err := Decode(append([]byte(nil), buf[:n]...))
+		p, err := ipmsg.Decode(append([]byte(nil), buf[:n]...))
 		if err != nil {
 			r.t.Fatalf("node sent a malformed packet %q: %v", buf[:n], err)
 		}
@@ -192,8 +193,8 @@ func TestDuplicatesAckedAgainShownOnce(t *testing.T) {
 	pkt := []byte("1:777:probe:probehost:288:hello once\x00")
 	for range 3 {
 		r.sendRaw(n.addr, pkt)
-		ack := r.expect(RecvMsg)
-		if string(FirstSection(ack.Body)) != "777" {
+		ack := r.expect(ipmsg.RecvMsg)
+		if string(ipmsg.FirstSection(ack.Body)) != "777" {
 			t.Fatalf("ack body %q", ack.Body)
 		}
 	}
@@ -202,7 +203,7 @@ func TestDuplicatesAckedAgainShownOnce(t *testing.T) {
 		t.Fatalf("message %+v", m)
 	}
 	// The stranger was asked who it is (IPMsg behaviour), and is not shown again.
-	r.expect(BrEntry)
+	r.expect(ipmsg.BrEntry)
 	select {
 	case e := <-n.events:
 		if e.Type == "message" {
@@ -211,10 +212,10 @@ func TestDuplicatesAckedAgainShownOnce(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	// Broadcast and automatic messages are shown but never acknowledged.
-	r.send(n.addr, "1", "probe", "probehost", SendMsg|SendCheckOpt|BroadcastOpt, "to all\x00")
-	r.send(n.addr, "1", "probe", "probehost", SendMsg|SendCheckOpt|AutoRetOpt, "auto\x00")
-	no := r.send(n.addr, "1", "probe", "probehost", SendMsg|SendCheckOpt, "third\x00")
-	if ack := r.expect(RecvMsg); string(FirstSection(ack.Body)) != strconv.Itoa(int(no)) {
+	r.send(n.addr, "1", "probe", "probehost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.BroadcastOpt, "to all\x00")
+	r.send(n.addr, "1", "probe", "probehost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.AutoRetOpt, "auto\x00")
+	no := r.send(n.addr, "1", "probe", "probehost", ipmsg.SendMsg|ipmsg.SendCheckOpt, "third\x00")
+	if ack := r.expect(ipmsg.RecvMsg); string(ipmsg.FirstSection(ack.Body)) != strconv.Itoa(int(no)) {
 		t.Fatalf("acked %q, want only %d", ack.Body, no)
 	}
 }
@@ -238,8 +239,8 @@ func TestJunkIsDroppedAndNodeKeepsAnswering(t *testing.T) {
 	junk.sendRaw(n.addr, []byte("1:5:u:h:1:"))                         // entry with no body
 	junk.sendRaw(n.addr, []byte("1:6:u:h:1:\x00\x00\x00\x00\x00\x00")) // only NULs
 	junk.sendRaw(n.addr, []byte("1:7:u:h"))                            // truncated
-	r.send(n.addr, "1", "probe", "probehost", SendMsg|SendCheckOpt, "still there?\x00")
-	if ack := r.expect(RecvMsg); len(ack.Body) == 0 {
+	r.send(n.addr, "1", "probe", "probehost", ipmsg.SendMsg|ipmsg.SendCheckOpt, "still there?\x00")
+	if ack := r.expect(ipmsg.RecvMsg); len(ack.Body) == 0 {
 		t.Fatal("empty ack")
 	}
 }
@@ -278,17 +279,17 @@ func TestAwayAutoReplyDoesNotLoop(t *testing.T) {
 func TestInfoRequests(t *testing.T) {
 	n := startNode(t, loopbackConn(t), "Dan", nil)
 	r := newRawPeer(t)
-	r.send(n.addr, "1", "probe", "probehost", GetInfo, "")
-	if p := r.expect(SendInfo); !strings.HasPrefix(string(p.Body), "FeiGo ") {
+	r.send(n.addr, "1", "probe", "probehost", ipmsg.GetInfo, "")
+	if p := r.expect(ipmsg.SendInfo); !strings.HasPrefix(string(p.Body), "FeiGo ") {
 		t.Fatalf("SENDINFO %q", p.Body)
 	}
-	r.send(n.addr, "1", "probe", "probehost", GetAbsenceInfo, "")
-	if p := r.expect(SendAbsenceInfo); string(FirstSection(p.Body)) != "Not absence mode" {
+	r.send(n.addr, "1", "probe", "probehost", ipmsg.GetAbsenceInfo, "")
+	if p := r.expect(ipmsg.SendAbsenceInfo); string(ipmsg.FirstSection(p.Body)) != "Not absence mode" {
 		t.Fatalf("SENDABSENCEINFO %q", p.Body)
 	}
 	n.SetAway(true, "back at 3")
-	r.send(n.addr, "1", "probe", "probehost", GetAbsenceInfo, "")
-	if p := r.expect(SendAbsenceInfo); string(FirstSection(p.Body)) != "back at 3" {
+	r.send(n.addr, "1", "probe", "probehost", ipmsg.GetAbsenceInfo, "")
+	if p := r.expect(ipmsg.SendAbsenceInfo); string(ipmsg.FirstSection(p.Body)) != "back at 3" {
 		t.Fatalf("SENDABSENCEINFO %q", p.Body)
 	}
 }
@@ -353,8 +354,8 @@ func TestLivenessDropsSilentLegacyPeer(t *testing.T) {
 	})
 	alive, dead := newRawPeer(t), newRawPeer(t)
 	iptuxEntry := "tux\x00tuxgroup\x00icon-tux.png\x00utf-8\x00"
-	alive.send(n.addr, "1_iptux 0.8.3", "root", "vm", BrEntry|AbsenceOpt, iptuxEntry)
-	dead.send(n.addr, "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9", "admin", "pc", BrEntry, "\xd5\xc5\xc8\xfd\x00")
+	alive.send(n.addr, "1_iptux 0.8.3", "root", "vm", ipmsg.BrEntry|ipmsg.AbsenceOpt, iptuxEntry)
+	dead.send(n.addr, "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9", "admin", "pc", ipmsg.BrEntry, "\xd5\xc5\xc8\xfd\x00")
 	seen := map[string]peers.Peer{}
 	for len(seen) < 2 {
 		p := n.waitEvent(t, "peer_online", nil).Peer
@@ -366,7 +367,7 @@ func TestLivenessDropsSilentLegacyPeer(t *testing.T) {
 	if p := seen["feiq"]; p.Nick != "张三" || p.ID != "mac:001122aabbcc" || p.Encoding != "gbk" {
 		t.Fatalf("FeiQ peer %+v", p)
 	}
-	alive.expect(AnsEntry)
+	alive.expect(ipmsg.AnsEntry)
 	// The live peer answers each probe; the dead one never does.
 	stopAnswering := make(chan struct{})
 	defer close(stopAnswering)
@@ -383,8 +384,8 @@ func TestLivenessDropsSilentLegacyPeer(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			if p, err := Decode(buf[:k]); err == nil && p.Cmd.Mode() == BrEntry {
-				alive.send(n.addr, "1_iptux 0.8.3", "root", "vm", AnsEntry|AbsenceOpt, iptuxEntry)
+			if p, err := ipmsg.Decode(buf[:k]); err == nil && p.Cmd.Mode() == ipmsg.BrEntry {
+				alive.send(n.addr, "1_iptux 0.8.3", "root", "vm", ipmsg.AnsEntry|ipmsg.AbsenceOpt, iptuxEntry)
 			}
 		}
 	}()
@@ -396,8 +397,8 @@ func TestLivenessDropsSilentLegacyPeer(t *testing.T) {
 		t.Fatal("the answering peer was dropped too")
 	}
 	// The dead peer was probed with BR_ENTRY in GBK before it went.
-	p := dead.expect(BrEntry)
-	if p.Cmd.Has(UTF8Opt) {
+	p := dead.expect(ipmsg.BrEntry)
+	if p.Cmd.Has(ipmsg.UTF8Opt) {
 		t.Fatal("probe to a GBK peer carries UTF8OPT")
 	}
 }
@@ -405,22 +406,22 @@ func TestLivenessDropsSilentLegacyPeer(t *testing.T) {
 func TestLegacyPeerGetsItsCodePage(t *testing.T) {
 	n := startNode(t, loopbackConn(t), "李雷", nil)
 	r := newRawPeer(t)
-	r.send(n.addr, "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9", "admin", "pc", AnsEntry, "\xd5\xc5\xc8\xfd\x00")
+	r.send(n.addr, "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9", "admin", "pc", ipmsg.AnsEntry, "\xd5\xc5\xc8\xfd\x00")
 	// Our broadcast was UTF-8; a GBK-only peer gets our names again in GBK.
-	p := r.expect(BrAbsence)
-	if !bytes.HasPrefix(p.Body, GBK.Encode("李雷")) || p.Cmd.Has(UTF8Opt) {
+	p := r.expect(ipmsg.BrAbsence)
+	if !bytes.HasPrefix(p.Body, ipmsg.GBK.Encode("李雷")) || p.Cmd.Has(ipmsg.UTF8Opt) {
 		t.Fatalf("BR_ABSENCE to FeiQ: cmd %#x body %q", uint32(p.Cmd), p.Body)
 	}
 	n.waitEvent(t, "peer_online", nil)
 	// A GBK message from it is decoded, and our reply goes out in GBK without UTF8OPT.
-	r.send(n.addr, "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9", "admin", "pc", SendMsg|SendCheckOpt, "\xc4\xe3\xba\xc3\x00")
+	r.send(n.addr, "1_lbt6_0#128#001122AABBCC#0#0#0#4001#9", "admin", "pc", ipmsg.SendMsg|ipmsg.SendCheckOpt, "\xc4\xe3\xba\xc3\x00")
 	if m := n.waitEvent(t, "message", nil).Message; m.Text != "你好" {
 		t.Fatalf("decoded %q", m.Text)
 	}
-	r.expect(RecvMsg)
+	r.expect(ipmsg.RecvMsg)
 	go n.Send(context.Background(), "收到", r.addr())
-	msg := r.expect(SendMsg)
-	if string(FirstSection(msg.Body)) != string(GBK.Encode("收到")) || msg.Cmd.Has(UTF8Opt) {
+	msg := r.expect(ipmsg.SendMsg)
+	if string(ipmsg.FirstSection(msg.Body)) != string(ipmsg.GBK.Encode("收到")) || msg.Cmd.Has(ipmsg.UTF8Opt) {
 		t.Fatalf("message to FeiQ: cmd %#x body %q", uint32(msg.Cmd), msg.Body)
 	}
 }
@@ -448,20 +449,20 @@ func TestFeiQMessagesAreCleaned(t *testing.T) {
 	n := startNode(t, loopbackConn(t), "Bob", nil)
 	r := newRawPeer(t)
 	const ver = "1_lbt6_0#128#000C29AABBCC#0#0#0"
-	gbk := func(s string) string { return string(GBK.Encode(s)) }
+	gbk := func(s string) string { return string(ipmsg.GBK.Encode(s)) }
 	// A control string is acknowledged but not shown; a format block is removed.
-	no := r.send(n.addr, ver, "feiq", "pc", SendMsg|SendCheckOpt, gbk("/~#>xyz<B~")+"\x00")
-	if ack := r.expect(RecvMsg); string(FirstSection(ack.Body)) != strconv.Itoa(int(no)) {
+	no := r.send(n.addr, ver, "feiq", "pc", ipmsg.SendMsg|ipmsg.SendCheckOpt, gbk("/~#>xyz<B~")+"\x00")
+	if ack := r.expect(ipmsg.RecvMsg); string(ipmsg.FirstSection(ack.Body)) != strconv.Itoa(int(no)) {
 		t.Fatalf("ack %q", ack.Body)
 	}
-	r.send(n.addr, ver, "feiq", "pc", SendMsg|SendCheckOpt, gbk("周五开会{/font;-12;0;0;0;400;0;0;0;134;3;2;1;2;宋体;000000}")+"\x00")
-	r.expect(RecvMsg)
+	r.send(n.addr, ver, "feiq", "pc", ipmsg.SendMsg|ipmsg.SendCheckOpt, gbk("周五开会{/font;-12;0;0;0;400;0;0;0;134;3;2;1;2;宋体;000000}")+"\x00")
+	r.expect(ipmsg.RecvMsg)
 	m := n.waitEvent(t, "message", nil).Message
 	if m.Text != "周五开会" {
 		t.Fatalf("shown %q", m.Text)
 	}
 	// An IPMsg peer's braces are its text.
-	r.send(n.addr, "1", "ipmsg", "pc", SendMsg|SendCheckOpt|UTF8Opt, "x {a;b}\x00")
+	r.send(n.addr, "1", "ipmsg", "pc", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.UTF8Opt, "x {a;b}\x00")
 	if m := n.waitEvent(t, "message", nil).Message; m.Text != "x {a;b}" {
 		t.Fatalf("IPMsg text %q", m.Text)
 	}
@@ -472,16 +473,16 @@ func TestFeiQNoticesIgnoredAndIPMsgPaddingTrimmed(t *testing.T) {
 	r := newRawPeer(t)
 	const ver = "1_lbt6_0#128#000C29AABBCC#0#0#0"
 	// FeiQ's typing, stopped-typing, chat-opened and knock notices: no message, no reply.
-	for _, cmd := range []Command{FeiQInputing, FeiQInputEnd, FeiQOpenYou, FeiQKnock} {
+	for _, cmd := range []ipmsg.Command{ipmsg.FeiQInputing, ipmsg.FeiQInputEnd, ipmsg.FeiQOpenYou, ipmsg.FeiQKnock} {
 		r.send(n.addr, ver, "feiq", "pc", cmd, "\x00")
 	}
 	// IPMsg's last retries carry 64 NULs of padding: same text, acked, shown once.
-	no := r.send(n.addr, "1", "ipmsg", "pc", SendMsg|SendCheckOpt|UTF8Opt, "padded\x00"+strings.Repeat("\x00", 64))
-	if ack := r.expect(RecvMsg); string(FirstSection(ack.Body)) != strconv.Itoa(int(no)) {
+	no := r.send(n.addr, "1", "ipmsg", "pc", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.UTF8Opt, "padded\x00"+strings.Repeat("\x00", 64))
+	if ack := r.expect(ipmsg.RecvMsg); string(ipmsg.FirstSection(ack.Body)) != strconv.Itoa(int(no)) {
 		t.Fatalf("ack %q", ack.Body)
 	}
 	for _, p := range r.backlog { // a BR_ENTRY asks the stranger who it is; nothing else
-		if p.Cmd.Mode() != BrEntry {
+		if p.Cmd.Mode() != ipmsg.BrEntry {
 			t.Fatalf("the node answered FeiQ's notices: %+v", p)
 		}
 	}
@@ -502,9 +503,9 @@ func TestAdvertisesOnlyWhatItImplements(t *testing.T) {
 	for _, files := range []bool{true, false} {
 		r := newRawPeer(t)
 		n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.NoFiles = !files })
-		r.send(n.addr, "1", "probe", "pc", BrEntry, "probe\x00\x00")
-		p := r.expect(AnsEntry)
-		if p.Cmd.Has(EncryptOpt) || p.Cmd.Has(CapIPDictOpt) || !p.Cmd.Has(CapUTF8Opt) || p.Cmd.Has(FileAttachOpt) != files {
+		r.send(n.addr, "1", "probe", "pc", ipmsg.BrEntry, "probe\x00\x00")
+		p := r.expect(ipmsg.AnsEntry)
+		if p.Cmd.Has(ipmsg.EncryptOpt) || p.Cmd.Has(ipmsg.CapIPDictOpt) || !p.Cmd.Has(ipmsg.CapUTF8Opt) || p.Cmd.Has(ipmsg.FileAttachOpt) != files {
 			t.Errorf("files=%v: entry options %#x", files, uint32(p.Cmd))
 		}
 	}

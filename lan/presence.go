@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"feigo/ipmsg"
 	"feigo/peers"
 )
 
@@ -32,24 +33,24 @@ func (n *Node) announceTargets() (targets []netip.AddrPort, covered []netip.Pref
 
 // entryCmd is an entry mode with our status flags. FILEATTACHOPT is set when file transfers
 // are served; ENCRYPTOPT is not: FeiGo advertises only what it implements.
-func (n *Node) entryCmd(mode Command) Command {
-	cmd := mode | CapUTF8Opt
+func (n *Node) entryCmd(mode ipmsg.Command) ipmsg.Command {
+	cmd := mode | ipmsg.CapUTF8Opt
 	if !n.cfg.NoFiles {
-		cmd |= FileAttachOpt
+		cmd |= ipmsg.FileAttachOpt
 	}
 	if n.Self().Away {
-		cmd |= AbsenceOpt
+		cmd |= ipmsg.AbsenceOpt
 	}
 	return cmd
 }
 
 // announce sends an entry packet to the broadcast targets and to each peer in also that
 // those broadcasts do not reach (hosts on other subnets that know us by unicast).
-func (n *Node) announce(mode Command, also []peers.Peer) {
+func (n *Node) announce(mode ipmsg.Command, also []peers.Peer) {
 	targets, covered := n.announceTargets()
 	self := n.Self()
 	// BR_* packets never carry UTF8OPT; the UTF-8 names also travel in the trailer.
-	p := n.packet(UTF8, false, n.entryCmd(mode), entryBody(UTF8, self))
+	p := n.packet(ipmsg.UTF8, false, n.entryCmd(mode), ipmsg.EntryBody(ipmsg.UTF8, self))
 	for _, t := range targets {
 		n.write(t, p)
 	}
@@ -66,13 +67,13 @@ func (n *Node) announce(mode Command, also []peers.Peer) {
 }
 
 // sendEntry sends an entry packet to one address in that peer's encoding.
-func (n *Node) sendEntry(to netip.AddrPort, mode Command) {
+func (n *Node) sendEntry(to netip.AddrPort, mode ipmsg.Command) {
 	cs, _ := n.encodingFor(to)
-	n.write(to, n.packet(cs, false, n.entryCmd(mode), entryBody(cs, n.Self())))
+	n.write(to, n.packet(cs, false, n.entryCmd(mode), ipmsg.EntryBody(cs, n.Self())))
 }
 
-func (n *Node) onEntry(p Packet, from netip.AddrPort) {
-	e := ParseEntry(p, n.cfg.Legacy)
+func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
+	e := ipmsg.ParseEntry(p, n.cfg.Legacy)
 	if n.isSelf(from, &e) {
 		return
 	}
@@ -89,30 +90,30 @@ func (n *Node) onEntry(p Packet, from netip.AddrPort) {
 	delete(n.probed, peer.ID)
 	n.probedMu.Unlock()
 	switch p.Cmd.Mode() {
-	case BrEntry:
+	case ipmsg.BrEntry:
 		// iptux sends two copies of its broadcast with one number; answer one.
-		if n.dedup.seen(dedupKey{from.Addr(), string(p.User), p.No, BrEntry}) {
+		if n.dedup.seen(dedupKey{from.Addr(), string(p.User), p.No, ipmsg.BrEntry}) {
 			return
 		}
-		n.sendEntry(from, AnsEntry)
+		n.sendEntry(from, ipmsg.AnsEntry)
 		if n.cfg.Announced != nil {
 			n.cfg.Announced(peer)
 		}
-	case AnsEntry:
+	case ipmsg.AnsEntry:
 		// The peer answered our broadcast, which was in UTF-8. A legacy client that reads
 		// only its code page gets our names again in that code page.
 		if change == peers.Joined && !e.UTF8 && !isASCII(n.Self().Nick+n.Self().Group) {
-			n.sendEntry(from, BrAbsence)
+			n.sendEntry(from, ipmsg.BrAbsence)
 		}
 	}
 }
 
 // peerID is the table key: the FeiGo ID, FeiQ's MAC, or else the address.
-func peerID(e Entry, from netip.AddrPort) string {
+func peerID(e ipmsg.Entry, from netip.AddrPort) string {
 	switch {
-	case e.Client == ClientFeiGo && e.ID != "":
+	case e.Client == ipmsg.ClientFeiGo && e.ID != "":
 		return e.ID
-	case e.Client == ClientFeiQ && e.ID != "":
+	case e.Client == ipmsg.ClientFeiQ && e.ID != "":
 		return "mac:" + e.ID
 	}
 	return from.String()
@@ -147,7 +148,7 @@ func (n *Node) checkLiveness() {
 		}
 		n.probedMu.Unlock()
 		if due {
-			n.sendEntry(p.Addr, BrEntry)
+			n.sendEntry(p.Addr, ipmsg.BrEntry)
 		}
 	}
 }
@@ -160,7 +161,7 @@ func (n *Node) sayGoodbye() {
 		if i > 0 {
 			time.Sleep(100 * time.Millisecond)
 		}
-		n.announce(BrExit, known)
+		n.announce(ipmsg.BrExit, known)
 	}
 }
 
@@ -173,7 +174,7 @@ func (n *Node) SetAway(away bool, text string) {
 		n.self.AwayText = ""
 	}
 	n.selfMu.Unlock()
-	n.announce(BrAbsence, n.table.Snapshot())
+	n.announce(ipmsg.BrAbsence, n.table.Snapshot())
 }
 
 // SetName changes the nickname and group and tells the LAN (BR_ABSENCE).
@@ -181,11 +182,11 @@ func (n *Node) SetName(nick, group string) {
 	n.selfMu.Lock()
 	n.self.Nick, n.self.Group = nick, group
 	n.selfMu.Unlock()
-	n.announce(BrAbsence, n.table.Snapshot())
+	n.announce(ipmsg.BrAbsence, n.table.Snapshot())
 }
 
 // Refresh announces the node again (BR_ENTRY) to the broadcast targets and to every known
 // peer; peers that do not answer leave the table through the liveness check.
 func (n *Node) Refresh() {
-	n.announce(BrEntry, n.table.Snapshot())
+	n.announce(ipmsg.BrEntry, n.table.Snapshot())
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"feigo/event"
+	"feigo/ipmsg"
 	"fmt"
 	"net"
 	"net/netip"
@@ -49,7 +50,7 @@ var (
 
 // TransferFile is one file or folder of a transfer.
 type TransferFile struct {
-	FileInfo
+	ipmsg.FileInfo
 	// Path is, going out, the file to read; coming in, where it was saved once complete.
 	Path string `json:"path,omitempty"`
 	// Part is the partial file or folder being received, relative to Dest.

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"feigo/event"
+	"feigo/ipmsg"
 	"fmt"
 	"hash"
 	"io"
@@ -54,23 +55,23 @@ func writeErr(name string, err error) error {
 }
 
 // onFileOffer records an incoming offer (a new SENDMSG with FILEATTACHOPT).
-func (n *Node) onFileOffer(p Packet, from netip.AddrPort, cs Charset, msg Message) bool {
+func (n *Node) onFileOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, msg Message) bool {
 	i := bytes.IndexByte(p.Body, 0)
 	if i < 0 {
 		return false
 	}
-	infos := parseFileList(p.Body[i+1:], cs)
+	infos := ipmsg.ParseFileList(p.Body[i+1:], cs)
 	if len(infos) == 0 {
 		return false
 	}
 	t := Transfer{
 		Direction: event.In, State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
 		User: msg.User, Host: msg.Host, Addr: from, Text: msg.Text, Created: n.now(), Updated: n.now(),
-		UTF8: p.Cmd.Has(UTF8Opt), Charset: cs.String(),
+		UTF8: p.Cmd.Has(ipmsg.UTF8Opt), Charset: cs.String(),
 	}
 	if peer, ok := n.table.ByAddr(from); ok {
-		t.FeiGo = !n.cfg.NoVerify && peer.Client == string(ClientFeiGo) && slices.Contains(peer.Caps, capSHA256)
-		t.Iptux = peer.Client == string(ClientIptux)
+		t.FeiGo = !n.cfg.NoVerify && peer.Client == string(ipmsg.ClientFeiGo) && slices.Contains(peer.Caps, capSHA256)
+		t.Iptux = peer.Client == string(ipmsg.ClientIptux)
 	}
 	for _, f := range infos {
 		t.Files = append(t.Files, TransferFile{FileInfo: f, State: filePending})
@@ -96,7 +97,7 @@ func (n *Node) AskShared(to netip.AddrPort) error {
 		return ErrNodeClosed
 	}
 	cs, flag := n.encodingFor(to)
-	n.write(to, n.packet(cs, flag, IptuxAskShared, []byte{0}))
+	n.write(to, n.packet(cs, flag, ipmsg.IptuxAskShared, []byte{0}))
 	return nil
 }
 
@@ -282,7 +283,7 @@ func (n *Node) release(t Transfer) {
 	cs, flag := n.encodingFor(addr)
 	body := []byte(strconv.FormatUint(uint64(t.PacketNo), 10) + "\x00")
 	for range 3 {
-		n.write(addr, n.packet(cs, flag, ReleaseFiles, body))
+		n.write(addr, n.packet(cs, flag, ipmsg.ReleaseFiles, body))
 	}
 }
 
@@ -463,7 +464,7 @@ func (n *Node) hangUp(x *xfer, c net.Conn) {
 
 // openFetch connects to the sender and sends one request; the connection closes when ctx
 // ends. done hangs up.
-func (n *Node) openFetch(ctx context.Context, x *xfer, t Transfer, mode Command, r fileRequest) (c net.Conn, done func(), err error) {
+func (n *Node) openFetch(ctx context.Context, x *xfer, t Transfer, mode ipmsg.Command, r ipmsg.FileRequest) (c net.Conn, done func(), err error) {
 	if c, err = n.dial(ctx, x); err != nil {
 		return nil, nil, err
 	}
@@ -480,12 +481,12 @@ func (n *Node) openFetch(ctx context.Context, x *xfer, t Transfer, mode Command,
 }
 
 // request writes a GETFILEDATA or GETDIRFILES packet in the sender's encoding.
-func (n *Node) request(c net.Conn, t Transfer, mode Command, r fileRequest) error {
+func (n *Node) request(c net.Conn, t Transfer, mode ipmsg.Command, r ipmsg.FileRequest) error {
 	cs, flag := n.encodingFor(n.senderAddr(t))
 	if t.UTF8 {
-		cs, flag = UTF8, true // an offer with UTF8OPT wants it back
+		cs, flag = ipmsg.UTF8, true // an offer with UTF8OPT wants it back
 	}
-	b, err := n.packet(cs, flag, mode, encodeFileRequest(r, mode == GetFileData)).Marshal()
+	b, err := n.packet(cs, flag, mode, ipmsg.EncodeFileRequest(r, mode == ipmsg.GetFileData)).Marshal()
 	if err != nil {
 		return err
 	}
@@ -638,7 +639,7 @@ func (n *Node) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root *
 		return 0, err
 	}
 	x.fileDone[i].Store(offset)
-	c, done, err := n.openFetch(ctx, x, t, GetFileData, fileRequest{PacketNo: t.PacketNo, FileID: tf.ID, Offset: offset, FeiGo: t.FeiGo})
+	c, done, err := n.openFetch(ctx, x, t, ipmsg.GetFileData, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, Offset: offset, FeiGo: t.FeiGo})
 	if err != nil {
 		return 0, err
 	}
@@ -709,13 +710,13 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 		return 0, writeErr(part, err)
 	}
 	x.fileDone[i].Store(0)
-	c, done, err := n.openFetch(ctx, x, t, GetDirFiles, fileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo})
+	c, done, err := n.openFetch(ctx, x, t, ipmsg.GetDirFiles, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo})
 	if err != nil {
 		return 0, err
 	}
 	defer done()
-	cs := UTF8
-	if c2, err := ParseCharset(t.Charset); err == nil && !t.UTF8 {
+	cs := ipmsg.UTF8
+	if c2, err := ipmsg.ParseCharset(t.Charset); err == nil && !t.UTF8 {
 		cs = c2
 	}
 	r := bufio.NewReaderSize(&deadlineReader{c: c}, recvBuf)
@@ -741,7 +742,7 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 	var times []dirTime
 	var topMTime int64
 	entries := 0
-	hdr := make([]byte, maxDirHeader)
+	hdr := make([]byte, ipmsg.MaxDirHeader)
 	for {
 		if _, err := io.ReadFull(r, hdr[:4]); err != nil {
 			if entries == 0 && moved == 0 {
@@ -750,13 +751,13 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 			return moved, retryable{fmt.Errorf("folder stream cut short: %w", err)}
 		}
 		hlen, err := strconv.ParseUint(string(hdr[:4]), 16, 16)
-		if err != nil || hlen < 10 || hlen > maxDirHeader {
+		if err != nil || hlen < 10 || hlen > ipmsg.MaxDirHeader {
 			return moved, fmt.Errorf("bad folder stream from the sender: header length %q", hdr[:4])
 		}
 		if _, err := io.ReadFull(r, hdr[4:hlen]); err != nil {
 			return moved, retryable{fmt.Errorf("folder stream cut short: %w", err)}
 		}
-		h, err := parseDirHeader(hdr[:hlen], cs)
+		h, err := ipmsg.ParseDirHeader(hdr[:hlen], cs)
 		if err != nil {
 			return moved, fmt.Errorf("bad folder stream from the sender: %w", err)
 		}
@@ -764,7 +765,7 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 			return moved, fmt.Errorf("folder stream has over %d entries; refused", maxDirEntries)
 		}
 		if len(stack) == 0 {
-			if h.Attr&0xff != FileDir {
+			if h.Attr&0xff != ipmsg.FileDir {
 				return moved, errors.New("bad folder stream from the sender: it does not start with a folder")
 			}
 			top, err := root.OpenRoot(part)
@@ -776,10 +777,10 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 		}
 		cur := stack[len(stack)-1]
 		switch h.Attr & 0xff {
-		case FileRetParent:
+		case ipmsg.FileRetParent:
 			cur.root.Close()
 			stack = stack[:len(stack)-1]
-		case FileDir:
+		case ipmsg.FileDir:
 			if len(stack) >= maxDirDepth {
 				return moved, fmt.Errorf("folder stream nests deeper than %d; refused", maxDirDepth)
 			}
@@ -794,7 +795,7 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 			p := path.Join(cur.path, name)
 			stack = append(stack, level{sub, p})
 			times = append(times, dirTime{p, h.MTime})
-		case FileRegular:
+		case ipmsg.FileRegular:
 			var f *os.File
 			name, err := makeEntry(h.Name, func(name string) (err error) {
 				f, err = cur.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -879,7 +880,7 @@ func makeEntry(name string, create func(string) error) (string, error) {
 
 // receiveDirFile writes one file of a folder stream into f and closes it, verifying its
 // SHA-256 when the sender is FeiGo.
-func receiveDirFile(f *os.File, r io.Reader, h dirHeader, feigo bool, buf []byte, progress func(int64)) error {
+func receiveDirFile(f *os.File, r io.Reader, h ipmsg.DirHeader, feigo bool, buf []byte, progress func(int64)) error {
 	var sum hash.Hash
 	if feigo {
 		sum = sha256.New()

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"feigo/event"
+	"feigo/ipmsg"
 	"fmt"
 	"io"
 	"io/fs"
@@ -69,8 +70,8 @@ func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ..
 		r := Recipient{Addr: addr, State: StateOffered}
 		if p, ok := n.table.ByAddr(addr); ok {
 			r.PeerID, r.Nick, r.User, r.Host = p.ID, p.Nick, p.User, p.Host
-			r.FeiGo = p.Client == string(ClientFeiGo) && slices.Contains(p.Caps, capSHA256)
-			r.Iptux = p.Client == string(ClientIptux)
+			r.FeiGo = p.Client == string(ipmsg.ClientFeiGo) && slices.Contains(p.Caps, capSHA256)
+			r.Iptux = p.Client == string(ipmsg.ClientIptux)
 		}
 		t.Recipients = append(t.Recipients, r)
 	}
@@ -81,22 +82,22 @@ func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ..
 	bodies := make([][]byte, len(to))
 	for i, addr := range to {
 		cs, _ := n.encodingFor(addr)
-		infos := make([]FileInfo, len(files))
+		infos := make([]ipmsg.FileInfo, len(files))
 		for j := range files {
 			infos[j] = files[j].FileInfo
 		}
-		body := append(append(cs.Encode(text), 0), encodeFileList(cs, infos, t.Recipients[i].Iptux)...)
+		body := append(append(cs.Encode(text), 0), ipmsg.EncodeFileList(cs, infos, t.Recipients[i].Iptux)...)
 		body = append(body, 0)
-		if len(body)+len(versionField)+64 > MaxPacket {
+		if len(body)+len(versionField)+64 > ipmsg.MaxPacket {
 			return Transfer{}, fmt.Errorf("the list of %d files does not fit in one offer; put them in a folder and send that", len(files))
 		}
 		bodies[i] = body
 	}
 	x := n.xfers.add(t)
 	n.update(x, event.TransferOffered, func(*Transfer) {})
-	cmd := SendMsg | SendCheckOpt | FileAttachOpt
+	cmd := ipmsg.SendMsg | ipmsg.SendCheckOpt | ipmsg.FileAttachOpt
 	if len(to) > 1 {
-		cmd |= MulticastOpt
+		cmd |= ipmsg.MulticastOpt
 	}
 	done := make(chan struct{}, len(to))
 	for i, addr := range to {
@@ -160,9 +161,9 @@ func offerFile(p string) (TransferFile, error) {
 			return TransferFile{}, fmt.Errorf("cannot send %s: %w", p, err)
 		}
 		r.Close()
-		f.Size, f.Attr = fi.Size(), FileRegular
+		f.Size, f.Attr = fi.Size(), ipmsg.FileRegular
 	case fi.IsDir():
-		f.Attr = FileDir
+		f.Attr = ipmsg.FileDir
 		root, err := os.OpenRoot(abs)
 		if err != nil {
 			return TransferFile{}, fmt.Errorf("cannot send %s: %w", p, err)
@@ -231,22 +232,22 @@ func (n *Node) serveTCP(ln net.Listener) {
 
 // readRequest reads one IPMsg packet from a fresh connection: clients send it in one write,
 // but it may arrive in pieces.
-func readRequest(c net.Conn) (Packet, error) {
+func readRequest(c net.Conn) (ipmsg.Packet, error) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	defer c.SetReadDeadline(time.Time{})
 	buf := make([]byte, 0, 1024)
 	tmp := make([]byte, 1024)
-	for len(buf) < MaxPacket {
+	for len(buf) < ipmsg.MaxPacket {
 		k, err := c.Read(tmp)
 		buf = append(buf, tmp[:k]...)
-		if p, derr := Decode(buf); derr == nil && strings.Count(string(FirstSection(p.Body)), ":") >= 1 {
+		if p, derr := ipmsg.Decode(buf); derr == nil && strings.Count(string(ipmsg.FirstSection(p.Body)), ":") >= 1 {
 			return p, nil
 		}
 		if err != nil {
-			return Packet{}, err
+			return ipmsg.Packet{}, err
 		}
 	}
-	return Packet{}, errors.New("request too long")
+	return ipmsg.Packet{}, errors.New("request too long")
 }
 
 // serveFileConn answers one GETFILEDATA or GETDIRFILES request. Anything that is not a
@@ -261,11 +262,11 @@ func (n *Node) serveFileConn(c net.Conn) {
 		return
 	}
 	mode := p.Cmd.Mode()
-	if mode != GetFileData && mode != GetDirFiles {
+	if mode != ipmsg.GetFileData && mode != ipmsg.GetDirFiles {
 		n.log.Info("refused file connection: not a request", "from", from, "cmd", fmt.Sprintf("%#x", uint32(p.Cmd)))
 		return
 	}
-	req, err := parseFileRequest(p.Body, mode == GetFileData)
+	req, err := ipmsg.ParseFileRequest(p.Body, mode == ipmsg.GetFileData)
 	if err != nil {
 		n.log.Info("refused file request", "from", from, "err", err)
 		return
@@ -288,8 +289,8 @@ func (n *Node) serveFileConn(c net.Conn) {
 	}
 	n.xfers.mu.Unlock()
 	cs, _ := n.encodingFor(from)
-	if p.Cmd.Has(UTF8Opt) {
-		cs = UTF8
+	if p.Cmd.Has(ipmsg.UTF8Opt) {
+		cs = ipmsg.UTF8
 	}
 	feigo := req.FeiGo
 	var counted int64
@@ -297,7 +298,7 @@ func (n *Node) serveFileConn(c net.Conn) {
 		counted += k
 		x.rcptDone[ri].Add(k)
 	}
-	if mode == GetFileData {
+	if mode == ipmsg.GetFileData {
 		// A resumed fetch counts what the receiver already had.
 		progress(req.Offset)
 		err = n.sendFile(c, file, req.Offset, feigo, progress)
@@ -349,7 +350,7 @@ func releaseRecipient(t *Transfer, ri int) {
 }
 
 // findOffered finds the live offer, recipient and file a request names; why says why not.
-func (n *Node) findOffered(req fileRequest, from netip.Addr, user, host string, mode Command) (x *xfer, ri, fi int, why string) {
+func (n *Node) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host string, mode ipmsg.Command) (x *xfer, ri, fi int, why string) {
 	n.xfers.mu.Lock()
 	defer n.xfers.mu.Unlock()
 	for _, cand := range n.xfers.all {
@@ -392,10 +393,10 @@ func (n *Node) findOffered(req fileRequest, from netip.Addr, user, host string, 
 		return nil, 0, 0, "no such file in the offer"
 	}
 	f := x.t.Files[fi]
-	if f.IsDir() != (mode == GetDirFiles) {
+	if f.IsDir() != (mode == ipmsg.GetDirFiles) {
 		return nil, 0, 0, "wrong request kind for this file"
 	}
-	if mode == GetFileData && req.Offset > f.Size {
+	if mode == ipmsg.GetFileData && req.Offset > f.Size {
 		return nil, 0, 0, "offset past the end"
 	}
 	return x, ri, fi, ""
@@ -508,7 +509,7 @@ func halfCloseAndWait(c net.Conn) {
 // sendDir streams an offered folder as GETDIRFILES records. Symlinks inside it are never
 // followed (they are left out), and every file is opened through an os.Root on the folder,
 // so nothing outside it is read even if the tree changes underneath.
-func (n *Node) sendDir(c net.Conn, tf TransferFile, cs Charset, feigo, iptux bool, progress func(int64)) error {
+func (n *Node) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, feigo, iptux bool, progress func(int64)) error {
 	root, err := os.OpenRoot(tf.Path)
 	if err != nil {
 		return err
@@ -516,8 +517,8 @@ func (n *Node) sendDir(c net.Conn, tf TransferFile, cs Charset, feigo, iptux boo
 	defer root.Close()
 	w := bufio.NewWriterSize(c, 256<<10)
 	buf := make([]byte, smallFile)
-	header := func(h dirHeader) error {
-		b, err := encodeDirHeader(cs, h, iptux)
+	header := func(h ipmsg.DirHeader) error {
+		b, err := ipmsg.EncodeDirHeader(cs, h, iptux)
 		if err != nil {
 			return err
 		}
@@ -528,7 +529,7 @@ func (n *Node) sendDir(c net.Conn, tf TransferFile, cs Charset, feigo, iptux boo
 	var walk func(dir *os.Root, name string, mtime int64) error
 	walk = func(dir *os.Root, name string, mtime int64) error {
 		c.SetWriteDeadline(time.Now().Add(ioTimeout))
-		if err := header(dirHeader{Name: name, Attr: FileDir, MTime: mtime}); err != nil {
+		if err := header(ipmsg.DirHeader{Name: name, Attr: ipmsg.FileDir, MTime: mtime}); err != nil {
 			return err
 		}
 		d, err := dir.Open(".")
@@ -563,7 +564,7 @@ func (n *Node) sendDir(c net.Conn, tf TransferFile, cs Charset, feigo, iptux boo
 				}
 			}
 		}
-		return header(dirHeader{Name: ".", Attr: FileRetParent})
+		return header(ipmsg.DirHeader{Name: ".", Attr: ipmsg.FileRetParent})
 	}
 	if err := walk(root, tf.Name, tf.MTime); err != nil {
 		return err
@@ -580,7 +581,7 @@ func (n *Node) sendDir(c net.Conn, tf TransferFile, cs Charset, feigo, iptux boo
 }
 
 // sendDirFile writes one file record of a folder stream.
-func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs Charset, feigo, iptux bool, buf []byte, progress func(int64)) error {
+func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs ipmsg.Charset, feigo, iptux bool, buf []byte, progress func(int64)) error {
 	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
@@ -594,7 +595,7 @@ func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name stri
 		return err
 	}
 	size := fi.Size()
-	b, err := encodeDirHeader(cs, dirHeader{Name: name, Size: size, Attr: FileRegular, MTime: fi.ModTime().Unix()}, iptux)
+	b, err := ipmsg.EncodeDirHeader(cs, ipmsg.DirHeader{Name: name, Size: size, Attr: ipmsg.FileRegular, MTime: fi.ModTime().Unix()}, iptux)
 	if err != nil {
 		return err
 	}
@@ -635,8 +636,8 @@ func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name stri
 }
 
 // onReleaseFiles handles RELEASEFILES: a recipient discarded an offer.
-func (n *Node) onReleaseFiles(p Packet, from netip.AddrPort) {
-	no, err := strconv.ParseUint(strings.TrimSpace(string(FirstSection(p.Body))), 10, 32)
+func (n *Node) onReleaseFiles(p ipmsg.Packet, from netip.AddrPort) {
+	no, err := strconv.ParseUint(strings.TrimSpace(string(ipmsg.FirstSection(p.Body))), 10, 32)
 	if err != nil {
 		return
 	}

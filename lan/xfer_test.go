@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"feigo/ipmsg"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -318,10 +319,10 @@ func TestRequestsForFilesNotOfferedAreRefused(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "x.bin")
 	writeRandom(t, src, 5000, 3)
 	out, _ := a.SendFiles(context.Background(), "", []string{src}, b.addr)
-	ask := func(body string, cmd Command) int {
+	ask := func(body string, cmd ipmsg.Command) int {
 		c := dialTCP(t, a)
 		defer c.Close()
-		pkt, _ := Packet{Version: "1", No: 9, User: []byte("eve"), Host: []byte("eve"), Cmd: cmd, Body: []byte(body)}.Marshal()
+		pkt, _ := ipmsg.Packet{Version: "1", No: 9, User: []byte("eve"), Host: []byte("eve"), Cmd: cmd, Body: []byte(body)}.Marshal()
 		c.Write(pkt)
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		got, _ := io.ReadAll(c)
@@ -332,21 +333,21 @@ func TestRequestsForFilesNotOfferedAreRefused(t *testing.T) {
 	// conditions: wrong packet, wrong file, wrong kind, offset past the end, junk.
 	for _, tc := range []struct {
 		body string
-		cmd  Command
+		cmd  ipmsg.Command
 	}{
-		{fmt.Sprintf("%x:%x:0", out.PacketNo+1, 0), GetFileData},
-		{fmt.Sprintf("%x:%x:0", out.PacketNo, 1), GetFileData},
-		{fmt.Sprintf("%x:%x", out.PacketNo, 0), GetDirFiles},
-		{fmt.Sprintf("%x:%x:%x", out.PacketNo, 0, 5001), GetFileData},
-		{"zz:0:0", GetFileData},
-		{fmt.Sprintf("%x:%x:0", out.PacketNo, 0), SendMsg},
+		{fmt.Sprintf("%x:%x:0", out.PacketNo+1, 0), ipmsg.GetFileData},
+		{fmt.Sprintf("%x:%x:0", out.PacketNo, 1), ipmsg.GetFileData},
+		{fmt.Sprintf("%x:%x", out.PacketNo, 0), ipmsg.GetDirFiles},
+		{fmt.Sprintf("%x:%x:%x", out.PacketNo, 0, 5001), ipmsg.GetFileData},
+		{"zz:0:0", ipmsg.GetFileData},
+		{fmt.Sprintf("%x:%x:0", out.PacketNo, 0), ipmsg.SendMsg},
 	} {
 		if n := ask(tc.body, tc.cmd); n != 0 {
 			t.Errorf("request %q (%#x) got %d bytes", tc.body, uint32(tc.cmd), n)
 		}
 	}
 	// The real request works, in IPMsg's own form, and only the bytes from the offset come.
-	if n := ask(fmt.Sprintf("%x:%x:%x:", out.PacketNo, 0, 1000), GetFileData); n != 4000 {
+	if n := ask(fmt.Sprintf("%x:%x:%x:", out.PacketNo, 0, 1000), ipmsg.GetFileData); n != 4000 {
 		t.Errorf("valid request got %d bytes, want 4000", n)
 	}
 }
@@ -361,7 +362,7 @@ func TestRequestFromNonRecipientRefused(t *testing.T) {
 	out, _ := a.SendFiles(ctx, "", []string{src}, netip.MustParseAddrPort("127.0.0.2:9"))
 	c := dialTCP(t, a)
 	defer c.Close()
-	pkt, _ := Packet{Version: "1", No: 9, User: []byte("eve"), Host: []byte("eve"), Cmd: GetFileData,
+	pkt, _ := ipmsg.Packet{Version: "1", No: 9, User: []byte("eve"), Host: []byte("eve"), Cmd: ipmsg.GetFileData,
 		Body: []byte(fmt.Sprintf("%x:0:0", out.PacketNo))}.Marshal()
 	c.Write(pkt)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -378,7 +379,7 @@ type hostileSender struct {
 	requests chan string
 }
 
-func newHostileSender(t *testing.T, reply func(req Packet, conn net.Conn)) *hostileSender {
+func newHostileSender(t *testing.T, reply func(req ipmsg.Packet, conn net.Conn)) *hostileSender {
 	r := newRawPeer(t)
 	ln, err := net.Listen("tcp4", r.addr().String())
 	if err != nil {
@@ -398,7 +399,7 @@ func newHostileSender(t *testing.T, reply func(req Packet, conn net.Conn)) *host
 				if err != nil {
 					return
 				}
-				h.requests <- string(FirstSection(p.Body))
+				h.requests <- string(ipmsg.FirstSection(p.Body))
 				reply(p, c)
 			}()
 		}
@@ -424,19 +425,19 @@ func TestHostileSenderWritesNothingOutside(t *testing.T) {
 	// A folder stream that climbs out: it leaves the offered folder with RETPARENT, then
 	// writes a file "up there", and tries a name with separators.
 	hdr := func(name string, size int, attr int) string {
-		b, _ := encodeDirHeader(UTF8, dirHeader{Name: "X", Size: int64(size), Attr: uint32(attr)}, false)
+		b, _ := ipmsg.EncodeDirHeader(ipmsg.UTF8, ipmsg.DirHeader{Name: "X", Size: int64(size), Attr: uint32(attr)}, false)
 		s := strings.Replace(string(b), ":X:", ":"+strings.ReplaceAll(name, ":", "::")+":", 1)
 		return fmt.Sprintf("%04x", len(s)) + s[4:]
 	}
-	stream := hdr("d", 0, FileDir) + hdr("../../evil1", 4, FileRegular) + "EVIL" +
-		hdr("/tmp/evil2", 4, FileRegular) + "EVIL" + hdr("sub", 0, FileDir) + hdr("x", 4, FileRegular) + "EVIL" +
-		hdr(".", 0, FileRetParent) + hdr(".", 0, FileRetParent) + hdr(".", 0, FileRetParent) +
-		hdr("escaped", 4, FileRegular) + "EVIL"
+	stream := hdr("d", 0, ipmsg.FileDir) + hdr("../../evil1", 4, ipmsg.FileRegular) + "EVIL" +
+		hdr("/tmp/evil2", 4, ipmsg.FileRegular) + "EVIL" + hdr("sub", 0, ipmsg.FileDir) + hdr("x", 4, ipmsg.FileRegular) + "EVIL" +
+		hdr(".", 0, ipmsg.FileRetParent) + hdr(".", 0, ipmsg.FileRetParent) + hdr(".", 0, ipmsg.FileRetParent) +
+		hdr("escaped", 4, ipmsg.FileRegular) + "EVIL"
 	// A folder holding a folder named "..": refused as a whole.
-	dotdot := hdr("d", 0, FileDir) + hdr("..", 0, FileDir) + hdr("x", 4, FileRegular) + "EVIL"
-	h := newHostileSender(t, func(req Packet, c net.Conn) {
-		if req.Cmd.Mode() == GetDirFiles {
-			if r, _ := parseFileRequest(req.Body, false); r.FileID == 7 {
+	dotdot := hdr("d", 0, ipmsg.FileDir) + hdr("..", 0, ipmsg.FileDir) + hdr("x", 4, ipmsg.FileRegular) + "EVIL"
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		if req.Cmd.Mode() == ipmsg.GetDirFiles {
+			if r, _ := ipmsg.ParseFileRequest(req.Body, false); r.FileID == 7 {
 				io.WriteString(c, dotdot)
 			} else {
 				io.WriteString(c, stream)
@@ -447,7 +448,7 @@ func TestHostileSenderWritesNothingOutside(t *testing.T) {
 	})
 	list := "0:../../evil-a:4:0:1:\a1:/etc/evil-b:4:0:1:\a2:..:4:0:1:\a3:a/../../evil-c:4:0:1:\a4:con.txt:4:0:1:\a" +
 		"5:ok\x01\x1b[31m.txt:4:0:1:\a6:dir:10:0:2:\a7:dir2:4:0:2:\a"
-	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", SendMsg|SendCheckOpt|FileAttachOpt, "\x00"+list+"\x00")
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt, "\x00"+list+"\x00")
 	in := n.waitEvent(t, "transfer_offered", nil).Transfer
 	if len(in.Files) != 8 {
 		t.Fatalf("offer parsed as %+v", in.Files)
@@ -488,8 +489,8 @@ func TestResumeAfterCutConnection(t *testing.T) {
 		data[i] = byte(i * 7)
 	}
 	attempts := 0
-	h := newHostileSender(t, func(req Packet, c net.Conn) {
-		r, err := parseFileRequest(req.Body, true)
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		r, err := ipmsg.ParseFileRequest(req.Body, true)
 		if err != nil {
 			return
 		}
@@ -500,7 +501,7 @@ func TestResumeAfterCutConnection(t *testing.T) {
 		}
 		c.Write(data[r.Offset:end])
 	})
-	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "ipmsg", "win", SendMsg|SendCheckOpt|FileAttachOpt,
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "ipmsg", "win", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
 		fmt.Sprintf("\x000:big.bin:%x:0:1:\a\x00", len(data)))
 	in := n.waitEvent(t, "transfer_offered", nil).Transfer
 	got := waitFinal(t, n, in.ID)
@@ -576,7 +577,7 @@ func TestDiskFullIsReported(t *testing.T) {
 func TestTransfersSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	ts, _ := loadTransfers(dir)
-	x := ts.add(Transfer{Direction: "out", State: StateOffered, PacketNo: 42, Files: []TransferFile{{FileInfo: FileInfo{Name: "a"}}}})
+	x := ts.add(Transfer{Direction: "out", State: StateOffered, PacketNo: 42, Files: []TransferFile{{FileInfo: ipmsg.FileInfo{Name: "a"}}}})
 	x.rcptDone = nil
 	if err := ts.save(); err != nil {
 		t.Fatal(err)
@@ -603,7 +604,7 @@ func TestTransfersSurviveRestart(t *testing.T) {
 // slowSender is a raw IPMsg sender whose TCP side trickles data: 64 KiB, then a pause.
 func slowSender(t *testing.T, size int) (*hostileSender, chan struct{}) {
 	stop := make(chan struct{})
-	h := newHostileSender(t, func(req Packet, c net.Conn) {
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
 		chunk := make([]byte, 64<<10)
 		for sent := 0; sent < size; sent += len(chunk) {
 			if _, err := c.Write(chunk); err != nil {
@@ -624,7 +625,7 @@ func TestReceiverCancelsMidTransfer(t *testing.T) {
 	dl := t.TempDir()
 	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl })
 	h, _ := slowSender(t, 100<<20)
-	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "ipmsg", "win", SendMsg|SendCheckOpt|FileAttachOpt,
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "ipmsg", "win", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
 		fmt.Sprintf("\x000:slow.bin:%x:0:1:\a\x00", 100<<20))
 	in := n.waitEvent(t, "transfer_offered", nil).Transfer
 	ev := n.waitEvent(t, "transfer_progress", func(e Event) bool { return e.Transfer.ID == in.ID && e.Transfer.Rate > 0 })
@@ -638,8 +639,8 @@ func TestReceiverCancelsMidTransfer(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 	// The sender is told, and nothing half-received is left behind.
-	rel := h.expect(ReleaseFiles)
-	if string(FirstSection(rel.Body)) != fmt.Sprint(h.no) {
+	rel := h.expect(ipmsg.ReleaseFiles)
+	if string(ipmsg.FirstSection(rel.Body)) != fmt.Sprint(h.no) {
 		t.Errorf("RELEASEFILES body %q, want %d", rel.Body, h.no)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -665,12 +666,12 @@ func TestSenderCancelsMidTransfer(t *testing.T) {
 		out, _ := a.SendFiles(context.Background(), "", []string{src}, r.addr())
 		outc <- out
 	}()
-	offer := r.expect(SendMsg)
-	r.send(a.addr, "1", "r", "r", RecvMsg, fmt.Sprint(offer.No)+"\x00")
+	offer := r.expect(ipmsg.SendMsg)
+	r.send(a.addr, "1", "r", "r", ipmsg.RecvMsg, fmt.Sprint(offer.No)+"\x00")
 	out := <-outc
 	c := dialTCP(t, a)
 	defer c.Close()
-	pkt, _ := Packet{Version: "1", No: 9, User: []byte("r"), Host: []byte("r"), Cmd: GetFileData,
+	pkt, _ := ipmsg.Packet{Version: "1", No: 9, User: []byte("r"), Host: []byte("r"), Cmd: ipmsg.GetFileData,
 		Body: []byte(fmt.Sprintf("%x:0:0", out.PacketNo))}.Marshal()
 	c.Write(pkt)
 	buf := make([]byte, 1<<20)
@@ -692,7 +693,7 @@ func TestBusyReceiverTakesASecondSender(t *testing.T) {
 	dl := t.TempDir()
 	a, b := filePair(t, func(c *Config) { c.AcceptDir = dl })
 	h, _ := slowSender(t, 100<<20)
-	h.send(b.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "ipmsg", "win", SendMsg|SendCheckOpt|FileAttachOpt,
+	h.send(b.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "ipmsg", "win", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
 		fmt.Sprintf("\x000:slow.bin:%x:0:1:\a\x00", 100<<20))
 	slow := incoming(t, b)
 	b.waitEvent(t, "transfer_progress", func(e Event) bool { return e.Transfer.ID == slow.ID })

@@ -17,6 +17,7 @@ import (
 	"feigo/control"
 	"feigo/event"
 	"feigo/history"
+	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/node"
 	"feigo/profile"
@@ -280,8 +281,8 @@ func TestMessageBeforeAnnouncementBelongsToKnownColleague(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	b, _ := lan.Packet{Version: "1_lbt6_0", No: 7, User: []byte("bob"), Host: []byte("pc-bob"),
-		Cmd: lan.SendMsg | lan.SendCheckOpt | lan.UTF8Opt, Body: []byte("I am back\x00")}.Marshal()
+	b, _ := ipmsg.Packet{Version: "1_lbt6_0", No: 7, User: []byte("bob"), Host: []byte("pc-bob"),
+		Cmd: ipmsg.SendMsg | ipmsg.SendCheckOpt | ipmsg.UTF8Opt, Body: []byte("I am back\x00")}.Marshal()
 	raw.WriteToUDP(b, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: pa})
 	ev := a.wait(t, "message", nil)
 	if ev.Message.PeerID != "feigo-bob" || ev.Message.Nick != "Bob" || ev.HistoryID == 0 {

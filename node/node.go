@@ -18,6 +18,7 @@ import (
 	"feigo/control"
 	"feigo/event"
 	"feigo/history"
+	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
@@ -200,7 +201,7 @@ func LANConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 	login, host := profile.DefaultNames()
 	cfg := lan.Config{
 		ID: p.ID, Nick: st.Nick, Group: st.Group, User: login, Host: host,
-		Port: st.Port, Extra: st.Broadcast, Legacy: lan.GBK,
+		Port: st.Port, Extra: st.Broadcast, Legacy: ipmsg.GBK,
 		StateDir: p.Dir, DownloadDir: st.DownloadDir,
 	}
 	if cfg.DownloadDir == "" {
@@ -220,7 +221,7 @@ func LANConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 		}
 	}
 	if st.LegacyEncoding != "" {
-		cs, err := lan.ParseCharset(st.LegacyEncoding)
+		cs, err := ipmsg.ParseCharset(st.LegacyEncoding)
 		if err != nil {
 			return cfg, err
 		}

@@ -10,7 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"feigo/event"
-	"feigo/lan"
+	"feigo/ipmsg"
 	"feigo/profile"
 )
 
@@ -133,7 +133,7 @@ func (u *UI) applySettings(st profile.Settings) {
 	if st.Nick != "" && (st.Nick != old.Nick || st.Group != old.Group) {
 		nick, group := st.Nick, st.Group
 		u.async(func() { u.core.SetName(nick, group) })
-		u.self.SetText(selfText(lan.Entry{Nick: nick, Group: group}))
+		u.self.SetText(selfText(ipmsg.Entry{Nick: nick, Group: group}))
 	}
 	for _, c := range u.convs {
 		c.input.ctrlEnter = st.EnterMode == "ctrl-enter"

@@ -24,6 +24,7 @@ import (
 
 	"feigo/event"
 	"feigo/history"
+	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
@@ -31,7 +32,7 @@ import (
 
 // Core is what the window drives: *lan.Node, through a thin adapter, or a fake in tests.
 type Core interface {
-	Self() lan.Entry
+	Self() ipmsg.Entry
 	Peers() []peers.Peer
 	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
 	SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (lan.Transfer, error)
@@ -207,7 +208,7 @@ func (u *UI) build() fyne.CanvasObject {
 	return split
 }
 
-func selfText(e lan.Entry) string {
+func selfText(e ipmsg.Entry) string {
 	if e.Group == "" {
 		return e.Nick
 	}

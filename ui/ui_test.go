@@ -19,6 +19,7 @@ import (
 
 	"feigo/event"
 	"feigo/history"
+	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
@@ -27,7 +28,7 @@ import (
 // fakeCore records what the window asks of the node.
 type fakeCore struct {
 	mu       sync.Mutex
-	self     lan.Entry
+	self     ipmsg.Entry
 	peers    []peers.Peer
 	sent     []string
 	fail     bool
@@ -69,7 +70,7 @@ func (f *fakeCore) Queue(_ context.Context, _, text string, c history.Contact) (
 }
 func (f *fakeCore) SetRetention(days int) { f.keepDays = days }
 
-func (f *fakeCore) Self() lan.Entry     { return f.self }
+func (f *fakeCore) Self() ipmsg.Entry   { return f.self }
 func (f *fakeCore) Peers() []peers.Peer { return f.peers }
 func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
 	f.mu.Lock()
@@ -106,7 +107,7 @@ func newTestUI(t *testing.T, lang string) (*UI, *fakeCore) {
 	t.Helper()
 	app := test.NewTempApp(t)
 	core := newFakeCore(t)
-	core.self = lan.Entry{Nick: "王芳", Group: "财务部"}
+	core.self = ipmsg.Entry{Nick: "王芳", Group: "财务部"}
 	u := New(app, core, Options{Settings: profile.Settings{Language: lang}})
 	u.async = func(f func()) { f() }
 	u.after = func(_ time.Duration, f func()) { f() }
@@ -291,7 +292,7 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	u, core := newTestUI(t, "zh")
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
 	offer := lan.Transfer{ID: 7, Direction: "in", State: lan.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
-		Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "季度报告.xlsx", Size: 2 << 20, Attr: lan.FileRegular}}}, Total: 2 << 20}
+		Files: []lan.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "季度报告.xlsx", Size: 2 << 20, Attr: ipmsg.FileRegular}}}, Total: 2 << 20}
 	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer})
 	card := u.offers[7]
 	if card == nil {
@@ -460,7 +461,7 @@ func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 	u.async = func(f func()) { f() }
 	offer := func(id int, nick string) {
 		u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &lan.Transfer{ID: id, Direction: "in", State: lan.StateOffered,
-			Nick: nick, Addr: bobAddr, Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
+			Nick: nick, Addr: bobAddr, Files: []lan.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
 	}
 	offer(1, "Bob")
 	offer(2, "Mallory")

@@ -1,4 +1,4 @@
-package lan
+package ipmsg
 
 import (
 	"bytes"
@@ -110,18 +110,18 @@ func Decode(b []byte) (Packet, error) {
 	}
 	v := f[0]
 	if len(v) == 0 || v[0] != '1' || (len(v) > 1 && v[1] >= '0' && v[1] <= '9') {
-		return Packet{}, fmt.Errorf("%w: version %q", ErrMalformed, clip(v))
+		return Packet{}, fmt.Errorf("%w: version %q", ErrMalformed, Clip(v))
 	}
 	if len(v) > maxVersion {
 		return Packet{}, fmt.Errorf("%w: version field of %d bytes", ErrMalformed, len(v))
 	}
 	no, err := parseU32(f[1])
 	if err != nil {
-		return Packet{}, fmt.Errorf("%w: packet number %q", ErrMalformed, clip(f[1]))
+		return Packet{}, fmt.Errorf("%w: packet number %q", ErrMalformed, Clip(f[1]))
 	}
 	cmd, err := parseU32(f[4])
 	if err != nil {
-		return Packet{}, fmt.Errorf("%w: command %q", ErrMalformed, clip(f[4]))
+		return Packet{}, fmt.Errorf("%w: command %q", ErrMalformed, Clip(f[4]))
 	}
 	return Packet{Version: string(v), No: no, User: f[2], Host: f[3], Cmd: Command(cmd), Body: rest}, nil
 }
@@ -134,7 +134,7 @@ func parseU32(b []byte) (uint32, error) {
 	return uint32(n), err
 }
 
-func clip(b []byte) []byte {
+func Clip(b []byte) []byte {
 	if len(b) > 32 {
 		return b[:32]
 	}

@@ -1,4 +1,4 @@
-package lan
+package ipmsg
 
 import (
 	"bytes"
@@ -46,8 +46,8 @@ const (
 	trAway  = "FGAW"
 )
 
-// entryBody builds nick\0group\0trailer\0 in cs. The trailer is UTF-8 whatever cs is.
-func entryBody(cs Charset, self Entry) []byte {
+// EntryBody builds nick\0group\0trailer\0 in cs. The trailer is UTF-8 whatever cs is.
+func EntryBody(cs Charset, self Entry) []byte {
 	var b bytes.Buffer
 	b.Write(cs.Encode(self.Nick))
 	b.WriteByte(0)
@@ -57,7 +57,7 @@ func entryBody(cs Charset, self Entry) []byte {
 		b.WriteByte('\n')
 		b.WriteString(k)
 		b.WriteByte(':')
-		b.WriteString(oneLine(v))
+		b.WriteString(OneLine(v))
 	}
 	kv(trUser, self.User)
 	kv(trHost, self.Host)
@@ -74,7 +74,7 @@ func entryBody(cs Charset, self Entry) []byte {
 	return b.Bytes()
 }
 
-func oneLine(s string) string {
+func OneLine(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == 0 {
 			return ' '
@@ -99,8 +99,8 @@ func parseTrailer(sec []byte) map[string]string {
 	return m
 }
 
-// clientOf tells the program from the version field and trailer.
-func clientOf(version string, trailer map[string]string) Client {
+// ClientOf tells the program from the version field and trailer.
+func ClientOf(version string, trailer map[string]string) Client {
 	switch {
 	case trailer[trID] != "":
 		return ClientFeiGo
@@ -142,7 +142,7 @@ func ParseEntry(p Packet, legacy Charset) Entry {
 		// "nick\0\nUN:…" from a client without a group field.
 		tr = parseTrailer(sec(1))
 	}
-	e := Entry{Version: p.Version, Client: clientOf(p.Version, tr)}
+	e := Entry{Version: p.Version, Client: ClientOf(p.Version, tr)}
 	e.Away = p.Cmd.Has(AbsenceOpt) && e.Client != ClientIptux // iptux sets it on every entry
 	switch e.Client {
 	case ClientFeiGo:
@@ -174,7 +174,7 @@ func ParseEntry(p Packet, legacy Charset) Entry {
 		group = nil
 	}
 	if e.Client == ClientIPMsg && tr == nil && !p.Cmd.Has(UTF8Opt) {
-		cs = guessCharset(legacy, p.User, p.Host, main, group)
+		cs = GuessCharset(legacy, p.User, p.Host, main, group)
 	}
 	e.User, e.Host = cs.Decode(p.User), cs.Decode(p.Host)
 	e.Nick, e.Group = cs.Decode(main), cs.Decode(group)

@@ -1,13 +1,13 @@
-package lan
+package ipmsg
 
 import "strings"
 
-// feiqText cleans a message from FeiQ: a text that is one of its control strings
+// FeiQText cleans a message from FeiQ: a text that is one of its control strings
 // (`/~#>…<B~`) is not for people and comes back with show false; a `{…}` font/format block
 // FeiQ appends to the text is removed. Only a block at the very end, on the last line and
 // shaped like FeiQ's (it holds ';' or starts with '/'), is taken as one, so a message that
 // merely ends in braces keeps them.
-func feiqText(text string) (clean string, show bool) {
+func FeiQText(text string) (clean string, show bool) {
 	if strings.HasPrefix(text, "/~#>") && strings.Contains(text, "<B~") {
 		return "", false
 	}

@@ -1,4 +1,4 @@
-package lan
+package ipmsg
 
 import (
 	"bytes"
@@ -35,17 +35,17 @@ func (f FileInfo) IsDir() bool { return f.Attr&0xff == FileDir }
 // escapeName doubles ':' as IPMsg does; for iptux, which rejects any name holding ':', the
 // colon becomes '_' instead.
 func escapeName(name string, iptux bool) string {
-	name = strings.ReplaceAll(oneLine(name), "\a", "_")
+	name = strings.ReplaceAll(OneLine(name), "\a", "_")
 	if iptux {
 		return strings.ReplaceAll(name, ":", "_")
 	}
 	return strings.ReplaceAll(name, ":", "::")
 }
 
-// encodeFileList writes the file part of an offer: `id:name:size:mtime:attr:` entries, each
+// EncodeFileList writes the file part of an offer: `id:name:size:mtime:attr:` entries, each
 // followed by '\a', with the id decimal and the rest hex, as IPMsg writes them. Only the type
 // bits of attr are sent, since iptux rejects any other bit.
-func encodeFileList(cs Charset, files []FileInfo, iptux bool) []byte {
+func EncodeFileList(cs Charset, files []FileInfo, iptux bool) []byte {
 	var b bytes.Buffer
 	for _, f := range files {
 		fmt.Fprintf(&b, "%d:", f.ID)
@@ -75,9 +75,9 @@ func splitEscaped(s []byte) [][]byte {
 	return append(out, cur)
 }
 
-// parseFileList reads the file part of an offer. Entries that do not parse are skipped
+// ParseFileList reads the file part of an offer. Entries that do not parse are skipped
 // (unlike iptux, which stops at the first); every separator real clients write is accepted.
-func parseFileList(b []byte, cs Charset) []FileInfo {
+func ParseFileList(b []byte, cs Charset) []FileInfo {
 	var out []FileInfo
 	for _, ent := range bytes.Split(b, []byte{'\a'}) {
 		ent = bytes.TrimLeft(ent, ":\x00")
@@ -113,34 +113,34 @@ func parseFileList(b []byte, cs Charset) []FileInfo {
 	return out
 }
 
-// fileRequest is a GETFILEDATA or GETDIRFILES request's body.
-type fileRequest struct {
+// FileRequest is a GETFILEDATA or GETDIRFILES request's body.
+type FileRequest struct {
 	PacketNo uint32
 	FileID   uint32
 	Offset   int64
 	FeiGo    bool // the fgMarker field is present
 }
 
-// parseFileRequest reads `packetID:fileID[:offset]` in hex, with the extra fields real
+// ParseFileRequest reads `packetID:fileID[:offset]` in hex, with the extra fields real
 // clients append (IPMsg a trailing ':', iptux ":0").
-func parseFileRequest(body []byte, withOffset bool) (fileRequest, error) {
+func ParseFileRequest(body []byte, withOffset bool) (FileRequest, error) {
 	f := strings.Split(string(FirstSection(body)), ":")
 	if len(f) < 2 {
-		return fileRequest{}, errors.New("request has fewer than 2 fields")
+		return FileRequest{}, errors.New("request has fewer than 2 fields")
 	}
 	pkt, err := strconv.ParseUint(f[0], 16, 32)
 	if err != nil {
-		return fileRequest{}, fmt.Errorf("packet ID %q", f[0])
+		return FileRequest{}, fmt.Errorf("packet ID %q", f[0])
 	}
 	fid, err := strconv.ParseUint(f[1], 16, 32)
 	if err != nil {
-		return fileRequest{}, fmt.Errorf("file ID %q", f[1])
+		return FileRequest{}, fmt.Errorf("file ID %q", f[1])
 	}
-	r := fileRequest{PacketNo: uint32(pkt), FileID: uint32(fid)}
+	r := FileRequest{PacketNo: uint32(pkt), FileID: uint32(fid)}
 	if withOffset && len(f) > 2 && f[2] != "" {
 		off, err := strconv.ParseInt(f[2], 16, 64)
 		if err != nil || off < 0 {
-			return fileRequest{}, fmt.Errorf("offset %q", f[2])
+			return FileRequest{}, fmt.Errorf("offset %q", f[2])
 		}
 		r.Offset = off
 	}
@@ -152,9 +152,9 @@ func parseFileRequest(body []byte, withOffset bool) (fileRequest, error) {
 	return r, nil
 }
 
-// encodeFileRequest writes a request body. A FeiGo peer gets the marker; others get exactly
+// EncodeFileRequest writes a request body. A FeiGo peer gets the marker; others get exactly
 // what IPMsg sends.
-func encodeFileRequest(r fileRequest, withOffset bool) []byte {
+func EncodeFileRequest(r FileRequest, withOffset bool) []byte {
 	s := fmt.Sprintf("%x:%x", r.PacketNo, r.FileID)
 	if withOffset {
 		s += fmt.Sprintf(":%x", r.Offset)
@@ -165,46 +165,46 @@ func encodeFileRequest(r fileRequest, withOffset bool) []byte {
 	return append([]byte(s+":"), 0)
 }
 
-// dirHeader is one record header of a GETDIRFILES stream.
-type dirHeader struct {
+// DirHeader is one record header of a GETDIRFILES stream.
+type DirHeader struct {
 	Name  string
 	Size  int64
 	Attr  uint32
 	MTime int64 // 0 when absent
 }
 
-// maxDirHeader bounds a record header; real ones are under 300 bytes.
-const maxDirHeader = 0x1000
+// MaxDirHeader bounds a record header; real ones are under 300 bytes.
+const MaxDirHeader = 0x1000
 
-// encodeDirHeader writes `HHHH:name:size:attr:14=mtime:16=mtime:`, HHHH being the header's
+// EncodeDirHeader writes `HHHH:name:size:attr:14=mtime:16=mtime:`, HHHH being the header's
 // own length in hex, as IPMsg and iptux write it.
-func encodeDirHeader(cs Charset, h dirHeader, iptux bool) ([]byte, error) {
+func EncodeDirHeader(cs Charset, h DirHeader, iptux bool) ([]byte, error) {
 	rest := fmt.Sprintf(":%s:%09x:%x:14=%x:16=%x:", cs.Encode(escapeName(h.Name, iptux)), max(h.Size, 0), h.Attr, max(h.MTime, 0), max(h.MTime, 0))
 	n := 4 + len(rest)
-	if n > maxDirHeader-1 {
+	if n > MaxDirHeader-1 {
 		return nil, fmt.Errorf("file name too long for a folder record: %q", h.Name)
 	}
 	return []byte(fmt.Sprintf("%04x%s", n, rest)), nil
 }
 
-// parseDirHeader reads a header whose 4 hex digits have been checked; b is the whole header.
-func parseDirHeader(b []byte, cs Charset) (dirHeader, error) {
+// ParseDirHeader reads a header whose 4 hex digits have been checked; b is the whole header.
+func ParseDirHeader(b []byte, cs Charset) (DirHeader, error) {
 	if len(b) < 6 || b[len(b)-1] != ':' {
-		return dirHeader{}, errors.New("header does not end with ':'")
+		return DirHeader{}, errors.New("header does not end with ':'")
 	}
 	f := splitEscaped(b[5 : len(b)-1]) // after "HHHH:", before the final ':'
 	if len(f) < 3 {
-		return dirHeader{}, fmt.Errorf("header has %d fields", len(f))
+		return DirHeader{}, fmt.Errorf("header has %d fields", len(f))
 	}
 	size, err := strconv.ParseInt(string(f[1]), 16, 64)
 	if err != nil || size < 0 {
-		return dirHeader{}, fmt.Errorf("size %q", clip(f[1]))
+		return DirHeader{}, fmt.Errorf("size %q", Clip(f[1]))
 	}
 	attr, err := strconv.ParseUint(string(f[2]), 16, 32)
 	if err != nil {
-		return dirHeader{}, fmt.Errorf("attr %q", clip(f[2]))
+		return DirHeader{}, fmt.Errorf("attr %q", Clip(f[2]))
 	}
-	h := dirHeader{Name: cs.Decode(f[0]), Size: size, Attr: uint32(attr)}
+	h := DirHeader{Name: cs.Decode(f[0]), Size: size, Attr: uint32(attr)}
 	for _, ext := range f[3:] {
 		k, v, ok := strings.Cut(string(ext), "=")
 		if ok && k == "14" {

@@ -1,4 +1,4 @@
-package lan
+package ipmsg
 
 import (
 	"bufio"
@@ -35,11 +35,11 @@ func TestParseFileListFromRealClients(t *testing.T) {
 		},
 		{
 			// A bad entry is skipped, not the rest (iptux stops at the first).
-			"bad entries skipped", "x:y\a1:ok.txt:1:0:1:\a2:clip.png:1:0:9:\a3::1:0:1:\a4:neg:-1:0:1:\a",
+			"bad entries skipped", "x:y\a1:ok.txt:1:0:1:\a2:Clip.png:1:0:9:\a3::1:0:1:\a4:neg:-1:0:1:\a",
 			[]FileInfo{{ID: 1, Name: "ok.txt", Size: 1, Attr: 1}},
 		},
 	} {
-		got := parseFileList([]byte(tc.list), UTF8)
+		got := ParseFileList([]byte(tc.list), UTF8)
 		if len(got) != len(tc.want) {
 			t.Errorf("%s: got %+v", tc.name, got)
 			continue
@@ -58,19 +58,19 @@ func TestFileListRoundTripAndIptuxFallback(t *testing.T) {
 		{ID: 1, Name: "照片", Size: 99, MTime: 1700000001, Attr: FileDir | 0x200},
 	}
 	for _, cs := range []Charset{UTF8, GBK} {
-		b := encodeFileList(cs, files, false)
-		got := parseFileList(b, cs)
+		b := EncodeFileList(cs, files, false)
+		got := ParseFileList(b, cs)
 		if len(got) != 2 || got[0].Name != files[0].Name || got[0].Size != 123456 || got[1].Name != "照片" || got[1].Attr != FileDir {
 			t.Errorf("%s: round trip %+v from %q", cs, got, b)
 		}
 	}
 	// iptux: no ':' in names and attr exactly 1 or 2.
-	b := string(encodeFileList(UTF8, files, true))
+	b := string(EncodeFileList(UTF8, files, true))
 	if b != "0:报告_最终.docx:1e240:6553f100:1:\a1:照片:63:6553f101:2:\a" {
 		t.Errorf("for iptux: %q", b)
 	}
 	// A name cannot smuggle a separator into the list.
-	b = string(encodeFileList(UTF8, []FileInfo{{Name: "a\ab\x00c\nd", Attr: 1}}, false))
+	b = string(EncodeFileList(UTF8, []FileInfo{{Name: "a\ab\x00c\nd", Attr: 1}}, false))
 	if strings.Count(b, "\a") != 1 || strings.ContainsAny(b, "\x00\n") {
 		t.Errorf("separators leaked: %q", b)
 	}
@@ -80,28 +80,28 @@ func TestFileRequests(t *testing.T) {
 	for _, tc := range []struct {
 		body       string
 		withOffset bool
-		want       fileRequest
+		want       FileRequest
 		bad        bool
 	}{
-		{"7d5:0:0\x00", true, fileRequest{PacketNo: 0x7d5}, false},                              // iptux
-		{"7d5:1a:400:", true, fileRequest{PacketNo: 0x7d5, FileID: 0x1a, Offset: 0x400}, false}, // IPMsg
-		{"7d5:3:0:fgsum1:", true, fileRequest{PacketNo: 0x7d5, FileID: 3, FeiGo: true}, false},
-		{"7d5:3:0", false, fileRequest{PacketNo: 0x7d5, FileID: 3}, false}, // GETDIRFILES, iptux's ":0"
-		{"7d5", true, fileRequest{}, true},
-		{"zz:1:0", true, fileRequest{}, true},
-		{"1:2:-5", true, fileRequest{}, true},
+		{"7d5:0:0\x00", true, FileRequest{PacketNo: 0x7d5}, false},                              // iptux
+		{"7d5:1a:400:", true, FileRequest{PacketNo: 0x7d5, FileID: 0x1a, Offset: 0x400}, false}, // IPMsg
+		{"7d5:3:0:fgsum1:", true, FileRequest{PacketNo: 0x7d5, FileID: 3, FeiGo: true}, false},
+		{"7d5:3:0", false, FileRequest{PacketNo: 0x7d5, FileID: 3}, false}, // GETDIRFILES, iptux's ":0"
+		{"7d5", true, FileRequest{}, true},
+		{"zz:1:0", true, FileRequest{}, true},
+		{"1:2:-5", true, FileRequest{}, true},
 	} {
-		got, err := parseFileRequest([]byte(tc.body), tc.withOffset)
+		got, err := ParseFileRequest([]byte(tc.body), tc.withOffset)
 		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
 			t.Errorf("%q: %+v, %v", tc.body, got, err)
 		}
 	}
-	r := fileRequest{PacketNo: 0x7d5, FileID: 2, Offset: 0x10}
-	if got := string(encodeFileRequest(r, true)); got != "7d5:2:10:\x00" {
+	r := FileRequest{PacketNo: 0x7d5, FileID: 2, Offset: 0x10}
+	if got := string(EncodeFileRequest(r, true)); got != "7d5:2:10:\x00" {
 		t.Errorf("request %q", got)
 	}
 	r.FeiGo = true
-	if back, _ := parseFileRequest(encodeFileRequest(r, true), true); back != r {
+	if back, _ := ParseFileRequest(EncodeFileRequest(r, true), true); back != r {
 		t.Errorf("round trip %+v", back)
 	}
 }
@@ -131,7 +131,7 @@ func TestDirStreamFromIptux(t *testing.T) {
 		if _, err := io.ReadFull(r, rest); err != nil {
 			t.Fatalf("header length %d: %v", n, err)
 		}
-		h, err := parseDirHeader(append(hl[:], rest...), UTF8)
+		h, err := ParseDirHeader(append(hl[:], rest...), UTF8)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,51 +146,12 @@ func TestDirStreamFromIptux(t *testing.T) {
 		t.Errorf("records %q", got)
 	}
 	// Our own headers parse back, and their length field is right.
-	b, err := encodeDirHeader(GBK, dirHeader{Name: "年报:v2", Size: 5, Attr: FileRegular, MTime: 0x6b034dfa}, false)
+	b, err := EncodeDirHeader(GBK, DirHeader{Name: "年报:v2", Size: 5, Attr: FileRegular, MTime: 0x6b034dfa}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h, err := parseDirHeader(b, GBK); err != nil || h.Name != "年报:v2" || h.Size != 5 || h.MTime != 0x6b034dfa {
+	if h, err := ParseDirHeader(b, GBK); err != nil || h.Name != "年报:v2" || h.Size != 5 || h.MTime != 0x6b034dfa {
 		t.Errorf("%q → %+v %v", b, h, err)
-	}
-}
-
-func TestSafeName(t *testing.T) {
-	long := strings.Repeat("长", 120) + ".txt" // 364 bytes
-	for in, want := range map[string]string{
-		"report.pdf":        "report.pdf",
-		"../../etc/passwd":  ".._.._etc_passwd",
-		"/abs/path":         "_abs_path",
-		`C:\Windows\x.dll`:  "C__Windows_x.dll",
-		"a\x00b":            "a_b",
-		"tab\there\n":       "tab_here_",
-		"CON":               "_CON",
-		"nul.txt":           "_nul.txt",
-		"COM1.log":          "_COM1.log",
-		"com10.log":         "com10.log",
-		"trailing. . ":      "trailing",
-		"evil\u202etxt.exe": "evil_txt.exe",
-		"\xff\xfebad":       "_bad",
-		"  spaced  ":        "spaced",
-		"who?*.txt":         "who__.txt",
-		".hidden":           ".hidden",
-	} {
-		got, err := safeName(in)
-		if err != nil || got != want {
-			t.Errorf("safeName(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", ".", "..", "...", "  ", " . "} {
-		if got, err := safeName(bad); err == nil {
-			t.Errorf("safeName(%q) = %q, want an error", bad, got)
-		}
-	}
-	got, err := safeName(long)
-	if err != nil || len(got) > maxNameBytes-len(partSuffix)-len(" (999)") || !strings.HasSuffix(got, ".txt") || !strings.HasPrefix(got, "长长") {
-		t.Errorf("long name → %q (%d bytes), %v", got, len(got), err)
-	}
-	if numbered("a.tar.gz", 2) != "a.tar (2).gz" || numbered("noext", 1) != "noext (1)" || numbered(".bashrc", 1) != ".bashrc (1)" {
-		t.Errorf("numbered: %q %q %q", numbered("a.tar.gz", 2), numbered("noext", 1), numbered(".bashrc", 1))
 	}
 }
 
@@ -198,8 +159,8 @@ func FuzzParseDirHeader(f *testing.F) {
 	f.Add([]byte("002d:sub:000000000:2:14=6b034dfa:16=6b034dfa:"))
 	f.Add([]byte("0010:a::b:1:1:"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		parseDirHeader(b, GBK)
-		parseFileList(b, UTF8)
-		parseFileRequest(b, true)
+		ParseDirHeader(b, GBK)
+		ParseFileList(b, UTF8)
+		ParseFileRequest(b, true)
 	})
 }

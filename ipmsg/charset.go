@@ -1,4 +1,4 @@
-package lan
+package ipmsg
 
 import (
 	"fmt"
@@ -96,9 +96,9 @@ func (c Charset) Encode(s string) []byte {
 	return out
 }
 
-// guessCharset is the last resort for a sender we know nothing about: valid UTF-8 is taken
+// GuessCharset is the last resort for a sender we know nothing about: valid UTF-8 is taken
 // as UTF-8, anything else as the configured legacy code page.
-func guessCharset(legacy Charset, parts ...[]byte) Charset {
+func GuessCharset(legacy Charset, parts ...[]byte) Charset {
 	for _, p := range parts {
 		if !utf8.Valid(p) {
 			return legacy

@@ -1,4 +1,4 @@
-package lan
+package ipmsg
 
 import (
 	"reflect"
@@ -45,7 +45,7 @@ func TestParseEntryDialects(t *testing.T) {
 func TestEntryBodyRoundTrip(t *testing.T) {
 	self := Entry{ID: "id-1", Nick: "王芳", Group: "财务", User: "wf", Host: "pc-7", Away: true, AwayText: "at\nlunch", Caps: []string{"a"}}
 	for _, cs := range []Charset{UTF8, GBK} {
-		p := Packet{Version: versionField, No: 1, User: []byte("wf"), Host: []byte("pc-7"), Cmd: BrEntry | AbsenceOpt, Body: entryBody(cs, self)}
+		p := Packet{Version: "1_feigo 0.1.0", No: 1, User: []byte("wf"), Host: []byte("pc-7"), Cmd: BrEntry | AbsenceOpt, Body: EntryBody(cs, self)}
 		e := ParseEntry(p, GBK)
 		if e.Nick != "王芳" || e.Group != "财务" || e.ID != "id-1" || e.AwayText != "at lunch" || !e.Away || e.Client != ClientFeiGo {
 			t.Fatalf("%v: %+v", cs, e)
@@ -84,11 +84,11 @@ func TestFeiQTextCleaning(t *testing.T) {
 		"plain":                  "plain",
 		"two {x} blocks {a;b;c}": "two {x} blocks ",
 	} {
-		if got, show := feiqText(in); !show || got != want {
-			t.Errorf("feiqText(%q) = %q, %v; want %q", in, got, show, want)
+		if got, show := FeiQText(in); !show || got != want {
+			t.Errorf("FeiQText(%q) = %q, %v; want %q", in, got, show, want)
 		}
 	}
-	if _, show := feiqText("/~#>abc<B~"); show {
+	if _, show := FeiQText("/~#>abc<B~"); show {
 		t.Error("a control string is shown")
 	}
 }

@@ -149,8 +149,7 @@ func runPeers(env Env, args []string) int {
 		return 1
 	}
 	if *asJSON {
-		b, _ := json.MarshalIndent(resp.Peers, "", "  ")
-		fmt.Fprintln(env.Stdout, string(b))
+		printList(env.Stdout, resp.Peers, true)
 		return 0
 	}
 	if len(resp.Peers) == 0 {
@@ -168,6 +167,19 @@ func runPeers(env Env, args []string) int {
 	}
 	tw.Flush()
 	return 0
+}
+
+// printList prints a --json list: an empty one as [] (scripts iterate over it), never null.
+func printList[T any](w io.Writer, list []T, indent bool) {
+	if list == nil {
+		list = []T{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if indent {
+		enc.SetIndent("", "  ")
+	}
+	enc.Encode(list)
 }
 
 func dash(s string) string {

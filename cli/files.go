@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -135,10 +134,7 @@ func runTransfers(env Env, args []string) int {
 		return 1
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		enc.Encode(resp.Transfers)
+		printList(env.Stdout, resp.Transfers, true)
 		return 0
 	}
 	if len(resp.Transfers) == 0 {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -50,9 +49,7 @@ func runHistory(env Env, args []string) int {
 		return 0
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetEscapeHTML(false)
-		enc.Encode(resp.History)
+		printList(env.Stdout, resp.History, false)
 		return 0
 	}
 	for _, r := range resp.History {

@@ -317,3 +317,15 @@ func TestRetentionPrunes(t *testing.T) {
 		t.Fatalf("after 30 days' retention: %q", texts(rs))
 	}
 }
+
+// Empty lists print as [] in --json, never null: scripts iterate over them.
+func TestEmptyJSONListsAreArrays(t *testing.T) {
+	dir := t.TempDir()
+	startLoop(t, dir, "Alice", freePort(t), freePort(t), nil)
+	for _, cmd := range [][]string{{"peers"}, {"transfers"}, {"history"}} {
+		out, errOut, code := run(append(cmd, "--json", "--profile", dir)...)
+		if code != 0 || strings.TrimSpace(out) != "[]" {
+			t.Errorf("feigo %s --json with nothing to list: %d %q %q", cmd[0], code, out, errOut)
+		}
+	}
+}

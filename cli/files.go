@@ -11,8 +11,8 @@ import (
 
 	"feigo/control"
 	"feigo/event"
-	"feigo/lan"
 	"feigo/profile"
+	"feigo/xfer"
 )
 
 // pollEvery is how often a waiting command asks the node how a transfer is going.
@@ -59,7 +59,7 @@ func runSendFile(env Env, args []string) int {
 
 // waitTransfer polls the node until transfer t ends, printing progress to standard error
 // about once a second, and returns 0 when it is done.
-func waitTransfer(env Env, name, prof string, t lan.Transfer, quiet bool) int {
+func waitTransfer(env Env, name, prof string, t xfer.Transfer, quiet bool) int {
 	p, err := profile.Open(prof)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "feigo %s: %v\n", name, err)
@@ -83,17 +83,17 @@ func waitTransfer(env Env, name, prof string, t lan.Transfer, quiet bool) int {
 			last = time.Now()
 		}
 	}
-	if t.State != lan.StateDone {
+	if t.State != xfer.StateDone {
 		fmt.Fprintf(env.Stderr, "feigo %s: transfer %d %s: %s\n", name, t.ID, t.State, t.Error)
 		return 1
 	}
 	if t.Direction == event.Out {
 		for _, r := range t.Recipients {
-			fmt.Fprintf(env.Stdout, "received by %s: %d files, %s\n", peerName(r.Nick, r.Addr.String()), len(r.Fetched), lan.FormatSize(t.Total/int64(len(t.Recipients))))
+			fmt.Fprintf(env.Stdout, "received by %s: %d files, %s\n", peerName(r.Nick, r.Addr.String()), len(r.Fetched), xfer.FormatSize(t.Total/int64(len(t.Recipients))))
 		}
 	} else {
 		for _, f := range t.Files {
-			if f.State == lan.StateDone {
+			if f.State == xfer.StateDone {
 				fmt.Fprintln(env.Stdout, f.Path)
 			}
 		}
@@ -109,13 +109,13 @@ func peerName(nick, addr string) string {
 }
 
 // progressLine is "state 12.0 MiB / 100 MiB (12%), 5.1 MiB/s, 17s left".
-func progressLine(t lan.Transfer) string {
-	s := fmt.Sprintf("%s %s / %s", t.State, lan.FormatSize(t.Done), lan.FormatSize(t.Total))
+func progressLine(t xfer.Transfer) string {
+	s := fmt.Sprintf("%s %s / %s", t.State, xfer.FormatSize(t.Done), xfer.FormatSize(t.Total))
 	if t.Total > 0 {
 		s += fmt.Sprintf(" (%d%%)", t.Done*100/t.Total)
 	}
 	if t.Rate > 0 {
-		s += ", " + lan.FormatSize(int64(t.Rate)) + "/s"
+		s += ", " + xfer.FormatSize(int64(t.Rate)) + "/s"
 	}
 	if t.ETA > 0 {
 		s += ", " + (time.Duration(t.ETA) * time.Second).Round(time.Second).String() + " left"
@@ -162,7 +162,7 @@ func runTransfers(env Env, args []string) int {
 	return 0
 }
 
-func fileSummary(t lan.Transfer) string {
+func fileSummary(t xfer.Transfer) string {
 	if len(t.Files) == 0 {
 		return "-"
 	}

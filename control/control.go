@@ -24,6 +24,7 @@ import (
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
+	"feigo/xfer"
 )
 
 // Node is what the control socket drives; *lan.Node implements it.
@@ -33,10 +34,10 @@ type Node interface {
 	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
 	SetAway(away bool, text string)
 	Refresh()
-	SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (lan.Transfer, error)
-	Transfers() []lan.Transfer
-	Transfer(id int) (lan.Transfer, error)
-	Accept(id int, dir string, only []string) (lan.Transfer, error)
+	SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (xfer.Transfer, error)
+	Transfers() []xfer.Transfer
+	Transfer(id int) (xfer.Transfer, error)
+	Accept(id int, dir string, only []string) (xfer.Transfer, error)
 	Decline(id int) error
 	Cancel(id int) error
 	AskShared(to netip.AddrPort) error
@@ -82,8 +83,8 @@ type Response struct {
 	Deliveries []Delivery       `json:"deliveries,omitempty"`
 	Self       *Self            `json:"self,omitempty"`
 	History    []history.Record `json:"history,omitempty"`
-	Transfers  []lan.Transfer   `json:"transfers,omitempty"`
-	Transfer   *lan.Transfer    `json:"transfer,omitempty"`
+	Transfers  []xfer.Transfer  `json:"transfers,omitempty"`
+	Transfer   *xfer.Transfer   `json:"transfer,omitempty"`
 	// Cleared is how many records a history request with Clear deleted.
 	Cleared int64 `json:"cleared,omitempty"`
 }
@@ -269,7 +270,7 @@ func handle(ctx context.Context, node Node, req Request) Response {
 	case "transfers":
 		ts := node.Transfers()
 		if ts == nil {
-			ts = []lan.Transfer{}
+			ts = []xfer.Transfer{}
 		}
 		return Response{OK: true, Transfers: ts}
 	case "transfer":
@@ -359,7 +360,7 @@ func resolveAll(node Node, to []string) ([]netip.AddrPort, error) {
 	return addrs, nil
 }
 
-func transferResp(t lan.Transfer, err error) Response {
+func transferResp(t xfer.Transfer, err error) Response {
 	if err != nil {
 		return Response{Error: err.Error()}
 	}

@@ -16,7 +16,7 @@ import (
 
 	"feigo/internal/lab"
 	"feigo/ipmsg"
-	"feigo/lan"
+	"feigo/xfer"
 )
 
 // randomFile writes size pseudo-random bytes to path.
@@ -95,9 +95,9 @@ func sameTree(t testing.TB, want, got string) {
 }
 
 // transfers returns what `feigo transfers --json` prints.
-func (n *node) transfers(t testing.TB) []lan.Transfer {
+func (n *node) transfers(t testing.TB) []xfer.Transfer {
 	t.Helper()
-	return cliJSON[[]lan.Transfer](t, n, "transfers")
+	return cliJSON[[]xfer.Transfer](t, n, "transfers")
 }
 
 // receivers builds a lab of n hosts: a plain sender on host 1 and, on the others, nodes that
@@ -144,7 +144,7 @@ func TestFileAndFolderInTheLab(t *testing.T) {
 	}
 	// The receiver's list shows it done, with the saved paths.
 	ts := rs[0].transfers(t)
-	if len(ts) != 1 || ts[0].State != lan.StateDone || ts[0].Files[0].Path != filepath.Join(dls[0], "big.iso") || ts[0].Files[0].SHA256 == "" {
+	if len(ts) != 1 || ts[0].State != xfer.StateDone || ts[0].Files[0].Path != filepath.Join(dls[0], "big.iso") || ts[0].Files[0].SHA256 == "" {
 		t.Fatalf("transfers: %+v", ts)
 	}
 }

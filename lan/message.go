@@ -5,6 +5,7 @@ import (
 	"errors"
 	"feigo/event"
 	"feigo/ipmsg"
+	"feigo/xfer"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -324,7 +325,8 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort) {
 				return
 			}
 		}
-		offer := p.Cmd.Has(ipmsg.FileAttachOpt) && n.tcp != nil && n.onFileOffer(p, from, cs, msg)
+		offer := p.Cmd.Has(ipmsg.FileAttachOpt) && n.files != nil &&
+			n.files.OnOffer(p, from, cs, xfer.Sender{PeerID: msg.PeerID, Nick: msg.Nick, User: msg.User, Host: msg.Host, Text: msg.Text})
 		if !offer || strings.TrimSpace(msg.Text) != "" {
 			n.emit(Event{Type: event.Message, Message: &msg})
 		}

@@ -16,6 +16,7 @@ import (
 	"feigo/event"
 	"feigo/ipmsg"
 	"feigo/peers"
+	"feigo/xfer"
 )
 
 // Version is FeiGo's version, sent in SENDINFO and in the packet version field.
@@ -90,7 +91,7 @@ type Config struct {
 	NoVerify bool
 	// NoFiles turns off the TCP side: no file transfers, and FILEATTACHOPT not advertised.
 	NoFiles bool
-	// OfferTTL is how long an outgoing offer is served (DefaultOfferTTL when 0);
+	// OfferTTL is how long an outgoing offer is served (xfer.DefaultOfferTTL when 0);
 	// FetchPatience how long a download keeps retrying without progress.
 	OfferTTL, FetchPatience time.Duration
 }
@@ -105,7 +106,7 @@ type Event struct {
 	Addr    netip.AddrPort `json:"addr,omitzero"`
 	// Transfer is set on transfer_offered, transfer_started, transfer_progress,
 	// transfer_done and transfer_failed (which also covers declined and cancelled).
-	Transfer *Transfer `json:"transfer,omitempty"`
+	Transfer *xfer.Transfer `json:"transfer,omitempty"`
 	// HistoryID is the history record a message event is about. The lan package never sets
 	// it; the node's owner (package cli) does when it keeps a history.
 	HistoryID int64 `json:"history_id,omitempty"`
@@ -144,10 +145,8 @@ type Node struct {
 	closing bool
 	sends   sync.WaitGroup
 
-	xfers     *transfers
-	tcp       net.Listener
-	runCtx    context.Context // cancelled when Run stops: ends background fetches
-	runCancel context.CancelFunc
+	files *xfer.Engine // nil with Config.NoFiles
+	tcp   net.Listener
 }
 
 // startSend registers a send in flight, or reports that the node is stopping.
@@ -194,12 +193,6 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	def(&cfg.RetryFirst, DefaultRetryFirst)
 	def(&cfg.RetryMax, DefaultRetryMax)
 	def(&cfg.RetryBudget, DefaultRetryBudget)
-	def(&cfg.OfferTTL, DefaultOfferTTL)
-	def(&cfg.FetchPatience, DefaultFetchPatience)
-	xfers, err := loadTransfers(cfg.StateDir)
-	if err != nil {
-		return nil, err
-	}
 	n := &Node{
 		cfg:      cfg,
 		table:    table,
@@ -210,7 +203,6 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		dedup:    newDedup(4096),
 		pending:  map[ackKey]chan struct{}{},
 		probed:   map[string]time.Time{},
-		xfers:    xfers,
 		self: ipmsg.Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
 			User: headerName(cfg.User), Host: headerName(cfg.Host),
@@ -218,9 +210,17 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		},
 	}
 	if !cfg.NoFiles {
-		n.self.Caps = []string{capFiles, capSHA256}
+		n.self.Caps = []string{xfer.CapFiles, xfer.CapSHA256}
+		files, err := xfer.New(xfer.Config{
+			StateDir: cfg.StateDir, DownloadDir: cfg.DownloadDir, AcceptDir: cfg.AcceptDir, NoVerify: cfg.NoVerify,
+			OfferTTL: cfg.OfferTTL, FetchPatience: cfg.FetchPatience, Log: cfg.Log, Now: cfg.Now,
+			Emit: func(typ event.Type, t xfer.Transfer) { n.emit(Event{Type: typ, Transfer: &t}) },
+		}, messenger{n}, table)
+		if err != nil {
+			return nil, err
+		}
+		n.files = files
 	}
-	n.runCtx, n.runCancel = context.WithCancel(context.Background())
 	n.seq.Store(uint32(cfg.Now().Unix()))
 	locals := localAddrs()
 	n.locals.Store(&locals)
@@ -240,6 +240,9 @@ func headerName(s string) string {
 	return string(b)
 }
 
+// Files returns the node's transfer engine, or nil when Config.NoFiles is set.
+func (n *Node) Files() *xfer.Engine { return n.files }
+
 // Table returns the node's peer table.
 func (n *Node) Table() *peers.Table { return n.table }
 
@@ -251,10 +254,29 @@ func (n *Node) Self() ipmsg.Entry {
 	return e
 }
 
-// Port returns the UDP port the node is bound to, once Run has started.
+// Port returns the UDP port the node is bound to, once Run has bound it; 0 if Run failed.
 func (n *Node) Port() int {
-	<-n.ready
-	return n.port
+	select {
+	case <-n.ready:
+		return n.port
+	case <-n.stopping:
+		select {
+		case <-n.ready:
+			return n.port
+		default:
+			return 0
+		}
+	}
+}
+
+// bound reports whether Run has bound the socket (conn may be used).
+func (n *Node) bound() bool {
+	select {
+	case <-n.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 // nextNo returns a packet number larger than every one before, and not behind the clock.
@@ -357,17 +379,14 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var loops sync.WaitGroup
+	filesDone := make(chan struct{})
 	if n.tcp != nil {
-		loops.Add(2)
 		go func() {
-			defer loops.Done()
-			n.serveTCP(n.tcp)
+			defer close(filesDone)
+			n.files.Run(ctx, n.tcp)
 		}()
-		go func() {
-			defer loops.Done()
-			n.progressLoop(ctx)
-		}()
-		n.resumeIncoming()
+	} else {
+		close(filesDone)
 	}
 	loops.Add(2)
 	readErr := make(chan error, 1)
@@ -391,19 +410,9 @@ func (n *Node) Run(ctx context.Context) error {
 	n.sendsMu.Lock()
 	n.closing = true
 	n.sendsMu.Unlock()
-	close(n.stopping)
-	n.runCancel()
-	if n.tcp != nil {
-		n.tcp.Close()
-	}
-	n.xfers.mu.Lock()
-	for _, x := range n.xfers.all {
-		for c := range x.conns {
-			c.Close()
-		}
-	}
-	n.xfers.mu.Unlock()
-	n.sends.Wait() // sends in flight end with ErrNodeClosed, transfers are cut (and resume)
+	close(n.stopping) // sends in flight end with ErrNodeClosed, offers being made too
+	<-filesDone       // transfers are cut (and resume at the next start)
+	n.sends.Wait()
 	if err == nil {
 		n.sayGoodbye()
 	}
@@ -454,7 +463,6 @@ func (n *Node) housekeeping(ctx context.Context) {
 			n.announce(ipmsg.BrEntry, nil)
 		}
 		n.checkLiveness()
-		n.expireOffers()
 		if refreshLocals++; refreshLocals%10 == 0 {
 			locals := localAddrs()
 			n.locals.Store(&locals)
@@ -465,6 +473,9 @@ func (n *Node) housekeeping(ctx context.Context) {
 // write sends one packet. A failure is logged, not returned: UDP delivery is best effort and
 // the retransmission and liveness logic deal with losses.
 func (n *Node) write(to netip.AddrPort, p ipmsg.Packet) {
+	if !n.bound() {
+		return // not running (yet, or Run failed): nothing can be sent
+	}
 	b, err := p.Marshal()
 	if err != nil {
 		n.log.Error("building packet", "err", err)
@@ -552,7 +563,9 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 	case ipmsg.RecvMsg:
 		n.onRecvMsg(p, from)
 	case ipmsg.ReleaseFiles:
-		n.onReleaseFiles(p, from)
+		if n.files != nil {
+			n.files.OnRelease(p, from)
+		}
 	case ipmsg.GetInfo:
 		cs, f := n.encodingFor(from)
 		n.write(from, n.packet(cs, f, ipmsg.SendInfo, append([]byte("FeiGo "+Version), 0)))
@@ -569,4 +582,49 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 		// receipts and encryption requests are not for us: ignored without a reply.
 		n.log.Debug("ignored", "from", from, "mode", fmt.Sprintf("%#x", uint32(p.Cmd.Mode())))
 	}
+}
+
+// ListenTCP binds the TCP port files are fetched from, next to the UDP port.
+func ListenTCP(addr netip.Addr, port int) (*net.TCPListener, error) {
+	ap := netip.AddrPortFrom(addr, uint16(port))
+	ln, err := net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(ap))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("TCP port %d (file transfers) is in use — is another IP Messenger, FeiQ, iptux or FeiGo running? (%w)", port, ErrPortInUse)
+		}
+		return nil, fmt.Errorf("binding TCP port %d: %w", port, err)
+	}
+	return ln, nil
+}
+
+// messenger is the node as the transfer engine sees it.
+type messenger struct{ n *Node }
+
+func (m messenger) Encoding(addr netip.AddrPort) (ipmsg.Charset, bool) { return m.n.encodingFor(addr) }
+
+func (m messenger) ReadCharset(p ipmsg.Packet, from netip.AddrPort) ipmsg.Charset {
+	return m.n.readCharset(p, from)
+}
+
+func (m messenger) Packet(cs ipmsg.Charset, utf8 bool, cmd ipmsg.Command, body []byte) ipmsg.Packet {
+	return m.n.packet(cs, utf8, cmd, body)
+}
+
+func (m messenger) Write(to netip.AddrPort, p ipmsg.Packet) { m.n.write(to, p) }
+
+// SendReliable waits for the socket, then sends as Send does; it fails with ErrNodeClosed
+// once the node stops.
+func (m messenger) SendReliable(ctx context.Context, to netip.AddrPort, p ipmsg.Packet) error {
+	select {
+	case <-m.n.ready:
+	case <-m.n.stopping:
+		return ErrNodeClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if !m.n.startSend() {
+		return ErrNodeClosed
+	}
+	defer m.n.sends.Done()
+	return m.n.sendReliable(ctx, to, p)
 }

@@ -16,11 +16,13 @@ import (
 	"feigo/event"
 	"feigo/ipmsg"
 	"feigo/peers"
+	"feigo/xfer"
 )
 
 // testNode is a Node on a loopback socket whose events arrive on a channel.
 type testNode struct {
 	*Node
+	*xfer.Engine
 	addr   netip.AddrPort
 	events chan Event
 	stop   func()
@@ -60,7 +62,7 @@ func startNode(t *testing.T, conn *net.UDPConn, nick string, tweak func(*Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn.Node = n
+	tn.Node, tn.Engine = n, n.Files()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()

@@ -47,6 +47,9 @@ func (n *Node) entryCmd(mode ipmsg.Command) ipmsg.Command {
 // announce sends an entry packet to the broadcast targets and to each peer in also that
 // those broadcasts do not reach (hosts on other subnets that know us by unicast).
 func (n *Node) announce(mode ipmsg.Command, also []peers.Peer) {
+	if !n.bound() {
+		return // Run announces the node (with what SetAway or SetName changed) when it starts
+	}
 	targets, covered := n.announceTargets()
 	self := n.Self()
 	// BR_* packets never carry UTF8OPT; the UTF-8 names also travel in the trailer.

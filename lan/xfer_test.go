@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"feigo/ipmsg"
+	"feigo/xfer"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -52,7 +54,7 @@ func writeRandom(t *testing.T, path string, size int, seed uint64) []byte {
 	return b
 }
 
-func waitFinal(t *testing.T, n *testNode, id int) Transfer {
+func waitFinal(t *testing.T, n *testNode, id int) xfer.Transfer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -64,7 +66,7 @@ func waitFinal(t *testing.T, n *testNode, id int) Transfer {
 }
 
 // incoming waits for b's offer event and returns the transfer.
-func incoming(t *testing.T, b *testNode) Transfer {
+func incoming(t *testing.T, b *testNode) xfer.Transfer {
 	t.Helper()
 	return *b.waitEvent(t, "transfer_offered", func(e Event) bool { return e.Transfer.Direction == "in" }).Transfer
 }
@@ -88,11 +90,11 @@ func TestSendFileAutoAccepted(t *testing.T) {
 		t.Fatalf("offer seen as %+v", in)
 	}
 	got := waitFinal(t, b, in.ID)
-	if got.State != StateDone {
+	if got.State != xfer.StateDone {
 		t.Fatalf("receiver: %+v", got)
 	}
 	sent := waitFinal(t, a, out.ID)
-	if sent.State != StateDone || sent.Recipients[0].State != StateDone {
+	if sent.State != xfer.StateDone || sent.Recipients[0].State != xfer.StateDone {
 		t.Fatalf("sender: %+v", sent)
 	}
 	saved := filepath.Join(dl, "报告 v2.bin")
@@ -113,7 +115,7 @@ func TestSendFileAutoAccepted(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dl, "empty.txt")); err != nil || fi.Size() != 0 {
 		t.Fatalf("empty file: %v %v", fi, err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dl, "*"+partSuffix)); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(dl, "*"+xfer.PartSuffix)); len(left) != 0 {
 		t.Fatalf("partials left: %v", left)
 	}
 }
@@ -129,7 +131,7 @@ func TestExistingFileIsNeverOverwritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := waitFinal(t, b, incoming(t, b).ID)
-	if got.State != StateDone || filepath.Base(got.Files[0].Path) != "a (2).txt" {
+	if got.State != xfer.StateDone || filepath.Base(got.Files[0].Path) != "a (2).txt" {
 		t.Fatalf("%+v", got)
 	}
 	for name, want := range map[string]string{"a.txt": "mine", "a (1).txt": "mine too", "a (2).txt": "theirs"} {
@@ -176,10 +178,10 @@ func TestSendFolderTree(t *testing.T) {
 		t.Fatalf("offer %+v", out.Files)
 	}
 	got := waitFinal(t, b, incoming(t, b).ID)
-	if got.State != StateDone {
+	if got.State != xfer.StateDone {
 		t.Fatalf("%+v", got)
 	}
-	if s := waitFinal(t, a, out.ID); s.State != StateDone {
+	if s := waitFinal(t, a, out.ID); s.State != xfer.StateDone {
 		t.Fatalf("sender %+v", s)
 	}
 	base := filepath.Join(dl, "项目")
@@ -228,14 +230,14 @@ func TestSeveralFilesToSeveralPeersAndPartialAccept(t *testing.T) {
 	if _, err := c.Accept(inC.ID, dlC, []string{"f1.bin"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := waitFinal(t, c, inC.ID); got.State != StateDone || got.Files[0].State != fileSkipped || got.Files[1].State != StateDone {
+	if got := waitFinal(t, c, inC.ID); got.State != xfer.StateDone || got.Files[0].State != xfer.FileSkipped || got.Files[1].State != xfer.StateDone {
 		t.Fatalf("carol: %+v", got)
 	}
-	if got := waitFinal(t, b, incoming(t, b).ID); got.State != StateDone {
+	if got := waitFinal(t, b, incoming(t, b).ID); got.State != xfer.StateDone {
 		t.Fatalf("bob: %+v", got)
 	}
 	s := waitFinal(t, a, out.ID)
-	if s.State != StateFailed || s.Recipients[0].State != StateDone || s.Recipients[1].State != StateFailed ||
+	if s.State != xfer.StateFailed || s.Recipients[0].State != xfer.StateDone || s.Recipients[1].State != xfer.StateFailed ||
 		!strings.Contains(s.Error, "took 1 of 3") {
 		t.Fatalf("sender: %+v", s)
 	}
@@ -263,7 +265,7 @@ func TestDeclineAndCancel(t *testing.T) {
 	if err := b.Decline(in.ID); err != nil {
 		t.Fatal(err)
 	}
-	if s := waitFinal(t, a, out.ID); s.State != StateDeclined {
+	if s := waitFinal(t, a, out.ID); s.State != xfer.StateDeclined {
 		t.Fatalf("sender sees %+v", s)
 	}
 	// Accepting a declined offer is refused with a reason.
@@ -281,7 +283,7 @@ func TestDeclineAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := waitFinal(t, b, in2.ID)
-	if got.State != StateFailed || !strings.Contains(got.Error, "refused") {
+	if got.State != xfer.StateFailed || !strings.Contains(got.Error, "refused") {
 		t.Fatalf("after withdrawal: %+v", got)
 	}
 }
@@ -299,7 +301,7 @@ func TestAcceptIntoUnwritableFolder(t *testing.T) {
 		t.Fatalf("accept into a file's child: %v", err)
 	}
 	// The offer is still there to accept elsewhere.
-	if tr, _ := b.Transfer(in.ID); tr.State != StateOffered {
+	if tr, _ := b.Transfer(in.ID); tr.State != xfer.StateOffered {
 		t.Fatalf("state %s", tr.State)
 	}
 }
@@ -395,7 +397,7 @@ func newHostileSender(t *testing.T, reply func(req ipmsg.Packet, conn net.Conn))
 			}
 			go func() {
 				defer c.Close()
-				p, err := readRequest(c)
+				p, err := xfer.ReadRequest(c)
 				if err != nil {
 					return
 				}
@@ -455,7 +457,7 @@ func TestHostileSenderWritesNothingOutside(t *testing.T) {
 	}
 	got := waitFinal(t, n, in.ID)
 	// ".." cannot be made safe: that file fails; the others land inside dl under safe names.
-	if got.State != StateFailed || got.Files[2].State != StateFailed || got.Files[7].State != StateFailed ||
+	if got.State != xfer.StateFailed || got.Files[2].State != xfer.StateFailed || got.Files[7].State != xfer.StateFailed ||
 		!strings.Contains(got.Files[7].Error, "bad folder stream") {
 		t.Fatalf("%+v", got)
 	}
@@ -505,7 +507,7 @@ func TestResumeAfterCutConnection(t *testing.T) {
 		fmt.Sprintf("\x000:big.bin:%x:0:1:\a\x00", len(data)))
 	in := n.waitEvent(t, "transfer_offered", nil).Transfer
 	got := waitFinal(t, n, in.ID)
-	if got.State != StateDone {
+	if got.State != xfer.StateDone {
 		t.Fatalf("%+v", got)
 	}
 	var reqs []string
@@ -523,31 +525,42 @@ func TestResumeAfterCutConnection(t *testing.T) {
 func TestChecksumMismatchFails(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "x.bin")
 	writeRandom(t, src, 1<<20, 3)
-	// The receiver resumes from a damaged partial; the checksum catches it.
-	a2, b2 := filePair(t, nil)
+	// The receiver resumes from a damaged partial; the checksum catches it. The partial is
+	// what a previous run of the receiver left: its transfers.json names it.
+	state := t.TempDir()
+	a2, b2 := filePair(t, func(c *Config) { c.StateDir = state })
 	a2.SendFiles(context.Background(), "", []string{src}, b2.addr)
 	in2 := incoming(t, b2)
+	b2.stop()
 	dl2 := t.TempDir()
-	os.WriteFile(filepath.Join(dl2, "x.bin"+partSuffix), bytes.Repeat([]byte{0xEE}, 1000), 0o644)
-	b2.update(mustX(t, b2, in2.ID), "", func(t *Transfer) { t.Files[0].Part = "x.bin" + partSuffix })
-	if _, err := b2.Accept(in2.ID, dl2, nil); err != nil {
+	os.WriteFile(filepath.Join(dl2, "x.bin"+xfer.PartSuffix), bytes.Repeat([]byte{0xEE}, 1000), 0o644)
+	path := filepath.Join(state, "transfers.json")
+	saved, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got2 := waitFinal(t, b2, in2.ID)
-	if got2.State != StateFailed || !strings.Contains(got2.Error, "SHA-256 mismatch") {
+	var f map[string]any
+	if err := json.Unmarshal(saved, &f); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range f["transfers"].([]any) {
+		if tr := tr.(map[string]any); int(tr["id"].(float64)) == in2.ID {
+			tr["files"].([]any)[0].(map[string]any)["part"] = "x.bin" + xfer.PartSuffix
+		}
+	}
+	saved, _ = json.Marshal(f)
+	os.WriteFile(path, saved, 0o600)
+	b3 := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.StateDir = state }, a2.addr)
+	if _, err := b3.Accept(in2.ID, dl2, nil); err != nil {
+		t.Fatal(err)
+	}
+	got2 := waitFinal(t, b3, in2.ID)
+	if got2.State != xfer.StateFailed || !strings.Contains(got2.Error, "SHA-256 mismatch") {
 		t.Fatalf("%+v", got2)
 	}
 	if _, err := os.Stat(filepath.Join(dl2, "x.bin")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("a damaged file was presented as complete")
 	}
-}
-
-func mustX(t *testing.T, n *testNode, id int) *xfer {
-	x, ok := n.xfers.get(id)
-	if !ok {
-		t.Fatalf("no transfer %d", id)
-	}
-	return x
 }
 
 func TestDiskFullIsReported(t *testing.T) {
@@ -566,38 +579,11 @@ func TestDiskFullIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := waitFinal(t, b, incoming(t, b).ID)
-	if got.State != StateFailed || !strings.Contains(got.Error, "disk is full") {
+	if got.State != xfer.StateFailed || !strings.Contains(got.Error, "disk is full") {
 		t.Fatalf("%+v", got)
 	}
 	if _, err := os.Stat(filepath.Join(dl, "big.bin")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("a half-received file is presented as complete")
-	}
-}
-
-func TestTransfersSurviveRestart(t *testing.T) {
-	dir := t.TempDir()
-	ts, _ := loadTransfers(dir)
-	x := ts.add(Transfer{Direction: "out", State: StateOffered, PacketNo: 42, Files: []TransferFile{{FileInfo: ipmsg.FileInfo{Name: "a"}}}})
-	x.rcptDone = nil
-	if err := ts.save(); err != nil {
-		t.Fatal(err)
-	}
-	ts2, err := loadTransfers(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, ok := ts2.get(x.t.ID)
-	if !ok || y.t.PacketNo != 42 || ts2.nextID != x.t.ID+1 {
-		t.Fatalf("reloaded %+v next %d", y, ts2.nextID)
-	}
-	// A damaged file is kept aside, not lost, and the node starts afresh.
-	os.WriteFile(filepath.Join(dir, "transfers.json"), []byte("{nope"), 0o600)
-	ts3, err := loadTransfers(dir)
-	if err != nil || len(ts3.all) != 0 {
-		t.Fatalf("%v %v", ts3, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "transfers.json.damaged")); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -635,7 +621,7 @@ func TestReceiverCancelsMidTransfer(t *testing.T) {
 	if err := n.Cancel(in.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := waitFinal(t, n, in.ID); got.State != StateCancelled {
+	if got := waitFinal(t, n, in.ID); got.State != xfer.StateCancelled {
 		t.Fatalf("%+v", got)
 	}
 	// The sender is told, and nothing half-received is left behind.
@@ -661,7 +647,7 @@ func TestSenderCancelsMidTransfer(t *testing.T) {
 	r := newRawPeer(t)
 	src := filepath.Join(t.TempDir(), "big.bin")
 	writeRandom(t, src, 64<<20, 1)
-	outc := make(chan Transfer, 1)
+	outc := make(chan xfer.Transfer, 1)
 	go func() {
 		out, _ := a.SendFiles(context.Background(), "", []string{src}, r.addr())
 		outc <- out
@@ -679,7 +665,7 @@ func TestSenderCancelsMidTransfer(t *testing.T) {
 	if err := a.Cancel(out.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := waitFinal(t, a, out.ID); got.State != StateCancelled {
+	if got := waitFinal(t, a, out.ID); got.State != xfer.StateCancelled {
 		t.Fatalf("%+v", got)
 	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -704,7 +690,7 @@ func TestBusyReceiverTakesASecondSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	quick := incoming(t, b)
-	if got := waitFinal(t, b, quick.ID); got.State != StateDone {
+	if got := waitFinal(t, b, quick.ID); got.State != xfer.StateDone {
 		t.Fatalf("%+v", got)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dl, "quick.bin")); !bytes.Equal(got, data) {
@@ -718,10 +704,10 @@ func TestBusyReceiverTakesASecondSender(t *testing.T) {
 	if _, err := a.Accept(in.ID, t.TempDir(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := waitFinal(t, b, back.ID); got.State != StateDone {
+	if got := waitFinal(t, b, back.ID); got.State != xfer.StateDone {
 		t.Fatalf("%+v", got)
 	}
-	if tr, _ := b.Transfer(slow.ID); tr.State != StateActive {
+	if tr, _ := b.Transfer(slow.ID); tr.State != xfer.StateActive {
 		t.Fatalf("the slow transfer is %s", tr.State)
 	}
 }

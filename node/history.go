@@ -14,6 +14,7 @@ import (
 	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
+	"feigo/xfer"
 )
 
 // This file is the node's side of the history: every message out is stored before it is
@@ -285,7 +286,7 @@ func (n *Node) retryQueues() {
 
 // recordTransfer stores an ended transfer: one record per peer (an offer to several peers
 // is one per recipient, with what that one fetched).
-func (n *Node) recordTransfer(t lan.Transfer) {
+func (n *Node) recordTransfer(t xfer.Transfer) {
 	var names []string
 	files := make([]history.File, len(t.Files))
 	for i, f := range t.Files {
@@ -313,7 +314,7 @@ func (n *Node) recordTransfer(t lan.Transfer) {
 			fs[i] = history.File{Name: f.Name, Size: f.Size, Dir: f.IsDir(), State: "not fetched"}
 			for _, id := range rc.Fetched {
 				if id == f.ID {
-					fs[i].State = lan.StateDone
+					fs[i].State = xfer.StateDone
 				}
 			}
 		}

@@ -21,6 +21,7 @@ import (
 	"feigo/lan"
 	"feigo/node"
 	"feigo/profile"
+	"feigo/xfer"
 )
 
 func run(args ...string) (stdout, stderr string, code int) {
@@ -216,7 +217,7 @@ func TestHistoryQueueAndTransfers(t *testing.T) {
 	if strings.Join(texts(mine), "|") != strings.Join(want, "|") {
 		t.Fatalf("Alice's history:\n got %q\nwant %q", texts(mine), want)
 	}
-	if mine[2].Error == "" || mine[1].Files[0].State != lan.StateDone {
+	if mine[2].Error == "" || mine[1].Files[0].State != xfer.StateDone {
 		t.Fatalf("Alice's failed message or transfer: %+v %+v", mine[2], mine[1])
 	}
 

@@ -22,16 +22,18 @@ import (
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
+	"feigo/xfer"
 )
 
 // Node is a LAN node with its control socket and history: what `feigo serve` and the desktop
 // app run. Its Send keeps the history; Queue holds messages for colleagues who are away.
 type Node struct {
 	*lan.Node
-	ctl     net.Listener
-	History *history.Store
-	log     *slog.Logger
-	emit    func(lan.Event)
+	*xfer.Engine // the node's transfers: SendFiles, Accept, Transfers, …
+	ctl          net.Listener
+	History      *history.Store
+	log          *slog.Logger
+	emit         func(lan.Event)
 
 	qmu       sync.Mutex
 	qlocks    map[string]*sync.Mutex // per peer key: one delivery of its queue at a time
@@ -138,6 +140,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		return nil, err
 	}
 	n.Node = node
+	n.Engine = node.Files()
 	return n, nil
 }
 

@@ -16,7 +16,7 @@ import (
 
 	"feigo/event"
 	"feigo/history"
-	"feigo/lan"
+	"feigo/xfer"
 )
 
 // pageSize is how many records a conversation loads from the history at a time.
@@ -171,10 +171,10 @@ func (u *UI) fromRecord(r history.Record) *chatMsg {
 			if f.Dir {
 				name += "/"
 			}
-			lines = append(lines, fmt.Sprintf("%s (%s)", name, lan.FormatSize(f.Size)))
+			lines = append(lines, fmt.Sprintf("%s (%s)", name, xfer.FormatSize(f.Size)))
 		}
 		m.text = u.t("Files:") + " " + strings.Join(lines, ", ")
-		if r.Folder != "" && r.State == lan.StateDone {
+		if r.Folder != "" && r.State == xfer.StateDone {
 			m.text += "\n" + u.t("Saved in %s", r.Folder)
 		}
 	}

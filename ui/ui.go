@@ -28,6 +28,7 @@ import (
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
+	"feigo/xfer"
 )
 
 // Core is what the window drives: *lan.Node, through a thin adapter, or a fake in tests.
@@ -35,9 +36,9 @@ type Core interface {
 	Self() ipmsg.Entry
 	Peers() []peers.Peer
 	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
-	SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (lan.Transfer, error)
-	Transfers() []lan.Transfer
-	Accept(id int, dir string, only []string) (lan.Transfer, error)
+	SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (xfer.Transfer, error)
+	Transfers() []xfer.Transfer
+	Accept(id int, dir string, only []string) (xfer.Transfer, error)
 	Decline(id int) error
 	Cancel(id int) error
 	SetAway(away bool, text string)
@@ -75,7 +76,7 @@ type UI struct {
 	checked  map[string]bool // peers ticked for a message to many
 	convs    map[string]*conv
 	tabs     *container.DocTabs
-	xfers    map[int]lan.Transfer
+	xfers    map[int]xfer.Transfer
 	xferIDs  []int
 	xferList *widget.List
 	xferTab  *container.TabItem
@@ -111,7 +112,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 	u := &UI{
 		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
-		xfers: map[int]lan.Transfer{}, offers: map[int]*offerCard{}, focused: true,
+		xfers: map[int]xfer.Transfer{}, offers: map[int]*offerCard{}, focused: true,
 		async: func(f func()) { go f() }, pending: map[string]pendingMsg{}, indexDirty: true,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		rows:  map[fyne.CanvasObject]string{},
@@ -614,25 +615,25 @@ func (u *UI) messageToMany() {
 
 // ---- transfers ----
 
-func describeFiles(t lan.Transfer) string {
+func describeFiles(t xfer.Transfer) string {
 	var names []string
 	for _, f := range t.Files {
 		n := f.Name
 		if f.IsDir() {
 			n += "/"
 		}
-		names = append(names, fmt.Sprintf("%s (%s)", n, lan.FormatSize(f.Size)))
+		names = append(names, fmt.Sprintf("%s (%s)", n, xfer.FormatSize(f.Size)))
 	}
 	return strings.Join(names, ", ")
 }
 
 // progressText is "12.0 MiB / 100 MiB · 5.1 MiB/s, 17s left" or the state and its reason.
-func progressText(lang Lang, t lan.Transfer) string {
-	s := fmt.Sprintf("%s / %s · %s", lan.FormatSize(t.Done), lan.FormatSize(t.Total), T(lang, t.State))
-	if t.State == lan.StateActive && t.Rate > 0 {
-		s += " · " + T(lang, "%s/s, %s left", lan.FormatSize(int64(t.Rate)), (time.Duration(t.ETA)*time.Second).Round(time.Second))
+func progressText(lang Lang, t xfer.Transfer) string {
+	s := fmt.Sprintf("%s / %s · %s", xfer.FormatSize(t.Done), xfer.FormatSize(t.Total), T(lang, t.State))
+	if t.State == xfer.StateActive && t.Rate > 0 {
+		s += " · " + T(lang, "%s/s, %s left", xfer.FormatSize(int64(t.Rate)), (time.Duration(t.ETA)*time.Second).Round(time.Second))
 	}
-	if t.Error != "" && t.State != lan.StateDone {
+	if t.Error != "" && t.State != xfer.StateDone {
 		s += " · " + t.Error
 	}
 	return s
@@ -680,7 +681,7 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 	title.SetText(fmt.Sprintf("%s %s — %s", arrow, who, describeFiles(t)))
 	if t.Total > 0 {
 		bar.SetValue(float64(t.Done) / float64(t.Total))
-	} else if t.State == lan.StateDone {
+	} else if t.State == xfer.StateDone {
 		bar.SetValue(1)
 	}
 	info.SetText(progressText(u.lang, t))
@@ -691,7 +692,7 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 		cancel.Show()
 		cancel.OnTapped = func() { go u.core.Cancel(id) }
 	}
-	if t.Direction == event.In && t.State == lan.StateDone && t.Dest != "" {
+	if t.Direction == event.In && t.State == xfer.StateDone && t.Dest != "" {
 		open.Show()
 		dest := t.Dest
 		open.OnTapped = func() { u.openFolder(dest) }
@@ -717,7 +718,7 @@ type offerCard struct {
 	open   *widget.Button
 }
 
-func (u *UI) addOffer(c *conv, t lan.Transfer) {
+func (u *UI) addOffer(c *conv, t xfer.Transfer) {
 	card := &offerCard{u: u, conv: c, bar: widget.NewProgressBar(), info: widget.NewLabel("")}
 	card.info.Wrapping = fyne.TextWrapWord
 	id := t.ID
@@ -745,7 +746,7 @@ func (u *UI) addOffer(c *conv, t lan.Transfer) {
 	card.cancel = widget.NewButton(u.t("Decline"), func() {
 		u.async(func() {
 			cur := u.xfers[id]
-			if cur.State == lan.StateOffered {
+			if cur.State == xfer.StateOffered {
 				u.core.Decline(id)
 			} else {
 				u.core.Cancel(id)
@@ -753,7 +754,7 @@ func (u *UI) addOffer(c *conv, t lan.Transfer) {
 		})
 	})
 	card.open = widget.NewButton(u.t("Open folder"), nil)
-	head := widget.NewLabelWithStyle(fmt.Sprintf("%s  %s", t.Nick, u.t("offers you %d file(s), %s", len(t.Files), lan.FormatSize(t.Total))),
+	head := widget.NewLabelWithStyle(fmt.Sprintf("%s  %s", t.Nick, u.t("offers you %d file(s), %s", len(t.Files), xfer.FormatSize(t.Total))),
 		fyne.TextAlign(0), fyne.TextStyle{Bold: true})
 	files := widget.NewLabel(describeFiles(t))
 	files.Wrapping = fyne.TextWrapWord
@@ -765,13 +766,13 @@ func (u *UI) addOffer(c *conv, t lan.Transfer) {
 	c.scrollDown()
 }
 
-func (card *offerCard) update(t lan.Transfer) {
+func (card *offerCard) update(t xfer.Transfer) {
 	u := card.u
 	if t.Total > 0 {
 		card.bar.SetValue(float64(t.Done) / float64(t.Total))
 	}
 	card.info.SetText(progressText(u.lang, t))
-	offered := t.State == lan.StateOffered
+	offered := t.State == xfer.StateOffered
 	show := func(b *widget.Button, on bool) {
 		if on {
 			b.Show()
@@ -779,7 +780,7 @@ func (card *offerCard) update(t lan.Transfer) {
 			b.Hide()
 		}
 	}
-	show(card.accept, offered || t.State == lan.StateFailed)
+	show(card.accept, offered || t.State == xfer.StateFailed)
 	show(card.saveAs, offered)
 	show(card.cancel, !t.Final())
 	if offered {
@@ -787,7 +788,7 @@ func (card *offerCard) update(t lan.Transfer) {
 	} else {
 		card.cancel.SetText(u.t("Cancel"))
 	}
-	show(card.open, t.State == lan.StateDone)
+	show(card.open, t.State == xfer.StateDone)
 	dest := t.Dest
 	card.open.OnTapped = func() { u.openFolder(dest) }
 }

@@ -23,6 +23,7 @@ import (
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
+	"feigo/xfer"
 )
 
 // fakeCore records what the window asks of the node.
@@ -82,15 +83,15 @@ func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([
 	}
 	return []lan.Delivery{d}, nil
 }
-func (f *fakeCore) SendFiles(_ context.Context, _ string, paths []string, to ...netip.AddrPort) (lan.Transfer, error) {
+func (f *fakeCore) SendFiles(_ context.Context, _ string, paths []string, to ...netip.AddrPort) (xfer.Transfer, error) {
 	f.files = append(f.files, paths)
 	f.fileTo = append(f.fileTo, to)
-	return lan.Transfer{}, nil
+	return xfer.Transfer{}, nil
 }
-func (f *fakeCore) Transfers() []lan.Transfer { return nil }
-func (f *fakeCore) Accept(id int, _ string, _ []string) (lan.Transfer, error) {
+func (f *fakeCore) Transfers() []xfer.Transfer { return nil }
+func (f *fakeCore) Accept(id int, _ string, _ []string) (xfer.Transfer, error) {
 	f.accepted = append(f.accepted, id)
-	return lan.Transfer{ID: id}, nil
+	return xfer.Transfer{ID: id}, nil
 }
 func (f *fakeCore) Decline(id int) error       { f.declined = append(f.declined, id); return nil }
 func (f *fakeCore) Cancel(int) error           { return errors.New("not running") }
@@ -291,8 +292,8 @@ func TestCtrlEnterMode(t *testing.T) {
 func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	u, core := newTestUI(t, "zh")
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
-	offer := lan.Transfer{ID: 7, Direction: "in", State: lan.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
-		Files: []lan.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "季度报告.xlsx", Size: 2 << 20, Attr: ipmsg.FileRegular}}}, Total: 2 << 20}
+	offer := xfer.Transfer{ID: 7, Direction: "in", State: xfer.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
+		Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "季度报告.xlsx", Size: 2 << 20, Attr: ipmsg.FileRegular}}}, Total: 2 << 20}
 	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer})
 	card := u.offers[7]
 	if card == nil {
@@ -312,12 +313,12 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 		t.Fatalf("accepted %v", core.accepted)
 	}
 	// Progress, then done: the bar moves, and "open folder" appears.
-	offer.State, offer.Done, offer.Rate, offer.ETA = lan.StateActive, 1<<20, 1<<20, 1
+	offer.State, offer.Done, offer.Rate, offer.ETA = xfer.StateActive, 1<<20, 1<<20, 1
 	u.HandleEvent(lan.Event{Type: "transfer_progress", Transfer: &offer})
 	if card.bar.Value != 0.5 || card.accept.Visible() || card.cancel.Text != "取消" {
 		t.Fatalf("progress %v accept %v cancel %q", card.bar.Value, card.accept.Visible(), card.cancel.Text)
 	}
-	offer.State, offer.Done, offer.Dest = lan.StateDone, 2<<20, "/tmp/dl"
+	offer.State, offer.Done, offer.Dest = xfer.StateDone, 2<<20, "/tmp/dl"
 	u.HandleEvent(lan.Event{Type: "transfer_done", Transfer: &offer})
 	if !card.open.Visible() || card.cancel.Visible() {
 		t.Fatal("done: open folder hidden or cancel shown")
@@ -328,7 +329,7 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	}
 	// A second offer is declined.
 	offer2 := offer
-	offer2.ID, offer2.State, offer2.Done = 8, lan.StateOffered, 0
+	offer2.ID, offer2.State, offer2.Done = 8, xfer.StateOffered, 0
 	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer2})
 	test.Tap(u.offers[8].cancel)
 	if len(core.declined) != 1 || core.declined[0] != 8 {
@@ -460,8 +461,8 @@ func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 		Save: func(st profile.Settings) error { saved = append(saved, st); return nil }})
 	u.async = func(f func()) { f() }
 	offer := func(id int, nick string) {
-		u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &lan.Transfer{ID: id, Direction: "in", State: lan.StateOffered,
-			Nick: nick, Addr: bobAddr, Files: []lan.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
+		u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &xfer.Transfer{ID: id, Direction: "in", State: xfer.StateOffered,
+			Nick: nick, Addr: bobAddr, Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
 	}
 	offer(1, "Bob")
 	offer(2, "Mallory")

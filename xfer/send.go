@@ -1,4 +1,4 @@
-package lan
+package xfer
 
 import (
 	"bufio"
@@ -37,17 +37,12 @@ const ioTimeout = 60 * time.Second
 // address, and returns the new outgoing transfer once every recipient has acknowledged the
 // offer or the retries are spent. The files are then served to those recipients until they
 // have fetched them, declined, or the offer expires; WaitTransfer waits for that.
-func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (Transfer, error) {
+func (e *Engine) SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (Transfer, error) {
 	if len(paths) == 0 {
 		return Transfer{}, errors.New("no files to send")
 	}
 	if len(to) == 0 {
-		return Transfer{}, ErrNoTarget
-	}
-	select {
-	case <-n.ready:
-	case <-n.stopping:
-		return Transfer{}, ErrNodeClosed
+		return Transfer{}, errors.New("no recipient")
 	}
 	var files []TransferFile
 	for i, p := range paths {
@@ -59,8 +54,8 @@ func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ..
 		files = append(files, f)
 	}
 	t := Transfer{
-		Direction: event.Out, State: StateOffered, PacketNo: n.nextNo(), Text: text, Files: files,
-		Created: n.now(), Updated: n.now(), Expires: n.now().Add(n.cfg.OfferTTL),
+		Direction: event.Out, State: StateOffered, Text: text, Files: files,
+		Created: e.now(), Updated: e.now(), Expires: e.now().Add(e.cfg.OfferTTL),
 	}
 	for _, f := range files {
 		t.Total += f.Size
@@ -68,9 +63,9 @@ func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ..
 	t.Total *= int64(len(to))
 	for _, addr := range to {
 		r := Recipient{Addr: addr, State: StateOffered}
-		if p, ok := n.table.ByAddr(addr); ok {
+		if p, ok := e.table.ByAddr(addr); ok {
 			r.PeerID, r.Nick, r.User, r.Host = p.ID, p.Nick, p.User, p.Host
-			r.FeiGo = p.Client == string(ipmsg.ClientFeiGo) && slices.Contains(p.Caps, capSHA256)
+			r.FeiGo = p.Client == string(ipmsg.ClientFeiGo) && slices.Contains(p.Caps, CapSHA256)
 			r.Iptux = p.Client == string(ipmsg.ClientIptux)
 		}
 		t.Recipients = append(t.Recipients, r)
@@ -78,45 +73,44 @@ func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ..
 	if len(to) == 1 {
 		t.PeerID, t.Nick, t.Addr = t.Recipients[0].PeerID, t.Recipients[0].Nick, to[0]
 	}
-	// Check that the offer fits in a datagram for every recipient before saying anything.
-	bodies := make([][]byte, len(to))
-	for i, addr := range to {
-		cs, _ := n.encodingFor(addr)
-		infos := make([]ipmsg.FileInfo, len(files))
-		for j := range files {
-			infos[j] = files[j].FileInfo
-		}
-		body := append(append(cs.Encode(text), 0), ipmsg.EncodeFileList(cs, infos, t.Recipients[i].Iptux)...)
-		body = append(body, 0)
-		if len(body)+len(versionField)+64 > ipmsg.MaxPacket {
-			return Transfer{}, fmt.Errorf("the list of %d files does not fit in one offer; put them in a folder and send that", len(files))
-		}
-		bodies[i] = body
-	}
-	x := n.xfers.add(t)
-	n.update(x, event.TransferOffered, func(*Transfer) {})
 	cmd := ipmsg.SendMsg | ipmsg.SendCheckOpt | ipmsg.FileAttachOpt
 	if len(to) > 1 {
-		cmd |= ipmsg.MulticastOpt
+		cmd |= ipmsg.MulticastOpt // one packet number for all recipients, as IPMsg does
 	}
+	// Build the offer for each recipient, in its encoding, and check that it fits in a
+	// datagram before saying anything.
+	infos := make([]ipmsg.FileInfo, len(files))
+	for j := range files {
+		infos[j] = files[j].FileInfo
+	}
+	pkts := make([]ipmsg.Packet, len(to))
+	for i, addr := range to {
+		cs, flag := e.m.Encoding(addr)
+		body := append(append(cs.Encode(text), 0), ipmsg.EncodeFileList(cs, infos, t.Recipients[i].Iptux)...)
+		pkts[i] = e.m.Packet(cs, flag, cmd, append(body, 0))
+		pkts[i].No = pkts[0].No
+		if b, err := pkts[i].Marshal(); err != nil || len(b) > ipmsg.MaxPacket {
+			return Transfer{}, fmt.Errorf("the list of %d files does not fit in one offer; put them in a folder and send that", len(files))
+		}
+	}
+	t.PacketNo = pkts[0].No
+	x := e.xfers.add(t)
+	e.update(x, event.TransferOffered, func(*Transfer) {})
 	done := make(chan struct{}, len(to))
 	for i, addr := range to {
-		if !n.startSend() {
-			n.update(x, "", func(t *Transfer) {
-				t.Recipients[i].State, t.Recipients[i].Error = StateFailed, ErrNodeClosed.Error()
+		if !e.start() {
+			e.update(x, "", func(t *Transfer) {
+				t.Recipients[i].State, t.Recipients[i].Error = StateFailed, ErrClosed.Error()
 				settleOut(t)
 			})
 			done <- struct{}{}
 			continue
 		}
 		go func() {
-			defer n.sends.Done()
+			defer e.wg.Done()
 			defer func() { done <- struct{}{} }()
-			cs, flag := n.encodingFor(addr)
-			pkt := n.packet(cs, flag, cmd, bodies[i])
-			pkt.No = t.PacketNo
-			if err := n.sendReliable(ctx, addr, pkt); err != nil {
-				n.update(x, "", func(t *Transfer) {
+			if err := e.m.SendReliable(ctx, addr, pkts[i]); err != nil {
+				e.update(x, "", func(t *Transfer) {
 					if t.Recipients[i].State == StateOffered {
 						t.Recipients[i].State, t.Recipients[i].Error = StateFailed, "offer not acknowledged: "+err.Error()
 					}
@@ -128,13 +122,13 @@ func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ..
 	for range to {
 		<-done
 	}
-	return n.Transfer(x.t.ID)
+	return e.Transfer(x.t.ID)
 }
 
 // FGCAP capabilities: file transfers, and SHA-256 trailers served and checked.
 const (
-	capFiles  = "files"
-	capSHA256 = "sha256"
+	CapFiles  = "files"
+	CapSHA256 = "sha256"
 )
 
 // offerFile describes the file or folder at p for an offer.
@@ -152,7 +146,7 @@ func offerFile(p string) (TransferFile, error) {
 	if err != nil {
 		return TransferFile{}, fmt.Errorf("cannot send %s: %w", p, err)
 	}
-	f := TransferFile{Path: abs, State: filePending}
+	f := TransferFile{Path: abs, State: FilePending}
 	f.Name, f.MTime = filepath.Base(abs), fi.ModTime().Unix()
 	switch {
 	case fi.Mode().IsRegular():
@@ -189,21 +183,8 @@ func offerFile(p string) (TransferFile, error) {
 	return f, nil
 }
 
-// ListenTCP binds the TCP port files are fetched from, next to the UDP port.
-func ListenTCP(addr netip.Addr, port int) (*net.TCPListener, error) {
-	ap := netip.AddrPortFrom(addr, uint16(port))
-	ln, err := net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(ap))
-	if err != nil {
-		if errors.Is(err, errAddrInUse) {
-			return nil, fmt.Errorf("TCP port %d (file transfers) is in use — is another IP Messenger, FeiQ, iptux or FeiGo running? (%w)", port, ErrPortInUse)
-		}
-		return nil, fmt.Errorf("binding TCP port %d: %w", port, err)
-	}
-	return ln, nil
-}
-
 // serveTCP answers file requests until ln is closed.
-func (n *Node) serveTCP(ln net.Listener) {
+func (e *Engine) serveTCP(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -214,25 +195,25 @@ func (n *Node) serveTCP(ln net.Listener) {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			n.log.Warn("accepting a file connection", "err", err)
+			e.log.Warn("accepting a file connection", "err", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		if !n.startSend() {
+		if !e.start() {
 			c.Close()
 			return
 		}
 		go func() {
-			defer n.sends.Done()
+			defer e.wg.Done()
 			defer c.Close()
-			n.serveFileConn(c)
+			e.serveFileConn(c)
 		}()
 	}
 }
 
-// readRequest reads one IPMsg packet from a fresh connection: clients send it in one write,
+// ReadRequest reads one IPMsg packet from a fresh connection: clients send it in one write,
 // but it may arrive in pieces.
-func readRequest(c net.Conn) (ipmsg.Packet, error) {
+func ReadRequest(c net.Conn) (ipmsg.Packet, error) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	defer c.SetReadDeadline(time.Time{})
 	buf := make([]byte, 0, 1024)
@@ -253,31 +234,31 @@ func readRequest(c net.Conn) (ipmsg.Packet, error) {
 // serveFileConn answers one GETFILEDATA or GETDIRFILES request. Anything that is not a
 // request for a live offer's file, from a recipient of that offer, gets the connection
 // closed without a byte.
-func (n *Node) serveFileConn(c net.Conn) {
+func (e *Engine) serveFileConn(c net.Conn) {
 	from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	p, err := readRequest(c)
+	p, err := ReadRequest(c)
 	if err != nil {
-		n.log.Debug("no file request", "from", from, "err", err)
+		e.log.Debug("no file request", "from", from, "err", err)
 		return
 	}
 	mode := p.Cmd.Mode()
 	if mode != ipmsg.GetFileData && mode != ipmsg.GetDirFiles {
-		n.log.Info("refused file connection: not a request", "from", from, "cmd", fmt.Sprintf("%#x", uint32(p.Cmd)))
+		e.log.Info("refused file connection: not a request", "from", from, "cmd", fmt.Sprintf("%#x", uint32(p.Cmd)))
 		return
 	}
 	req, err := ipmsg.ParseFileRequest(p.Body, mode == ipmsg.GetFileData)
 	if err != nil {
-		n.log.Info("refused file request", "from", from, "err", err)
+		e.log.Info("refused file request", "from", from, "err", err)
 		return
 	}
-	rcs := n.readCharset(p, from)
-	x, ri, fi, why := n.findOffered(req, from.Addr(), rcs.Decode(p.User), rcs.Decode(p.Host), mode)
+	rcs := e.m.ReadCharset(p, from)
+	x, ri, fi, why := e.findOffered(req, from.Addr(), rcs.Decode(p.User), rcs.Decode(p.Host), mode)
 	if why != "" {
-		n.log.Info("refused file request", "from", from, "packet", req.PacketNo, "file", req.FileID, "why", why)
+		e.log.Info("refused file request", "from", from, "packet", req.PacketNo, "file", req.FileID, "why", why)
 		return
 	}
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	x.conns[c] = ri
 	file := x.t.Files[fi]
 	r := x.t.Recipients[ri]
@@ -287,8 +268,8 @@ func (n *Node) serveFileConn(c net.Conn) {
 	if x.t.State == StateOffered {
 		x.t.State = StateActive
 	}
-	n.xfers.mu.Unlock()
-	cs, _ := n.encodingFor(from)
+	e.xfers.mu.Unlock()
+	cs, _ := e.m.Encoding(from)
 	if p.Cmd.Has(ipmsg.UTF8Opt) {
 		cs = ipmsg.UTF8
 	}
@@ -301,25 +282,25 @@ func (n *Node) serveFileConn(c net.Conn) {
 	if mode == ipmsg.GetFileData {
 		// A resumed fetch counts what the receiver already had.
 		progress(req.Offset)
-		err = n.sendFile(c, file, req.Offset, feigo, progress)
+		err = e.sendFile(c, file, req.Offset, feigo, progress)
 	} else {
-		err = n.sendDir(c, file, cs, feigo && !r.Iptux, r.Iptux, progress)
+		err = e.sendDir(c, file, cs, feigo && !r.Iptux, r.Iptux, progress)
 	}
 	if err != nil {
 		x.rcptDone[ri].Add(-counted)
-		n.log.Warn("file not sent", "to", from, "name", file.Name, "err", err)
+		e.log.Warn("file not sent", "to", from, "name", file.Name, "err", err)
 	} else {
-		n.log.Info("file sent", "to", from, "name", file.Name, "offset", req.Offset, "bytes", counted-req.Offset)
+		e.log.Info("file sent", "to", from, "name", file.Name, "offset", req.Offset, "bytes", counted-req.Offset)
 	}
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	delete(x.conns, c)
 	released := x.released[ri]
 	delete(x.released, ri)
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	if err != nil && !errors.Is(err, errPeerRejected) && !released {
 		return // the receiver may retry
 	}
-	n.update(x, "", func(t *Transfer) {
+	e.update(x, "", func(t *Transfer) {
 		rc := &t.Recipients[ri]
 		switch {
 		case err != nil && !released:
@@ -350,10 +331,10 @@ func releaseRecipient(t *Transfer, ri int) {
 }
 
 // findOffered finds the live offer, recipient and file a request names; why says why not.
-func (n *Node) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host string, mode ipmsg.Command) (x *xfer, ri, fi int, why string) {
-	n.xfers.mu.Lock()
-	defer n.xfers.mu.Unlock()
-	for _, cand := range n.xfers.all {
+func (e *Engine) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host string, mode ipmsg.Command) (x *xfer, ri, fi int, why string) {
+	e.xfers.mu.Lock()
+	defer e.xfers.mu.Unlock()
+	for _, cand := range e.xfers.all {
 		if cand.t.Direction == event.Out && cand.t.PacketNo == req.PacketNo {
 			x = cand
 			break
@@ -371,7 +352,7 @@ func (n *Node) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host st
 	for i, r := range x.t.Recipients {
 		addr := r.Addr.Addr()
 		if r.PeerID != "" {
-			if p, ok := n.table.Get(r.PeerID); ok {
+			if p, ok := e.table.Get(r.PeerID); ok {
 				addr = p.Addr.Addr()
 			}
 		}
@@ -455,7 +436,7 @@ func readVerdict(c net.Conn) error {
 
 // sendFile streams one offered file from offset; a FeiGo receiver also gets its SHA-256
 // and answers with its verdict.
-func (n *Node) sendFile(c net.Conn, tf TransferFile, offset int64, feigo bool, progress func(int64)) error {
+func (e *Engine) sendFile(c net.Conn, tf TransferFile, offset int64, feigo bool, progress func(int64)) error {
 	f, err := os.Open(tf.Path)
 	if err != nil {
 		return err
@@ -509,7 +490,7 @@ func halfCloseAndWait(c net.Conn) {
 // sendDir streams an offered folder as GETDIRFILES records. Symlinks inside it are never
 // followed (they are left out), and every file is opened through an os.Root on the folder,
 // so nothing outside it is read even if the tree changes underneath.
-func (n *Node) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, feigo, iptux bool, progress func(int64)) error {
+func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, feigo, iptux bool, progress func(int64)) error {
 	root, err := os.OpenRoot(tf.Path)
 	if err != nil {
 		return err
@@ -542,24 +523,24 @@ func (n *Node) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, feigo, ipt
 			return err
 		}
 		sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
-		for _, e := range ents {
+		for _, de := range ents {
 			switch {
-			case e.Type().IsDir():
-				info, err := e.Info()
+			case de.Type().IsDir():
+				info, err := de.Info()
 				if err != nil {
 					continue // vanished
 				}
-				sub, err := dir.OpenRoot(e.Name())
+				sub, err := dir.OpenRoot(de.Name())
 				if err != nil {
 					continue // vanished or replaced by a symlink
 				}
-				err = walk(sub, e.Name(), info.ModTime().Unix())
+				err = walk(sub, de.Name(), info.ModTime().Unix())
 				sub.Close()
 				if err != nil {
 					return err
 				}
-			case e.Type().IsRegular():
-				if err := n.sendDirFile(w, c, dir, e.Name(), cs, feigo, iptux, buf, progress); err != nil {
+			case de.Type().IsRegular():
+				if err := e.sendDirFile(w, c, dir, de.Name(), cs, feigo, iptux, buf, progress); err != nil {
 					return err
 				}
 			}
@@ -581,7 +562,7 @@ func (n *Node) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, feigo, ipt
 }
 
 // sendDirFile writes one file record of a folder stream.
-func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs ipmsg.Charset, feigo, iptux bool, buf []byte, progress func(int64)) error {
+func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs ipmsg.Charset, feigo, iptux bool, buf []byte, progress func(int64)) error {
 	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
@@ -635,16 +616,16 @@ func (n *Node) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name stri
 	return nil
 }
 
-// onReleaseFiles handles RELEASEFILES: a recipient discarded an offer.
-func (n *Node) onReleaseFiles(p ipmsg.Packet, from netip.AddrPort) {
+// OnRelease handles RELEASEFILES from from: a recipient discarded an offer.
+func (e *Engine) OnRelease(p ipmsg.Packet, from netip.AddrPort) {
 	no, err := strconv.ParseUint(strings.TrimSpace(string(ipmsg.FirstSection(p.Body))), 10, 32)
 	if err != nil {
 		return
 	}
 	var x *xfer
 	ri := -1
-	n.xfers.mu.Lock()
-	for _, cand := range n.xfers.all {
+	e.xfers.mu.Lock()
+	for _, cand := range e.xfers.all {
 		if cand.t.Direction == event.Out && cand.t.PacketNo == uint32(no) && !cand.t.Final() {
 			// The recipient at exactly this address; failing that, a live one at this IP
 			// (a peer that answers from another port).
@@ -659,31 +640,31 @@ func (n *Node) onReleaseFiles(p ipmsg.Packet, from netip.AddrPort) {
 			}
 		}
 	}
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	if x == nil {
 		return
 	}
 	// A fetch still open for this recipient settles the release when it ends: the
 	// RELEASEFILES that follows a partial download may overtake the last file's verdict.
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	busy := slices.Contains(slices.Collect(maps.Values(x.conns)), ri)
 	if busy {
 		x.released[ri] = true
 	}
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	if busy {
 		return
 	}
-	n.update(x, "", func(t *Transfer) {
+	e.update(x, "", func(t *Transfer) {
 		releaseRecipient(t, ri)
 		settleOut(t)
 	})
-	n.log.Info("offer released", "by", from, "packet", no)
+	e.log.Info("offer released", "by", from, "packet", no)
 }
 
 // cancelOut withdraws an outgoing offer and cuts its connections.
-func (n *Node) cancelOut(x *xfer) {
-	n.update(x, "", func(t *Transfer) {
+func (e *Engine) cancelOut(x *xfer) {
+	e.update(x, "", func(t *Transfer) {
 		for i := range t.Recipients {
 			if r := &t.Recipients[i]; !recipientFinal(r.State) {
 				r.State, r.Error = StateCancelled, "cancelled by the sender"
@@ -691,9 +672,9 @@ func (n *Node) cancelOut(x *xfer) {
 		}
 		t.State, t.Error = StateCancelled, "cancelled"
 	})
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	for c := range x.conns {
 		c.Close()
 	}
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 }

@@ -1,4 +1,4 @@
-package lan
+package xfer
 
 import (
 	"context"
@@ -30,8 +30,8 @@ const (
 
 // Per-file and per-recipient states, besides the transfer states above.
 const (
-	filePending = "pending"
-	fileSkipped = "skipped"
+	FilePending = "pending"
+	FileSkipped = "skipped"
 )
 
 // Defaults of the transfer settings.
@@ -186,7 +186,7 @@ func (x *xfer) snapshot() Transfer {
 	t.Done = x.bytes()
 	if t.State == StateActive && t.Direction == event.In && t.Rate > 0 {
 		for i := range t.Files {
-			if f := &t.Files[i]; f.State == filePending && f.Done > 0 && f.Done < f.Size {
+			if f := &t.Files[i]; f.State == FilePending && f.Done > 0 && f.Done < f.Size {
 				f.Rate, f.ETA = t.Rate, float64(f.Size-f.Done)/t.Rate
 			}
 		}
@@ -296,31 +296,31 @@ func (ts *transfers) get(id int) (*xfer, bool) {
 }
 
 // Transfers returns every transfer the node knows, oldest first.
-func (n *Node) Transfers() []Transfer {
-	n.xfers.mu.Lock()
-	out := make([]Transfer, 0, len(n.xfers.all))
-	for _, x := range n.xfers.all {
+func (e *Engine) Transfers() []Transfer {
+	e.xfers.mu.Lock()
+	out := make([]Transfer, 0, len(e.xfers.all))
+	for _, x := range e.xfers.all {
 		out = append(out, x.snapshot())
 	}
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
 // Transfer returns one transfer.
-func (n *Node) Transfer(id int) (Transfer, error) {
-	x, ok := n.xfers.get(id)
+func (e *Engine) Transfer(id int) (Transfer, error) {
+	x, ok := e.xfers.get(id)
 	if !ok {
 		return Transfer{}, fmt.Errorf("%w: %d", ErrNoTransfer, id)
 	}
-	n.xfers.mu.Lock()
-	defer n.xfers.mu.Unlock()
+	e.xfers.mu.Lock()
+	defer e.xfers.mu.Unlock()
 	return x.snapshot(), nil
 }
 
 // WaitTransfer waits until the transfer has ended and returns it.
-func (n *Node) WaitTransfer(ctx context.Context, id int) (Transfer, error) {
-	x, ok := n.xfers.get(id)
+func (e *Engine) WaitTransfer(ctx context.Context, id int) (Transfer, error) {
+	x, ok := e.xfers.get(id)
 	if !ok {
 		return Transfer{}, fmt.Errorf("%w: %d", ErrNoTransfer, id)
 	}
@@ -329,25 +329,25 @@ func (n *Node) WaitTransfer(ctx context.Context, id int) (Transfer, error) {
 	case <-ctx.Done():
 		return Transfer{}, ctx.Err()
 	}
-	return n.Transfer(id)
+	return e.Transfer(id)
 }
 
 // update changes a transfer under the lock, saves the table and emits the event typ (if
 // not ""). A transfer that becomes final is marked so.
-func (n *Node) update(x *xfer, typ event.Type, fn func(t *Transfer)) Transfer {
-	n.xfers.mu.Lock()
+func (e *Engine) update(x *xfer, typ event.Type, fn func(t *Transfer)) Transfer {
+	e.xfers.mu.Lock()
 	wasFinal := x.t.Final()
 	fn(&x.t)
-	x.t.Updated = n.now()
+	x.t.Updated = e.now()
 	becameFinal := !wasFinal && x.t.Final()
 	if becameFinal {
 		close(x.final)
 		x.t.Rate, x.t.ETA = 0, 0
 	}
 	snap := x.snapshot()
-	n.xfers.mu.Unlock()
-	if err := n.xfers.save(); err != nil {
-		n.log.Error("saving transfers", "err", err)
+	e.xfers.mu.Unlock()
+	if err := e.xfers.save(); err != nil {
+		e.log.Error("saving transfers", "err", err)
 	}
 	if becameFinal && typ == "" {
 		typ = event.TransferFailed
@@ -356,14 +356,14 @@ func (n *Node) update(x *xfer, typ event.Type, fn func(t *Transfer)) Transfer {
 		}
 	}
 	if typ != "" {
-		n.emit(Event{Type: typ, Transfer: &snap})
+		e.emit(typ, snap)
 	}
 	return snap
 }
 
 // progressLoop refreshes the rate and ETA of moving transfers twice a second and emits
 // transfer_progress for those that moved: the one throttled source of progress events.
-func (n *Node) progressLoop(ctx context.Context) {
+func (e *Engine) progressLoop(ctx context.Context) {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -372,10 +372,10 @@ func (n *Node) progressLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		now := n.now()
+		now := e.now()
 		var moved []Transfer
-		n.xfers.mu.Lock()
-		for _, x := range n.xfers.all {
+		e.xfers.mu.Lock()
+		for _, x := range e.xfers.all {
 			if x.t.State != StateActive {
 				x.lastTime = time.Time{}
 				continue
@@ -406,26 +406,26 @@ func (n *Node) progressLoop(ctx context.Context) {
 			}
 			x.lastBytes, x.lastTime = b, now
 		}
-		n.xfers.mu.Unlock()
+		e.xfers.mu.Unlock()
 		for i := range moved {
-			n.emit(Event{Type: event.TransferProgress, Transfer: &moved[i]})
+			e.emit(event.TransferProgress, moved[i])
 		}
 	}
 }
 
 // expireOffers ends outgoing offers past their expiry; called by housekeeping.
-func (n *Node) expireOffers() {
-	now := n.now()
+func (e *Engine) expireOffers() {
+	now := e.now()
 	var expired []*xfer
-	n.xfers.mu.Lock()
-	for _, x := range n.xfers.all {
+	e.xfers.mu.Lock()
+	for _, x := range e.xfers.all {
 		if x.t.Direction == event.Out && !x.t.Final() && !x.t.Expires.IsZero() && now.After(x.t.Expires) {
 			expired = append(expired, x)
 		}
 	}
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	for _, x := range expired {
-		n.update(x, "", func(t *Transfer) {
+		e.update(x, "", func(t *Transfer) {
 			for i := range t.Recipients {
 				if r := &t.Recipients[i]; !recipientFinal(r.State) {
 					r.State, r.Error = StateFailed, "the offer expired before it was fetched"

@@ -1,4 +1,4 @@
-package lan
+package xfer
 
 import (
 	"strings"
@@ -36,7 +36,7 @@ func TestSafeName(t *testing.T) {
 		}
 	}
 	got, err := safeName(long)
-	if err != nil || len(got) > maxNameBytes-len(partSuffix)-len(" (999)") || !strings.HasSuffix(got, ".txt") || !strings.HasPrefix(got, "长长") {
+	if err != nil || len(got) > maxNameBytes-len(PartSuffix)-len(" (999)") || !strings.HasSuffix(got, ".txt") || !strings.HasPrefix(got, "长长") {
 		t.Errorf("long name → %q (%d bytes), %v", got, len(got), err)
 	}
 	if numbered("a.tar.gz", 2) != "a.tar (2).gz" || numbered("noext", 1) != "noext (1)" || numbered(".bashrc", 1) != ".bashrc (1)" {

@@ -1,4 +1,4 @@
-package lan
+package xfer
 
 import (
 	"fmt"
@@ -11,8 +11,8 @@ import (
 // maxNameBytes is the longest file name component Linux file systems take.
 const maxNameBytes = 255
 
-// partSuffix marks a file or folder still being received.
-const partSuffix = ".feigo-part"
+// PartSuffix marks a file or folder still being received.
+const PartSuffix = ".feigo-part"
 
 // safeName turns a name a peer sent into one path component that is safe to create in the
 // download folder on any desktop: no separators, no NUL or control characters, not "." or
@@ -46,7 +46,7 @@ func safeName(name string) (string, error) {
 	if reservedName(base) {
 		s = "_" + s
 	}
-	limit := maxNameBytes - len(partSuffix) - len(" (999)")
+	limit := maxNameBytes - len(PartSuffix) - len(" (999)")
 	if len(s) > limit {
 		ext := path.Ext(s)
 		if len(ext) > 16 || strings.ContainsRune(ext, ' ') {

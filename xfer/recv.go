@@ -1,4 +1,4 @@
-package lan
+package xfer
 
 import (
 	"bufio"
@@ -33,8 +33,6 @@ const (
 // recvBuf is the receive buffer: large, so that a fast link costs few system calls.
 const recvBuf = 1 << 20
 
-var errAddrInUse = syscall.EADDRINUSE
-
 // retryable marks a fetch error after which trying again may succeed (the link, not the data).
 type retryable struct{ err error }
 
@@ -54,8 +52,16 @@ func writeErr(name string, err error) error {
 	return fmt.Errorf("writing %s: %w", name, err)
 }
 
-// onFileOffer records an incoming offer (a new SENDMSG with FILEATTACHOPT).
-func (n *Node) onFileOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, msg Message) bool {
+// Sender is who made an incoming offer, as the messaging layer knows them, and the offer's
+// note.
+type Sender struct {
+	PeerID, Nick, User, Host string
+	Text                     string
+}
+
+// OnOffer records an incoming offer: p is a new SENDMSG with FILEATTACHOPT from from, its
+// strings in cs. It reports whether p held files (otherwise it is only a message).
+func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, msg Sender) bool {
 	i := bytes.IndexByte(p.Body, 0)
 	if i < 0 {
 		return false
@@ -66,23 +72,23 @@ func (n *Node) onFileOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset
 	}
 	t := Transfer{
 		Direction: event.In, State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
-		User: msg.User, Host: msg.Host, Addr: from, Text: msg.Text, Created: n.now(), Updated: n.now(),
+		User: msg.User, Host: msg.Host, Addr: from, Text: msg.Text, Created: e.now(), Updated: e.now(),
 		UTF8: p.Cmd.Has(ipmsg.UTF8Opt), Charset: cs.String(),
 	}
-	if peer, ok := n.table.ByAddr(from); ok {
-		t.FeiGo = !n.cfg.NoVerify && peer.Client == string(ipmsg.ClientFeiGo) && slices.Contains(peer.Caps, capSHA256)
+	if peer, ok := e.table.ByAddr(from); ok {
+		t.FeiGo = !e.cfg.NoVerify && peer.Client == string(ipmsg.ClientFeiGo) && slices.Contains(peer.Caps, CapSHA256)
 		t.Iptux = peer.Client == string(ipmsg.ClientIptux)
 	}
 	for _, f := range infos {
-		t.Files = append(t.Files, TransferFile{FileInfo: f, State: filePending})
+		t.Files = append(t.Files, TransferFile{FileInfo: f, State: FilePending})
 		t.Total += f.Size
 	}
-	x := n.xfers.add(t)
-	snap := n.update(x, event.TransferOffered, func(*Transfer) {})
-	n.log.Info("file offer", "from", from, "id", snap.ID, "files", len(snap.Files), "bytes", snap.Total)
-	if n.cfg.AcceptDir != "" {
-		if _, err := n.Accept(snap.ID, n.cfg.AcceptDir, nil); err != nil {
-			n.log.Error("accepting automatically", "id", snap.ID, "err", err)
+	x := e.xfers.add(t)
+	snap := e.update(x, event.TransferOffered, func(*Transfer) {})
+	e.log.Info("file offer", "from", from, "id", snap.ID, "files", len(snap.Files), "bytes", snap.Total)
+	if e.cfg.AcceptDir != "" {
+		if _, err := e.Accept(snap.ID, e.cfg.AcceptDir, nil); err != nil {
+			e.log.Error("accepting automatically", "id", snap.ID, "err", err)
 		}
 	}
 	return true
@@ -90,14 +96,9 @@ func (n *Node) onFileOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset
 
 // AskShared asks an iptux peer for the files it shares. Its answer is an offer like any
 // other (a transfer_offered event), fetched the same way.
-func (n *Node) AskShared(to netip.AddrPort) error {
-	select {
-	case <-n.ready:
-	case <-n.stopping:
-		return ErrNodeClosed
-	}
-	cs, flag := n.encodingFor(to)
-	n.write(to, n.packet(cs, flag, ipmsg.IptuxAskShared, []byte{0}))
+func (e *Engine) AskShared(to netip.AddrPort) error {
+	cs, flag := e.m.Encoding(to)
+	e.m.Write(to, e.m.Packet(cs, flag, ipmsg.IptuxAskShared, []byte{0}))
 	return nil
 }
 
@@ -125,17 +126,17 @@ func prepareDest(dir string) (string, error) {
 // Accept starts fetching an incoming offer into dir (the configured download folder when ""),
 // only the files named in only when it is not empty. A failed transfer may be accepted again:
 // it resumes from what was already received.
-func (n *Node) Accept(id int, dir string, only []string) (Transfer, error) {
-	x, ok := n.xfers.get(id)
+func (e *Engine) Accept(id int, dir string, only []string) (Transfer, error) {
+	x, ok := e.xfers.get(id)
 	if !ok || x.t.Direction != event.In {
 		return Transfer{}, fmt.Errorf("%w: %d is not an incoming offer", ErrNoTransfer, id)
 	}
 	if dir == "" {
-		dir = n.cfg.DownloadDir
+		dir = e.cfg.DownloadDir
 	}
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	state, dest, running := x.t.State, x.t.Dest, x.running
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	if running {
 		return Transfer{}, fmt.Errorf("transfer %d is already running", id)
 	}
@@ -153,19 +154,19 @@ func (n *Node) Accept(id int, dir string, only []string) (Transfer, error) {
 		return Transfer{}, err
 	}
 	var selErr error
-	snap := n.update(x, event.TransferStarted, func(t *Transfer) {
+	snap := e.update(x, event.TransferStarted, func(t *Transfer) {
 		if len(only) > 0 && t.State == StateOffered {
 			picked := 0
 			for i := range t.Files {
 				if slices.Contains(only, t.Files[i].Name) {
 					picked++
 				} else {
-					t.Files[i].State = fileSkipped
+					t.Files[i].State = FileSkipped
 				}
 			}
 			if picked == 0 {
 				for i := range t.Files {
-					t.Files[i].State = filePending
+					t.Files[i].State = FilePending
 				}
 				selErr = fmt.Errorf("none of %q is in transfer %d", only, id)
 				return
@@ -174,7 +175,7 @@ func (n *Node) Accept(id int, dir string, only []string) (Transfer, error) {
 		t.State, t.Dest, t.Error = StateActive, abs, ""
 		t.Total = 0
 		for _, f := range t.Files {
-			if f.State != fileSkipped {
+			if f.State != FileSkipped {
 				t.Total += f.Size
 			}
 		}
@@ -182,84 +183,88 @@ func (n *Node) Accept(id int, dir string, only []string) (Transfer, error) {
 	if selErr != nil {
 		return Transfer{}, selErr
 	}
-	n.startIncoming(x)
+	e.startIncoming(x)
 	return snap, nil
 }
 
 // startIncoming runs the fetch of x in the background.
-func (n *Node) startIncoming(x *xfer) {
-	if !n.startSend() {
-		return
+func (e *Engine) startIncoming(x *xfer) {
+	e.runMu.Lock()
+	if e.closing || e.ctx == nil {
+		e.runMu.Unlock()
+		return // before Run: Run resumes it; after: the next start does
 	}
-	ctx, cancel := context.WithCancel(n.runCtx)
-	n.xfers.mu.Lock()
+	e.wg.Add(1)
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.runMu.Unlock()
+	e.xfers.mu.Lock()
 	x.cancel, x.running = cancel, true
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	go func() {
-		defer n.sends.Done()
+		defer e.wg.Done()
 		defer cancel()
-		n.runIncoming(ctx, x)
-		n.xfers.mu.Lock()
+		e.runIncoming(ctx, x)
+		e.xfers.mu.Lock()
 		x.running = false
-		n.xfers.mu.Unlock()
+		e.xfers.mu.Unlock()
 	}()
 }
 
 // Decline refuses an incoming offer and tells the sender (RELEASEFILES). On a transfer that
 // is running it is Cancel.
-func (n *Node) Decline(id int) error {
-	x, ok := n.xfers.get(id)
+func (e *Engine) Decline(id int) error {
+	x, ok := e.xfers.get(id)
 	if !ok || x.t.Direction != event.In {
 		return fmt.Errorf("%w: %d is not an incoming offer", ErrNoTransfer, id)
 	}
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	state := x.t.State
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	if state != StateOffered {
-		return n.Cancel(id)
+		return e.Cancel(id)
 	}
-	snap := n.update(x, "", func(t *Transfer) { t.State, t.Error = StateDeclined, "declined" })
-	n.release(snap)
+	snap := e.update(x, "", func(t *Transfer) { t.State, t.Error = StateDeclined, "declined" })
+	e.release(snap)
 	return nil
 }
 
 // Cancel stops a transfer in either direction. The other side learns it: a sender gets
 // RELEASEFILES, a receiver finds the offer withdrawn.
-func (n *Node) Cancel(id int) error {
-	x, ok := n.xfers.get(id)
+func (e *Engine) Cancel(id int) error {
+	x, ok := e.xfers.get(id)
 	if !ok {
 		return fmt.Errorf("%w: %d", ErrNoTransfer, id)
 	}
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	final, dir, cancel, running := x.t.Final(), x.t.Direction, x.cancel, x.running
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	if final {
 		return fmt.Errorf("transfer %d has already ended", id)
 	}
 	if dir == event.Out {
-		n.cancelOut(x)
+		e.cancelOut(x)
 		return nil
 	}
-	snap := n.update(x, "", func(t *Transfer) { t.State, t.Error = StateCancelled, "cancelled" })
+	snap := e.update(x, "", func(t *Transfer) { t.State, t.Error = StateCancelled, "cancelled" })
 	if running {
 		cancel() // the fetch removes its partials as it ends
 	} else {
-		n.removePartials(x)
+		e.removePartials(x)
 	}
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	for c := range x.conns {
 		c.Close()
 	}
-	n.xfers.mu.Unlock()
-	n.release(snap)
+	e.xfers.mu.Unlock()
+	e.release(snap)
 	return nil
 }
 
 // removePartials deletes what a cancelled incoming transfer left half-received.
-func (n *Node) removePartials(x *xfer) {
-	n.xfers.mu.Lock()
+func (e *Engine) removePartials(x *xfer) {
+	e.xfers.mu.Lock()
 	t := x.t.clone()
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	if t.Dest == "" {
 		return
 	}
@@ -271,27 +276,27 @@ func (n *Node) removePartials(x *xfer) {
 	for _, f := range t.Files {
 		if f.Part != "" && f.State != StateDone {
 			if err := root.RemoveAll(f.Part); err != nil {
-				n.log.Warn("removing a partial file", "name", f.Part, "err", err)
+				e.log.Warn("removing a partial file", "name", f.Part, "err", err)
 			}
 		}
 	}
 }
 
 // release sends RELEASEFILES for an incoming offer, three times since it is not acknowledged.
-func (n *Node) release(t Transfer) {
-	addr := n.senderAddr(t)
-	cs, flag := n.encodingFor(addr)
+func (e *Engine) release(t Transfer) {
+	addr := e.senderAddr(t)
+	cs, flag := e.m.Encoding(addr)
 	body := []byte(strconv.FormatUint(uint64(t.PacketNo), 10) + "\x00")
 	for range 3 {
-		n.write(addr, n.packet(cs, flag, ipmsg.ReleaseFiles, body))
+		e.m.Write(addr, e.m.Packet(cs, flag, ipmsg.ReleaseFiles, body))
 	}
 }
 
 // senderAddr is where an incoming offer's sender is now: its peer entry's address if it has
 // moved, else where the offer came from.
-func (n *Node) senderAddr(t Transfer) netip.AddrPort {
+func (e *Engine) senderAddr(t Transfer) netip.AddrPort {
 	if t.PeerID != "" {
-		if p, ok := n.table.Get(t.PeerID); ok {
+		if p, ok := e.table.Get(t.PeerID); ok {
 			return p.Addr
 		}
 	}
@@ -299,48 +304,48 @@ func (n *Node) senderAddr(t Transfer) netip.AddrPort {
 }
 
 // resumeIncoming restarts the incoming transfers that were running when the node stopped.
-func (n *Node) resumeIncoming() {
+func (e *Engine) resumeIncoming() {
 	var run []*xfer
-	n.xfers.mu.Lock()
-	for _, x := range n.xfers.all {
+	e.xfers.mu.Lock()
+	for _, x := range e.xfers.all {
 		if x.t.Direction == event.In && x.t.State == StateActive && !x.running {
 			run = append(run, x)
 		}
 	}
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	for _, x := range run {
-		n.log.Info("resuming transfer", "id", x.t.ID)
-		n.startIncoming(x)
+		e.log.Info("resuming transfer", "id", x.t.ID)
+		e.startIncoming(x)
 	}
 }
 
 // runIncoming fetches every pending file of x, retrying each while the link is the problem.
-func (n *Node) runIncoming(ctx context.Context, x *xfer) {
+func (e *Engine) runIncoming(ctx context.Context, x *xfer) {
 	var firstErr error
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	count := len(x.t.Files)
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	for i := range count {
-		n.xfers.mu.Lock()
+		e.xfers.mu.Lock()
 		st := x.t.Files[i].State
-		n.xfers.mu.Unlock()
-		if st == StateDone || st == fileSkipped {
+		e.xfers.mu.Unlock()
+		if st == StateDone || st == FileSkipped {
 			continue
 		}
-		err := n.fetchWithRetry(ctx, x, i)
+		err := e.fetchWithRetry(ctx, x, i)
 		if ctx.Err() != nil {
 			// Cancelled by the user (already recorded): the partials go. The node stopping
 			// leaves them, to resume on the next start.
-			n.xfers.mu.Lock()
+			e.xfers.mu.Lock()
 			cancelled := x.t.State == StateCancelled
-			n.xfers.mu.Unlock()
+			e.xfers.mu.Unlock()
 			if cancelled {
-				n.removePartials(x)
+				e.removePartials(x)
 			}
 			return
 		}
 		if err != nil {
-			n.update(x, "", func(t *Transfer) { t.Files[i].State, t.Files[i].Error = StateFailed, err.Error() })
+			e.update(x, "", func(t *Transfer) { t.Files[i].State, t.Files[i].Error = StateFailed, err.Error() })
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -349,24 +354,24 @@ func (n *Node) runIncoming(ctx context.Context, x *xfer) {
 			}
 		}
 	}
-	snap := n.update(x, "", func(t *Transfer) {
+	snap := e.update(x, "", func(t *Transfer) {
 		if firstErr != nil {
 			t.State, t.Error = StateFailed, firstErr.Error()
 			return
 		}
 		t.State = StateDone
 	})
-	if snap.State == StateDone && slices.ContainsFunc(snap.Files, func(f TransferFile) bool { return f.State == fileSkipped }) {
-		n.release(snap) // the sender need not keep the files we did not want
+	if snap.State == StateDone && slices.ContainsFunc(snap.Files, func(f TransferFile) bool { return f.State == FileSkipped }) {
+		e.release(snap) // the sender need not keep the files we did not want
 	}
 }
 
-func (n *Node) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
+func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 	lastMoved := time.Now()
 	refusals := 0
 	wait := 300 * time.Millisecond
 	for {
-		moved, err := n.fetchOnce(ctx, x, i)
+		moved, err := e.fetchOnce(ctx, x, i)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -381,10 +386,10 @@ func (n *Node) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 		} else if !isRetryable(err) {
 			return err
 		}
-		if time.Since(lastMoved) > n.cfg.FetchPatience {
-			return fmt.Errorf("gave up after %v without progress: %w", n.cfg.FetchPatience, err)
+		if time.Since(lastMoved) > e.cfg.FetchPatience {
+			return fmt.Errorf("gave up after %v without progress: %w", e.cfg.FetchPatience, err)
 		}
-		n.log.Info("fetch interrupted; retrying", "id", x.t.ID, "err", err, "in", wait)
+		e.log.Info("fetch interrupted; retrying", "id", x.t.ID, "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -402,7 +407,7 @@ func uniqueName(root *os.Root, dir, base string, withPart bool) (string, error) 
 		_, err1 := root.Lstat(path.Join(dir, cand))
 		err2 := fs.ErrNotExist
 		if withPart {
-			_, err2 = root.Lstat(path.Join(dir, cand+partSuffix))
+			_, err2 = root.Lstat(path.Join(dir, cand+PartSuffix))
 		}
 		if errors.Is(err1, fs.ErrNotExist) && errors.Is(err2, fs.ErrNotExist) {
 			return cand, nil
@@ -439,41 +444,41 @@ func finalize(root *os.Root, part, base string) (string, error) {
 }
 
 // dial connects to the sender's TCP port for one request.
-func (n *Node) dial(ctx context.Context, x *xfer) (net.Conn, error) {
-	n.xfers.mu.Lock()
+func (e *Engine) dial(ctx context.Context, x *xfer) (net.Conn, error) {
+	e.xfers.mu.Lock()
 	t := x.t.clone()
-	n.xfers.mu.Unlock()
-	addr := n.senderAddr(t)
+	e.xfers.mu.Unlock()
+	addr := e.senderAddr(t)
 	d := net.Dialer{Timeout: 10 * time.Second}
 	c, err := d.DialContext(ctx, "tcp4", addr.String())
 	if err != nil {
 		return nil, retryable{fmt.Errorf("connecting to %s: %w", addr, err)}
 	}
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	x.conns[c] = -1
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	return c, nil
 }
 
-func (n *Node) hangUp(x *xfer, c net.Conn) {
+func (e *Engine) hangUp(x *xfer, c net.Conn) {
 	c.Close()
-	n.xfers.mu.Lock()
+	e.xfers.mu.Lock()
 	delete(x.conns, c)
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 }
 
 // openFetch connects to the sender and sends one request; the connection closes when ctx
 // ends. done hangs up.
-func (n *Node) openFetch(ctx context.Context, x *xfer, t Transfer, mode ipmsg.Command, r ipmsg.FileRequest) (c net.Conn, done func(), err error) {
-	if c, err = n.dial(ctx, x); err != nil {
+func (e *Engine) openFetch(ctx context.Context, x *xfer, t Transfer, mode ipmsg.Command, r ipmsg.FileRequest) (c net.Conn, done func(), err error) {
+	if c, err = e.dial(ctx, x); err != nil {
 		return nil, nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	done = func() {
 		stop()
-		n.hangUp(x, c)
+		e.hangUp(x, c)
 	}
-	if err := n.request(c, t, mode, r); err != nil {
+	if err := e.request(c, t, mode, r); err != nil {
 		done()
 		return nil, nil, err
 	}
@@ -481,12 +486,12 @@ func (n *Node) openFetch(ctx context.Context, x *xfer, t Transfer, mode ipmsg.Co
 }
 
 // request writes a GETFILEDATA or GETDIRFILES packet in the sender's encoding.
-func (n *Node) request(c net.Conn, t Transfer, mode ipmsg.Command, r ipmsg.FileRequest) error {
-	cs, flag := n.encodingFor(n.senderAddr(t))
+func (e *Engine) request(c net.Conn, t Transfer, mode ipmsg.Command, r ipmsg.FileRequest) error {
+	cs, flag := e.m.Encoding(e.senderAddr(t))
 	if t.UTF8 {
 		cs, flag = ipmsg.UTF8, true // an offer with UTF8OPT wants it back
 	}
-	b, err := n.packet(cs, flag, mode, ipmsg.EncodeFileRequest(r, mode == ipmsg.GetFileData)).Marshal()
+	b, err := e.m.Packet(cs, flag, mode, ipmsg.EncodeFileRequest(r, mode == ipmsg.GetFileData)).Marshal()
 	if err != nil {
 		return err
 	}
@@ -569,23 +574,23 @@ func receiveInto(w io.Writer, r io.Reader, size int64, name string, progress fun
 }
 
 // fetchOnce makes one attempt at file i and returns how many bytes it moved.
-func (n *Node) fetchOnce(ctx context.Context, x *xfer, i int) (int64, error) {
-	n.xfers.mu.Lock()
+func (e *Engine) fetchOnce(ctx context.Context, x *xfer, i int) (int64, error) {
+	e.xfers.mu.Lock()
 	t := x.t.clone()
-	n.xfers.mu.Unlock()
+	e.xfers.mu.Unlock()
 	root, err := os.OpenRoot(t.Dest)
 	if err != nil {
 		return 0, fmt.Errorf("opening the download folder: %w", err)
 	}
 	defer root.Close()
 	if t.Files[i].IsDir() {
-		return n.fetchDir(ctx, x, t, i, root)
+		return e.fetchDir(ctx, x, t, i, root)
 	}
-	return n.fetchFile(ctx, x, t, i, root)
+	return e.fetchFile(ctx, x, t, i, root)
 }
 
 // choosePart picks (once, then remembers) the partial name of file i.
-func (n *Node) choosePart(x *xfer, t *Transfer, i int, root *os.Root) (base string, err error) {
+func (e *Engine) choosePart(x *xfer, t *Transfer, i int, root *os.Root) (base string, err error) {
 	base, err = safeName(t.Files[i].Name)
 	if err != nil {
 		return "", err
@@ -597,14 +602,14 @@ func (n *Node) choosePart(x *xfer, t *Transfer, i int, root *os.Root) (base stri
 	if err != nil {
 		return "", err
 	}
-	t.Files[i].Part = name + partSuffix
-	n.update(x, "", func(tt *Transfer) { tt.Files[i].Part = t.Files[i].Part })
+	t.Files[i].Part = name + PartSuffix
+	e.update(x, "", func(tt *Transfer) { tt.Files[i].Part = t.Files[i].Part })
 	return base, nil
 }
 
-func (n *Node) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root *os.Root) (int64, error) {
+func (e *Engine) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root *os.Root) (int64, error) {
 	tf := t.Files[i]
-	base, err := n.choosePart(x, &t, i, root)
+	base, err := e.choosePart(x, &t, i, root)
 	if err != nil {
 		return 0, err
 	}
@@ -639,7 +644,7 @@ func (n *Node) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root *
 		return 0, err
 	}
 	x.fileDone[i].Store(offset)
-	c, done, err := n.openFetch(ctx, x, t, ipmsg.GetFileData, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, Offset: offset, FeiGo: t.FeiGo})
+	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetFileData, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, Offset: offset, FeiGo: t.FeiGo})
 	if err != nil {
 		return 0, err
 	}
@@ -684,20 +689,20 @@ func (n *Node) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root *
 		return moved, fmt.Errorf("saving %s: %w", tf.Name, err)
 	}
 	endFetch(c, t.FeiGo)
-	n.update(x, "", func(tt *Transfer) {
+	e.update(x, "", func(tt *Transfer) {
 		f := &tt.Files[i]
 		f.State, f.Error, f.Path, f.SHA256, f.Part = StateDone, "", filepath.Join(tt.Dest, final), sum, ""
 	})
-	n.log.Info("file received", "name", final, "bytes", tf.Size)
+	e.log.Info("file received", "name", final, "bytes", tf.Size)
 	return moved, nil
 }
 
 // fetchDir receives a folder stream into a partial folder, then gives it its real name.
 // The stream is trusted for nothing: every name is made safe, every path is created through
 // an os.Root on the download folder, and a RETPARENT past the top ends the stream.
-func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *os.Root) (int64, error) {
+func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *os.Root) (int64, error) {
 	tf := t.Files[i]
-	base, err := n.choosePart(x, &t, i, root)
+	base, err := e.choosePart(x, &t, i, root)
 	if err != nil {
 		return 0, err
 	}
@@ -710,7 +715,7 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 		return 0, writeErr(part, err)
 	}
 	x.fileDone[i].Store(0)
-	c, done, err := n.openFetch(ctx, x, t, ipmsg.GetDirFiles, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo})
+	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetDirFiles, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo})
 	if err != nil {
 		return 0, err
 	}
@@ -839,11 +844,11 @@ func (n *Node) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root *o
 		return moved, fmt.Errorf("saving %s: %w", tf.Name, err)
 	}
 	endFetch(c, t.FeiGo)
-	n.update(x, "", func(tt *Transfer) {
+	e.update(x, "", func(tt *Transfer) {
 		f := &tt.Files[i]
 		f.State, f.Error, f.Path, f.Part = StateDone, "", filepath.Join(tt.Dest, final), ""
 	})
-	n.log.Info("folder received", "name", final, "bytes", moved, "entries", entries)
+	e.log.Info("folder received", "name", final, "bytes", moved, "entries", entries)
 	return moved, nil
 }
 

@@ -512,3 +512,37 @@ func TestAdvertisesOnlyWhatItImplements(t *testing.T) {
 		}
 	}
 }
+
+// A node whose Run failed (the port is taken) answers every later call at once instead of
+// blocking forever on a socket that will never be bound.
+func TestFailedRunDoesNotHang(t *testing.T) {
+	busy := loopbackConn(t)
+	n, err := NewNode(Config{ID: "id-x", Nick: "X", Port: int(addrOf(busy).Port()), NoInterfaces: true}, peers.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Run(context.Background()); !errors.Is(err, ErrPortInUse) {
+		t.Fatalf("Run on a busy port: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if p := n.Port(); p != 0 {
+			t.Errorf("Port after a failed Run: %d", p)
+		}
+		n.SetAway(true, "out")
+		n.SetName("Y", "G")
+		n.Refresh()
+		if _, err := n.Send(context.Background(), "hi", addrOf(busy)); !errors.Is(err, ErrNodeClosed) {
+			t.Errorf("Send after a failed Run: %v", err)
+		}
+		if tr, err := n.Files().SendFiles(context.Background(), "", []string{"node_test.go"}, addrOf(busy)); err != nil || tr.State != xfer.StateFailed {
+			t.Errorf("SendFiles after a failed Run: %+v %v", tr, err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call after a failed Run blocked")
+	}
+}

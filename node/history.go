@@ -249,9 +249,21 @@ func (n *Node) flush(ctx context.Context, key string) {
 	}
 }
 
-// peerAnnounced starts delivering key's queue in the background if anything waits for it.
+// peerAnnounced has the background goroutine look at p's queue: it is called on the LAN's
+// read loop, which must not wait for the history.
 func (n *Node) peerAnnounced(p peers.Peer) {
 	key := history.PeerKey(p.ID, p.User, p.Host)
+	n.doLater(func(l *later) bool {
+		if !l.peers[key] && len(l.peers) >= maxLater {
+			return false
+		}
+		l.peers[key] = true
+		return true
+	})
+}
+
+// deliverQueue starts delivering key's queue in the background if anything waits for it.
+func (n *Node) deliverQueue(key string) {
 	if rs, err := n.History.Query(history.Filter{Peer: key, State: history.StateQueued, Limit: 1}); err != nil || len(rs) == 0 {
 		return
 	}

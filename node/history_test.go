@@ -3,6 +3,7 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -328,5 +329,93 @@ func TestEmptyJSONListsAreArrays(t *testing.T) {
 		if code != 0 || strings.TrimSpace(out) != "[]" {
 			t.Errorf("feigo %s --json with nothing to list: %d %q %q", cmd[0], code, out, errOut)
 		}
+	}
+}
+
+// The LAN's read loop never waits for the history (only a message's own storing, before its
+// acknowledgement, does): with the database locked by another writer, a transfer that ends
+// on a datagram (RELEASEFILES) is recorded later, and the node still answers at once.
+func TestReadLoopNeverWaitsForTheHistory(t *testing.T) {
+	raw, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	dir := t.TempDir()
+	a := startLoop(t, dir, "Alice", freePort(t), raw.LocalAddr().(*net.UDPAddr).Port, nil)
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: a.port}
+	no := 100
+	send := func(cmd ipmsg.Command, body string) {
+		no++
+		b, _ := ipmsg.Packet{Version: "1", No: uint32(no), User: []byte("rob"), Host: []byte("pc-rob"), Cmd: cmd, Body: []byte(body)}.Marshal()
+		raw.WriteToUDP(b, to)
+	}
+	// expect reads until a packet of mode arrives within d.
+	expect := func(mode ipmsg.Command, d time.Duration) (ipmsg.Packet, bool) {
+		buf := make([]byte, 65536)
+		raw.SetReadDeadline(time.Now().Add(d))
+		for {
+			k, _, err := raw.ReadFromUDP(buf)
+			if err != nil {
+				return ipmsg.Packet{}, false
+			}
+			if p, err := ipmsg.Decode(append([]byte(nil), buf[:k]...)); err == nil && p.Cmd.Mode() == mode {
+				return p, true
+			}
+		}
+	}
+	send(ipmsg.BrEntry, "Rob\x00\x00")
+	if _, ok := expect(ipmsg.AnsEntry, 10*time.Second); !ok {
+		t.Fatal("no answer to the first announcement")
+	}
+	a.wait(t, "peer_online", nil)
+	src := filepath.Join(t.TempDir(), "f.txt")
+	os.WriteFile(src, []byte("payroll"), 0o600)
+	offered := make(chan error, 1)
+	go func() {
+		_, err := a.SendFiles(context.Background(), "", []string{src}, netip.MustParseAddrPort(raw.LocalAddr().String()))
+		offered <- err
+	}()
+	offer, ok := expect(ipmsg.SendMsg, 10*time.Second)
+	if !ok {
+		t.Fatal("no offer")
+	}
+	send(ipmsg.RecvMsg, fmt.Sprintf("%d\x00", offer.No))
+	if err := <-offered; err != nil {
+		t.Fatal(err)
+	}
+
+	// Another writer holds the database: the history waits up to its busy timeout (5 s).
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	lock, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	send(ipmsg.ReleaseFiles, fmt.Sprintf("%d\x00", offer.No)) // the offer is declined: a record to write
+	send(ipmsg.BrEntry, "Rob\x00\x00")
+	_, answered := expect(ipmsg.AnsEntry, 3*time.Second)
+	lock.ExecContext(context.Background(), "ROLLBACK")
+	lock.Close()
+	if !answered {
+		t.Fatal("while the history was locked, the node did not answer an announcement within 3 s")
+	}
+	a.wait(t, "transfer_failed", nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rs, err := a.History.Query(history.Filter{})
+		if err == nil && len(rs) == 1 && rs[0].Kind == history.KindFile && rs[0].State == xfer.StateDeclined {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the declined offer was not recorded once the history was free: %+v %v", rs, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -42,6 +42,54 @@ type Node struct {
 	bg        sync.WaitGroup
 	retention atomic.Int64 // days; 0 keeps everything
 	stored    sync.Map     // inboxKey → history ID of a message stored and not yet reported
+	later     later
+}
+
+// later is the history work that events ask for: the LAN's read loop and the event
+// callbacks never wait for the history (only storing a message before its acknowledgement
+// does). Announced peers are coalesced by key; both lists are bounded, and what a flood
+// pushes out is caught up by the minute's queue retry (peers) or lost with a log line
+// (transfer records).
+type later struct {
+	mu      sync.Mutex
+	peers   map[string]bool // peer keys whose queue to look at
+	records []xfer.Transfer // ended transfers to record
+	wake    chan struct{}   // one token: there is work
+}
+
+// maxLater bounds each list of later work.
+const maxLater = 4096
+
+func (n *Node) doLater(what func(l *later) bool) {
+	n.later.mu.Lock()
+	ok := what(&n.later)
+	n.later.mu.Unlock()
+	if !ok {
+		n.log.Warn("history work dropped: too much waiting")
+		return
+	}
+	select {
+	case n.later.wake <- struct{}{}:
+	default:
+	}
+}
+
+// runLater does the waiting history work, on the node's background goroutine; queues is
+// false when the node is stopping (only the records are kept then).
+func (n *Node) runLater(queues bool) {
+	n.later.mu.Lock()
+	keys, recs := n.later.peers, n.later.records
+	n.later.peers, n.later.records = map[string]bool{}, nil
+	n.later.mu.Unlock()
+	for _, t := range recs {
+		n.recordTransfer(t)
+	}
+	if !queues {
+		return
+	}
+	for key := range keys {
+		n.deliverQueue(key)
+	}
 }
 
 func inboxKey(m lan.Message) string { return fmt.Sprint(m.Addr, "/", m.PacketNo) }
@@ -102,6 +150,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		}
 		return err
 	}
+	n.later = later{peers: map[string]bool{}, wake: make(chan struct{}, 1)}
 	cfg.Announced = n.peerAnnounced // a peer that restarted before it expired changes nothing
 	onEvent := cfg.OnEvent
 	n.emit = func(ev lan.Event) {
@@ -127,7 +176,14 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		case event.PeerOnline, event.PeerUpdated:
 			n.peerAnnounced(*ev.Peer)
 		case event.TransferDone, event.TransferFailed:
-			n.recordTransfer(*ev.Transfer)
+			t := *ev.Transfer
+			n.doLater(func(l *later) bool {
+				if len(l.records) >= maxLater {
+					return false
+				}
+				l.records = append(l.records, t)
+				return true
+			})
 		}
 		n.emit(ev)
 	}
@@ -183,12 +239,15 @@ func (n *Node) Run(ctx context.Context) error {
 				n.prune()
 			case <-retry.C:
 				n.retryQueues()
+			case <-n.later.wake:
+				n.runLater(true)
 			}
 		}
 	}()
 	runErr := n.Node.Run(ctx)
 	n.bgStop()
 	n.bg.Wait()
+	n.runLater(false) // the transfers that the stop cut are recorded too
 	stop()
 	if err := <-ctlDone; err != nil && runErr == nil {
 		runErr = err

@@ -15,7 +15,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -27,9 +26,11 @@ import (
 	"feigo/xfer"
 )
 
-// Node is what the control socket drives; *lan.Node implements it.
+// Node is what the control socket drives; *node.Node implements it.
 type Node interface {
 	Table() *peers.Table
+	// Resolve turns what a user typed into one peer's address.
+	Resolve(query string) (netip.AddrPort, error)
 	Self() ipmsg.Entry
 	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
 	SetAway(away bool, text string)
@@ -259,7 +260,7 @@ func handle(ctx context.Context, node Node, req Request) Response {
 		if len(req.To) != 1 {
 			return Response{Error: "name one peer"}
 		}
-		addr, err := Resolve(node.Table().Snapshot(), req.To[0])
+		addr, err := node.Resolve(req.To[0])
 		if err != nil {
 			return Response{Error: err.Error()}
 		}
@@ -348,10 +349,9 @@ func queue(ctx context.Context, node Node, req Request) Response {
 
 // resolveAll resolves every recipient a user named, or says which one it cannot.
 func resolveAll(node Node, to []string) ([]netip.AddrPort, error) {
-	snap := node.Table().Snapshot()
 	var addrs []netip.AddrPort
 	for _, q := range to {
-		addr, err := Resolve(snap, q)
+		addr, err := node.Resolve(q)
 		if err != nil {
 			return nil, err
 		}
@@ -388,34 +388,6 @@ func describe(nick string, addr netip.AddrPort) string {
 		return addr.String()
 	}
 	return fmt.Sprintf("%s (%s)", nick, addr)
-}
-
-// Resolve turns what a user typed into one peer's address. An IP address that no peer has
-// is used as it is (port 2425 unless given), so a colleague outside the table can still be
-// written to. No match and several matches are errors that say what to type instead.
-func Resolve(ps []peers.Peer, query string) (netip.AddrPort, error) {
-	m := peers.Find(ps, query)
-	switch len(m) {
-	case 1:
-		return m[0].Addr, nil
-	case 0:
-		if ap, err := lan.ParseTarget(query, lan.DefaultPort); err == nil {
-			return ap, nil
-		}
-		return netip.AddrPort{}, fmt.Errorf("no peer matches %q (see `feigo peers`)", query)
-	}
-	return netip.AddrPort{}, Ambiguous(query, m)
-}
-
-// Ambiguous is the error for a name that matches several peers: it lists them with what to
-// type instead.
-func Ambiguous(query string, m []peers.Peer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%q matches %d peers; name one by user@host, address or ID:", query, len(m))
-	for _, p := range m {
-		fmt.Fprintf(&b, "\n  %s  %s@%s  %s  %s", p.Nick, p.User, p.Host, p.Addr, p.ID)
-	}
-	return errors.New(b.String())
 }
 
 // Call sends req to the node listening at path and returns its answer. A Response with OK

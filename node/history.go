@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"feigo/control"
 	"feigo/event"
 	"feigo/history"
 	"feigo/lan"
@@ -122,6 +121,34 @@ func (n *Node) settle(id int64, d lan.Delivery, emit bool, sendID string) {
 	}
 }
 
+// Resolve turns what a user typed into one peer's address. An IP address that no peer has
+// is used as it is (port 2425 unless given), so a colleague outside the table can still be
+// written to. No match and several matches are errors that say what to type instead.
+func (n *Node) Resolve(query string) (netip.AddrPort, error) {
+	m := peers.Find(n.Table().Snapshot(), query)
+	switch len(m) {
+	case 1:
+		return m[0].Addr, nil
+	case 0:
+		if ap, err := lan.ParseTarget(query, lan.DefaultPort); err == nil {
+			return ap, nil
+		}
+		return netip.AddrPort{}, fmt.Errorf("no peer matches %q (see `feigo peers`)", query)
+	}
+	return netip.AddrPort{}, ambiguous(query, m)
+}
+
+// ambiguous is the error for a name that matches several peers: it lists them with what to
+// type instead.
+func ambiguous(query string, m []peers.Peer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q matches %d peers; name one by user@host, address or ID:", query, len(m))
+	for _, p := range m {
+		fmt.Fprintf(&b, "\n  %s  %s@%s  %s  %s", p.Nick, p.User, p.Host, p.Addr, p.ID)
+	}
+	return errors.New(b.String())
+}
+
 // ErrNoContact is returned by Queue for a name that neither the peer table nor the history
 // knows.
 var ErrNoContact = errors.New("no colleague by that name, online or in the history")
@@ -136,7 +163,7 @@ func (n *Node) Contact(query string) (history.Contact, error) {
 			Addr: p.Addr.String(), Nick: p.Nick}, nil
 	case 0:
 	default:
-		return history.Contact{}, control.Ambiguous(query, m)
+		return history.Contact{}, ambiguous(query, m)
 	}
 	cs, err := n.History.Contacts()
 	if err != nil {
@@ -166,7 +193,7 @@ func (n *Node) Contact(query string) (history.Contact, error) {
 			}
 		}
 	}
-	return history.Contact{}, control.Ambiguous(query, m)
+	return history.Contact{}, ambiguous(query, m)
 }
 
 // Queue stores text for the colleague c as queued, then delivers it at once if c is online

@@ -1,5 +1,7 @@
 // Package cli is FeiGo's command line: `feigo serve` runs a node without a window, and the
 // other commands talk to the running node (headless or GUI) through its control socket.
+// What peers chose (nicknames, messages, file names) reaches the terminal only through
+// printable, so it cannot carry escape sequences; --json output is exact.
 package cli
 
 import (
@@ -124,16 +126,17 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 func call(env Env, name, profDir string, req control.Request) (control.Response, bool) {
 	p, err := profile.Open(profDir)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "feigo %s: %v\n", name, err)
+		fmt.Fprintf(env.Stderr, "feigo %s: %s\n", name, printable(err.Error()))
 		return control.Response{}, false
 	}
 	resp, err := control.Call(p.SocketPath(), req)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "feigo %s: %v\n", name, err)
+		fmt.Fprintf(env.Stderr, "feigo %s: %s\n", name, printable(err.Error()))
 		return control.Response{}, false
 	}
 	if !resp.OK {
-		fmt.Fprintf(env.Stderr, "feigo %s: %s\n", name, resp.Error)
+		// The node's errors quote peers: "not delivered to NICK (ADDR)".
+		fmt.Fprintf(env.Stderr, "feigo %s: %s\n", name, printable(resp.Error))
 	}
 	return resp, resp.OK
 }
@@ -163,7 +166,8 @@ func runPeers(env Env, args []string) int {
 		if p.AwayText != "" {
 			status += ": " + p.AwayText
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", dash(p.Group), p.Nick, p.User, p.Host, p.Addr, status, p.Client, p.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", printable(dash(p.Group)), printable(p.Nick), printable(p.User), printable(p.Host),
+			p.Addr, printable(status), printable(p.Client), printable(p.ID))
 	}
 	tw.Flush()
 	return 0
@@ -234,14 +238,15 @@ func runSend(env Env, args []string) int {
 	return 0
 }
 
+// who names a recipient for the terminal.
 func who(d control.Delivery) string {
 	if d.To == "" {
-		return d.Nick
+		return printable(d.Nick)
 	}
 	if d.Nick != "" {
-		return d.Nick + " (" + d.To + ")"
+		return printable(d.Nick + " (" + d.To + ")")
 	}
-	return d.To
+	return printable(d.To)
 }
 
 func runAway(env Env, args []string) int {
@@ -297,7 +302,8 @@ func runStatus(env Env, args []string) int {
 	if s.Away {
 		state = "away: " + s.AwayText
 	}
-	fmt.Fprintf(env.Stdout, "%s (%s@%s) in %s, %s, %d peers, ID %s\n", s.Nick, s.User, s.Host, dash(s.Group), state, s.Peers, s.ID)
+	fmt.Fprintf(env.Stdout, "%s (%s@%s) in %s, %s, %d peers, ID %s\n", printable(s.Nick), printable(s.User), printable(s.Host),
+		printable(dash(s.Group)), printable(state), s.Peers, printable(s.ID))
 	return 0
 }
 

@@ -62,7 +62,7 @@ func runSendFile(env Env, args []string) int {
 func waitTransfer(env Env, name, prof string, t xfer.Transfer, quiet bool) int {
 	p, err := profile.Open(prof)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "feigo %s: %v\n", name, err)
+		fmt.Fprintf(env.Stderr, "feigo %s: %s\n", name, printable(err.Error()))
 		return 1
 	}
 	last := time.Time{}
@@ -70,11 +70,11 @@ func waitTransfer(env Env, name, prof string, t xfer.Transfer, quiet bool) int {
 		time.Sleep(pollEvery)
 		resp, err := control.Call(p.SocketPath(), control.Request{Cmd: "transfer", ID: t.ID})
 		if err != nil {
-			fmt.Fprintf(env.Stderr, "feigo %s: lost the node while waiting for transfer %d: %v\n", name, t.ID, err)
+			fmt.Fprintf(env.Stderr, "feigo %s: lost the node while waiting for transfer %d: %s\n", name, t.ID, printable(err.Error()))
 			return 1
 		}
 		if !resp.OK {
-			fmt.Fprintf(env.Stderr, "feigo %s: %s\n", name, resp.Error)
+			fmt.Fprintf(env.Stderr, "feigo %s: %s\n", name, printable(resp.Error))
 			return 1
 		}
 		t = *resp.Transfer
@@ -84,7 +84,7 @@ func waitTransfer(env Env, name, prof string, t xfer.Transfer, quiet bool) int {
 		}
 	}
 	if t.State != xfer.StateDone {
-		fmt.Fprintf(env.Stderr, "feigo %s: transfer %d %s: %s\n", name, t.ID, t.State, t.Error)
+		fmt.Fprintf(env.Stderr, "feigo %s: transfer %d %s: %s\n", name, t.ID, printable(t.State), printable(t.Error))
 		return 1
 	}
 	if t.Direction == event.Out {
@@ -94,23 +94,24 @@ func waitTransfer(env Env, name, prof string, t xfer.Transfer, quiet bool) int {
 	} else {
 		for _, f := range t.Files {
 			if f.State == xfer.StateDone {
-				fmt.Fprintln(env.Stdout, f.Path)
+				fmt.Fprintln(env.Stdout, printable(f.Path))
 			}
 		}
 	}
 	return 0
 }
 
+// peerName names a peer for the terminal.
 func peerName(nick, addr string) string {
 	if nick == "" {
-		return addr
+		return printable(addr)
 	}
-	return nick + " (" + addr + ")"
+	return printable(nick + " (" + addr + ")")
 }
 
 // progressLine is "state 12.0 MiB / 100 MiB (12%), 5.1 MiB/s, 17s left".
 func progressLine(t xfer.Transfer) string {
-	s := fmt.Sprintf("%s %s / %s", t.State, xfer.FormatSize(t.Done), xfer.FormatSize(t.Total))
+	s := fmt.Sprintf("%s %s / %s", printable(t.State), xfer.FormatSize(t.Done), xfer.FormatSize(t.Total))
 	if t.Total > 0 {
 		s += fmt.Sprintf(" (%d%%)", t.Done*100/t.Total)
 	}
@@ -156,7 +157,7 @@ func runTransfers(env Env, args []string) int {
 		if t.Direction == event.Out {
 			dir = "to"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, dir, peer, fileSummary(t), progressLine(t), dash(t.Error))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, dir, peer, fileSummary(t), progressLine(t), printable(dash(t.Error)))
 	}
 	tw.Flush()
 	return 0
@@ -173,7 +174,7 @@ func fileSummary(t xfer.Transfer) string {
 	if len(t.Files) > 1 {
 		name += fmt.Sprintf(" +%d", len(t.Files)-1)
 	}
-	return name
+	return printable(name)
 }
 
 // transferID reads the one ID argument of accept, decline and cancel.
@@ -220,7 +221,7 @@ func runAccept(env Env, args []string) int {
 	if *wait {
 		return waitTransfer(env, "accept", *prof, *resp.Transfer, false)
 	}
-	fmt.Fprintf(env.Stdout, "accepted transfer %d into %s\n", id, resp.Transfer.Dest)
+	fmt.Fprintf(env.Stdout, "accepted transfer %d into %s\n", id, printable(resp.Transfer.Dest))
 	return 0
 }
 
@@ -238,7 +239,7 @@ func idCommand(name, about string) func(Env, []string) int {
 		if !ok {
 			return 1
 		}
-		fmt.Fprintf(env.Stdout, "transfer %d %s\n", id, resp.Transfer.State)
+		fmt.Fprintf(env.Stdout, "transfer %d %s\n", id, printable(resp.Transfer.State))
 		return 0
 	}
 }

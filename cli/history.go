@@ -67,7 +67,7 @@ func runHistory(env Env, args []string) int {
 		if r.Error != "" {
 			state += ": " + r.Error
 		}
-		fmt.Fprintf(env.Stdout, "%s %s %s [%s] %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), arrow, r.Nick, state, text)
+		fmt.Fprintf(env.Stdout, "%s %s %s [%s] %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), arrow, printable(r.Nick), printable(state), printableLines(text))
 	}
 	return 0
 }

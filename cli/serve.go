@@ -43,7 +43,7 @@ func runServe(env Env, args []string) int {
 		return 2
 	}
 	fail := func(err error) int {
-		fmt.Fprintf(env.Stderr, "feigo serve: %v\n", err)
+		fmt.Fprintf(env.Stderr, "feigo serve: %s\n", printable(err.Error()))
 		return 1
 	}
 

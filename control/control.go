@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -155,47 +156,103 @@ func Listen(path string) (net.Listener, error) {
 	return ln, nil
 }
 
-// Serve answers requests on ln until ctx is cancelled, then closes ln and returns once every
-// request in progress has been answered.
+// Limits of the control server. Only the profile's owner can connect, but a stuck or
+// misbehaving local program must not exhaust the node: each connection holds one of
+// maxConns slots, has readRequestTimeout to send its request line, and at most
+// maxRequest bytes of it are read.
+const (
+	maxConns           = 64
+	readRequestTimeout = 5 * time.Second
+	writeTimeout       = 10 * time.Second
+	// maxRequest bounds a request line: the longest message, JSON-escaped, with room to spare.
+	maxRequest = 8 * lan.MaxText
+)
+
+// Backoff after a failed Accept (out of descriptors, say), as net/http's: 5 ms doubling to 1 s.
+const (
+	acceptRetryFirst = 5 * time.Millisecond
+	acceptRetryMax   = time.Second
+)
+
+type limits struct {
+	conns       int
+	readRequest time.Duration
+	maxRequest  int
+}
+
+var defaultLimits = limits{conns: maxConns, readRequest: readRequestTimeout, maxRequest: maxRequest}
+
+// Serve answers requests on ln until ctx is cancelled or ln is closed, then closes ln and
+// returns once every request in progress has been answered. A failing Accept (EMFILE when
+// the process is out of descriptors) is retried with a backoff, so the socket outlives it.
+// At most 64 connections are served at once; others wait in the listen queue.
 func Serve(ctx context.Context, ln net.Listener, node Node) error {
+	return serve(ctx, ln, node, defaultLimits)
+}
+
+func serve(ctx context.Context, ln net.Listener, node Node, lim limits) error {
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	slots := make(chan struct{}, lim.conns)
+	var delay time.Duration
 	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
 		c, err := ln.Accept()
 		if err != nil {
-			wg.Wait()
+			<-slots
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			return fmt.Errorf("control socket: %w", err)
+			if delay == 0 {
+				slog.Warn("control socket: accepting a connection failed; retrying", "err", err)
+			}
+			delay = min(max(2*delay, acceptRetryFirst), acceptRetryMax)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			}
+			continue
 		}
+		delay = 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { <-slots }()
 			defer c.Close()
-			serveConn(ctx, c, node)
+			serveConn(ctx, c, node, lim)
 		}()
 	}
 }
 
-// maxRequest bounds a request line: the longest message, JSON-escaped, with room to spare.
-const maxRequest = 8 * lan.MaxText
-
-func serveConn(ctx context.Context, c net.Conn, node Node) {
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadBytes('\n')
-	if err != nil && len(line) == 0 {
-		return
-	}
+func serveConn(ctx context.Context, c net.Conn, node Node, lim limits) {
+	c.SetReadDeadline(time.Now().Add(lim.readRequest))
+	line, err := bufio.NewReader(io.LimitReader(c, int64(lim.maxRequest)+1)).ReadBytes('\n')
 	var resp Response
-	var req Request
-	if jerr := json.Unmarshal(line, &req); jerr != nil {
-		resp = Response{Error: "bad request: " + jerr.Error()}
-	} else {
-		resp = handle(ctx, node, req)
+	switch {
+	case len(line) > lim.maxRequest:
+		resp = Response{Error: fmt.Sprintf("request too large (over %d bytes)", lim.maxRequest)}
+	case err != nil && !errors.Is(err, io.EOF):
+		return // too slow, or gone
+	case len(line) == 0:
+		return
+	default:
+		var req Request
+		if jerr := json.Unmarshal(line, &req); jerr != nil {
+			resp = Response{Error: "bad request: " + jerr.Error()}
+		} else {
+			resp = handle(ctx, node, req)
+		}
 	}
-	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	b, _ := json.Marshal(resp)
 	c.Write(append(b, '\n'))
 }
@@ -390,10 +447,38 @@ func describe(nick string, addr netip.AddrPort) string {
 	return fmt.Sprintf("%s (%s)", nick, addr)
 }
 
+// callTimeout is how long a client waits for the answer to cmd: a send waits for the
+// retries (seconds) and, with several long parts, longer; a history search reads the whole
+// database; everything else is answered at once by a node that is not stuck.
+func callTimeout(cmd string) time.Duration {
+	switch cmd {
+	case "send", "send-file":
+		return 5 * time.Minute
+	case "history":
+		return time.Minute
+	}
+	return 15 * time.Second
+}
+
+// dialTimeout bounds connecting to the socket.
+const dialTimeout = 2 * time.Second
+
 // Call sends req to the node listening at path and returns its answer. A Response with OK
-// false is returned as it is, not as an error; errors are for failing to ask at all.
+// false is returned as it is, not as an error; errors are for failing to ask at all. The
+// wait for the answer is bounded per command (15 s for status, 5 min for a send).
 func Call(path string, req Request) (Response, error) {
-	c, err := net.DialTimeout("unix", path, 2*time.Second)
+	return CallContext(context.Background(), path, req)
+}
+
+// CallContext is Call whose wait also ends with ctx.
+func CallContext(ctx context.Context, path string, req Request) (Response, error) {
+	limit := callTimeout(req.Cmd)
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	dctx, dcancel := context.WithTimeout(ctx, dialTimeout)
+	var d net.Dialer
+	c, err := d.DialContext(dctx, "unix", path)
+	dcancel()
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
 			return Response{}, fmt.Errorf("%w (no socket at %s): start one with `feigo serve` or the FeiGo app", ErrNotRunning, path)
@@ -401,18 +486,27 @@ func Call(path string, req Request) (Response, error) {
 		return Response{}, fmt.Errorf("connecting to %s: %w", path, err)
 	}
 	defer c.Close()
+	// The deadline ends a blocked write or read; a cancelled ctx ends it at once.
+	dl, _ := ctx.Deadline()
+	c.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+	stuck := func(what string, err error) error {
+		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("the node at %s did not answer the %s request in time; it may be stuck: restart it (%s: %w)", path, req.Cmd, what, err)
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	b, err := json.Marshal(req)
 	if err != nil {
 		return Response{}, err
 	}
 	if _, err := c.Write(append(b, '\n')); err != nil {
-		return Response{}, fmt.Errorf("sending the request: %w", err)
+		return Response{}, stuck("sending the request", err)
 	}
-	// A send may wait for the retries (seconds) and, with several long parts, longer.
-	c.SetReadDeadline(time.Now().Add(5 * time.Minute))
 	var resp Response
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		return Response{}, fmt.Errorf("reading the answer from the node: %w", err)
+		return Response{}, stuck("reading the answer from the node", err)
 	}
 	return resp, nil
 }

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"feigo/event"
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -128,8 +130,12 @@ var migrations = []string{
 		SELECT peer, peer_id, user, host, addr, nick, MAX(time) FROM messages GROUP BY peer;`,
 }
 
-// Open opens (creating and migrating) the history database at path.
+// Open opens (creating and migrating) the history database at path. The database and the
+// -wal and -shm files SQLite keeps beside it are readable and writable by the user alone.
 func Open(path string) (*Store, error) {
+	if err := ownerOnly(path); err != nil {
+		return nil, fmt.Errorf("opening history: %w", err)
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("opening history: %w", err)
@@ -141,6 +147,30 @@ func Open(path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ownerOnly creates the database file with mode 0600 if it is missing and makes it and its
+// companions 0600 if an older FeiGo left them readable. SQLite creates its -wal, -shm and
+// -journal files with the database file's mode (never more, whatever the umask), so they
+// stay 0600 too; without this the database would be 0644, SQLite's default.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) migrate() error {

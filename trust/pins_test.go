@@ -1,0 +1,89 @@
+package trust
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func key(i int) ed25519.PublicKey {
+	seed := make([]byte, 32)
+	seed[0], seed[1] = byte(i), byte(i>>8)
+	return ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+}
+
+func TestPinsFirstKeyWins(t *testing.T) {
+	dir := t.TempDir()
+	ps, err := OpenPins(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, v, err := ps.See("alice-id", key(1), "Alice"); v != Pinned || err != nil {
+		t.Fatalf("first sight: %v %v", v, err)
+	}
+	if _, v, _ := ps.See("alice-id", key(1), "Alice"); v != Known {
+		t.Fatalf("same key: %v", v)
+	}
+	// Someone else claims Alice's name with their own key: a conflict, and the pin stays.
+	if p, v, _ := ps.See("alice-id", key(2), "Alice"); v != Conflict || !ed25519.PublicKey(p.Key).Equal(key(1)) {
+		t.Fatalf("impostor: %v %x", v, p.Key)
+	}
+	if err := ps.Verify("alice-id"); err != nil {
+		t.Fatal(err)
+	}
+	// Kept across a restart, owner-only.
+	again, err := OpenPins(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := again.Get("alice-id")
+	if !ok || !p.Verified || !ed25519.PublicKey(p.Key).Equal(key(1)) {
+		t.Fatalf("reloaded %+v %v", p, ok)
+	}
+	if st, err := os.Stat(filepath.Join(dir, PinsFile)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("pins file %v %v", st, err)
+	}
+	// The user accepts a new key for a verified colleague: it is marked changed until verified.
+	if err := again.Replace("alice-id", key(3), "Alice"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := again.Get("alice-id"); p.Verified || !p.Changed {
+		t.Fatalf("after a key change: %+v", p)
+	}
+	if err := again.Verify("alice-id"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := again.Get("alice-id"); !p.Verified || p.Changed {
+		t.Fatalf("after verifying the new key: %+v", p)
+	}
+	if err := again.Verify("nobody"); err == nil {
+		t.Fatal("verified a name never seen")
+	}
+	os.WriteFile(filepath.Join(dir, PinsFile), []byte("{"), 0o600)
+	if _, err := OpenPins(dir, nil); err == nil {
+		t.Fatal("damaged pins accepted silently")
+	}
+}
+
+// A flood of new identities cannot grow the pins without bound, nor push out a verified one.
+func TestPinsBounded(t *testing.T) {
+	now := time.Unix(1000, 0)
+	ps, _ := OpenPins("", func() time.Time { now = now.Add(time.Second); return now })
+	ps.See("boss", key(0), "Boss")
+	ps.Verify("boss")
+	for i := 1; i <= MaxPins+50; i++ {
+		ps.See(fmt.Sprint("x", i), key(i), "")
+	}
+	if n := len(ps.All()); n != MaxPins {
+		t.Fatalf("%d pins kept", n)
+	}
+	if _, ok := ps.Get("boss"); !ok {
+		t.Fatal("the verified pin was evicted")
+	}
+	if _, ok := ps.Get("x1"); ok {
+		t.Fatal("the oldest unverified pin was kept")
+	}
+}

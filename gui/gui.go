@@ -71,16 +71,8 @@ func Main(profDir string, logw io.Writer) int {
 	}
 	cfg.Log = log
 	// Events may come before the window exists: they wait in a queue.
-	events := make(chan lan.Event, 4096)
-	cfg.OnEvent = func(ev lan.Event) {
-		select {
-		case events <- ev:
-		default:
-			if ev.Type != event.TransferProgress { // progress can be dropped; the next one catches up
-				events <- ev
-			}
-		}
-	}
+	events := newInbox()
+	cfg.OnEvent = events.Push
 	n, err := node.Start(p, cfg)
 	if err != nil {
 		return fail(err)
@@ -148,17 +140,43 @@ func Main(profDir string, logw io.Writer) int {
 		u.Win.ShowAndRun()
 	}
 	// The window closed or Quit was chosen: say goodbye to the LAN (BR_EXIT) and stop.
-	cancel()
-	close(events)
-	select {
-	case err := <-done:
-		if err != nil {
-			fmt.Fprintf(logw, "feigo: %v\n", err)
-			return 1
-		}
-	case <-time.After(5 * time.Second):
+	if err := shutdown(cancel, done, events, 5*time.Second); err != nil {
+		fmt.Fprintf(logw, "feigo: %v\n", err)
+		return 1
 	}
 	return 0
+}
+
+// inbox is the queue of node events on their way to the window.
+type inbox chan lan.Event
+
+func newInbox() inbox { return make(inbox, 4096) }
+
+// Push is the node's OnEvent.
+func (q inbox) Push(ev lan.Event) {
+	select {
+	case q <- ev:
+	default:
+		if ev.Type != event.TransferProgress { // progress can be dropped; the next one catches up
+			q <- ev
+		}
+	}
+}
+
+// Close ends the queue.
+func (q inbox) Close() { close(q) }
+
+// shutdown stops the node (cancel), closes the window's inbox and waits up to wait for the
+// node's Run to return (done), returning its error.
+func shutdown(cancel context.CancelFunc, done <-chan error, in interface{ Close() }, wait time.Duration) error {
+	cancel()
+	in.Close()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(wait):
+		return nil
+	}
 }
 
 // withBadge returns the icon with a red dot: the tray's unread indicator.

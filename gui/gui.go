@@ -24,8 +24,6 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"feigo/assets"
-	"feigo/event"
-	"feigo/lan"
 	"feigo/node"
 	"feigo/peers"
 	"feigo/profile"
@@ -112,11 +110,7 @@ func Main(profDir string, logw io.Writer) int {
 		}
 		setTray(0)
 	}
-	go func() {
-		for ev := range events {
-			u.HandleEvent(ev)
-		}
-	}()
+	u.Follow(events)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 1)
@@ -147,30 +141,15 @@ func Main(profDir string, logw io.Writer) int {
 	return 0
 }
 
-// inbox is the queue of node events on their way to the window.
-type inbox chan lan.Event
+// newInbox is the queue of node events on their way to the window.
+func newInbox() *ui.Inbox { return ui.NewInbox(0) }
 
-func newInbox() inbox { return make(inbox, 4096) }
-
-// Push is the node's OnEvent.
-func (q inbox) Push(ev lan.Event) {
-	select {
-	case q <- ev:
-	default:
-		if ev.Type != event.TransferProgress { // progress can be dropped; the next one catches up
-			q <- ev
-		}
-	}
-}
-
-// Close ends the queue.
-func (q inbox) Close() { close(q) }
-
-// shutdown stops the node (cancel), closes the window's inbox and waits up to wait for the
-// node's Run to return (done), returning its error.
+// shutdown stops the node (cancel), waits up to wait for its Run to return (done) and then
+// closes the window's inbox: the node emits while it says goodbye and settles the sends in
+// flight, and Push drops what comes after Close. It returns Run's error.
 func shutdown(cancel context.CancelFunc, done <-chan error, in interface{ Close() }, wait time.Duration) error {
 	cancel()
-	in.Close()
+	defer in.Close()
 	select {
 	case err := <-done:
 		return err

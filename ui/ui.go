@@ -85,6 +85,8 @@ type UI struct {
 	unread   int
 	// async runs work that may block (network) off Fyne's goroutine; tests run it inline.
 	async func(func())
+	// post hands a function to Fyne's goroutine: fyne.Do.
+	post func(func())
 	// The peer tree's index (groups, and each group's rows in order), rebuilt lazily, and
 	// a pending coalesced refresh: a burst of 1,000 announcements costs one redraw.
 	groups         []string
@@ -111,7 +113,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
 		xfers: map[int]lan.Transfer{}, offers: map[int]*offerCard{}, focused: true,
-		async: func(f func()) { go f() }, pending: map[string]pendingMsg{}, indexDirty: true,
+		async: func(f func()) { go f() }, post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		rows:  map[fyne.CanvasObject]string{},
 	}
@@ -135,7 +137,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 func (u *UI) t(msg string, args ...any) string { return T(u.lang, msg, args...) }
 
 // do runs f on Fyne's goroutine: the one way other goroutines reach the widgets.
-func (u *UI) do(f func()) { fyne.Do(f) }
+func (u *UI) do(f func()) { u.post(f) }
 
 func (u *UI) build() fyne.CanvasObject {
 	self := u.core.Self()
@@ -217,6 +219,60 @@ func selfText(e lan.Entry) string {
 // HandleEvent shows a node event; it may be called from any goroutine.
 func (u *UI) HandleEvent(ev lan.Event) { u.do(func() { u.apply(ev) }) }
 
+// Follow shows the events of in, batch by batch, until in is closed. The node's peers and
+// transfers are read again after in had to drop events.
+func (u *UI) Follow(in *Inbox) {
+	in.start(func(batch []lan.Event, resync bool, shown func()) {
+		var ps []peers.Peer
+		var ts []lan.Transfer
+		if resync { // off Fyne's goroutine: the core takes its locks
+			ps, ts = u.core.Peers(), u.core.Transfers()
+		}
+		u.do(func() {
+			defer shown()
+			for _, ev := range batch {
+				u.apply(ev)
+			}
+			if resync {
+				u.resync(ps, ts)
+			}
+		})
+	})
+}
+
+// resync replaces what the window knows of the peers and transfers with the core's, after
+// events about them were dropped.
+func (u *UI) resync(ps []peers.Peer, ts []lan.Transfer) {
+	u.peers = make(map[string]peers.Peer, len(ps))
+	for _, p := range ps {
+		u.peers[p.ID] = p
+	}
+	retitle := false
+	for _, c := range u.convs {
+		if p, ok := u.peers[c.peerID]; ok {
+			c.addr = p.Addr
+			if c.nick != p.Nick {
+				c.nick, retitle = p.Nick, true
+			}
+		}
+		c.updateStatus()
+	}
+	if retitle {
+		u.setUnread()
+	}
+	u.peersMoved()
+	u.xfers = make(map[int]lan.Transfer, len(ts))
+	for _, t := range ts {
+		u.xfers[t.ID] = t
+		if card, ok := u.offers[t.ID]; ok {
+			card.update(t)
+		} else if t.Direction == event.In && t.State == lan.StateOffered {
+			u.offered(t) // its offer was among the dropped events
+		}
+	}
+	u.refreshTransfers()
+}
+
 func (u *UI) apply(ev lan.Event) {
 	switch ev.Type {
 	case event.PeerOnline, event.PeerUpdated:
@@ -258,18 +314,24 @@ func (u *UI) apply(ev lan.Event) {
 			card.update(t)
 		}
 		if ev.Type == event.TransferOffered && t.Direction == event.In {
-			c := u.openConv(who{id: t.PeerID, addr: t.Addr, nick: t.Nick, user: t.User, host: t.Host}, false)
-			u.addOffer(c, t)
-			u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
-			if auto := u.opt.Settings.AutoAccept; slices.Contains(auto, t.Nick) || (t.PeerID != "" && slices.Contains(auto, t.PeerID)) {
-				id := t.ID
-				u.async(func() {
-					if _, err := u.core.Accept(id, "", nil); err != nil {
-						u.do(func() { dialog.ShowError(err, u.Win) })
-					}
-				})
-			}
+			u.offered(t)
 		}
+	}
+}
+
+// offered shows a new incoming offer in its conversation, and accepts it at once from the
+// colleagues chosen in the settings.
+func (u *UI) offered(t lan.Transfer) {
+	c := u.openConv(who{id: t.PeerID, addr: t.Addr, nick: t.Nick, user: t.User, host: t.Host}, false)
+	u.addOffer(c, t)
+	u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
+	if auto := u.opt.Settings.AutoAccept; slices.Contains(auto, t.Nick) || (t.PeerID != "" && slices.Contains(auto, t.PeerID)) {
+		id := t.ID
+		u.async(func() {
+			if _, err := u.core.Accept(id, "", nil); err != nil {
+				u.do(func() { dialog.ShowError(err, u.Win) })
+			}
+		})
 	}
 }
 

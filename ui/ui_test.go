@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,7 @@ type fakeCore struct {
 	mu       sync.Mutex
 	self     lan.Entry
 	peers    []peers.Peer
+	xfers    []lan.Transfer
 	sent     []string
 	fail     bool
 	accepted []int
@@ -69,8 +71,12 @@ func (f *fakeCore) Queue(_ context.Context, _, text string, c history.Contact) (
 }
 func (f *fakeCore) SetRetention(days int) { f.keepDays = days }
 
-func (f *fakeCore) Self() lan.Entry     { return f.self }
-func (f *fakeCore) Peers() []peers.Peer { return f.peers }
+func (f *fakeCore) Self() lan.Entry { return f.self }
+func (f *fakeCore) Peers() []peers.Peer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.peers)
+}
 func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -86,7 +92,11 @@ func (f *fakeCore) SendFiles(_ context.Context, _ string, paths []string, to ...
 	f.fileTo = append(f.fileTo, to)
 	return lan.Transfer{}, nil
 }
-func (f *fakeCore) Transfers() []lan.Transfer { return nil }
+func (f *fakeCore) Transfers() []lan.Transfer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.xfers)
+}
 func (f *fakeCore) Accept(id int, _ string, _ []string) (lan.Transfer, error) {
 	f.accepted = append(f.accepted, id)
 	return lan.Transfer{ID: id}, nil

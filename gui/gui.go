@@ -125,7 +125,7 @@ func Main(profDir string, logw io.Writer) int {
 		done <- err
 		if err != nil {
 			log.Error("node stopped", "err", err)
-			fyne.Do(func() { dialog.ShowError(err, u.Win) })
+			u.ShowError(err)
 		}
 	}()
 	if st.StartMinimised && setTray != nil {
@@ -133,7 +133,9 @@ func Main(profDir string, logw io.Writer) int {
 	} else {
 		u.Win.ShowAndRun()
 	}
-	// The window closed or Quit was chosen: say goodbye to the LAN (BR_EXIT) and stop.
+	// The window closed or Quit was chosen: its background calls end, then the node says
+	// goodbye to the LAN (BR_EXIT) and stops.
+	u.Close()
 	if err := shutdown(cancel, done, events, 5*time.Second); err != nil {
 		fmt.Fprintf(logw, "feigo: %v\n", err)
 		return 1

@@ -310,8 +310,8 @@ func (u *UI) expect(addr netip.AddrPort, m *chatMsg) {
 func (u *UI) deliver(c *conv, m *chatMsg) {
 	addr, text := c.addr, m.text
 	u.expect(addr, m)
-	u.async(func() {
-		ds, err := u.core.Send(context.Background(), text, addr)
+	u.work(func(ctx context.Context) func() {
+		ds, err := u.core.Send(ctx, text, addr)
 		state, why := history.StateDelivered, ""
 		if err != nil {
 			state, why = history.StateFailed, err.Error()
@@ -321,10 +321,10 @@ func (u *UI) deliver(c *conv, m *chatMsg) {
 				why = ds[0].Err.Error()
 			}
 		}
-		u.do(func() {
+		return func() {
 			m.state, m.err = state, why
 			c.refresh(m)
-		})
+		}
 	})
 }
 
@@ -334,9 +334,9 @@ func (u *UI) queue(c *conv, m *chatMsg) {
 	c.refresh(m)
 	ct, text := c.contact(), m.text
 	u.expect(c.addr, m)
-	u.async(func() {
-		r, err := u.core.Queue(context.Background(), "", text, ct)
-		u.do(func() {
+	u.work(func(ctx context.Context) func() {
+		r, err := u.core.Queue(ctx, "", text, ct)
+		return func() {
 			if err != nil {
 				m.state, m.err = history.StateFailed, err.Error()
 				c.refresh(m)
@@ -350,7 +350,7 @@ func (u *UI) queue(c *conv, m *chatMsg) {
 				m.state = r.State
 			}
 			c.refresh(m)
-		})
+		}
 	})
 }
 

@@ -1,7 +1,8 @@
 // Package ui is FeiGo's desktop window, in Fyne. It drives a Core (the LAN node) and shows
-// what the node reports through HandleEvent. Every change that comes from another goroutine
-// goes through UI.do, the one place that calls fyne.Do. It does not import fyne's app
-// package, so its tests run headless with fyne's test driver.
+// what the node reports through an Inbox. Calls to the core that may block go through UI.work
+// and every change that comes from another goroutine through UI.do, the one place that calls
+// fyne.Do. It does not import fyne's app package, so its tests run headless with fyne's test
+// driver.
 package ui
 
 import (
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -60,7 +62,8 @@ type Options struct {
 	OnUnread func(total int)
 }
 
-// UI is the main window and its state. Its fields are touched only on Fyne's goroutine.
+// UI is the main window and its state. Its fields are touched only on Fyne's goroutine, but
+// for those that say otherwise.
 type UI struct {
 	app  fyne.App
 	Win  fyne.Window
@@ -83,10 +86,16 @@ type UI struct {
 	self     *widget.Label
 	focused  bool
 	unread   int
-	// async runs work that may block (network) off Fyne's goroutine; tests run it inline.
-	async func(func())
-	// post hands a function to Fyne's goroutine: fyne.Do.
+	// post hands a function to Fyne's goroutine: fyne.Do (tests: their own loop).
 	post func(func())
+	// ctx lives as long as the window: the background calls (work) run with it. It and
+	// jobs, the calls under way, are safe for concurrent use.
+	ctx  context.Context
+	stop context.CancelFunc
+	jobs activity
+	// life guards closed, set by Close: nothing is shown after it.
+	life   sync.Mutex
+	closed bool
 	// The peer tree's index (groups, and each group's rows in order), rebuilt lazily, and
 	// a pending coalesced refresh: a burst of 1,000 announcements costs one redraw.
 	groups         []string
@@ -103,6 +112,7 @@ type UI struct {
 	histResults []history.Record
 	histList    *widget.List
 	histInfo    *widget.Label
+	histSeq     int // the search whose results the tab waits for
 	// rows maps the tree's row widgets to the node they show now (for drops on a row).
 	rows map[fyne.CanvasObject]string
 }
@@ -113,11 +123,13 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
 		xfers: map[int]lan.Transfer{}, offers: map[int]*offerCard{}, focused: true,
-		async: func(f func()) { go f() }, post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
+		post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		rows:  map[fyne.CanvasObject]string{},
 	}
+	u.ctx, u.stop = context.WithCancel(context.Background())
 	u.Win = app.NewWindow("FeiGo")
+	u.Win.SetOnClosed(u.stop)
 	u.Win.SetContent(u.build())
 	u.Win.Resize(fyne.NewSize(980, 640))
 	u.Win.SetOnDropped(u.dropped)
@@ -136,9 +148,6 @@ func New(app fyne.App, core Core, opt Options) *UI {
 
 func (u *UI) t(msg string, args ...any) string { return T(u.lang, msg, args...) }
 
-// do runs f on Fyne's goroutine: the one way other goroutines reach the widgets.
-func (u *UI) do(f func()) { u.post(f) }
-
 func (u *UI) build() fyne.CanvasObject {
 	self := u.core.Self()
 	u.self = widget.NewLabelWithStyle(selfText(self), fyne.TextAlign(0), fyne.TextStyle{Bold: true})
@@ -151,7 +160,7 @@ func (u *UI) build() fyne.CanvasObject {
 		if text == "" {
 			text = u.t("I am away from my desk.")
 		}
-		go u.core.SetAway(away, text)
+		u.work(func(context.Context) func() { u.core.SetAway(away, text); return nil })
 	})
 	u.status.SetSelectedIndex(0)
 	search := widget.NewEntry()
@@ -177,7 +186,9 @@ func (u *UI) build() fyne.CanvasObject {
 		}
 		u.tree.Unselect(id)
 	}
-	refresh := widget.NewButton(u.t("Refresh"), func() { go u.core.Refresh() })
+	refresh := widget.NewButton(u.t("Refresh"), func() {
+		u.work(func(context.Context) func() { u.core.Refresh(); return nil })
+	})
 	many := widget.NewButton(u.t("Message to many"), u.messageToMany)
 	settings := widget.NewButton(u.t("Settings"), u.showSettings)
 	hist := widget.NewButton(u.t("History"), u.showHistory)
@@ -193,6 +204,7 @@ func (u *UI) build() fyne.CanvasObject {
 		}
 		if ti == u.histTab {
 			u.histTab = nil
+			u.histSeq++ // a search under way has no tab to show in
 		}
 		u.tabs.Remove(ti)
 	}
@@ -216,9 +228,6 @@ func selfText(e lan.Entry) string {
 	return e.Nick + " · " + e.Group
 }
 
-// HandleEvent shows a node event; it may be called from any goroutine.
-func (u *UI) HandleEvent(ev lan.Event) { u.do(func() { u.apply(ev) }) }
-
 // Follow shows the events of in, batch by batch, until in is closed. The node's peers and
 // transfers are read again after in had to drop events.
 func (u *UI) Follow(in *Inbox) {
@@ -228,14 +237,16 @@ func (u *UI) Follow(in *Inbox) {
 		if resync { // off Fyne's goroutine: the core takes its locks
 			ps, ts = u.core.Peers(), u.core.Transfers()
 		}
-		u.do(func() {
-			defer shown()
-			for _, ev := range batch {
-				u.apply(ev)
-			}
-			if resync {
-				u.resync(ps, ts)
-			}
+		u.post(func() {
+			defer shown() // also when the window has closed
+			u.live(func() {
+				for _, ev := range batch {
+					u.apply(ev)
+				}
+				if resync {
+					u.resync(ps, ts)
+				}
+			})
 		})
 	})
 }
@@ -327,10 +338,9 @@ func (u *UI) offered(t lan.Transfer) {
 	u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
 	if auto := u.opt.Settings.AutoAccept; slices.Contains(auto, t.Nick) || (t.PeerID != "" && slices.Contains(auto, t.PeerID)) {
 		id := t.ID
-		u.async(func() {
-			if _, err := u.core.Accept(id, "", nil); err != nil {
-				u.do(func() { dialog.ShowError(err, u.Win) })
-			}
+		u.work(func(context.Context) func() {
+			_, err := u.core.Accept(id, "", nil)
+			return u.showErr(err)
 		})
 	}
 }
@@ -750,7 +760,9 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 		cancel.Hide()
 	} else {
 		cancel.Show()
-		cancel.OnTapped = func() { go u.core.Cancel(id) }
+		cancel.OnTapped = func() {
+			u.work(func(context.Context) func() { u.core.Cancel(id); return nil })
+		}
 	}
 	if t.Direction == event.In && t.State == lan.StateDone && t.Dest != "" {
 		open.Show()
@@ -783,10 +795,9 @@ func (u *UI) addOffer(c *conv, t lan.Transfer) {
 	card.info.Wrapping = fyne.TextWrapWord
 	id := t.ID
 	accept := func(dir string) {
-		u.async(func() {
-			if _, err := u.core.Accept(id, dir, nil); err != nil {
-				u.do(func() { dialog.ShowError(err, u.Win) })
-			}
+		u.work(func(context.Context) func() {
+			_, err := u.core.Accept(id, dir, nil)
+			return u.showErr(err)
 		})
 	}
 	card.accept = widget.NewButton(u.t("Accept"), func() { accept("") })
@@ -804,13 +815,14 @@ func (u *UI) addOffer(c *conv, t lan.Transfer) {
 		d.Show()
 	})
 	card.cancel = widget.NewButton(u.t("Decline"), func() {
-		u.async(func() {
-			cur := u.xfers[id]
-			if cur.State == lan.StateOffered {
+		offered := u.xfers[id].State == lan.StateOffered
+		u.work(func(context.Context) func() {
+			if offered {
 				u.core.Decline(id)
 			} else {
 				u.core.Cancel(id)
 			}
+			return nil
 		})
 	})
 	card.open = widget.NewButton(u.t("Open folder"), nil)
@@ -874,20 +886,18 @@ func (u *UI) sendFilesTo(to []peers.Peer, paths []string) {
 	for _, p := range to {
 		addrs = append(addrs, p.Addr)
 	}
-	u.async(func() {
-		if _, err := u.core.SendFiles(context.Background(), "", paths, addrs...); err != nil {
-			u.do(func() { dialog.ShowError(err, u.Win) })
-		}
+	u.work(func(ctx context.Context) func() {
+		_, err := u.core.SendFiles(ctx, "", paths, addrs...)
+		return u.showErr(err)
 	})
 }
 
 // sendFiles offers paths to the peer of conversation c.
 func (u *UI) sendFiles(c *conv, paths []string) {
 	addr := c.addr
-	u.async(func() {
-		if _, err := u.core.SendFiles(context.Background(), "", paths, addr); err != nil {
-			u.do(func() { dialog.ShowError(err, u.Win) })
-		}
+	u.work(func(ctx context.Context) func() {
+		_, err := u.core.SendFiles(ctx, "", paths, addr)
+		return u.showErr(err)
 	})
 }
 

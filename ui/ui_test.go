@@ -25,21 +25,44 @@ import (
 	"feigo/profile"
 )
 
-// fakeCore records what the window asks of the node.
+// fakeCore records what the window asks of the node. The window calls it from background
+// goroutines, as it does the node: its fields are guarded by mu; a test reads them after
+// settle, which orders it after the calls.
 type fakeCore struct {
-	mu       sync.Mutex
-	self     lan.Entry
-	peers    []peers.Peer
-	xfers    []lan.Transfer
-	sent     []string
-	fail     bool
-	accepted []int
-	declined []int
-	files    [][]string
-	fileTo   [][]netip.AddrPort
-	hist     *history.Store
-	queued   []string
-	keepDays int
+	mu        sync.Mutex
+	self      lan.Entry
+	peers     []peers.Peer
+	xfers     []lan.Transfer
+	sent      []string
+	fail      bool
+	accepted  []int
+	declined  []int
+	cancelled []int
+	files     [][]string
+	fileTo    [][]netip.AddrPort
+	hist      *history.Store
+	queued    []string
+	keepDays  int
+	// holdFiles makes SendFiles wait for its context to end.
+	holdFiles bool
+	// gate, when set, is called as a call named so begins, without mu: a test holds
+	// calls there.
+	gate func(call string)
+}
+
+func (f *fakeCore) enter(call string) {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		gate(call)
+	}
+}
+
+func (f *fakeCore) setGate(gate func(call string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gate = gate
 }
 
 // newFakeCore is a fake node with a real history store.
@@ -69,14 +92,25 @@ func (f *fakeCore) Queue(_ context.Context, _, text string, c history.Contact) (
 	r.ID, err = f.hist.Add(r)
 	return r, err
 }
-func (f *fakeCore) SetRetention(days int) { f.keepDays = days }
 
-func (f *fakeCore) Self() lan.Entry { return f.self }
+func (f *fakeCore) SetRetention(days int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keepDays = days
+}
+
+func (f *fakeCore) Self() lan.Entry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.self
+}
+
 func (f *fakeCore) Peers() []peers.Peer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.peers)
 }
+
 func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -87,41 +121,181 @@ func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([
 	}
 	return []lan.Delivery{d}, nil
 }
-func (f *fakeCore) SendFiles(_ context.Context, _ string, paths []string, to ...netip.AddrPort) (lan.Transfer, error) {
+
+func (f *fakeCore) SendFiles(ctx context.Context, _ string, paths []string, to ...netip.AddrPort) (lan.Transfer, error) {
+	f.mu.Lock()
 	f.files = append(f.files, paths)
 	f.fileTo = append(f.fileTo, to)
+	hold := f.holdFiles
+	f.mu.Unlock()
+	if hold {
+		<-ctx.Done()
+		return lan.Transfer{}, ctx.Err()
+	}
 	return lan.Transfer{}, nil
 }
+
 func (f *fakeCore) Transfers() []lan.Transfer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.xfers)
 }
+
 func (f *fakeCore) Accept(id int, _ string, _ []string) (lan.Transfer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.accepted = append(f.accepted, id)
 	return lan.Transfer{ID: id}, nil
 }
-func (f *fakeCore) Decline(id int) error       { f.declined = append(f.declined, id); return nil }
-func (f *fakeCore) Cancel(int) error           { return errors.New("not running") }
-func (f *fakeCore) SetAway(bool, string)       {}
-func (f *fakeCore) SetName(nick, group string) { f.self.Nick, f.self.Group = nick, group }
-func (f *fakeCore) Refresh()                   {}
+
+func (f *fakeCore) Decline(id int) error {
+	f.enter("Decline")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.declined = append(f.declined, id)
+	return nil
+}
+
+func (f *fakeCore) Cancel(id int) error {
+	f.enter("Cancel")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancelled = append(f.cancelled, id)
+	return errors.New("not running")
+}
+
+func (f *fakeCore) SetAway(bool, string) {}
+
+func (f *fakeCore) SetName(nick, group string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.self.Nick, f.self.Group = nick, group
+}
+
+func (f *fakeCore) Refresh() {}
 
 var (
 	bobAddr   = netip.MustParseAddrPort("10.0.0.2:2425")
 	carolAddr = netip.MustParseAddrPort("10.0.0.3:2425")
 )
 
-func newTestUI(t *testing.T, lang string) (*UI, *fakeCore) {
+func newTestUI(t *testing.T, lang string) (*testUI, *fakeCore) {
 	t.Helper()
 	app := test.NewTempApp(t)
 	core := newFakeCore(t)
 	core.self = lan.Entry{Nick: "王芳", Group: "财务部"}
-	u := New(app, core, Options{Settings: profile.Settings{Language: lang}})
-	u.async = func(f func()) { f() }
-	u.after = func(_ time.Duration, f func()) { f() }
+	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{Language: lang}})
 	u.Win.Resize(fyne.NewSize(900, 600))
 	return u, core
+}
+
+// testUI is a window under test, run as the app runs it: its calls to the core go to the
+// background and the node's events come through an Inbox. The test goroutine plays Fyne's
+// goroutine: what the window hands to Fyne waits in loop until settle runs it there.
+type testUI struct {
+	*UI
+	tb    testing.TB
+	loop  *uiLoop
+	inbox *Inbox
+}
+
+func newTestWindow(tb testing.TB, app fyne.App, core Core, opt Options) *testUI {
+	tb.Helper()
+	u := &testUI{UI: New(app, core, opt), tb: tb, loop: &uiLoop{wake: make(chan struct{}, 1)}, inbox: NewInbox(0)}
+	u.post = u.loop.post
+	u.after = func(_ time.Duration, f func()) { f() } // the tree's coalesced redraw: at once
+	u.Follow(u.inbox)
+	tb.Cleanup(func() {
+		u.inbox.Close()
+		u.Close()
+		if quiet, _ := u.jobs.quiet(); !quiet {
+			tb.Error("background calls still running after Close")
+		}
+	})
+	return u
+}
+
+// uiLoop stands for Fyne's queue of functions for its goroutine.
+type uiLoop struct {
+	mu   sync.Mutex
+	q    []func()
+	wake chan struct{} // a token after a post
+}
+
+func (l *uiLoop) post(f func()) {
+	l.mu.Lock()
+	l.q = append(l.q, f)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *uiLoop) take() []func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q := l.q
+	l.q = nil
+	return q
+}
+
+// settle runs on the test goroutine what the window hands to Fyne, until nothing is left to
+// do: no event waits in the inbox or is on its way, no background call runs.
+func (u *testUI) settle() {
+	u.tb.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		// Quiet first, then nothing posted: a background call posts its result before
+		// it counts as done, and only the test goroutine starts calls.
+		jobsQuiet, jobsChanged := u.jobs.quiet()
+		inQuiet, inChanged := u.inbox.quiet()
+		if fs := u.loop.take(); len(fs) > 0 {
+			for _, f := range fs {
+				f()
+			}
+			continue
+		}
+		if jobsQuiet && inQuiet {
+			return
+		}
+		select {
+		case <-u.loop.wake:
+		case <-jobsChanged:
+		case <-inChanged:
+		case <-deadline.C:
+			u.tb.Fatal("the window did not settle")
+		}
+	}
+}
+
+// until runs what the window hands to Fyne until cond holds (while background calls may
+// still be held).
+func (u *testUI) until(what string, cond func() bool) {
+	u.tb.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for !cond() {
+		if fs := u.loop.take(); len(fs) > 0 {
+			for _, f := range fs {
+				f()
+			}
+			continue
+		}
+		select {
+		case <-u.loop.wake:
+		case <-deadline.C:
+			u.tb.Fatalf("waited in vain for %s", what)
+		}
+	}
+}
+
+// HandleEvent is the node reporting ev; it returns once the window has shown it.
+func (u *testUI) HandleEvent(ev lan.Event) {
+	u.tb.Helper()
+	u.inbox.Push(ev)
+	u.settle()
 }
 
 func online(id, nick, group string, addr netip.AddrPort) lan.Event {
@@ -238,6 +412,7 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 	c := u.convs["b"]
 	test.Type(c.input, "hello")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	if len(core.sent) != 1 || core.sent[0] != "hello" || c.input.Text != "" {
 		t.Fatalf("sent %q, input %q", core.sent, c.input.Text)
 	}
@@ -250,6 +425,7 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	c.input.KeyUp(&fyne.KeyEvent{Name: "LeftShift"})
 	test.Type(c.input, "b")
+	u.settle()
 	if len(core.sent) != 1 || c.input.Text != "a\nb" {
 		t.Fatalf("after Shift+Enter: sent %q, input %q", core.sent, c.input.Text)
 	}
@@ -258,12 +434,14 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 	core.fail = true
 	test.Type(c.input, "lost")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	m := c.msgs[1]
 	if !strings.Contains(m.head.Text, "failed") || !m.retry.Visible() {
 		t.Fatalf("failed message %q retry %v", m.head.Text, m.retry.Visible())
 	}
 	core.fail = false
 	test.Tap(m.retry)
+	u.settle()
 	if len(core.sent) != 3 || !strings.Contains(m.head.Text, "delivered") || m.retry.Visible() {
 		t.Fatalf("after retry: sent %q head %q", core.sent, m.head.Text)
 	}
@@ -279,19 +457,19 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 func TestCtrlEnterMode(t *testing.T) {
 	app := test.NewTempApp(t)
 	core := newFakeCore(t)
-	u := New(app, core, Options{Settings: profile.Settings{EnterMode: "ctrl-enter", Language: "en"}})
-	u.async = func(f func()) { f() }
-	u.after = func(_ time.Duration, f func()) { f() }
+	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{EnterMode: "ctrl-enter", Language: "en"}})
 	u.HandleEvent(online("b", "Bob", "", bobAddr))
 	u.tree.OnSelected("p:b")
 	c := u.convs["b"]
 	test.Type(c.input, "line")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	if len(core.sent) != 0 {
 		t.Fatal("Enter sent in Ctrl+Enter mode")
 	}
 	c.input.TypedShortcut(&fyne.ShortcutCopy{}) // other shortcuts still reach the entry
 	c.input.TypedShortcut(&desktopCtrlEnter)
+	u.settle()
 	if len(core.sent) != 1 || core.sent[0] != "line" {
 		t.Fatalf("Ctrl+Enter sent %q", core.sent)
 	}
@@ -317,6 +495,7 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 		t.Errorf("open folder shown before anything arrived: %q", got)
 	}
 	test.Tap(card.accept)
+	u.settle()
 	if len(core.accepted) != 1 || core.accepted[0] != 7 {
 		t.Fatalf("accepted %v", core.accepted)
 	}
@@ -340,6 +519,7 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	offer2.ID, offer2.State, offer2.Done = 8, lan.StateOffered, 0
 	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer2})
 	test.Tap(u.offers[8].cancel)
+	u.settle()
 	if len(core.declined) != 1 || core.declined[0] != 8 {
 		t.Fatalf("declined %v", core.declined)
 	}
@@ -354,6 +534,7 @@ func TestDroppedFiles(t *testing.T) {
 	files := []fyne.URI{fileURI("/home/me/a.txt"), fileURI("/home/me/dir")}
 	// Dropped anywhere but a row: to the conversation in front.
 	u.dropped(fyne.NewPos(600, 300), files)
+	u.settle()
 	if len(core.files) != 1 || strings.Join(core.files[0], ",") != "/home/me/a.txt,/home/me/dir" || core.fileTo[0][0] != bobAddr {
 		t.Fatalf("files %v to %v", core.files, core.fileTo)
 	}
@@ -369,10 +550,12 @@ func TestDroppedFiles(t *testing.T) {
 		return fyne.Position{}
 	}
 	u.dropped(at("p:c"), files[:1])
+	u.settle()
 	if len(core.fileTo) != 2 || len(core.fileTo[1]) != 1 || core.fileTo[1][0] != carolAddr {
 		t.Fatalf("drop on Carol went to %v", core.fileTo)
 	}
 	u.dropped(at("g:Dev"), files[:1])
+	u.settle()
 	if len(core.fileTo) != 3 || len(core.fileTo[2]) != 2 {
 		t.Fatalf("drop on the group went to %v", core.fileTo)
 	}
@@ -424,7 +607,7 @@ func BenchmarkPeerEvents1000(b *testing.B) {
 			app := test.NewTempApp(b)
 			var pending []func()
 			for b.Loop() {
-				u := New(app, newFakeCore(b), Options{Settings: profile.Settings{Language: "en"}})
+				u := New(app, newFakeCore(b), Options{Settings: profile.Settings{Language: "en"}}) // fyne.Do: inline
 				u.after = func(_ time.Duration, f func()) { pending = append(pending, f) }
 				if mode != "coalesced" {
 					u.after = func(_ time.Duration, f func()) { f() }
@@ -432,7 +615,7 @@ func BenchmarkPeerEvents1000(b *testing.B) {
 				u.Win.Resize(fyne.NewSize(900, 700))
 				u.Win.Show()
 				for i := range 1000 {
-					u.HandleEvent(benchPeer(i, "peer_online", peers.Online))
+					u.apply(benchPeer(i, event.PeerOnline, peers.Online))
 					if i%100 == 99 { // the coalescing timer fires about every 100 ms of a burst
 						for _, f := range pending {
 							f()
@@ -441,11 +624,11 @@ func BenchmarkPeerEvents1000(b *testing.B) {
 					}
 				}
 				for i := range 1000 {
-					ev := benchPeer(i, "peer_updated", peers.Away)
+					ev := benchPeer(i, event.PeerUpdated, peers.Away)
 					if mode != "coalesced" {
 						u.peersMoved() // what a full redraw per change costs
 					}
-					u.HandleEvent(ev)
+					u.apply(ev)
 				}
 				u.Win.Close()
 			}
@@ -465,9 +648,8 @@ func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 	app := test.NewTempApp(t)
 	core := newFakeCore(t)
 	var saved []profile.Settings
-	u := New(app, core, Options{Settings: profile.Settings{Language: "en", AutoAccept: []string{"Bob"}},
+	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{Language: "en", AutoAccept: []string{"Bob"}},
 		Save: func(st profile.Settings) error { saved = append(saved, st); return nil }})
-	u.async = func(f func()) { f() }
 	offer := func(id int, nick string) {
 		u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &lan.Transfer{ID: id, Direction: "in", State: lan.StateOffered,
 			Nick: nick, Addr: bobAddr, Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
@@ -481,6 +663,7 @@ func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 	st := u.opt.Settings
 	st.Nick, st.EnterMode = "小王", "ctrl-enter"
 	u.applySettings(st)
+	u.settle()
 	if len(saved) != 1 || saved[0].Nick != "小王" || saved[0].EnterMode != "ctrl-enter" {
 		t.Fatalf("saved %+v", saved)
 	}
@@ -574,6 +757,7 @@ func TestOfflineColleagueGetsQueuedMessages(t *testing.T) {
 	}
 	test.Type(c.input, "see you tomorrow")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	m := c.msgs[len(c.msgs)-1]
 	if len(core.sent) != 0 || len(core.queued) != 1 || core.queued[0] != "b: see you tomorrow" {
 		t.Fatalf("sent %q, queued %q", core.sent, core.queued)
@@ -593,11 +777,13 @@ func TestOfflineColleagueGetsQueuedMessages(t *testing.T) {
 	core.fail = true
 	test.Type(c.input, "lost in the network")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	f := c.msgs[len(c.msgs)-1]
 	if !f.queue.Visible() || !strings.Contains(f.head.Text, "failed") {
 		t.Fatalf("failed message %q, queue button %v", f.head.Text, f.queue.Visible())
 	}
 	test.Tap(f.queue)
+	u.settle()
 	if len(core.queued) != 2 || !strings.Contains(f.head.Text, "queued") || f.queue.Visible() {
 		t.Fatalf("after Send when back: queued %q, head %q", core.queued, f.head.Text)
 	}
@@ -624,6 +810,7 @@ func TestHistorySearchOpensTheConversation(t *testing.T) {
 	}
 	test.Type(entry, "周报")
 	entry.OnSubmitted(entry.Text)
+	u.settle()
 	if len(u.histResults) != 3 || !strings.Contains(u.histInfo.Text, "3") {
 		t.Fatalf("found %d (%q)", len(u.histResults), u.histInfo.Text)
 	}
@@ -640,6 +827,7 @@ func TestHistorySearchOpensTheConversation(t *testing.T) {
 	st := u.opt.Settings
 	st.HistoryDays = 30
 	u.applySettings(st)
+	u.settle()
 	if core.keepDays != 30 {
 		t.Fatalf("retention %d", core.keepDays)
 	}
@@ -660,15 +848,14 @@ func BenchmarkOpenConversation(b *testing.B) {
 					return fmt.Sprintf("第%d条：周五下午三点在三楼会议室开会，记得带上季度报表 (%d)", i, i)
 				})
 			}
-			u := New(app, core, Options{Settings: profile.Settings{Language: "en"}})
-			u.async = func(f func()) { f() }
-			u.after = func(_ time.Duration, f func()) { f() }
+			u := newTestWindow(b, app, core, Options{Settings: profile.Settings{Language: "en"}})
 			u.Win.Resize(fyne.NewSize(900, 600))
 			ev := online("b", "Bob", "研发部", bobAddr)
 			u.apply(ev)
 			shown := 0
 			for b.Loop() {
 				c := u.openConv(whoPeer(*ev.Peer), true)
+				u.settle()
 				c.box.MinSize()
 				shown = len(c.msgs)
 				u.tabs.Remove(c.tab)
@@ -676,5 +863,66 @@ func BenchmarkOpenConversation(b *testing.B) {
 			}
 			b.ReportMetric(float64(shown), "shown")
 		})
+	}
+}
+
+// TestOfferButtonsReadTheTransferOnFyneGoroutine: Decline or Cancel is decided from the
+// transfer's state as the window knows it, read before the call leaves Fyne's goroutine,
+// while the node's events keep changing that state.
+func TestOfferButtonsReadTheTransferOnFyneGoroutine(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "Dev", bobAddr))
+	offer := lan.Transfer{ID: 8, Direction: event.In, State: lan.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
+		Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "a.txt", Size: 2, Attr: lan.FileRegular}}}, Total: 2}
+	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &offer})
+	// Decline goes to the background and waits there for the offer's next events.
+	release := make(chan struct{})
+	core.setGate(func(string) { <-release })
+	test.Tap(u.offers[8].cancel)
+	for i := range 50 {
+		again := offer
+		again.Done = int64(i % 2)
+		u.inbox.Push(lan.Event{Type: event.TransferOffered, Transfer: &again})
+	}
+	last := offer
+	last.Error = "last"
+	u.inbox.Push(lan.Event{Type: event.TransferOffered, Transfer: &last})
+	u.until("the offer's events", func() bool { return u.xfers[8].Error == "last" })
+	close(release)
+	u.settle()
+	if len(core.declined) != 1 || core.declined[0] != 8 || len(core.cancelled) != 0 {
+		t.Fatalf("declined %v, cancelled %v", core.declined, core.cancelled)
+	}
+	// Once it runs, the same button cancels.
+	offer.State, offer.Done = lan.StateActive, 1
+	u.HandleEvent(lan.Event{Type: event.TransferStarted, Transfer: &offer})
+	test.Tap(u.offers[8].cancel)
+	u.settle()
+	if len(core.cancelled) != 1 || core.cancelled[0] != 8 {
+		t.Fatalf("cancelled %v", core.cancelled)
+	}
+}
+
+// TestCloseEndsTheBackgroundCalls: closing the window cancels the context of the calls under
+// way, waits for them, and shows nothing they bring back; no call starts after.
+func TestCloseEndsTheBackgroundCalls(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "Dev", bobAddr))
+	u.tree.OnSelected("p:b")
+	core.holdFiles = true
+	u.dropped(fyne.NewPos(600, 300), []fyne.URI{fileURI("/home/me/a.txt")})
+	u.Close() // returns once SendFiles has given up (its context ended)
+	if quiet, _ := u.jobs.quiet(); !quiet {
+		t.Fatal("Close returned with a call under way")
+	}
+	for _, f := range u.loop.take() {
+		f() // its error, handed to Fyne after the window closed
+	}
+	if top := u.Win.Canvas().Overlays().Top(); top != nil {
+		t.Fatalf("a dialog after Close: %v", texts(top))
+	}
+	u.dropped(fyne.NewPos(600, 300), []fyne.URI{fileURI("/home/me/b.txt")})
+	if quiet, _ := u.jobs.quiet(); !quiet || len(core.files) != 1 {
+		t.Fatalf("a call after Close: %v", core.files)
 	}
 }

@@ -41,6 +41,15 @@ type conv struct {
 	msgs             []*chatMsg
 	byID             map[int64]*chatMsg // shown records, by history ID
 	oldest           int64              // the oldest history record loaded (0: none yet)
+	// The history's queries run in the background: loading while a page is on its way,
+	// clearing while the history is being cleared; gen counts the clearings, so that a page
+	// asked for before one is dropped.
+	loading, clearing bool
+	gen               int
+	// ready is set once the first page is shown; until then the messages sent wait in
+	// held, so that the page does not also hold their records.
+	ready bool
+	held  []func()
 }
 
 // chatMsg is one message or recorded transfer in a conversation.
@@ -113,18 +122,61 @@ func (c *conv) updateStatus() {
 	c.status.Show()
 }
 
-// loadEarlier shows the page of history before the oldest record shown. The first call, as
-// the conversation opens, shows the newest page.
+// loadEarlier asks the history, in the background, for the page before the oldest record
+// shown, and shows it. The first call, as the conversation opens, shows the newest page. A
+// click while a page is on its way does nothing.
 func (c *conv) loadEarlier() {
 	if c.hkey == "" {
 		c.more.Hide()
+		c.loaded()
 		return
 	}
-	rs, err := c.u.core.HistoryPage(c.hkey, c.oldest, pageSize)
-	if err != nil {
-		dialog.ShowError(err, c.u.Win)
+	if c.loading {
 		return
 	}
+	c.loading = true
+	u, key, before, gen := c.u, c.hkey, c.oldest, c.gen
+	u.work(func(context.Context) func() {
+		rs, err := u.core.HistoryPage(key, before, pageSize)
+		return func() {
+			if gen != c.gen {
+				return // the history was cleared meanwhile; the page that follows shows it
+			}
+			c.loading = false
+			if u.convs[c.key] != c || err != nil { // the window was rebuilt (and shows its own page)
+				if err != nil && u.convs[c.key] == c {
+					dialog.ShowError(err, u.Win)
+				}
+				c.loaded()
+				return
+			}
+			c.showPage(rs)
+			c.loaded()
+		}
+	})
+}
+
+// loaded notes that the first page has come, and sends the messages that waited for it.
+func (c *conv) loaded() {
+	c.ready = true
+	held := c.held
+	c.held = nil
+	for _, f := range held {
+		f()
+	}
+}
+
+// whenLoaded runs f once the first page of history is shown.
+func (c *conv) whenLoaded(f func()) {
+	if c.ready {
+		f()
+		return
+	}
+	c.held = append(c.held, f)
+}
+
+// showPage shows rs, a page of history older than what is shown.
+func (c *conv) showPage(rs []history.Record) {
 	if len(rs) < pageSize {
 		c.more.Hide()
 	} else {
@@ -190,14 +242,35 @@ func (c *conv) confirmClear() {
 	}, u.Win)
 }
 
-// clearHistory deletes the peer's history and shows what is left: messages still queued,
-// and open offers.
+// clearHistory deletes the peer's history, in the background, and then shows what is left:
+// messages still queued, and open offers. A second click while it runs does nothing.
 func (c *conv) clearHistory() {
-	u := c.u
-	if _, err := u.core.ClearHistory(c.hkey); err != nil {
-		dialog.ShowError(err, u.Win)
+	if c.clearing {
 		return
 	}
+	c.clearing = true
+	u, key := c.u, c.hkey
+	u.work(func(context.Context) func() {
+		_, err := u.core.ClearHistory(key)
+		return func() {
+			c.clearing = false
+			if u.convs[c.key] != c {
+				return // the window was rebuilt: the new conversation reads the history anew
+			}
+			if err != nil {
+				dialog.ShowError(err, u.Win)
+				return
+			}
+			c.cleared()
+		}
+	})
+}
+
+// cleared empties the conversation after its history was cleared, and loads what is left.
+func (c *conv) cleared() {
+	u := c.u
+	c.gen++ // a page on its way is of the old history
+	c.loading = false
 	c.msgs, c.byID, c.oldest = nil, map[int64]*chatMsg{}, 0
 	c.box.Objects = []fyne.CanvasObject{c.more}
 	for _, card := range u.offers {
@@ -310,21 +383,23 @@ func (u *UI) expect(addr netip.AddrPort, m *chatMsg) {
 func (u *UI) deliver(c *conv, m *chatMsg) {
 	addr, text := c.addr, m.text
 	u.expect(addr, m)
-	u.work(func(ctx context.Context) func() {
-		ds, err := u.core.Send(ctx, text, addr)
-		state, why := history.StateDelivered, ""
-		if err != nil {
-			state, why = history.StateFailed, err.Error()
-		} else if len(ds) == 0 || ds[0].Err != nil {
-			state = history.StateFailed
-			if len(ds) > 0 {
-				why = ds[0].Err.Error()
+	c.whenLoaded(func() {
+		u.work(func(ctx context.Context) func() {
+			ds, err := u.core.Send(ctx, text, addr)
+			state, why := history.StateDelivered, ""
+			if err != nil {
+				state, why = history.StateFailed, err.Error()
+			} else if len(ds) == 0 || ds[0].Err != nil {
+				state = history.StateFailed
+				if len(ds) > 0 {
+					why = ds[0].Err.Error()
+				}
 			}
-		}
-		return func() {
-			m.state, m.err = state, why
-			c.refresh(m)
-		}
+			return func() {
+				m.state, m.err = state, why
+				c.refresh(m)
+			}
+		})
 	})
 }
 
@@ -334,23 +409,25 @@ func (u *UI) queue(c *conv, m *chatMsg) {
 	c.refresh(m)
 	ct, text := c.contact(), m.text
 	u.expect(c.addr, m)
-	u.work(func(ctx context.Context) func() {
-		r, err := u.core.Queue(ctx, "", text, ct)
-		return func() {
-			if err != nil {
-				m.state, m.err = history.StateFailed, err.Error()
+	c.whenLoaded(func() {
+		u.work(func(ctx context.Context) func() {
+			r, err := u.core.Queue(ctx, "", text, ct)
+			return func() {
+				if err != nil {
+					m.state, m.err = history.StateFailed, err.Error()
+					c.refresh(m)
+					return
+				}
+				if m.id == 0 {
+					m.id = r.ID
+					c.byID[r.ID] = m
+				}
+				if m.state == history.StateQueued { // not already delivered by an event
+					m.state = r.State
+				}
 				c.refresh(m)
-				return
 			}
-			if m.id == 0 {
-				m.id = r.ID
-				c.byID[r.ID] = m
-			}
-			if m.state == history.StateQueued { // not already delivered by an event
-				m.state = r.State
-			}
-			c.refresh(m)
-		}
+		})
 	})
 }
 

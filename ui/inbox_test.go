@@ -184,7 +184,8 @@ func TestFollowShowsABatchThroughOneDo(t *testing.T) {
 		core.peers = append(core.peers, p)
 		in.Push(lan.Event{Type: event.PeerOnline, Peer: &p})
 	}
-	offer := lan.Transfer{ID: 3, Direction: event.In, State: lan.StateOffered, PeerID: "19", Nick: "同事19", Addr: bobAddr,
+	// From a stranger, whose conversation has no history to load.
+	offer := lan.Transfer{ID: 3, Direction: event.In, State: lan.StateOffered, Nick: "Mallory", Addr: carolAddr,
 		Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "a.txt", Size: 1, Attr: lan.FileRegular}}}, Total: 1}
 	core.xfers = []lan.Transfer{offer}
 	in.Push(lan.Event{Type: event.TransferOffered, Transfer: &offer}) // dropped: the inbox is full

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ type fakeCore struct {
 	hist      *history.Store
 	queued    []string
 	keepDays  int
+	pages     int // calls of HistoryPage
 	// holdFiles makes SendFiles wait for its context to end.
 	holdFiles bool
 	// gate, when set, is called as a call named so begins, without mu: a test holds
@@ -77,12 +79,19 @@ func newFakeCore(tb testing.TB) *fakeCore {
 }
 
 func (f *fakeCore) HistoryPage(peer string, before int64, limit int) ([]history.Record, error) {
+	f.enter(fmt.Sprintf("HistoryPage %d", before))
+	f.mu.Lock()
+	f.pages++
+	f.mu.Unlock()
 	return f.hist.Query(history.Filter{Peer: peer, Before: before, Limit: limit})
 }
 func (f *fakeCore) SearchHistory(words string, limit int) ([]history.Record, error) {
 	return f.hist.Query(history.Filter{Search: words, Limit: limit})
 }
-func (f *fakeCore) ClearHistory(peer string) (int64, error) { return f.hist.Clear(peer) }
+func (f *fakeCore) ClearHistory(peer string) (int64, error) {
+	f.enter("ClearHistory")
+	return f.hist.Clear(peer)
+}
 func (f *fakeCore) Queue(_ context.Context, _, text string, c history.Contact) (history.Record, error) {
 	f.mu.Lock()
 	f.queued = append(f.queued, c.Peer+": "+text)
@@ -111,13 +120,27 @@ func (f *fakeCore) Peers() []peers.Peer {
 	return slices.Clone(f.peers)
 }
 
+// Send stores the message, as the node does, when its recipient is in f.peers.
 func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
+	f.enter("Send")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, text)
 	d := lan.Delivery{Message: lan.Message{Addr: to[0], Text: text}}
+	var id int64
+	for _, p := range f.peers {
+		if p.Addr == to[0] {
+			id, _ = f.hist.Add(history.Record{Peer: p.ID, PeerID: p.ID, Nick: p.Nick, Addr: p.Addr.String(),
+				Direction: event.Out, Text: text, State: history.StateSending})
+		}
+	}
+	state, why := history.StateDelivered, ""
 	if f.fail {
 		d.Err = lan.ErrNoAck
+		state, why = history.StateFailed, d.Err.Error()
+	}
+	if id != 0 {
+		f.hist.SetState(id, state, why, 0)
 	}
 	return []lan.Delivery{d}, nil
 }
@@ -697,6 +720,7 @@ func TestConversationOpensWithPagedHistory(t *testing.T) {
 		Folder: "/home/wf/Downloads", Files: []history.File{{Name: "报表.xlsx", Size: 2048}}})
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
 	u.tree.OnSelected("p:b")
+	u.settle()
 	c := u.convs["b"]
 	if len(c.msgs) != pageSize || !c.more.Visible() {
 		t.Fatalf("opened with %d messages, earlier button %v", len(c.msgs), c.more.Visible())
@@ -710,7 +734,9 @@ func TestConversationOpensWithPagedHistory(t *testing.T) {
 		t.Fatalf("first page starts %q (%q)", c.msgs[0].text, c.msgs[0].head.Text)
 	}
 	test.Tap(c.more)
+	u.settle()
 	test.Tap(c.more)
+	u.settle()
 	if len(c.msgs) != 121 || c.more.Visible() {
 		t.Fatalf("after paging back: %d messages, earlier button %v", len(c.msgs), c.more.Visible())
 	}
@@ -735,6 +761,7 @@ func TestConversationOpensWithPagedHistory(t *testing.T) {
 	// Clearing the history empties the conversation but keeps what is still queued.
 	core.hist.Add(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: "out", Text: "still waiting", State: history.StateQueued})
 	c.clearHistory()
+	u.settle()
 	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || c.more.Visible() {
 		t.Fatalf("after clearing: %d messages", len(c.msgs))
 	}
@@ -819,6 +846,7 @@ func TestHistorySearchOpensTheConversation(t *testing.T) {
 	}
 	// Bob is offline; his conversation still opens from a result, with its history.
 	u.histList.OnSelected(0)
+	u.settle()
 	c := u.convs["b"]
 	if c == nil || u.tabs.Selected() != c.tab || len(c.msgs) != 30 || !c.status.Visible() {
 		t.Fatalf("conversation from a result: %+v", c)
@@ -876,8 +904,7 @@ func TestOfferButtonsReadTheTransferOnFyneGoroutine(t *testing.T) {
 		Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "a.txt", Size: 2, Attr: lan.FileRegular}}}, Total: 2}
 	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &offer})
 	// Decline goes to the background and waits there for the offer's next events.
-	release := make(chan struct{})
-	core.setGate(func(string) { <-release })
+	release, _ := holdCalls(t, core, func(call string) bool { return call == "Decline" })
 	test.Tap(u.offers[8].cancel)
 	for i := range 50 {
 		again := offer
@@ -888,7 +915,7 @@ func TestOfferButtonsReadTheTransferOnFyneGoroutine(t *testing.T) {
 	last.Error = "last"
 	u.inbox.Push(lan.Event{Type: event.TransferOffered, Transfer: &last})
 	u.until("the offer's events", func() bool { return u.xfers[8].Error == "last" })
-	close(release)
+	release()
 	u.settle()
 	if len(core.declined) != 1 || core.declined[0] != 8 || len(core.cancelled) != 0 {
 		t.Fatalf("declined %v, cancelled %v", core.declined, core.cancelled)
@@ -924,5 +951,115 @@ func TestCloseEndsTheBackgroundCalls(t *testing.T) {
 	u.dropped(fyne.NewPos(600, 300), []fyne.URI{fileURI("/home/me/b.txt")})
 	if quiet, _ := u.jobs.quiet(); !quiet || len(core.files) != 1 {
 		t.Fatalf("a call after Close: %v", core.files)
+	}
+}
+
+// holdCalls holds the calls to core named by hold until release, and reports whether one of
+// them was still held after five seconds: its caller waited, as Fyne's goroutine must not.
+func holdCalls(t *testing.T, core *fakeCore, hold func(call string) bool) (release func(), stalled *atomic.Bool) {
+	released, stalled := make(chan struct{}), new(atomic.Bool)
+	release = sync.OnceFunc(func() { close(released) })
+	t.Cleanup(release) // before the window's cleanup
+	core.setGate(func(call string) {
+		if !hold(call) {
+			return
+		}
+		select {
+		case <-released:
+		case <-time.After(5 * time.Second):
+			stalled.Store(true)
+		}
+	})
+	return release, stalled
+}
+
+// TestHistoryQueriesLeaveFyneGoroutineFree: paging back and clearing query the history
+// (SQLite) in the background; a double click asks once.
+func TestHistoryQueriesLeaveFyneGoroutineFree(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	seed(t, core, 120, func(i int) string { return fmt.Sprintf("m%03d", i) })
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.tree.OnSelected("p:b")
+	u.settle()
+	c := u.convs["b"]
+	release, stalled := holdCalls(t, core, func(call string) bool { return call != "HistoryPage 0" })
+	test.Tap(c.more)
+	test.Tap(c.more)
+	test.Type(c.input, "still typing")
+	if stalled.Load() {
+		t.Fatal("“Earlier messages” waited for the history on Fyne's goroutine")
+	}
+	release()
+	u.settle()
+	if len(c.msgs) != 100 || core.pages != 2 || c.input.Text != "still typing" {
+		t.Fatalf("after paging back: %d messages, %d queries", len(c.msgs), core.pages)
+	}
+
+	release, stalled = holdCalls(t, core, func(call string) bool { return call == "ClearHistory" })
+	c.clearHistory()
+	c.clearHistory()
+	if stalled.Load() {
+		t.Fatal("clearing waited for the history on Fyne's goroutine")
+	}
+	release()
+	u.settle()
+	if len(c.msgs) != 0 || c.more.Visible() {
+		t.Fatalf("after clearing: %d messages", len(c.msgs))
+	}
+}
+
+// TestPageThatComesAfterClearingIsDropped: a page asked for before the history was cleared
+// shows nothing of what was deleted.
+func TestPageThatComesAfterClearingIsDropped(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	seed(t, core, 120, func(i int) string { return fmt.Sprintf("m%03d", i) })
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.tree.OnSelected("p:b")
+	u.settle()
+	c := u.convs["b"]
+	release, stalled := holdCalls(t, core, func(call string) bool { return call != "HistoryPage 0" && call != "ClearHistory" })
+	test.Tap(c.more) // its page is held ...
+	core.hist.Add(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: event.Out, Text: "still waiting", State: history.StateQueued})
+	c.clearHistory() // ... while the history is cleared and the conversation reloaded
+	u.until("the cleared conversation", func() bool { return len(c.msgs) == 1 })
+	release()
+	u.settle()
+	if stalled.Load() {
+		t.Fatal("“Earlier messages” waited for the history on Fyne's goroutine")
+	}
+	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || len(c.box.Objects) != 2 || c.more.Visible() {
+		t.Fatalf("after the late page: %d messages, %d rows", len(c.msgs), len(c.box.Objects))
+	}
+}
+
+// TestMessageToANewConversationShowsOnce: a message sent as its conversation opens (Message
+// to many does that) goes once the conversation's history is shown, so that the history does
+// not show it a second time.
+func TestMessageToANewConversationShowsOnce(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	seed(t, core, 3, func(i int) string { return fmt.Sprintf("m%d", i) })
+	bob := online("b", "Bob", "研发部", bobAddr)
+	core.peers = []peers.Peer{*bob.Peer}
+	u.HandleEvent(bob)
+	release, _ := holdCalls(t, core, func(call string) bool { return call == "HistoryPage 0" })
+	c := u.openConv(whoPeer(*bob.Peer), false)
+	u.sendText(c, "to all")
+	if quiet, _ := u.jobs.quiet(); quiet {
+		t.Fatal("the history was not asked for")
+	}
+	u.jobs.mu.Lock()
+	running := u.jobs.n
+	u.jobs.mu.Unlock()
+	if running != 1 {
+		t.Fatalf("%d calls under way: the message went before the conversation's history came", running)
+	}
+	release()
+	u.settle()
+	var got []string
+	for _, m := range c.msgs {
+		got = append(got, m.text+" "+m.state)
+	}
+	if strings.Join(got, ", ") != "m0 received, m1 delivered, m2 received, to all delivered" {
+		t.Fatalf("the conversation shows %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
+	"github.com/google/uuid"
 
 	"feigo/event"
 	"feigo/history"
@@ -54,17 +55,18 @@ type conv struct {
 
 // chatMsg is one message or recorded transfer in a conversation.
 type chatMsg struct {
-	id    int64 // its history record, once known
-	time  time.Time
-	from  string
-	text  string
-	out   bool
-	file  bool   // a recorded file transfer
-	state string // out: sending, delivered, failed, queued; files: the transfer's state
-	err   string
-	head  *widget.Label
-	retry *widget.Button
-	queue *widget.Button
+	id     int64  // its history record, once known
+	sendID string // this window's latest attempt to send it, as the node's events name it
+	time   time.Time
+	from   string
+	text   string
+	out    bool
+	file   bool   // a recorded file transfer
+	state  string // out: sending, delivered, failed, queued; files: the transfer's state
+	err    string
+	head   *widget.Label
+	retry  *widget.Button
+	queue  *widget.Button
 }
 
 func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host string) *conv {
@@ -365,27 +367,26 @@ func (u *UI) resend(c *conv, m *chatMsg) {
 	u.deliver(c, m)
 }
 
-// pendingKey names a message this window is sending, to match the node's events to it.
-func pendingKey(addr netip.AddrPort, text string) string { return addr.String() + "\x00" + text }
-
-// expect notes that the node will report m (its event may come before or after the call
-// returns); entries whose event never came go after a minute.
-func (u *UI) expect(addr netip.AddrPort, m *chatMsg) {
+// expect gives m a new send ID, for this attempt to send it, and notes that the node will
+// report it (its event may come before or after the call returns); entries whose event never
+// came go after a minute.
+func (u *UI) expect(m *chatMsg) string {
 	now := time.Now()
 	for k, p := range u.pending {
 		if now.Sub(p.at) > time.Minute {
 			delete(u.pending, k)
 		}
 	}
-	u.pending[pendingKey(addr, m.text)] = pendingMsg{m, now}
+	m.sendID = uuid.NewString()
+	u.pending[m.sendID] = pendingMsg{m, now}
+	return m.sendID
 }
 
 func (u *UI) deliver(c *conv, m *chatMsg) {
-	addr, text := c.addr, m.text
-	u.expect(addr, m)
+	addr, text, sendID := c.addr, m.text, u.expect(m)
 	c.whenLoaded(func() {
 		u.work(func(ctx context.Context) func() {
-			ds, err := u.core.Send(ctx, text, addr)
+			ds, err := u.core.SendAs(ctx, sendID, text, addr)
 			state, why := history.StateDelivered, ""
 			if err != nil {
 				state, why = history.StateFailed, err.Error()
@@ -396,6 +397,9 @@ func (u *UI) deliver(c *conv, m *chatMsg) {
 				}
 			}
 			return func() {
+				if m.sendID != sendID {
+					return // retried since
+				}
 				m.state, m.err = state, why
 				c.refresh(m)
 			}
@@ -407,18 +411,20 @@ func (u *UI) deliver(c *conv, m *chatMsg) {
 func (u *UI) queue(c *conv, m *chatMsg) {
 	m.state, m.err = history.StateQueued, ""
 	c.refresh(m)
-	ct, text := c.contact(), m.text
-	u.expect(c.addr, m)
+	ct, text, sendID := c.contact(), m.text, u.expect(m)
 	c.whenLoaded(func() {
 		u.work(func(ctx context.Context) func() {
-			r, err := u.core.Queue(ctx, "", text, ct)
+			r, err := u.core.Queue(ctx, sendID, text, ct)
 			return func() {
+				if m.sendID != sendID {
+					return
+				}
 				if err != nil {
 					m.state, m.err = history.StateFailed, err.Error()
 					c.refresh(m)
 					return
 				}
-				if m.id == 0 {
+				if r.ID != 0 { // a failed message queued has a new record
 					m.id = r.ID
 					c.byID[r.ID] = m
 				}

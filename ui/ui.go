@@ -35,7 +35,8 @@ import (
 type Core interface {
 	Self() lan.Entry
 	Peers() []peers.Peer
-	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
+	// SendAs sends as lan.Node.Send does; the message's events carry sendID.
+	SendAs(ctx context.Context, sendID, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
 	SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (lan.Transfer, error)
 	Transfers() []lan.Transfer
 	Accept(id int, dir string, only []string) (lan.Transfer, error)
@@ -103,9 +104,9 @@ type UI struct {
 	indexDirty     bool
 	refreshPending bool
 	after          func(time.Duration, func())
-	// pending are the messages this window is sending or queueing (by pendingKey), so
-	// that the node's events for them update them instead of showing them twice; messages
-	// sent with the CLI are shown from their events.
+	// pending are the messages this window is sending or queueing, by the send ID it gave
+	// them, so that the node's events for them update them instead of showing them twice;
+	// messages sent with the CLI are shown from their events.
 	pending map[string]pendingMsg
 	// The history tab.
 	histTab     *container.TabItem
@@ -316,7 +317,7 @@ func (u *UI) apply(ev lan.Event) {
 	case event.MessageDelivered, event.MessageFailed, event.MessageQueued:
 		state := map[event.Type]string{event.MessageDelivered: history.StateDelivered, event.MessageFailed: history.StateFailed,
 			event.MessageQueued: history.StateQueued}[ev.Type]
-		u.sentElsewhere(*ev.Message, ev.HistoryID, state, ev.Error)
+		u.sentElsewhere(*ev.Message, ev.SendID, ev.HistoryID, state, ev.Error)
 	case event.TransferOffered, event.TransferStarted, event.TransferProgress, event.TransferDone, event.TransferFailed:
 		t := *ev.Transfer
 		u.xfers[t.ID] = t
@@ -414,26 +415,18 @@ func (u *UI) received(m lan.Message, id int64) {
 }
 
 // sentElsewhere follows a message the node reports as delivered, failed or queued: one of
-// this window's (pending), one already shown (by its history ID), or one sent by another
-// client of the node (the CLI), shown once.
-func (u *UI) sentElsewhere(m lan.Message, id int64, state, why string) {
-	if id != 0 {
-		for _, c := range u.convs {
-			if cm := c.byID[id]; cm != nil {
-				cm.state, cm.err = state, why
-				c.refresh(cm)
-				return
-			}
-		}
-	}
-	if p, ok := u.pending[pendingKey(m.Addr, m.Text)]; ok {
+// this window's (by the send ID it gave it), one already shown (by its history ID: a queued
+// message delivered later), or one sent by another client of the node (the CLI), shown once.
+func (u *UI) sentElsewhere(m lan.Message, sendID string, id int64, state, why string) {
+	if p, ok := u.pending[sendID]; ok && sendID != "" {
+		delete(u.pending, sendID)
 		cm := p.m
-		if state != history.StateQueued {
-			delete(u.pending, pendingKey(m.Addr, m.Text))
+		if cm.sendID != sendID {
+			return // about an attempt retried since
 		}
 		for _, c := range u.convs {
 			if slices.Contains(c.msgs, cm) {
-				if id != 0 && cm.id == 0 {
+				if id != 0 { // the record of this attempt (a retry, or a failed message queued, makes a new one)
 					cm.id = id
 					c.byID[id] = cm
 				}
@@ -444,6 +437,17 @@ func (u *UI) sentElsewhere(m lan.Message, id int64, state, why string) {
 			}
 		}
 		return
+	}
+	if id != 0 {
+		for _, c := range u.convs {
+			if cm := c.byID[id]; cm != nil {
+				if state != history.StateQueued || cm.state == history.StateSending || cm.state == history.StateQueued {
+					cm.state, cm.err = state, why // a late "queued" does not undo "delivered"
+				}
+				c.refresh(cm)
+				return
+			}
+		}
 	}
 	c := u.openConv(who{id: m.PeerID, addr: m.Addr, nick: m.Nick, user: m.User, host: m.Host}, false)
 	if id != 0 && c.byID[id] != nil {

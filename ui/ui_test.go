@@ -35,6 +35,7 @@ type fakeCore struct {
 	peers     []peers.Peer
 	xfers     []lan.Transfer
 	sent      []string
+	sendIDs   []string
 	fail      bool
 	accepted  []int
 	declined  []int
@@ -43,6 +44,7 @@ type fakeCore struct {
 	fileTo    [][]netip.AddrPort
 	hist      *history.Store
 	queued    []string
+	queuedIDs map[string]int64 // send ID → record
 	keepDays  int
 	pages     int // calls of HistoryPage
 	// holdFiles makes SendFiles wait for its context to end.
@@ -50,6 +52,10 @@ type fakeCore struct {
 	// gate, when set, is called as a call named so begins, without mu: a test holds
 	// calls there.
 	gate func(call string)
+	// sendHook, when set, decides the outcome of each message sent (nil: delivered).
+	sendHook func(sendID, text string) error
+	// emit, when set, receives the events the node would report about messages sent.
+	emit func(lan.Event)
 }
 
 func (f *fakeCore) enter(call string) {
@@ -92,14 +98,29 @@ func (f *fakeCore) ClearHistory(peer string) (int64, error) {
 	f.enter("ClearHistory")
 	return f.hist.Clear(peer)
 }
-func (f *fakeCore) Queue(_ context.Context, _, text string, c history.Contact) (history.Record, error) {
-	f.mu.Lock()
-	f.queued = append(f.queued, c.Peer+": "+text)
-	f.mu.Unlock()
+
+// Queue stores the message as queued and reports it to f.emit, as the node does.
+func (f *fakeCore) Queue(_ context.Context, sendID, text string, c history.Contact) (history.Record, error) {
 	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, Nick: c.Nick, Direction: "out", Text: text, State: history.StateQueued}
 	var err error
-	r.ID, err = f.hist.Add(r)
-	return r, err
+	if r.ID, err = f.hist.Add(r); err != nil {
+		return r, err
+	}
+	f.mu.Lock()
+	f.queued = append(f.queued, c.Peer+": "+text)
+	if f.queuedIDs == nil {
+		f.queuedIDs = map[string]int64{}
+	}
+	f.queuedIDs[sendID] = r.ID
+	emit := f.emit
+	f.mu.Unlock()
+	if emit != nil {
+		addr, _ := netip.ParseAddrPort(c.Addr)
+		emit(lan.Event{Type: event.MessageQueued, HistoryID: r.ID, SendID: sendID,
+			Message: &lan.Message{PeerID: c.PeerID, Nick: c.Nick, Addr: addr, Text: text}})
+	}
+	f.enter("Queue returns")
+	return r, nil
 }
 
 func (f *fakeCore) SetRetention(days int) {
@@ -120,27 +141,41 @@ func (f *fakeCore) Peers() []peers.Peer {
 	return slices.Clone(f.peers)
 }
 
-// Send stores the message, as the node does, when its recipient is in f.peers.
-func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
+// SendAs stores the message, as the node does, when its recipient is in f.peers, and
+// reports its outcome to f.emit.
+func (f *fakeCore) SendAs(_ context.Context, sendID, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
 	f.enter("Send")
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.sent = append(f.sent, text)
+	f.sendIDs = append(f.sendIDs, sendID)
 	d := lan.Delivery{Message: lan.Message{Addr: to[0], Text: text}}
 	var id int64
 	for _, p := range f.peers {
 		if p.Addr == to[0] {
+			d.PeerID, d.Nick = p.ID, p.Nick
 			id, _ = f.hist.Add(history.Record{Peer: p.ID, PeerID: p.ID, Nick: p.Nick, Addr: p.Addr.String(),
 				Direction: event.Out, Text: text, State: history.StateSending})
 		}
 	}
-	state, why := history.StateDelivered, ""
 	if f.fail {
 		d.Err = lan.ErrNoAck
+	}
+	hook, emit := f.sendHook, f.emit
+	f.mu.Unlock()
+	if hook != nil {
+		d.Err = hook(sendID, text)
+	}
+	ev := lan.Event{Type: event.MessageDelivered, Message: &d.Message, HistoryID: id, SendID: sendID}
+	state, why := history.StateDelivered, ""
+	if d.Err != nil {
 		state, why = history.StateFailed, d.Err.Error()
+		ev.Type, ev.Error = event.MessageFailed, why
 	}
 	if id != 0 {
 		f.hist.SetState(id, state, why, 0)
+	}
+	if emit != nil {
+		emit(ev)
 	}
 	return []lan.Delivery{d}, nil
 }
@@ -468,9 +503,9 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 	if len(core.sent) != 3 || !strings.Contains(m.head.Text, "delivered") || m.retry.Visible() {
 		t.Fatalf("after retry: sent %q head %q", core.sent, m.head.Text)
 	}
-	// The node's delivery event for our own message adds nothing; one for a message the CLI
-	// sent through the same node shows it.
-	u.HandleEvent(lan.Event{Type: "message_delivered", Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "hello"}})
+	// The node's delivery event for our own message (with the send ID the window gave it)
+	// adds nothing; one for a message the CLI sent through the same node shows it.
+	u.HandleEvent(lan.Event{Type: "message_delivered", SendID: core.sendIDs[0], Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "hello"}})
 	u.HandleEvent(lan.Event{Type: "message_delivered", Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "from the CLI"}})
 	if len(c.msgs) != 3 || c.msgs[2].text != "from the CLI" || !c.msgs[2].out {
 		t.Fatalf("messages %d", len(c.msgs))
@@ -1061,5 +1096,113 @@ func TestMessageToANewConversationShowsOnce(t *testing.T) {
 	}
 	if strings.Join(got, ", ") != "m0 received, m1 delivered, m2 received, to all delivered" {
 		t.Fatalf("the conversation shows %q", got)
+	}
+}
+
+// TestTwoIdenticalMessagesKeepTheirOwnState sends the same text twice to one colleague; the
+// second fails before the first is delivered. Each bubble shows its own outcome, and the
+// node's events for them add nothing.
+func TestTwoIdenticalMessagesKeepTheirOwnState(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	bob := online("b", "Bob", "研发部", bobAddr)
+	core.peers = []peers.Peer{*bob.Peer}
+	u.HandleEvent(bob)
+	u.tree.OnSelected("p:b")
+	u.settle()
+	c := u.convs["b"]
+	type send struct {
+		id     string
+		result chan error
+	}
+	sends := make(chan send)
+	core.mu.Lock()
+	core.emit = u.inbox.Push
+	core.sendHook = func(id, _ string) error {
+		s := send{id, make(chan error)}
+		sends <- s
+		return <-s.result
+	}
+	core.mu.Unlock()
+	for range 2 {
+		test.Type(c.input, "同一句话")
+		c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+	next := func() send {
+		select {
+		case s := <-sends:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatal("the window did not send")
+			return send{}
+		}
+	}
+	a, b := next(), next()
+	states := func() []string {
+		var out []string
+		for _, m := range c.msgs {
+			out = append(out, m.state)
+		}
+		return out
+	}
+	b.result <- lan.ErrNoAck
+	u.until("the failure shown", func() bool { return slices.Contains(states(), history.StateFailed) })
+	failed := slices.Index(states(), history.StateFailed)
+	if got := states(); len(got) != 2 || !slices.Equal(got, []string{history.StateFailed, history.StateSending}) &&
+		!slices.Equal(got, []string{history.StateSending, history.StateFailed}) {
+		t.Fatalf("after one failed: %q", got)
+	}
+	a.result <- nil
+	u.settle()
+	want := []string{history.StateDelivered, history.StateDelivered}
+	want[failed] = history.StateFailed
+	if got := states(); !slices.Equal(got, want) {
+		t.Fatalf("after the other was delivered: %q, want %q", got, want)
+	}
+	for i, m := range c.msgs {
+		if !strings.Contains(m.head.Text, want[i]) || m.retry.Visible() != (i == failed) {
+			t.Errorf("bubble %d: %q, retry %v", i, m.head.Text, m.retry.Visible())
+		}
+		if own := map[string]string{a.id: history.StateDelivered, b.id: history.StateFailed}[m.sendID]; own != m.state {
+			t.Errorf("bubble %d shows %s, its send %s", i, m.state, own)
+		}
+	}
+	if a.id == "" || a.id == b.id {
+		t.Fatalf("send IDs %q and %q", a.id, b.id)
+	}
+}
+
+// TestTwoIdenticalQueuedMessages queues the same text twice for a colleague who is away: the
+// node's message_queued events name each by the window's send ID and their records; the
+// later delivery of one (by its record only) updates that one.
+func TestTwoIdenticalQueuedMessages(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.tree.OnSelected("p:b")
+	u.settle()
+	u.HandleEvent(lan.Event{Type: event.PeerOffline, Peer: &peers.Peer{ID: "b", Nick: "Bob", Addr: bobAddr}})
+	c := u.convs["b"]
+	core.mu.Lock()
+	core.emit = u.inbox.Push
+	core.mu.Unlock()
+	release, _ := holdCalls(t, core, func(call string) bool { return call == "Queue returns" })
+	for range 2 {
+		test.Type(c.input, "明天见")
+		c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+	// Their events come while the calls have not returned yet.
+	u.until("both records known", func() bool { return len(c.msgs) == 2 && c.msgs[0].id != 0 && c.msgs[1].id != 0 })
+	core.mu.Lock()
+	for i, m := range c.msgs {
+		if m.id != core.queuedIDs[m.sendID] || m.state != history.StateQueued {
+			t.Errorf("bubble %d: record %d (%s), its send's record %d", i, m.id, m.state, core.queuedIDs[m.sendID])
+		}
+	}
+	core.mu.Unlock()
+	first := c.msgs[0]
+	u.HandleEvent(lan.Event{Type: event.MessageDelivered, HistoryID: first.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "明天见"}})
+	release()
+	u.settle()
+	if len(c.msgs) != 2 || c.msgs[0].state != history.StateDelivered || c.msgs[1].state != history.StateQueued {
+		t.Fatalf("after the first was delivered: %d bubbles, %s and %s", len(c.msgs), c.msgs[0].state, c.msgs[1].state)
 	}
 }

@@ -101,7 +101,7 @@ func (f *fakeCore) ClearHistory(peer string) (int64, error) {
 
 // Queue stores the message as queued and reports it to f.emit, as the node does.
 func (f *fakeCore) Queue(_ context.Context, sendID, text string, c history.Contact) (history.Record, error) {
-	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, Nick: c.Nick, Direction: "out", Text: text, State: history.StateQueued}
+	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, Nick: c.Nick, Direction: event.Out, Text: text, State: history.StateQueued}
 	var err error
 	if r.ID, err = f.hist.Add(r); err != nil {
 		return r, err
@@ -357,7 +357,7 @@ func (u *testUI) HandleEvent(ev lan.Event) {
 }
 
 func online(id, nick, group string, addr netip.AddrPort) lan.Event {
-	return lan.Event{Type: "peer_online", Peer: &peers.Peer{ID: id, Nick: nick, Group: group, Addr: addr,
+	return lan.Event{Type: event.PeerOnline, Peer: &peers.Peer{ID: id, Nick: nick, Group: group, Addr: addr,
 		Host: "pc-" + id, Client: "feigo", Status: peers.Online}}
 }
 
@@ -407,7 +407,7 @@ func TestPeerAppearsInItsGroup(t *testing.T) {
 	}
 	// Away shows; leaving removes; the search box filters.
 	away := online("b", "Bob", "研发部", bobAddr)
-	away.Type, away.Peer.Status, away.Peer.AwayText = "peer_updated", peers.Away, "lunch"
+	away.Type, away.Peer.Status, away.Peer.AwayText = event.PeerUpdated, peers.Away, "lunch"
 	u.HandleEvent(away)
 	u.treeUpdate("p:b", false, row)
 	if got := texts(row)[0]; !strings.Contains(got, "Away: lunch") {
@@ -418,7 +418,7 @@ func TestPeerAppearsInItsGroup(t *testing.T) {
 		t.Errorf("filtered groups %v", got)
 	}
 	u.filter, u.indexDirty = "", true
-	u.HandleEvent(lan.Event{Type: "peer_offline", Peer: &peers.Peer{ID: "c"}})
+	u.HandleEvent(lan.Event{Type: event.PeerOffline, Peer: &peers.Peer{ID: "c"}})
 	if got := u.treeChildren(""); strings.Join(got, ",") != "g:研发部" {
 		t.Errorf("after Carol left: %v", got)
 	}
@@ -429,7 +429,7 @@ func TestReceivedMessageShowsAndCountsUnread(t *testing.T) {
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
 	u.HandleEvent(online("c", "Carol", "QA", carolAddr))
 	msg := func(id, nick string, addr netip.AddrPort, text string) lan.Event {
-		return lan.Event{Type: "message", Message: &lan.Message{PeerID: id, Nick: nick, Addr: addr, Text: text, Time: time.Now()}}
+		return lan.Event{Type: event.Message, Message: &lan.Message{PeerID: id, Nick: nick, Addr: addr, Text: text, Time: time.Now()}}
 	}
 	u.HandleEvent(msg("b", "Bob", bobAddr, "first, with a link https://example.com/a/very/long/path and more"))
 	bob := u.convs["b"]
@@ -505,8 +505,8 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 	}
 	// The node's delivery event for our own message (with the send ID the window gave it)
 	// adds nothing; one for a message the CLI sent through the same node shows it.
-	u.HandleEvent(lan.Event{Type: "message_delivered", SendID: core.sendIDs[0], Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "hello"}})
-	u.HandleEvent(lan.Event{Type: "message_delivered", Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "from the CLI"}})
+	u.HandleEvent(lan.Event{Type: event.MessageDelivered, SendID: core.sendIDs[0], Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "hello"}})
+	u.HandleEvent(lan.Event{Type: event.MessageDelivered, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "from the CLI"}})
 	if len(c.msgs) != 3 || c.msgs[2].text != "from the CLI" || !c.msgs[2].out {
 		t.Fatalf("messages %d", len(c.msgs))
 	}
@@ -536,9 +536,9 @@ func TestCtrlEnterMode(t *testing.T) {
 func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	u, core := newTestUI(t, "zh")
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
-	offer := lan.Transfer{ID: 7, Direction: "in", State: lan.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
+	offer := lan.Transfer{ID: 7, Direction: event.In, State: lan.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
 		Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "季度报告.xlsx", Size: 2 << 20, Attr: lan.FileRegular}}}, Total: 2 << 20}
-	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer})
+	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &offer})
 	card := u.offers[7]
 	if card == nil {
 		t.Fatal("no offer card")
@@ -559,12 +559,12 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	}
 	// Progress, then done: the bar moves, and "open folder" appears.
 	offer.State, offer.Done, offer.Rate, offer.ETA = lan.StateActive, 1<<20, 1<<20, 1
-	u.HandleEvent(lan.Event{Type: "transfer_progress", Transfer: &offer})
+	u.HandleEvent(lan.Event{Type: event.TransferProgress, Transfer: &offer})
 	if card.bar.Value != 0.5 || card.accept.Visible() || card.cancel.Text != "取消" {
 		t.Fatalf("progress %v accept %v cancel %q", card.bar.Value, card.accept.Visible(), card.cancel.Text)
 	}
 	offer.State, offer.Done, offer.Dest = lan.StateDone, 2<<20, "/tmp/dl"
-	u.HandleEvent(lan.Event{Type: "transfer_done", Transfer: &offer})
+	u.HandleEvent(lan.Event{Type: event.TransferDone, Transfer: &offer})
 	if !card.open.Visible() || card.cancel.Visible() {
 		t.Fatal("done: open folder hidden or cancel shown")
 	}
@@ -575,7 +575,7 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	// A second offer is declined.
 	offer2 := offer
 	offer2.ID, offer2.State, offer2.Done = 8, lan.StateOffered, 0
-	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer2})
+	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &offer2})
 	test.Tap(u.offers[8].cancel)
 	u.settle()
 	if len(core.declined) != 1 || core.declined[0] != 8 {
@@ -624,18 +624,18 @@ func TestNotificationWhenNotInFront(t *testing.T) {
 	u.HandleEvent(online("b", "Bob", "", bobAddr))
 	u.focused = false
 	test.AssertNotificationSent(t, fyne.NewNotification("New message from Bob", "lunch?"), func() {
-		u.HandleEvent(lan.Event{Type: "message", Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "lunch?", Time: time.Now()}})
+		u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "lunch?", Time: time.Now()}})
 	})
 	u.focused = true
 	test.AssertNotificationSent(t, nil, func() {
-		u.HandleEvent(lan.Event{Type: "message", Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "here?", Time: time.Now()}})
+		u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "here?", Time: time.Now()}})
 	})
 }
 
 func TestLanguageSwitchKeepsConversations(t *testing.T) {
 	u, _ := newTestUI(t, "en")
 	u.HandleEvent(online("b", "Bob", "", bobAddr))
-	u.HandleEvent(lan.Event{Type: "message", Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "hi", Time: time.Now()}})
+	u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "hi", Time: time.Now()}})
 	st := u.opt.Settings
 	st.Language = "zh"
 	u.applySettings(st)
@@ -709,7 +709,7 @@ func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{Language: "en", AutoAccept: []string{"Bob"}},
 		Save: func(st profile.Settings) error { saved = append(saved, st); return nil }})
 	offer := func(id int, nick string) {
-		u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &lan.Transfer{ID: id, Direction: "in", State: lan.StateOffered,
+		u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &lan.Transfer{ID: id, Direction: event.In, State: lan.StateOffered,
 			Nick: nick, Addr: bobAddr, Files: []lan.TransferFile{{FileInfo: lan.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
 	}
 	offer(1, "Bob")
@@ -738,7 +738,7 @@ func seed(tb testing.TB, core *fakeCore, n int, text func(i int) string) {
 	for i := range rs {
 		dir, state := event.In, history.StateReceived
 		if i%2 == 1 {
-			dir, state = "out", history.StateDelivered
+			dir, state = event.Out, history.StateDelivered
 		}
 		rs[i] = history.Record{Peer: "b", PeerID: "b", Host: "pc-b", Nick: "Bob", Addr: bobAddr.String(), Direction: dir,
 			Text: text(i), State: state, Time: t0.Add(time.Duration(i) * time.Second)}
@@ -751,7 +751,7 @@ func seed(tb testing.TB, core *fakeCore, n int, text func(i int) string) {
 func TestConversationOpensWithPagedHistory(t *testing.T) {
 	u, core := newTestUI(t, "en")
 	seed(t, core, 120, func(i int) string { return fmt.Sprintf("m%03d", i) })
-	core.hist.PutTransfer(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: "in", PacketNo: 9, State: "done",
+	core.hist.PutTransfer(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: event.In, PacketNo: 9, State: "done",
 		Folder: "/home/wf/Downloads", Files: []history.File{{Name: "报表.xlsx", Size: 2048}}})
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
 	u.tree.OnSelected("p:b")
@@ -786,15 +786,15 @@ func TestConversationOpensWithPagedHistory(t *testing.T) {
 
 	// A message arriving in a conversation not open yet is shown once, though the new tab
 	// loads it from the history too.
-	id, _ := core.hist.Add(history.Record{Peer: "c", PeerID: "c", Nick: "Carol", Direction: "in", Text: "只一次", State: history.StateReceived})
+	id, _ := core.hist.Add(history.Record{Peer: "c", PeerID: "c", Nick: "Carol", Direction: event.In, Text: "只一次", State: history.StateReceived})
 	u.HandleEvent(online("c", "Carol", "QA", carolAddr))
-	u.HandleEvent(lan.Event{Type: "message", HistoryID: id, Message: &lan.Message{PeerID: "c", Nick: "Carol", Addr: carolAddr, Text: "只一次", Time: time.Now()}})
+	u.HandleEvent(lan.Event{Type: event.Message, HistoryID: id, Message: &lan.Message{PeerID: "c", Nick: "Carol", Addr: carolAddr, Text: "只一次", Time: time.Now()}})
 	if cc := u.convs["c"]; cc == nil || len(cc.msgs) != 1 || cc.unread != 1 {
 		t.Fatalf("Carol's conversation: %+v", cc)
 	}
 
 	// Clearing the history empties the conversation but keeps what is still queued.
-	core.hist.Add(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: "out", Text: "still waiting", State: history.StateQueued})
+	core.hist.Add(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: event.Out, Text: "still waiting", State: history.StateQueued})
 	c.clearHistory()
 	u.settle()
 	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || c.more.Visible() {
@@ -813,7 +813,7 @@ func TestOfflineColleagueGetsQueuedMessages(t *testing.T) {
 	if c.status.Visible() {
 		t.Fatal("the offline notice shows while Bob is online")
 	}
-	u.HandleEvent(lan.Event{Type: "peer_offline", Peer: &peers.Peer{ID: "b", Nick: "Bob", Addr: bobAddr}})
+	u.HandleEvent(lan.Event{Type: event.PeerOffline, Peer: &peers.Peer{ID: "b", Nick: "Bob", Addr: bobAddr}})
 	if !c.status.Visible() || !strings.Contains(c.status.Text, "Bob is offline") {
 		t.Fatalf("offline notice %q (visible %v)", c.status.Text, c.status.Visible())
 	}
@@ -828,9 +828,9 @@ func TestOfflineColleagueGetsQueuedMessages(t *testing.T) {
 		t.Fatalf("queued message: id %d, head %q", m.id, m.head.Text)
 	}
 	// The node's queued event for it adds nothing; its delivery, later, updates it.
-	u.HandleEvent(lan.Event{Type: "message_queued", HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
+	u.HandleEvent(lan.Event{Type: event.MessageQueued, HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
-	u.HandleEvent(lan.Event{Type: "message_delivered", HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
+	u.HandleEvent(lan.Event{Type: event.MessageDelivered, HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
 	if len(c.msgs) != 1 || !strings.Contains(m.head.Text, "delivered") || c.status.Visible() {
 		t.Fatalf("after Bob came back: %d messages, head %q", len(c.msgs), m.head.Text)
 	}

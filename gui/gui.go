@@ -24,8 +24,6 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"feigo/assets"
-	"feigo/event"
-	"feigo/lan"
 	"feigo/node"
 	"feigo/peers"
 	"feigo/profile"
@@ -71,16 +69,8 @@ func Main(profDir string, logw io.Writer) int {
 	}
 	cfg.Log = log
 	// Events may come before the window exists: they wait in a queue.
-	events := make(chan lan.Event, 4096)
-	cfg.OnEvent = func(ev lan.Event) {
-		select {
-		case events <- ev:
-		default:
-			if ev.Type != event.TransferProgress { // progress can be dropped; the next one catches up
-				events <- ev
-			}
-		}
-	}
+	events := newInbox()
+	cfg.OnEvent = events.Push
 	n, err := node.Start(p, cfg)
 	if err != nil {
 		return fail(err)
@@ -120,11 +110,7 @@ func Main(profDir string, logw io.Writer) int {
 		}
 		setTray(0)
 	}
-	go func() {
-		for ev := range events {
-			u.HandleEvent(ev)
-		}
-	}()
+	u.Follow(events)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 1)
@@ -139,7 +125,7 @@ func Main(profDir string, logw io.Writer) int {
 		done <- err
 		if err != nil {
 			log.Error("node stopped", "err", err)
-			fyne.Do(func() { dialog.ShowError(err, u.Win) })
+			u.ShowError(err)
 		}
 	}()
 	if st.StartMinimised && setTray != nil {
@@ -147,18 +133,31 @@ func Main(profDir string, logw io.Writer) int {
 	} else {
 		u.Win.ShowAndRun()
 	}
-	// The window closed or Quit was chosen: say goodbye to the LAN (BR_EXIT) and stop.
-	cancel()
-	close(events)
-	select {
-	case err := <-done:
-		if err != nil {
-			fmt.Fprintf(logw, "feigo: %v\n", err)
-			return 1
-		}
-	case <-time.After(5 * time.Second):
+	// The window closed or Quit was chosen: its background calls end, then the node says
+	// goodbye to the LAN (BR_EXIT) and stops.
+	u.Close()
+	if err := shutdown(cancel, done, events, 5*time.Second); err != nil {
+		fmt.Fprintf(logw, "feigo: %v\n", err)
+		return 1
 	}
 	return 0
+}
+
+// newInbox is the queue of node events on their way to the window.
+func newInbox() *ui.Inbox { return ui.NewInbox(0) }
+
+// shutdown stops the node (cancel), waits up to wait for its Run to return (done) and then
+// closes the window's inbox: the node emits while it says goodbye and settles the sends in
+// flight, and Push drops what comes after Close. It returns Run's error.
+func shutdown(cancel context.CancelFunc, done <-chan error, in interface{ Close() }, wait time.Duration) error {
+	cancel()
+	defer in.Close()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(wait):
+		return nil
+	}
 }
 
 // withBadge returns the icon with a red dot: the tray's unread indicator.

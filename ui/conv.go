@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
+	"github.com/google/uuid"
 
 	"feigo/event"
 	"feigo/history"
@@ -41,21 +42,31 @@ type conv struct {
 	msgs             []*chatMsg
 	byID             map[int64]*chatMsg // shown records, by history ID
 	oldest           int64              // the oldest history record loaded (0: none yet)
+	// The history's queries run in the background: loading while a page is on its way,
+	// clearing while the history is being cleared; gen counts the clearings, so that a page
+	// asked for before one is dropped.
+	loading, clearing bool
+	gen               int
+	// ready is set once the first page is shown; until then the messages sent wait in
+	// held, so that the page does not also hold their records.
+	ready bool
+	held  []func()
 }
 
 // chatMsg is one message or recorded transfer in a conversation.
 type chatMsg struct {
-	id    int64 // its history record, once known
-	time  time.Time
-	from  string
-	text  string
-	out   bool
-	file  bool   // a recorded file transfer
-	state string // out: sending, delivered, failed, queued; files: the transfer's state
-	err   string
-	head  *widget.Label
-	retry *widget.Button
-	queue *widget.Button
+	id     int64  // its history record, once known
+	sendID string // this window's latest attempt to send it, as the node's events name it
+	time   time.Time
+	from   string
+	text   string
+	out    bool
+	file   bool   // a recorded file transfer
+	state  string // out: sending, delivered, failed, queued; files: the transfer's state
+	err    string
+	head   *widget.Label
+	retry  *widget.Button
+	queue  *widget.Button
 }
 
 func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host string) *conv {
@@ -113,18 +124,61 @@ func (c *conv) updateStatus() {
 	c.status.Show()
 }
 
-// loadEarlier shows the page of history before the oldest record shown. The first call, as
-// the conversation opens, shows the newest page.
+// loadEarlier asks the history, in the background, for the page before the oldest record
+// shown, and shows it. The first call, as the conversation opens, shows the newest page. A
+// click while a page is on its way does nothing.
 func (c *conv) loadEarlier() {
 	if c.hkey == "" {
 		c.more.Hide()
+		c.loaded()
 		return
 	}
-	rs, err := c.u.core.HistoryPage(c.hkey, c.oldest, pageSize)
-	if err != nil {
-		dialog.ShowError(err, c.u.Win)
+	if c.loading {
 		return
 	}
+	c.loading = true
+	u, key, before, gen := c.u, c.hkey, c.oldest, c.gen
+	u.work(func(context.Context) func() {
+		rs, err := u.core.HistoryPage(key, before, pageSize)
+		return func() {
+			if gen != c.gen {
+				return // the history was cleared meanwhile; the page that follows shows it
+			}
+			c.loading = false
+			if u.convs[c.key] != c || err != nil { // the window was rebuilt (and shows its own page)
+				if err != nil && u.convs[c.key] == c {
+					dialog.ShowError(err, u.Win)
+				}
+				c.loaded()
+				return
+			}
+			c.showPage(rs)
+			c.loaded()
+		}
+	})
+}
+
+// loaded notes that the first page has come, and sends the messages that waited for it.
+func (c *conv) loaded() {
+	c.ready = true
+	held := c.held
+	c.held = nil
+	for _, f := range held {
+		f()
+	}
+}
+
+// whenLoaded runs f once the first page of history is shown.
+func (c *conv) whenLoaded(f func()) {
+	if c.ready {
+		f()
+		return
+	}
+	c.held = append(c.held, f)
+}
+
+// showPage shows rs, a page of history older than what is shown.
+func (c *conv) showPage(rs []history.Record) {
 	if len(rs) < pageSize {
 		c.more.Hide()
 	} else {
@@ -190,14 +244,35 @@ func (c *conv) confirmClear() {
 	}, u.Win)
 }
 
-// clearHistory deletes the peer's history and shows what is left: messages still queued,
-// and open offers.
+// clearHistory deletes the peer's history, in the background, and then shows what is left:
+// messages still queued, and open offers. A second click while it runs does nothing.
 func (c *conv) clearHistory() {
-	u := c.u
-	if _, err := u.core.ClearHistory(c.hkey); err != nil {
-		dialog.ShowError(err, u.Win)
+	if c.clearing {
 		return
 	}
+	c.clearing = true
+	u, key := c.u, c.hkey
+	u.work(func(context.Context) func() {
+		_, err := u.core.ClearHistory(key)
+		return func() {
+			c.clearing = false
+			if u.convs[c.key] != c {
+				return // the window was rebuilt: the new conversation reads the history anew
+			}
+			if err != nil {
+				dialog.ShowError(err, u.Win)
+				return
+			}
+			c.cleared()
+		}
+	})
+}
+
+// cleared empties the conversation after its history was cleared, and loads what is left.
+func (c *conv) cleared() {
+	u := c.u
+	c.gen++ // a page on its way is of the old history
+	c.loading = false
 	c.msgs, c.byID, c.oldest = nil, map[int64]*chatMsg{}, 0
 	c.box.Objects = []fyne.CanvasObject{c.more}
 	for _, card := range u.offers {
@@ -292,38 +367,42 @@ func (u *UI) resend(c *conv, m *chatMsg) {
 	u.deliver(c, m)
 }
 
-// pendingKey names a message this window is sending, to match the node's events to it.
-func pendingKey(addr netip.AddrPort, text string) string { return addr.String() + "\x00" + text }
-
-// expect notes that the node will report m (its event may come before or after the call
-// returns); entries whose event never came go after a minute.
-func (u *UI) expect(addr netip.AddrPort, m *chatMsg) {
+// expect gives m a new send ID, for this attempt to send it, and notes that the node will
+// report it (its event may come before or after the call returns); entries whose event never
+// came go after a minute.
+func (u *UI) expect(m *chatMsg) string {
 	now := time.Now()
 	for k, p := range u.pending {
 		if now.Sub(p.at) > time.Minute {
 			delete(u.pending, k)
 		}
 	}
-	u.pending[pendingKey(addr, m.text)] = pendingMsg{m, now}
+	m.sendID = uuid.NewString()
+	u.pending[m.sendID] = pendingMsg{m, now}
+	return m.sendID
 }
 
 func (u *UI) deliver(c *conv, m *chatMsg) {
-	addr, text := c.addr, m.text
-	u.expect(addr, m)
-	u.async(func() {
-		ds, err := u.core.Send(context.Background(), text, addr)
-		state, why := history.StateDelivered, ""
-		if err != nil {
-			state, why = history.StateFailed, err.Error()
-		} else if len(ds) == 0 || ds[0].Err != nil {
-			state = history.StateFailed
-			if len(ds) > 0 {
-				why = ds[0].Err.Error()
+	addr, text, sendID := c.addr, m.text, u.expect(m)
+	c.whenLoaded(func() {
+		u.work(func(ctx context.Context) func() {
+			ds, err := u.core.SendAs(ctx, sendID, text, addr)
+			state, why := history.StateDelivered, ""
+			if err != nil {
+				state, why = history.StateFailed, err.Error()
+			} else if len(ds) == 0 || ds[0].Err != nil {
+				state = history.StateFailed
+				if len(ds) > 0 {
+					why = ds[0].Err.Error()
+				}
 			}
-		}
-		u.do(func() {
-			m.state, m.err = state, why
-			c.refresh(m)
+			return func() {
+				if m.sendID != sendID {
+					return // retried since
+				}
+				m.state, m.err = state, why
+				c.refresh(m)
+			}
 		})
 	})
 }
@@ -332,24 +411,28 @@ func (u *UI) deliver(c *conv, m *chatMsg) {
 func (u *UI) queue(c *conv, m *chatMsg) {
 	m.state, m.err = history.StateQueued, ""
 	c.refresh(m)
-	ct, text := c.contact(), m.text
-	u.expect(c.addr, m)
-	u.async(func() {
-		r, err := u.core.Queue(context.Background(), "", text, ct)
-		u.do(func() {
-			if err != nil {
-				m.state, m.err = history.StateFailed, err.Error()
+	ct, text, sendID := c.contact(), m.text, u.expect(m)
+	c.whenLoaded(func() {
+		u.work(func(ctx context.Context) func() {
+			r, err := u.core.Queue(ctx, sendID, text, ct)
+			return func() {
+				if m.sendID != sendID {
+					return
+				}
+				if err != nil {
+					m.state, m.err = history.StateFailed, err.Error()
+					c.refresh(m)
+					return
+				}
+				if r.ID != 0 { // a failed message queued has a new record
+					m.id = r.ID
+					c.byID[r.ID] = m
+				}
+				if m.state == history.StateQueued { // not already delivered by an event
+					m.state = r.State
+				}
 				c.refresh(m)
-				return
 			}
-			if m.id == 0 {
-				m.id = r.ID
-				c.byID[r.ID] = m
-			}
-			if m.state == history.StateQueued { // not already delivered by an event
-				m.state = r.State
-			}
-			c.refresh(m)
 		})
 	})
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -63,9 +64,14 @@ func (u *UI) showHistory() {
 			return
 		}
 		u.histInfo.SetText(u.t("Searching…"))
-		u.async(func() {
+		u.histSeq++
+		seq := u.histSeq
+		u.work(func(context.Context) func() {
 			rs, err := u.core.SearchHistory(words, searchLimit)
-			u.do(func() {
+			return func() {
+				if seq != u.histSeq {
+					return // a newer search, or the tab was closed
+				}
 				if err != nil {
 					u.histInfo.SetText(err.Error())
 					return
@@ -81,7 +87,7 @@ func (u *UI) showHistory() {
 				}
 				u.histList.Refresh()
 				u.histList.ScrollToTop()
-			})
+			}
 		})
 	}
 	entry.OnSubmitted = search

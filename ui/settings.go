@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,7 +133,7 @@ func (u *UI) applySettings(st profile.Settings) {
 	}
 	if st.Nick != "" && (st.Nick != old.Nick || st.Group != old.Group) {
 		nick, group := st.Nick, st.Group
-		u.async(func() { u.core.SetName(nick, group) })
+		u.work(func(context.Context) func() { u.core.SetName(nick, group); return nil })
 		u.self.SetText(selfText(ipmsg.Entry{Nick: nick, Group: group}))
 	}
 	for _, c := range u.convs {
@@ -140,7 +141,7 @@ func (u *UI) applySettings(st profile.Settings) {
 	}
 	if st.HistoryDays != old.HistoryDays {
 		days := st.HistoryDays
-		u.async(func() { u.core.SetRetention(days) })
+		u.work(func(context.Context) func() { u.core.SetRetention(days); return nil })
 	}
 	if lang := ParseLang(st.Language); lang != u.lang {
 		u.lang = lang
@@ -154,6 +155,7 @@ func (u *UI) rebuild() {
 	old := u.convs
 	u.convs, u.offers = map[string]*conv{}, map[int]*offerCard{}
 	u.histTab = nil
+	u.histSeq++
 	u.Win.SetContent(u.build())
 	for _, c := range old {
 		nc := u.openConv(who{id: c.peerID, addr: c.addr, nick: c.nick, user: c.user, host: c.host, hkey: c.hkey}, false)

@@ -1,7 +1,8 @@
 // Package ui is FeiGo's desktop window, in Fyne. It drives a Core (the LAN node) and shows
-// what the node reports through HandleEvent. Every change that comes from another goroutine
-// goes through UI.do, the one place that calls fyne.Do. It does not import fyne's app
-// package, so its tests run headless with fyne's test driver.
+// what the node reports through an Inbox. Calls to the core that may block go through UI.work
+// and every change that comes from another goroutine through UI.do, the one place that calls
+// fyne.Do. It does not import fyne's app package, so its tests run headless with fyne's test
+// driver.
 package ui
 
 import (
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -35,7 +37,8 @@ import (
 type Core interface {
 	Self() ipmsg.Entry
 	Peers() []peers.Peer
-	Send(ctx context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
+	// SendAs sends as lan.Node.Send does; the message's events carry sendID.
+	SendAs(ctx context.Context, sendID, text string, to ...netip.AddrPort) ([]lan.Delivery, error)
 	SendFiles(ctx context.Context, text string, paths []string, to ...netip.AddrPort) (xfer.Transfer, error)
 	Transfers() []xfer.Transfer
 	Accept(id int, dir string, only []string) (xfer.Transfer, error)
@@ -62,7 +65,8 @@ type Options struct {
 	OnUnread func(total int)
 }
 
-// UI is the main window and its state. Its fields are touched only on Fyne's goroutine.
+// UI is the main window and its state. Its fields are touched only on Fyne's goroutine, but
+// for those that say otherwise.
 type UI struct {
 	app  fyne.App
 	Win  fyne.Window
@@ -85,8 +89,16 @@ type UI struct {
 	self     *widget.Label
 	focused  bool
 	unread   int
-	// async runs work that may block (network) off Fyne's goroutine; tests run it inline.
-	async func(func())
+	// post hands a function to Fyne's goroutine: fyne.Do (tests: their own loop).
+	post func(func())
+	// ctx lives as long as the window: the background calls (work) run with it. It and
+	// jobs, the calls under way, are safe for concurrent use.
+	ctx  context.Context
+	stop context.CancelFunc
+	jobs activity
+	// life guards closed, set by Close: nothing is shown after it.
+	life   sync.Mutex
+	closed bool
 	// The peer tree's index (groups, and each group's rows in order), rebuilt lazily, and
 	// a pending coalesced refresh: a burst of 1,000 announcements costs one redraw.
 	groups         []string
@@ -94,15 +106,16 @@ type UI struct {
 	indexDirty     bool
 	refreshPending bool
 	after          func(time.Duration, func())
-	// pending are the messages this window is sending or queueing (by pendingKey), so
-	// that the node's events for them update them instead of showing them twice; messages
-	// sent with the CLI are shown from their events.
+	// pending are the messages this window is sending or queueing, by the send ID it gave
+	// them, so that the node's events for them update them instead of showing them twice;
+	// messages sent with the CLI are shown from their events.
 	pending map[string]pendingMsg
 	// The history tab.
 	histTab     *container.TabItem
 	histResults []history.Record
 	histList    *widget.List
 	histInfo    *widget.Label
+	histSeq     int // the search whose results the tab waits for
 	// rows maps the tree's row widgets to the node they show now (for drops on a row).
 	rows map[fyne.CanvasObject]string
 }
@@ -113,11 +126,13 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
 		xfers: map[int]xfer.Transfer{}, offers: map[int]*offerCard{}, focused: true,
-		async: func(f func()) { go f() }, pending: map[string]pendingMsg{}, indexDirty: true,
+		post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		rows:  map[fyne.CanvasObject]string{},
 	}
+	u.ctx, u.stop = context.WithCancel(context.Background())
 	u.Win = app.NewWindow("FeiGo")
+	u.Win.SetOnClosed(u.stop)
 	u.Win.SetContent(u.build())
 	u.Win.Resize(fyne.NewSize(980, 640))
 	u.Win.SetOnDropped(u.dropped)
@@ -136,9 +151,6 @@ func New(app fyne.App, core Core, opt Options) *UI {
 
 func (u *UI) t(msg string, args ...any) string { return T(u.lang, msg, args...) }
 
-// do runs f on Fyne's goroutine: the one way other goroutines reach the widgets.
-func (u *UI) do(f func()) { fyne.Do(f) }
-
 func (u *UI) build() fyne.CanvasObject {
 	self := u.core.Self()
 	u.self = widget.NewLabelWithStyle(selfText(self), fyne.TextAlign(0), fyne.TextStyle{Bold: true})
@@ -151,7 +163,7 @@ func (u *UI) build() fyne.CanvasObject {
 		if text == "" {
 			text = u.t("I am away from my desk.")
 		}
-		go u.core.SetAway(away, text)
+		u.work(func(context.Context) func() { u.core.SetAway(away, text); return nil })
 	})
 	u.status.SetSelectedIndex(0)
 	search := widget.NewEntry()
@@ -177,7 +189,9 @@ func (u *UI) build() fyne.CanvasObject {
 		}
 		u.tree.Unselect(id)
 	}
-	refresh := widget.NewButton(u.t("Refresh"), func() { go u.core.Refresh() })
+	refresh := widget.NewButton(u.t("Refresh"), func() {
+		u.work(func(context.Context) func() { u.core.Refresh(); return nil })
+	})
 	many := widget.NewButton(u.t("Message to many"), u.messageToMany)
 	settings := widget.NewButton(u.t("Settings"), u.showSettings)
 	hist := widget.NewButton(u.t("History"), u.showHistory)
@@ -193,6 +207,7 @@ func (u *UI) build() fyne.CanvasObject {
 		}
 		if ti == u.histTab {
 			u.histTab = nil
+			u.histSeq++ // a search under way has no tab to show in
 		}
 		u.tabs.Remove(ti)
 	}
@@ -216,8 +231,61 @@ func selfText(e ipmsg.Entry) string {
 	return e.Nick + " · " + e.Group
 }
 
-// HandleEvent shows a node event; it may be called from any goroutine.
-func (u *UI) HandleEvent(ev lan.Event) { u.do(func() { u.apply(ev) }) }
+// Follow shows the events of in, batch by batch, until in is closed. The node's peers and
+// transfers are read again after in had to drop events.
+func (u *UI) Follow(in *Inbox) {
+	in.start(func(batch []lan.Event, resync bool, shown func()) {
+		var ps []peers.Peer
+		var ts []xfer.Transfer
+		if resync { // off Fyne's goroutine: the core takes its locks
+			ps, ts = u.core.Peers(), u.core.Transfers()
+		}
+		u.post(func() {
+			defer shown() // also when the window has closed
+			u.live(func() {
+				for _, ev := range batch {
+					u.apply(ev)
+				}
+				if resync {
+					u.resync(ps, ts)
+				}
+			})
+		})
+	})
+}
+
+// resync replaces what the window knows of the peers and transfers with the core's, after
+// events about them were dropped.
+func (u *UI) resync(ps []peers.Peer, ts []xfer.Transfer) {
+	u.peers = make(map[string]peers.Peer, len(ps))
+	for _, p := range ps {
+		u.peers[p.ID] = p
+	}
+	retitle := false
+	for _, c := range u.convs {
+		if p, ok := u.peers[c.peerID]; ok {
+			c.addr = p.Addr
+			if c.nick != p.Nick {
+				c.nick, retitle = p.Nick, true
+			}
+		}
+		c.updateStatus()
+	}
+	if retitle {
+		u.setUnread()
+	}
+	u.peersMoved()
+	u.xfers = make(map[int]xfer.Transfer, len(ts))
+	for _, t := range ts {
+		u.xfers[t.ID] = t
+		if card, ok := u.offers[t.ID]; ok {
+			card.update(t)
+		} else if t.Direction == event.In && t.State == xfer.StateOffered {
+			u.offered(t) // its offer was among the dropped events
+		}
+	}
+	u.refreshTransfers()
+}
 
 func (u *UI) apply(ev lan.Event) {
 	switch ev.Type {
@@ -251,7 +319,7 @@ func (u *UI) apply(ev lan.Event) {
 	case event.MessageDelivered, event.MessageFailed, event.MessageQueued:
 		state := map[event.Type]string{event.MessageDelivered: history.StateDelivered, event.MessageFailed: history.StateFailed,
 			event.MessageQueued: history.StateQueued}[ev.Type]
-		u.sentElsewhere(*ev.Message, ev.HistoryID, state, ev.Error)
+		u.sentElsewhere(*ev.Message, ev.SendID, ev.HistoryID, state, ev.Error)
 	case event.TransferOffered, event.TransferStarted, event.TransferProgress, event.TransferDone, event.TransferFailed:
 		t := *ev.Transfer
 		u.xfers[t.ID] = t
@@ -260,18 +328,23 @@ func (u *UI) apply(ev lan.Event) {
 			card.update(t)
 		}
 		if ev.Type == event.TransferOffered && t.Direction == event.In {
-			c := u.openConv(who{id: t.PeerID, addr: t.Addr, nick: t.Nick, user: t.User, host: t.Host}, false)
-			u.addOffer(c, t)
-			u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
-			if auto := u.opt.Settings.AutoAccept; slices.Contains(auto, t.Nick) || (t.PeerID != "" && slices.Contains(auto, t.PeerID)) {
-				id := t.ID
-				u.async(func() {
-					if _, err := u.core.Accept(id, "", nil); err != nil {
-						u.do(func() { dialog.ShowError(err, u.Win) })
-					}
-				})
-			}
+			u.offered(t)
 		}
+	}
+}
+
+// offered shows a new incoming offer in its conversation, and accepts it at once from the
+// colleagues chosen in the settings.
+func (u *UI) offered(t xfer.Transfer) {
+	c := u.openConv(who{id: t.PeerID, addr: t.Addr, nick: t.Nick, user: t.User, host: t.Host}, false)
+	u.addOffer(c, t)
+	u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
+	if auto := u.opt.Settings.AutoAccept; slices.Contains(auto, t.Nick) || (t.PeerID != "" && slices.Contains(auto, t.PeerID)) {
+		id := t.ID
+		u.work(func(context.Context) func() {
+			_, err := u.core.Accept(id, "", nil)
+			return u.showErr(err)
+		})
 	}
 }
 
@@ -344,26 +417,18 @@ func (u *UI) received(m lan.Message, id int64) {
 }
 
 // sentElsewhere follows a message the node reports as delivered, failed or queued: one of
-// this window's (pending), one already shown (by its history ID), or one sent by another
-// client of the node (the CLI), shown once.
-func (u *UI) sentElsewhere(m lan.Message, id int64, state, why string) {
-	if id != 0 {
-		for _, c := range u.convs {
-			if cm := c.byID[id]; cm != nil {
-				cm.state, cm.err = state, why
-				c.refresh(cm)
-				return
-			}
-		}
-	}
-	if p, ok := u.pending[pendingKey(m.Addr, m.Text)]; ok {
+// this window's (by the send ID it gave it), one already shown (by its history ID: a queued
+// message delivered later), or one sent by another client of the node (the CLI), shown once.
+func (u *UI) sentElsewhere(m lan.Message, sendID string, id int64, state, why string) {
+	if p, ok := u.pending[sendID]; ok && sendID != "" {
+		delete(u.pending, sendID)
 		cm := p.m
-		if state != history.StateQueued {
-			delete(u.pending, pendingKey(m.Addr, m.Text))
+		if cm.sendID != sendID {
+			return // about an attempt retried since
 		}
 		for _, c := range u.convs {
 			if slices.Contains(c.msgs, cm) {
-				if id != 0 && cm.id == 0 {
+				if id != 0 { // the record of this attempt (a retry, or a failed message queued, makes a new one)
 					cm.id = id
 					c.byID[id] = cm
 				}
@@ -374,6 +439,17 @@ func (u *UI) sentElsewhere(m lan.Message, id int64, state, why string) {
 			}
 		}
 		return
+	}
+	if id != 0 {
+		for _, c := range u.convs {
+			if cm := c.byID[id]; cm != nil {
+				if state != history.StateQueued || cm.state == history.StateSending || cm.state == history.StateQueued {
+					cm.state, cm.err = state, why // a late "queued" does not undo "delivered"
+				}
+				c.refresh(cm)
+				return
+			}
+		}
 	}
 	c := u.openConv(who{id: m.PeerID, addr: m.Addr, nick: m.Nick, user: m.User, host: m.Host}, false)
 	if id != 0 && c.byID[id] != nil {
@@ -690,7 +766,9 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 		cancel.Hide()
 	} else {
 		cancel.Show()
-		cancel.OnTapped = func() { go u.core.Cancel(id) }
+		cancel.OnTapped = func() {
+			u.work(func(context.Context) func() { u.core.Cancel(id); return nil })
+		}
 	}
 	if t.Direction == event.In && t.State == xfer.StateDone && t.Dest != "" {
 		open.Show()
@@ -723,10 +801,9 @@ func (u *UI) addOffer(c *conv, t xfer.Transfer) {
 	card.info.Wrapping = fyne.TextWrapWord
 	id := t.ID
 	accept := func(dir string) {
-		u.async(func() {
-			if _, err := u.core.Accept(id, dir, nil); err != nil {
-				u.do(func() { dialog.ShowError(err, u.Win) })
-			}
+		u.work(func(context.Context) func() {
+			_, err := u.core.Accept(id, dir, nil)
+			return u.showErr(err)
 		})
 	}
 	card.accept = widget.NewButton(u.t("Accept"), func() { accept("") })
@@ -744,13 +821,14 @@ func (u *UI) addOffer(c *conv, t xfer.Transfer) {
 		d.Show()
 	})
 	card.cancel = widget.NewButton(u.t("Decline"), func() {
-		u.async(func() {
-			cur := u.xfers[id]
-			if cur.State == xfer.StateOffered {
+		offered := u.xfers[id].State == xfer.StateOffered
+		u.work(func(context.Context) func() {
+			if offered {
 				u.core.Decline(id)
 			} else {
 				u.core.Cancel(id)
 			}
+			return nil
 		})
 	})
 	card.open = widget.NewButton(u.t("Open folder"), nil)
@@ -814,20 +892,18 @@ func (u *UI) sendFilesTo(to []peers.Peer, paths []string) {
 	for _, p := range to {
 		addrs = append(addrs, p.Addr)
 	}
-	u.async(func() {
-		if _, err := u.core.SendFiles(context.Background(), "", paths, addrs...); err != nil {
-			u.do(func() { dialog.ShowError(err, u.Win) })
-		}
+	u.work(func(ctx context.Context) func() {
+		_, err := u.core.SendFiles(ctx, "", paths, addrs...)
+		return u.showErr(err)
 	})
 }
 
 // sendFiles offers paths to the peer of conversation c.
 func (u *UI) sendFiles(c *conv, paths []string) {
 	addr := c.addr
-	u.async(func() {
-		if _, err := u.core.SendFiles(context.Background(), "", paths, addr); err != nil {
-			u.do(func() { dialog.ShowError(err, u.Win) })
-		}
+	u.work(func(ctx context.Context) func() {
+		_, err := u.core.SendFiles(ctx, "", paths, addr)
+		return u.showErr(err)
 	})
 }
 

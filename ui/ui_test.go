@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,20 +28,51 @@ import (
 	"feigo/xfer"
 )
 
-// fakeCore records what the window asks of the node.
+// fakeCore records what the window asks of the node. The window calls it from background
+// goroutines, as it does the node: its fields are guarded by mu; a test reads them after
+// settle, which orders it after the calls.
 type fakeCore struct {
-	mu       sync.Mutex
-	self     ipmsg.Entry
-	peers    []peers.Peer
-	sent     []string
-	fail     bool
-	accepted []int
-	declined []int
-	files    [][]string
-	fileTo   [][]netip.AddrPort
-	hist     *history.Store
-	queued   []string
-	keepDays int
+	mu        sync.Mutex
+	self      ipmsg.Entry
+	peers     []peers.Peer
+	xfers     []xfer.Transfer
+	sent      []string
+	sendIDs   []string
+	fail      bool
+	accepted  []int
+	declined  []int
+	cancelled []int
+	files     [][]string
+	fileTo    [][]netip.AddrPort
+	hist      *history.Store
+	queued    []string
+	queuedIDs map[string]int64 // send ID → record
+	keepDays  int
+	pages     int // calls of HistoryPage
+	// holdFiles makes SendFiles wait for its context to end.
+	holdFiles bool
+	// gate, when set, is called as a call named so begins, without mu: a test holds
+	// calls there.
+	gate func(call string)
+	// sendHook, when set, decides the outcome of each message sent (nil: delivered).
+	sendHook func(sendID, text string) error
+	// emit, when set, receives the events the node would report about messages sent.
+	emit func(lan.Event)
+}
+
+func (f *fakeCore) enter(call string) {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		gate(call)
+	}
+}
+
+func (f *fakeCore) setGate(gate func(call string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gate = gate
 }
 
 // newFakeCore is a fake node with a real history store.
@@ -54,70 +87,279 @@ func newFakeCore(tb testing.TB) *fakeCore {
 }
 
 func (f *fakeCore) HistoryPage(peer string, before int64, limit int) ([]history.Record, error) {
+	f.enter(fmt.Sprintf("HistoryPage %d", before))
+	f.mu.Lock()
+	f.pages++
+	f.mu.Unlock()
 	return f.hist.Query(history.Filter{Peer: peer, Before: before, Limit: limit})
 }
 func (f *fakeCore) SearchHistory(words string, limit int) ([]history.Record, error) {
 	return f.hist.Query(history.Filter{Search: words, Limit: limit})
 }
-func (f *fakeCore) ClearHistory(peer string) (int64, error) { return f.hist.Clear(peer) }
-func (f *fakeCore) Queue(_ context.Context, _, text string, c history.Contact) (history.Record, error) {
+func (f *fakeCore) ClearHistory(peer string) (int64, error) {
+	f.enter("ClearHistory")
+	return f.hist.Clear(peer)
+}
+
+// Queue stores the message as queued and reports it to f.emit, as the node does.
+func (f *fakeCore) Queue(_ context.Context, sendID, text string, c history.Contact) (history.Record, error) {
+	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, Nick: c.Nick, Direction: event.Out, Text: text, State: history.StateQueued}
+	var err error
+	if r.ID, err = f.hist.Add(r); err != nil {
+		return r, err
+	}
 	f.mu.Lock()
 	f.queued = append(f.queued, c.Peer+": "+text)
+	if f.queuedIDs == nil {
+		f.queuedIDs = map[string]int64{}
+	}
+	f.queuedIDs[sendID] = r.ID
+	emit := f.emit
 	f.mu.Unlock()
-	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, Nick: c.Nick, Direction: "out", Text: text, State: history.StateQueued}
-	var err error
-	r.ID, err = f.hist.Add(r)
-	return r, err
+	if emit != nil {
+		addr, _ := netip.ParseAddrPort(c.Addr)
+		emit(lan.Event{Type: event.MessageQueued, HistoryID: r.ID, SendID: sendID,
+			Message: &lan.Message{PeerID: c.PeerID, Nick: c.Nick, Addr: addr, Text: text}})
+	}
+	f.enter("Queue returns")
+	return r, nil
 }
-func (f *fakeCore) SetRetention(days int) { f.keepDays = days }
 
-func (f *fakeCore) Self() ipmsg.Entry   { return f.self }
-func (f *fakeCore) Peers() []peers.Peer { return f.peers }
-func (f *fakeCore) Send(_ context.Context, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
+func (f *fakeCore) SetRetention(days int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.keepDays = days
+}
+
+func (f *fakeCore) Self() ipmsg.Entry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.self
+}
+
+func (f *fakeCore) Peers() []peers.Peer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.peers)
+}
+
+// SendAs stores the message, as the node does, when its recipient is in f.peers, and
+// reports its outcome to f.emit.
+func (f *fakeCore) SendAs(_ context.Context, sendID, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
+	f.enter("Send")
+	f.mu.Lock()
 	f.sent = append(f.sent, text)
+	f.sendIDs = append(f.sendIDs, sendID)
 	d := lan.Delivery{Message: lan.Message{Addr: to[0], Text: text}}
+	var id int64
+	for _, p := range f.peers {
+		if p.Addr == to[0] {
+			d.PeerID, d.Nick = p.ID, p.Nick
+			id, _ = f.hist.Add(history.Record{Peer: p.ID, PeerID: p.ID, Nick: p.Nick, Addr: p.Addr.String(),
+				Direction: event.Out, Text: text, State: history.StateSending})
+		}
+	}
 	if f.fail {
 		d.Err = lan.ErrNoAck
 	}
+	hook, emit := f.sendHook, f.emit
+	f.mu.Unlock()
+	if hook != nil {
+		d.Err = hook(sendID, text)
+	}
+	ev := lan.Event{Type: event.MessageDelivered, Message: &d.Message, HistoryID: id, SendID: sendID}
+	state, why := history.StateDelivered, ""
+	if d.Err != nil {
+		state, why = history.StateFailed, d.Err.Error()
+		ev.Type, ev.Error = event.MessageFailed, why
+	}
+	if id != 0 {
+		f.hist.SetState(id, state, why, 0)
+	}
+	if emit != nil {
+		emit(ev)
+	}
 	return []lan.Delivery{d}, nil
 }
-func (f *fakeCore) SendFiles(_ context.Context, _ string, paths []string, to ...netip.AddrPort) (xfer.Transfer, error) {
+
+func (f *fakeCore) SendFiles(ctx context.Context, _ string, paths []string, to ...netip.AddrPort) (xfer.Transfer, error) {
+	f.mu.Lock()
 	f.files = append(f.files, paths)
 	f.fileTo = append(f.fileTo, to)
+	hold := f.holdFiles
+	f.mu.Unlock()
+	if hold {
+		<-ctx.Done()
+		return xfer.Transfer{}, ctx.Err()
+	}
 	return xfer.Transfer{}, nil
 }
-func (f *fakeCore) Transfers() []xfer.Transfer { return nil }
+
+func (f *fakeCore) Transfers() []xfer.Transfer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.xfers)
+}
+
 func (f *fakeCore) Accept(id int, _ string, _ []string) (xfer.Transfer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.accepted = append(f.accepted, id)
 	return xfer.Transfer{ID: id}, nil
 }
-func (f *fakeCore) Decline(id int) error       { f.declined = append(f.declined, id); return nil }
-func (f *fakeCore) Cancel(int) error           { return errors.New("not running") }
-func (f *fakeCore) SetAway(bool, string)       {}
-func (f *fakeCore) SetName(nick, group string) { f.self.Nick, f.self.Group = nick, group }
-func (f *fakeCore) Refresh()                   {}
+
+func (f *fakeCore) Decline(id int) error {
+	f.enter("Decline")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.declined = append(f.declined, id)
+	return nil
+}
+
+func (f *fakeCore) Cancel(id int) error {
+	f.enter("Cancel")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancelled = append(f.cancelled, id)
+	return errors.New("not running")
+}
+
+func (f *fakeCore) SetAway(bool, string) {}
+
+func (f *fakeCore) SetName(nick, group string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.self.Nick, f.self.Group = nick, group
+}
+
+func (f *fakeCore) Refresh() {}
 
 var (
 	bobAddr   = netip.MustParseAddrPort("10.0.0.2:2425")
 	carolAddr = netip.MustParseAddrPort("10.0.0.3:2425")
 )
 
-func newTestUI(t *testing.T, lang string) (*UI, *fakeCore) {
+func newTestUI(t *testing.T, lang string) (*testUI, *fakeCore) {
 	t.Helper()
 	app := test.NewTempApp(t)
 	core := newFakeCore(t)
 	core.self = ipmsg.Entry{Nick: "王芳", Group: "财务部"}
-	u := New(app, core, Options{Settings: profile.Settings{Language: lang}})
-	u.async = func(f func()) { f() }
-	u.after = func(_ time.Duration, f func()) { f() }
+	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{Language: lang}})
 	u.Win.Resize(fyne.NewSize(900, 600))
 	return u, core
 }
 
+// testUI is a window under test, run as the app runs it: its calls to the core go to the
+// background and the node's events come through an Inbox. The test goroutine plays Fyne's
+// goroutine: what the window hands to Fyne waits in loop until settle runs it there.
+type testUI struct {
+	*UI
+	tb    testing.TB
+	loop  *uiLoop
+	inbox *Inbox
+}
+
+func newTestWindow(tb testing.TB, app fyne.App, core Core, opt Options) *testUI {
+	tb.Helper()
+	u := &testUI{UI: New(app, core, opt), tb: tb, loop: &uiLoop{wake: make(chan struct{}, 1)}, inbox: NewInbox(0)}
+	u.post = u.loop.post
+	u.after = func(_ time.Duration, f func()) { f() } // the tree's coalesced redraw: at once
+	u.Follow(u.inbox)
+	tb.Cleanup(func() {
+		u.inbox.Close()
+		u.Close()
+		if quiet, _ := u.jobs.quiet(); !quiet {
+			tb.Error("background calls still running after Close")
+		}
+	})
+	return u
+}
+
+// uiLoop stands for Fyne's queue of functions for its goroutine.
+type uiLoop struct {
+	mu   sync.Mutex
+	q    []func()
+	wake chan struct{} // a token after a post
+}
+
+func (l *uiLoop) post(f func()) {
+	l.mu.Lock()
+	l.q = append(l.q, f)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *uiLoop) take() []func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q := l.q
+	l.q = nil
+	return q
+}
+
+// settle runs on the test goroutine what the window hands to Fyne, until nothing is left to
+// do: no event waits in the inbox or is on its way, no background call runs.
+func (u *testUI) settle() {
+	u.tb.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		// Quiet first, then nothing posted: a background call posts its result before
+		// it counts as done, and only the test goroutine starts calls.
+		jobsQuiet, jobsChanged := u.jobs.quiet()
+		inQuiet, inChanged := u.inbox.quiet()
+		if fs := u.loop.take(); len(fs) > 0 {
+			for _, f := range fs {
+				f()
+			}
+			continue
+		}
+		if jobsQuiet && inQuiet {
+			return
+		}
+		select {
+		case <-u.loop.wake:
+		case <-jobsChanged:
+		case <-inChanged:
+		case <-deadline.C:
+			u.tb.Fatal("the window did not settle")
+		}
+	}
+}
+
+// until runs what the window hands to Fyne until cond holds (while background calls may
+// still be held).
+func (u *testUI) until(what string, cond func() bool) {
+	u.tb.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for !cond() {
+		if fs := u.loop.take(); len(fs) > 0 {
+			for _, f := range fs {
+				f()
+			}
+			continue
+		}
+		select {
+		case <-u.loop.wake:
+		case <-deadline.C:
+			u.tb.Fatalf("waited in vain for %s", what)
+		}
+	}
+}
+
+// HandleEvent is the node reporting ev; it returns once the window has shown it.
+func (u *testUI) HandleEvent(ev lan.Event) {
+	u.tb.Helper()
+	u.inbox.Push(ev)
+	u.settle()
+}
+
 func online(id, nick, group string, addr netip.AddrPort) lan.Event {
-	return lan.Event{Type: "peer_online", Peer: &peers.Peer{ID: id, Nick: nick, Group: group, Addr: addr,
+	return lan.Event{Type: event.PeerOnline, Peer: &peers.Peer{ID: id, Nick: nick, Group: group, Addr: addr,
 		Host: "pc-" + id, Client: "feigo", Status: peers.Online}}
 }
 
@@ -167,7 +409,7 @@ func TestPeerAppearsInItsGroup(t *testing.T) {
 	}
 	// Away shows; leaving removes; the search box filters.
 	away := online("b", "Bob", "研发部", bobAddr)
-	away.Type, away.Peer.Status, away.Peer.AwayText = "peer_updated", peers.Away, "lunch"
+	away.Type, away.Peer.Status, away.Peer.AwayText = event.PeerUpdated, peers.Away, "lunch"
 	u.HandleEvent(away)
 	u.treeUpdate("p:b", false, row)
 	if got := texts(row)[0]; !strings.Contains(got, "Away: lunch") {
@@ -178,7 +420,7 @@ func TestPeerAppearsInItsGroup(t *testing.T) {
 		t.Errorf("filtered groups %v", got)
 	}
 	u.filter, u.indexDirty = "", true
-	u.HandleEvent(lan.Event{Type: "peer_offline", Peer: &peers.Peer{ID: "c"}})
+	u.HandleEvent(lan.Event{Type: event.PeerOffline, Peer: &peers.Peer{ID: "c"}})
 	if got := u.treeChildren(""); strings.Join(got, ",") != "g:研发部" {
 		t.Errorf("after Carol left: %v", got)
 	}
@@ -189,7 +431,7 @@ func TestReceivedMessageShowsAndCountsUnread(t *testing.T) {
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
 	u.HandleEvent(online("c", "Carol", "QA", carolAddr))
 	msg := func(id, nick string, addr netip.AddrPort, text string) lan.Event {
-		return lan.Event{Type: "message", Message: &lan.Message{PeerID: id, Nick: nick, Addr: addr, Text: text, Time: time.Now()}}
+		return lan.Event{Type: event.Message, Message: &lan.Message{PeerID: id, Nick: nick, Addr: addr, Text: text, Time: time.Now()}}
 	}
 	u.HandleEvent(msg("b", "Bob", bobAddr, "first, with a link https://example.com/a/very/long/path and more"))
 	bob := u.convs["b"]
@@ -230,6 +472,7 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 	c := u.convs["b"]
 	test.Type(c.input, "hello")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	if len(core.sent) != 1 || core.sent[0] != "hello" || c.input.Text != "" {
 		t.Fatalf("sent %q, input %q", core.sent, c.input.Text)
 	}
@@ -242,6 +485,7 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	c.input.KeyUp(&fyne.KeyEvent{Name: "LeftShift"})
 	test.Type(c.input, "b")
+	u.settle()
 	if len(core.sent) != 1 || c.input.Text != "a\nb" {
 		t.Fatalf("after Shift+Enter: sent %q, input %q", core.sent, c.input.Text)
 	}
@@ -250,19 +494,21 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 	core.fail = true
 	test.Type(c.input, "lost")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	m := c.msgs[1]
 	if !strings.Contains(m.head.Text, "failed") || !m.retry.Visible() {
 		t.Fatalf("failed message %q retry %v", m.head.Text, m.retry.Visible())
 	}
 	core.fail = false
 	test.Tap(m.retry)
+	u.settle()
 	if len(core.sent) != 3 || !strings.Contains(m.head.Text, "delivered") || m.retry.Visible() {
 		t.Fatalf("after retry: sent %q head %q", core.sent, m.head.Text)
 	}
-	// The node's delivery event for our own message adds nothing; one for a message the CLI
-	// sent through the same node shows it.
-	u.HandleEvent(lan.Event{Type: "message_delivered", Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "hello"}})
-	u.HandleEvent(lan.Event{Type: "message_delivered", Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "from the CLI"}})
+	// The node's delivery event for our own message (with the send ID the window gave it)
+	// adds nothing; one for a message the CLI sent through the same node shows it.
+	u.HandleEvent(lan.Event{Type: event.MessageDelivered, SendID: core.sendIDs[0], Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "hello"}})
+	u.HandleEvent(lan.Event{Type: event.MessageDelivered, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "from the CLI"}})
 	if len(c.msgs) != 3 || c.msgs[2].text != "from the CLI" || !c.msgs[2].out {
 		t.Fatalf("messages %d", len(c.msgs))
 	}
@@ -271,19 +517,19 @@ func TestSendingShowsDeliveredOrFailedWithRetry(t *testing.T) {
 func TestCtrlEnterMode(t *testing.T) {
 	app := test.NewTempApp(t)
 	core := newFakeCore(t)
-	u := New(app, core, Options{Settings: profile.Settings{EnterMode: "ctrl-enter", Language: "en"}})
-	u.async = func(f func()) { f() }
-	u.after = func(_ time.Duration, f func()) { f() }
+	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{EnterMode: "ctrl-enter", Language: "en"}})
 	u.HandleEvent(online("b", "Bob", "", bobAddr))
 	u.tree.OnSelected("p:b")
 	c := u.convs["b"]
 	test.Type(c.input, "line")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	if len(core.sent) != 0 {
 		t.Fatal("Enter sent in Ctrl+Enter mode")
 	}
 	c.input.TypedShortcut(&fyne.ShortcutCopy{}) // other shortcuts still reach the entry
 	c.input.TypedShortcut(&desktopCtrlEnter)
+	u.settle()
 	if len(core.sent) != 1 || core.sent[0] != "line" {
 		t.Fatalf("Ctrl+Enter sent %q", core.sent)
 	}
@@ -292,9 +538,9 @@ func TestCtrlEnterMode(t *testing.T) {
 func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	u, core := newTestUI(t, "zh")
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
-	offer := xfer.Transfer{ID: 7, Direction: "in", State: xfer.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
+	offer := xfer.Transfer{ID: 7, Direction: event.In, State: xfer.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
 		Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "季度报告.xlsx", Size: 2 << 20, Attr: ipmsg.FileRegular}}}, Total: 2 << 20}
-	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer})
+	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &offer})
 	card := u.offers[7]
 	if card == nil {
 		t.Fatal("no offer card")
@@ -309,17 +555,18 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 		t.Errorf("open folder shown before anything arrived: %q", got)
 	}
 	test.Tap(card.accept)
+	u.settle()
 	if len(core.accepted) != 1 || core.accepted[0] != 7 {
 		t.Fatalf("accepted %v", core.accepted)
 	}
 	// Progress, then done: the bar moves, and "open folder" appears.
 	offer.State, offer.Done, offer.Rate, offer.ETA = xfer.StateActive, 1<<20, 1<<20, 1
-	u.HandleEvent(lan.Event{Type: "transfer_progress", Transfer: &offer})
+	u.HandleEvent(lan.Event{Type: event.TransferProgress, Transfer: &offer})
 	if card.bar.Value != 0.5 || card.accept.Visible() || card.cancel.Text != "取消" {
 		t.Fatalf("progress %v accept %v cancel %q", card.bar.Value, card.accept.Visible(), card.cancel.Text)
 	}
 	offer.State, offer.Done, offer.Dest = xfer.StateDone, 2<<20, "/tmp/dl"
-	u.HandleEvent(lan.Event{Type: "transfer_done", Transfer: &offer})
+	u.HandleEvent(lan.Event{Type: event.TransferDone, Transfer: &offer})
 	if !card.open.Visible() || card.cancel.Visible() {
 		t.Fatal("done: open folder hidden or cancel shown")
 	}
@@ -330,8 +577,9 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	// A second offer is declined.
 	offer2 := offer
 	offer2.ID, offer2.State, offer2.Done = 8, xfer.StateOffered, 0
-	u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &offer2})
+	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &offer2})
 	test.Tap(u.offers[8].cancel)
+	u.settle()
 	if len(core.declined) != 1 || core.declined[0] != 8 {
 		t.Fatalf("declined %v", core.declined)
 	}
@@ -346,6 +594,7 @@ func TestDroppedFiles(t *testing.T) {
 	files := []fyne.URI{fileURI("/home/me/a.txt"), fileURI("/home/me/dir")}
 	// Dropped anywhere but a row: to the conversation in front.
 	u.dropped(fyne.NewPos(600, 300), files)
+	u.settle()
 	if len(core.files) != 1 || strings.Join(core.files[0], ",") != "/home/me/a.txt,/home/me/dir" || core.fileTo[0][0] != bobAddr {
 		t.Fatalf("files %v to %v", core.files, core.fileTo)
 	}
@@ -361,10 +610,12 @@ func TestDroppedFiles(t *testing.T) {
 		return fyne.Position{}
 	}
 	u.dropped(at("p:c"), files[:1])
+	u.settle()
 	if len(core.fileTo) != 2 || len(core.fileTo[1]) != 1 || core.fileTo[1][0] != carolAddr {
 		t.Fatalf("drop on Carol went to %v", core.fileTo)
 	}
 	u.dropped(at("g:Dev"), files[:1])
+	u.settle()
 	if len(core.fileTo) != 3 || len(core.fileTo[2]) != 2 {
 		t.Fatalf("drop on the group went to %v", core.fileTo)
 	}
@@ -375,18 +626,18 @@ func TestNotificationWhenNotInFront(t *testing.T) {
 	u.HandleEvent(online("b", "Bob", "", bobAddr))
 	u.focused = false
 	test.AssertNotificationSent(t, fyne.NewNotification("New message from Bob", "lunch?"), func() {
-		u.HandleEvent(lan.Event{Type: "message", Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "lunch?", Time: time.Now()}})
+		u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "lunch?", Time: time.Now()}})
 	})
 	u.focused = true
 	test.AssertNotificationSent(t, nil, func() {
-		u.HandleEvent(lan.Event{Type: "message", Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "here?", Time: time.Now()}})
+		u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "here?", Time: time.Now()}})
 	})
 }
 
 func TestLanguageSwitchKeepsConversations(t *testing.T) {
 	u, _ := newTestUI(t, "en")
 	u.HandleEvent(online("b", "Bob", "", bobAddr))
-	u.HandleEvent(lan.Event{Type: "message", Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "hi", Time: time.Now()}})
+	u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "hi", Time: time.Now()}})
 	st := u.opt.Settings
 	st.Language = "zh"
 	u.applySettings(st)
@@ -416,7 +667,7 @@ func BenchmarkPeerEvents1000(b *testing.B) {
 			app := test.NewTempApp(b)
 			var pending []func()
 			for b.Loop() {
-				u := New(app, newFakeCore(b), Options{Settings: profile.Settings{Language: "en"}})
+				u := New(app, newFakeCore(b), Options{Settings: profile.Settings{Language: "en"}}) // fyne.Do: inline
 				u.after = func(_ time.Duration, f func()) { pending = append(pending, f) }
 				if mode != "coalesced" {
 					u.after = func(_ time.Duration, f func()) { f() }
@@ -424,7 +675,7 @@ func BenchmarkPeerEvents1000(b *testing.B) {
 				u.Win.Resize(fyne.NewSize(900, 700))
 				u.Win.Show()
 				for i := range 1000 {
-					u.HandleEvent(benchPeer(i, "peer_online", peers.Online))
+					u.apply(benchPeer(i, event.PeerOnline, peers.Online))
 					if i%100 == 99 { // the coalescing timer fires about every 100 ms of a burst
 						for _, f := range pending {
 							f()
@@ -433,11 +684,11 @@ func BenchmarkPeerEvents1000(b *testing.B) {
 					}
 				}
 				for i := range 1000 {
-					ev := benchPeer(i, "peer_updated", peers.Away)
+					ev := benchPeer(i, event.PeerUpdated, peers.Away)
 					if mode != "coalesced" {
 						u.peersMoved() // what a full redraw per change costs
 					}
-					u.HandleEvent(ev)
+					u.apply(ev)
 				}
 				u.Win.Close()
 			}
@@ -457,11 +708,10 @@ func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 	app := test.NewTempApp(t)
 	core := newFakeCore(t)
 	var saved []profile.Settings
-	u := New(app, core, Options{Settings: profile.Settings{Language: "en", AutoAccept: []string{"Bob"}},
+	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{Language: "en", AutoAccept: []string{"Bob"}},
 		Save: func(st profile.Settings) error { saved = append(saved, st); return nil }})
-	u.async = func(f func()) { f() }
 	offer := func(id int, nick string) {
-		u.HandleEvent(lan.Event{Type: "transfer_offered", Transfer: &xfer.Transfer{ID: id, Direction: "in", State: xfer.StateOffered,
+		u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &xfer.Transfer{ID: id, Direction: event.In, State: xfer.StateOffered,
 			Nick: nick, Addr: bobAddr, Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
 	}
 	offer(1, "Bob")
@@ -473,6 +723,7 @@ func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 	st := u.opt.Settings
 	st.Nick, st.EnterMode = "小王", "ctrl-enter"
 	u.applySettings(st)
+	u.settle()
 	if len(saved) != 1 || saved[0].Nick != "小王" || saved[0].EnterMode != "ctrl-enter" {
 		t.Fatalf("saved %+v", saved)
 	}
@@ -489,7 +740,7 @@ func seed(tb testing.TB, core *fakeCore, n int, text func(i int) string) {
 	for i := range rs {
 		dir, state := event.In, history.StateReceived
 		if i%2 == 1 {
-			dir, state = "out", history.StateDelivered
+			dir, state = event.Out, history.StateDelivered
 		}
 		rs[i] = history.Record{Peer: "b", PeerID: "b", Host: "pc-b", Nick: "Bob", Addr: bobAddr.String(), Direction: dir,
 			Text: text(i), State: state, Time: t0.Add(time.Duration(i) * time.Second)}
@@ -502,10 +753,11 @@ func seed(tb testing.TB, core *fakeCore, n int, text func(i int) string) {
 func TestConversationOpensWithPagedHistory(t *testing.T) {
 	u, core := newTestUI(t, "en")
 	seed(t, core, 120, func(i int) string { return fmt.Sprintf("m%03d", i) })
-	core.hist.PutTransfer(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: "in", PacketNo: 9, State: "done",
+	core.hist.PutTransfer(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: event.In, PacketNo: 9, State: "done",
 		Folder: "/home/wf/Downloads", Files: []history.File{{Name: "报表.xlsx", Size: 2048}}})
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
 	u.tree.OnSelected("p:b")
+	u.settle()
 	c := u.convs["b"]
 	if len(c.msgs) != pageSize || !c.more.Visible() {
 		t.Fatalf("opened with %d messages, earlier button %v", len(c.msgs), c.more.Visible())
@@ -519,7 +771,9 @@ func TestConversationOpensWithPagedHistory(t *testing.T) {
 		t.Fatalf("first page starts %q (%q)", c.msgs[0].text, c.msgs[0].head.Text)
 	}
 	test.Tap(c.more)
+	u.settle()
 	test.Tap(c.more)
+	u.settle()
 	if len(c.msgs) != 121 || c.more.Visible() {
 		t.Fatalf("after paging back: %d messages, earlier button %v", len(c.msgs), c.more.Visible())
 	}
@@ -534,16 +788,17 @@ func TestConversationOpensWithPagedHistory(t *testing.T) {
 
 	// A message arriving in a conversation not open yet is shown once, though the new tab
 	// loads it from the history too.
-	id, _ := core.hist.Add(history.Record{Peer: "c", PeerID: "c", Nick: "Carol", Direction: "in", Text: "只一次", State: history.StateReceived})
+	id, _ := core.hist.Add(history.Record{Peer: "c", PeerID: "c", Nick: "Carol", Direction: event.In, Text: "只一次", State: history.StateReceived})
 	u.HandleEvent(online("c", "Carol", "QA", carolAddr))
-	u.HandleEvent(lan.Event{Type: "message", HistoryID: id, Message: &lan.Message{PeerID: "c", Nick: "Carol", Addr: carolAddr, Text: "只一次", Time: time.Now()}})
+	u.HandleEvent(lan.Event{Type: event.Message, HistoryID: id, Message: &lan.Message{PeerID: "c", Nick: "Carol", Addr: carolAddr, Text: "只一次", Time: time.Now()}})
 	if cc := u.convs["c"]; cc == nil || len(cc.msgs) != 1 || cc.unread != 1 {
 		t.Fatalf("Carol's conversation: %+v", cc)
 	}
 
 	// Clearing the history empties the conversation but keeps what is still queued.
-	core.hist.Add(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: "out", Text: "still waiting", State: history.StateQueued})
+	core.hist.Add(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: event.Out, Text: "still waiting", State: history.StateQueued})
 	c.clearHistory()
+	u.settle()
 	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || c.more.Visible() {
 		t.Fatalf("after clearing: %d messages", len(c.msgs))
 	}
@@ -560,12 +815,13 @@ func TestOfflineColleagueGetsQueuedMessages(t *testing.T) {
 	if c.status.Visible() {
 		t.Fatal("the offline notice shows while Bob is online")
 	}
-	u.HandleEvent(lan.Event{Type: "peer_offline", Peer: &peers.Peer{ID: "b", Nick: "Bob", Addr: bobAddr}})
+	u.HandleEvent(lan.Event{Type: event.PeerOffline, Peer: &peers.Peer{ID: "b", Nick: "Bob", Addr: bobAddr}})
 	if !c.status.Visible() || !strings.Contains(c.status.Text, "Bob is offline") {
 		t.Fatalf("offline notice %q (visible %v)", c.status.Text, c.status.Visible())
 	}
 	test.Type(c.input, "see you tomorrow")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	m := c.msgs[len(c.msgs)-1]
 	if len(core.sent) != 0 || len(core.queued) != 1 || core.queued[0] != "b: see you tomorrow" {
 		t.Fatalf("sent %q, queued %q", core.sent, core.queued)
@@ -574,9 +830,9 @@ func TestOfflineColleagueGetsQueuedMessages(t *testing.T) {
 		t.Fatalf("queued message: id %d, head %q", m.id, m.head.Text)
 	}
 	// The node's queued event for it adds nothing; its delivery, later, updates it.
-	u.HandleEvent(lan.Event{Type: "message_queued", HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
+	u.HandleEvent(lan.Event{Type: event.MessageQueued, HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
 	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
-	u.HandleEvent(lan.Event{Type: "message_delivered", HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
+	u.HandleEvent(lan.Event{Type: event.MessageDelivered, HistoryID: m.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "see you tomorrow"}})
 	if len(c.msgs) != 1 || !strings.Contains(m.head.Text, "delivered") || c.status.Visible() {
 		t.Fatalf("after Bob came back: %d messages, head %q", len(c.msgs), m.head.Text)
 	}
@@ -585,11 +841,13 @@ func TestOfflineColleagueGetsQueuedMessages(t *testing.T) {
 	core.fail = true
 	test.Type(c.input, "lost in the network")
 	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
 	f := c.msgs[len(c.msgs)-1]
 	if !f.queue.Visible() || !strings.Contains(f.head.Text, "failed") {
 		t.Fatalf("failed message %q, queue button %v", f.head.Text, f.queue.Visible())
 	}
 	test.Tap(f.queue)
+	u.settle()
 	if len(core.queued) != 2 || !strings.Contains(f.head.Text, "queued") || f.queue.Visible() {
 		t.Fatalf("after Send when back: queued %q, head %q", core.queued, f.head.Text)
 	}
@@ -616,6 +874,7 @@ func TestHistorySearchOpensTheConversation(t *testing.T) {
 	}
 	test.Type(entry, "周报")
 	entry.OnSubmitted(entry.Text)
+	u.settle()
 	if len(u.histResults) != 3 || !strings.Contains(u.histInfo.Text, "3") {
 		t.Fatalf("found %d (%q)", len(u.histResults), u.histInfo.Text)
 	}
@@ -624,6 +883,7 @@ func TestHistorySearchOpensTheConversation(t *testing.T) {
 	}
 	// Bob is offline; his conversation still opens from a result, with its history.
 	u.histList.OnSelected(0)
+	u.settle()
 	c := u.convs["b"]
 	if c == nil || u.tabs.Selected() != c.tab || len(c.msgs) != 30 || !c.status.Visible() {
 		t.Fatalf("conversation from a result: %+v", c)
@@ -632,6 +892,7 @@ func TestHistorySearchOpensTheConversation(t *testing.T) {
 	st := u.opt.Settings
 	st.HistoryDays = 30
 	u.applySettings(st)
+	u.settle()
 	if core.keepDays != 30 {
 		t.Fatalf("retention %d", core.keepDays)
 	}
@@ -652,15 +913,14 @@ func BenchmarkOpenConversation(b *testing.B) {
 					return fmt.Sprintf("第%d条：周五下午三点在三楼会议室开会，记得带上季度报表 (%d)", i, i)
 				})
 			}
-			u := New(app, core, Options{Settings: profile.Settings{Language: "en"}})
-			u.async = func(f func()) { f() }
-			u.after = func(_ time.Duration, f func()) { f() }
+			u := newTestWindow(b, app, core, Options{Settings: profile.Settings{Language: "en"}})
 			u.Win.Resize(fyne.NewSize(900, 600))
 			ev := online("b", "Bob", "研发部", bobAddr)
 			u.apply(ev)
 			shown := 0
 			for b.Loop() {
 				c := u.openConv(whoPeer(*ev.Peer), true)
+				u.settle()
 				c.box.MinSize()
 				shown = len(c.msgs)
 				u.tabs.Remove(c.tab)
@@ -668,5 +928,283 @@ func BenchmarkOpenConversation(b *testing.B) {
 			}
 			b.ReportMetric(float64(shown), "shown")
 		})
+	}
+}
+
+// TestOfferButtonsReadTheTransferOnFyneGoroutine: Decline or Cancel is decided from the
+// transfer's state as the window knows it, read before the call leaves Fyne's goroutine,
+// while the node's events keep changing that state.
+func TestOfferButtonsReadTheTransferOnFyneGoroutine(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "Dev", bobAddr))
+	offer := xfer.Transfer{ID: 8, Direction: event.In, State: xfer.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
+		Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "a.txt", Size: 2, Attr: ipmsg.FileRegular}}}, Total: 2}
+	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &offer})
+	// Decline goes to the background and waits there for the offer's next events.
+	release, _ := holdCalls(t, core, func(call string) bool { return call == "Decline" })
+	test.Tap(u.offers[8].cancel)
+	for i := range 50 {
+		again := offer
+		again.Done = int64(i % 2)
+		u.inbox.Push(lan.Event{Type: event.TransferOffered, Transfer: &again})
+	}
+	last := offer
+	last.Error = "last"
+	u.inbox.Push(lan.Event{Type: event.TransferOffered, Transfer: &last})
+	u.until("the offer's events", func() bool { return u.xfers[8].Error == "last" })
+	release()
+	u.settle()
+	if len(core.declined) != 1 || core.declined[0] != 8 || len(core.cancelled) != 0 {
+		t.Fatalf("declined %v, cancelled %v", core.declined, core.cancelled)
+	}
+	// Once it runs, the same button cancels.
+	offer.State, offer.Done = xfer.StateActive, 1
+	u.HandleEvent(lan.Event{Type: event.TransferStarted, Transfer: &offer})
+	test.Tap(u.offers[8].cancel)
+	u.settle()
+	if len(core.cancelled) != 1 || core.cancelled[0] != 8 {
+		t.Fatalf("cancelled %v", core.cancelled)
+	}
+}
+
+// TestCloseEndsTheBackgroundCalls: closing the window cancels the context of the calls under
+// way, waits for them, and shows nothing they bring back; no call starts after.
+func TestCloseEndsTheBackgroundCalls(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "Dev", bobAddr))
+	u.tree.OnSelected("p:b")
+	core.holdFiles = true
+	u.dropped(fyne.NewPos(600, 300), []fyne.URI{fileURI("/home/me/a.txt")})
+	u.Close() // returns once SendFiles has given up (its context ended)
+	if quiet, _ := u.jobs.quiet(); !quiet {
+		t.Fatal("Close returned with a call under way")
+	}
+	for _, f := range u.loop.take() {
+		f() // its error, handed to Fyne after the window closed
+	}
+	if top := u.Win.Canvas().Overlays().Top(); top != nil {
+		t.Fatalf("a dialog after Close: %v", texts(top))
+	}
+	u.dropped(fyne.NewPos(600, 300), []fyne.URI{fileURI("/home/me/b.txt")})
+	if quiet, _ := u.jobs.quiet(); !quiet || len(core.files) != 1 {
+		t.Fatalf("a call after Close: %v", core.files)
+	}
+}
+
+// holdCalls holds the calls to core named by hold until release, and reports whether one of
+// them was still held after five seconds: its caller waited, as Fyne's goroutine must not.
+func holdCalls(t *testing.T, core *fakeCore, hold func(call string) bool) (release func(), stalled *atomic.Bool) {
+	released, stalled := make(chan struct{}), new(atomic.Bool)
+	release = sync.OnceFunc(func() { close(released) })
+	t.Cleanup(release) // before the window's cleanup
+	core.setGate(func(call string) {
+		if !hold(call) {
+			return
+		}
+		select {
+		case <-released:
+		case <-time.After(5 * time.Second):
+			stalled.Store(true)
+		}
+	})
+	return release, stalled
+}
+
+// TestHistoryQueriesLeaveFyneGoroutineFree: paging back and clearing query the history
+// (SQLite) in the background; a double click asks once.
+func TestHistoryQueriesLeaveFyneGoroutineFree(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	seed(t, core, 120, func(i int) string { return fmt.Sprintf("m%03d", i) })
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.tree.OnSelected("p:b")
+	u.settle()
+	c := u.convs["b"]
+	release, stalled := holdCalls(t, core, func(call string) bool { return call != "HistoryPage 0" })
+	test.Tap(c.more)
+	test.Tap(c.more)
+	test.Type(c.input, "still typing")
+	if stalled.Load() {
+		t.Fatal("“Earlier messages” waited for the history on Fyne's goroutine")
+	}
+	release()
+	u.settle()
+	if len(c.msgs) != 100 || core.pages != 2 || c.input.Text != "still typing" {
+		t.Fatalf("after paging back: %d messages, %d queries", len(c.msgs), core.pages)
+	}
+
+	release, stalled = holdCalls(t, core, func(call string) bool { return call == "ClearHistory" })
+	c.clearHistory()
+	c.clearHistory()
+	if stalled.Load() {
+		t.Fatal("clearing waited for the history on Fyne's goroutine")
+	}
+	release()
+	u.settle()
+	if len(c.msgs) != 0 || c.more.Visible() {
+		t.Fatalf("after clearing: %d messages", len(c.msgs))
+	}
+}
+
+// TestPageThatComesAfterClearingIsDropped: a page asked for before the history was cleared
+// shows nothing of what was deleted.
+func TestPageThatComesAfterClearingIsDropped(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	seed(t, core, 120, func(i int) string { return fmt.Sprintf("m%03d", i) })
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.tree.OnSelected("p:b")
+	u.settle()
+	c := u.convs["b"]
+	release, stalled := holdCalls(t, core, func(call string) bool { return call != "HistoryPage 0" && call != "ClearHistory" })
+	test.Tap(c.more) // its page is held ...
+	core.hist.Add(history.Record{Peer: "b", PeerID: "b", Nick: "Bob", Direction: event.Out, Text: "still waiting", State: history.StateQueued})
+	c.clearHistory() // ... while the history is cleared and the conversation reloaded
+	u.until("the cleared conversation", func() bool { return len(c.msgs) == 1 })
+	release()
+	u.settle()
+	if stalled.Load() {
+		t.Fatal("“Earlier messages” waited for the history on Fyne's goroutine")
+	}
+	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || len(c.box.Objects) != 2 || c.more.Visible() {
+		t.Fatalf("after the late page: %d messages, %d rows", len(c.msgs), len(c.box.Objects))
+	}
+}
+
+// TestMessageToANewConversationShowsOnce: a message sent as its conversation opens (Message
+// to many does that) goes once the conversation's history is shown, so that the history does
+// not show it a second time.
+func TestMessageToANewConversationShowsOnce(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	seed(t, core, 3, func(i int) string { return fmt.Sprintf("m%d", i) })
+	bob := online("b", "Bob", "研发部", bobAddr)
+	core.peers = []peers.Peer{*bob.Peer}
+	u.HandleEvent(bob)
+	release, _ := holdCalls(t, core, func(call string) bool { return call == "HistoryPage 0" })
+	c := u.openConv(whoPeer(*bob.Peer), false)
+	u.sendText(c, "to all")
+	if quiet, _ := u.jobs.quiet(); quiet {
+		t.Fatal("the history was not asked for")
+	}
+	u.jobs.mu.Lock()
+	running := u.jobs.n
+	u.jobs.mu.Unlock()
+	if running != 1 {
+		t.Fatalf("%d calls under way: the message went before the conversation's history came", running)
+	}
+	release()
+	u.settle()
+	var got []string
+	for _, m := range c.msgs {
+		got = append(got, m.text+" "+m.state)
+	}
+	if strings.Join(got, ", ") != "m0 received, m1 delivered, m2 received, to all delivered" {
+		t.Fatalf("the conversation shows %q", got)
+	}
+}
+
+// TestTwoIdenticalMessagesKeepTheirOwnState sends the same text twice to one colleague; the
+// second fails before the first is delivered. Each bubble shows its own outcome, and the
+// node's events for them add nothing.
+func TestTwoIdenticalMessagesKeepTheirOwnState(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	bob := online("b", "Bob", "研发部", bobAddr)
+	core.peers = []peers.Peer{*bob.Peer}
+	u.HandleEvent(bob)
+	u.tree.OnSelected("p:b")
+	u.settle()
+	c := u.convs["b"]
+	type send struct {
+		id     string
+		result chan error
+	}
+	sends := make(chan send)
+	core.mu.Lock()
+	core.emit = u.inbox.Push
+	core.sendHook = func(id, _ string) error {
+		s := send{id, make(chan error)}
+		sends <- s
+		return <-s.result
+	}
+	core.mu.Unlock()
+	for range 2 {
+		test.Type(c.input, "同一句话")
+		c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+	next := func() send {
+		select {
+		case s := <-sends:
+			return s
+		case <-time.After(10 * time.Second):
+			t.Fatal("the window did not send")
+			return send{}
+		}
+	}
+	a, b := next(), next()
+	states := func() []string {
+		var out []string
+		for _, m := range c.msgs {
+			out = append(out, m.state)
+		}
+		return out
+	}
+	b.result <- lan.ErrNoAck
+	u.until("the failure shown", func() bool { return slices.Contains(states(), history.StateFailed) })
+	failed := slices.Index(states(), history.StateFailed)
+	if got := states(); len(got) != 2 || !slices.Equal(got, []string{history.StateFailed, history.StateSending}) &&
+		!slices.Equal(got, []string{history.StateSending, history.StateFailed}) {
+		t.Fatalf("after one failed: %q", got)
+	}
+	a.result <- nil
+	u.settle()
+	want := []string{history.StateDelivered, history.StateDelivered}
+	want[failed] = history.StateFailed
+	if got := states(); !slices.Equal(got, want) {
+		t.Fatalf("after the other was delivered: %q, want %q", got, want)
+	}
+	for i, m := range c.msgs {
+		if !strings.Contains(m.head.Text, want[i]) || m.retry.Visible() != (i == failed) {
+			t.Errorf("bubble %d: %q, retry %v", i, m.head.Text, m.retry.Visible())
+		}
+		if own := map[string]string{a.id: history.StateDelivered, b.id: history.StateFailed}[m.sendID]; own != m.state {
+			t.Errorf("bubble %d shows %s, its send %s", i, m.state, own)
+		}
+	}
+	if a.id == "" || a.id == b.id {
+		t.Fatalf("send IDs %q and %q", a.id, b.id)
+	}
+}
+
+// TestTwoIdenticalQueuedMessages queues the same text twice for a colleague who is away: the
+// node's message_queued events name each by the window's send ID and their records; the
+// later delivery of one (by its record only) updates that one.
+func TestTwoIdenticalQueuedMessages(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.tree.OnSelected("p:b")
+	u.settle()
+	u.HandleEvent(lan.Event{Type: event.PeerOffline, Peer: &peers.Peer{ID: "b", Nick: "Bob", Addr: bobAddr}})
+	c := u.convs["b"]
+	core.mu.Lock()
+	core.emit = u.inbox.Push
+	core.mu.Unlock()
+	release, _ := holdCalls(t, core, func(call string) bool { return call == "Queue returns" })
+	for range 2 {
+		test.Type(c.input, "明天见")
+		c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	}
+	// Their events come while the calls have not returned yet.
+	u.until("both records known", func() bool { return len(c.msgs) == 2 && c.msgs[0].id != 0 && c.msgs[1].id != 0 })
+	core.mu.Lock()
+	for i, m := range c.msgs {
+		if m.id != core.queuedIDs[m.sendID] || m.state != history.StateQueued {
+			t.Errorf("bubble %d: record %d (%s), its send's record %d", i, m.id, m.state, core.queuedIDs[m.sendID])
+		}
+	}
+	core.mu.Unlock()
+	first := c.msgs[0]
+	u.HandleEvent(lan.Event{Type: event.MessageDelivered, HistoryID: first.id, Message: &lan.Message{PeerID: "b", Addr: bobAddr, Text: "明天见"}})
+	release()
+	u.settle()
+	if len(c.msgs) != 2 || c.msgs[0].state != history.StateDelivered || c.msgs[1].state != history.StateQueued {
+		t.Fatalf("after the first was delivered: %d bubbles, %s and %s", len(c.msgs), c.msgs[0].state, c.msgs[1].state)
 	}
 }

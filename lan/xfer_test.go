@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -709,5 +710,180 @@ func TestBusyReceiverTakesASecondSender(t *testing.T) {
 	}
 	if tr, _ := b.Transfer(slow.ID); tr.State != xfer.StateActive {
 		t.Fatalf("the slow transfer is %s", tr.State)
+	}
+}
+
+// dirRecord is one record of a folder stream (GETDIRFILES) as a hostile sender writes it.
+func dirRecord(name string, size int64, attr int) string {
+	b, err := ipmsg.EncodeDirHeader(ipmsg.UTF8, ipmsg.DirHeader{Name: name, Size: size, Attr: uint32(attr)}, false)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// streamOut writes head, then size bytes of fill, to c until the receiver hangs up; it
+// returns how many of those bytes the socket took.
+func streamOut(c net.Conn, head string, size int64, fill byte) int64 {
+	c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, head); err != nil {
+		return 0
+	}
+	chunk := bytes.Repeat([]byte{fill}, 64<<10)
+	var sent int64
+	for sent < size {
+		k, err := c.Write(chunk[:min(int64(len(chunk)), size-sent)])
+		sent += int64(k)
+		if err != nil {
+			break
+		}
+	}
+	return sent
+}
+
+// treeBytes returns the number of bytes in the regular files under dir.
+func treeBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+func TestFolderStreamHeldToOfferedSize(t *testing.T) {
+	dl := t.TempDir()
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl; c.FetchPatience = time.Second })
+	// The offer says the folder holds 10 bytes; its stream sends a 6-byte file, then one of
+	// 32 MiB, and keeps writing until the receiver hangs up.
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		head := dirRecord("dir", 0, ipmsg.FileDir) + dirRecord("a", 6, ipmsg.FileRegular) + "AAAAAA" +
+			dirRecord("big", 32<<20, ipmsg.FileRegular)
+		streamOut(c, head, 32<<20, 'B')
+	})
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x000:dir:a:0:2:\a\x00")
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := waitFinal(t, n, in.ID)
+	if got.State != xfer.StateFailed || !strings.Contains(got.Error, "more than the 10 B offered") {
+		t.Fatalf("a folder stream past its offered size: %s %q", got.State, got.Error)
+	}
+	if b := treeBytes(t, dl); b > 10 {
+		t.Errorf("%d bytes written for a folder offered as 10", b)
+	}
+	// What arrived within the offer is kept as the partial folder; nothing of "big" is.
+	part := filepath.Join(dl, "dir"+xfer.PartSuffix)
+	if b, err := os.ReadFile(filepath.Join(part, "a")); err != nil || string(b) != "AAAAAA" {
+		t.Errorf("partial a: %q %v", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(part, "big")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("big was created: %v", err)
+	}
+}
+
+func TestUnsizedFolderStreamIsCapped(t *testing.T) {
+	dl := t.TempDir()
+	lim := xfer.Limits{MaxFolderBytes: 1000, MaxFolderEntries: 50}
+	n := startLimited(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl; c.FetchPatience = time.Second }, lim)
+	// Three folders offered with size 0, as legacy clients may: one streams 100 empty files,
+	// one a file of 2000 bytes, one nests 40 folders deep.
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		r, _ := ipmsg.ParseFileRequest(req.Body, false)
+		var s strings.Builder
+		switch r.FileID {
+		case 0:
+			s.WriteString(dirRecord("many", 0, ipmsg.FileDir))
+			for i := range 100 {
+				s.WriteString(dirRecord(fmt.Sprintf("f%d", i), 0, ipmsg.FileRegular))
+			}
+		case 1:
+			streamOut(c, dirRecord("huge", 0, ipmsg.FileDir)+dirRecord("x", 2000, ipmsg.FileRegular), 2000, 'X')
+			return
+		case 2:
+			for i := range 41 {
+				s.WriteString(dirRecord(fmt.Sprintf("d%d", i), 0, ipmsg.FileDir))
+			}
+		}
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, s.String())
+	})
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x000:many:0:0:2:\a1:huge:0:0:2:\a2:deep:0:0:2:\a\x00")
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := waitFinal(t, n, in.ID)
+	if got.State != xfer.StateFailed {
+		t.Fatalf("%+v", got)
+	}
+	for i, want := range []string{"more than 50 entries", "1000 B limit for folders offered without a size", "nests deeper than 32"} {
+		if f := got.Files[i]; f.State != xfer.StateFailed || !strings.Contains(f.Error, want) {
+			t.Errorf("%s: %s %q, want an error saying %q", f.Name, f.State, f.Error, want)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dl, "many"+xfer.PartSuffix)); len(ents) > 50 {
+		t.Errorf("%d entries written for a limit of 50", len(ents))
+	}
+	if b := treeBytes(t, dl); b > 0 {
+		t.Errorf("%d bytes written past the 1000-byte limit", b)
+	}
+}
+
+func TestSameNameEntriesAreCheap(t *testing.T) {
+	dl := t.TempDir()
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl; c.FetchPatience = time.Second })
+	// 2,000 files of one name in one folder: each clash must not retry every name before it.
+	const count = 2000
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		var s strings.Builder
+		s.WriteString(dirRecord("dir", 0, ipmsg.FileDir))
+		for range count {
+			s.WriteString(dirRecord("same.txt", 1, ipmsg.FileRegular) + "x")
+		}
+		s.WriteString(dirRecord(".", 0, ipmsg.FileRetParent))
+		c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(c, s.String())
+	})
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		fmt.Sprintf("\x000:dir:%x:0:2:\a\x00", count))
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := waitFinal(t, n, in.ID)
+	if got.State != xfer.StateDone {
+		t.Fatalf("%s %q", got.State, got.Error)
+	}
+	ents, err := os.ReadDir(filepath.Join(dl, "dir"))
+	if err != nil || len(ents) != count {
+		t.Fatalf("%d entries, want %d (%v)", len(ents), count, err)
+	}
+	// The work shows in the names: a few numbered tries, then a random suffix, never a
+	// walk through "same (1).txt" … "same (1999).txt".
+	numbered := regexp.MustCompile(`^same \([0-9]{1,4}\)\.txt$`)
+	k := 0
+	for _, e := range ents {
+		if numbered.MatchString(e.Name()) {
+			k++
+		}
+	}
+	if k > 9 {
+		t.Errorf("%d names found by counting up: each clash retried the names before it", k)
+	}
+}
+
+func TestFolderCutShortEveryTimeGivesUp(t *testing.T) {
+	dl := t.TempDir()
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl; c.FetchPatience = time.Second })
+	// Every attempt gets the same first 1000 bytes and is then cut. A folder restarts from
+	// its beginning, so these bytes are no progress: the receiver must give up after its
+	// patience instead of fetching them again for ever.
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		streamOut(c, dirRecord("dir", 0, ipmsg.FileDir)+dirRecord("a", 4000, ipmsg.FileRegular), 1000, 'A')
+	})
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x000:dir:fa0:0:2:\a\x00")
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := waitFinal(t, n, in.ID)
+	if got.State != xfer.StateFailed || !strings.Contains(got.Error, "without progress") {
+		t.Fatalf("%s %q", got.State, got.Error)
 	}
 }

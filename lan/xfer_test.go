@@ -11,6 +11,7 @@ import (
 	"feigo/xfer"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -21,6 +22,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // filePair is two loopback nodes that know each other: a sends, b receives.
@@ -885,5 +887,106 @@ func TestFolderCutShortEveryTimeGivesUp(t *testing.T) {
 	got := waitFinal(t, n, in.ID)
 	if got.State != xfer.StateFailed || !strings.Contains(got.Error, "without progress") {
 		t.Fatalf("%s %q", got.State, got.Error)
+	}
+}
+
+// offerList is an offer's file list of count small files.
+func offerList(count int) string {
+	var s strings.Builder
+	for i := range count {
+		fmt.Fprintf(&s, "%d:file-%04d.txt:10:0:1:\a", i, i)
+	}
+	return s.String()
+}
+
+// rawPeerAt is a raw peer on another loopback address (127.0.0.2, …): another host, as far
+// as the node can tell.
+func rawPeerAt(t *testing.T, ip string) *rawPeer {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Skipf("cannot bind %s: %v", ip, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawPeer{t: t, conn: c, no: 5000}
+}
+
+func TestOfferFloodIsBounded(t *testing.T) {
+	state := t.TempDir()
+	logs := newLogRecorder()
+	n := startLimited(t, loopbackConn(t), "Bob", func(c *Config) { c.StateDir = state; c.Log = slog.New(logs) }, xfer.Limits{})
+	// One raw peer offers 200 lists of 20 files, none accepted.
+	r := newRawPeer(t)
+	const flood = 200
+	for range flood {
+		r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+			"\x00"+offerList(20)+"\x00")
+		r.expect(ipmsg.RecvMsg) // handled
+	}
+	in := func() (k int) {
+		for _, tr := range n.Transfers() {
+			if tr.Direction == "in" {
+				k++
+			}
+		}
+		return k
+	}
+	if k := in(); k != xfer.DefaultMaxOffersPerPeer {
+		t.Errorf("%d incoming offers kept from one peer, want %d", k, xfer.DefaultMaxOffersPerPeer)
+	}
+	if k := logs.count("refused"); k != 1 {
+		t.Errorf("%d log lines for the refused offers, want 1 a minute", k)
+	}
+	// Another host still gets its offer in.
+	other := rawPeerAt(t, "127.0.0.2")
+	other.send(n.addr, "1_lbt6_0#128#000C29DDEEFF#0#0#0", "carol", "carolhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x00"+offerList(1)+"\x00")
+	n.waitEvent(t, "transfer_offered", func(e Event) bool { return e.Transfer.Nick == "carol" })
+	one, _ := json.MarshalIndent(n.Transfers()[0], "", " ")
+	n.stop()
+	fi, err := os.Stat(filepath.Join(state, "transfers.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bound := int64(xfer.DefaultMaxOffersPerPeer+1) * int64(len(one)) * 5 / 4; fi.Size() > bound {
+		t.Errorf("transfers.json is %d bytes after the flood, want at most %d (%d offers of %d bytes)", fi.Size(), bound, xfer.DefaultMaxOffersPerPeer+1, len(one))
+	}
+}
+
+func TestOfferBounds(t *testing.T) {
+	logs := newLogRecorder()
+	n := startLimited(t, loopbackConn(t), "Bob", func(c *Config) { c.Log = slog.New(logs) }, xfer.Limits{MaxOfferFiles: 100})
+	r := newRawPeer(t)
+	// A list longer than the bound is refused as a whole; its note still arrives as a message.
+	r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"many\x00"+offerList(101)+"\x00")
+	n.waitEvent(t, "message", func(e Event) bool { return e.Message.Text == "many" })
+	if k := len(n.Transfers()); k != 0 {
+		t.Errorf("an offer of 101 files for a bound of 100 was kept")
+	}
+	if logs.count("refused") != 1 {
+		t.Errorf("the refusal was not logged")
+	}
+	// A long note is clipped in the transfer.
+	note := strings.Repeat("长", 3000) // 9000 bytes
+	r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt|ipmsg.UTF8Opt,
+		note+"\x00"+offerList(100)+"\x00")
+	tr := n.waitEvent(t, "transfer_offered", nil).Transfer
+	if len(tr.Text) > xfer.DefaultMaxOfferText || !strings.HasPrefix(tr.Text, "长长") || !utf8.ValidString(tr.Text) || len(tr.Files) != 100 {
+		t.Errorf("note of %d bytes kept as %d bytes (valid UTF-8: %v), %d files", len(note), len(tr.Text), utf8.ValidString(tr.Text), len(tr.Files))
+	}
+}
+
+func TestIncomingOfferExpires(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.OfferTTL = time.Second })
+	r := newRawPeer(t)
+	r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x00"+offerList(1)+"\x00")
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := n.waitEvent(t, "transfer_failed", func(e Event) bool { return e.Transfer.ID == in.ID }).Transfer
+	if !strings.Contains(got.Error, "expired") {
+		t.Fatalf("ended as %s %q", got.State, got.Error)
+	}
+	if _, err := n.Accept(in.ID, t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("accepting an expired offer: %v", err)
 	}
 }

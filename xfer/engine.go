@@ -142,6 +142,38 @@ type Engine struct {
 	ctx     context.Context // Run's; nil until Run starts
 	closing bool            // set when Run stops: no goroutine starts after that
 	wg      sync.WaitGroup  // the engine's goroutines: fetches, served connections, offers
+	up      chan struct{}   // closed once Run has started
+
+	refusedMu sync.Mutex
+	refusals  map[netip.Addr]time.Time // sender → when a refusal of theirs was last logged
+}
+
+// refusalLogEvery is how often a sender's refused offers or connections are logged.
+const refusalLogEvery = time.Minute
+
+// logRefusal logs a refusal of something from ip, at most once per refusalLogEvery per
+// sender: a flood must not flood the log too. The table of senders stays small.
+func (e *Engine) logRefusal(ip netip.Addr, msg string, args ...any) {
+	now := e.now()
+	e.refusedMu.Lock()
+	last, seen := e.refusals[ip]
+	if seen && now.Sub(last) < refusalLogEvery {
+		e.refusedMu.Unlock()
+		return
+	}
+	if len(e.refusals) >= 1024 {
+		for k, t := range e.refusals {
+			if now.Sub(t) >= refusalLogEvery {
+				delete(e.refusals, k)
+			}
+		}
+		if len(e.refusals) >= 1024 {
+			clear(e.refusals)
+		}
+	}
+	e.refusals[ip] = now
+	e.refusedMu.Unlock()
+	e.log.Warn(msg, append([]any{"from", ip}, args...)...)
 }
 
 // New loads the transfers kept in cfg.StateDir and returns an engine that reaches peers
@@ -167,7 +199,9 @@ func New(cfg Config, m Messenger, table *peers.Table) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, m: m, table: table, log: cfg.Log, now: cfg.Now, xfers: xs}, nil
+	xs.pruneFinal(cfg.Limits.MaxOfferBytes / 2)
+	return &Engine{cfg: cfg, m: m, table: table, log: cfg.Log, now: cfg.Now, xfers: xs,
+		up: make(chan struct{}), refusals: map[netip.Addr]time.Time{}}, nil
 }
 
 // start registers a goroutine of the engine, or reports that the engine has stopped.
@@ -195,9 +229,14 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 		return errors.New("xfer: Run called twice")
 	}
 	e.ctx = ctx
+	kick := e.xfers.startSaver()
 	e.runMu.Unlock()
+	close(e.up)
 
 	var loops sync.WaitGroup
+	loops.Go(func() {
+		e.xfers.saveLoop(ctx, kick, func(err error) { e.log.Error("saving transfers", "err", err) })
+	})
 	loops.Go(func() { e.serveTCP(ln) })
 	loops.Go(func() { e.progressLoop(ctx) })
 	loops.Go(func() {
@@ -228,6 +267,9 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	e.xfers.mu.Unlock()
 	loops.Wait()
 	e.wg.Wait()
+	if err := e.xfers.stopSaver(); err != nil {
+		e.log.Error("saving transfers", "err", err)
+	}
 	return nil
 }
 

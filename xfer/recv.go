@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // maxDirDepth bounds how deep a folder stream nests. Each level holds an open os.Root (a
@@ -62,7 +63,10 @@ type Sender struct {
 }
 
 // OnOffer records an incoming offer: p is a new SENDMSG with FILEATTACHOPT from from, its
-// strings in cs. It reports whether p held files (otherwise it is only a message).
+// strings in cs. It reports whether p held files (otherwise it is only a message). An offer
+// beyond Limits (too many files, too many offers from this sender or in all, too large) is
+// refused: logged, at most once a minute per sender, and otherwise ignored. An offer not
+// accepted within Config.OfferTTL expires.
 func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, msg Sender) bool {
 	i := bytes.IndexByte(p.Body, 0)
 	if i < 0 {
@@ -72,9 +76,16 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 	if len(infos) == 0 {
 		return false
 	}
+	lim := e.cfg.Limits
+	if len(infos) > lim.MaxOfferFiles {
+		e.logRefusal(from.Addr(), "refused file offer", "why", fmt.Sprintf("%d files, over the bound of %d", len(infos), lim.MaxOfferFiles))
+		return true
+	}
+	now := e.now()
 	t := Transfer{
 		Direction: event.In, State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
-		User: msg.User, Host: msg.Host, Addr: from, Text: msg.Text, Created: e.now(), Updated: e.now(),
+		User: msg.User, Host: msg.Host, Addr: from, Text: clipText(msg.Text, lim.MaxOfferText),
+		Created: now, Updated: now, Expires: now.Add(e.cfg.OfferTTL),
 		UTF8: p.Cmd.Has(ipmsg.UTF8Opt), Charset: cs.String(),
 	}
 	if peer, ok := e.table.ByAddr(from); ok {
@@ -85,7 +96,11 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		t.Files = append(t.Files, TransferFile{FileInfo: f, State: FilePending})
 		t.Total += f.Size
 	}
-	x := e.xfers.add(t)
+	x, why := e.xfers.addIncoming(t, from.Addr(), msg.PeerID, lim)
+	if x == nil {
+		e.logRefusal(from.Addr(), "refused file offer", "why", why)
+		return true
+	}
 	snap := e.update(x, event.TransferOffered, func(*Transfer) {})
 	e.log.Info("file offer", "from", from, "id", snap.ID, "files", len(snap.Files), "bytes", snap.Total)
 	if e.cfg.AcceptDir != "" {
@@ -94,6 +109,19 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		}
 	}
 	return true
+}
+
+// clipText cuts s to at most n bytes on a character boundary, marking the cut with "…".
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := max(n-len(mark), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // AskShared asks an iptux peer for the files it shares. Its answer is an offer like any
@@ -137,7 +165,7 @@ func (e *Engine) Accept(id int, dir string, only []string) (Transfer, error) {
 		dir = e.cfg.DownloadDir
 	}
 	e.xfers.mu.Lock()
-	state, dest, running := x.t.State, x.t.Dest, x.running
+	state, dest, running, why := x.t.State, x.t.Dest, x.running, x.t.Error
 	e.xfers.mu.Unlock()
 	if running {
 		return Transfer{}, fmt.Errorf("transfer %d is already running", id)
@@ -145,6 +173,9 @@ func (e *Engine) Accept(id int, dir string, only []string) (Transfer, error) {
 	switch state {
 	case StateOffered:
 	case StateFailed, StateActive:
+		if dest == "" { // ended before it was ever accepted: it expired
+			return Transfer{}, fmt.Errorf("transfer %d has ended: %s", id, why)
+		}
 		if dest != "" {
 			dir = dest // resume where the partial files are
 		}

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -988,5 +989,137 @@ func TestIncomingOfferExpires(t *testing.T) {
 	}
 	if _, err := n.Accept(in.ID, t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("accepting an expired offer: %v", err)
+	}
+}
+
+// dialFrom opens count connections from the local address ip to a node's file port.
+func dialFrom(t *testing.T, ip string, to netip.AddrPort, count int) []net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	var cs []net.Conn
+	for range count {
+		c, err := d.Dial("tcp4", to.String())
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			t.Skipf("cannot connect from %s: %v", ip, err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// heldOpen reports how many of conns the node kept open (waiting for their request) for
+// wait, and how many it closed before. The connections are read at once: a read after a
+// passed deadline reports a timeout without looking at the connection.
+func heldOpen(conns []net.Conn, wait time.Duration) (held, closed int) {
+	deadline := time.Now().Add(wait)
+	timedOut := make(chan bool, len(conns))
+	for _, c := range conns {
+		go func() {
+			c.SetReadDeadline(deadline)
+			_, err := c.Read(make([]byte, 1))
+			var ne net.Error
+			timedOut <- errors.As(err, &ne) && ne.Timeout()
+		}()
+	}
+	for range conns {
+		if <-timedOut {
+			held++
+		} else {
+			closed++
+		}
+	}
+	return held, closed
+}
+
+func TestIdleConnectionsCappedPerAddress(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	dl := t.TempDir()
+	a := startLimited(t, ca, "Alice", func(c *Config) { c.StateDir = t.TempDir() }, xfer.Limits{MaxConnsPerAddr: 4}, addrOf(cb))
+	b := startNode(t, cb, "Bob", func(c *Config) { c.StateDir = t.TempDir(); c.AcceptDir = dl }, addrOf(ca))
+	a.waitEvent(t, "peer_online", nil)
+	b.waitEvent(t, "peer_online", nil)
+	// 20 connections from one host that never send a request: 4 wait for one, the others
+	// are closed at once.
+	idle := dialFrom(t, "127.0.0.2", a.addr, 20)
+	if held, closed := heldOpen(idle, 2*time.Second); held != 4 || closed != 16 {
+		t.Fatalf("%d idle connections held, %d closed; want 4 and 16", held, closed)
+	}
+	// Meanwhile the real recipient fetches its file.
+	src := filepath.Join(t.TempDir(), "x.bin")
+	data := writeRandom(t, src, 1<<20, 7)
+	out, err := a.SendFiles(context.Background(), "", []string{src}, b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFinal(t, b, incoming(t, b).ID); got.State != xfer.StateDone {
+		t.Fatalf("%s %q", got.State, got.Error)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dl, "x.bin")); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+	if s := waitFinal(t, a, out.ID); s.State != xfer.StateDone {
+		t.Fatalf("sender %s %q", s.State, s.Error)
+	}
+}
+
+func TestConnectionsCappedInAll(t *testing.T) {
+	n := startLimited(t, loopbackConn(t), "Alice", nil, xfer.Limits{MaxConns: 6, MaxConnsPerAddr: 4})
+	n.waitEvent(t, "ready", nil)
+	// Each host stays under its own cap; together they reach the node's.
+	first := dialFrom(t, "127.0.0.2", n.addr, 4)
+	if held, _ := heldOpen(first, time.Second); held != 4 {
+		t.Fatalf("%d of 4 held", held)
+	}
+	second := dialFrom(t, "127.0.0.3", n.addr, 4)
+	third := dialFrom(t, "127.0.0.4", n.addr, 2)
+	if held, closed := heldOpen(append(second, third...), 2*time.Second); held != 2 || closed != 4 {
+		t.Fatalf("with 4 of 6 slots taken, %d more held and %d closed; want 2 and 4", held, closed)
+	}
+}
+
+func TestSlowRequestCutAtDeadline(t *testing.T) {
+	n := startLimited(t, loopbackConn(t), "Alice", nil, xfer.Limits{RequestTimeout: time.Second, MaxConnsPerAddr: 1})
+	n.waitEvent(t, "ready", nil)
+	slow := dialFrom(t, "127.0.0.2", n.addr, 1)[0]
+	start := time.Now()
+	// A header, then a byte every 100 ms, never a whole request.
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := io.WriteString(slow, "1:1:eve:eve:96:"); err != nil {
+			return
+		}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if _, err := slow.Write([]byte("1")); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	// While it trickles, its host has no other slot.
+	if held, _ := heldOpen(dialFrom(t, "127.0.0.2", n.addr, 1), 500*time.Millisecond); held != 0 {
+		t.Error("a second connection from the host was held past its cap of 1")
+	}
+	// It is cut at the deadline, not later, however it trickles.
+	slow.SetReadDeadline(start.Add(5 * time.Second))
+	_, err := slow.Read(make([]byte, 1))
+	var ne net.Error
+	if elapsed := time.Since(start); (errors.As(err, &ne) && ne.Timeout()) || elapsed < 900*time.Millisecond || elapsed > 3*time.Second {
+		t.Fatalf("the trickling request ended after %v (%v), want about 1s", elapsed, err)
+	}
+	// Its slot is free again.
+	if held, _ := heldOpen(dialFrom(t, "127.0.0.2", n.addr, 1), 300*time.Millisecond); held != 1 {
+		t.Error("after the cut, a new connection from the host was not taken")
 	}
 }

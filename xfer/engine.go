@@ -144,6 +144,13 @@ type Engine struct {
 	wg      sync.WaitGroup  // the engine's goroutines: fetches, served connections, offers
 	up      chan struct{}   // closed once Run has started
 
+	// pause waits d or until ctx ends, and reports whether d passed (a test sees the waits).
+	pause func(ctx context.Context, d time.Duration) bool
+
+	connMu   sync.Mutex
+	connOpen map[net.Conn]netip.Addr // admitted file connections → the address they came from
+	connPer  map[netip.Addr]int      // how many of them came from each address
+
 	refusedMu sync.Mutex
 	refusals  map[netip.Addr]time.Time // sender → when a refusal of theirs was last logged
 }
@@ -201,7 +208,20 @@ func New(cfg Config, m Messenger, table *peers.Table) (*Engine, error) {
 	}
 	xs.pruneFinal(cfg.Limits.MaxOfferBytes / 2)
 	return &Engine{cfg: cfg, m: m, table: table, log: cfg.Log, now: cfg.Now, xfers: xs,
-		up: make(chan struct{}), refusals: map[netip.Addr]time.Time{}}, nil
+		up: make(chan struct{}), refusals: map[netip.Addr]time.Time{}, pause: pause,
+		connOpen: map[net.Conn]netip.Addr{}, connPer: map[netip.Addr]int{}}, nil
+}
+
+// pause waits d, or until ctx ends; it reports whether d passed.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // start registers a goroutine of the engine, or reports that the engine has stopped.
@@ -237,7 +257,7 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	loops.Go(func() {
 		e.xfers.saveLoop(ctx, kick, func(err error) { e.log.Error("saving transfers", "err", err) })
 	})
-	loops.Go(func() { e.serveTCP(ln) })
+	loops.Go(func() { e.serveTCP(ctx, ln) })
 	loops.Go(func() { e.progressLoop(ctx) })
 	loops.Go(func() {
 		tick := time.NewTicker(time.Second)
@@ -266,6 +286,7 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	}
 	e.xfers.mu.Unlock()
 	loops.Wait()
+	e.closeConns() // those still waiting for their request; no new one comes now
 	e.wg.Wait()
 	if err := e.xfers.stopSaver(); err != nil {
 		e.log.Error("saving transfers", "err", err)

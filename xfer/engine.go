@@ -152,18 +152,25 @@ type Engine struct {
 	connPer  map[netip.Addr]int      // how many of them came from each address
 
 	refusedMu sync.Mutex
-	refusals  map[netip.Addr]time.Time // sender → when a refusal of theirs was last logged
+	refusals  map[refusal]time.Time // when each kind of refusal of each sender was last logged
+}
+
+// refusal is a kind of refusal (its log message) of a sender.
+type refusal struct {
+	ip  netip.Addr
+	msg string
 }
 
 // refusalLogEvery is how often a sender's refused offers or connections are logged.
 const refusalLogEvery = time.Minute
 
 // logRefusal logs a refusal of something from ip, at most once per refusalLogEvery per
-// sender: a flood must not flood the log too. The table of senders stays small.
+// sender and message: a flood must not flood the log too. The table of senders stays small.
 func (e *Engine) logRefusal(ip netip.Addr, msg string, args ...any) {
 	now := e.now()
+	key := refusal{ip, msg}
 	e.refusedMu.Lock()
-	last, seen := e.refusals[ip]
+	last, seen := e.refusals[key]
 	if seen && now.Sub(last) < refusalLogEvery {
 		e.refusedMu.Unlock()
 		return
@@ -178,7 +185,7 @@ func (e *Engine) logRefusal(ip netip.Addr, msg string, args ...any) {
 			clear(e.refusals)
 		}
 	}
-	e.refusals[ip] = now
+	e.refusals[key] = now
 	e.refusedMu.Unlock()
 	e.log.Warn(msg, append([]any{"from", ip}, args...)...)
 }
@@ -208,7 +215,7 @@ func New(cfg Config, m Messenger, table *peers.Table) (*Engine, error) {
 	}
 	xs.pruneFinal(cfg.Limits.MaxOfferBytes / 2)
 	return &Engine{cfg: cfg, m: m, table: table, log: cfg.Log, now: cfg.Now, xfers: xs,
-		up: make(chan struct{}), refusals: map[netip.Addr]time.Time{}, pause: pause,
+		up: make(chan struct{}), refusals: map[refusal]time.Time{}, pause: pause,
 		connOpen: map[net.Conn]netip.Addr{}, connPer: map[netip.Addr]int{}}, nil
 }
 

@@ -359,23 +359,25 @@ func (ts *transfers) save() error {
 }
 
 func (ts *transfers) add(t Transfer) *xfer {
+	x := newXfer(t)
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	return ts.addLocked(t)
+	ts.addLocked(x)
+	return x
 }
 
-func (ts *transfers) addLocked(t Transfer) *xfer {
-	t.ID = ts.nextID
+// addLocked gives x the next ID and puts it in the table; mu must be held.
+func (ts *transfers) addLocked(x *xfer) {
+	x.t.ID = ts.nextID
 	ts.nextID++
-	x := newXfer(t)
-	ts.all[t.ID] = x
-	return x
+	ts.all[x.t.ID] = x
 }
 
 // addIncoming adds an incoming offer from the sender at ip (with FeiGo ID peerID, if known)
 // unless that would pass lim; why then says which bound.
 func (ts *transfers) addIncoming(t Transfer, ip netip.Addr, peerID string, lim Limits) (x *xfer, why string) {
-	weight := newXfer(t).weight
+	x = newXfer(t)
+	weight := x.weight
 	if weight > lim.MaxOfferBytes/32 {
 		return nil, fmt.Sprintf("an offer of about %s, over the bound of %s", FormatSize(weight), FormatSize(lim.MaxOfferBytes/32))
 	}
@@ -404,7 +406,8 @@ func (ts *transfers) addIncoming(t Transfer, ip netip.Addr, peerID string, lim L
 	case liveBytes+weight > lim.MaxOfferBytes:
 		return nil, fmt.Sprintf("the incoming offers not yet ended would take over %s", FormatSize(lim.MaxOfferBytes))
 	}
-	return ts.addLocked(t), ""
+	ts.addLocked(x)
+	return x, ""
 }
 
 // pruneFinal forgets the oldest ended transfers beyond the newest keepFinal, and beyond

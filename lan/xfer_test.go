@@ -11,15 +11,19 @@ import (
 	"feigo/xfer"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // filePair is two loopback nodes that know each other: a sends, b receives.
@@ -709,5 +713,413 @@ func TestBusyReceiverTakesASecondSender(t *testing.T) {
 	}
 	if tr, _ := b.Transfer(slow.ID); tr.State != xfer.StateActive {
 		t.Fatalf("the slow transfer is %s", tr.State)
+	}
+}
+
+// dirRecord is one record of a folder stream (GETDIRFILES) as a hostile sender writes it.
+func dirRecord(name string, size int64, attr int) string {
+	b, err := ipmsg.EncodeDirHeader(ipmsg.UTF8, ipmsg.DirHeader{Name: name, Size: size, Attr: uint32(attr)}, false)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// streamOut writes head, then size bytes of fill, to c until the receiver hangs up; it
+// returns how many of those bytes the socket took.
+func streamOut(c net.Conn, head string, size int64, fill byte) int64 {
+	c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(c, head); err != nil {
+		return 0
+	}
+	chunk := bytes.Repeat([]byte{fill}, 64<<10)
+	var sent int64
+	for sent < size {
+		k, err := c.Write(chunk[:min(int64(len(chunk)), size-sent)])
+		sent += int64(k)
+		if err != nil {
+			break
+		}
+	}
+	return sent
+}
+
+// treeBytes returns the number of bytes in the regular files under dir.
+func treeBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+func TestFolderStreamHeldToOfferedSize(t *testing.T) {
+	dl := t.TempDir()
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl; c.FetchPatience = time.Second })
+	// The offer says the folder holds 10 bytes; its stream sends a 6-byte file, then one of
+	// 32 MiB, and keeps writing until the receiver hangs up.
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		head := dirRecord("dir", 0, ipmsg.FileDir) + dirRecord("a", 6, ipmsg.FileRegular) + "AAAAAA" +
+			dirRecord("big", 32<<20, ipmsg.FileRegular)
+		streamOut(c, head, 32<<20, 'B')
+	})
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x000:dir:a:0:2:\a\x00")
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := waitFinal(t, n, in.ID)
+	if got.State != xfer.StateFailed || !strings.Contains(got.Error, "more than the 10 B offered") {
+		t.Fatalf("a folder stream past its offered size: %s %q", got.State, got.Error)
+	}
+	if b := treeBytes(t, dl); b > 10 {
+		t.Errorf("%d bytes written for a folder offered as 10", b)
+	}
+	// What arrived within the offer is kept as the partial folder; nothing of "big" is.
+	part := filepath.Join(dl, "dir"+xfer.PartSuffix)
+	if b, err := os.ReadFile(filepath.Join(part, "a")); err != nil || string(b) != "AAAAAA" {
+		t.Errorf("partial a: %q %v", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(part, "big")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("big was created: %v", err)
+	}
+}
+
+func TestUnsizedFolderStreamIsCapped(t *testing.T) {
+	dl := t.TempDir()
+	lim := xfer.Limits{MaxFolderBytes: 1000, MaxFolderEntries: 50}
+	n := startLimited(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl; c.FetchPatience = time.Second }, lim)
+	// Three folders offered with size 0, as legacy clients may: one streams 100 empty files,
+	// one a file of 2000 bytes, one nests 40 folders deep.
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		r, _ := ipmsg.ParseFileRequest(req.Body, false)
+		var s strings.Builder
+		switch r.FileID {
+		case 0:
+			s.WriteString(dirRecord("many", 0, ipmsg.FileDir))
+			for i := range 100 {
+				s.WriteString(dirRecord(fmt.Sprintf("f%d", i), 0, ipmsg.FileRegular))
+			}
+		case 1:
+			streamOut(c, dirRecord("huge", 0, ipmsg.FileDir)+dirRecord("x", 2000, ipmsg.FileRegular), 2000, 'X')
+			return
+		case 2:
+			for i := range 41 {
+				s.WriteString(dirRecord(fmt.Sprintf("d%d", i), 0, ipmsg.FileDir))
+			}
+		}
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, s.String())
+	})
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x000:many:0:0:2:\a1:huge:0:0:2:\a2:deep:0:0:2:\a\x00")
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := waitFinal(t, n, in.ID)
+	if got.State != xfer.StateFailed {
+		t.Fatalf("%+v", got)
+	}
+	for i, want := range []string{"more than 50 entries", "1000 B limit for folders offered without a size", "nests deeper than 32"} {
+		if f := got.Files[i]; f.State != xfer.StateFailed || !strings.Contains(f.Error, want) {
+			t.Errorf("%s: %s %q, want an error saying %q", f.Name, f.State, f.Error, want)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dl, "many"+xfer.PartSuffix)); len(ents) > 50 {
+		t.Errorf("%d entries written for a limit of 50", len(ents))
+	}
+	if b := treeBytes(t, dl); b > 0 {
+		t.Errorf("%d bytes written past the 1000-byte limit", b)
+	}
+}
+
+func TestSameNameEntriesAreCheap(t *testing.T) {
+	dl := t.TempDir()
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl; c.FetchPatience = time.Second })
+	// 2,000 files of one name in one folder: each clash must not retry every name before it.
+	const count = 2000
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		var s strings.Builder
+		s.WriteString(dirRecord("dir", 0, ipmsg.FileDir))
+		for range count {
+			s.WriteString(dirRecord("same.txt", 1, ipmsg.FileRegular) + "x")
+		}
+		s.WriteString(dirRecord(".", 0, ipmsg.FileRetParent))
+		c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(c, s.String())
+	})
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		fmt.Sprintf("\x000:dir:%x:0:2:\a\x00", count))
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := waitFinal(t, n, in.ID)
+	if got.State != xfer.StateDone {
+		t.Fatalf("%s %q", got.State, got.Error)
+	}
+	ents, err := os.ReadDir(filepath.Join(dl, "dir"))
+	if err != nil || len(ents) != count {
+		t.Fatalf("%d entries, want %d (%v)", len(ents), count, err)
+	}
+	// The work shows in the names: a few numbered tries, then a random suffix, never a
+	// walk through "same (1).txt" … "same (1999).txt".
+	numbered := regexp.MustCompile(`^same \([0-9]{1,4}\)\.txt$`)
+	k := 0
+	for _, e := range ents {
+		if numbered.MatchString(e.Name()) {
+			k++
+		}
+	}
+	if k > 9 {
+		t.Errorf("%d names found by counting up: each clash retried the names before it", k)
+	}
+}
+
+func TestFolderCutShortEveryTimeGivesUp(t *testing.T) {
+	dl := t.TempDir()
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.AcceptDir = dl; c.FetchPatience = time.Second })
+	// Every attempt gets the same first 1000 bytes and is then cut. A folder restarts from
+	// its beginning, so these bytes are no progress: the receiver must give up after its
+	// patience instead of fetching them again for ever.
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {
+		streamOut(c, dirRecord("dir", 0, ipmsg.FileDir)+dirRecord("a", 4000, ipmsg.FileRegular), 1000, 'A')
+	})
+	h.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x000:dir:fa0:0:2:\a\x00")
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := waitFinal(t, n, in.ID)
+	if got.State != xfer.StateFailed || !strings.Contains(got.Error, "without progress") {
+		t.Fatalf("%s %q", got.State, got.Error)
+	}
+}
+
+// offerList is an offer's file list of count small files.
+func offerList(count int) string {
+	var s strings.Builder
+	for i := range count {
+		fmt.Fprintf(&s, "%d:file-%04d.txt:10:0:1:\a", i, i)
+	}
+	return s.String()
+}
+
+// rawPeerAt is a raw peer on another loopback address (127.0.0.2, …): another host, as far
+// as the node can tell.
+func rawPeerAt(t *testing.T, ip string) *rawPeer {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Skipf("cannot bind %s: %v", ip, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawPeer{t: t, conn: c, no: 5000}
+}
+
+func TestOfferFloodIsBounded(t *testing.T) {
+	state := t.TempDir()
+	logs := newLogRecorder()
+	n := startLimited(t, loopbackConn(t), "Bob", func(c *Config) { c.StateDir = state; c.Log = slog.New(logs) }, xfer.Limits{})
+	// One raw peer offers 200 lists of 20 files, none accepted.
+	r := newRawPeer(t)
+	const flood = 200
+	for range flood {
+		r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+			"\x00"+offerList(20)+"\x00")
+		r.expect(ipmsg.RecvMsg) // handled
+	}
+	in := func() (k int) {
+		for _, tr := range n.Transfers() {
+			if tr.Direction == "in" {
+				k++
+			}
+		}
+		return k
+	}
+	if k := in(); k != xfer.DefaultMaxOffersPerPeer {
+		t.Errorf("%d incoming offers kept from one peer, want %d", k, xfer.DefaultMaxOffersPerPeer)
+	}
+	if k := logs.count("refused"); k != 1 {
+		t.Errorf("%d log lines for the refused offers, want 1 a minute", k)
+	}
+	// Another host still gets its offer in.
+	other := rawPeerAt(t, "127.0.0.2")
+	other.send(n.addr, "1_lbt6_0#128#000C29DDEEFF#0#0#0", "carol", "carolhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x00"+offerList(1)+"\x00")
+	n.waitEvent(t, "transfer_offered", func(e Event) bool { return e.Transfer.Nick == "carol" })
+	one, _ := json.MarshalIndent(n.Transfers()[0], "", " ")
+	n.stop()
+	fi, err := os.Stat(filepath.Join(state, "transfers.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bound := int64(xfer.DefaultMaxOffersPerPeer+1) * int64(len(one)) * 5 / 4; fi.Size() > bound {
+		t.Errorf("transfers.json is %d bytes after the flood, want at most %d (%d offers of %d bytes)", fi.Size(), bound, xfer.DefaultMaxOffersPerPeer+1, len(one))
+	}
+}
+
+func TestOfferBounds(t *testing.T) {
+	logs := newLogRecorder()
+	n := startLimited(t, loopbackConn(t), "Bob", func(c *Config) { c.Log = slog.New(logs) }, xfer.Limits{MaxOfferFiles: 100})
+	r := newRawPeer(t)
+	// A list longer than the bound is refused as a whole; its note still arrives as a message.
+	r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"many\x00"+offerList(101)+"\x00")
+	n.waitEvent(t, "message", func(e Event) bool { return e.Message.Text == "many" })
+	if k := len(n.Transfers()); k != 0 {
+		t.Errorf("an offer of 101 files for a bound of 100 was kept")
+	}
+	if logs.count("refused") != 1 {
+		t.Errorf("the refusal was not logged")
+	}
+	// A long note is clipped in the transfer.
+	note := strings.Repeat("长", 3000) // 9000 bytes
+	r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt|ipmsg.UTF8Opt,
+		note+"\x00"+offerList(100)+"\x00")
+	tr := n.waitEvent(t, "transfer_offered", nil).Transfer
+	if len(tr.Text) > xfer.DefaultMaxOfferText || !strings.HasPrefix(tr.Text, "长长") || !utf8.ValidString(tr.Text) || len(tr.Files) != 100 {
+		t.Errorf("note of %d bytes kept as %d bytes (valid UTF-8: %v), %d files", len(note), len(tr.Text), utf8.ValidString(tr.Text), len(tr.Files))
+	}
+}
+
+func TestIncomingOfferExpires(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.OfferTTL = time.Second })
+	r := newRawPeer(t)
+	r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
+		"\x00"+offerList(1)+"\x00")
+	in := n.waitEvent(t, "transfer_offered", nil).Transfer
+	got := n.waitEvent(t, "transfer_failed", func(e Event) bool { return e.Transfer.ID == in.ID }).Transfer
+	if !strings.Contains(got.Error, "expired") {
+		t.Fatalf("ended as %s %q", got.State, got.Error)
+	}
+	if _, err := n.Accept(in.ID, t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("accepting an expired offer: %v", err)
+	}
+}
+
+// dialFrom opens count connections from the local address ip to a node's file port.
+func dialFrom(t *testing.T, ip string, to netip.AddrPort, count int) []net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	var cs []net.Conn
+	for range count {
+		c, err := d.Dial("tcp4", to.String())
+		if errors.Is(err, syscall.EADDRNOTAVAIL) {
+			t.Skipf("cannot connect from %s: %v", ip, err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// heldOpen reports how many of conns the node kept open (waiting for their request) for
+// wait, and how many it closed before. The connections are read at once: a read after a
+// passed deadline reports a timeout without looking at the connection.
+func heldOpen(conns []net.Conn, wait time.Duration) (held, closed int) {
+	deadline := time.Now().Add(wait)
+	timedOut := make(chan bool, len(conns))
+	for _, c := range conns {
+		go func() {
+			c.SetReadDeadline(deadline)
+			_, err := c.Read(make([]byte, 1))
+			var ne net.Error
+			timedOut <- errors.As(err, &ne) && ne.Timeout()
+		}()
+	}
+	for range conns {
+		if <-timedOut {
+			held++
+		} else {
+			closed++
+		}
+	}
+	return held, closed
+}
+
+func TestIdleConnectionsCappedPerAddress(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	dl := t.TempDir()
+	a := startLimited(t, ca, "Alice", func(c *Config) { c.StateDir = t.TempDir() }, xfer.Limits{MaxConnsPerAddr: 4}, addrOf(cb))
+	b := startNode(t, cb, "Bob", func(c *Config) { c.StateDir = t.TempDir(); c.AcceptDir = dl }, addrOf(ca))
+	a.waitEvent(t, "peer_online", nil)
+	b.waitEvent(t, "peer_online", nil)
+	// 20 connections from one host that never send a request: 4 wait for one, the others
+	// are closed at once.
+	idle := dialFrom(t, "127.0.0.2", a.addr, 20)
+	if held, closed := heldOpen(idle, 2*time.Second); held != 4 || closed != 16 {
+		t.Fatalf("%d idle connections held, %d closed; want 4 and 16", held, closed)
+	}
+	// Meanwhile the real recipient fetches its file.
+	src := filepath.Join(t.TempDir(), "x.bin")
+	data := writeRandom(t, src, 1<<20, 7)
+	out, err := a.SendFiles(context.Background(), "", []string{src}, b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFinal(t, b, incoming(t, b).ID); got.State != xfer.StateDone {
+		t.Fatalf("%s %q", got.State, got.Error)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dl, "x.bin")); !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+	if s := waitFinal(t, a, out.ID); s.State != xfer.StateDone {
+		t.Fatalf("sender %s %q", s.State, s.Error)
+	}
+}
+
+func TestConnectionsCappedInAll(t *testing.T) {
+	n := startLimited(t, loopbackConn(t), "Alice", nil, xfer.Limits{MaxConns: 6, MaxConnsPerAddr: 4})
+	n.waitEvent(t, "ready", nil)
+	// Each host stays under its own cap; together they reach the node's.
+	first := dialFrom(t, "127.0.0.2", n.addr, 4)
+	if held, _ := heldOpen(first, time.Second); held != 4 {
+		t.Fatalf("%d of 4 held", held)
+	}
+	second := dialFrom(t, "127.0.0.3", n.addr, 4)
+	third := dialFrom(t, "127.0.0.4", n.addr, 2)
+	if held, closed := heldOpen(append(second, third...), 2*time.Second); held != 2 || closed != 4 {
+		t.Fatalf("with 4 of 6 slots taken, %d more held and %d closed; want 2 and 4", held, closed)
+	}
+}
+
+func TestSlowRequestCutAtDeadline(t *testing.T) {
+	n := startLimited(t, loopbackConn(t), "Alice", nil, xfer.Limits{RequestTimeout: time.Second, MaxConnsPerAddr: 1})
+	n.waitEvent(t, "ready", nil)
+	slow := dialFrom(t, "127.0.0.2", n.addr, 1)[0]
+	start := time.Now()
+	// A header, then a byte every 100 ms, never a whole request.
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := io.WriteString(slow, "1:1:eve:eve:96:"); err != nil {
+			return
+		}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if _, err := slow.Write([]byte("1")); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	// While it trickles, its host has no other slot.
+	if held, _ := heldOpen(dialFrom(t, "127.0.0.2", n.addr, 1), 500*time.Millisecond); held != 0 {
+		t.Error("a second connection from the host was held past its cap of 1")
+	}
+	// It is cut at the deadline, not later, however it trickles.
+	slow.SetReadDeadline(start.Add(5 * time.Second))
+	_, err := slow.Read(make([]byte, 1))
+	var ne net.Error
+	if elapsed := time.Since(start); (errors.As(err, &ne) && ne.Timeout()) || elapsed < 900*time.Millisecond || elapsed > 3*time.Second {
+		t.Fatalf("the trickling request ended after %v (%v), want about 1s", elapsed, err)
+	}
+	// Its slot is free again.
+	if held, _ := heldOpen(dialFrom(t, "127.0.0.2", n.addr, 1), 300*time.Millisecond); held != 1 {
+		t.Error("after the cut, a new connection from the host was not taken")
 	}
 }

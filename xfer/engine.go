@@ -44,13 +44,85 @@ type Config struct {
 	AcceptDir string
 	// NoVerify fetches from FeiGo peers without the SHA-256 check, as from legacy clients.
 	NoVerify bool
-	// OfferTTL is how long an outgoing offer is served (DefaultOfferTTL when 0);
-	// FetchPatience how long a download keeps retrying without progress.
+	// OfferTTL is how long an outgoing offer is served and how long an incoming one waits
+	// to be accepted (DefaultOfferTTL when 0); FetchPatience how long a download keeps
+	// retrying without progress.
 	OfferTTL, FetchPatience time.Duration
+	// Limits bound what other hosts on the LAN can make the engine hold; zero fields take
+	// the defaults.
+	Limits Limits
 	// Emit receives every transfer event; it must not block.
 	Emit func(event.Type, Transfer)
 	Log  *slog.Logger
 	Now  func() time.Time
+}
+
+// Limits bound what peers, or anyone who can reach UDP and TCP port 2425, can make the
+// engine hold in memory, on disk and in file descriptors. A zero field takes its default
+// (the Default… constant of the same name).
+type Limits struct {
+	// MaxOffersPerPeer bounds the incoming offers not yet ended (waiting for a decision or
+	// being fetched) from one sender, counted both by its IP address and by its FeiGo ID;
+	// MaxOffers bounds them all together. An offer beyond either is refused, with a log
+	// line at most once a minute per sender.
+	MaxOffersPerPeer, MaxOffers int
+	// MaxOfferFiles bounds the entries of one offer's list: a longer offer is refused.
+	// MaxOfferText bounds the note kept with an incoming offer, in bytes (it is clipped).
+	MaxOfferFiles, MaxOfferText int
+	// MaxOfferBytes bounds the stored size (about their JSON in transfers.json) of the
+	// incoming offers not yet ended together. One sender may hold an eighth of it, one offer
+	// a thirty-second, and the ended transfers kept for `feigo transfers` half of it.
+	MaxOfferBytes int64
+	// MaxFolderBytes bounds the content of an incoming folder that was offered with size 0
+	// (legacy clients may announce folders so); a folder offered with a size is held to
+	// that size. MaxFolderEntries bounds the files and folders of any incoming folder.
+	MaxFolderBytes   int64
+	MaxFolderEntries int
+	// MaxConns bounds the connections to the file port open at once; MaxConnsPerAddr those
+	// from one IP address. A connection beyond either is closed at once.
+	MaxConns, MaxConnsPerAddr int
+	// RequestTimeout is how long a new connection has, in all, to send its request.
+	RequestTimeout time.Duration
+}
+
+// Defaults of Limits.
+const (
+	DefaultMaxOffersPerPeer = 64
+	DefaultMaxOffers        = 1000
+	DefaultMaxOfferFiles    = 1000
+	DefaultMaxOfferText     = 4 << 10
+	DefaultMaxOfferBytes    = 8 << 20
+	DefaultMaxFolderBytes   = 4 << 30
+	DefaultMaxFolderEntries = 100_000
+	DefaultMaxConns         = 256
+	DefaultMaxConnsPerAddr  = 16
+	DefaultRequestTimeout   = 10 * time.Second
+)
+
+// withDefaults fills the zero fields of l.
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxOffersPerPeer, DefaultMaxOffersPerPeer)
+	def(&l.MaxOffers, DefaultMaxOffers)
+	def(&l.MaxOfferFiles, DefaultMaxOfferFiles)
+	def(&l.MaxOfferText, DefaultMaxOfferText)
+	def(&l.MaxFolderEntries, DefaultMaxFolderEntries)
+	def(&l.MaxConns, DefaultMaxConns)
+	def(&l.MaxConnsPerAddr, DefaultMaxConnsPerAddr)
+	if l.MaxOfferBytes <= 0 {
+		l.MaxOfferBytes = DefaultMaxOfferBytes
+	}
+	if l.MaxFolderBytes <= 0 {
+		l.MaxFolderBytes = DefaultMaxFolderBytes
+	}
+	if l.RequestTimeout <= 0 {
+		l.RequestTimeout = DefaultRequestTimeout
+	}
+	return l
 }
 
 // ErrClosed is returned for work asked of an engine that has stopped.
@@ -70,6 +142,52 @@ type Engine struct {
 	ctx     context.Context // Run's; nil until Run starts
 	closing bool            // set when Run stops: no goroutine starts after that
 	wg      sync.WaitGroup  // the engine's goroutines: fetches, served connections, offers
+	up      chan struct{}   // closed once Run has started
+
+	// pause waits d or until ctx ends, and reports whether d passed (a test sees the waits).
+	pause func(ctx context.Context, d time.Duration) bool
+
+	connMu   sync.Mutex
+	connOpen map[net.Conn]netip.Addr // admitted file connections → the address they came from
+	connPer  map[netip.Addr]int      // how many of them came from each address
+
+	refusedMu sync.Mutex
+	refusals  map[refusal]time.Time // when each kind of refusal of each sender was last logged
+}
+
+// refusal is a kind of refusal (its log message) of a sender.
+type refusal struct {
+	ip  netip.Addr
+	msg string
+}
+
+// refusalLogEvery is how often a sender's refused offers or connections are logged.
+const refusalLogEvery = time.Minute
+
+// logRefusal logs a refusal of something from ip, at most once per refusalLogEvery per
+// sender and message: a flood must not flood the log too. The table of senders stays small.
+func (e *Engine) logRefusal(ip netip.Addr, msg string, args ...any) {
+	now := e.now()
+	key := refusal{ip, msg}
+	e.refusedMu.Lock()
+	last, seen := e.refusals[key]
+	if seen && now.Sub(last) < refusalLogEvery {
+		e.refusedMu.Unlock()
+		return
+	}
+	if len(e.refusals) >= 1024 {
+		for k, t := range e.refusals {
+			if now.Sub(t) >= refusalLogEvery {
+				delete(e.refusals, k)
+			}
+		}
+		if len(e.refusals) >= 1024 {
+			clear(e.refusals)
+		}
+	}
+	e.refusals[key] = now
+	e.refusedMu.Unlock()
+	e.log.Warn(msg, append([]any{"from", ip}, args...)...)
 }
 
 // New loads the transfers kept in cfg.StateDir and returns an engine that reaches peers
@@ -87,6 +205,7 @@ func New(cfg Config, m Messenger, table *peers.Table) (*Engine, error) {
 	if cfg.FetchPatience == 0 {
 		cfg.FetchPatience = DefaultFetchPatience
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.Emit == nil {
 		cfg.Emit = func(event.Type, Transfer) {}
 	}
@@ -94,7 +213,22 @@ func New(cfg Config, m Messenger, table *peers.Table) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, m: m, table: table, log: cfg.Log, now: cfg.Now, xfers: xs}, nil
+	xs.pruneFinal(cfg.Limits.MaxOfferBytes / 2)
+	return &Engine{cfg: cfg, m: m, table: table, log: cfg.Log, now: cfg.Now, xfers: xs,
+		up: make(chan struct{}), refusals: map[refusal]time.Time{}, pause: pause,
+		connOpen: map[net.Conn]netip.Addr{}, connPer: map[netip.Addr]int{}}, nil
+}
+
+// pause waits d, or until ctx ends; it reports whether d passed.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // start registers a goroutine of the engine, or reports that the engine has stopped.
@@ -122,10 +256,15 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 		return errors.New("xfer: Run called twice")
 	}
 	e.ctx = ctx
+	kick := e.xfers.startSaver()
 	e.runMu.Unlock()
+	close(e.up)
 
 	var loops sync.WaitGroup
-	loops.Go(func() { e.serveTCP(ln) })
+	loops.Go(func() {
+		e.xfers.saveLoop(ctx, kick, func(err error) { e.log.Error("saving transfers", "err", err) })
+	})
+	loops.Go(func() { e.serveTCP(ctx, ln) })
 	loops.Go(func() { e.progressLoop(ctx) })
 	loops.Go(func() {
 		tick := time.NewTicker(time.Second)
@@ -154,7 +293,11 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	}
 	e.xfers.mu.Unlock()
 	loops.Wait()
+	e.closeConns() // those still waiting for their request; no new one comes now
 	e.wg.Wait()
+	if err := e.xfers.stopSaver(); err != nil {
+		e.log.Error("saving transfers", "err", err)
+	}
 	return nil
 }
 

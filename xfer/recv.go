@@ -22,13 +22,16 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
-// Limits on what a folder stream may ask of the receiver.
-const (
-	maxDirDepth   = 64
-	maxDirEntries = 1 << 20
-)
+// maxDirDepth bounds how deep a folder stream nests. Each level holds an open os.Root (a
+// file descriptor) while the stream is read, and real trees are far shallower.
+const maxDirDepth = 32
+
+// ErrTooMuch is a folder stream that holds more than its offer announced or than the
+// limits allow. The transfer fails; what arrived before is kept as the partial folder.
+var ErrTooMuch = errors.New("the folder is larger than offered or allowed")
 
 // recvBuf is the receive buffer: large, so that a fast link costs few system calls.
 const recvBuf = 1 << 20
@@ -60,7 +63,10 @@ type Sender struct {
 }
 
 // OnOffer records an incoming offer: p is a new SENDMSG with FILEATTACHOPT from from, its
-// strings in cs. It reports whether p held files (otherwise it is only a message).
+// strings in cs. It reports whether p held files (otherwise it is only a message). An offer
+// beyond Limits (too many files, too many offers from this sender or in all, too large) is
+// refused: logged, at most once a minute per sender, and otherwise ignored. An offer not
+// accepted within Config.OfferTTL expires.
 func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, msg Sender) bool {
 	i := bytes.IndexByte(p.Body, 0)
 	if i < 0 {
@@ -70,9 +76,16 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 	if len(infos) == 0 {
 		return false
 	}
+	lim := e.cfg.Limits
+	if len(infos) > lim.MaxOfferFiles {
+		e.logRefusal(from.Addr(), "refused file offer", "why", fmt.Sprintf("%d files, over the bound of %d", len(infos), lim.MaxOfferFiles))
+		return true
+	}
+	now := e.now()
 	t := Transfer{
 		Direction: event.In, State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
-		User: msg.User, Host: msg.Host, Addr: from, Text: msg.Text, Created: e.now(), Updated: e.now(),
+		User: msg.User, Host: msg.Host, Addr: from, Text: clipText(msg.Text, lim.MaxOfferText),
+		Created: now, Updated: now, Expires: now.Add(e.cfg.OfferTTL),
 		UTF8: p.Cmd.Has(ipmsg.UTF8Opt), Charset: cs.String(),
 	}
 	if peer, ok := e.table.ByAddr(from); ok {
@@ -83,7 +96,11 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		t.Files = append(t.Files, TransferFile{FileInfo: f, State: FilePending})
 		t.Total += f.Size
 	}
-	x := e.xfers.add(t)
+	x, why := e.xfers.addIncoming(t, from.Addr(), msg.PeerID, lim)
+	if x == nil {
+		e.logRefusal(from.Addr(), "refused file offer", "why", why)
+		return true
+	}
 	snap := e.update(x, event.TransferOffered, func(*Transfer) {})
 	e.log.Info("file offer", "from", from, "id", snap.ID, "files", len(snap.Files), "bytes", snap.Total)
 	if e.cfg.AcceptDir != "" {
@@ -92,6 +109,19 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		}
 	}
 	return true
+}
+
+// clipText cuts s to at most n bytes on a character boundary, marking the cut with "…".
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := max(n-len(mark), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // AskShared asks an iptux peer for the files it shares. Its answer is an offer like any
@@ -135,7 +165,7 @@ func (e *Engine) Accept(id int, dir string, only []string) (Transfer, error) {
 		dir = e.cfg.DownloadDir
 	}
 	e.xfers.mu.Lock()
-	state, dest, running := x.t.State, x.t.Dest, x.running
+	state, dest, running, why := x.t.State, x.t.Dest, x.running, x.t.Error
 	e.xfers.mu.Unlock()
 	if running {
 		return Transfer{}, fmt.Errorf("transfer %d is already running", id)
@@ -143,6 +173,9 @@ func (e *Engine) Accept(id int, dir string, only []string) (Transfer, error) {
 	switch state {
 	case StateOffered:
 	case StateFailed, StateActive:
+		if dest == "" { // ended before it was ever accepted: it expired
+			return Transfer{}, fmt.Errorf("transfer %d has ended: %s", id, why)
+		}
 		if dest != "" {
 			dir = dest // resume where the partial files are
 		}
@@ -367,15 +400,23 @@ func (e *Engine) runIncoming(ctx context.Context, x *xfer) {
 }
 
 func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
+	e.xfers.mu.Lock()
+	dir := x.t.Files[i].IsDir()
+	e.xfers.mu.Unlock()
 	lastMoved := time.Now()
 	refusals := 0
 	wait := 300 * time.Millisecond
+	var best int64 // a folder restarts from its beginning: only getting further is progress
 	for {
 		moved, err := e.fetchOnce(ctx, x, i)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		if moved > 0 {
+		progressed := moved > 0
+		if dir {
+			progressed, best = moved > best, max(best, moved)
+		}
+		if progressed {
 			lastMoved, refusals = time.Now(), 0
 			wait = 300 * time.Millisecond
 		}
@@ -399,11 +440,11 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 	}
 }
 
-// uniqueName returns numbered(base, k) for the smallest k such that neither it nor (when
-// withPart) it with the partial suffix exists in dir.
+// uniqueName returns a candidate name for base such that neither it nor (when withPart) it
+// with the partial suffix exists in dir.
 func uniqueName(root *os.Root, dir, base string, withPart bool) (string, error) {
-	for k := range 10000 {
-		cand := numbered(base, k)
+	for k := range maxNameTries {
+		cand := candidate(base, k)
 		_, err1 := root.Lstat(path.Join(dir, cand))
 		err2 := fs.ErrNotExist
 		if withPart {
@@ -422,8 +463,8 @@ func uniqueName(root *os.Root, dir, base string, withPart bool) (string, error) 
 // a hard link fails if the name is taken, so the check and the rename cannot race.
 func finalize(root *os.Root, part, base string) (string, error) {
 	dir := path.Dir(part)
-	for k := range 10000 {
-		cand := path.Join(dir, numbered(base, k))
+	for k := range maxNameTries {
+		cand := path.Join(dir, candidate(base, k))
 		err := root.Link(part, cand)
 		if err == nil {
 			root.Remove(part)
@@ -746,6 +787,19 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 	}()
 	var times []dirTime
 	var topMTime int64
+	// The stream is held to what was offered: a folder's announced size (FeiGo and iptux
+	// announce the total of its files), or for one offered with size 0 (legacy clients may)
+	// the configured cap; and a bounded number of entries. A record that would pass either
+	// fails the folder before anything of it is created.
+	limit, sized := tf.Size, tf.Size > 0
+	if !sized {
+		limit = e.cfg.Limits.MaxFolderBytes
+	}
+	var content int64 // bytes the stream's records announced so far
+	tooMuch := func(what string) error {
+		return fmt.Errorf("%w: the stream of %s %s; stopped, what arrived is kept in %s",
+			ErrTooMuch, tf.Name, what, filepath.Join(t.Dest, part))
+	}
 	entries := 0
 	hdr := make([]byte, ipmsg.MaxDirHeader)
 	for {
@@ -766,8 +820,19 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 		if err != nil {
 			return moved, fmt.Errorf("bad folder stream from the sender: %w", err)
 		}
-		if entries++; entries > maxDirEntries {
-			return moved, fmt.Errorf("folder stream has over %d entries; refused", maxDirEntries)
+		if h.Attr&0xff != ipmsg.FileRetParent {
+			if entries++; entries > e.cfg.Limits.MaxFolderEntries {
+				return moved, tooMuch(fmt.Sprintf("holds more than %d entries", e.cfg.Limits.MaxFolderEntries))
+			}
+		}
+		if h.Attr&0xff != ipmsg.FileDir && h.Attr&0xff != ipmsg.FileRetParent {
+			if h.Size > limit-content && sized {
+				return moved, tooMuch("holds more than the " + FormatSize(limit) + " offered")
+			}
+			if h.Size > limit-content {
+				return moved, tooMuch("holds more than the " + FormatSize(limit) + " limit for folders offered without a size")
+			}
+			content += h.Size
 		}
 		if len(stack) == 0 {
 			if h.Attr&0xff != ipmsg.FileDir {
@@ -787,7 +852,7 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			stack = stack[:len(stack)-1]
 		case ipmsg.FileDir:
 			if len(stack) >= maxDirDepth {
-				return moved, fmt.Errorf("folder stream nests deeper than %d; refused", maxDirDepth)
+				return moved, tooMuch(fmt.Sprintf("nests deeper than %d folders", maxDirDepth))
 			}
 			name, err := makeEntry(h.Name, func(name string) error { return cur.root.Mkdir(name, 0o755) })
 			if err != nil {
@@ -863,15 +928,15 @@ func endFetch(c net.Conn, feigo bool) {
 	halfCloseAndWait(c)
 }
 
-// makeEntry makes a name from a folder stream safe, then creates it with create, taking the
-// next free "name (n)" while the name exists: nothing already there is ever replaced.
+// makeEntry makes a name from a folder stream safe, then creates it with create, taking
+// another candidate name while the name exists: nothing already there is ever replaced.
 func makeEntry(name string, create func(string) error) (string, error) {
 	safe, err := safeName(name)
 	if err != nil {
 		return "", fmt.Errorf("bad folder stream from the sender: %w", err)
 	}
-	for k := range 10000 {
-		cand := numbered(safe, k)
+	for k := range maxNameTries {
+		cand := candidate(safe, k)
 		err := create(cand)
 		if err == nil {
 			return cand, nil

@@ -2,6 +2,7 @@ package xfer
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"path"
 	"strings"
 	"unicode"
@@ -17,7 +18,8 @@ const PartSuffix = ".feigo-part"
 // safeName turns a name a peer sent into one path component that is safe to create in the
 // download folder on any desktop: no separators, no NUL or control characters, not "." or
 // "..", not a Windows device name, no trailing dots or spaces, at most 255 bytes with room for
-// a " (n)" and the partial suffix. It returns an error only when nothing usable is left.
+// a clash suffix (see candidate) and the partial suffix. It returns an error only when
+// nothing usable is left.
 func safeName(name string) (string, error) {
 	name = strings.ToValidUTF8(name, "_")
 	var b strings.Builder
@@ -46,7 +48,7 @@ func safeName(name string) (string, error) {
 	if reservedName(base) {
 		s = "_" + s
 	}
-	limit := maxNameBytes - len(PartSuffix) - len(" (999)")
+	limit := maxNameBytes - len(PartSuffix) - maxClashSuffix
 	if len(s) > limit {
 		ext := path.Ext(s)
 		if len(ext) > 16 || strings.ContainsRune(ext, ' ') {
@@ -76,16 +78,39 @@ func reservedName(base string) bool {
 	return false
 }
 
+// Name clashes: the first tries count up ("a (1).txt" … "a (9).txt", as people expect); after
+// that a random suffix ("a (3f9c0a1e).txt") finds a free name in a try or two however many
+// files of that name exist, so a stream of thousands of entries of one name costs a few
+// tries each instead of one per earlier entry.
+const (
+	numberedTries  = 10
+	maxNameTries   = numberedTries + 16
+	maxClashSuffix = len(" (12345678)")
+)
+
+// candidate returns the k-th name to try for base: base itself, then numbered, then random.
+func candidate(base string, k int) string {
+	if k < numberedTries {
+		return numbered(base, k)
+	}
+	return withSuffix(base, fmt.Sprintf("%08x", rand.Uint32()))
+}
+
 // numbered returns "name (n).ext" for n > 0: the name to try when name is taken.
 func numbered(name string, n int) string {
 	if n == 0 {
 		return name
 	}
+	return withSuffix(name, fmt.Sprint(n))
+}
+
+// withSuffix returns "name (s).ext".
+func withSuffix(name, s string) string {
 	ext := path.Ext(name)
 	if ext == name || len(ext) > 16 {
 		ext = ""
 	}
-	return fmt.Sprintf("%s (%d)%s", strings.TrimSuffix(name, ext), n, ext)
+	return fmt.Sprintf("%s (%s)%s", strings.TrimSuffix(name, ext), s, ext)
 }
 
 func clipString(s string) string {

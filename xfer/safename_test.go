@@ -36,8 +36,14 @@ func TestSafeName(t *testing.T) {
 		}
 	}
 	got, err := safeName(long)
-	if err != nil || len(got) > maxNameBytes-len(PartSuffix)-len(" (999)") || !strings.HasSuffix(got, ".txt") || !strings.HasPrefix(got, "长长") {
+	if err != nil || len(got) > maxNameBytes-len(PartSuffix)-maxClashSuffix || !strings.HasSuffix(got, ".txt") || !strings.HasPrefix(got, "长长") {
 		t.Errorf("long name → %q (%d bytes), %v", got, len(got), err)
+	}
+	// Every name a clash may pick, on the longest safe name, still fits with the partial suffix.
+	for k := range maxNameTries {
+		if c := candidate(got, k); len(c)+len(PartSuffix) > maxNameBytes || !strings.HasSuffix(c, ".txt") {
+			t.Errorf("candidate %d of the long name: %q (%d bytes)", k, c, len(c))
+		}
 	}
 	if numbered("a.tar.gz", 2) != "a.tar (2).gz" || numbered("noext", 1) != "noext (1)" || numbered(".bashrc", 1) != ".bashrc (1)" {
 		t.Errorf("numbered: %q %q %q", numbered("a.tar.gz", 2), numbered("noext", 1), numbered(".bashrc", 1))

@@ -2,6 +2,7 @@ package xfer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -183,45 +184,126 @@ func offerFile(p string) (TransferFile, error) {
 	return f, nil
 }
 
-// serveTCP answers file requests until ln is closed.
-func (e *Engine) serveTCP(ln net.Listener) {
+// Backoff of the accept loop after an error (out of file descriptors, say): doubling from
+// acceptBackoffMin to acceptBackoffMax while errors follow one another.
+const (
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
+
+// serveTCP answers file requests until ln is closed. It admits at most Limits.MaxConns
+// connections at once, Limits.MaxConnsPerAddr from one IP address, closing any other at
+// once, and after an accept error it backs off instead of spinning or giving up.
+func (e *Engine) serveTCP(ctx context.Context, ln net.Listener) {
+	var delay time.Duration
+	var logged time.Time
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
+			if now := time.Now(); now.Sub(logged) >= refusalLogEvery {
+				logged = now
+				e.log.Warn("accepting a file connection; backing off", "err", err, "wait", delay)
 			}
-			e.log.Warn("accepting a file connection", "err", err)
-			time.Sleep(100 * time.Millisecond)
+			if !e.pause(ctx, delay) {
+				return
+			}
+			continue
+		}
+		delay = 0
+		from, ok := remoteAddr(c)
+		if !ok {
+			c.Close()
+			continue
+		}
+		if why := e.admit(c, from.Addr()); why != "" {
+			c.Close()
+			e.logRefusal(from.Addr(), "refused file connection", "why", why)
 			continue
 		}
 		if !e.start() {
+			e.dismiss(c)
 			c.Close()
 			return
 		}
 		go func() {
 			defer e.wg.Done()
+			defer e.dismiss(c)
 			defer c.Close()
-			e.serveFileConn(c)
+			e.serveFileConn(c, from)
 		}()
 	}
 }
 
+// remoteAddr is the peer's address of a file connection.
+func remoteAddr(c net.Conn) (netip.AddrPort, bool) {
+	a, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	ap := a.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+}
+
+// admit counts c, from ip, among the open file connections, unless the limits are reached;
+// why then says which.
+func (e *Engine) admit(c net.Conn, ip netip.Addr) (why string) {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	switch lim := e.cfg.Limits; {
+	case len(e.connOpen) >= lim.MaxConns:
+		return fmt.Sprintf("%d connections open, the limit", len(e.connOpen))
+	case e.connPer[ip] >= lim.MaxConnsPerAddr:
+		return fmt.Sprintf("%d connections open from this address, the limit", e.connPer[ip])
+	}
+	e.connOpen[c] = ip
+	e.connPer[ip]++
+	return ""
+}
+
+// dismiss forgets an admitted connection.
+func (e *Engine) dismiss(c net.Conn) {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	ip, ok := e.connOpen[c]
+	if !ok {
+		return
+	}
+	delete(e.connOpen, c)
+	if e.connPer[ip]--; e.connPer[ip] <= 0 {
+		delete(e.connPer, ip)
+	}
+}
+
+// closeConns closes every admitted connection, those still waiting for their request too.
+func (e *Engine) closeConns() {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	for c := range e.connOpen {
+		c.Close()
+	}
+}
+
 // ReadRequest reads one IPMsg packet from a fresh connection: clients send it in one write,
-// but it may arrive in pieces.
+// but it may arrive in pieces. It gives the connection DefaultRequestTimeout in all.
 func ReadRequest(c net.Conn) (ipmsg.Packet, error) {
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return readRequest(c, DefaultRequestTimeout)
+}
+
+// readRequest is ReadRequest with timeout as the deadline for the whole request, so a
+// sender that trickles it byte by byte is cut then too.
+func readRequest(c net.Conn, timeout time.Duration) (ipmsg.Packet, error) {
+	c.SetReadDeadline(time.Now().Add(timeout))
 	defer c.SetReadDeadline(time.Time{})
 	buf := make([]byte, 0, 1024)
 	tmp := make([]byte, 1024)
 	for len(buf) < ipmsg.MaxPacket {
 		k, err := c.Read(tmp)
 		buf = append(buf, tmp[:k]...)
-		if p, derr := ipmsg.Decode(buf); derr == nil && strings.Count(string(ipmsg.FirstSection(p.Body)), ":") >= 1 {
+		if p, derr := ipmsg.Decode(buf); derr == nil && bytes.Count(ipmsg.FirstSection(p.Body), []byte{':'}) >= 1 {
 			return p, nil
 		}
 		if err != nil {
@@ -234,10 +316,8 @@ func ReadRequest(c net.Conn) (ipmsg.Packet, error) {
 // serveFileConn answers one GETFILEDATA or GETDIRFILES request. Anything that is not a
 // request for a live offer's file, from a recipient of that offer, gets the connection
 // closed without a byte.
-func (e *Engine) serveFileConn(c net.Conn) {
-	from := c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	p, err := ReadRequest(c)
+func (e *Engine) serveFileConn(c net.Conn, from netip.AddrPort) {
+	p, err := readRequest(c, e.cfg.Limits.RequestTimeout)
 	if err != nil {
 		e.log.Debug("no file request", "from", from, "err", err)
 		return

@@ -140,6 +140,7 @@ type xfer struct {
 	released map[int]bool       // recipients whose RELEASEFILES came while a fetch was open
 	final    chan struct{}
 	running  bool
+	weight   int64 // about the size of t in transfers.json, as made (see Limits.MaxOfferBytes)
 	// rate meter, touched only by the progress ticker
 	lastBytes int64
 	lastTime  time.Time
@@ -156,6 +157,9 @@ func newXfer(t Transfer) *xfer {
 	}
 	if t.Final() {
 		close(x.final)
+	}
+	if b, err := json.Marshal(t); err == nil {
+		x.weight = int64(len(b))
 	}
 	return x
 }
@@ -196,18 +200,30 @@ func (x *xfer) snapshot() Transfer {
 
 // transfers is the node's table of transfers, persisted in Config.StateDir so that offers
 // survive a restart of the sender and partial downloads one of the receiver.
+//
+// The table is bounded, and so is transfers.json: incoming transfers not yet ended by
+// Limits (offers per sender and in all, their stored size), ended ones to the newest
+// keepFinal within half of Limits.MaxOfferBytes; outgoing ones are the user's own. It is
+// written whole, but only when a transfer changed (progress is never saved: the partial files
+// hold it), at most once per saveEvery while the engine runs, and at once when it stops.
 type transfers struct {
 	mu     sync.Mutex
 	all    map[int]*xfer
 	nextID int
-	path   string // "" when not persisted
+	path   string        // "" when not persisted
+	dirty  bool          // changed since the last write
+	kick   chan struct{} // while Run's saver runs: asks it to write; nil: writes are synchronous
 	saveMu sync.Mutex
+	writes atomic.Int64 // how many times the file was written (tests)
 }
 
 type transferFile struct {
 	NextID    int        `json:"next_id"`
 	Transfers []Transfer `json:"transfers"`
 }
+
+// saveEvery is the shortest time between two writes of transfers.json.
+const saveEvery = 500 * time.Millisecond
 
 // keepFinal is how many ended transfers are kept for `feigo transfers`.
 const keepFinal = 200
@@ -241,12 +257,75 @@ func loadTransfers(dir string) (*transfers, error) {
 	return ts, nil
 }
 
+// changed records that the table changed: Run's saver writes it soon, or, when the engine
+// is not running, it is written now.
+func (ts *transfers) changed() error {
+	if ts.path == "" {
+		return nil
+	}
+	ts.mu.Lock()
+	ts.dirty = true
+	kick := ts.kick
+	ts.mu.Unlock()
+	if kick == nil {
+		return ts.save()
+	}
+	select {
+	case kick <- struct{}{}:
+	default: // a write is already asked for; it will include this change
+	}
+	return nil
+}
+
+// saveLoop writes the table when asked, at most once per saveEvery, until ctx ends. The
+// caller writes what is left after it returns (stopSaver, flush).
+func (ts *transfers) saveLoop(ctx context.Context, kick <-chan struct{}, log func(error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+		}
+		if err := ts.save(); err != nil {
+			log(err)
+		}
+		pause := time.NewTimer(saveEvery)
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return
+		case <-pause.C:
+		}
+	}
+}
+
+// startSaver makes changes go through a saver; it returns the channel saveLoop must read.
+func (ts *transfers) startSaver() <-chan struct{} {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.kick = make(chan struct{}, 1)
+	return ts.kick
+}
+
+// stopSaver makes changes write synchronously again and writes what the saver left.
+func (ts *transfers) stopSaver() error {
+	ts.mu.Lock()
+	ts.kick = nil
+	dirty := ts.dirty
+	ts.mu.Unlock()
+	if !dirty {
+		return nil
+	}
+	return ts.save()
+}
+
 // save writes the table; mu must not be held.
 func (ts *transfers) save() error {
 	if ts.path == "" {
 		return nil
 	}
 	ts.mu.Lock()
+	ts.dirty = false
 	f := transferFile{NextID: ts.nextID}
 	for _, x := range ts.all {
 		f.Transfers = append(f.Transfers, x.snapshot())
@@ -275,17 +354,90 @@ func (ts *transfers) save() error {
 	if err := os.Rename(tmp, ts.path); err != nil {
 		return fmt.Errorf("saving transfers: %w", err)
 	}
+	ts.writes.Add(1)
 	return nil
 }
 
 func (ts *transfers) add(t Transfer) *xfer {
-	ts.mu.Lock()
-	t.ID = ts.nextID
-	ts.nextID++
 	x := newXfer(t)
-	ts.all[t.ID] = x
-	ts.mu.Unlock()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.addLocked(x)
 	return x
+}
+
+// addLocked gives x the next ID and puts it in the table; mu must be held.
+func (ts *transfers) addLocked(x *xfer) {
+	x.t.ID = ts.nextID
+	ts.nextID++
+	ts.all[x.t.ID] = x
+}
+
+// addIncoming adds an incoming offer from the sender at ip (with FeiGo ID peerID, if known)
+// unless that would pass lim; why then says which bound.
+func (ts *transfers) addIncoming(t Transfer, ip netip.Addr, peerID string, lim Limits) (x *xfer, why string) {
+	x = newXfer(t)
+	weight := x.weight
+	if weight > lim.MaxOfferBytes/32 {
+		return nil, fmt.Sprintf("an offer of about %s, over the bound of %s", FormatSize(weight), FormatSize(lim.MaxOfferBytes/32))
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var live, fromPeer int
+	var liveBytes, peerBytes int64
+	for _, o := range ts.all {
+		if o.t.Direction != event.In || o.t.Final() {
+			continue
+		}
+		live++
+		liveBytes += o.weight
+		if o.t.Addr.Addr() == ip || (peerID != "" && o.t.PeerID == peerID) {
+			fromPeer++
+			peerBytes += o.weight
+		}
+	}
+	switch {
+	case fromPeer >= lim.MaxOffersPerPeer:
+		return nil, fmt.Sprintf("%d offers from this sender are not yet ended, the bound", fromPeer)
+	case peerBytes+weight > lim.MaxOfferBytes/8:
+		return nil, fmt.Sprintf("the offers from this sender not yet ended would take over %s", FormatSize(lim.MaxOfferBytes/8))
+	case live >= lim.MaxOffers:
+		return nil, fmt.Sprintf("%d incoming offers are not yet ended, the bound", live)
+	case liveBytes+weight > lim.MaxOfferBytes:
+		return nil, fmt.Sprintf("the incoming offers not yet ended would take over %s", FormatSize(lim.MaxOfferBytes))
+	}
+	ts.addLocked(x)
+	return x, ""
+}
+
+// pruneFinal forgets the oldest ended transfers beyond the newest keepFinal, and beyond
+// budget bytes of them.
+func (ts *transfers) pruneFinal(budget int64) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var ended []*xfer
+	for _, x := range ts.all {
+		if x.t.Final() {
+			ended = append(ended, x)
+		}
+	}
+	if len(ended) <= keepFinal {
+		var sum int64
+		for _, x := range ended {
+			sum += x.weight
+		}
+		if sum <= budget {
+			return
+		}
+	}
+	sort.Slice(ended, func(i, j int) bool { return ended[i].t.ID > ended[j].t.ID })
+	var sum int64
+	for k, x := range ended {
+		sum += x.weight
+		if k >= keepFinal || sum > budget {
+			delete(ts.all, x.t.ID)
+		}
+	}
 }
 
 func (ts *transfers) get(id int) (*xfer, bool) {
@@ -329,11 +481,14 @@ func (e *Engine) WaitTransfer(ctx context.Context, id int) (Transfer, error) {
 	case <-ctx.Done():
 		return Transfer{}, ctx.Err()
 	}
-	return e.Transfer(id)
+	e.xfers.mu.Lock()
+	defer e.xfers.mu.Unlock()
+	return x.snapshot(), nil // x itself: an ended transfer may have been pruned from the table
 }
 
-// update changes a transfer under the lock, saves the table and emits the event typ (if
-// not ""). A transfer that becomes final is marked so.
+// update changes a transfer under the lock, has the table saved and emits the event typ
+// (if not ""). A transfer that becomes final is marked so, and the oldest ended ones beyond
+// the bounds are forgotten.
 func (e *Engine) update(x *xfer, typ event.Type, fn func(t *Transfer)) Transfer {
 	e.xfers.mu.Lock()
 	wasFinal := x.t.Final()
@@ -346,7 +501,10 @@ func (e *Engine) update(x *xfer, typ event.Type, fn func(t *Transfer)) Transfer 
 	}
 	snap := x.snapshot()
 	e.xfers.mu.Unlock()
-	if err := e.xfers.save(); err != nil {
+	if becameFinal {
+		e.xfers.pruneFinal(e.cfg.Limits.MaxOfferBytes / 2)
+	}
+	if err := e.xfers.changed(); err != nil {
 		e.log.Error("saving transfers", "err", err)
 	}
 	if becameFinal && typ == "" {
@@ -413,17 +571,34 @@ func (e *Engine) progressLoop(ctx context.Context) {
 	}
 }
 
-// expireOffers ends outgoing offers past their expiry; called by housekeeping.
+// expireOffers ends outgoing offers past their expiry, and incoming ones not accepted by
+// theirs; called by housekeeping.
 func (e *Engine) expireOffers() {
 	now := e.now()
-	var expired []*xfer
+	var expired, unaccepted []*xfer
 	e.xfers.mu.Lock()
 	for _, x := range e.xfers.all {
-		if x.t.Direction == event.Out && !x.t.Final() && !x.t.Expires.IsZero() && now.After(x.t.Expires) {
+		switch {
+		case x.t.Direction == event.Out && !x.t.Final() && !x.t.Expires.IsZero() && now.After(x.t.Expires):
 			expired = append(expired, x)
+		case x.t.Direction == event.In && x.t.State == StateOffered:
+			exp := x.t.Expires
+			if exp.IsZero() { // kept by a FeiGo that did not expire incoming offers
+				exp = x.t.Created.Add(e.cfg.OfferTTL)
+			}
+			if now.After(exp) {
+				unaccepted = append(unaccepted, x)
+			}
 		}
 	}
 	e.xfers.mu.Unlock()
+	for _, x := range unaccepted {
+		e.update(x, "", func(t *Transfer) {
+			if t.State == StateOffered { // not accepted meanwhile
+				t.State, t.Error = StateFailed, "the offer expired before it was accepted"
+			}
+		})
+	}
 	for _, x := range expired {
 		e.update(x, "", func(t *Transfer) {
 			for i := range t.Recipients {

@@ -46,27 +46,48 @@ func xvfb(t *testing.T) string {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
 		t.Cleanup(func() {
 			cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { cmd.Wait(); close(done) }()
 			select {
-			case <-done:
+			case <-exited:
 			case <-time.After(5 * time.Second):
 				cmd.Process.Kill()
-				<-done
+				<-exited
 			}
 		})
-		for range 100 {
-			if _, err := os.Stat(sock); err == nil {
-				return disp
-			}
-			time.Sleep(50 * time.Millisecond)
+		if xvfbUp(t, disp, cmd.Process.Pid, lock, sock, exited) {
+			return disp
 		}
-		t.Fatalf("Xvfb %s did not come up", disp)
+		// Another test run (another go test process) took the number between our look at its
+		// lock and our server's start: ours exits ("Server is already active"), leaving that
+		// run's lock and socket alone. Try the next number.
 	}
 	t.Fatal("no free X display number")
 	return ""
+}
+
+// xvfbUp waits until the Xvfb with the given PID serves disp: its socket is there and the lock
+// names it, not a server of another test run that started on the same number at the same
+// time (the socket alone would be that server's). It reports false if our server exited.
+func xvfbUp(t *testing.T, disp string, pid int, lock, sock string, exited <-chan struct{}) bool {
+	t.Helper()
+	for range 100 {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		b, err := os.ReadFile(lock)
+		owner, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if _, serr := os.Stat(sock); err == nil && serr == nil && owner == pid {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("Xvfb %s did not come up", disp)
+	return false
 }
 
 // artefactDir is where the smoke test leaves its screenshot for people to look at:

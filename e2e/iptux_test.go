@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"feigo/control"
 	"feigo/internal/lab"
@@ -22,8 +27,9 @@ type iptux struct {
 	home    string
 }
 
-// startIptux writes iptux's settings and starts it on h with debug logging (every packet it
-// sends and receives is hex-dumped to its log).
+// startIptux writes iptux's settings, starts it on h with debug logging (every packet it
+// sends and receives is hex-dumped to its log) and waits until its UDP port is bound, so that
+// every packet a FeiGo node started afterwards sends it reaches it (see waitStartupOver).
 func startIptux(t *testing.T, h *lab.Host, nick, group string, shared ...string) *iptux {
 	t.Helper()
 	if _, err := exec.LookPath("iptux"); err != nil {
@@ -47,7 +53,9 @@ func startIptux(t *testing.T, h *lab.Host, nick, group string, shared ...string)
 	t.Setenv("HOME", home)
 	t.Setenv("LANG", "C.UTF-8")
 	p := h.Start(t.TempDir(), "dbus-run-session", "--", "iptux", "-l", "DEBUG")
-	return &iptux{Proc: p, display: disp, home: home}
+	x := &iptux{Proc: p, display: disp, home: home}
+	x.waitLog(t, "bind UDP port(0.0.0.0:2425) success", 30*time.Second)
+	return x
 }
 
 // log returns iptux's whole debug log.
@@ -81,6 +89,73 @@ func (x *iptux) waitLog(t *testing.T, s string, timeout time.Duration) {
 	}
 }
 
+// startEntries is how many BR_ENTRY a FeiGo node broadcasts as it starts: one at once and one
+// at each of lan's reannounceAt (1 s and 3 s after the start, lan/node.go).
+const startEntries = 3
+
+// iptuxLogLine is a line of iptux's debug log that tells of a packet: received from an
+// address, its command, or one iptux sent to an address. The thread matters: iptux handles a
+// received packet, answer included, on the thread that logged its receipt.
+var iptuxLogLine = regexp.MustCompile(`(?m)^\[[^]]*\]\[iptux-(\d+)\]\[[A-Z ]+\]\S*?:(?:` +
+	`process:received udp message from ([0-9.]+):|` +
+	`process:command NO\.: \[0x[0-9a-f]+\] (\w+)|` +
+	`commandSendTo:send udp message to ([0-9.]+):)`)
+
+// entriesAnswered counts the BR_ENTRY packets from addr that iptux's log shows it has handled
+// to the end: the answer (ANSENTRY) it sends back last is logged.
+func (x *iptux) entriesAnswered(from netip.Addr) int {
+	src := map[string]string{}   // thread → the address of the packet it handles
+	pending := map[string]bool{} // thread → handling a BR_ENTRY from `from`, not yet answered
+	n := 0
+	for _, m := range iptuxLogLine.FindAllStringSubmatch(x.log(), -1) {
+		tid := m[1]
+		switch {
+		case m[2] != "":
+			src[tid], pending[tid] = m[2], false
+		case m[3] != "":
+			pending[tid] = m[3] == "BR_ENTRY" && src[tid] == from.String()
+		case m[4] != "":
+			if pending[tid] && m[4] == from.String() {
+				n++
+				pending[tid] = false
+			}
+		}
+	}
+	return n
+}
+
+// waitStartupOver waits until iptux has received and answered all of the start-up
+// announcements of the FeiGo node on from (startEntries BR_ENTRY, the last 3 s after its
+// start), so that no more of them can reach iptux while the test opens its windows and
+// dialogs: iptux 0.8.3 updates its peer record on its network thread for every BR_ENTRY, and
+// one arriving while its save-folder dialog opened crashed it (SIGSEGV). iptux must have been
+// up before the node started (startIptux waits for that), or it misses the first ones.
+func (x *iptux) waitStartupOver(t *testing.T, from netip.Addr) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for x.entriesAnswered(from) < startEntries {
+		if time.Now().After(deadline) {
+			t.Fatalf("iptux's log shows %d answered BR_ENTRY from %v within 20 s, want %d; its end:\n%s",
+				x.entriesAnswered(from), from, startEntries, x.LogTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitWindow waits until a window whose title matches the regular expression name is shown on
+// iptux's display.
+func (x *iptux) waitWindow(t *testing.T, name string, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xdotool", "search", "--sync", "--onlyvisible", "--name", name)
+	cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		x.shot(t, "iptux-no-window.png")
+		t.Fatalf("iptux shows no window %q within %v: %v %s; its log:\n%s", name, timeout, err, out, x.LogTail())
+	}
+}
+
 // xdo runs xdotool on iptux's display.
 func (x *iptux) xdo(t *testing.T, args ...string) string {
 	t.Helper()
@@ -91,6 +166,31 @@ func (x *iptux) xdo(t *testing.T, args ...string) string {
 		t.Fatalf("xdotool %v: %v %s", args, err, out)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// typeText types s into iptux's focused window. ASCII goes through `xdotool type`; any other
+// character through GTK's Unicode entry (Ctrl+Shift+U, its code in hex, space), so that only
+// keys on the keymap are pressed. For a character the keymap lacks (Chinese), xdotool binds it
+// to a spare keycode for the key event and unbinds it right after; iptux's GTK reads the keymap
+// again when it handles the event, so when it is slower than xdotool (a loaded machine) the
+// character is lost: 2 of 8 runs under load sent "reply from tux " without "收到".
+func (x *iptux) typeText(t *testing.T, s string) {
+	t.Helper()
+	for s != "" {
+		if r, n := utf8.DecodeRuneInString(s); r >= utf8.RuneSelf {
+			x.xdo(t, "key", "--delay", "20", "ctrl+shift+u")
+			x.xdo(t, "type", "--delay", "20", strconv.FormatInt(int64(r), 16))
+			x.xdo(t, "key", "space")
+			s = s[n:]
+			continue
+		}
+		i := strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf })
+		if i < 0 {
+			i = len(s)
+		}
+		x.xdo(t, "type", "--delay", "20", s[:i])
+		s = s[i:]
+	}
 }
 
 // shot keeps a screenshot of iptux's screen as a test artefact.
@@ -132,11 +232,13 @@ func TestIptuxDiscoveryAndMessages(t *testing.T) {
 	}
 	// iptux lists FeiGo: it answered our entry (ANSENTRY, cmd 0x103 = 259 with its options).
 	tux.waitLog(t, escaped("王芳"), 10*time.Second)
+	tux.waitStartupOver(t, l.Hosts[1].Addr)
 
 	// FeiGo → iptux, in Chinese: acknowledged; iptux opens the chat window (open_chat).
 	if out, e, c := fg.cli("send", "企鹅小李", "你好，今天下午三点开会"); c != 0 {
 		t.Fatalf("send to iptux: %s %s\n%s", out, e, tux.LogTail())
 	}
+	tux.waitWindow(t, "^Talk with ", 20*time.Second)
 	time.Sleep(1500 * time.Millisecond)
 	tux.shot(t, "iptux-received.png")
 	if strings.Contains(tux.log(), "mysterious") {
@@ -145,7 +247,7 @@ func TestIptuxDiscoveryAndMessages(t *testing.T) {
 
 	// iptux → FeiGo: typed into iptux's chat window (Enter sends, use_enter_key).
 	tux.xdo(t, "mousemove", "540", "510", "click", "1")
-	tux.xdo(t, "type", "--delay", "20", "reply from tux 收到")
+	tux.typeText(t, "reply from tux 收到")
 	tux.xdo(t, "key", "Return")
 	ev := fg.WaitEvent("message", 10*time.Second, nil)
 	m := ev["message"].(map[string]any)
@@ -175,6 +277,7 @@ func TestIptuxFileAndKill(t *testing.T) {
 	fg := serve(t, l.Hosts[1], "王芳", "财务部")
 	fg.findPeer(t, 20*time.Second, func(p peers.Peer) bool { return p.Client == "iptux" })
 	tux.waitLog(t, escaped("王芳"), 10*time.Second)
+	tux.waitStartupOver(t, l.Hosts[1].Addr)
 	// FeiGo → iptux: a file whose name holds ':', which iptux's parser cannot take, so it is
 	// offered as '_'.
 	src := filepath.Join(t.TempDir(), "report: 2024.bin")
@@ -186,9 +289,11 @@ func TestIptuxFileAndKill(t *testing.T) {
 	}()
 	// iptux lists the offer in its chat window; Accept, then Return in its folder chooser
 	// (its home folder).
+	tux.waitWindow(t, "^Talk with ", 20*time.Second)
 	time.Sleep(2 * time.Second)
 	tux.shot(t, "iptux-offer.png")
 	tux.xdo(t, "mousemove", "910", "267", "click", "1")
+	tux.waitWindow(t, "^Please select a folder to save files", 20*time.Second)
 	time.Sleep(1500 * time.Millisecond)
 	tux.xdo(t, "key", "Return")
 	select {
@@ -262,15 +367,17 @@ func TestIptuxWithTheWindow(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	tux.waitStartupOver(t, l.Hosts[1].Addr)
 	// A message each way: sent with the CLI through the window's node, answered by typing
 	// into iptux. The window shows both (see the screenshot).
 	if _, e, c := gui.cli("send", "企鹅小李", "下午三点的会改到四点"); c != 0 {
 		t.Fatalf("send: %s", e)
 	}
 	tux.waitLog(t, escaped("下午三点的会改到四点"), 10*time.Second)
+	tux.waitWindow(t, "^Talk with ", 20*time.Second)
 	time.Sleep(time.Second)
 	tux.xdo(t, "mousemove", "540", "510", "click", "1")
-	tux.xdo(t, "type", "--delay", "20", "好的 OK")
+	tux.typeText(t, "好的 OK")
 	tux.xdo(t, "key", "Return")
 	time.Sleep(2 * time.Second)
 	tux.shot(t, "iptux-side.png")

@@ -3,6 +3,7 @@ package ipmsg
 import (
 	"bytes"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -31,8 +32,9 @@ const (
 	MaxAwayText = 256
 	// MaxVersion bounds the version field, in bytes; Decode refuses longer ones.
 	MaxVersion = maxVersion
-	// MaxID bounds a FeiGo ID (FGID), in bytes of printable ASCII: a UUID is 36. A longer
-	// ID, or one with other bytes, is ignored and the peer is keyed by its address.
+	// MaxID bounds a FeiGo ID (FGID), in bytes of printable UTF-8 without spaces: a UUID is
+	// 36. A longer ID, or one with other bytes, is ignored and the peer is keyed by its
+	// address.
 	MaxID = 64
 	// MaxCaps is how many capabilities of FGCAP are kept; later ones are ignored.
 	MaxCaps = 8
@@ -203,11 +205,11 @@ func parseTrailer(sec []byte) (tr trailer) {
 }
 
 func validID(v []byte) bool {
-	if len(v) > MaxID {
+	if len(v) > MaxID || !utf8.Valid(v) {
 		return false
 	}
-	for _, c := range v {
-		if c <= ' ' || c > '~' {
+	for _, r := range string(v) {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
 			return false
 		}
 	}

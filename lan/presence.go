@@ -88,7 +88,13 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 	if e.Away {
 		peer.Status, peer.AwayText = peers.Away, e.AwayText
 	}
-	change := n.table.Upsert(peer)
+	change, err := n.table.Upsert(peer)
+	if err != nil {
+		// Not listed, so not answered either: a flood of entries costs it nothing more.
+		n.stats.peersRefused.Add(1)
+		n.warnOnce(from.Addr(), "peer refused", "err", err, "refused in all", n.stats.peersRefused.Load())
+		return
+	}
 	n.probedMu.Lock()
 	delete(n.probed, peer.ID)
 	n.probedMu.Unlock()

@@ -1,6 +1,8 @@
 package peers
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -34,15 +36,15 @@ func addr(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 func TestUpsertEvents(t *testing.T) {
 	tb, clk, evs := newTable(t)
 	p := Peer{ID: "a", Nick: "Alice", Addr: addr("10.0.0.1:2425"), Status: Online, Caps: []string{"x"}}
-	if c := tb.Upsert(p); c != Joined {
+	if c, _ := tb.Upsert(p); c != Joined {
 		t.Fatalf("first Upsert = %q", c)
 	}
 	clk.advance(time.Second)
-	if c := tb.Upsert(p); c != "" {
+	if c, _ := tb.Upsert(p); c != "" {
 		t.Fatalf("repeat Upsert = %q, want no change", c)
 	}
 	p.Status = Away
-	if c := tb.Upsert(p); c != Updated {
+	if c, _ := tb.Upsert(p); c != Updated {
 		t.Fatalf("away Upsert = %q", c)
 	}
 	if len(*evs) != 2 || (*evs)[0].Change != Joined || (*evs)[1].Change != Updated {
@@ -164,6 +166,71 @@ func TestSnapshotOrderAndConcurrency(t *testing.T) {
 	for i := 1; i < len(s); i++ {
 		if s[i-1].Group > s[i].Group {
 			t.Fatalf("not sorted by group: %q before %q", s[i-1].Group, s[i].Group)
+		}
+	}
+}
+
+// The table is bounded overall and per IP address; what does not fit is refused, while
+// peers already in it keep updating, moving and taking addresses over.
+func TestTableBounds(t *testing.T) {
+	tb, _, evs := newTable(t)
+	ip := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 2425)
+	}
+	// One host, many clients (ports): 8 fit, the 9th is refused.
+	host := netip.MustParseAddr("10.9.9.9")
+	for port := range 9 {
+		_, err := tb.Upsert(Peer{ID: fmt.Sprint("h", port), Addr: netip.AddrPortFrom(host, uint16(3000+port))})
+		if port < 8 && err != nil {
+			t.Fatalf("client %d on one host refused: %v", port, err)
+		}
+		if port == 8 && !errors.Is(err, ErrAddrFull) {
+			t.Fatalf("a 9th client on one host: %v", err)
+		}
+	}
+	// A peer already there may still change, and a newcomer may take one of the 8 ports.
+	if c, err := tb.Upsert(Peer{ID: "h0", Nick: "renamed", Addr: netip.AddrPortFrom(host, 3000)}); err != nil || c != Updated {
+		t.Fatalf("update at a full host: %q %v", c, err)
+	}
+	if _, err := tb.Upsert(Peer{ID: "restarted", Addr: netip.AddrPortFrom(host, 3001)}); err != nil {
+		t.Fatalf("takeover at a full host: %v", err)
+	}
+	// Many hosts: the table stops at MaxPeers.
+	for i := 0; tb.Len() < MaxPeers; i++ {
+		if _, err := tb.Upsert(Peer{ID: fmt.Sprint("p", i), Addr: ip(i)}); err != nil {
+			t.Fatalf("peer %d of %d refused: %v", tb.Len()+1, MaxPeers, err)
+		}
+	}
+	n := len(*evs)
+	if _, err := tb.Upsert(Peer{ID: "one too many", Addr: ip(1 << 20)}); !errors.Is(err, ErrFull) {
+		t.Fatalf("peer %d: %v", MaxPeers+1, err)
+	}
+	if tb.Len() != MaxPeers || len(*evs) != n {
+		t.Fatalf("a refused peer changed the table: %d peers, %d events", tb.Len(), len(*evs)-n)
+	}
+	// A peer moving to a new address in a full table is not a new peer.
+	if _, err := tb.Upsert(Peer{ID: "p0", Addr: ip(1 << 21)}); err != nil {
+		t.Fatalf("a move in a full table: %v", err)
+	}
+	if _, ok := tb.ByAddr(ip(0)); ok {
+		t.Fatal("the old address still finds the peer that moved")
+	}
+	// Room again once one leaves.
+	if _, ok := tb.Remove(ip(1)); !ok {
+		t.Fatal("Remove")
+	}
+	if _, err := tb.Upsert(Peer{ID: "one too many", Addr: ip(1 << 20)}); err != nil {
+		t.Fatalf("after a peer left: %v", err)
+	}
+	// The per-host count follows departures: once the host's clients are gone, 8 new ones
+	// fit again (with room made in the table for them).
+	for port := range 8 {
+		tb.Remove(netip.AddrPortFrom(host, uint16(3000+port)))
+		tb.Remove(ip(100 + port))
+	}
+	for port := range 8 {
+		if _, err := tb.Upsert(Peer{ID: fmt.Sprint("again", port), Addr: netip.AddrPortFrom(host, uint16(4000+port))}); err != nil {
+			t.Fatalf("client %d on the emptied host: %v", port, err)
 		}
 	}
 }

@@ -147,6 +147,9 @@ type Node struct {
 
 	files *xfer.Engine // nil with Config.NoFiles
 	tcp   net.Listener
+
+	logLimit *limiter[logKey] // warnOnce
+	stats    stats
 }
 
 // startSend registers a send in flight, or reports that the node is stopping.
@@ -203,6 +206,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		dedup:    newDedup(4096),
 		pending:  map[ackKey]chan struct{}{},
 		probed:   map[string]time.Time{},
+		logLimit: newLimiter[logKey](1, logEvery),
 		self: ipmsg.Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
 			User: headerName(cfg.User), Host: headerName(cfg.Host),
@@ -463,6 +467,7 @@ func (n *Node) housekeeping(ctx context.Context) {
 			n.announce(ipmsg.BrEntry, nil)
 		}
 		n.checkLiveness()
+		n.logLimit.prune(n.now())
 		if refreshLocals++; refreshLocals%10 == 0 {
 			locals := localAddrs()
 			n.locals.Store(&locals)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -116,5 +117,104 @@ func TestRefusedPeersLoggedOncePerMinute(t *testing.T) {
 	}
 }
 
-// hold netip for later tests in this file.
-var _ = netip.AddrPort{}
+// rawPeerAt is a raw peer on another loopback address (127.0.0.x): another source IP.
+func rawPeerAt(t *testing.T, ip string) *rawPeer {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawPeer{t: t, conn: c, no: 1000}
+}
+
+// drain reads what r receives until it has been quiet for d, and counts each mode.
+func (r *rawPeer) drain(d time.Duration) map[ipmsg.Command]int {
+	got := map[ipmsg.Command]int{}
+	for _, p := range r.backlog {
+		got[p.Cmd.Mode()]++
+	}
+	r.backlog = nil
+	for {
+		p, quiet := r.quiet(d)
+		if quiet {
+			return got
+		}
+		got[p.Cmd.Mode()]++
+	}
+}
+
+// Messages from strangers (senders not in the peer table) are limited per source address
+// and overall before any work is done on them: the excess is dropped unacknowledged, never
+// stored, counted, and logged once per source per minute. A stranger's datagram is at most
+// MaxStrangerDatagram. Known peers are not limited, and a copy of a stranger's message that
+// was accepted is still acknowledged.
+func TestStrangerMessagesLimited(t *testing.T) {
+	clk, logs := newClock(), &logLines{}
+	var mu sync.Mutex
+	stored := 0
+	n := startNode(t, loopbackConn(t), "Hal", func(c *Config) {
+		c.Now, c.Log = clk.now, slog.New(logs)
+		c.ProbeAfter, c.Expiry = time.Hour, 2*time.Hour
+		c.Deliver = func(Message) error { mu.Lock(); stored++; mu.Unlock(); return nil }
+	})
+	storedNow := func() int { mu.Lock(); defer mu.Unlock(); return stored }
+
+	// One stranger floods: only its burst gets through.
+	spam := rawPeerAt(t, "127.0.0.1")
+	var first uint32
+	for i := range 100 {
+		no := spam.send(n.addr, "1", "spam", "spamhost", ipmsg.SendMsg|ipmsg.SendCheckOpt, fmt.Sprint("buy now ", i, "\x00"))
+		if i == 0 {
+			first = no
+		}
+	}
+	eventually(t, "the flood dropped", func() bool { return n.Stats().StrangersDropped == 100-StrangerBurst })
+	if got := spam.drain(200 * time.Millisecond)[ipmsg.RecvMsg]; got != StrangerBurst {
+		t.Fatalf("%d of 100 stranger messages acknowledged, want %d", got, StrangerBurst)
+	}
+	if storedNow() != StrangerBurst {
+		t.Fatalf("%d stranger messages stored, want %d", storedNow(), StrangerBurst)
+	}
+	if got := logs.count("stranger"); got != 1 {
+		t.Fatalf("the flood was logged %d times, want once", got)
+	}
+	// Its first message, sent again (the ack was lost), is acknowledged again and not stored.
+	spam.sendRaw(n.addr, []byte(fmt.Sprintf("1:%d:spam:spamhost:%d:buy now 0\x00", first, ipmsg.SendMsg|ipmsg.SendCheckOpt)))
+	if ack := spam.expect(ipmsg.RecvMsg); string(ipmsg.FirstSection(ack.Body)) != fmt.Sprint(first) {
+		t.Fatalf("re-ack %q", ack.Body)
+	}
+
+	// A stranger's oversized datagram is dropped; a known peer's is not.
+	big := strings.Repeat("长", 3000) // 9000 bytes
+	huge := rawPeerAt(t, "127.0.0.2")
+	huge.send(n.addr, "1", "big", "bighost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.UTF8Opt, big+"\x00")
+	eventually(t, "the oversized datagram dropped", func() bool { return n.Stats().StrangersDropped == 100-StrangerBurst+1 })
+	friend := rawPeerAt(t, "127.0.0.3")
+	friend.send(n.addr, "1", "friend", "pc", ipmsg.BrEntry|ipmsg.CapUTF8Opt, "Friend\x00\x00")
+	friend.expect(ipmsg.AnsEntry)
+	no := friend.send(n.addr, "1", "friend", "pc", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.UTF8Opt, big+"\x00")
+	if ack := friend.expect(ipmsg.RecvMsg); string(ipmsg.FirstSection(ack.Body)) != fmt.Sprint(no) {
+		t.Fatalf("known peer's ack %q", ack.Body)
+	}
+	if p, quiet := huge.quiet(100 * time.Millisecond); !quiet {
+		t.Fatalf("the oversized stranger message was answered: %+v", p)
+	}
+
+	// Many strangers: together they get the overall burst, less what the first one used.
+	before := storedNow()
+	var crowd []*rawPeer
+	for i := range 40 {
+		r := rawPeerAt(t, fmt.Sprint("127.0.1.", 10+i))
+		r.send(n.addr, "1", fmt.Sprint("s", i), "h", ipmsg.SendMsg|ipmsg.SendCheckOpt, "hello\x00")
+		crowd = append(crowd, r)
+	}
+	want := StrangersBurst - StrangerBurst
+	eventually(t, "the crowd limited", func() bool {
+		return storedNow()-before == want && n.Stats().StrangersDropped == 100-StrangerBurst+1+uint64(40-want)
+	})
+	// A minute later the limits have refilled.
+	clk.advance(time.Minute)
+	crowd[39].send(n.addr, "1", "s39", "h", ipmsg.SendMsg|ipmsg.SendCheckOpt, "again\x00")
+	crowd[39].expect(ipmsg.RecvMsg)
+}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"feigo/ipmsg"
 )
 
 // limiter is a token bucket per key (an IP address, usually). Each key's bucket holds up to
@@ -108,7 +110,7 @@ func (n *Node) warnOnce(src netip.Addr, msg string, args ...any) {
 
 // stats are the node's counters (see Stats).
 type stats struct {
-	peersRefused atomic.Uint64
+	peersRefused, strangersDropped atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -116,9 +118,57 @@ type Stats struct {
 	// PeersRefused counts entries the peer table had no room for (peers.ErrFull,
 	// peers.ErrAddrFull): not listed, not answered.
 	PeersRefused uint64 `json:"peers_refused"`
+	// StrangersDropped counts messages from strangers dropped unacknowledged: over their
+	// rate or MaxStrangerDatagram.
+	StrangersDropped uint64 `json:"strangers_dropped"`
+}
+
+// Limits on messages from strangers: senders not in the peer table. Each one costs a
+// history write and nothing vouches for it, so it is counted against these before any work
+// is done on it (before its text is decoded, before the history); the excess is dropped
+// without an acknowledgement, counted (Stats.StrangersDropped) and logged once per source
+// per minute. A copy of a message already taken (its acknowledgement was lost) is
+// acknowledged again without counting. Peers in the table are not limited.
+const (
+	// StrangerBurst messages from one source IP address are taken at once, then one every
+	// StrangerEvery: 6 a minute.
+	StrangerBurst = 5
+	StrangerEvery = 10 * time.Second
+	// StrangersBurst messages from all strangers together are taken at once, then one
+	// every StrangersEvery: 60 a minute.
+	StrangersBurst = 30
+	StrangersEvery = time.Second
+	// MaxStrangerDatagram bounds a stranger's message, in bytes of datagram: iptux reads
+	// 8 KiB and FeiGo sends no more, so only IPMsg's longest messages (it allows 32 KiB)
+	// from a client that has not announced itself are refused.
+	MaxStrangerDatagram = ipmsg.MaxPacket
+)
+
+// admitStranger decides, before any work is done on it, whether a message of size bytes
+// from a sender not in the table is taken.
+func (n *Node) admitStranger(from netip.AddrPort, size int, key dedupKey) bool {
+	if n.dedup.has(key) {
+		return true // a copy of one taken: acknowledged again, nothing more
+	}
+	now := n.now()
+	reason := ""
+	switch {
+	case size > MaxStrangerDatagram:
+		reason = "too large"
+	case !n.strangerLimit.allow(from.Addr(), now, 1):
+		reason = "over the limit per source"
+	case !n.strangersLimit.allow(struct{}{}, now, 1):
+		reason = "over the limit for all strangers"
+	default:
+		return true
+	}
+	n.stats.strangersDropped.Add(1)
+	n.warnOnce(from.Addr(), "stranger's message dropped", "why", reason, "size", size,
+		"dropped in all", n.stats.strangersDropped.Load())
+	return false
 }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	return Stats{PeersRefused: n.stats.peersRefused.Load()}
+	return Stats{PeersRefused: n.stats.peersRefused.Load(), StrangersDropped: n.stats.strangersDropped.Load()}
 }

@@ -94,6 +94,14 @@ func (d *dedup) seen(k dedupKey) bool {
 	return false
 }
 
+// has reports whether k was seen before, without remembering it.
+func (d *dedup) has(k dedupKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.slot[k]
+	return ok
+}
+
 // forget drops k, so a later copy counts as new.
 func (d *dedup) forget(k dedupKey) {
 	d.mu.Lock()
@@ -283,7 +291,14 @@ func (n *Node) readCharset(p ipmsg.Packet, from netip.AddrPort) ipmsg.Charset {
 	return ipmsg.GuessCharset(n.cfg.Legacy, p.User, p.Host, ipmsg.FirstSection(p.Body))
 }
 
-func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort) {
+// onSendMsg takes a message (size is its datagram's length). One from a stranger is
+// admitted by admitStranger first, before anything else is done with it.
+func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
+	key := dedupKey{from.Addr(), string(p.User), p.No, ipmsg.SendMsg}
+	peer, known := n.table.ByAddr(from)
+	if !known && !n.admitStranger(from, size, key) {
+		return
+	}
 	cs := n.readCharset(p, from)
 	replyCS, replyFlag := n.encodingFor(from)
 	if p.Cmd.Has(ipmsg.UTF8Opt) {
@@ -291,9 +306,7 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort) {
 	}
 	// IPMsg: no ack for broadcasts and automatic replies.
 	needAck := p.Cmd.Has(ipmsg.SendCheckOpt) && !p.Cmd.Has(ipmsg.BroadcastOpt) && !p.Cmd.Has(ipmsg.AutoRetOpt)
-	key := dedupKey{from.Addr(), string(p.User), p.No, ipmsg.SendMsg}
 	if !n.dedup.seen(key) {
-		peer, known := n.table.ByAddr(from)
 		msg := Message{
 			PacketNo: p.No, Addr: from, User: cs.Decode(p.User), Host: cs.Decode(p.Host),
 			Text:      strings.ReplaceAll(cs.Decode(ipmsg.FirstSection(p.Body)), "\r\n", "\n"),

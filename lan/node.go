@@ -148,8 +148,10 @@ type Node struct {
 	files *xfer.Engine // nil with Config.NoFiles
 	tcp   net.Listener
 
-	logLimit *limiter[logKey] // warnOnce
-	stats    stats
+	logLimit       *limiter[logKey]     // warnOnce
+	strangerLimit  *limiter[netip.Addr] // messages from strangers, per source
+	strangersLimit *limiter[struct{}]   // messages from strangers, all together
+	stats          stats
 }
 
 // startSend registers a send in flight, or reports that the node is stopping.
@@ -197,16 +199,18 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	def(&cfg.RetryMax, DefaultRetryMax)
 	def(&cfg.RetryBudget, DefaultRetryBudget)
 	n := &Node{
-		cfg:      cfg,
-		table:    table,
-		log:      cfg.Log,
-		now:      cfg.Now,
-		ready:    make(chan struct{}),
-		stopping: make(chan struct{}),
-		dedup:    newDedup(4096),
-		pending:  map[ackKey]chan struct{}{},
-		probed:   map[string]time.Time{},
-		logLimit: newLimiter[logKey](1, logEvery),
+		cfg:            cfg,
+		table:          table,
+		log:            cfg.Log,
+		now:            cfg.Now,
+		ready:          make(chan struct{}),
+		stopping:       make(chan struct{}),
+		dedup:          newDedup(4096),
+		pending:        map[ackKey]chan struct{}{},
+		probed:         map[string]time.Time{},
+		logLimit:       newLimiter[logKey](1, logEvery),
+		strangerLimit:  newLimiter[netip.Addr](StrangerBurst, StrangerEvery),
+		strangersLimit: newLimiter[struct{}](StrangersBurst, StrangersEvery),
 		self: ipmsg.Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
 			User: headerName(cfg.User), Host: headerName(cfg.Host),
@@ -467,7 +471,9 @@ func (n *Node) housekeeping(ctx context.Context) {
 			n.announce(ipmsg.BrEntry, nil)
 		}
 		n.checkLiveness()
-		n.logLimit.prune(n.now())
+		now := n.now()
+		n.logLimit.prune(now)
+		n.strangerLimit.prune(now)
 		if refreshLocals++; refreshLocals%10 == 0 {
 			locals := localAddrs()
 			n.locals.Store(&locals)
@@ -564,7 +570,7 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 	n.table.Touch(from)
 	switch p.Cmd.Mode() {
 	case ipmsg.SendMsg:
-		n.onSendMsg(p, from)
+		n.onSendMsg(p, from, len(b))
 	case ipmsg.RecvMsg:
 		n.onRecvMsg(p, from)
 	case ipmsg.ReleaseFiles:

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"feigo/ipmsg"
 	"feigo/peers"
@@ -217,4 +218,19 @@ func TestStrangerMessagesLimited(t *testing.T) {
 	clk.advance(time.Minute)
 	crowd[39].send(n.addr, "1", "s39", "h", ipmsg.SendMsg|ipmsg.SendCheckOpt, "again\x00")
 	crowd[39].expect(ipmsg.RecvMsg)
+}
+
+// A message's user and host names are bounded as an entry's are (they name the sender in
+// the history as user@host).
+func TestMessageNamesBounded(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Ian", nil)
+	r := newRawPeer(t)
+	r.send(n.addr, "1", strings.Repeat("u", 3000), strings.Repeat("主", 1000), ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.UTF8Opt, "hi\x00")
+	r.expect(ipmsg.RecvMsg)
+	m := n.waitEvent(t, "message", nil).Message
+	for _, s := range []string{m.User, m.Host, m.Nick} {
+		if k := utf8.RuneCountInString(s); k == 0 || k > ipmsg.MaxName {
+			t.Fatalf("a name of %d runes", k)
+		}
+	}
 }

@@ -308,7 +308,7 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 	needAck := p.Cmd.Has(ipmsg.SendCheckOpt) && !p.Cmd.Has(ipmsg.BroadcastOpt) && !p.Cmd.Has(ipmsg.AutoRetOpt)
 	if !n.dedup.seen(key) {
 		msg := Message{
-			PacketNo: p.No, Addr: from, User: cs.Decode(p.User), Host: cs.Decode(p.Host),
+			PacketNo: p.No, Addr: from, User: ipmsg.DecodeName(cs, p.User), Host: ipmsg.DecodeName(cs, p.Host),
 			Text:      strings.ReplaceAll(cs.Decode(ipmsg.FirstSection(p.Body)), "\r\n", "\n"),
 			Auto:      p.Cmd.Has(ipmsg.AutoRetOpt),
 			Broadcast: p.Cmd.Has(ipmsg.BroadcastOpt),

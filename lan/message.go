@@ -268,6 +268,7 @@ func (n *Node) onRecvMsg(p ipmsg.Packet, from netip.AddrPort) {
 	n.pendMu.Unlock()
 	if ok {
 		close(ch)
+		n.table.Confirm(from, true) // it answered our message: a peer worth probing
 	}
 }
 

@@ -133,12 +133,12 @@ type Node struct {
 	selfMu sync.Mutex
 	self   ipmsg.Entry
 
-	locals   atomic.Pointer[map[netip.Addr]bool]
-	dedup    *dedup
-	pendMu   sync.Mutex
-	pending  map[ackKey]chan struct{}
-	probedMu sync.Mutex
-	probed   map[string]time.Time // peer ID → last liveness probe
+	locals  atomic.Pointer[map[netip.Addr]bool]
+	dedup   *dedup
+	pendMu  sync.Mutex
+	pending map[ackKey]chan struct{}
+	// broadcastAt is when (n.now, in Unix nanoseconds) we last broadcast a BR_ENTRY.
+	broadcastAt atomic.Int64
 	// sends counts sends in flight; closing is set under sendsMu before Run waits on it,
 	// so no send starts after that.
 	sendsMu sync.Mutex
@@ -207,7 +207,6 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		stopping:       make(chan struct{}),
 		dedup:          newDedup(4096),
 		pending:        map[ackKey]chan struct{}{},
-		probed:         map[string]time.Time{},
 		logLimit:       newLimiter[logKey](1, logEvery),
 		strangerLimit:  newLimiter[netip.Addr](StrangerBurst, StrangerEvery),
 		strangersLimit: newLimiter[struct{}](StrangersBurst, StrangersEvery),

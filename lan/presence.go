@@ -51,6 +51,9 @@ func (n *Node) announce(mode ipmsg.Command, also []peers.Peer) {
 		return // Run announces the node (with what SetAway or SetName changed) when it starts
 	}
 	targets, covered := n.announceTargets()
+	if mode == ipmsg.BrEntry {
+		n.broadcastAt.Store(n.now().UnixNano())
+	}
 	self := n.Self()
 	// BR_* packets never carry UTF8OPT; the UTF-8 names also travel in the trailer.
 	p := n.packet(ipmsg.UTF8, false, n.entryCmd(mode), ipmsg.EntryBody(ipmsg.UTF8, self))
@@ -95,9 +98,6 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 		n.warnOnce(from.Addr(), "peer refused", "err", err, "refused in all", n.stats.peersRefused.Load())
 		return
 	}
-	n.probedMu.Lock()
-	delete(n.probed, peer.ID)
-	n.probedMu.Unlock()
 	switch p.Cmd.Mode() {
 	case ipmsg.BrEntry:
 		// iptux sends two copies of its broadcast with one number; answer one.
@@ -109,6 +109,8 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 			n.cfg.Announced(peer)
 		}
 	case ipmsg.AnsEntry:
+		// An answer to our probe, or to our broadcast if that was recent: worth probing.
+		n.table.Confirm(from, n.now().Sub(time.Unix(0, n.broadcastAt.Load())) < answerWindow)
 		// The peer answered our broadcast, which was in UTF-8. A legacy client that reads
 		// only its code page gets our names again in that code page.
 		if change == peers.Joined && !e.UTF8 && !isASCII(n.Self().Nick+n.Self().Group) {
@@ -137,28 +139,22 @@ func isASCII(s string) bool {
 	return true
 }
 
+// answerWindow is how long after our BR_ENTRY broadcast an ANSENTRY counts as an answer to
+// it: IPMsg waits up to 4 s before answering, on large networks.
+const answerWindow = 5 * time.Second
+
 // checkLiveness asks peers that have gone quiet to answer, and drops those quiet too long.
 // The question is a unicast BR_ENTRY, which every IPMsg client (iptux, FeiQ, IPMsg) answers
-// with ANSENTRY, so crashed and unplugged legacy peers are noticed too.
+// with ANSENTRY, so crashed and unplugged legacy peers are noticed too. A peer that has never
+// answered us is asked once only (peers.Table.Probe): a forged entry costs the address it
+// names one probe, not one every ProbeEvery until it expires.
 func (n *Node) checkLiveness() {
 	now := n.now()
 	for _, p := range n.table.Expire(n.cfg.Expiry) {
 		n.log.Info("peer timed out", "nick", p.Nick, "addr", p.Addr, "quiet", now.Sub(p.LastSeen).Round(time.Second))
-		n.probedMu.Lock()
-		delete(n.probed, p.ID)
-		n.probedMu.Unlock()
 	}
-	for _, p := range n.table.Quiet(n.cfg.ProbeAfter) {
-		n.probedMu.Lock()
-		last, ok := n.probed[p.ID]
-		due := !ok || now.Sub(last) >= n.cfg.ProbeEvery
-		if due {
-			n.probed[p.ID] = now
-		}
-		n.probedMu.Unlock()
-		if due {
-			n.sendEntry(p.Addr, ipmsg.BrEntry)
-		}
+	for _, p := range n.table.Probe(n.cfg.ProbeAfter, n.cfg.ProbeEvery) {
+		n.sendEntry(p.Addr, ipmsg.BrEntry)
 	}
 }
 

@@ -67,6 +67,18 @@ func (p Peer) clone() Peer {
 	return p
 }
 
+// entry is a peer in the table with its liveness state.
+type entry struct {
+	Peer
+	// confirmed: it answered us (an ANSENTRY to a probe or our broadcast, an
+	// acknowledgement of our message), so it is worth probing on schedule. A peer only ever
+	// heard announcing itself may be anyone's forgery with anyone's address.
+	confirmed bool
+	asked     bool      // probed, and no answer since
+	probes    int       // probes sent
+	probedAt  time.Time // the last one
+}
+
 // Change says what happened to a peer.
 type Change string
 
@@ -91,8 +103,8 @@ type Table struct {
 	now func() time.Time
 
 	mu     sync.Mutex
-	byID   map[string]*Peer
-	byAddr map[netip.AddrPort]*Peer // one peer per address: a newcomer takes it over
+	byID   map[string]*entry
+	byAddr map[netip.AddrPort]*entry // one peer per address: a newcomer takes it over
 	perIP  map[netip.Addr]int       // peers at each IP address, for MaxPerAddr
 	// emitMu is held by every change from before it is made until it is delivered, so
 	// subscribers see changes in the order they happened. Lock order: emitMu, then mu.
@@ -106,7 +118,7 @@ func New(now func() time.Time) *Table {
 	if now == nil {
 		now = time.Now
 	}
-	return &Table{now: now, byID: map[string]*Peer{}, byAddr: map[netip.AddrPort]*Peer{},
+	return &Table{now: now, byID: map[string]*entry{}, byAddr: map[netip.AddrPort]*entry{},
 		perIP: map[netip.Addr]int{}, subs: map[int]func(Event){}}
 }
 
@@ -134,13 +146,13 @@ func (t *Table) emit(evs []Event) {
 }
 
 // add and del keep the indexes; the caller holds mu.
-func (t *Table) add(p *Peer) {
+func (t *Table) add(p *entry) {
 	t.byID[p.ID] = p
 	t.byAddr[p.Addr] = p
 	t.perIP[p.Addr.Addr()]++
 }
 
-func (t *Table) del(p *Peer) {
+func (t *Table) del(p *entry) {
 	delete(t.byID, p.ID)
 	if t.byAddr[p.Addr] == p {
 		delete(t.byAddr, p.Addr)
@@ -192,18 +204,21 @@ func (t *Table) Upsert(p Peer) (Change, error) {
 		evs = append(evs, Event{Left, holder.clone()})
 	}
 	change := Joined
+	e := &entry{Peer: p}
 	if old != nil {
-		p.FirstSeen = old.FirstSeen
+		e.FirstSeen = old.FirstSeen
 		change = Updated
-		if samePresence(*old, p) {
+		if samePresence(old.Peer, p) {
 			change = ""
 		}
+		e.confirmed, e.asked, e.probes, e.probedAt = old.confirmed, old.asked, old.probes, old.probedAt
 		t.del(old)
 	} else {
-		p.FirstSeen = now
+		e.FirstSeen = now
 	}
-	p.LastSeen = now
-	t.add(&p)
+	e.LastSeen = now
+	t.add(e)
+	p = e.Peer
 	t.mu.Unlock()
 	if change != "" {
 		evs = append(evs, Event{change, p.clone()})
@@ -261,6 +276,40 @@ func (t *Table) Quiet(d time.Duration) []Peer {
 		}
 	}
 	return out
+}
+
+// Probe returns the peers due for a liveness probe and records that they are being asked:
+// those quiet for at least after and not asked within every, if they are confirmed (they
+// have answered us before) or have never been asked. A peer only ever heard announcing
+// itself is thus asked once, at most: an honest client that never speaks unasked (iptux)
+// answers and is confirmed; a forged address does not, and expires without costing its
+// owner more probes.
+func (t *Table) Probe(after, every time.Duration) []Peer {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []Peer
+	for _, e := range t.byID {
+		if now.Sub(e.LastSeen) < after || (!e.confirmed && e.probes > 0) ||
+			(e.probes > 0 && now.Sub(e.probedAt) < every) {
+			continue
+		}
+		e.asked, e.probes, e.probedAt = true, e.probes+1, now
+		out = append(out, e.clone())
+	}
+	return out
+}
+
+// Confirm records an answer from the peer at addr: it is confirmed (probed on schedule
+// from now on) if it was asked, by a probe (Probe) or, when asked is true, by the caller
+// (an answer to our broadcast, an acknowledgement of our message).
+func (t *Table) Confirm(addr netip.AddrPort, asked bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.byAddr[addr]; ok {
+		e.confirmed = e.confirmed || asked || e.asked
+		e.asked = false
+	}
 }
 
 // Expire removes the peers not heard from for at least maxAge and returns them.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -232,5 +233,68 @@ func TestTableBounds(t *testing.T) {
 		if _, err := tb.Upsert(Peer{ID: fmt.Sprint("again", port), Addr: netip.AddrPortFrom(host, uint16(4000+port))}); err != nil {
 			t.Fatalf("client %d on the emptied host: %v", port, err)
 		}
+	}
+}
+
+// A peer only ever heard announcing itself (a BR_ENTRY anyone can forge with anyone's
+// address) is probed once; one that answered is probed on schedule while it is quiet.
+func TestProbeOnlyWhoAnswers(t *testing.T) {
+	tb, clk, _ := newTable(t)
+	forged, honest := addr("10.0.0.66:2425"), addr("10.0.0.7:2425")
+	tb.Upsert(Peer{ID: "forged", Addr: forged})
+	tb.Upsert(Peer{ID: "honest", Addr: honest})
+	due := func() (ids []string) {
+		for _, p := range tb.Probe(15*time.Second, 5*time.Second) {
+			ids = append(ids, p.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	if got := due(); len(got) != 0 {
+		t.Fatalf("probed while not quiet: %v", got)
+	}
+	clk.advance(15 * time.Second)
+	if got := due(); !slices.Equal(got, []string{"forged", "honest"}) {
+		t.Fatalf("first probes: %v", got)
+	}
+	if got := due(); len(got) != 0 {
+		t.Fatalf("probed again at once: %v", got)
+	}
+	// The honest peer answers the probe (ANSENTRY); the forged address never does.
+	tb.Upsert(Peer{ID: "honest", Addr: honest})
+	tb.Confirm(honest, false)
+	for range 6 {
+		clk.advance(5 * time.Second)
+		if got := due(); slices.Contains(got, "forged") {
+			t.Fatalf("an unanswered first probe was repeated: %v", got)
+		}
+	}
+	// From 15 s after its answer, the honest peer is probed every 5 s, answered or not.
+	tb2, clk2, _ := newTable(t)
+	tb2.Upsert(Peer{ID: "honest", Addr: honest})
+	clk2.advance(15 * time.Second)
+	tb2.Probe(15*time.Second, 5*time.Second)
+	tb2.Upsert(Peer{ID: "honest", Addr: honest}) // it answers the probe (ANSENTRY)
+	tb2.Confirm(honest, false)
+	var probes int
+	for range 6 {
+		clk2.advance(5 * time.Second)
+		probes += len(tb2.Probe(15*time.Second, 5*time.Second))
+	}
+	if probes != 4 {
+		t.Fatalf("%d probes of a quiet, confirmed peer in the 30 s after its answer, want 4 (15, 20, 25 and 30 s after it)", probes)
+	}
+	// An answer nobody asked for does not confirm (a forged ANSENTRY), unless the node has
+	// just asked everyone (its own broadcast).
+	tb3, clk3, _ := newTable(t)
+	tb3.Upsert(Peer{ID: "forged", Addr: forged})
+	tb3.Confirm(forged, false)
+	tb3.Upsert(Peer{ID: "answered the broadcast", Addr: honest})
+	tb3.Confirm(honest, true)
+	clk3.advance(15 * time.Second)
+	tb3.Probe(15*time.Second, 5*time.Second)
+	clk3.advance(5 * time.Second)
+	if ps := tb3.Probe(15*time.Second, 5*time.Second); len(ps) != 1 || ps[0].ID != "answered the broadcast" {
+		t.Fatalf("second round: %+v", ps)
 	}
 }

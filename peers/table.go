@@ -105,7 +105,7 @@ type Table struct {
 	mu     sync.Mutex
 	byID   map[string]*entry
 	byAddr map[netip.AddrPort]*entry // one peer per address: a newcomer takes it over
-	perIP  map[netip.Addr]int       // peers at each IP address, for MaxPerAddr
+	perIP  map[netip.Addr]int        // peers at each IP address, for MaxPerAddr
 	// emitMu is held by every change from before it is made until it is delivered, so
 	// subscribers see changes in the order they happened. Lock order: emitMu, then mu.
 	emitMu sync.Mutex

@@ -73,8 +73,30 @@ const (
 	trAway  = "FGAW"
 )
 
-// EntryBody builds nick\0group\0trailer\0 in cs. The trailer is UTF-8 whatever cs is.
-func EntryBody(cs Charset, self Entry) []byte {
+// EntryBody builds nick\0group\0trailer\0 in cs, with everything every client reads: for
+// broadcasts, which all of them hear. The trailer is UTF-8 whatever cs is.
+func EntryBody(cs Charset, self Entry) []byte { return entryBody(cs, self, true, true) }
+
+// EntryBodyFor builds the entry body for one peer whose program is to: only what that
+// program reads, so a unicast entry (an answer to a BR_ENTRY, a liveness probe) is about the
+// size of the peer's own and a forged entry does not earn its address more than it sent.
+// FeiGo peers get nick\0group\0 and FeiGo's keys (ID, capabilities, away text; the names are
+// in the sections already when cs is UTF-8); an IPMsg peer that reads UTF-8 (utf8Trailer,
+// from CAPUTF8OPT) gets IPMsg's name trailer; iptux, FeiQ and older IPMsg get
+// nick\0group\0, all they read.
+func EntryBodyFor(cs Charset, self Entry, to Client, utf8Trailer bool) []byte {
+	switch {
+	case to == ClientFeiGo:
+		return entryBody(cs, self, cs != UTF8, true)
+	case to == ClientIPMsg && utf8Trailer:
+		return entryBody(cs, self, true, false)
+	}
+	return entryBody(cs, self, false, false)
+}
+
+// entryBody writes nick\0group\0 and, if names or feigo, the trailer with IPMsg's name keys
+// (names) and FeiGo's own keys (feigo).
+func entryBody(cs Charset, self Entry, names, feigo bool) []byte {
 	var b bytes.Buffer
 	self.Nick, self.Group = ClipRunes(self.Nick, MaxName), ClipRunes(self.Group, MaxName)
 	self.AwayText = ClipRunes(self.AwayText, MaxAwayText)
@@ -82,22 +104,29 @@ func EntryBody(cs Charset, self Entry) []byte {
 	b.WriteByte(0)
 	b.Write(cs.Encode(self.Group))
 	b.WriteByte(0)
+	if !names && !feigo {
+		return b.Bytes()
+	}
 	kv := func(k, v string) {
 		b.WriteByte('\n')
 		b.WriteString(k)
 		b.WriteByte(':')
 		b.WriteString(OneLine(v))
 	}
-	kv(trUser, self.User)
-	kv(trHost, self.Host)
-	kv(trNick, self.Nick)
-	kv(trGroup, self.Group)
-	kv(trID, self.ID)
-	if len(self.Caps) > 0 {
-		kv(trCaps, strings.Join(self.Caps, ","))
+	if names {
+		kv(trUser, self.User)
+		kv(trHost, self.Host)
+		kv(trNick, self.Nick)
+		kv(trGroup, self.Group)
 	}
-	if self.Away && self.AwayText != "" {
-		kv(trAway, self.AwayText)
+	if feigo {
+		kv(trID, self.ID)
+		if len(self.Caps) > 0 {
+			kv(trCaps, strings.Join(self.Caps, ","))
+		}
+		if self.Away && self.AwayText != "" {
+			kv(trAway, self.AwayText)
+		}
 	}
 	b.WriteByte(0)
 	return b.Bytes()

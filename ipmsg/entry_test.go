@@ -1,6 +1,7 @@
 package ipmsg
 
 import (
+	"bytes"
 	"reflect"
 	"runtime"
 	"slices"
@@ -172,4 +173,39 @@ func TestParseEntryKeepsNoPacket(t *testing.T) {
 		t.Errorf("300 entries hold %d KiB", grown>>10)
 	}
 	runtime.KeepAlive(kept)
+}
+
+// A unicast entry (an answer, a probe) carries only what its receiver reads, so it is no
+// larger than it need be, and each client still reads all it needs from it.
+func TestEntryBodyForEachClient(t *testing.T) {
+	self := Entry{ID: "5e4f0c1a-7b7e-4d7a-9a51-2b8f9f6c0d11", Nick: "王芳", Group: "财务", User: "wf", Host: "pc-7",
+		Away: true, AwayText: "lunch", Caps: []string{"files", "sha256"}}
+	full := EntryBody(UTF8, self)
+	parse := func(version string, body []byte, cs Charset, cmd Command) Entry {
+		return ParseEntry(Packet{Version: version, No: 1, User: cs.Encode("wf"), Host: cs.Encode("pc-7"), Cmd: cmd, Body: body}, cs)
+	}
+	// FeiGo: everything FeiGo reads, without the names its UTF-8 sections already carry.
+	b := EntryBodyFor(UTF8, self, ClientFeiGo, true)
+	e := parse("1_feigo 0.1.0", b, UTF8, AnsEntry|AbsenceOpt)
+	if e.ID != self.ID || !slices.Equal(e.Caps, self.Caps) || e.AwayText != "lunch" || e.Nick != "王芳" || e.Group != "财务" || e.User != "wf" || e.Host != "pc-7" {
+		t.Errorf("FeiGo reads %+v", e)
+	}
+	if len(b) >= len(full) {
+		t.Errorf("to FeiGo: %d bytes, the broadcast body is %d", len(b), len(full))
+	}
+	// IPMsg that reads UTF-8: its name trailer, none of FeiGo's keys.
+	b = EntryBodyFor(GBK, self, ClientIPMsg, true)
+	if e := parse("1", b, GBK, AnsEntry|CapUTF8Opt); e.Nick != "王芳" || e.Group != "财务" || bytes.Contains(b, []byte("FG")) {
+		t.Errorf("to IPMsg with UTF-8: %q, read as %+v", b, e)
+	}
+	// Everyone else reads nick\0group\0 only.
+	for _, c := range []struct {
+		to Client
+		cs Charset
+	}{{ClientIptux, UTF8}, {ClientFeiQ, GBK}, {ClientIPMsg, CP932}} {
+		b := EntryBodyFor(c.cs, self, c.to, false)
+		if want := string(c.cs.Encode("王芳")) + "\x00" + string(c.cs.Encode("财务")) + "\x00"; string(b) != want {
+			t.Errorf("to %s: %q, want %q", c.to, b, want)
+		}
+	}
 }

@@ -234,3 +234,108 @@ func TestMessageNamesBounded(t *testing.T) {
 		}
 	}
 }
+
+// reflection sends burst copies of a forged BR_ENTRY (numbered apart, so none is a
+// duplicate) from victim, the address the attacker forges, and returns the bytes victim
+// sent and got back until the forged peer has left the node's table and a little after:
+// answers, liveness probes, everything.
+func reflection(t *testing.T, n *testNode, victim *rawPeer, burst int, version, body string) (sent, got int) {
+	t.Helper()
+	for range burst {
+		victim.no++
+		b, _ := ipmsg.Packet{Version: version, No: victim.no, User: []byte("eve"), Host: []byte("evil"), Cmd: ipmsg.BrEntry, Body: []byte(body)}.Marshal()
+		victim.sendRaw(n.addr, b)
+		sent += len(b)
+	}
+	buf := make([]byte, 65536)
+	gone := false
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+		victim.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if k, _, err := victim.conn.ReadFromUDPAddrPort(buf); err == nil {
+			got += k
+			continue
+		}
+		_, listed := n.Table().ByAddr(victim.addr())
+		if !listed && gone {
+			return sent, got // left, and 100 ms of quiet after a further 100 ms
+		}
+		gone = !listed
+	}
+	t.Fatal("the forged peer never left the table")
+	return
+}
+
+// A forged BR_ENTRY must not make the node a reflector: over a burst of forged entries
+// and the liveness probes that follow, the bytes sent to the forged source are at most the
+// bytes it sent. (The forged source is a raw socket here: it sends the entries itself and
+// counts what comes back.)
+func TestForgedEntriesAreNotAmplified(t *testing.T) {
+	for i, tc := range []struct{ name, version, body string }{
+		{"tiny IPMsg entry", "1", "x\x00"},
+		{"tiny FeiGo entry", "1", "x\x00\x00\nFGID:f"},
+		{"iptux's own entry", "1_iptux 0.8.3", "tuxnick\x00tuxgroup\x00icon-tux.png\x00utf-8\x00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			n := startNode(t, loopbackConn(t), "Joe", func(c *Config) {
+				c.ProbeAfter, c.ProbeEvery, c.Expiry = 300*time.Millisecond, 200*time.Millisecond, 2500*time.Millisecond
+			})
+			sent, got := reflection(t, n, rawPeerAt(t, fmt.Sprint("127.0.3.", 10+i)), 100, tc.version, tc.body)
+			t.Logf("a burst of 100: %d bytes in, %d bytes back: %.2f", sent, got, float64(got)/float64(sent))
+			if got > sent {
+				t.Errorf("the forged source got %d bytes for %d: %.1f times", got, sent, float64(got)/float64(sent))
+			}
+			if n.Stats().RepliesDropped == 0 {
+				t.Error("no reply was dropped: are they counted?")
+			}
+			sent, got = reflection(t, n, rawPeerAt(t, fmt.Sprint("127.0.3.", 20+i)), 1, tc.version, tc.body)
+			t.Logf("a single one (another address): %d bytes in, %d bytes back", sent, got)
+		})
+	}
+}
+
+// The reply budget does not cost an honest colleague its acknowledgements: an IPMsg peer
+// with the shortest headers (each of our acknowledgements is twice the size of its message)
+// sends 60 messages at once and, as IPMsg does, sends again what was not acknowledged; every
+// one is acknowledged in the end, and shown once.
+func TestBurstOfShortMessagesAllAcknowledged(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Kim", nil)
+	r := newRawPeer(t)
+	r.send(n.addr, "1", "a", "b", ipmsg.BrEntry, "A\x00\x00")
+	r.expect(ipmsg.AnsEntry)
+	pending := map[string]string{} // packet number → message
+	for i := range 60 {
+		no := r.send(n.addr, "1", "a", "b", ipmsg.SendMsg|ipmsg.SendCheckOpt, fmt.Sprint(i, "\x00"))
+		pending[fmt.Sprint(no)] = fmt.Sprint(i, "\x00")
+	}
+	buf := make([]byte, 65536)
+	for copies := 1; len(pending) > 0; copies++ {
+		r.conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		for {
+			k, _, err := r.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				break
+			}
+			if p, err := ipmsg.Decode(buf[:k]); err == nil && p.Cmd.Mode() == ipmsg.RecvMsg {
+				delete(pending, string(ipmsg.FirstSection(p.Body)))
+			}
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if copies == 4 {
+			t.Fatalf("%d of 60 messages unacknowledged after 4 copies (IPMsg gives up then)", len(pending))
+		}
+		for no, text := range pending {
+			r.sendRaw(n.addr, []byte("1:"+no+":a:b:"+fmt.Sprint(uint32(ipmsg.SendMsg|ipmsg.SendCheckOpt))+":"+text))
+		}
+	}
+	shown := map[string]bool{}
+	for len(shown) < 60 {
+		m := n.waitEvent(t, "message", nil).Message
+		if shown[m.Text] {
+			t.Fatalf("%q shown twice", m.Text)
+		}
+		shown[m.Text] = true
+	}
+}

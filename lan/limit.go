@@ -1,6 +1,7 @@
 package lan
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -110,7 +111,7 @@ func (n *Node) warnOnce(src netip.Addr, msg string, args ...any) {
 
 // stats are the node's counters (see Stats).
 type stats struct {
-	peersRefused, strangersDropped atomic.Uint64
+	peersRefused, strangersDropped, repliesDropped atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -121,6 +122,8 @@ type Stats struct {
 	// StrangersDropped counts messages from strangers dropped unacknowledged: over their
 	// rate or MaxStrangerDatagram.
 	StrangersDropped uint64 `json:"strangers_dropped"`
+	// RepliesDropped counts replies and probes not sent: over their destination's budget.
+	RepliesDropped uint64 `json:"replies_dropped"`
 }
 
 // Limits on messages from strangers: senders not in the peer table. Each one costs a
@@ -143,6 +146,52 @@ const (
 	// from a client that has not announced itself are refused.
 	MaxStrangerDatagram = ipmsg.MaxPacket
 )
+
+// Limits on what the node sends that its user did not ask for: replies (ANSENTRY, RECVMSG,
+// automatic replies, SENDINFO, SENDABSENCEINFO, the BR_ENTRY that asks a stranger who it
+// is) and liveness probes. A datagram's source address can be forged, so without them the
+// node would reflect an attacker's datagrams, amplified, at whoever owns that address. They
+// are kept per destination IP address; what does not fit is not sent, but counted
+// (Stats.RepliesDropped) and logged once per destination per minute. What the user asks
+// for (messages, files, announcements, goodbyes) is not limited.
+const (
+	// ReplyAllowance is the byte budget an address starts with and regains, ReplyRefill
+	// bytes a second; every datagram received from it adds its own size, up to ReplyCredit.
+	// So, over time, an address is sent little more than it sent: a colleague's messages pay
+	// for their acknowledgements, a forged address's budget runs dry. The allowance is
+	// spent once and then regained slowly; 4 KiB acknowledges a burst of 60 of an IPMsg
+	// peer's shortest messages (each half the size of our acknowledgement) at once.
+	ReplyAllowance = 4 << 10
+	ReplyRefill    = 64
+	ReplyCredit    = 16 << 10
+	// ControlBurst replies other than acknowledgements go to one address at once, then one
+	// every ControlEvery: every client of a host (peers.MaxPerAddr) can be answered when
+	// they all start, but a burst of forged entries earns its address 8 answers, not one
+	// each.
+	ControlBurst = 8
+	ControlEvery = 5 * time.Second
+)
+
+// reply sends p to to, which asked for it (or, for a probe, which the node asks), if it fits
+// to's budgets: its bytes always, and a control reply (not an acknowledgement or a probe) its
+// count too.
+func (n *Node) reply(to netip.AddrPort, p ipmsg.Packet, control bool) {
+	b := n.marshal(p)
+	if b == nil {
+		return
+	}
+	now := n.now()
+	switch {
+	case control && !n.controlLimit.allow(to.Addr(), now, 1):
+	case !n.replyBudget.allow(to.Addr(), now, float64(len(b))):
+	default:
+		n.send(to, b)
+		return
+	}
+	n.stats.repliesDropped.Add(1)
+	n.warnOnce(to.Addr(), "reply not sent: over the destination's budget", "mode", fmt.Sprintf("%#x", uint32(p.Cmd.Mode())),
+		"size", len(b), "dropped in all", n.stats.repliesDropped.Load())
+}
 
 // admitStranger decides, before any work is done on it, whether a message of size bytes
 // from a sender not in the table is taken.
@@ -170,5 +219,6 @@ func (n *Node) admitStranger(from netip.AddrPort, size int, key dedupKey) bool {
 
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
-	return Stats{PeersRefused: n.stats.peersRefused.Load(), StrangersDropped: n.stats.strangersDropped.Load()}
+	return Stats{PeersRefused: n.stats.peersRefused.Load(), StrangersDropped: n.stats.strangersDropped.Load(),
+		RepliesDropped: n.stats.repliesDropped.Load()}
 }

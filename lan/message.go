@@ -327,7 +327,7 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 			// A FeiQ control string: acknowledged, never shown.
 			n.log.Debug("FeiQ control text", "from", from)
 			if needAck {
-				n.write(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
+				n.reply(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")), false)
 			}
 			return
 		}
@@ -349,14 +349,14 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 			if text == "" {
 				text = "I am away from my desk."
 			}
-			n.write(from, n.packet(replyCS, replyFlag, ipmsg.SendMsg|ipmsg.AutoRetOpt, append(replyCS.Encode(text), 0)))
+			n.reply(from, n.packet(replyCS, replyFlag, ipmsg.SendMsg|ipmsg.AutoRetOpt, append(replyCS.Encode(text), 0)), true)
 		}
 		if !known && !p.Cmd.Has(ipmsg.NoAddListOpt) {
 			// Ask a stranger who it is, as IPMsg does; its ANSENTRY puts it in the table.
-			n.sendEntry(from, ipmsg.BrEntry)
+			n.reply(from, n.entryPacket(replyCS, ipmsg.ClientOf(p.Version, nil), p.Cmd.Has(ipmsg.UTF8Opt), ipmsg.BrEntry), true)
 		}
 	}
 	if needAck {
-		n.write(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
+		n.reply(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")), false)
 	}
 }

@@ -65,17 +65,27 @@ func (n *Node) announce(mode ipmsg.Command, also []peers.Peer) {
 		reached := slices.Contains(targets, peer.Addr) || (int(peer.Addr.Port()) == n.Port() &&
 			slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Contains(peer.Addr.Addr()) }))
 		if !reached {
-			n.sendEntry(peer.Addr, mode)
+			n.write(peer.Addr, n.entryTo(peer.Addr, mode))
 			unicast++
 		}
 	}
 	n.log.Debug("announced", "mode", uint32(mode), "targets", len(targets), "unicast", unicast)
 }
 
-// sendEntry sends an entry packet to one address in that peer's encoding.
-func (n *Node) sendEntry(to netip.AddrPort, mode ipmsg.Command) {
-	cs, _ := n.encodingFor(to)
-	n.write(to, n.packet(cs, false, n.entryCmd(mode), ipmsg.EntryBody(cs, n.Self())))
+// entryPacket is an entry packet for one peer: in cs, with what a client of kind to reads
+// (ipmsg.EntryBodyFor), so an answer is no larger than it need be.
+func (n *Node) entryPacket(cs ipmsg.Charset, to ipmsg.Client, utf8 bool, mode ipmsg.Command) ipmsg.Packet {
+	return n.packet(cs, false, n.entryCmd(mode), ipmsg.EntryBodyFor(cs, n.Self(), to, utf8))
+}
+
+// entryTo is an entry packet for the peer at addr, in its encoding and dialect; for an
+// address not in the table, one with everything, in UTF-8.
+func (n *Node) entryTo(addr netip.AddrPort, mode ipmsg.Command) ipmsg.Packet {
+	if p, ok := n.table.ByAddr(addr); ok {
+		cs, _ := peerEncoding(p)
+		return n.entryPacket(cs, ipmsg.Client(p.Client), p.UTF8, mode)
+	}
+	return n.packet(ipmsg.UTF8, false, n.entryCmd(mode), ipmsg.EntryBody(ipmsg.UTF8, n.Self()))
 }
 
 func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
@@ -104,7 +114,7 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 		if n.dedup.seen(dedupKey{from.Addr(), string(p.User), p.No, ipmsg.BrEntry}) {
 			return
 		}
-		n.sendEntry(from, ipmsg.AnsEntry)
+		n.reply(from, n.entryTo(from, ipmsg.AnsEntry), true)
 		if n.cfg.Announced != nil {
 			n.cfg.Announced(peer)
 		}
@@ -114,7 +124,7 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 		// The peer answered our broadcast, which was in UTF-8. A legacy client that reads
 		// only its code page gets our names again in that code page.
 		if change == peers.Joined && !e.UTF8 && !isASCII(n.Self().Nick+n.Self().Group) {
-			n.sendEntry(from, ipmsg.BrAbsence)
+			n.reply(from, n.entryTo(from, ipmsg.BrAbsence), true)
 		}
 	}
 }
@@ -154,7 +164,7 @@ func (n *Node) checkLiveness() {
 		n.log.Info("peer timed out", "nick", p.Nick, "addr", p.Addr, "quiet", now.Sub(p.LastSeen).Round(time.Second))
 	}
 	for _, p := range n.table.Probe(n.cfg.ProbeAfter, n.cfg.ProbeEvery) {
-		n.sendEntry(p.Addr, ipmsg.BrEntry)
+		n.reply(p.Addr, n.entryTo(p.Addr, ipmsg.BrEntry), false)
 	}
 }
 

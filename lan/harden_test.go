@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -57,16 +58,18 @@ func (l *logLines) count(s string) int {
 	return n
 }
 
-// eventually waits up to 5 s for ok.
-func eventually(t *testing.T, what string, ok func() bool) {
+// barrierAddrs numbers the addresses barrier sends from, one fresh address each time so
+// that no per-address limit applies to it.
+var barrierAddrs atomic.Int32
+
+// barrier returns once n has handled every datagram sent to it before: its read loop takes
+// datagrams in the order they arrive, so the answer to a GETINFO sent now comes after them.
+func barrier(t *testing.T, n *testNode) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	i := barrierAddrs.Add(1)
+	r := rawPeerAt(t, fmt.Sprintf("127.0.%d.%d", 200+i/250, 1+i%250))
+	r.send(n.addr, "1", "barrier", "test", ipmsg.GetInfo, "")
+	r.expect(ipmsg.SendInfo)
 }
 
 // quiet reports whether r receives nothing for d.
@@ -95,12 +98,18 @@ func TestRefusedPeersLoggedOncePerMinute(t *testing.T) {
 		r.send(n.addr, "1", fmt.Sprint("u", i), "h", ipmsg.BrEntry, "fill\x00\x00")
 		r.expect(ipmsg.AnsEntry)
 	}
-	eventually(t, "8 peers listed", func() bool { return n.Table().Len() == peers.MaxPerAddr })
+	barrier(t, n)
+	if n.Table().Len() != peers.MaxPerAddr {
+		t.Fatalf("%d peers listed, want %d", n.Table().Len(), peers.MaxPerAddr)
+	}
 	attacker := newRawPeer(t)
 	for range 50 {
 		attacker.send(n.addr, "1", "eve", "evil", ipmsg.BrEntry, "one too many\x00\x00")
 	}
-	eventually(t, "50 refusals counted", func() bool { return n.Stats().PeersRefused == 50 })
+	barrier(t, n)
+	if got := n.Stats().PeersRefused; got != 50 {
+		t.Fatalf("%d refusals counted, want 50", got)
+	}
 	if got := logs.count("refused"); got != 1 {
 		t.Fatalf("50 refused entries logged %d times, want once", got)
 	}
@@ -112,7 +121,10 @@ func TestRefusedPeersLoggedOncePerMinute(t *testing.T) {
 	}
 	clk.advance(61 * time.Second)
 	attacker.send(n.addr, "1", "eve", "evil", ipmsg.BrEntry, "one too many\x00\x00")
-	eventually(t, "51st refusal counted", func() bool { return n.Stats().PeersRefused == 51 })
+	barrier(t, n)
+	if got := n.Stats().PeersRefused; got != 51 {
+		t.Fatalf("%d refusals counted, want 51", got)
+	}
 	if got := logs.count("refused"); got != 2 {
 		t.Fatalf("a minute later: %d log lines, want 2", got)
 	}
@@ -170,7 +182,10 @@ func TestStrangerMessagesLimited(t *testing.T) {
 			first = no
 		}
 	}
-	eventually(t, "the flood dropped", func() bool { return n.Stats().StrangersDropped == 100-StrangerBurst })
+	barrier(t, n)
+	if got := n.Stats().StrangersDropped; got != 100-StrangerBurst {
+		t.Fatalf("%d of the flood dropped, want %d", got, 100-StrangerBurst)
+	}
 	if got := spam.drain(200 * time.Millisecond)[ipmsg.RecvMsg]; got != StrangerBurst {
 		t.Fatalf("%d of 100 stranger messages acknowledged, want %d", got, StrangerBurst)
 	}
@@ -190,7 +205,10 @@ func TestStrangerMessagesLimited(t *testing.T) {
 	big := strings.Repeat("长", 3000) // 9000 bytes
 	huge := rawPeerAt(t, "127.0.0.2")
 	huge.send(n.addr, "1", "big", "bighost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.UTF8Opt, big+"\x00")
-	eventually(t, "the oversized datagram dropped", func() bool { return n.Stats().StrangersDropped == 100-StrangerBurst+1 })
+	barrier(t, n)
+	if got := n.Stats().StrangersDropped; got != 100-StrangerBurst+1 {
+		t.Fatalf("the oversized datagram was not dropped: %d dropped", got)
+	}
 	friend := rawPeerAt(t, "127.0.0.3")
 	friend.send(n.addr, "1", "friend", "pc", ipmsg.BrEntry|ipmsg.CapUTF8Opt, "Friend\x00\x00")
 	friend.expect(ipmsg.AnsEntry)
@@ -211,9 +229,10 @@ func TestStrangerMessagesLimited(t *testing.T) {
 		crowd = append(crowd, r)
 	}
 	want := StrangersBurst - StrangerBurst
-	eventually(t, "the crowd limited", func() bool {
-		return storedNow()-before == want && n.Stats().StrangersDropped == 100-StrangerBurst+1+uint64(40-want)
-	})
+	barrier(t, n)
+	if got, dropped := storedNow()-before, n.Stats().StrangersDropped; got != want || dropped != 100-StrangerBurst+1+uint64(40-want) {
+		t.Fatalf("of 40 strangers, %d stored (want %d); %d dropped in all", got, want, dropped)
+	}
 	// A minute later the limits have refilled.
 	clk.advance(time.Minute)
 	crowd[39].send(n.addr, "1", "s39", "h", ipmsg.SendMsg|ipmsg.SendCheckOpt, "again\x00")

@@ -358,3 +358,15 @@ func TestBurstOfShortMessagesAllAcknowledged(t *testing.T) {
 		shown[m.Text] = true
 	}
 }
+
+// A FeiGo peer that writes to us before we know it is asked who it is with an entry that
+// carries our FeiGo ID, so that it keys us by ID, not by address.
+func TestStrangerFeiGoGetsOurID(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Lou", nil)
+	r := newRawPeer(t)
+	r.send(n.addr, versionField, "mia", "pc-mia", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.UTF8Opt, "hi\x00")
+	p := r.expect(ipmsg.BrEntry)
+	if e := ipmsg.ParseEntry(p, ipmsg.GBK); e.Client != ipmsg.ClientFeiGo || e.ID != "id-Lou" {
+		t.Fatalf("a FeiGo stranger was asked with %q, read as %+v", p.Body, e)
+	}
+}

@@ -254,6 +254,16 @@ func (n *Node) sendReliable(ctx context.Context, to netip.AddrPort, pkt ipmsg.Pa
 	}
 }
 
+// messageClient tells the program that sent a message from its version field. FeiGo
+// announces itself by the ID in its entries' trailer, which messages do not carry, so a
+// FeiGo message is known by FeiGo's version field.
+func messageClient(p ipmsg.Packet) ipmsg.Client {
+	if strings.HasPrefix(p.Version, "1_feigo ") {
+		return ipmsg.ClientFeiGo
+	}
+	return ipmsg.ClientOf(p.Version, nil)
+}
+
 func (n *Node) onRecvMsg(p ipmsg.Packet, from netip.AddrPort) {
 	no, err := strconv.ParseUint(string(ipmsg.FirstSection(p.Body)), 10, 32)
 	if err != nil {
@@ -353,7 +363,7 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 		}
 		if !known && !p.Cmd.Has(ipmsg.NoAddListOpt) {
 			// Ask a stranger who it is, as IPMsg does; its ANSENTRY puts it in the table.
-			n.reply(from, n.entryPacket(replyCS, ipmsg.ClientOf(p.Version, nil), p.Cmd.Has(ipmsg.UTF8Opt), ipmsg.BrEntry), true)
+			n.reply(from, n.entryPacket(replyCS, messageClient(p), p.Cmd.Has(ipmsg.UTF8Opt), ipmsg.BrEntry), true)
 		}
 	}
 	if needAck {

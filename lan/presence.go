@@ -156,8 +156,8 @@ const answerWindow = 5 * time.Second
 // checkLiveness asks peers that have gone quiet to answer, and drops those quiet too long.
 // The question is a unicast BR_ENTRY, which every IPMsg client (iptux, FeiQ, IPMsg) answers
 // with ANSENTRY, so crashed and unplugged legacy peers are noticed too. A peer that has never
-// answered us is asked once only (peers.Table.Probe): a forged entry costs the address it
-// names one probe, not one every ProbeEvery until it expires.
+// answered us is asked no more often than it sent us packets (peers.Table.Probe): a forged
+// entry costs the address it names one probe, not one every ProbeEvery until it expires.
 func (n *Node) checkLiveness() {
 	now := n.now()
 	for _, p := range n.table.Expire(n.cfg.Expiry) {

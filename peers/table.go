@@ -74,10 +74,14 @@ type entry struct {
 	// acknowledgement of our message), so it is worth probing on schedule. A peer only ever
 	// heard announcing itself may be anyone's forgery with anyone's address.
 	confirmed bool
+	heard     int       // packets from it (entries and others), counted up to maxHeard
 	asked     bool      // probed, and no answer since
 	probes    int       // probes sent
 	probedAt  time.Time // the last one
 }
+
+// maxHeard caps entry.heard; only its comparison with a handful of probes matters.
+const maxHeard = 1 << 10
 
 // Change says what happened to a peer.
 type Change string
@@ -211,12 +215,13 @@ func (t *Table) Upsert(p Peer) (Change, error) {
 		if samePresence(old.Peer, p) {
 			change = ""
 		}
-		e.confirmed, e.asked, e.probes, e.probedAt = old.confirmed, old.asked, old.probes, old.probedAt
+		e.confirmed, e.heard, e.asked, e.probes, e.probedAt = old.confirmed, old.heard, old.asked, old.probes, old.probedAt
 		t.del(old)
 	} else {
 		e.FirstSeen = now
 	}
 	e.LastSeen = now
+	e.heard = min(e.heard+1, maxHeard)
 	t.add(e)
 	p = e.Peer
 	t.mu.Unlock()
@@ -242,6 +247,7 @@ func (t *Table) Touch(addr netip.AddrPort) bool {
 	defer t.mu.Unlock()
 	if p, ok := t.byAddr[addr]; ok {
 		p.LastSeen = now
+		p.heard = min(p.heard+1, maxHeard)
 		return true
 	}
 	return false
@@ -280,17 +286,18 @@ func (t *Table) Quiet(d time.Duration) []Peer {
 
 // Probe returns the peers due for a liveness probe and records that they are being asked:
 // those quiet for at least after and not asked within every, if they are confirmed (they
-// have answered us before) or have never been asked. A peer only ever heard announcing
-// itself is thus asked once, at most: an honest client that never speaks unasked (iptux)
-// answers and is confirmed; a forged address does not, and expires without costing its
-// owner more probes.
+// have answered us before) or have been asked fewer times than they sent us packets. A
+// peer that never answers is thus asked no more often than it spoke: one forged BR_ENTRY
+// costs the address it names one probe, not one every few seconds until it expires, while
+// an honest client that never speaks unasked (iptux, which sends its broadcast twice) gets
+// a second chance if a probe or its answer is lost, answers, and is confirmed.
 func (t *Table) Probe(after, every time.Duration) []Peer {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []Peer
 	for _, e := range t.byID {
-		if now.Sub(e.LastSeen) < after || (!e.confirmed && e.probes > 0) ||
+		if now.Sub(e.LastSeen) < after || (!e.confirmed && e.probes >= e.heard) ||
 			(e.probes > 0 && now.Sub(e.probedAt) < every) {
 			continue
 		}

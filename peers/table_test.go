@@ -236,8 +236,9 @@ func TestTableBounds(t *testing.T) {
 	}
 }
 
-// A peer only ever heard announcing itself (a BR_ENTRY anyone can forge with anyone's
-// address) is probed once; one that answered is probed on schedule while it is quiet.
+// A peer that has not answered us (its BR_ENTRY may be anyone's forgery, with anyone's
+// address) is probed at most once per packet it sent; one that answered is probed on
+// schedule while it is quiet.
 func TestProbeOnlyWhoAnswers(t *testing.T) {
 	tb, clk, _ := newTable(t)
 	forged, honest := addr("10.0.0.66:2425"), addr("10.0.0.7:2425")
@@ -268,6 +269,21 @@ func TestProbeOnlyWhoAnswers(t *testing.T) {
 		if got := due(); slices.Contains(got, "forged") {
 			t.Fatalf("an unanswered first probe was repeated: %v", got)
 		}
+	}
+	// iptux sends its broadcast twice: two probes, so that one lost probe or answer does not
+	// lose it; no more.
+	twice := addr("10.0.0.8:2425")
+	tb.Upsert(Peer{ID: "iptux", Addr: twice})
+	tb.Upsert(Peer{ID: "iptux", Addr: twice})
+	probed := 0
+	for range 8 {
+		clk.advance(5 * time.Second)
+		if slices.Contains(due(), "iptux") {
+			probed++
+		}
+	}
+	if probed != 2 {
+		t.Fatalf("a peer heard twice and never answering was probed %d times, want 2", probed)
 	}
 	// From 15 s after its answer, the honest peer is probed every 5 s, answered or not.
 	tb2, clk2, _ := newTable(t)

@@ -128,6 +128,10 @@ var migrations = []string{
 	) WITHOUT ROWID;
 	INSERT OR REPLACE INTO peers(peer, peer_id, user, host, addr, nick, last)
 		SELECT peer, peer_id, user, host, addr, nick, MAX(time) FROM messages GROUP BY peer;`,
+	// 3: contacts are looked up by user@host (a message from a colleague before their
+	// announcement, on the LAN's read loop) and by address, as searches, not scans.
+	`CREATE INDEX peers_name ON peers(user, host);
+	CREATE INDEX peers_addr ON peers(addr, last);`,
 }
 
 // Open opens (creating and migrating) the history database at path. The database and the
@@ -482,6 +486,34 @@ func (s *Store) Contacts() ([]Contact, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+const contactColumns = "peer, peer_id, user, host, addr, nick, last"
+
+func scanContact(row *sql.Row) (Contact, bool, error) {
+	var c Contact
+	var ms int64
+	err := row.Scan(&c.Peer, &c.PeerID, &c.User, &c.Host, &c.Addr, &c.Nick, &ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Contact{}, false, nil
+	}
+	if err != nil {
+		return Contact{}, false, fmt.Errorf("history: %w", err)
+	}
+	c.Last = time.UnixMilli(ms)
+	return c, true, nil
+}
+
+// ContactNamed returns the peer the history knows as user@host: of several, the one last
+// at addr, else the most recent. It is an index search, however many contacts there are.
+func (s *Store) ContactNamed(user, host, addr string) (Contact, bool, error) {
+	return scanContact(s.db.QueryRow(`SELECT `+contactColumns+` FROM peers WHERE user = ? AND host = ?
+		ORDER BY addr = ? DESC, last DESC LIMIT 1`, user, host, addr))
+}
+
+// ContactAt returns the peer the history last saw at addr. It is an index search.
+func (s *Store) ContactAt(addr string) (Contact, bool, error) {
+	return scanContact(s.db.QueryRow(`SELECT `+contactColumns+` FROM peers WHERE addr = ? ORDER BY last DESC LIMIT 1`, addr))
 }
 
 // Clear deletes a peer's whole history, except messages still queued for it, and returns

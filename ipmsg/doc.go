@@ -26,7 +26,9 @@
 //     keys there (FGID, its installation ID; FGCAP, its capabilities; FGAW, the away text):
 //     iptux reads that section as an icon name and IPMsg ignores unknown keys, so legacy
 //     clients see exactly what they expect. iptux puts its encoding name in a 4th section and
-//     sets ABSENCEOPT on every entry. ParseEntry tells the clients apart (Client).
+//     sets ABSENCEOPT on every entry. ParseEntry tells the clients apart (Client) and bounds
+//     every field it keeps (MaxName, MaxAwayText, MaxID, MaxCaps, …), so a peer's entry costs
+//     a few KiB however large its packets are.
 //   - FeiQ appends a "{…}" font block to message texts and sends control strings
 //     ("/~#>…<B~") as messages; FeiQText cleans the one and hides the other.
 //

@@ -3,6 +3,8 @@ package ipmsg
 import (
 	"bytes"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Client names the program a peer runs, as far as its packets tell.
@@ -16,7 +18,32 @@ const (
 	ClientIPMsg Client = "ipmsg"
 )
 
+// Bounds of what ParseEntry keeps of an entry, so that a peer costs the same few KiB of
+// memory however large its packets are (a datagram holds up to 64 KiB). A name or text
+// longer than its bound is cut at a character boundary: IPMsg's own name buffers are 80
+// bytes, so no real client reaches these. An ID or a capability over its bound is not cut
+// but ignored, since a cut one would name something else. Trailer keys FeiGo does not read
+// (IPMsg's VS, anyone's inventions) are skipped and never kept. EntryBody applies the same
+// bounds to what FeiGo sends, so its own entry reads back as it was written.
+const (
+	// MaxName bounds a nick, group, user or host name, in runes (so at most 4×80 bytes).
+	MaxName = 80
+	// MaxAwayText bounds the away text of FeiGo's FGAW key, in runes.
+	MaxAwayText = 256
+	// MaxVersion bounds the version field, in bytes; Decode refuses longer ones.
+	MaxVersion = maxVersion
+	// MaxID bounds a FeiGo ID (FGID), in bytes of printable UTF-8 without spaces: a UUID is
+	// 36. A longer ID, or one with other bytes, is ignored and the peer is keyed by its
+	// address.
+	MaxID = 64
+	// MaxCaps is how many capabilities of FGCAP are kept; later ones are ignored.
+	MaxCaps = 8
+	// MaxCapLen bounds one capability, in bytes of [a-z0-9._-]; others are ignored.
+	MaxCapLen = 16
+)
+
 // Entry is what an entry packet (BR_ENTRY, ANSENTRY, BR_ABSENCE) says about its sender.
+// ParseEntry bounds every field (MaxName, MaxAwayText, MaxVersion, MaxID, MaxCaps).
 type Entry struct {
 	User, Host  string
 	Nick, Group string
@@ -46,29 +73,60 @@ const (
 	trAway  = "FGAW"
 )
 
-// EntryBody builds nick\0group\0trailer\0 in cs. The trailer is UTF-8 whatever cs is.
-func EntryBody(cs Charset, self Entry) []byte {
+// EntryBody builds nick\0group\0trailer\0 in cs, with everything every client reads: for
+// broadcasts, which all of them hear. The trailer is UTF-8 whatever cs is.
+func EntryBody(cs Charset, self Entry) []byte { return entryBody(cs, self, true, true) }
+
+// EntryBodyFor builds the entry body for one peer whose program is to: only what that
+// program reads, so a unicast entry (an answer to a BR_ENTRY, a liveness probe) is about the
+// size of the peer's own and a forged entry does not earn its address more than it sent.
+// FeiGo peers get nick\0group\0 and FeiGo's keys (ID, capabilities, away text; the names are
+// in the sections already when cs is UTF-8); an IPMsg peer that reads UTF-8 (utf8Trailer,
+// from CAPUTF8OPT) gets IPMsg's name trailer; iptux, FeiQ and older IPMsg get
+// nick\0group\0, all they read.
+func EntryBodyFor(cs Charset, self Entry, to Client, utf8Trailer bool) []byte {
+	switch {
+	case to == ClientFeiGo:
+		return entryBody(cs, self, cs != UTF8, true)
+	case to == ClientIPMsg && utf8Trailer:
+		return entryBody(cs, self, true, false)
+	}
+	return entryBody(cs, self, false, false)
+}
+
+// entryBody writes nick\0group\0 and, if names or feigo, the trailer with IPMsg's name keys
+// (names) and FeiGo's own keys (feigo).
+func entryBody(cs Charset, self Entry, names, feigo bool) []byte {
 	var b bytes.Buffer
+	self.Nick, self.Group = ClipRunes(self.Nick, MaxName), ClipRunes(self.Group, MaxName)
+	self.AwayText = ClipRunes(self.AwayText, MaxAwayText)
 	b.Write(cs.Encode(self.Nick))
 	b.WriteByte(0)
 	b.Write(cs.Encode(self.Group))
 	b.WriteByte(0)
+	if !names && !feigo {
+		return b.Bytes()
+	}
 	kv := func(k, v string) {
 		b.WriteByte('\n')
 		b.WriteString(k)
 		b.WriteByte(':')
 		b.WriteString(OneLine(v))
 	}
-	kv(trUser, self.User)
-	kv(trHost, self.Host)
-	kv(trNick, self.Nick)
-	kv(trGroup, self.Group)
-	kv(trID, self.ID)
-	if len(self.Caps) > 0 {
-		kv(trCaps, strings.Join(self.Caps, ","))
+	if names {
+		kv(trUser, self.User)
+		kv(trHost, self.Host)
+		kv(trNick, self.Nick)
+		kv(trGroup, self.Group)
 	}
-	if self.Away && self.AwayText != "" {
-		kv(trAway, self.AwayText)
+	if feigo {
+		kv(trID, self.ID)
+		if len(self.Caps) > 0 {
+			kv(trCaps, strings.Join(self.Caps, ","))
+		}
+		if self.Away && self.AwayText != "" {
+			kv(trAway, self.AwayText)
+		}
 	}
 	b.WriteByte(0)
 	return b.Bytes()
@@ -83,26 +141,147 @@ func OneLine(s string) string {
 	}, s)
 }
 
-// parseTrailer reads IPMsg's "\nKEY:value\nKEY:value" section. It returns nil when the
-// section is not a trailer.
-func parseTrailer(sec []byte) map[string]string {
-	if len(sec) == 0 || sec[0] != '\n' {
-		return nil
+// ClipRunes returns s cut to at most n runes, in memory of its own (never a slice of a
+// larger string, which would keep that alive).
+func ClipRunes(s string, n int) string {
+	i := 0
+	for k := 0; k < n && i < len(s); k++ {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 	}
-	m := map[string]string{}
-	for _, line := range strings.Split(strings.ToValidUTF8(string(sec[1:]), "\uFFFD"), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && k != "" {
-			m[k] = v
+	return strings.Clone(s[:i])
+}
+
+// DecodeName decodes a name (nick, group, user, host) of at most MaxName runes: only the
+// bytes that can hold them are decoded.
+func DecodeName(cs Charset, b []byte) string { return decodeBounded(cs, b, MaxName) }
+
+// clipBytes returns at most the first n bytes of b.
+func clipBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+func decodeBounded(cs Charset, b []byte, n int) string {
+	b = clipBytes(b, 4*n) // no encoding FeiGo reads takes more than 4 bytes a character
+	return ClipRunes(cs.Decode(b), n)
+}
+
+// trailer is what FeiGo reads of IPMsg's "\nKEY:value\nKEY:value" section: the keys it
+// knows, each bounded, the first of each kept; every other key is skipped.
+type trailer struct {
+	ok                      bool // the section is a trailer
+	user, host, nick, group string
+	hasUser, hasHost        bool
+	hasNick, hasGroup       bool
+	id, away                string
+	hasID                   bool // an FGID key with a value, valid or not
+	caps                    []string
+}
+
+// parseTrailer reads a trailer section; ok is false when the section is not one.
+func parseTrailer(sec []byte) (tr trailer) {
+	if len(sec) == 0 || sec[0] != '\n' {
+		return tr
+	}
+	tr.ok = true
+	var seenCaps, seenAway bool
+	for rest := sec[1:]; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		k, v, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			continue
+		}
+		name := func(dst *string, has *bool) {
+			if !*has {
+				*dst, *has = decodeBounded(UTF8, v, MaxName), true
+			}
+		}
+		switch string(k) {
+		case trUser:
+			name(&tr.user, &tr.hasUser)
+		case trHost:
+			name(&tr.host, &tr.hasHost)
+		case trNick:
+			name(&tr.nick, &tr.hasNick)
+		case trGroup:
+			name(&tr.group, &tr.hasGroup)
+		case trID:
+			if !tr.hasID && len(v) > 0 {
+				tr.hasID = true
+				if validID(v) {
+					tr.id = string(v)
+				}
+			}
+		case trCaps:
+			if !seenCaps {
+				seenCaps, tr.caps = true, parseCaps(v)
+			}
+		case trAway:
+			if !seenAway {
+				seenAway, tr.away = true, decodeBounded(UTF8, v, MaxAwayText)
+			}
 		}
 	}
-	return m
+	return tr
+}
+
+func validID(v []byte) bool {
+	if len(v) > MaxID || !utf8.Valid(v) {
+		return false
+	}
+	for _, r := range string(v) {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseCaps keeps the first MaxCaps well-formed items of a comma-separated list.
+func parseCaps(v []byte) []string {
+	var caps []string
+	for len(v) > 0 && len(caps) < MaxCaps {
+		item := v
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			item, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if validCap(item) {
+			caps = append(caps, string(item))
+		}
+	}
+	return caps
+}
+
+func validCap(c []byte) bool {
+	if len(c) == 0 || len(c) > MaxCapLen {
+		return false
+	}
+	for _, b := range c {
+		if !('a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '.' || b == '_' || b == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // ClientOf tells the program from the version field and trailer.
 func ClientOf(version string, trailer map[string]string) Client {
+	return clientOf(version, trailer[trID] != "")
+}
+
+func clientOf(version string, feigoID bool) Client {
 	switch {
-	case trailer[trID] != "":
+	case feigoID:
 		return ClientFeiGo
 	case strings.Contains(version, "iptux"):
 		return ClientIptux
@@ -123,7 +302,8 @@ func feiqMAC(version string) string {
 
 // ParseEntry reads an entry packet. legacy is the code page assumed for clients that do not
 // say what they send (FeiQ is always GBK). It never fails: a packet with missing sections
-// yields empty names.
+// yields empty names. Every field of the result is bounded (see MaxName and the others) and
+// none of them shares memory with p.
 func ParseEntry(p Packet, legacy Charset) Entry {
 	secs := Sections(p.Body)
 	sec := func(i int) []byte {
@@ -132,34 +312,34 @@ func ParseEntry(p Packet, legacy Charset) Entry {
 		}
 		return nil
 	}
-	var tr map[string]string
+	var tr trailer
 	for _, s := range secs[min(2, len(secs)):] {
-		if tr = parseTrailer(s); tr != nil {
+		if tr = parseTrailer(s); tr.ok {
 			break
 		}
 	}
-	if tr == nil {
+	if !tr.ok {
 		// "nick\0\nUN:…" from a client without a group field.
 		tr = parseTrailer(sec(1))
 	}
-	e := Entry{Version: p.Version, Client: ClientOf(p.Version, tr)}
+	version := p.Version
+	if len(version) > MaxVersion {
+		version = strings.ToValidUTF8(version[:MaxVersion], "")
+	}
+	e := Entry{Version: version, Client: clientOf(version, tr.hasID)}
 	e.Away = p.Cmd.Has(AbsenceOpt) && e.Client != ClientIptux // iptux sets it on every entry
 	switch e.Client {
 	case ClientFeiGo:
 		e.Charset, e.UTF8 = UTF8, true
-		e.ID = tr[trID]
-		if c := tr[trCaps]; c != "" {
-			e.Caps = strings.Split(c, ",")
-		}
-		e.AwayText = tr[trAway]
+		e.ID, e.Caps, e.AwayText = tr.id, tr.caps, tr.away
 	case ClientIptux:
 		e.Charset, e.UTF8 = UTF8, true
-		if cs, err := ParseCharset(string(sec(3))); err == nil {
+		if cs, err := ParseCharset(string(clipBytes(sec(3), 16))); err == nil {
 			e.Charset = cs
 		}
 	case ClientFeiQ:
 		e.Charset = GBK
-		e.ID = feiqMAC(p.Version)
+		e.ID = feiqMAC(version)
 	default:
 		e.Charset = legacy
 		e.UTF8 = p.Cmd.Has(CapUTF8Opt)
@@ -173,15 +353,19 @@ func ParseEntry(p Packet, legacy Charset) Entry {
 	if len(group) > 0 && group[0] == '\n' {
 		group = nil
 	}
-	if e.Client == ClientIPMsg && tr == nil && !p.Cmd.Has(UTF8Opt) {
+	if e.Client == ClientIPMsg && !tr.ok && !p.Cmd.Has(UTF8Opt) {
 		cs = GuessCharset(legacy, p.User, p.Host, main, group)
 	}
-	e.User, e.Host = cs.Decode(p.User), cs.Decode(p.Host)
-	e.Nick, e.Group = cs.Decode(main), cs.Decode(group)
+	e.User, e.Host = DecodeName(cs, p.User), DecodeName(cs, p.Host)
+	e.Nick, e.Group = DecodeName(cs, main), DecodeName(cs, group)
 	// IPMsg's UTF-8 trailer is authoritative for the names it carries.
-	for k, dst := range map[string]*string{trUser: &e.User, trHost: &e.Host, trNick: &e.Nick, trGroup: &e.Group} {
-		if v, ok := tr[k]; ok {
-			*dst = v
+	for _, f := range []struct {
+		has bool
+		v   string
+		dst *string
+	}{{tr.hasUser, tr.user, &e.User}, {tr.hasHost, tr.host, &e.Host}, {tr.hasNick, tr.nick, &e.Nick}, {tr.hasGroup, tr.group, &e.Group}} {
+		if f.has {
+			*f.dst = f.v
 		}
 	}
 	if e.Nick == "" {

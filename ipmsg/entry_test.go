@@ -1,8 +1,14 @@
 package ipmsg
 
 import (
+	"bytes"
 	"reflect"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseEntryDialects(t *testing.T) {
@@ -90,5 +96,116 @@ func TestFeiQTextCleaning(t *testing.T) {
 	}
 	if _, show := FeiQText("/~#>abc<B~"); show {
 		t.Error("a control string is shown")
+	}
+}
+
+// hostileEntry is the attacker's BR_ENTRY: every field far over any real client's, a FGCAP
+// of ~20k commas and thousands of keys nobody knows, about 60 KiB in all.
+func hostileEntry(i int) []byte {
+	var b strings.Builder
+	b.WriteString("1_feigo 0.1.0:" + strconv.Itoa(i) + ":" + strings.Repeat("u", 3000) + ":" + strings.Repeat("h", 3000) + ":1:")
+	b.WriteString(strings.Repeat("张", 2000) + "\x00" + strings.Repeat("组", 2000) + "\x00")
+	b.WriteString("\nUN:" + strings.Repeat("ü", 1000) + "\nHN:" + strings.Repeat("h", 1000))
+	b.WriteString("\nNN:" + strings.Repeat("N", 3000) + "\nGN:" + strings.Repeat("G", 3000))
+	b.WriteString("\nFGID:id-" + strconv.Itoa(i) + "\nFGAW:" + strings.Repeat("away ", 1000))
+	b.WriteString("\nFGCAP:files,sha256" + strings.Repeat(",", 20000) + strings.Repeat("x", 100) + ",more")
+	for k := range 2000 {
+		b.WriteString("\nX" + strconv.Itoa(k) + ":" + strings.Repeat("v", 3))
+	}
+	b.WriteString("\x00")
+	return []byte(b.String())
+}
+
+// Every field of an entry is bounded where it is parsed, whatever the packet holds.
+func TestParseEntryBounds(t *testing.T) {
+	p, err := Decode(hostileEntry(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ParseEntry(p, GBK)
+	runes := func(s string) int { return utf8.RuneCountInString(s) }
+	for name, c := range map[string]struct {
+		s   string
+		max int
+	}{"nick": {e.Nick, 80}, "group": {e.Group, 80}, "user": {e.User, 80}, "host": {e.Host, 80}, "away": {e.AwayText, 256}} {
+		if n := runes(c.s); n == 0 || n > c.max {
+			t.Errorf("%s: %d runes, want 1…%d", name, n, c.max)
+		}
+	}
+	if e.ID != "id-1" || e.Client != ClientFeiGo {
+		t.Errorf("ID %q client %q", e.ID, e.Client)
+	}
+	if len(e.Caps) > 8 || !slices.Equal(e.Caps[:2], []string{"files", "sha256"}) {
+		t.Errorf("caps: %d items, first %q", len(e.Caps), e.Caps[:min(2, len(e.Caps))])
+	}
+	for _, c := range e.Caps {
+		if c == "" || len(c) > 16 {
+			t.Errorf("capability %q kept", c)
+		}
+	}
+	// An ID too long to be a FeiGo ID (a UUID is 36 bytes) is ignored, not cut.
+	long := "1_feigo 0.1.0:2:u:h:1:n\x00g\x00\nFGID:" + strings.Repeat("i", 65) + "\x00"
+	if p, _ := Decode([]byte(long)); ParseEntry(p, GBK).ID != "" {
+		t.Error("a 65-byte ID was kept")
+	}
+	if p, _ := Decode([]byte("1_feigo 0.1.0:2:u:h:1:n\x00g\x00\nFGID:a\x01b\x00")); ParseEntry(p, GBK).ID != "" {
+		t.Error("an ID with a control character was kept")
+	}
+}
+
+// What a peer's entry keeps does not hold on to the packet: 300 hostile entries (18 MB of
+// datagrams) kept in memory cost well under a megabyte.
+func TestParseEntryKeepsNoPacket(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	kept := make([]Entry, 300)
+	for i := range kept {
+		p, err := Decode(hostileEntry(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept[i] = ParseEntry(p, GBK)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 1<<20 {
+		t.Errorf("300 entries hold %d KiB", grown>>10)
+	}
+	runtime.KeepAlive(kept)
+}
+
+// A unicast entry (an answer, a probe) carries only what its receiver reads, so it is no
+// larger than it need be, and each client still reads all it needs from it.
+func TestEntryBodyForEachClient(t *testing.T) {
+	self := Entry{ID: "5e4f0c1a-7b7e-4d7a-9a51-2b8f9f6c0d11", Nick: "王芳", Group: "财务", User: "wf", Host: "pc-7",
+		Away: true, AwayText: "lunch", Caps: []string{"files", "sha256"}}
+	full := EntryBody(UTF8, self)
+	parse := func(version string, body []byte, cs Charset, cmd Command) Entry {
+		return ParseEntry(Packet{Version: version, No: 1, User: cs.Encode("wf"), Host: cs.Encode("pc-7"), Cmd: cmd, Body: body}, cs)
+	}
+	// FeiGo: everything FeiGo reads, without the names its UTF-8 sections already carry.
+	b := EntryBodyFor(UTF8, self, ClientFeiGo, true)
+	e := parse("1_feigo 0.1.0", b, UTF8, AnsEntry|AbsenceOpt)
+	if e.ID != self.ID || !slices.Equal(e.Caps, self.Caps) || e.AwayText != "lunch" || e.Nick != "王芳" || e.Group != "财务" || e.User != "wf" || e.Host != "pc-7" {
+		t.Errorf("FeiGo reads %+v", e)
+	}
+	if len(b) >= len(full) {
+		t.Errorf("to FeiGo: %d bytes, the broadcast body is %d", len(b), len(full))
+	}
+	// IPMsg that reads UTF-8: its name trailer, none of FeiGo's keys.
+	b = EntryBodyFor(GBK, self, ClientIPMsg, true)
+	if e := parse("1", b, GBK, AnsEntry|CapUTF8Opt); e.Nick != "王芳" || e.Group != "财务" || bytes.Contains(b, []byte("FG")) {
+		t.Errorf("to IPMsg with UTF-8: %q, read as %+v", b, e)
+	}
+	// Everyone else reads nick\0group\0 only.
+	for _, c := range []struct {
+		to Client
+		cs Charset
+	}{{ClientIptux, UTF8}, {ClientFeiQ, GBK}, {ClientIPMsg, CP932}} {
+		b := EntryBodyFor(c.cs, self, c.to, false)
+		if want := string(c.cs.Encode("王芳")) + "\x00" + string(c.cs.Encode("财务")) + "\x00"; string(b) != want {
+			t.Errorf("to %s: %q, want %q", c.to, b, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // Real packets from docs/ipmsg-protocol.md (iptux lab captures, IPMsg and FeiQ formats).
@@ -135,7 +136,15 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = ParseEntry(p, GBK)
+		e := ParseEntry(p, GBK)
+		for _, s := range []string{e.Nick, e.Group, e.User, e.Host} {
+			if utf8.RuneCountInString(s) > MaxName {
+				t.Fatalf("a name of %d runes kept", utf8.RuneCountInString(s))
+			}
+		}
+		if utf8.RuneCountInString(e.AwayText) > MaxAwayText || len(e.ID) > MaxID || len(e.Caps) > MaxCaps || len(e.Version) > MaxVersion {
+			t.Fatalf("an entry over its bounds: %+v", e)
+		}
 		_ = Sections(p.Body)
 		out, err := p.Marshal()
 		if err != nil {

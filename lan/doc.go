@@ -4,6 +4,14 @@
 // Bytes are read and written by package ipmsg; file offers, requests and the TCP side go to
 // the transfer engine, package xfer, which Node owns and runs.
 //
+// The LAN is not trusted: every source address can be forged. What a datagram can make the
+// node keep or do is bounded: the peer table (peers.MaxPeers, peers.MaxPerAddr; each entry's
+// fields by package ipmsg), messages from strangers (StrangerBurst, StrangersBurst,
+// MaxStrangerDatagram, decided before any work), and what the node sends back (ReplyAllowance
+// and ControlBurst per destination; a peer that never answered is probed no more often than
+// it spoke), so that it never reflects more at an address than it received from it, past a
+// small allowance. Refusals are counted (Node.Stats) and logged once per source per minute.
+//
 // A Node is used as: NewNode, then Run(ctx) in a goroutine; every method is safe for
 // concurrent use. Run returns after its goroutines have ended, once ctx is cancelled (after
 // saying goodbye) or when the socket fails.

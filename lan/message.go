@@ -94,6 +94,14 @@ func (d *dedup) seen(k dedupKey) bool {
 	return false
 }
 
+// has reports whether k was seen before, without remembering it.
+func (d *dedup) has(k dedupKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.slot[k]
+	return ok
+}
+
 // forget drops k, so a later copy counts as new.
 func (d *dedup) forget(k dedupKey) {
 	d.mu.Lock()
@@ -246,6 +254,16 @@ func (n *Node) sendReliable(ctx context.Context, to netip.AddrPort, pkt ipmsg.Pa
 	}
 }
 
+// messageClient tells the program that sent a message from its version field. FeiGo
+// announces itself by the ID in its entries' trailer, which messages do not carry, so a
+// FeiGo message is known by FeiGo's version field.
+func messageClient(p ipmsg.Packet) ipmsg.Client {
+	if strings.HasPrefix(p.Version, "1_feigo ") {
+		return ipmsg.ClientFeiGo
+	}
+	return ipmsg.ClientOf(p.Version, nil)
+}
+
 func (n *Node) onRecvMsg(p ipmsg.Packet, from netip.AddrPort) {
 	no, err := strconv.ParseUint(string(ipmsg.FirstSection(p.Body)), 10, 32)
 	if err != nil {
@@ -260,6 +278,7 @@ func (n *Node) onRecvMsg(p ipmsg.Packet, from netip.AddrPort) {
 	n.pendMu.Unlock()
 	if ok {
 		close(ch)
+		n.table.Confirm(from, true) // it answered our message: a peer worth probing
 	}
 }
 
@@ -283,7 +302,14 @@ func (n *Node) readCharset(p ipmsg.Packet, from netip.AddrPort) ipmsg.Charset {
 	return ipmsg.GuessCharset(n.cfg.Legacy, p.User, p.Host, ipmsg.FirstSection(p.Body))
 }
 
-func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort) {
+// onSendMsg takes a message (size is its datagram's length). One from a stranger is
+// admitted by admitStranger first, before anything else is done with it.
+func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
+	key := dedupKey{from.Addr(), string(p.User), p.No, ipmsg.SendMsg}
+	peer, known := n.table.ByAddr(from)
+	if !known && !n.admitStranger(from, size, key) {
+		return
+	}
 	cs := n.readCharset(p, from)
 	replyCS, replyFlag := n.encodingFor(from)
 	if p.Cmd.Has(ipmsg.UTF8Opt) {
@@ -291,11 +317,9 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort) {
 	}
 	// IPMsg: no ack for broadcasts and automatic replies.
 	needAck := p.Cmd.Has(ipmsg.SendCheckOpt) && !p.Cmd.Has(ipmsg.BroadcastOpt) && !p.Cmd.Has(ipmsg.AutoRetOpt)
-	key := dedupKey{from.Addr(), string(p.User), p.No, ipmsg.SendMsg}
 	if !n.dedup.seen(key) {
-		peer, known := n.table.ByAddr(from)
 		msg := Message{
-			PacketNo: p.No, Addr: from, User: cs.Decode(p.User), Host: cs.Decode(p.Host),
+			PacketNo: p.No, Addr: from, User: ipmsg.DecodeName(cs, p.User), Host: ipmsg.DecodeName(cs, p.Host),
 			Text:      strings.ReplaceAll(cs.Decode(ipmsg.FirstSection(p.Body)), "\r\n", "\n"),
 			Auto:      p.Cmd.Has(ipmsg.AutoRetOpt),
 			Broadcast: p.Cmd.Has(ipmsg.BroadcastOpt),
@@ -313,7 +337,7 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort) {
 			// A FeiQ control string: acknowledged, never shown.
 			n.log.Debug("FeiQ control text", "from", from)
 			if needAck {
-				n.write(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
+				n.reply(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")), false)
 			}
 			return
 		}
@@ -335,14 +359,14 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort) {
 			if text == "" {
 				text = "I am away from my desk."
 			}
-			n.write(from, n.packet(replyCS, replyFlag, ipmsg.SendMsg|ipmsg.AutoRetOpt, append(replyCS.Encode(text), 0)))
+			n.reply(from, n.packet(replyCS, replyFlag, ipmsg.SendMsg|ipmsg.AutoRetOpt, append(replyCS.Encode(text), 0)), true)
 		}
 		if !known && !p.Cmd.Has(ipmsg.NoAddListOpt) {
 			// Ask a stranger who it is, as IPMsg does; its ANSENTRY puts it in the table.
-			n.sendEntry(from, ipmsg.BrEntry)
+			n.reply(from, n.entryPacket(replyCS, messageClient(p), p.Cmd.Has(ipmsg.UTF8Opt), ipmsg.BrEntry), true)
 		}
 	}
 	if needAck {
-		n.write(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")))
+		n.reply(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")), false)
 	}
 }

@@ -133,12 +133,12 @@ type Node struct {
 	selfMu sync.Mutex
 	self   ipmsg.Entry
 
-	locals   atomic.Pointer[map[netip.Addr]bool]
-	dedup    *dedup
-	pendMu   sync.Mutex
-	pending  map[ackKey]chan struct{}
-	probedMu sync.Mutex
-	probed   map[string]time.Time // peer ID → last liveness probe
+	locals  atomic.Pointer[map[netip.Addr]bool]
+	dedup   *dedup
+	pendMu  sync.Mutex
+	pending map[ackKey]chan struct{}
+	// broadcastAt is when (n.now, in Unix nanoseconds) we last broadcast a BR_ENTRY.
+	broadcastAt atomic.Int64
 	// sends counts sends in flight; closing is set under sendsMu before Run waits on it,
 	// so no send starts after that.
 	sendsMu sync.Mutex
@@ -147,6 +147,13 @@ type Node struct {
 
 	files *xfer.Engine // nil with Config.NoFiles
 	tcp   net.Listener
+
+	logLimit       *limiter[logKey]     // warnOnce
+	strangerLimit  *limiter[netip.Addr] // messages from strangers, per source
+	strangersLimit *limiter[struct{}]   // messages from strangers, all together
+	replyBudget    *limiter[netip.Addr] // bytes of replies and probes, per destination
+	controlLimit   *limiter[netip.Addr] // replies other than acknowledgements, per destination
+	stats          stats
 }
 
 // startSend registers a send in flight, or reports that the node is stopping.
@@ -194,21 +201,26 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	def(&cfg.RetryMax, DefaultRetryMax)
 	def(&cfg.RetryBudget, DefaultRetryBudget)
 	n := &Node{
-		cfg:      cfg,
-		table:    table,
-		log:      cfg.Log,
-		now:      cfg.Now,
-		ready:    make(chan struct{}),
-		stopping: make(chan struct{}),
-		dedup:    newDedup(4096),
-		pending:  map[ackKey]chan struct{}{},
-		probed:   map[string]time.Time{},
+		cfg:            cfg,
+		table:          table,
+		log:            cfg.Log,
+		now:            cfg.Now,
+		ready:          make(chan struct{}),
+		stopping:       make(chan struct{}),
+		dedup:          newDedup(4096),
+		pending:        map[ackKey]chan struct{}{},
+		logLimit:       newLimiter[logKey](1, logEvery),
+		strangerLimit:  newLimiter[netip.Addr](StrangerBurst, StrangerEvery),
+		strangersLimit: newLimiter[struct{}](StrangersBurst, StrangersEvery),
+		replyBudget:    newLimiter[netip.Addr](ReplyAllowance, time.Second/ReplyRefill),
+		controlLimit:   newLimiter[netip.Addr](ControlBurst, ControlEvery),
 		self: ipmsg.Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
 			User: headerName(cfg.User), Host: headerName(cfg.Host),
 			Client: ipmsg.ClientFeiGo, Charset: ipmsg.UTF8, UTF8: true,
 		},
 	}
+	n.replyBudget.ceil = ReplyCredit
 	if !cfg.NoFiles {
 		n.self.Caps = []string{xfer.CapFiles, xfer.CapSHA256}
 		files, err := xfer.New(xfer.Config{
@@ -463,6 +475,11 @@ func (n *Node) housekeeping(ctx context.Context) {
 			n.announce(ipmsg.BrEntry, nil)
 		}
 		n.checkLiveness()
+		now := n.now()
+		n.logLimit.prune(now)
+		n.strangerLimit.prune(now)
+		n.replyBudget.prune(now)
+		n.controlLimit.prune(now)
 		if refreshLocals++; refreshLocals%10 == 0 {
 			locals := localAddrs()
 			n.locals.Store(&locals)
@@ -471,20 +488,31 @@ func (n *Node) housekeeping(ctx context.Context) {
 }
 
 // write sends one packet. A failure is logged, not returned: UDP delivery is best effort and
-// the retransmission and liveness logic deal with losses.
+// the retransmission and liveness logic deal with losses. Replies go through reply instead.
 func (n *Node) write(to netip.AddrPort, p ipmsg.Packet) {
+	if b := n.marshal(p); b != nil {
+		n.send(to, b)
+	}
+}
+
+// marshal encodes p, or logs why it cannot go and returns nil.
+func (n *Node) marshal(p ipmsg.Packet) []byte {
 	if !n.bound() {
-		return // not running (yet, or Run failed): nothing can be sent
+		return nil // not running (yet, or Run failed): nothing can be sent
 	}
 	b, err := p.Marshal()
 	if err != nil {
 		n.log.Error("building packet", "err", err)
-		return
+		return nil
 	}
 	if len(b) > ipmsg.MaxPacket {
 		n.log.Error("packet over the size limit not sent", "size", len(b), "cmd", p.Cmd)
-		return
+		return nil
 	}
+	return b
+}
+
+func (n *Node) send(to netip.AddrPort, b []byte) {
 	if _, err := n.conn.WriteToUDPAddrPort(b, to); err != nil {
 		n.log.Debug("send failed", "to", to, "err", err)
 	}
@@ -532,6 +560,7 @@ func (n *Node) isSelf(from netip.AddrPort, e *ipmsg.Entry) bool {
 }
 
 func (n *Node) handle(b []byte, from netip.AddrPort) {
+	n.replyBudget.earn(from.Addr(), n.now(), float64(len(b))) // what it sent pays for answers
 	p, err := ipmsg.Decode(b)
 	if err != nil {
 		n.log.Debug("dropped datagram", "from", from, "size", len(b), "err", err)
@@ -559,7 +588,7 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 	n.table.Touch(from)
 	switch p.Cmd.Mode() {
 	case ipmsg.SendMsg:
-		n.onSendMsg(p, from)
+		n.onSendMsg(p, from, len(b))
 	case ipmsg.RecvMsg:
 		n.onRecvMsg(p, from)
 	case ipmsg.ReleaseFiles:
@@ -568,7 +597,7 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 		}
 	case ipmsg.GetInfo:
 		cs, f := n.encodingFor(from)
-		n.write(from, n.packet(cs, f, ipmsg.SendInfo, append([]byte("FeiGo "+Version), 0)))
+		n.reply(from, n.packet(cs, f, ipmsg.SendInfo, append([]byte("FeiGo "+Version), 0)), true)
 	case ipmsg.GetAbsenceInfo:
 		self := n.Self()
 		text := "Not absence mode"
@@ -576,7 +605,7 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 			text = self.AwayText
 		}
 		cs, f := n.encodingFor(from)
-		n.write(from, n.packet(cs, f, ipmsg.SendAbsenceInfo, append(cs.Encode(text), 0)))
+		n.reply(from, n.packet(cs, f, ipmsg.SendAbsenceInfo, append(cs.Encode(text), 0)), true)
 	default:
 		// FeiQ's typing and knock notices, iptux's signatures and icons, sealed-message
 		// receipts and encryption requests are not for us: ignored without a reply.

@@ -51,6 +51,9 @@ func (n *Node) announce(mode ipmsg.Command, also []peers.Peer) {
 		return // Run announces the node (with what SetAway or SetName changed) when it starts
 	}
 	targets, covered := n.announceTargets()
+	if mode == ipmsg.BrEntry {
+		n.broadcastAt.Store(n.now().UnixNano())
+	}
 	self := n.Self()
 	// BR_* packets never carry UTF8OPT; the UTF-8 names also travel in the trailer.
 	p := n.packet(ipmsg.UTF8, false, n.entryCmd(mode), ipmsg.EntryBody(ipmsg.UTF8, self))
@@ -62,17 +65,27 @@ func (n *Node) announce(mode ipmsg.Command, also []peers.Peer) {
 		reached := slices.Contains(targets, peer.Addr) || (int(peer.Addr.Port()) == n.Port() &&
 			slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Contains(peer.Addr.Addr()) }))
 		if !reached {
-			n.sendEntry(peer.Addr, mode)
+			n.write(peer.Addr, n.entryTo(peer.Addr, mode))
 			unicast++
 		}
 	}
 	n.log.Debug("announced", "mode", uint32(mode), "targets", len(targets), "unicast", unicast)
 }
 
-// sendEntry sends an entry packet to one address in that peer's encoding.
-func (n *Node) sendEntry(to netip.AddrPort, mode ipmsg.Command) {
-	cs, _ := n.encodingFor(to)
-	n.write(to, n.packet(cs, false, n.entryCmd(mode), ipmsg.EntryBody(cs, n.Self())))
+// entryPacket is an entry packet for one peer: in cs, with what a client of kind to reads
+// (ipmsg.EntryBodyFor), so an answer is no larger than it need be.
+func (n *Node) entryPacket(cs ipmsg.Charset, to ipmsg.Client, utf8 bool, mode ipmsg.Command) ipmsg.Packet {
+	return n.packet(cs, false, n.entryCmd(mode), ipmsg.EntryBodyFor(cs, n.Self(), to, utf8))
+}
+
+// entryTo is an entry packet for the peer at addr, in its encoding and dialect; for an
+// address not in the table, one with everything, in UTF-8.
+func (n *Node) entryTo(addr netip.AddrPort, mode ipmsg.Command) ipmsg.Packet {
+	if p, ok := n.table.ByAddr(addr); ok {
+		cs, _ := peerEncoding(p)
+		return n.entryPacket(cs, ipmsg.Client(p.Client), p.UTF8, mode)
+	}
+	return n.packet(ipmsg.UTF8, false, n.entryCmd(mode), ipmsg.EntryBody(ipmsg.UTF8, n.Self()))
 }
 
 func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
@@ -88,25 +101,30 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 	if e.Away {
 		peer.Status, peer.AwayText = peers.Away, e.AwayText
 	}
-	change := n.table.Upsert(peer)
-	n.probedMu.Lock()
-	delete(n.probed, peer.ID)
-	n.probedMu.Unlock()
+	change, err := n.table.Upsert(peer)
+	if err != nil {
+		// Not listed, so not answered either: a flood of entries costs it nothing more.
+		n.stats.peersRefused.Add(1)
+		n.warnOnce(from.Addr(), "peer refused", "err", err, "refused in all", n.stats.peersRefused.Load())
+		return
+	}
 	switch p.Cmd.Mode() {
 	case ipmsg.BrEntry:
 		// iptux sends two copies of its broadcast with one number; answer one.
 		if n.dedup.seen(dedupKey{from.Addr(), string(p.User), p.No, ipmsg.BrEntry}) {
 			return
 		}
-		n.sendEntry(from, ipmsg.AnsEntry)
+		n.reply(from, n.entryTo(from, ipmsg.AnsEntry), true)
 		if n.cfg.Announced != nil {
 			n.cfg.Announced(peer)
 		}
 	case ipmsg.AnsEntry:
+		// An answer to our probe, or to our broadcast if that was recent: worth probing.
+		n.table.Confirm(from, n.now().Sub(time.Unix(0, n.broadcastAt.Load())) < answerWindow)
 		// The peer answered our broadcast, which was in UTF-8. A legacy client that reads
 		// only its code page gets our names again in that code page.
 		if change == peers.Joined && !e.UTF8 && !isASCII(n.Self().Nick+n.Self().Group) {
-			n.sendEntry(from, ipmsg.BrAbsence)
+			n.reply(from, n.entryTo(from, ipmsg.BrAbsence), true)
 		}
 	}
 }
@@ -131,28 +149,22 @@ func isASCII(s string) bool {
 	return true
 }
 
+// answerWindow is how long after our BR_ENTRY broadcast an ANSENTRY counts as an answer to
+// it: IPMsg waits up to 4 s before answering, on large networks.
+const answerWindow = 5 * time.Second
+
 // checkLiveness asks peers that have gone quiet to answer, and drops those quiet too long.
 // The question is a unicast BR_ENTRY, which every IPMsg client (iptux, FeiQ, IPMsg) answers
-// with ANSENTRY, so crashed and unplugged legacy peers are noticed too.
+// with ANSENTRY, so crashed and unplugged legacy peers are noticed too. A peer that has never
+// answered us is asked no more often than it sent us packets (peers.Table.Probe): a forged
+// entry costs the address it names one probe, not one every ProbeEvery until it expires.
 func (n *Node) checkLiveness() {
 	now := n.now()
 	for _, p := range n.table.Expire(n.cfg.Expiry) {
 		n.log.Info("peer timed out", "nick", p.Nick, "addr", p.Addr, "quiet", now.Sub(p.LastSeen).Round(time.Second))
-		n.probedMu.Lock()
-		delete(n.probed, p.ID)
-		n.probedMu.Unlock()
 	}
-	for _, p := range n.table.Quiet(n.cfg.ProbeAfter) {
-		n.probedMu.Lock()
-		last, ok := n.probed[p.ID]
-		due := !ok || now.Sub(last) >= n.cfg.ProbeEvery
-		if due {
-			n.probed[p.ID] = now
-		}
-		n.probedMu.Unlock()
-		if due {
-			n.sendEntry(p.Addr, ipmsg.BrEntry)
-		}
+	for _, p := range n.table.Probe(n.cfg.ProbeAfter, n.cfg.ProbeEvery) {
+		n.reply(p.Addr, n.entryTo(p.Addr, ipmsg.BrEntry), false)
 	}
 }
 

@@ -28,13 +28,9 @@ func (n *Node) recordFor(addr netip.AddrPort) history.Record {
 		return r
 	}
 	// Gone offline: the colleague the history last saw at this address.
-	if cs, err := n.History.Contacts(); err == nil {
-		for _, c := range cs {
-			if c.Addr == r.Addr {
-				r.Peer, r.PeerID, r.Nick, r.User, r.Host = c.Peer, c.PeerID, c.Nick, c.User, c.Host
-				return r
-			}
-		}
+	if c, ok, err := n.History.ContactAt(r.Addr); err == nil && ok {
+		r.Peer, r.PeerID, r.Nick, r.User, r.Host = c.Peer, c.PeerID, c.Nick, c.User, c.Host
+		return r
 	}
 	r.Peer = addr.String() // a stranger: all we know is its address
 	return r
@@ -43,25 +39,14 @@ func (n *Node) recordFor(addr netip.AddrPort) history.Record {
 // knownContact returns the colleague the history knows as user@host (the one last at addr
 // if several are). A message can come before its sender's announcement (a colleague who
 // just restarted, whose BR_ENTRY answer was lost): it still belongs to that colleague's
-// conversation, not a stranger's.
+// conversation, not a stranger's. It runs on the LAN's read loop, so it is one indexed
+// lookup, however many colleagues the history knows.
 func (n *Node) knownContact(user, host, addr string) (history.Contact, bool) {
-	cs, err := n.History.Contacts()
+	c, ok, err := n.History.ContactNamed(user, host, addr)
 	if err != nil {
-		return history.Contact{}, false
+		n.log.Error("history", "err", err)
 	}
-	var found history.Contact
-	ok := false
-	for _, c := range cs { // most recent first
-		if c.User == user && c.Host == host {
-			if c.Addr == addr {
-				return c, true
-			}
-			if !ok {
-				found, ok = c, true
-			}
-		}
-	}
-	return found, ok
+	return c, ok
 }
 
 // Send sends text as lan.Node.Send does. Each message to each recipient is in the history,

@@ -6,11 +6,29 @@
 package peers
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+)
+
+// Bounds of the table, so that a flood of announcements (forged ones cost nothing) takes a
+// bounded amount of memory. What does not fit is refused: Upsert returns ErrFull or
+// ErrAddrFull and changes nothing; peers already in the table keep updating.
+const (
+	// MaxPeers is the most peers the table holds: a large office LAN, with room to spare.
+	MaxPeers = 4096
+	// MaxPerAddr is the most peers at one IP address (on different ports): several
+	// clients may share a host, a few dozen do not.
+	MaxPerAddr = 8
+)
+
+// Errors from Upsert for an announcement that does not fit.
+var (
+	ErrFull     = errors.New("peer table full")
+	ErrAddrFull = errors.New("too many peers at one IP address")
 )
 
 // Peer is one colleague as last announced. Values returned by the Table are copies.
@@ -49,6 +67,22 @@ func (p Peer) clone() Peer {
 	return p
 }
 
+// entry is a peer in the table with its liveness state.
+type entry struct {
+	Peer
+	// confirmed: it answered us (an ANSENTRY to a probe or our broadcast, an
+	// acknowledgement of our message), so it is worth probing on schedule. A peer only ever
+	// heard announcing itself may be anyone's forgery with anyone's address.
+	confirmed bool
+	heard     int       // packets from it (entries and others), counted up to maxHeard
+	asked     bool      // probed, and no answer since
+	probes    int       // probes sent
+	probedAt  time.Time // the last one
+}
+
+// maxHeard caps entry.heard; only its comparison with a handful of probes matters.
+const maxHeard = 1 << 10
+
 // Change says what happened to a peer.
 type Change string
 
@@ -67,12 +101,15 @@ type Event struct {
 
 // Table is the peer table. It is safe for concurrent use. Subscribers are called in the
 // order changes happened, from the goroutine that made the change; they may read the table
-// but must not change it or block.
+// but must not change it or block. Lookups by ID and by address cost the same whatever the
+// table holds.
 type Table struct {
 	now func() time.Time
 
-	mu   sync.Mutex
-	byID map[string]*Peer
+	mu     sync.Mutex
+	byID   map[string]*entry
+	byAddr map[netip.AddrPort]*entry // one peer per address: a newcomer takes it over
+	perIP  map[netip.Addr]int        // peers at each IP address, for MaxPerAddr
 	// emitMu is held by every change from before it is made until it is delivered, so
 	// subscribers see changes in the order they happened. Lock order: emitMu, then mu.
 	emitMu sync.Mutex
@@ -85,7 +122,8 @@ func New(now func() time.Time) *Table {
 	if now == nil {
 		now = time.Now
 	}
-	return &Table{now: now, byID: map[string]*Peer{}, subs: map[int]func(Event){}}
+	return &Table{now: now, byID: map[string]*entry{}, byAddr: map[netip.AddrPort]*entry{},
+		perIP: map[netip.Addr]int{}, subs: map[int]func(Event){}}
 }
 
 // Subscribe calls fn for every later change until the returned cancel function is called.
@@ -111,40 +149,87 @@ func (t *Table) emit(evs []Event) {
 	}
 }
 
+// add and del keep the indexes; the caller holds mu.
+func (t *Table) add(p *entry) {
+	t.byID[p.ID] = p
+	t.byAddr[p.Addr] = p
+	t.perIP[p.Addr.Addr()]++
+}
+
+func (t *Table) del(p *entry) {
+	delete(t.byID, p.ID)
+	if t.byAddr[p.Addr] == p {
+		delete(t.byAddr, p.Addr)
+	}
+	ip := p.Addr.Addr()
+	if t.perIP[ip]--; t.perIP[ip] <= 0 {
+		delete(t.perIP, ip)
+	}
+}
+
 // Upsert records an announcement. FirstSeen and LastSeen are set from the clock. A peer
 // whose address another peer held before takes that address over: the old entry is removed
-// (a legacy client restarted, or a FeiGo peer moved).
-func (t *Table) Upsert(p Peer) Change {
+// (a legacy client restarted, or a FeiGo peer moved). A new peer that would take the table
+// over MaxPeers, or its IP address over MaxPerAddr, is refused with ErrFull or ErrAddrFull
+// and nothing changes.
+func (t *Table) Upsert(p Peer) (Change, error) {
 	t.emitMu.Lock()
 	defer t.emitMu.Unlock()
 	now := t.now()
 	p = p.clone()
 	var evs []Event
 	t.mu.Lock()
-	for id, q := range t.byID {
-		if id != p.ID && q.Addr == p.Addr {
-			delete(t.byID, id)
-			evs = append(evs, Event{Left, q.clone()})
-		}
+	old := t.byID[p.ID]
+	holder := t.byAddr[p.Addr]
+	if holder == old {
+		holder = nil // the peer itself, or nobody
+	}
+	size, atIP := len(t.byID), t.perIP[p.Addr.Addr()]
+	if old == nil {
+		size++
+	}
+	if old == nil || old.Addr.Addr() != p.Addr.Addr() {
+		atIP++
+	}
+	if holder != nil {
+		size--
+		atIP--
+	}
+	switch {
+	case size > MaxPeers:
+		t.mu.Unlock()
+		return "", ErrFull
+	case atIP > MaxPerAddr:
+		t.mu.Unlock()
+		return "", ErrAddrFull
+	}
+	if holder != nil {
+		t.del(holder)
+		evs = append(evs, Event{Left, holder.clone()})
 	}
 	change := Joined
-	if old, ok := t.byID[p.ID]; ok {
-		p.FirstSeen = old.FirstSeen
+	e := &entry{Peer: p}
+	if old != nil {
+		e.FirstSeen = old.FirstSeen
 		change = Updated
-		if samePresence(*old, p) {
+		if samePresence(old.Peer, p) {
 			change = ""
 		}
+		e.confirmed, e.heard, e.asked, e.probes, e.probedAt = old.confirmed, old.heard, old.asked, old.probes, old.probedAt
+		t.del(old)
 	} else {
-		p.FirstSeen = now
+		e.FirstSeen = now
 	}
-	p.LastSeen = now
-	t.byID[p.ID] = &p
+	e.LastSeen = now
+	e.heard = min(e.heard+1, maxHeard)
+	t.add(e)
+	p = e.Peer
 	t.mu.Unlock()
 	if change != "" {
 		evs = append(evs, Event{change, p.clone()})
 	}
 	t.emit(evs)
-	return change
+	return change, nil
 }
 
 // samePresence reports whether b says nothing new about a (times aside).
@@ -160,11 +245,10 @@ func (t *Table) Touch(addr netip.AddrPort) bool {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, p := range t.byID {
-		if p.Addr == addr {
-			p.LastSeen = now
-			return true
-		}
+	if p, ok := t.byAddr[addr]; ok {
+		p.LastSeen = now
+		p.heard = min(p.heard+1, maxHeard)
+		return true
 	}
 	return false
 }
@@ -174,20 +258,16 @@ func (t *Table) Remove(addr netip.AddrPort) (Peer, bool) {
 	t.emitMu.Lock()
 	defer t.emitMu.Unlock()
 	t.mu.Lock()
-	var gone *Peer
-	for id, p := range t.byID {
-		if p.Addr == addr {
-			gone = p
-			delete(t.byID, id)
-			break
-		}
+	gone, ok := t.byAddr[addr]
+	if ok {
+		t.del(gone)
 	}
 	t.mu.Unlock()
-	if gone == nil {
+	if !ok {
 		return Peer{}, false
 	}
 	t.emit([]Event{{Left, gone.clone()}})
-	return *gone, true
+	return gone.clone(), true
 }
 
 // Quiet returns the peers not heard from for at least d: the ones worth probing.
@@ -204,6 +284,41 @@ func (t *Table) Quiet(d time.Duration) []Peer {
 	return out
 }
 
+// Probe returns the peers due for a liveness probe and records that they are being asked:
+// those quiet for at least after and not asked within every, if they are confirmed (they
+// have answered us before) or have been asked fewer times than they sent us packets. A
+// peer that never answers is thus asked no more often than it spoke: one forged BR_ENTRY
+// costs the address it names one probe, not one every few seconds until it expires, while
+// an honest client that never speaks unasked (iptux, which sends its broadcast twice) gets
+// a second chance if a probe or its answer is lost, answers, and is confirmed.
+func (t *Table) Probe(after, every time.Duration) []Peer {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []Peer
+	for _, e := range t.byID {
+		if now.Sub(e.LastSeen) < after || (!e.confirmed && e.probes >= e.heard) ||
+			(e.probes > 0 && now.Sub(e.probedAt) < every) {
+			continue
+		}
+		e.asked, e.probes, e.probedAt = true, e.probes+1, now
+		out = append(out, e.clone())
+	}
+	return out
+}
+
+// Confirm records an answer from the peer at addr: it is confirmed (probed on schedule
+// from now on) if it was asked, by a probe (Probe) or, when asked is true, by the caller
+// (an answer to our broadcast, an acknowledgement of our message).
+func (t *Table) Confirm(addr netip.AddrPort, asked bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.byAddr[addr]; ok {
+		e.confirmed = e.confirmed || asked || e.asked
+		e.asked = false
+	}
+}
+
 // Expire removes the peers not heard from for at least maxAge and returns them.
 func (t *Table) Expire(maxAge time.Duration) []Peer {
 	t.emitMu.Lock()
@@ -212,9 +327,9 @@ func (t *Table) Expire(maxAge time.Duration) []Peer {
 	t.mu.Lock()
 	var evs []Event
 	var gone []Peer
-	for id, p := range t.byID {
+	for _, p := range t.byID {
 		if now.Sub(p.LastSeen) >= maxAge {
-			delete(t.byID, id)
+			t.del(p)
 			gone = append(gone, p.clone())
 			evs = append(evs, Event{Left, p.clone()})
 		}
@@ -231,8 +346,8 @@ func (t *Table) Clear() []Peer {
 	t.mu.Lock()
 	var evs []Event
 	var gone []Peer
-	for id, p := range t.byID {
-		delete(t.byID, id)
+	for _, p := range t.byID {
+		t.del(p)
 		gone = append(gone, p.clone())
 		evs = append(evs, Event{Left, p.clone()})
 	}
@@ -255,10 +370,8 @@ func (t *Table) Get(id string) (Peer, bool) {
 func (t *Table) ByAddr(addr netip.AddrPort) (Peer, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, p := range t.byID {
-		if p.Addr == addr {
-			return p.clone(), true
-		}
+	if p, ok := t.byAddr[addr]; ok {
+		return p.clone(), true
 	}
 	return Peer{}, false
 }

@@ -1,0 +1,224 @@
+package lan
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"feigo/ipmsg"
+)
+
+// limiter is a token bucket per key (an IP address, usually). Each key's bucket holds up to
+// burst tokens and regains rate tokens a second; allow takes tokens if there are enough.
+// earn adds tokens beyond burst, up to ceil: the reply budget's credit for bytes received.
+//
+// It remembers at most maxKeys keys, so spoofed source addresses cannot grow it: prune
+// forgets keys whose bucket has refilled (a full bucket is as good as none), and a new key
+// in a full map pushes out an arbitrary one, which starts afresh when it comes back.
+type limiter[K comparable] struct {
+	rate, burst, ceil float64
+	maxKeys           int
+
+	mu sync.Mutex
+	b  map[K]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// maxLimiterKeys bounds each limiter's memory (a few hundred KiB at most).
+const maxLimiterKeys = 8192
+
+// newLimiter allows burst at once and one more every per.
+func newLimiter[K comparable](burst int, per time.Duration) *limiter[K] {
+	return &limiter[K]{rate: float64(time.Second) / float64(per), burst: float64(burst), ceil: float64(burst),
+		maxKeys: maxLimiterKeys, b: map[K]*bucket{}}
+}
+
+// get returns k's bucket, refilled to now; the caller holds mu.
+func (l *limiter[K]) get(k K, now time.Time) *bucket {
+	b, ok := l.b[k]
+	if !ok {
+		if len(l.b) >= l.maxKeys {
+			for old := range l.b {
+				delete(l.b, old)
+				break
+			}
+		}
+		b = &bucket{tokens: l.burst, at: now}
+		l.b[k] = b
+		return b
+	}
+	if dt := now.Sub(b.at); dt > 0 {
+		if b.tokens < l.burst {
+			b.tokens = min(l.burst, b.tokens+dt.Seconds()*l.rate)
+		}
+		b.at = now
+	}
+	return b
+}
+
+// allow takes n tokens from k's bucket if it holds them.
+func (l *limiter[K]) allow(k K, now time.Time, n float64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.get(k, now)
+	if b.tokens < n {
+		return false
+	}
+	b.tokens -= n
+	return true
+}
+
+// earn adds n tokens to k's bucket, up to ceil.
+func (l *limiter[K]) earn(k K, now time.Time, n float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.get(k, now)
+	b.tokens = max(b.tokens, min(l.ceil, b.tokens+n))
+}
+
+// prune forgets the keys whose buckets are full again.
+func (l *limiter[K]) prune(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k := range l.b {
+		if l.get(k, now).tokens == l.burst {
+			delete(l.b, k)
+		}
+	}
+}
+
+// logEvery is how often one source may cause the same kind of log line: a flood is logged,
+// not written out packet by packet.
+const logEvery = time.Minute
+
+type logKey struct {
+	src  netip.Addr
+	what string
+}
+
+// warnOnce logs msg at most once per logEvery per source address and kind of line.
+func (n *Node) warnOnce(src netip.Addr, msg string, args ...any) {
+	if n.logLimit.allow(logKey{src, msg}, n.now(), 1) {
+		n.log.Warn(msg, append([]any{"from", src, "next report for it in", logEvery}, args...)...)
+	}
+}
+
+// stats are the node's counters (see Stats).
+type stats struct {
+	peersRefused, strangersDropped, repliesDropped atomic.Uint64
+}
+
+// Stats counts what the node refused or dropped to protect itself and others on the LAN.
+type Stats struct {
+	// PeersRefused counts entries the peer table had no room for (peers.ErrFull,
+	// peers.ErrAddrFull): not listed, not answered.
+	PeersRefused uint64 `json:"peers_refused"`
+	// StrangersDropped counts messages from strangers dropped unacknowledged: over their
+	// rate or MaxStrangerDatagram.
+	StrangersDropped uint64 `json:"strangers_dropped"`
+	// RepliesDropped counts replies and probes not sent: over their destination's budget.
+	RepliesDropped uint64 `json:"replies_dropped"`
+}
+
+// Limits on messages from strangers: senders not in the peer table. Each one costs a
+// history write and nothing vouches for it, so it is counted against these before any work
+// is done on it (before its text is decoded, before the history); the excess is dropped
+// without an acknowledgement, counted (Stats.StrangersDropped) and logged once per source
+// per minute. A copy of a message already taken (its acknowledgement was lost) is
+// acknowledged again without counting. Peers in the table are not limited.
+const (
+	// StrangerBurst messages from one source IP address are taken at once, then one every
+	// StrangerEvery: 6 a minute.
+	StrangerBurst = 5
+	StrangerEvery = 10 * time.Second
+	// StrangersBurst messages from all strangers together are taken at once, then one
+	// every StrangersEvery: 60 a minute.
+	StrangersBurst = 30
+	StrangersEvery = time.Second
+	// MaxStrangerDatagram bounds a stranger's message, in bytes of datagram: iptux reads
+	// 8 KiB and FeiGo sends no more, so only IPMsg's longest messages (it allows 32 KiB)
+	// from a client that has not announced itself are refused.
+	MaxStrangerDatagram = ipmsg.MaxPacket
+)
+
+// Limits on what the node sends that its user did not ask for: replies (ANSENTRY, RECVMSG,
+// automatic replies, SENDINFO, SENDABSENCEINFO, the BR_ENTRY that asks a stranger who it
+// is) and liveness probes. A datagram's source address can be forged, so without them the
+// node would reflect an attacker's datagrams, amplified, at whoever owns that address. They
+// are kept per destination IP address; what does not fit is not sent, but counted
+// (Stats.RepliesDropped) and logged once per destination per minute. What the user asks
+// for (messages, files, announcements, goodbyes) is not limited.
+const (
+	// ReplyAllowance is the byte budget an address starts with and regains, ReplyRefill
+	// bytes a second; every datagram received from it adds its own size, up to ReplyCredit.
+	// So, over time, an address is sent little more than it sent: a colleague's messages pay
+	// for their acknowledgements, a forged address's budget runs dry. The allowance is
+	// spent once and then regained slowly; 4 KiB acknowledges a burst of 60 of an IPMsg
+	// peer's shortest messages (each half the size of our acknowledgement) at once.
+	ReplyAllowance = 4 << 10
+	ReplyRefill    = 64
+	ReplyCredit    = 16 << 10
+	// ControlBurst replies other than acknowledgements go to one address at once, then one
+	// every ControlEvery: every client of a host (peers.MaxPerAddr) can be answered when
+	// they all start, but a burst of forged entries earns its address 8 answers, not one
+	// each.
+	ControlBurst = 8
+	ControlEvery = 5 * time.Second
+)
+
+// reply sends p to to, which asked for it (or, for a probe, which the node asks), if it fits
+// to's budgets: its bytes always, and a control reply (not an acknowledgement or a probe) its
+// count too.
+func (n *Node) reply(to netip.AddrPort, p ipmsg.Packet, control bool) {
+	b := n.marshal(p)
+	if b == nil {
+		return
+	}
+	now := n.now()
+	switch {
+	case control && !n.controlLimit.allow(to.Addr(), now, 1):
+	case !n.replyBudget.allow(to.Addr(), now, float64(len(b))):
+	default:
+		n.send(to, b)
+		return
+	}
+	n.stats.repliesDropped.Add(1)
+	n.warnOnce(to.Addr(), "reply not sent: over the destination's budget", "mode", fmt.Sprintf("%#x", uint32(p.Cmd.Mode())),
+		"size", len(b), "dropped in all", n.stats.repliesDropped.Load())
+}
+
+// admitStranger decides, before any work is done on it, whether a message of size bytes
+// from a sender not in the table is taken.
+func (n *Node) admitStranger(from netip.AddrPort, size int, key dedupKey) bool {
+	if n.dedup.has(key) {
+		return true // a copy of one taken: acknowledged again, nothing more
+	}
+	now := n.now()
+	reason := ""
+	switch {
+	case size > MaxStrangerDatagram:
+		reason = "too large"
+	case !n.strangerLimit.allow(from.Addr(), now, 1):
+		reason = "over the limit per source"
+	case !n.strangersLimit.allow(struct{}{}, now, 1):
+		reason = "over the limit for all strangers"
+	default:
+		return true
+	}
+	n.stats.strangersDropped.Add(1)
+	n.warnOnce(from.Addr(), "stranger's message dropped", "why", reason, "size", size,
+		"dropped in all", n.stats.strangersDropped.Load())
+	return false
+}
+
+// Stats returns the node's counters.
+func (n *Node) Stats() Stats {
+	return Stats{PeersRefused: n.stats.peersRefused.Load(), StrangersDropped: n.stats.strangersDropped.Load(),
+		RepliesDropped: n.stats.repliesDropped.Load()}
+}

@@ -900,15 +900,11 @@ func offerList(count int) string {
 	return s.String()
 }
 
-// rawPeerAt is a raw peer on another loopback address (127.0.0.2, …): another host, as far
-// as the node can tell.
-func rawPeerAt(t *testing.T, ip string) *rawPeer {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
-	if err != nil {
-		t.Skipf("cannot bind %s: %v", ip, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &rawPeer{t: t, conn: c, no: 5000}
+// join makes r a FeiQ peer n knows (strangers' messages are limited before any offer is read).
+func (r *rawPeer) join(t *testing.T, n *testNode) {
+	t.Helper()
+	r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.BrEntry, "eve\x00grp\x00")
+	r.expect(ipmsg.AnsEntry)
 }
 
 func TestOfferFloodIsBounded(t *testing.T) {
@@ -917,6 +913,7 @@ func TestOfferFloodIsBounded(t *testing.T) {
 	n := startLimited(t, loopbackConn(t), "Bob", func(c *Config) { c.StateDir = state; c.Log = slog.New(logs) }, xfer.Limits{})
 	// One raw peer offers 200 lists of 20 files, none accepted.
 	r := newRawPeer(t)
+	r.join(t, n)
 	const flood = 200
 	for range flood {
 		r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
@@ -957,6 +954,7 @@ func TestOfferBounds(t *testing.T) {
 	logs := newLogRecorder()
 	n := startLimited(t, loopbackConn(t), "Bob", func(c *Config) { c.Log = slog.New(logs) }, xfer.Limits{MaxOfferFiles: 100})
 	r := newRawPeer(t)
+	r.join(t, n)
 	// A list longer than the bound is refused as a whole; its note still arrives as a message.
 	r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt,
 		"many\x00"+offerList(101)+"\x00")

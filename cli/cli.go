@@ -15,6 +15,7 @@ import (
 
 	"feigo/control"
 	"feigo/lan"
+	"feigo/peers"
 	"feigo/profile"
 )
 
@@ -48,6 +49,7 @@ func init() {
 		{"cancel", "ID", "stop a transfer in either direction", runCancel},
 		{"history", "[PEER] [--search WORDS] [--since DATE] [--json]", "show and search the message history", runHistory},
 		{"ask-shared", "PEER", "ask an iptux peer for its shared files (they arrive as an offer)", runAskShared},
+		{"verify", "PEER [--confirm]", "compare a safety code with a colleague and mark their key verified", runVerify},
 	}
 }
 
@@ -160,17 +162,37 @@ func runPeers(env Env, args []string) int {
 		return 0
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tNICK\tUSER@HOST\tADDRESS\tSTATUS\tCLIENT\tID")
+	fmt.Fprintln(tw, "GROUP\tNICK\tUSER@HOST\tADDRESS\tSTATUS\tCLIENT\tKEY\tID")
+	var warnings []string
 	for _, p := range resp.Peers {
 		status := string(p.Status)
 		if p.AwayText != "" {
 			status += ": " + p.AwayText
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s@%s\t%s\t%s\t%s\t%s\n", printable(dash(p.Group)), printable(p.Nick), printable(p.User), printable(p.Host),
-			p.Addr, printable(status), printable(p.Client), printable(p.ID))
+		fmt.Fprintf(tw, "%s\t%s\t%s@%s\t%s\t%s\t%s\t%s\t%s\n", printable(dash(p.Group)), printable(p.Nick), printable(p.User), printable(p.Host),
+			p.Addr, printable(status), printable(p.Client), keyState(p), printable(p.ID))
+		if p.Warning != "" {
+			warnings = append(warnings, fmt.Sprintf("WARNING: %s (%s): %s", printable(p.Nick), p.Addr, printable(p.Warning)))
+		}
 	}
 	tw.Flush()
+	for _, w := range warnings {
+		fmt.Fprintln(env.Stderr, w)
+	}
 	return 0
+}
+
+// keyState says how far a colleague's identity can be trusted, for the KEY column.
+func keyState(p peers.Peer) string {
+	switch {
+	case p.Warning != "":
+		return "WARNING"
+	case p.Verified:
+		return "verified"
+	case p.Secure:
+		return "unverified"
+	}
+	return "none (" + printable(p.Client) + ")"
 }
 
 // printList prints a --json list: an empty one as [] (scripts iterate over it), never null.

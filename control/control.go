@@ -66,6 +66,8 @@ type Request struct {
 	Queue bool `json:"queue,omitempty"`
 	// Clear (history) deletes the named peer's history instead of listing it.
 	Clear bool `json:"clear,omitempty"`
+	// Confirm (verify) marks the colleague verified: the user compared the safety code.
+	Confirm bool `json:"confirm,omitempty"`
 }
 
 // Historian is a node that keeps a history (`feigo history`, `feigo send --queue`).
@@ -75,6 +77,24 @@ type Historian interface {
 	Contact(query string) (history.Contact, error)
 	Queue(ctx context.Context, sendID, text string, c history.Contact) (history.Record, error)
 	ClearHistory(peer string) (int64, error)
+}
+
+// Verifier is a node with an identity key (`feigo verify`).
+type Verifier interface {
+	// Verify shows the safety code shared with the colleague named query and, with
+	// confirm, marks their key verified.
+	Verify(query string, confirm bool) (Verification, error)
+}
+
+// Verification is what two colleagues compare, and whether it was confirmed.
+type Verification struct {
+	PeerID         string `json:"peer_id"`
+	Nick           string `json:"nick"`
+	Fingerprint    string `json:"fingerprint"`
+	MyFingerprint  string `json:"my_fingerprint"`
+	SafetyCode     string `json:"safety_code"`
+	Verified       bool   `json:"verified"`
+	KeyChangedFrom string `json:"key_changed_from,omitempty"`
 }
 
 // Response answers a Request. OK is false exactly when Error says what went wrong.
@@ -89,6 +109,8 @@ type Response struct {
 	Transfer   *xfer.Transfer   `json:"transfer,omitempty"`
 	// Cleared is how many records a history request with Clear deleted.
 	Cleared int64 `json:"cleared,omitempty"`
+	// Verification answers verify.
+	Verification *Verification `json:"verification,omitempty"`
 }
 
 // Delivery is a message's outcome for one recipient.
@@ -313,6 +335,19 @@ func handle(ctx context.Context, node Node, req Request) Response {
 			rs = []history.Record{}
 		}
 		return Response{OK: true, History: rs}
+	case "verify":
+		v, ok := node.(Verifier)
+		if !ok {
+			return Response{Error: "this node has no identity key"}
+		}
+		if len(req.To) != 1 {
+			return Response{Error: "name one colleague"}
+		}
+		res, err := v.Verify(req.To[0], req.Confirm)
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		return Response{OK: true, Verification: &res}
 	case "ask-shared":
 		if len(req.To) != 1 {
 			return Response{Error: "name one peer"}

@@ -2,6 +2,7 @@ package ipmsg
 
 import (
 	"bytes"
+	"encoding/base64"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -58,7 +59,13 @@ type Entry struct {
 	ID       string
 	AwayText string
 	Caps     []string
+	// Key is a FeiGo peer's identity key (Ed25519, KeySize bytes; FGPK), or nil. An entry
+	// only claims it: the peer proves it over TLS (package trust).
+	Key []byte
 }
+
+// KeySize is the size of a FeiGo identity key; an FGPK of any other size is ignored.
+const KeySize = 32
 
 // Keys of the UTF-8 trailer that IPMsg appends as an entry's 3rd section. FeiGo adds its own
 // keys there: iptux reads that section as an icon name (harmless) and IPMsg ignores keys it
@@ -71,6 +78,7 @@ const (
 	trID    = "FGID"
 	trCaps  = "FGCAP"
 	trAway  = "FGAW"
+	trKey   = "FGPK" // the identity key, base64 (standard alphabet, padded)
 )
 
 // EntryBody builds nick\0group\0trailer\0 in cs, with everything every client reads: for
@@ -121,6 +129,9 @@ func entryBody(cs Charset, self Entry, names, feigo bool) []byte {
 	}
 	if feigo {
 		kv(trID, self.ID)
+		if len(self.Key) == KeySize {
+			kv(trKey, base64.StdEncoding.EncodeToString(self.Key))
+		}
 		if len(self.Caps) > 0 {
 			kv(trCaps, strings.Join(self.Caps, ","))
 		}
@@ -179,6 +190,7 @@ type trailer struct {
 	id, away                string
 	hasID                   bool // an FGID key with a value, valid or not
 	caps                    []string
+	key                     []byte
 }
 
 // parseTrailer reads a trailer section; ok is false when the section is not one.
@@ -218,6 +230,12 @@ func parseTrailer(sec []byte) (tr trailer) {
 				tr.hasID = true
 				if validID(v) {
 					tr.id = string(v)
+				}
+			}
+		case trKey:
+			if tr.key == nil && len(v) == base64.StdEncoding.EncodedLen(KeySize) {
+				if k, err := base64.StdEncoding.DecodeString(string(v)); err == nil && len(k) == KeySize {
+					tr.key = k
 				}
 			}
 		case trCaps:
@@ -331,7 +349,7 @@ func ParseEntry(p Packet, legacy Charset) Entry {
 	switch e.Client {
 	case ClientFeiGo:
 		e.Charset, e.UTF8 = UTF8, true
-		e.ID, e.Caps, e.AwayText = tr.id, tr.caps, tr.away
+		e.ID, e.Caps, e.AwayText, e.Key = tr.id, tr.caps, tr.away, tr.key
 	case ClientIptux:
 		e.Charset, e.UTF8 = UTF8, true
 		if cs, err := ParseCharset(string(clipBytes(sec(3), 16))); err == nil {

@@ -209,3 +209,28 @@ func TestEntryBodyForEachClient(t *testing.T) {
 		}
 	}
 }
+
+// A FeiGo entry carries its identity key (FGPK); a malformed or oversized one is ignored,
+// and other clients' entries never have one.
+func TestEntryKey(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, KeySize)
+	self := Entry{ID: "id-1", Nick: "王芳", User: "wf", Host: "pc-7", Key: key}
+	p := Packet{Version: "1_feigo 0.1.0", No: 1, User: []byte("wf"), Host: []byte("pc-7"), Cmd: BrEntry, Body: EntryBody(UTF8, self)}
+	if e := ParseEntry(p, GBK); !bytes.Equal(e.Key, key) || e.ID != "id-1" {
+		t.Fatalf("key not carried: %+v", e)
+	}
+	if secs := Sections(p.Body); len(secs) != 3 {
+		t.Fatalf("%d sections; a 4th would be read by iptux as an encoding", len(secs))
+	}
+	for _, bad := range []string{"", "AAAA", strings.Repeat("A", 43) + "=x", strings.Repeat("QUFB", 20)} {
+		p.Body = []byte("n\x00g\x00\nFGID:id-1\nFGPK:" + bad + "\x00")
+		if e := ParseEntry(p, GBK); e.Key != nil {
+			t.Errorf("FGPK %q taken as a key", bad)
+		}
+	}
+	p.Version = "1_iptux 0.8.3"
+	p.Body = []byte("n\x00g\x00\nFGPK:" + strings.Repeat("A", 43) + "=\x00")
+	if e := ParseEntry(p, GBK); e.Key != nil {
+		t.Error("an iptux entry with a key")
+	}
+}

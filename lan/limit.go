@@ -112,6 +112,7 @@ func (n *Node) warnOnce(src netip.Addr, msg string, args ...any) {
 // stats are the node's counters (see Stats).
 type stats struct {
 	peersRefused, strangersDropped, repliesDropped atomic.Uint64
+	notProved                                      atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -124,6 +125,9 @@ type Stats struct {
 	StrangersDropped uint64 `json:"strangers_dropped"`
 	// RepliesDropped counts replies and probes not sent: over their destination's budget.
 	RepliesDropped uint64 `json:"replies_dropped"`
+	// NotProved counts FeiGo announcements whose sender did not prove the key they name
+	// (impostors, or peers gone before the proof): believed in nothing.
+	NotProved uint64 `json:"not_proved"`
 }
 
 // Limits on messages from strangers: senders not in the peer table. Each one costs a
@@ -220,5 +224,5 @@ func (n *Node) admitStranger(from netip.AddrPort, size int, key dedupKey) bool {
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
 	return Stats{PeersRefused: n.stats.peersRefused.Load(), StrangersDropped: n.stats.strangersDropped.Load(),
-		RepliesDropped: n.stats.repliesDropped.Load()}
+		RepliesDropped: n.stats.repliesDropped.Load(), NotProved: n.stats.notProved.Load()}
 }

@@ -16,6 +16,7 @@ import (
 	"feigo/event"
 	"feigo/ipmsg"
 	"feigo/peers"
+	"feigo/trust"
 	"feigo/xfer"
 )
 
@@ -94,6 +95,13 @@ type Config struct {
 	// OfferTTL is how long an outgoing offer is served (xfer.DefaultOfferTTL when 0);
 	// FetchPatience how long a download keeps retrying without progress.
 	OfferTTL, FetchPatience time.Duration
+	// FileLimits bound what the transfer engine accepts (zero fields: xfer's defaults).
+	FileLimits xfer.Limits
+	// Identity, when set, is this node's key: its announcements carry it, and a FeiGo
+	// peer's announcement is believed only once the peer has proved its own key over TLS
+	// at the announced address (see secure.go). Pins keeps the keys seen, by FeiGo ID.
+	Identity *trust.Identity
+	Pins     *trust.Pins
 }
 
 // Event is something the node wants its UI to know; Type says which of the fields are set.
@@ -147,6 +155,10 @@ type Node struct {
 
 	files *xfer.Engine // nil with Config.NoFiles
 	tcp   net.Listener
+
+	stopCtx context.Context // cancelled when stopping is closed
+	stopNow context.CancelFunc
+	proofs  proofs
 
 	logLimit       *limiter[logKey]     // warnOnce
 	strangerLimit  *limiter[netip.Addr] // messages from strangers, per source
@@ -225,13 +237,21 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		n.self.Caps = []string{xfer.CapFiles, xfer.CapSHA256}
 		files, err := xfer.New(xfer.Config{
 			StateDir: cfg.StateDir, DownloadDir: cfg.DownloadDir, AcceptDir: cfg.AcceptDir, NoVerify: cfg.NoVerify,
-			OfferTTL: cfg.OfferTTL, FetchPatience: cfg.FetchPatience, Log: cfg.Log, Now: cfg.Now,
+			OfferTTL: cfg.OfferTTL, FetchPatience: cfg.FetchPatience, Log: cfg.Log, Now: cfg.Now, Limits: cfg.FileLimits,
 			Emit: func(typ event.Type, t xfer.Transfer) { n.emit(Event{Type: typ, Transfer: &t}) },
 		}, messenger{n}, table)
 		if err != nil {
 			return nil, err
 		}
 		n.files = files
+	}
+	n.stopCtx, n.stopNow = context.WithCancel(context.Background())
+	n.proofs = proofs{inFlight: map[string]bool{}, last: map[string]time.Time{}}
+	if cfg.Identity != nil {
+		if cfg.Pins == nil {
+			return nil, errors.New("lan: Config.Identity needs Config.Pins")
+		}
+		n.self.Key = cfg.Identity.Pub
 	}
 	n.seq.Store(uint32(cfg.Now().Unix()))
 	locals := localAddrs()
@@ -279,6 +299,12 @@ func (n *Node) Port() int {
 			return 0
 		}
 	}
+}
+
+// beginStop marks the node stopping: sends, proofs and offers in flight end.
+func (n *Node) beginStop() {
+	close(n.stopping)
+	n.stopNow()
 }
 
 // bound reports whether Run has bound the socket (conn may be used).
@@ -352,13 +378,13 @@ func (n *Node) Run(ctx context.Context) error {
 	if conn == nil {
 		c, err := Listen(n.cfg.Port)
 		if err != nil {
-			close(n.stopping)
+			n.beginStop()
 			return err
 		}
 		conn = c
 	}
 	n.port = conn.LocalAddr().(*net.UDPAddr).Port
-	if !n.cfg.NoFiles {
+	if !n.cfg.NoFiles || n.cfg.Identity != nil {
 		ln := n.cfg.TCP
 		if ln == nil {
 			ip := netip.IPv4Unspecified()
@@ -370,7 +396,7 @@ func (n *Node) Run(ctx context.Context) error {
 				if n.cfg.Conn == nil {
 					conn.Close()
 				}
-				close(n.stopping)
+				n.beginStop()
 				return err
 			}
 			ln = tl
@@ -392,10 +418,18 @@ func (n *Node) Run(ctx context.Context) error {
 	defer cancel()
 	var loops sync.WaitGroup
 	filesDone := make(chan struct{})
-	if n.tcp != nil {
+	var d *demux
+	fileLn := n.tcp
+	if n.tcp != nil && n.cfg.Identity != nil {
+		// Channels (TLS) are served here; the rest goes to the transfer engine.
+		d = newDemux(n.tcp, n.serveChannel, n.files != nil)
+		fileLn = d
+		loops.Go(d.run)
+	}
+	if n.files != nil && fileLn != nil {
 		go func() {
 			defer close(filesDone)
-			n.files.Run(ctx, n.tcp)
+			n.files.Run(ctx, fileLn)
 		}()
 	} else {
 		close(filesDone)
@@ -422,8 +456,11 @@ func (n *Node) Run(ctx context.Context) error {
 	n.sendsMu.Lock()
 	n.closing = true
 	n.sendsMu.Unlock()
-	close(n.stopping) // sends in flight end with ErrNodeClosed, offers being made too
-	<-filesDone       // transfers are cut (and resume at the next start)
+	n.beginStop() // sends in flight end with ErrNodeClosed, offers being made too
+	<-filesDone   // transfers are cut (and resume at the next start)
+	if d != nil {
+		d.Close() // and channels: a peer proving us now finds us gone
+	}
 	n.sends.Wait()
 	if err == nil {
 		n.sayGoodbye()
@@ -575,6 +612,11 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 			return
 		}
 		if e := ipmsg.ParseEntry(p, n.cfg.Legacy); e.Client == ipmsg.ClientFeiGo && e.ID == n.cfg.ID {
+			return
+		}
+		if q, ok := n.table.ByAddr(from); ok && q.Secure {
+			// Anyone can send this datagram: the peer leaves when it no longer answers.
+			n.scheduleProof(proofJob{addr: from, name: q.PinName, key: q.Key, exit: true, peerID: q.ID})
 			return
 		}
 		if peer, ok := n.table.Remove(from); ok {

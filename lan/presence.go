@@ -93,8 +93,23 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 	if n.isSelf(from, &e) {
 		return
 	}
+	var warning string
+	if n.cfg.Identity != nil {
+		if key, ok := keyOf(e); ok && e.ID != "" {
+			n.onKeyedEntry(p, e, key, from)
+			return
+		}
+		if q, ok := n.table.ByAddr(from); ok && q.Secure {
+			return // an entry without the key cannot speak for a peer that proved one here
+		}
+		if _, pinned := n.cfg.Pins.Get(e.ID); pinned && e.Client == ipmsg.ClientFeiGo {
+			// A colleague's FeiGo ID without their key: listed by its address, apart.
+			e.ID, warning = "", "uses the FeiGo ID of a colleague without their key"
+		}
+	}
 	peer := peers.Peer{
-		ID: peerID(e, from), Nick: e.Nick, User: e.User, Host: e.Host, Group: e.Group,
+		Warning: warning,
+		ID:      peerID(e, from), Nick: e.Nick, User: e.User, Host: e.Host, Group: e.Group,
 		Addr: from, Status: peers.Online, Client: string(e.Client), Version: e.Version,
 		Encoding: e.Charset.String(), UTF8: e.UTF8, Caps: e.Caps,
 	}

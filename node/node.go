@@ -22,6 +22,7 @@ import (
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
+	"feigo/trust"
 	"feigo/xfer"
 )
 
@@ -34,6 +35,8 @@ type Node struct {
 	History      *history.Store
 	log          *slog.Logger
 	emit         func(lan.Event)
+	id           *trust.Identity // this profile's key
+	pins         *trust.Pins     // the colleagues' keys, pinned on first sight
 
 	qmu       sync.Mutex
 	qlocks    map[string]*sync.Mutex // per peer key: one delivery of its queue at a time
@@ -115,6 +118,22 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	id, err := trust.LoadOrCreate(p.Dir)
+	if err == nil && cfg.Identity == nil {
+		cfg.Identity = id
+	}
+	var pins *trust.Pins
+	if err == nil {
+		pins, err = trust.OpenPins(p.Dir, nil)
+	}
+	if err != nil {
+		conn.Close()
+		ln.Close()
+		return nil, err
+	}
+	if cfg.Pins == nil {
+		cfg.Pins = pins
+	}
 	hist, err := history.Open(filepath.Join(p.Dir, "history.db"))
 	if err != nil {
 		conn.Close()
@@ -129,7 +148,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	} else if k > 0 {
 		cfg.Log.Warn("messages being sent when FeiGo last stopped are marked failed", "count", k)
 	}
-	n := &Node{ctl: ln, History: hist, log: cfg.Log, qlocks: map[string]*sync.Mutex{}}
+	n := &Node{ctl: ln, History: hist, log: cfg.Log, qlocks: map[string]*sync.Mutex{}, id: cfg.Identity, pins: cfg.Pins}
 	n.bgCtx, n.bgStop = context.WithCancel(context.Background())
 	cfg.Conn = conn
 	// A message is acknowledged only once it is in the history (Deliver runs before the ack).

@@ -51,6 +51,17 @@ type Peer struct {
 	Caps      []string  `json:"caps,omitempty"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
+	// Key is a FeiGo peer's identity key (Ed25519) and Fingerprint its fingerprint, once
+	// the peer has proved it (Secure): answered over TLS with it at this address. Verified
+	// is set when the user compared the safety code. Warning says why this peer is not
+	// who it may look like (it claims the name of a colleague pinned to another key).
+	Key         []byte `json:"-"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Secure      bool   `json:"secure"`
+	Verified    bool   `json:"verified"`
+	Warning     string `json:"warning,omitempty"`
+	// PinName is the name (FeiGo ID) the key is pinned under, or claims.
+	PinName string `json:"-"`
 }
 
 // Status is a peer's presence.
@@ -64,6 +75,7 @@ const (
 
 func (p Peer) clone() Peer {
 	p.Caps = slices.Clone(p.Caps)
+	p.Key = slices.Clone(p.Key)
 	return p
 }
 
@@ -237,7 +249,8 @@ func samePresence(a, b Peer) bool {
 	return a.Nick == b.Nick && a.User == b.User && a.Host == b.Host && a.Group == b.Group &&
 		a.Addr == b.Addr && a.Status == b.Status && a.AwayText == b.AwayText &&
 		a.Client == b.Client && a.Version == b.Version && a.Encoding == b.Encoding &&
-		a.UTF8 == b.UTF8 && slices.Equal(a.Caps, b.Caps)
+		a.UTF8 == b.UTF8 && slices.Equal(a.Caps, b.Caps) && a.Secure == b.Secure &&
+		a.Verified == b.Verified && a.Warning == b.Warning && a.Fingerprint == b.Fingerprint && a.PinName == b.PinName
 }
 
 // Touch records that addr was heard from. It reports whether a peer has that address.

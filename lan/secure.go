@@ -1,0 +1,449 @@
+package lan
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"feigo/ipmsg"
+	"feigo/peers"
+	"feigo/trust"
+)
+
+// FeiGo nodes prove their identity keys to each other on the TCP port: a connection whose
+// first byte starts a TLS record (0x16; an IPMsg request starts with its version, '1') is a
+// FeiGo channel, TLS 1.3 bound to both nodes' keys (package trust); anything else is an
+// IPMsg file request for the transfer engine. On a channel, each request is one frame (a
+// 4-byte big-endian length, then an IPMsg packet) and gets exactly one frame back.
+//
+// Today a channel answers one request: BR_ENTRY, with our entry (ANSENTRY). That is how a
+// node proves an announcement: a FeiGo announcement over UDP is only a hint, believed once
+// its sender has answered at that address, over TLS, with the key the announcement names.
+
+const (
+	// maxFrame bounds a frame on a channel.
+	maxFrame = 96 << 10
+	// sniffTimeout is how long a new TCP connection may take to send its first byte, and
+	// handshakeTimeout its TLS handshake; channelIdle how long a channel may stay quiet.
+	sniffTimeout     = 10 * time.Second
+	handshakeTimeout = 10 * time.Second
+	channelIdle      = 60 * time.Second
+	// proveTimeout bounds one proof (dial, handshake, hello, answer).
+	proveTimeout = 5 * time.Second
+	// maxChannels bounds the channels served at once.
+	maxChannels = 256
+)
+
+// ErrNotProven is a proof's error when the announced address does not answer with the key.
+var ErrNotProven = errors.New("the announced address did not prove the key")
+
+func writeFrame(w io.Writer, p []byte) error {
+	if len(p) > maxFrame {
+		return fmt.Errorf("frame of %d bytes over the limit", len(p))
+	}
+	b := make([]byte, 4+len(p))
+	binary.BigEndian.PutUint32(b, uint32(len(p)))
+	copy(b[4:], p)
+	_, err := w.Write(b)
+	return err
+}
+
+func readFrame(r io.Reader) ([]byte, error) {
+	var h [4]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(h[:])
+	if n > maxFrame {
+		return nil, fmt.Errorf("frame of %d bytes over the limit", n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// demux splits the TCP port's connections: channels it serves itself, the others it hands to
+// the transfer engine, which uses it as its listener.
+type demux struct {
+	ln       net.Listener
+	files    chan net.Conn
+	hasFiles bool // false: connections that are not channels are closed
+	done     chan struct{}
+	once     sync.Once
+	serve    func(net.Conn) // serves a TLS channel; returns when it has ended
+	wg       sync.WaitGroup
+	slots    chan struct{} // channels and sniffs in progress
+	closed   error
+
+	mu    sync.Mutex
+	conns map[net.Conn]bool // being sniffed or served: closed by Close
+}
+
+func newDemux(ln net.Listener, serve func(net.Conn), files bool) *demux {
+	return &demux{ln: ln, files: make(chan net.Conn), hasFiles: files, done: make(chan struct{}), serve: serve,
+		slots: make(chan struct{}, maxChannels), conns: map[net.Conn]bool{}}
+}
+
+// track registers c to be closed by Close; it reports false (and closes c) once closed.
+func (d *demux) track(c net.Conn, on bool) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !on {
+		delete(d.conns, c)
+		return true
+	}
+	select {
+	case <-d.done:
+		c.Close()
+		return false
+	default:
+	}
+	d.conns[c] = true
+	return true
+}
+
+// run accepts until the listener is closed, then waits for the channels it serves.
+func (d *demux) run() {
+	defer d.wg.Wait()
+	for {
+		c, err := d.ln.Accept()
+		if err != nil {
+			select {
+			case <-d.done:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				d.Close()
+				return
+			}
+			time.Sleep(50 * time.Millisecond) // EMFILE and the like: back off, keep serving
+			continue
+		}
+		select {
+		case d.slots <- struct{}{}:
+		default:
+			c.Close() // too many connections being sniffed or served
+			continue
+		}
+		if !d.track(c, true) {
+			<-d.slots
+			continue
+		}
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			defer func() { <-d.slots }()
+			d.route(c)
+		}()
+	}
+}
+
+// route reads the first byte and serves a channel or hands the connection on.
+func (d *demux) route(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(sniffTimeout))
+	br := bufio.NewReaderSize(c, 512)
+	first, err := br.Peek(1)
+	if err != nil {
+		d.track(c, false)
+		c.Close()
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	pc := &peekedConn{Conn: c, r: br}
+	if first[0] == 0x16 && d.serve != nil {
+		d.serve(pc)
+		d.track(c, false)
+		return
+	}
+	d.track(c, false) // the engine owns it from here
+	if !d.hasFiles {
+		c.Close()
+		return
+	}
+	select {
+	case d.files <- pc:
+	case <-d.done:
+		c.Close()
+	}
+}
+
+// Accept returns the next connection that is not a channel.
+func (d *demux) Accept() (net.Conn, error) {
+	select {
+	case c := <-d.files:
+		return c, nil
+	case <-d.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops the demux and closes the listener.
+func (d *demux) Close() error {
+	d.once.Do(func() {
+		d.mu.Lock()
+		close(d.done)
+		for c := range d.conns {
+			c.Close()
+		}
+		d.mu.Unlock()
+		d.closed = d.ln.Close()
+	})
+	return d.closed
+}
+
+func (d *demux) Addr() net.Addr { return d.ln.Addr() }
+
+// peekedConn is a connection whose first bytes were read into r.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// serveChannel answers a FeiGo channel: the TLS handshake (the client proves its key), then
+// one answer per request until the client hangs up or stays quiet too long.
+func (n *Node) serveChannel(c net.Conn) {
+	defer c.Close()
+	tc := tls.Server(c, n.cfg.Identity.ServerConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		n.log.Debug("channel handshake failed", "from", c.RemoteAddr(), "err", err)
+		return
+	}
+	for {
+		tc.SetReadDeadline(time.Now().Add(channelIdle))
+		b, err := readFrame(tc)
+		if err != nil {
+			return
+		}
+		p, err := ipmsg.Decode(b)
+		if err != nil {
+			return
+		}
+		var reply ipmsg.Packet
+		switch p.Cmd.Mode() {
+		case ipmsg.BrEntry:
+			reply = n.packet(ipmsg.UTF8, true, n.entryCmd(ipmsg.AnsEntry), ipmsg.EntryBody(ipmsg.UTF8, n.Self()))
+		default:
+			reply = n.packet(ipmsg.UTF8, true, ipmsg.NoOperation, nil)
+		}
+		out, err := reply.Marshal()
+		if err != nil {
+			return
+		}
+		tc.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+		if err := writeFrame(tc, out); err != nil {
+			return
+		}
+	}
+}
+
+// prove dials addr's TCP port, which must answer over TLS with key, says hello and returns
+// the entry it answers with: the peer's state as its key holder says it.
+func (n *Node) prove(ctx context.Context, addr netip.AddrPort, key ed25519.PublicKey) (ipmsg.Entry, error) {
+	ctx, cancel := context.WithTimeout(ctx, proveTimeout)
+	defer cancel()
+	d := tls.Dialer{NetDialer: &net.Dialer{}, Config: n.cfg.Identity.ClientConfig(key)}
+	c, err := d.DialContext(ctx, "tcp4", addr.String())
+	if err != nil {
+		return ipmsg.Entry{}, fmt.Errorf("%w: %v", ErrNotProven, err)
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	hello, err := n.packet(ipmsg.UTF8, true, n.entryCmd(ipmsg.BrEntry), ipmsg.EntryBody(ipmsg.UTF8, n.Self())).Marshal()
+	if err != nil {
+		return ipmsg.Entry{}, err
+	}
+	if err := writeFrame(c, hello); err != nil {
+		return ipmsg.Entry{}, fmt.Errorf("%w: %v", ErrNotProven, err)
+	}
+	b, err := readFrame(c)
+	if err != nil {
+		return ipmsg.Entry{}, fmt.Errorf("%w: %v", ErrNotProven, err)
+	}
+	p, err := ipmsg.Decode(b)
+	if err != nil || p.Cmd.Mode() != ipmsg.AnsEntry {
+		return ipmsg.Entry{}, fmt.Errorf("%w: the answer is not an entry", ErrNotProven)
+	}
+	e := ipmsg.ParseEntry(p, ipmsg.UTF8)
+	if e.Client != ipmsg.ClientFeiGo || !ed25519.PublicKey(e.Key).Equal(key) {
+		return ipmsg.Entry{}, fmt.Errorf("%w: the answer names another key", ErrNotProven)
+	}
+	return e, nil
+}
+
+// keyOf returns the identity key an entry announces, if it is a well-formed one.
+func keyOf(e ipmsg.Entry) (ed25519.PublicKey, bool) {
+	if e.Client != ipmsg.ClientFeiGo || len(e.Key) != ed25519.PublicKeySize {
+		return nil, false
+	}
+	return ed25519.PublicKey(e.Key), true
+}
+
+// fingerprint is the table ID of a key that claims a name pinned to another key: a
+// colleague of its own, never the one whose name it claims.
+func fingerprint(key ed25519.PublicKey) string { return "fp:" + trust.FingerprintOf(key).String() }
+
+// proofs are the proofs under way and when each identity was last proved, so that a flood
+// of announcements costs at most maxProofs handshakes at a time and one per proofEvery per
+// identity and address.
+type proofs struct {
+	mu       sync.Mutex
+	inFlight map[string]bool
+	last     map[string]time.Time
+}
+
+const (
+	maxProofs  = 32
+	proofEvery = time.Second
+	// maxProofMemory bounds the times remembered; older ones are forgotten first.
+	maxProofMemory = 4096
+)
+
+// proofJob is what a proof is for: the identity (name, key) announced at addr.
+type proofJob struct {
+	addr netip.AddrPort
+	name string
+	key  ed25519.PublicKey
+	// announced: a BR_ENTRY, after which the node's owner is told (Config.Announced).
+	announced bool
+	// exit: a BR_EXIT came from the peer's address: remove the peer unless it proves it is
+	// still there.
+	exit bool
+	// force skips the once-per-proofEvery rule (the user asked).
+	force bool
+	// peerID is the table ID of the peer an exit proof is about.
+	peerID string
+}
+
+func (j proofJob) id() string {
+	return fmt.Sprint(j.name, "/", trust.FingerprintOf(j.key), "/", j.addr, "/", j.exit)
+}
+
+// scheduleProof runs j in the background unless the same proof is under way or ran less
+// than proofEvery ago, or too many are under way.
+func (n *Node) scheduleProof(j proofJob) {
+	k := j.id()
+	now := n.now()
+	n.proofs.mu.Lock()
+	if n.proofs.inFlight[k] || len(n.proofs.inFlight) >= maxProofs ||
+		(!j.force && now.Sub(n.proofs.last[k]) < proofEvery) {
+		n.proofs.mu.Unlock()
+		return
+	}
+	if len(n.proofs.last) >= maxProofMemory {
+		clear(n.proofs.last)
+	}
+	n.proofs.inFlight[k], n.proofs.last[k] = true, now
+	n.proofs.mu.Unlock()
+	if !n.startSend() {
+		n.proofs.mu.Lock()
+		delete(n.proofs.inFlight, k)
+		n.proofs.mu.Unlock()
+		return
+	}
+	go func() {
+		defer n.sends.Done()
+		defer func() {
+			n.proofs.mu.Lock()
+			delete(n.proofs.inFlight, k)
+			n.proofs.mu.Unlock()
+		}()
+		e, err := n.prove(n.stopCtx, j.addr, j.key)
+		switch {
+		case j.exit:
+			if p, ok := n.table.Get(j.peerID); ok && p.Addr == j.addr && err != nil {
+				n.table.Remove(j.addr)
+				n.log.Info("peer left", "nick", p.Nick, "addr", j.addr)
+			}
+		case err != nil:
+			n.stats.notProved.Add(1)
+			n.log.Debug("announcement not proved", "addr", j.addr, "name", j.name, "err", err)
+		case e.ID != j.name:
+			n.stats.notProved.Add(1)
+			n.log.Debug("announcement not proved: another name in the answer", "addr", j.addr)
+		default:
+			n.proved(j, e)
+		}
+	}()
+}
+
+// proved lists the peer whose key answered at j.addr, as its key holder described itself.
+// A key pinned under another name than the one it claims is listed apart, with a warning,
+// so it can never take a colleague's place.
+func (n *Node) proved(j proofJob, e ipmsg.Entry) {
+	pin, verdict, err := n.cfg.Pins.See(j.name, j.key, e.Nick)
+	if err != nil {
+		n.log.Error("pinning a key", "err", err)
+	}
+	fp := trust.FingerprintOf(j.key).String()
+	peer := peers.Peer{
+		ID: j.name, Nick: e.Nick, User: e.User, Host: e.Host, Group: e.Group,
+		Addr: j.addr, Status: peers.Online, Client: string(e.Client), Version: e.Version,
+		Encoding: e.Charset.String(), UTF8: e.UTF8, Caps: e.Caps,
+		Key: j.key, Fingerprint: fp, Secure: true, Verified: pin.Verified, PinName: j.name,
+	}
+	if e.Away {
+		peer.Status, peer.AwayText = peers.Away, e.AwayText
+	}
+	switch {
+	case verdict == trust.Conflict:
+		peer.ID, peer.Verified = fingerprint(j.key), false
+		who := pin.Nick
+		if who == "" {
+			who = j.name
+		}
+		peer.Warning = fmt.Sprintf("claims to be %s, whose key is another: not the colleague pinned under that name", who)
+		n.warnOnce(j.addr.Addr(), "a key claims a name pinned to another key", "name", j.name, "fingerprint", fp)
+	case pin.Changed:
+		peer.Warning = "this colleague's key changed after it was verified: verify it again"
+	}
+	if _, err := n.table.Upsert(peer); err != nil {
+		n.stats.peersRefused.Add(1)
+		n.warnOnce(j.addr.Addr(), "peer refused", "err", err)
+		return
+	}
+	if j.announced && verdict != trust.Conflict && n.cfg.Announced != nil {
+		n.cfg.Announced(peer)
+	}
+}
+
+// onKeyedEntry handles an announcement that names a FeiGo key: it is answered as any
+// entry is, and believed only once proved (scheduleProof).
+func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey, from netip.AddrPort) {
+	switch p.Cmd.Mode() {
+	case ipmsg.BrEntry:
+		if n.dedup.seen(dedupKey{from.Addr(), string(p.User), p.No, ipmsg.BrEntry}) {
+			return
+		}
+		n.reply(from, n.entryTo(from, ipmsg.AnsEntry), true)
+	case ipmsg.AnsEntry:
+		n.table.Confirm(from, n.now().Sub(time.Unix(0, n.broadcastAt.Load())) < answerWindow)
+	}
+	n.scheduleProof(proofJob{addr: from, name: e.ID, key: key, announced: p.Cmd.Mode() == ipmsg.BrEntry})
+}
+
+// Reprove proves the peer id again now (after the user verified it, say), so the table shows
+// what its pin says.
+func (n *Node) Reprove(id string) {
+	if p, ok := n.table.Get(id); ok && p.Secure {
+		n.scheduleProof(proofJob{addr: p.Addr, name: p.PinName, key: p.Key, force: true})
+	}
+}

@@ -419,3 +419,48 @@ func TestReadLoopNeverWaitsForTheHistory(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Two colleagues see the same safety code; confirming it marks the key verified, kept across
+// a restart; a legacy or unknown name cannot be verified.
+func TestVerifyColleague(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dirA, "Alice", pa, pb, nil)
+	startLoop(t, dirB, "Bob", pb, pa, nil)
+	a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Secure })
+	code := func(out string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if c, ok := strings.CutPrefix(l, "Safety code:"); ok {
+				return strings.TrimSpace(c)
+			}
+		}
+		return ""
+	}
+	outA, errA, c1 := run("verify", "--profile", dirA, "Bob")
+	outB, errB, c2 := run("verify", "--profile", dirB, "Alice")
+	if c1 != 0 || c2 != 0 || code(outA) == "" || code(outA) != code(outB) {
+		t.Fatalf("safety codes differ or missing:\n%s%s\n%s%s", outA, errA, outB, errB)
+	}
+	if out, e, c := run("verify", "--profile", dirA, "--confirm", "Bob"); c != 0 || !strings.Contains(out, "Bob is verified") {
+		t.Fatalf("verify --confirm: %d %q %q", c, out, e)
+	}
+	verified := func() bool {
+		resp, err := control.Call(a.prof.SocketPath(), control.Request{Cmd: "peers"})
+		return err == nil && len(resp.Peers) == 1 && resp.Peers[0].Verified && resp.Peers[0].Secure
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !verified() {
+		if time.Now().After(deadline) {
+			t.Fatal("Bob is not shown verified")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.stop()
+	a = startLoop(t, dirA, "Alice", pa, pb, nil)
+	if ev := a.wait(t, "peer_online", nil); !ev.Peer.Verified {
+		t.Fatalf("after a restart Bob is %+v", ev.Peer)
+	}
+	if _, e, c := run("verify", "--profile", dirA, "Nobody"); c != 1 || !strings.Contains(e, "not online") {
+		t.Fatalf("verify of an unknown name: %d %q", c, e)
+	}
+}

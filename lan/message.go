@@ -5,6 +5,7 @@ import (
 	"errors"
 	"feigo/event"
 	"feigo/ipmsg"
+	"feigo/peers"
 	"feigo/xfer"
 	"fmt"
 	"net/netip"
@@ -41,6 +42,10 @@ type Message struct {
 	Auto bool `json:"auto,omitempty"`
 	// Broadcast marks a message sent to everyone, which is not acknowledged.
 	Broadcast bool `json:"broadcast,omitempty"`
+	// Encrypted marks a message that came or went over a TLS channel bound to the peer's
+	// proved key; Verified, one whose key the user verified (feigo verify).
+	Encrypted bool `json:"encrypted,omitempty"`
+	Verified  bool `json:"verified,omitempty"`
 	// Parts is how many datagrams a sent message took (long texts are split).
 	Parts int       `json:"parts,omitempty"`
 	Time  time.Time `json:"time"`
@@ -180,6 +185,7 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 			d := Delivery{Message: Message{PacketNo: nos[0], Addr: addr, Text: text, Parts: len(parts), Time: n.now()}}
 			if p, ok := n.table.ByAddr(addr); ok {
 				d.PeerID, d.Nick, d.User, d.Host = p.ID, p.Nick, p.User, p.Host
+				d.Encrypted, d.Verified = p.Secure, p.Verified
 			}
 			cs, flag := n.encodingFor(addr)
 			for j, part := range parts {
@@ -219,6 +225,9 @@ func CheckText(text string) (string, error) {
 // RetryMax between copies, for at most RetryBudget. Every copy keeps the packet number, so
 // the receiver shows the message once.
 func (n *Node) sendReliable(ctx context.Context, to netip.AddrPort, pkt ipmsg.Packet) error {
+	if q, ok := n.table.ByAddr(to); ok && q.Secure {
+		return n.sendChannel(ctx, q, pkt)
+	}
 	key := ackKey{to, pkt.No}
 	acked := make(chan struct{})
 	n.pendMu.Lock()
@@ -310,6 +319,13 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 	if !known && !n.admitStranger(from, size, key) {
 		return
 	}
+	n.takeMessage(p, from, peer, known, func(r ipmsg.Packet, control bool) { n.reply(from, r, control) })
+}
+
+// takeMessage delivers a SENDMSG from from (the peer, if known) once, and answers through
+// reply: over UDP, or on the channel it came on.
+func (n *Node) takeMessage(p ipmsg.Packet, from netip.AddrPort, peer peers.Peer, known bool, reply func(ipmsg.Packet, bool)) {
+	key := dedupKey{from.Addr(), string(p.User), p.No, ipmsg.SendMsg}
 	cs := n.readCharset(p, from)
 	replyCS, replyFlag := n.encodingFor(from)
 	if p.Cmd.Has(ipmsg.UTF8Opt) {
@@ -328,6 +344,7 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 		msg.Nick = msg.User
 		if known {
 			msg.PeerID, msg.Nick = peer.ID, peer.Nick
+			msg.Encrypted, msg.Verified = peer.Secure, peer.Verified
 		}
 		show := true
 		if ipmsg.ClientOf(p.Version, nil) == ipmsg.ClientFeiQ {
@@ -337,7 +354,7 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 			// A FeiQ control string: acknowledged, never shown.
 			n.log.Debug("FeiQ control text", "from", from)
 			if needAck {
-				n.reply(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")), false)
+				reply(n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")), false)
 			}
 			return
 		}
@@ -359,14 +376,14 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 			if text == "" {
 				text = "I am away from my desk."
 			}
-			n.reply(from, n.packet(replyCS, replyFlag, ipmsg.SendMsg|ipmsg.AutoRetOpt, append(replyCS.Encode(text), 0)), true)
+			reply(n.packet(replyCS, replyFlag, ipmsg.SendMsg|ipmsg.AutoRetOpt, append(replyCS.Encode(text), 0)), true)
 		}
 		if !known && !p.Cmd.Has(ipmsg.NoAddListOpt) {
 			// Ask a stranger who it is, as IPMsg does; its ANSENTRY puts it in the table.
-			n.reply(from, n.entryPacket(replyCS, messageClient(p), p.Cmd.Has(ipmsg.UTF8Opt), ipmsg.BrEntry), true)
+			reply(n.entryPacket(replyCS, messageClient(p), p.Cmd.Has(ipmsg.UTF8Opt), ipmsg.BrEntry), true)
 		}
 	}
 	if needAck {
-		n.reply(from, n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")), false)
+		reply(n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")), false)
 	}
 }

@@ -2,6 +2,8 @@ package lan
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -156,6 +158,7 @@ type Node struct {
 	files *xfer.Engine // nil with Config.NoFiles
 	tcp   net.Listener
 
+	chans   clients         // channels to peers that proved their keys
 	stopCtx context.Context // cancelled when stopping is closed
 	stopNow context.CancelFunc
 	proofs  proofs
@@ -462,6 +465,7 @@ func (n *Node) Run(ctx context.Context) error {
 		d.Close() // and channels: a peer proving us now finds us gone
 	}
 	n.sends.Wait()
+	n.closeClients()
 	if err == nil {
 		n.sayGoodbye()
 	}
@@ -628,18 +632,35 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 		return
 	}
 	n.table.Touch(from)
+	if q, ok := n.table.ByAddr(from); ok && q.Secure {
+		// A peer that proved its key speaks to us only over TLS: a datagram in its name
+		// is someone else's (a forged acknowledgement, RELEASEFILES, message…).
+		n.stats.notProved.Add(1)
+		n.log.Debug("datagram in the name of a peer that uses TLS dropped", "from", from, "mode", fmt.Sprintf("%#x", uint32(p.Cmd.Mode())))
+		return
+	}
+	udp := func(r ipmsg.Packet, control bool) { n.reply(from, r, control) }
 	switch p.Cmd.Mode() {
 	case ipmsg.SendMsg:
 		n.onSendMsg(p, from, len(b))
 	case ipmsg.RecvMsg:
 		n.onRecvMsg(p, from)
+	default:
+		n.onRequest(p, from, udp)
+	}
+}
+
+// onRequest answers the packets that are the same over UDP and over a channel: RELEASEFILES,
+// GETINFO and GETABSENCEINFO; others are ignored.
+func (n *Node) onRequest(p ipmsg.Packet, from netip.AddrPort, reply func(ipmsg.Packet, bool)) {
+	switch p.Cmd.Mode() {
 	case ipmsg.ReleaseFiles:
 		if n.files != nil {
 			n.files.OnRelease(p, from)
 		}
 	case ipmsg.GetInfo:
 		cs, f := n.encodingFor(from)
-		n.reply(from, n.packet(cs, f, ipmsg.SendInfo, append([]byte("FeiGo "+Version), 0)), true)
+		reply(n.packet(cs, f, ipmsg.SendInfo, append([]byte("FeiGo "+Version), 0)), true)
 	case ipmsg.GetAbsenceInfo:
 		self := n.Self()
 		text := "Not absence mode"
@@ -647,7 +668,7 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 			text = self.AwayText
 		}
 		cs, f := n.encodingFor(from)
-		n.reply(from, n.packet(cs, f, ipmsg.SendAbsenceInfo, append(cs.Encode(text), 0)), true)
+		reply(n.packet(cs, f, ipmsg.SendAbsenceInfo, append(cs.Encode(text), 0)), true)
 	default:
 		// FeiQ's typing and knock notices, iptux's signatures and icons, sealed-message
 		// receipts and encryption requests are not for us: ignored without a reply.
@@ -681,7 +702,45 @@ func (m messenger) Packet(cs ipmsg.Charset, utf8 bool, cmd ipmsg.Command, body [
 	return m.n.packet(cs, utf8, cmd, body)
 }
 
-func (m messenger) Write(to netip.AddrPort, p ipmsg.Packet) { m.n.write(to, p) }
+// DialFiles connects for one file request: a fresh TLS connection bound to the peer's key
+// when it proved one (the request framed as on a channel), else plain TCP as IPMsg does.
+func (m messenger) DialFiles(ctx context.Context, to netip.AddrPort, req []byte) (net.Conn, error) {
+	var c net.Conn
+	var err error
+	q, ok := m.n.table.ByAddr(to)
+	secure := ok && q.Secure && m.n.cfg.Identity != nil
+	if secure {
+		d := tls.Dialer{NetDialer: &net.Dialer{}, Config: m.n.cfg.Identity.ClientConfig(ed25519.PublicKey(q.Key))}
+		c, err = d.DialContext(ctx, "tcp4", to.String())
+	} else {
+		var d net.Dialer
+		c, err = d.DialContext(ctx, "tcp4", to.String())
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+	if secure {
+		err = writeFrame(c, req)
+	} else {
+		_, err = c.Write(req)
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("sending the request: %w", err)
+	}
+	c.SetWriteDeadline(time.Time{})
+	return c, nil
+}
+
+// Write sends p to to: over the peer's channel if it proved a key, else as a datagram.
+func (m messenger) Write(to netip.AddrPort, p ipmsg.Packet) {
+	if q, ok := m.n.table.ByAddr(to); ok && q.Secure {
+		m.n.postChannel(q, p)
+		return
+	}
+	m.n.write(to, p)
+}
 
 // SendReliable waits for the socket, then sends as Send does; it fails with ErrNodeClosed
 // once the node stops.

@@ -225,6 +225,10 @@ func (n *Node) serveChannel(c net.Conn) {
 		n.log.Debug("channel handshake failed", "from", c.RemoteAddr(), "err", err)
 		return
 	}
+	key, err := trust.PeerKey(tc.ConnectionState())
+	if err != nil {
+		return
+	}
 	for {
 		tc.SetReadDeadline(time.Now().Add(channelIdle))
 		b, err := readFrame(tc)
@@ -235,13 +239,16 @@ func (n *Node) serveChannel(c net.Conn) {
 		if err != nil {
 			return
 		}
-		var reply ipmsg.Packet
-		switch p.Cmd.Mode() {
-		case ipmsg.BrEntry:
-			reply = n.packet(ipmsg.UTF8, true, n.entryCmd(ipmsg.AnsEntry), ipmsg.EntryBody(ipmsg.UTF8, n.Self()))
-		default:
-			reply = n.packet(ipmsg.UTF8, true, ipmsg.NoOperation, nil)
+		if m := p.Cmd.Mode(); m == ipmsg.GetFileData || m == ipmsg.GetDirFiles {
+			// A file fetch: the rest of this connection is the file's bytes.
+			if n.files != nil {
+				tc.SetReadDeadline(time.Time{})
+				from, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+				n.files.ServeRequest(tc, p, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), key)
+			}
+			return
 		}
+		reply := n.onChannel(p, key)
 		out, err := reply.Marshal()
 		if err != nil {
 			return
@@ -446,4 +453,196 @@ func (n *Node) Reprove(id string) {
 	if p, ok := n.table.Get(id); ok && p.Secure {
 		n.scheduleProof(proofJob{addr: p.Addr, name: p.PinName, key: p.Key, force: true})
 	}
+}
+
+// chanClient is this node's channel to one peer (its key at its address): one request at a
+// time, redialled when it breaks.
+type chanClient struct {
+	mu sync.Mutex
+	c  net.Conn
+}
+
+// maxClients bounds the channels kept open to peers; beyond it the least recently
+// created is closed.
+const maxClients = 256
+
+type clients struct {
+	mu    sync.Mutex
+	by    map[string]*chanClient
+	order []string
+}
+
+// client returns the channel to peer, creating its entry.
+func (n *Node) client(peer peers.Peer) *chanClient {
+	k := peer.Fingerprint + "@" + peer.Addr.String()
+	n.chans.mu.Lock()
+	defer n.chans.mu.Unlock()
+	if n.chans.by == nil {
+		n.chans.by = map[string]*chanClient{}
+	}
+	if cc, ok := n.chans.by[k]; ok {
+		return cc
+	}
+	if len(n.chans.order) >= maxClients {
+		old := n.chans.order[0]
+		n.chans.order = n.chans.order[1:]
+		if cc := n.chans.by[old]; cc != nil {
+			go cc.close()
+		}
+		delete(n.chans.by, old)
+	}
+	cc := &chanClient{}
+	n.chans.by[k] = cc
+	n.chans.order = append(n.chans.order, k)
+	return cc
+}
+
+func (cc *chanClient) close() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.c != nil {
+		cc.c.Close()
+		cc.c = nil
+	}
+}
+
+// closeClients closes every channel to peers (the node stops).
+func (n *Node) closeClients() {
+	n.chans.mu.Lock()
+	all := n.chans.by
+	n.chans.by, n.chans.order = nil, nil
+	n.chans.mu.Unlock()
+	for _, cc := range all {
+		cc.close()
+	}
+}
+
+// request sends p to peer over its channel and returns the answer, dialling (again) if the
+// channel is not open or has broken.
+func (n *Node) request(ctx context.Context, peer peers.Peer, p ipmsg.Packet) (ipmsg.Packet, error) {
+	b, err := p.Marshal()
+	if err != nil {
+		return ipmsg.Packet{}, err
+	}
+	cc := n.client(peer)
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	var last error
+	for attempt := 0; attempt < 2; attempt++ {
+		if cc.c == nil {
+			dctx, cancel := context.WithTimeout(ctx, proveTimeout)
+			d := tls.Dialer{NetDialer: &net.Dialer{}, Config: n.cfg.Identity.ClientConfig(ed25519.PublicKey(peer.Key))}
+			c, err := d.DialContext(dctx, "tcp4", peer.Addr.String())
+			cancel()
+			if err != nil {
+				return ipmsg.Packet{}, err
+			}
+			cc.c = c
+		}
+		stop := context.AfterFunc(ctx, func() { cc.c.SetDeadline(time.Now()) })
+		cc.c.SetDeadline(time.Now().Add(handshakeTimeout))
+		err := writeFrame(cc.c, b)
+		var ans []byte
+		if err == nil {
+			ans, err = readFrame(cc.c)
+		}
+		stop()
+		if err == nil {
+			cc.c.SetDeadline(time.Time{})
+			return ipmsg.Decode(ans)
+		}
+		last = err
+		cc.c.Close()
+		cc.c = nil
+		if ctx.Err() != nil {
+			return ipmsg.Packet{}, ctx.Err()
+		}
+	}
+	return ipmsg.Packet{}, last
+}
+
+// sendChannel sends p to a peer that proved its key, over its channel, until the peer
+// acknowledges it (RECVMSG) or the retry budget is spent, as sendReliable does over UDP.
+func (n *Node) sendChannel(ctx context.Context, peer peers.Peer, p ipmsg.Packet) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.RetryBudget)
+	defer cancel()
+	stop := context.AfterFunc(n.stopCtx, cancel)
+	defer stop()
+	wait := n.cfg.RetryFirst
+	for {
+		ans, err := n.request(ctx, peer, p)
+		if err == nil && ans.Cmd.Mode() == ipmsg.RecvMsg && string(ipmsg.FirstSection(ans.Body)) == fmt.Sprint(p.No) {
+			return nil
+		}
+		if err == nil && ans.Cmd.Mode() == ipmsg.NoOperation && p.Cmd.Mode() != ipmsg.SendMsg {
+			return nil // a request with nothing to answer (RELEASEFILES): taken
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			switch {
+			case n.stopCtx.Err() != nil:
+				return ErrNodeClosed
+			case ctx.Err() == context.DeadlineExceeded:
+				return ErrNoAck
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(wait*3/2, n.cfg.RetryMax)
+	}
+}
+
+// postChannel sends p to peer over its channel in the background, for packets that expect no
+// answer (RELEASEFILES, automatic replies).
+func (n *Node) postChannel(peer peers.Peer, p ipmsg.Packet) {
+	if !n.startSend() {
+		return
+	}
+	go func() {
+		defer n.sends.Done()
+		if err := n.sendChannel(n.stopCtx, peer, p); err != nil {
+			n.log.Debug("posting over the channel", "to", peer.Addr, "err", err)
+		}
+	}()
+}
+
+// peerByKey returns the listed peer that proved key, if any.
+func (n *Node) peerByKey(key ed25519.PublicKey) (peers.Peer, bool) {
+	fp := trust.FingerprintOf(key).String()
+	for _, p := range n.table.Snapshot() {
+		if p.Secure && p.Fingerprint == fp && ed25519.PublicKey(p.Key).Equal(key) {
+			return p, true
+		}
+	}
+	return peers.Peer{}, false
+}
+
+// onChannel answers one request that came over a channel from the peer whose key is key.
+func (n *Node) onChannel(p ipmsg.Packet, key ed25519.PublicKey) ipmsg.Packet {
+	noop := n.packet(ipmsg.UTF8, true, ipmsg.NoOperation, nil)
+	if p.Cmd.Mode() == ipmsg.BrEntry {
+		return n.packet(ipmsg.UTF8, true, n.entryCmd(ipmsg.AnsEntry), ipmsg.EntryBody(ipmsg.UTF8, n.Self()))
+	}
+	peer, ok := n.peerByKey(key)
+	if !ok {
+		return noop // not (yet) proved here: the sender tries again
+	}
+	answer := noop
+	reply := func(r ipmsg.Packet, _ bool) {
+		switch {
+		case r.Cmd.Mode() == ipmsg.RecvMsg, r.Cmd.Mode() == ipmsg.SendInfo, r.Cmd.Mode() == ipmsg.SendAbsenceInfo:
+			answer = r
+		case r.Cmd.Mode() == ipmsg.SendMsg:
+			n.postChannel(peer, r) // an automatic reply: a message of its own
+		}
+	}
+	switch p.Cmd.Mode() {
+	case ipmsg.SendMsg:
+		n.takeMessage(p, peer.Addr, peer, true, reply)
+	default:
+		n.onRequest(p, peer.Addr, reply)
+	}
+	return answer
 }

@@ -1,13 +1,19 @@
 package lan
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"feigo/ipmsg"
 	"feigo/trust"
+	"feigo/xfer"
 )
 
 // withKey gives a test node an identity key and an empty pin store.
@@ -75,10 +81,12 @@ func TestIdentityCannotBeTaken(t *testing.T) {
 
 	// Messages to Bob reach Bob.
 	ds, err := a.Send(context.Background(), "payroll", bob.Addr)
-	if err != nil || ds[0].Err != nil || ds[0].PeerID != "id-Bob" {
+	if err != nil || ds[0].Err != nil || ds[0].PeerID != "id-Bob" || !ds[0].Encrypted {
 		t.Fatalf("send to Bob: %+v %v", ds, err)
 	}
-	b.waitEvent(t, "message", func(e Event) bool { return e.Message.Text == "payroll" })
+	if got := b.waitEvent(t, "message", func(e Event) bool { return e.Message.Text == "payroll" }).Message; !got.Encrypted || got.PeerID != "id-Alice" {
+		t.Fatalf("Bob received %+v", got)
+	}
 	for {
 		select {
 		case e := <-m.events:
@@ -94,4 +102,47 @@ func TestIdentityCannotBeTaken(t *testing.T) {
 	// Bob quits: his goodbye is believed once he no longer answers at his address.
 	b.stop()
 	a.waitEvent(t, "peer_offline", func(e Event) bool { return e.Peer.ID == "id-Bob" })
+}
+
+// Files between FeiGo peers that proved their keys go over TLS, to the recipient's key only:
+// a plain request from the recipient's own address (another program or user on its
+// machine), naming the offer and the recipient's names, gets nothing; the recipient gets the
+// file whole.
+func TestFilesOnlyToTheRecipientsKey(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	a := startNode(t, ca, "Alice", func(c *Config) { withKey(t)(c); c.StateDir = t.TempDir() }, addrOf(cb))
+	b := startNode(t, cb, "Bob", func(c *Config) { withKey(t)(c); c.StateDir = t.TempDir() }, addrOf(ca))
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	b.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	src := filepath.Join(t.TempDir(), "payroll.xlsx")
+	data := writeRandom(t, src, 3<<20, 7)
+	out, err := a.SendFiles(context.Background(), "", []string{src}, b.addr)
+	if err != nil || len(out.Recipients) != 1 || len(out.Recipients[0].Key) == 0 {
+		t.Fatalf("offer: %+v %v", out, err)
+	}
+	in := incoming(t, b)
+	if !in.FeiGo {
+		t.Fatalf("incoming %+v", in)
+	}
+	// The other user on Bob's machine: same address, Bob's names, no key.
+	c := dialTCP(t, a)
+	pkt, _ := ipmsg.Packet{Version: "1_feigo 0.1.0", No: 9, User: []byte("bob"), Host: []byte("host-Bob"), Cmd: ipmsg.GetFileData,
+		Body: []byte(fmt.Sprintf("%x:0:0:", out.PacketNo))}.Marshal()
+	c.Write(pkt)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got, _ := io.ReadAll(c); len(got) != 0 {
+		t.Fatalf("a plain request for Bob's file got %d bytes", len(got))
+	}
+	c.Close()
+	// Bob fetches it over TLS.
+	dl := t.TempDir()
+	if _, err := b.Accept(in.ID, dl, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFinal(t, b, in.ID); got.State != xfer.StateDone {
+		t.Fatalf("%+v", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dl, "payroll.xlsx")); !bytes.Equal(got, data) {
+		t.Fatal("the file differs")
+	}
 }

@@ -426,8 +426,9 @@ func TestVerifyColleague(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	pa, pb := freePort(t), freePort(t)
 	a := startLoop(t, dirA, "Alice", pa, pb, nil)
-	startLoop(t, dirB, "Bob", pb, pa, nil)
+	b := startLoop(t, dirB, "Bob", pb, pa, nil)
 	a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Secure })
+	b.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Secure })
 	code := func(out string) string {
 		for _, l := range strings.Split(out, "\n") {
 			if c, ok := strings.CutPrefix(l, "Safety code:"); ok {

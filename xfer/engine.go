@@ -31,6 +31,9 @@ type Messenger interface {
 	Write(to netip.AddrPort, p ipmsg.Packet)
 	// SendReliable sends p until to acknowledges it (RECVMSG) or the retries are spent.
 	SendReliable(ctx context.Context, to netip.AddrPort, p ipmsg.Packet) error
+	// DialFiles connects to to's file port and sends the request req (an IPMsg packet):
+	// over TLS bound to the peer's key when it proved one, else over plain TCP.
+	DialFiles(ctx context.Context, to netip.AddrPort, req []byte) (net.Conn, error)
 }
 
 // Config is what the engine is told by its owner.
@@ -229,6 +232,18 @@ func pause(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// runContext is Run's context, or a cancelled one when Run has not started or has ended.
+func (e *Engine) runContext() context.Context {
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	if e.ctx == nil || e.closing {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		return ctx
+	}
+	return e.ctx
 }
 
 // start registers a goroutine of the engine, or reports that the engine has stopped.

@@ -484,23 +484,7 @@ func finalize(root *os.Root, part, base string) (string, error) {
 	return "", fmt.Errorf("no free name for %s", base)
 }
 
-// dial connects to the sender's TCP port for one request.
-func (e *Engine) dial(ctx context.Context, x *xfer) (net.Conn, error) {
-	e.xfers.mu.Lock()
-	t := x.t.clone()
-	e.xfers.mu.Unlock()
-	addr := e.senderAddr(t)
-	d := net.Dialer{Timeout: 10 * time.Second}
-	c, err := d.DialContext(ctx, "tcp4", addr.String())
-	if err != nil {
-		return nil, retryable{fmt.Errorf("connecting to %s: %w", addr, err)}
-	}
-	e.xfers.mu.Lock()
-	x.conns[c] = -1
-	e.xfers.mu.Unlock()
-	return c, nil
-}
-
+// hangUp closes c and forgets it.
 func (e *Engine) hangUp(x *xfer, c net.Conn) {
 	c.Close()
 	e.xfers.mu.Lock()
@@ -508,39 +492,33 @@ func (e *Engine) hangUp(x *xfer, c net.Conn) {
 	e.xfers.mu.Unlock()
 }
 
-// openFetch connects to the sender and sends one request; the connection closes when ctx
-// ends. done hangs up.
+// openFetch connects to the sender and sends one request (over TLS to a sender that proved
+// its key: the messenger decides); the connection closes when ctx ends. done hangs up.
 func (e *Engine) openFetch(ctx context.Context, x *xfer, t Transfer, mode ipmsg.Command, r ipmsg.FileRequest) (c net.Conn, done func(), err error) {
-	if c, err = e.dial(ctx, x); err != nil {
+	addr := e.senderAddr(t)
+	cs, flag := e.m.Encoding(addr)
+	if t.UTF8 {
+		cs, flag = ipmsg.UTF8, true // an offer with UTF8OPT wants it back
+	}
+	req, err := e.m.Packet(cs, flag, mode, ipmsg.EncodeFileRequest(r, mode == ipmsg.GetFileData)).Marshal()
+	if err != nil {
 		return nil, nil, err
 	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	c, err = e.m.DialFiles(dctx, addr, req)
+	cancel()
+	if err != nil {
+		return nil, nil, retryable{fmt.Errorf("connecting to %s: %w", addr, err)}
+	}
+	e.xfers.mu.Lock()
+	x.conns[c] = -1
+	e.xfers.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	done = func() {
 		stop()
 		e.hangUp(x, c)
 	}
-	if err := e.request(c, t, mode, r); err != nil {
-		done()
-		return nil, nil, err
-	}
 	return c, done, nil
-}
-
-// request writes a GETFILEDATA or GETDIRFILES packet in the sender's encoding.
-func (e *Engine) request(c net.Conn, t Transfer, mode ipmsg.Command, r ipmsg.FileRequest) error {
-	cs, flag := e.m.Encoding(e.senderAddr(t))
-	if t.UTF8 {
-		cs, flag = ipmsg.UTF8, true // an offer with UTF8OPT wants it back
-	}
-	b, err := e.m.Packet(cs, flag, mode, ipmsg.EncodeFileRequest(r, mode == ipmsg.GetFileData)).Marshal()
-	if err != nil {
-		return err
-	}
-	c.SetWriteDeadline(time.Now().Add(ioTimeout))
-	if _, err := c.Write(b); err != nil {
-		return retryable{fmt.Errorf("sending the request: %w", err)}
-	}
-	return nil
 }
 
 // deadlineReader refreshes a connection's read deadline as data keeps coming.

@@ -68,6 +68,9 @@ func (e *Engine) SendFiles(ctx context.Context, text string, paths []string, to 
 			r.PeerID, r.Nick, r.User, r.Host = p.ID, p.Nick, p.User, p.Host
 			r.FeiGo = p.Client == string(ipmsg.ClientFeiGo) && slices.Contains(p.Caps, CapSHA256)
 			r.Iptux = p.Client == string(ipmsg.ClientIptux)
+			if p.Secure {
+				r.Key = slices.Clone(p.Key)
+			}
 		}
 		t.Recipients = append(t.Recipients, r)
 	}
@@ -322,6 +325,24 @@ func (e *Engine) serveFileConn(c net.Conn, from netip.AddrPort) {
 		e.log.Debug("no file request", "from", from, "err", err)
 		return
 	}
+	e.serveRequest(c, p, from, nil)
+}
+
+// ServeRequest answers a file request p that came over a TLS channel on c from a peer that
+// proved key, and returns when the file has been sent or refused. The caller closes c.
+func (e *Engine) ServeRequest(c net.Conn, p ipmsg.Packet, from netip.AddrPort, key []byte) {
+	if !e.start() {
+		return
+	}
+	defer e.wg.Done()
+	stop := context.AfterFunc(e.runContext(), func() { c.Close() })
+	defer stop()
+	e.serveRequest(c, p, from, key)
+}
+
+// serveRequest answers the file request p from from (with key, if it proved one).
+func (e *Engine) serveRequest(c net.Conn, p ipmsg.Packet, from netip.AddrPort, key []byte) {
+	var err error
 	mode := p.Cmd.Mode()
 	if mode != ipmsg.GetFileData && mode != ipmsg.GetDirFiles {
 		e.log.Info("refused file connection: not a request", "from", from, "cmd", fmt.Sprintf("%#x", uint32(p.Cmd)))
@@ -333,7 +354,7 @@ func (e *Engine) serveFileConn(c net.Conn, from netip.AddrPort) {
 		return
 	}
 	rcs := e.m.ReadCharset(p, from)
-	x, ri, fi, why := e.findOffered(req, from.Addr(), rcs.Decode(p.User), rcs.Decode(p.Host), mode)
+	x, ri, fi, why := e.findOffered(req, from.Addr(), rcs.Decode(p.User), rcs.Decode(p.Host), mode, key)
 	if why != "" {
 		e.log.Info("refused file request", "from", from, "packet", req.PacketNo, "file", req.FileID, "why", why)
 		return
@@ -411,7 +432,11 @@ func releaseRecipient(t *Transfer, ri int) {
 }
 
 // findOffered finds the live offer, recipient and file a request names; why says why not.
-func (e *Engine) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host string, mode ipmsg.Command) (x *xfer, ri, fi int, why string) {
+//
+// key is the identity key the requester proved over TLS (nil for a plain TCP request): a
+// recipient that proved a key when the offer was made is served only to that key, so
+// another program or user on its machine, or a host that took its address, gets nothing.
+func (e *Engine) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host string, mode ipmsg.Command, key []byte) (x *xfer, ri, fi int, why string) {
 	e.xfers.mu.Lock()
 	defer e.xfers.mu.Unlock()
 	for _, cand := range e.xfers.all {
@@ -438,6 +463,9 @@ func (e *Engine) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host 
 		}
 		if addr != from && r.Addr.Addr() != from {
 			continue
+		}
+		if (len(r.Key) > 0 || len(key) > 0) && !bytes.Equal(r.Key, key) {
+			continue // a recipient with a key is served only over TLS, to that key
 		}
 		if ri < 0 || (r.User == user && r.Host == host && !recipientFinal(r.State)) {
 			ri = i

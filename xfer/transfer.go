@@ -78,6 +78,9 @@ type Recipient struct {
 	Error   string         `json:"error,omitempty"`
 	FeiGo   bool           `json:"feigo,omitempty"`
 	Iptux   bool           `json:"iptux,omitempty"`
+	// Key is the identity key the recipient proved when the offer was made: the files are
+	// then served only over TLS, to that key.
+	Key []byte `json:"key,omitempty"`
 }
 
 // Transfer is an offer of files and what became of it, in either direction.

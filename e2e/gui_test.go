@@ -189,6 +189,11 @@ func TestGUISmoke(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("the window's history after a restart:\n got %q\nwant %q", got, want)
 	}
+	// Bob lists the window again once it has proved its key at its address.
+	bob.WaitEvent("peer_online", 10*time.Second, func(ev map[string]any) bool {
+		p, _ := ev["peer"].(map[string]any)
+		return p["nick"] == "王芳" && p["secure"] == true
+	})
 	if _, e, c := bob.cli("send", "王芳", "历史记录还在吗？"); c != 0 {
 		t.Fatalf("send to the restarted GUI: %s", e)
 	}

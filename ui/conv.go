@@ -95,9 +95,10 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 		}, u.Win).Show()
 	})
 	clear := widget.NewButton(u.t("Clear history"), c.confirmClear)
+	verify := widget.NewButton(u.t("Verify…"), c.verify)
 	c.status = widget.NewLabel("")
 	c.status.Importance = widget.WarningImportance
-	bottom := container.NewBorder(nil, container.NewHBox(file, folder, layout.NewSpacer(), clear), nil, send, c.input)
+	bottom := container.NewBorder(nil, container.NewHBox(file, folder, layout.NewSpacer(), verify, clear), nil, send, c.input)
 	c.tab = container.NewTabItem(nick, container.NewBorder(c.status, bottom, nil, nil, c.scroll))
 	c.updateStatus()
 	c.loadEarlier()
@@ -113,15 +114,60 @@ func (c *conv) online() bool {
 	return ok
 }
 
-// updateStatus shows, over the messages, that the peer is offline and what sending does then.
+// updateStatus shows, over the messages, that the peer is offline and what sending does
+// then, or that the link is not encrypted, or a warning about the peer's key.
 func (c *conv) updateStatus() {
 	if c.online() {
-		c.status.SetText("")
-		c.status.Hide()
+		p, ok := c.u.peers[c.peerID]
+		switch {
+		case ok && p.Warning != "":
+			c.status.Importance = widget.DangerImportance
+			c.status.SetText(c.u.t("Warning: %s %s.", c.nick, p.Warning))
+		case ok && !p.Secure:
+			c.status.Importance = widget.WarningImportance
+			c.status.SetText(c.u.t("Not encrypted: %s's program (%s) cannot encrypt; anyone on the network can read this conversation.", c.nick, p.Client))
+		default:
+			c.status.SetText("")
+			c.status.Hide()
+			return
+		}
+		c.status.Show()
 		return
 	}
+	c.status.Importance = widget.WarningImportance
 	c.status.SetText(c.u.t("%s is offline: messages wait and go when they are back.", c.nick))
 	c.status.Show()
+}
+
+// verify shows the safety code shared with the colleague; "They match" marks their key
+// verified. The call to the node runs in the background.
+func (c *conv) verify() {
+	id := c.peerID
+	if id == "" {
+		return
+	}
+	c.u.work(func(context.Context) func() {
+		v, err := c.u.core.Verify(id, false)
+		if err != nil {
+			return c.u.showErr(err)
+		}
+		return func() {
+			text := c.u.t("Read this code aloud with %s, in person or on the phone. It matches on both screens only if no one stands between you.", c.nick) +
+				"\n\n" + v.SafetyCode
+			if v.KeyChangedFrom != "" {
+				text = c.u.t("%s's key is not the one known before.", c.nick) + "\n\n" + text
+			}
+			dialog.ShowConfirm(c.u.t("Verify %s", c.nick), text, func(ok bool) {
+				if !ok {
+					return
+				}
+				c.u.work(func(context.Context) func() {
+					_, err := c.u.core.Verify(id, true)
+					return c.u.showErr(err)
+				})
+			}, c.u.Win)
+		}
+	})
 }
 
 // loadEarlier asks the history, in the background, for the page before the oldest record

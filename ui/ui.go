@@ -24,6 +24,7 @@ import (
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/control"
 	"feigo/event"
 	"feigo/history"
 	"feigo/ipmsg"
@@ -47,6 +48,10 @@ type Core interface {
 	SetAway(away bool, text string)
 	SetName(nick, group string)
 	Refresh()
+
+	// Verify shows the safety code shared with a colleague and, with confirm, marks their
+	// key verified (package node).
+	Verify(query string, confirm bool) (control.Verification, error)
 
 	// The history (package history through the node).
 	HistoryPage(peer string, before int64, limit int) ([]history.Record, error)
@@ -643,10 +648,10 @@ func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) 
 	}
 }
 
-// peerLine is a peer row: nick, host and address, client kind and away state. The lock for
-// an encrypted link will go first.
+// peerLine is a peer row: nick, host and address, client kind, how far the link can be
+// trusted, and away state.
 func peerLine(lang Lang, p peers.Peer) string {
-	s := fmt.Sprintf("%s   %s  %s  [%s]", p.Nick, p.Host, p.Addr.Addr(), p.Client)
+	s := fmt.Sprintf("%s   %s  %s  [%s · %s]", p.Nick, p.Host, p.Addr.Addr(), p.Client, keyLabel(lang, p))
 	if p.Status == peers.Away {
 		s += "  (" + T(lang, "Away")
 		if p.AwayText != "" {
@@ -655,6 +660,19 @@ func peerLine(lang Lang, p peers.Peer) string {
 		s += ")"
 	}
 	return s
+}
+
+// keyLabel says how far a colleague's identity and link can be trusted.
+func keyLabel(lang Lang, p peers.Peer) string {
+	switch {
+	case p.Warning != "":
+		return T(lang, "WARNING: not who they may seem")
+	case p.Verified:
+		return T(lang, "encrypted, verified")
+	case p.Secure:
+		return T(lang, "encrypted, not verified")
+	}
+	return T(lang, "not encrypted")
 }
 
 func (u *UI) refreshPeers() {

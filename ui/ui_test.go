@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"feigo/control"
 	"feigo/event"
 	"feigo/history"
 	"feigo/ipmsg"
@@ -48,7 +49,8 @@ type fakeCore struct {
 	queued    []string
 	queuedIDs map[string]int64 // send ID → record
 	keepDays  int
-	pages     int // calls of HistoryPage
+	verified  []string // Verify calls: "query/confirm"
+	pages     int      // calls of HistoryPage
 	// holdFiles makes SendFiles wait for its context to end.
 	holdFiles bool
 	// gate, when set, is called as a call named so begins, without mu: a test holds
@@ -360,7 +362,7 @@ func (u *testUI) HandleEvent(ev lan.Event) {
 
 func online(id, nick, group string, addr netip.AddrPort) lan.Event {
 	return lan.Event{Type: event.PeerOnline, Peer: &peers.Peer{ID: id, Nick: nick, Group: group, Addr: addr,
-		Host: "pc-" + id, Client: "feigo", Status: peers.Online}}
+		Host: "pc-" + id, Client: "feigo", Status: peers.Online, Secure: true, Fingerprint: "fp-" + id}}
 }
 
 // texts returns the text of every label under o.
@@ -1206,5 +1208,111 @@ func TestTwoIdenticalQueuedMessages(t *testing.T) {
 	u.settle()
 	if len(c.msgs) != 2 || c.msgs[0].state != history.StateDelivered || c.msgs[1].state != history.StateQueued {
 		t.Fatalf("after the first was delivered: %d bubbles, %s and %s", len(c.msgs), c.msgs[0].state, c.msgs[1].state)
+	}
+}
+
+func (f *fakeCore) Verify(query string, confirm bool) (control.Verification, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verified = append(f.verified, fmt.Sprint(query, "/", confirm))
+	return control.Verification{PeerID: query, Nick: "Bob", SafetyCode: "12345 67890 13579 24680 11111"}, nil
+}
+
+// deepTexts returns the text of every label and button under o, inside widgets too.
+func deepTexts(o fyne.CanvasObject) []string {
+	var out []string
+	switch w := o.(type) {
+	case *widget.Label:
+		return []string{w.Text}
+	case *widget.Button:
+		out = append(out, "["+w.Text+"]")
+	case *fyne.Container:
+		for _, c := range w.Objects {
+			out = append(out, deepTexts(c)...)
+		}
+		return out
+	}
+	if w, ok := o.(fyne.Widget); ok {
+		for _, c := range test.WidgetRenderer(w).Objects() {
+			out = append(out, deepTexts(c)...)
+		}
+	}
+	return out
+}
+
+// findButton returns the button labelled text under o.
+func findButton(o fyne.CanvasObject, text string) *widget.Button {
+	if b, ok := o.(*widget.Button); ok && b.Text == text {
+		return b
+	}
+	if w, ok := o.(fyne.Widget); ok {
+		r := test.WidgetRenderer(w)
+		for _, c := range r.Objects() {
+			if b := findButton(c, text); b != nil {
+				return b
+			}
+		}
+	}
+	if c, ok := o.(*fyne.Container); ok {
+		for _, c := range c.Objects {
+			if b := findButton(c, text); b != nil {
+				return b
+			}
+		}
+	}
+	return nil
+}
+
+// Every colleague shows how far the link can be trusted; a conversation says when it is not
+// encrypted or warns about the key; Verify… shows the safety code and "Yes" marks it verified.
+func TestKeyStateShownAndVerify(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	sec := online("b", "Bob", "Dev", bobAddr)
+	sec.Peer.Secure, sec.Peer.Fingerprint = true, "abcd"
+	u.HandleEvent(sec)
+	legacy := online("c", "Carol", "Dev", carolAddr)
+	legacy.Peer.Client, legacy.Peer.Secure, legacy.Peer.Fingerprint = "iptux", false, ""
+	u.HandleEvent(legacy)
+	imp := online("fp:x", "Bob", "Dev", netip.MustParseAddrPort("10.0.0.9:2425"))
+	imp.Peer.Secure, imp.Peer.Warning = true, "claims to be Bob, whose key is another"
+	u.HandleEvent(imp)
+	row := u.treeCreate(false)
+	for id, want := range map[string]string{"p:b": "encrypted, not verified", "p:c": "not encrypted", "p:fp:x": "WARNING"} {
+		u.treeUpdate(id, false, row)
+		if got := texts(row)[0]; !strings.Contains(got, want) {
+			t.Errorf("row %s: %q, want %q in it", id, got, want)
+		}
+	}
+	c := u.openConv(whoPeer(u.peers["c"]), true)
+	u.settle()
+	if !c.status.Visible() || !strings.Contains(c.status.Text, "Not encrypted") {
+		t.Errorf("a conversation with iptux says %q", c.status.Text)
+	}
+	w := u.openConv(whoPeer(u.peers["fp:x"]), true)
+	u.settle()
+	if !strings.Contains(w.status.Text, "claims to be Bob") {
+		t.Errorf("the impostor's conversation says %q", w.status.Text)
+	}
+	b := u.openConv(whoPeer(u.peers["b"]), true)
+	u.settle()
+	if b.status.Visible() {
+		t.Errorf("an encrypted conversation shows %q", b.status.Text)
+	}
+	b.verify()
+	u.settle()
+	top := u.Win.Canvas().Overlays().Top()
+	if top == nil || !strings.Contains(strings.Join(deepTexts(top), " "), "12345 67890 13579 24680 11111") {
+		t.Fatalf("no safety code shown")
+	}
+	yes := findButton(top, "Yes")
+	if yes == nil {
+		t.Fatalf("no Yes button in %v", deepTexts(top))
+	}
+	test.Tap(yes)
+	u.settle()
+	core.mu.Lock()
+	defer core.mu.Unlock()
+	if strings.Join(core.verified, ",") != "b/false,b/true" {
+		t.Fatalf("verify calls %v", core.verified)
 	}
 }

@@ -10,7 +10,7 @@ BIN     ?= feigo
 APT_PKGS := iproute2 nftables ca-certificates \
 	gcc libc6-dev pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev \
 	libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev libegl-dev xvfb x11-apps \
-	fonts-wqy-microhei iptux xdotool
+	fonts-wqy-microhei iptux xdotool tcpdump
 BENCH_PKGS := iperf3
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -346,3 +346,54 @@ func (h *Host) Run(bin string, args ...string) (stdout, stderr string, code int)
 	}
 	return o.String(), e.String(), code
 }
+
+// Capture records every frame that crosses the lab's switch into a pcap file at path with
+// tcpdump, until the returned stop is called (or the test ends).
+func (l *Lab) Capture(path string) (stop func()) {
+	l.t.Helper()
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		skipOrFail(l.t, fmt.Errorf("capturing needs tcpdump: %w", err))
+	}
+	cmd := exec.Command("ip", "netns", "exec", l.sw, "tcpdump", "-i", "br0", "-U", "-B", "65536", "-s", "0", "-w", path)
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		l.t.Fatalf("tcpdump: %v", err)
+	}
+	// tcpdump says "listening on br0" once it captures.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(errb.String(), "listening on") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			l.t.Fatalf("tcpdump did not start: %s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGINT)
+			cmd.Wait()
+		})
+	}
+	l.t.Cleanup(stop)
+	return stop
+}
+
+// lockedBuffer is a buffer a command writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}

@@ -351,7 +351,10 @@ func (n *Node) takeMessage(p ipmsg.Packet, from netip.AddrPort, peer peers.Peer,
 			msg.Text, show = ipmsg.FeiQText(msg.Text)
 		}
 		if !show {
-			// A FeiQ control string: acknowledged, never shown.
+			// A FeiQ control string: acknowledged, never shown, and not remembered as a
+			// message, so that a forged one cannot suppress the real message that comes
+			// with its number.
+			n.dedup.forget(key)
 			n.log.Debug("FeiQ control text", "from", from)
 			if needAck {
 				reply(n.packet(replyCS, replyFlag, ipmsg.RecvMsg, []byte(strconv.FormatUint(uint64(p.No), 10)+"\x00")), false)

@@ -546,3 +546,23 @@ func TestFailedRunDoesNotHang(t *testing.T) {
 		t.Fatal("a call after a failed Run blocked")
 	}
 }
+
+// A forged FeiQ control string that takes a colleague's next packet number does not make
+// the real message with that number a duplicate: it is still shown.
+func TestControlStringDoesNotSuppressTheRealMessage(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Bob", nil)
+	r := newRawPeer(t)
+	const ver = "1_lbt6_0#128#000C29AABBCC#0#0#0"
+	pkt := func(body string) []byte {
+		b, _ := ipmsg.Packet{Version: ver, No: 777, User: []byte("feiq"), Host: []byte("pc"),
+			Cmd: ipmsg.SendMsg | ipmsg.SendCheckOpt, Body: []byte(body + "\x00")}.Marshal()
+		return b
+	}
+	r.sendRaw(n.addr, pkt("/~#>forged<B~"))
+	r.expect(ipmsg.RecvMsg)
+	r.sendRaw(n.addr, pkt("the real one"))
+	r.expect(ipmsg.RecvMsg)
+	if m := n.waitEvent(t, "message", nil).Message; m.Text != "the real one" {
+		t.Fatalf("shown %q", m.Text)
+	}
+}

@@ -384,10 +384,19 @@ func TestRequestsNotOfferedAreRefused(t *testing.T) {
 	if n := ask(l.Hosts[1], ipmsg.GetDirFiles, fmt.Sprintf("%x:0", pkt)); n != 0 {
 		t.Errorf("a folder request for a file got %d bytes", n)
 	}
-	// The real request from the recipient works, which shows the refusals above were
-	// not a dead port.
-	if n := ask(l.Hosts[1], ipmsg.GetFileData, fmt.Sprintf("%x:0:0", pkt)); n != 10000 {
-		t.Errorf("the recipient's request got %d bytes, want 10000", n)
+	// Bob proved his key, so even the right request from his host, in plain IPMsg (another
+	// user or program on his machine), gets nothing: the file is served to his key only.
+	if n := ask(l.Hosts[1], ipmsg.GetFileData, fmt.Sprintf("%x:0:0", pkt)); n != 0 {
+		t.Errorf("a plain request from the recipient's host got %d bytes", n)
+	}
+	// Bob's FeiGo gets it, which shows the refusals above were not a dead port.
+	id := int(ev["transfer"].(map[string]any)["id"].(float64))
+	dl := t.TempDir()
+	if _, e, c := b.cli("accept", fmt.Sprint(id), "--to", dl, "--wait"); c != 0 {
+		t.Fatalf("accept: %s", e)
+	}
+	if fileSum(t, src) != fileSum(t, filepath.Join(dl, "secret.bin")) {
+		t.Error("the recipient's copy differs")
 	}
 }
 

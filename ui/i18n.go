@@ -71,7 +71,7 @@ var zh = map[string]string{
 	"Network interfaces (comma-separated, empty: all)":    "网卡（逗号分隔，留空为全部）",
 	"Extra broadcast addresses / hosts (comma-separated)": "其他广播地址或主机（逗号分隔）",
 	"Port": "端口",
-	"Auto-accept files from (nicknames, comma-separated)": "自动接收以下同事的文件（昵称，逗号分隔）",
+	"Auto-accept files from these verified colleagues (IDs from feigo peers, comma-separated)": "自动接收以下已验证同事的文件（ID 见 feigo peers，逗号分隔）",
 	"Start minimised": "启动时最小化",
 	"Save":            "保存",
 	"Network changes apply on the next start.": "网络设置在下次启动时生效。",

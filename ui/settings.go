@@ -84,7 +84,7 @@ func (u *UI) showSettings() {
 		widget.NewFormItem(u.t("Group"), group),
 		widget.NewFormItem(u.t("Away message"), away),
 		widget.NewFormItem(u.t("Download folder"), dl),
-		widget.NewFormItem(u.t("Auto-accept files from (nicknames, comma-separated)"), auto),
+		widget.NewFormItem(u.t("Auto-accept files from these verified colleagues (IDs from feigo peers, comma-separated)"), auto),
 		widget.NewFormItem("Enter", enter),
 		widget.NewFormItem(u.t("Language"), lang),
 		widget.NewFormItem(u.t("Keep history"), keep),

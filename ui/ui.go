@@ -339,12 +339,22 @@ func (u *UI) apply(ev lan.Event) {
 }
 
 // offered shows a new incoming offer in its conversation, and accepts it at once from the
-// colleagues chosen in the settings.
+// colleagues chosen in the settings: by their ID or key fingerprint (never their nickname,
+// which anyone can take), and only once their key is verified.
+func (u *UI) autoAccepts(peerID string) bool {
+	p, ok := u.peers[peerID]
+	if !ok || peerID == "" || !p.Secure || !p.Verified || p.Warning != "" {
+		return false
+	}
+	auto := u.opt.Settings.AutoAccept
+	return slices.Contains(auto, p.ID) || (p.Fingerprint != "" && slices.Contains(auto, p.Fingerprint))
+}
+
 func (u *UI) offered(t xfer.Transfer) {
 	c := u.openConv(who{id: t.PeerID, addr: t.Addr, nick: t.Nick, user: t.User, host: t.Host}, false)
 	u.addOffer(c, t)
 	u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
-	if auto := u.opt.Settings.AutoAccept; slices.Contains(auto, t.Nick) || (t.PeerID != "" && slices.Contains(auto, t.PeerID)) {
+	if u.autoAccepts(t.PeerID) {
 		id := t.ID
 		u.work(func(context.Context) func() {
 			_, err := u.core.Accept(id, "", nil)

@@ -710,16 +710,26 @@ func TestAutoAcceptFromChosenColleagues(t *testing.T) {
 	app := test.NewTempApp(t)
 	core := newFakeCore(t)
 	var saved []profile.Settings
-	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{Language: "en", AutoAccept: []string{"Bob"}},
+	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{Language: "en", AutoAccept: []string{"b", "c", "Bob"}},
 		Save: func(st profile.Settings) error { saved = append(saved, st); return nil }})
-	offer := func(id int, nick string) {
+	bob := online("b", "Bob", "Dev", bobAddr)
+	bob.Peer.Verified = true
+	u.HandleEvent(bob)
+	u.HandleEvent(online("c", "Carol", "Dev", carolAddr)) // listed, but her key is not verified
+	imp := online("fp:x", "Bob", "Dev", netip.MustParseAddrPort("10.0.0.9:2425"))
+	imp.Peer.Warning = "claims to be Bob"
+	u.HandleEvent(imp)
+	offer := func(id int, peerID, nick string) {
 		u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &xfer.Transfer{ID: id, Direction: event.In, State: xfer.StateOffered,
-			Nick: nick, Addr: bobAddr, Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
+			PeerID: peerID, Nick: nick, Addr: bobAddr, Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "x", Size: 1, Attr: 1}}}}})
 	}
-	offer(1, "Bob")
-	offer(2, "Mallory")
+	offer(1, "b", "Bob")
+	offer(2, "", "Mallory")
+	offer(3, "fp:x", "Bob") // an impostor with Bob's nickname
+	offer(4, "c", "Carol")
+	u.settle()
 	if len(core.accepted) != 1 || core.accepted[0] != 1 {
-		t.Fatalf("accepted %v", core.accepted)
+		t.Fatalf("accepted %v: only the verified colleague's offer should be", core.accepted)
 	}
 	// Settings changed in the window are saved to the profile.
 	st := u.opt.Settings

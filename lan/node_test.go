@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,14 +29,33 @@ type testNode struct {
 	stop   func()
 }
 
+// reservedTCP holds, for each loopback UDP socket, the TCP listener on its port that its node
+// will use: bound at once, so that no outgoing connection's ephemeral port takes it meanwhile.
+var reservedTCP sync.Map // *net.UDPConn → *net.TCPListener
+
 func loopbackConn(t *testing.T) *net.UDPConn {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
+	for range 50 {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl, err := ListenTCP(netip.MustParseAddr("127.0.0.1"), int(addrOf(c).Port()))
+		if err != nil {
+			c.Close()
+			continue
+		}
+		c.SetReadBuffer(4 << 20) // as Listen does: a burst must not overflow the default buffer
+		reservedTCP.Store(c, tl)
+		t.Cleanup(func() {
+			if v, ok := reservedTCP.LoadAndDelete(c); ok {
+				v.(*net.TCPListener).Close()
+			}
+		})
+		return c
 	}
-	c.SetReadBuffer(4 << 20) // as Listen does: a burst must not overflow the default buffer
-	return c
+	t.Fatal("no loopback port free for both UDP and TCP")
+	return nil
 }
 
 func addrOf(c *net.UDPConn) netip.AddrPort {
@@ -57,6 +77,13 @@ func startNode(t *testing.T, conn *net.UDPConn, nick string, tweak func(*Config)
 	}
 	if tweak != nil {
 		tweak(&cfg)
+	}
+	if v, ok := reservedTCP.LoadAndDelete(conn); ok {
+		if cfg.TCP == nil && (!cfg.NoFiles || cfg.Identity != nil) {
+			cfg.TCP = v.(*net.TCPListener)
+		} else {
+			v.(*net.TCPListener).Close()
+		}
 	}
 	n, err := NewNode(cfg, peers.New(nil))
 	if err != nil {

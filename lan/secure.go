@@ -358,6 +358,14 @@ func (n *Node) scheduleProof(j proofJob) {
 	if len(n.proofs.last) >= maxProofMemory {
 		clear(n.proofs.last)
 	}
+	// A proof sends the address a TCP and TLS handshake: for an identity not listed at
+	// that address it counts as a reply (8 at once, then one per 5 s), so forged
+	// announcements of new identities cannot aim handshakes at a victim.
+	if !j.force && !n.listedAt(j.name, j.key, j.addr) && !n.controlLimit.allow(j.addr.Addr(), now, 1) {
+		n.proofs.mu.Unlock()
+		n.stats.repliesDropped.Add(1)
+		return
+	}
 	n.proofs.inFlight[k], n.proofs.last[k] = true, now
 	n.proofs.mu.Unlock()
 	if !n.startSend() {
@@ -390,6 +398,16 @@ func (n *Node) scheduleProof(j proofJob) {
 			n.proved(j, e)
 		}
 	}()
+}
+
+// listedAt reports whether the peer with name and key is listed at addr already.
+func (n *Node) listedAt(name string, key ed25519.PublicKey, addr netip.AddrPort) bool {
+	for _, id := range []string{name, fingerprint(key)} {
+		if p, ok := n.table.Get(id); ok && p.Addr == addr && ed25519.PublicKey(p.Key).Equal(key) {
+			return true
+		}
+	}
+	return false
 }
 
 // proved lists the peer whose key answered at j.addr, as its key holder described itself.

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"feigo/event"
-	"feigo/ipmsg"
-	"feigo/peers"
 	"feigo/xfer"
 )
 
@@ -19,50 +16,12 @@ import (
 // replaced, before Run, by one built the same way with lim.
 func startLimited(t *testing.T, conn *net.UDPConn, nick string, tweak func(*Config), lim xfer.Limits, extra ...netip.AddrPort) *testNode {
 	t.Helper()
-	var ex []string
-	for _, a := range extra {
-		ex = append(ex, a.String())
-	}
-	tn := &testNode{addr: addrOf(conn), events: make(chan Event, 1000)}
-	cfg := Config{
-		ID: "id-" + nick, Nick: nick, Group: "QA", User: strings.ToLower(nick), Host: "host-" + nick,
-		Conn: conn, NoInterfaces: true, Extra: ex, Legacy: ipmsg.GBK,
-		OnEvent: func(e Event) { tn.events <- e },
-	}
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	n, err := NewNode(cfg, peers.New(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := n.cfg
-	files, err := xfer.New(xfer.Config{
-		StateDir: c.StateDir, DownloadDir: c.DownloadDir, AcceptDir: c.AcceptDir, NoVerify: c.NoVerify,
-		OfferTTL: c.OfferTTL, FetchPatience: c.FetchPatience, Log: c.Log, Now: c.Now, Limits: lim,
-		Emit: func(typ event.Type, tr xfer.Transfer) { n.emit(Event{Type: typ, Transfer: &tr}) },
-	}, messenger{n}, n.table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.files = files
-	tn.Node, tn.Engine = n, files
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	var once bool
-	tn.stop = func() {
-		if once {
-			return
+	return startNode(t, conn, nick, func(c *Config) {
+		if tweak != nil {
+			tweak(c)
 		}
-		once = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}
-	t.Cleanup(tn.stop)
-	return tn
+		c.FileLimits = lim
+	}, extra...)
 }
 
 // logRecorder is a slog handler that keeps the messages of the records it is given.

@@ -387,10 +387,11 @@ type hostileSender struct {
 
 func newHostileSender(t *testing.T, reply func(req ipmsg.Packet, conn net.Conn)) *hostileSender {
 	r := newRawPeer(t)
-	ln, err := net.Listen("tcp4", r.addr().String())
-	if err != nil {
-		t.Fatal(err)
+	v, ok := reservedTCP.LoadAndDelete(r.conn) // the TCP port next to its UDP one
+	if !ok {
+		t.Fatal("no TCP port reserved for the raw peer")
 	}
+	ln := v.(*net.TCPListener)
 	t.Cleanup(func() { ln.Close() })
 	h := &hostileSender{rawPeer: r, ln: ln, requests: make(chan string, 100)}
 	go func() {

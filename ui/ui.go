@@ -661,7 +661,7 @@ func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) 
 // peerLine is a peer row: nick, host and address, client kind, how far the link can be
 // trusted, and away state.
 func peerLine(lang Lang, p peers.Peer) string {
-	s := fmt.Sprintf("%s   %s  %s  [%s · %s]", p.Nick, p.Host, p.Addr.Addr(), p.Client, keyLabel(lang, p))
+	s := fmt.Sprintf("%s  · %s ·  %s  %s  [%s]", p.Nick, keyLabel(lang, p), p.Host, p.Addr.Addr(), p.Client)
 	if p.Status == peers.Away {
 		s += "  (" + T(lang, "Away")
 		if p.AwayText != "" {
@@ -678,9 +678,9 @@ func keyLabel(lang Lang, p peers.Peer) string {
 	case p.Warning != "":
 		return T(lang, "WARNING: not who they may seem")
 	case p.Verified:
-		return T(lang, "encrypted, verified")
+		return T(lang, "verified")
 	case p.Secure:
-		return T(lang, "encrypted, not verified")
+		return T(lang, "encrypted")
 	}
 	return T(lang, "not encrypted")
 }

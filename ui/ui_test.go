@@ -1287,7 +1287,7 @@ func TestKeyStateShownAndVerify(t *testing.T) {
 	imp.Peer.Secure, imp.Peer.Warning = true, "claims to be Bob, whose key is another"
 	u.HandleEvent(imp)
 	row := u.treeCreate(false)
-	for id, want := range map[string]string{"p:b": "encrypted, not verified", "p:c": "not encrypted", "p:fp:x": "WARNING"} {
+	for id, want := range map[string]string{"p:b": "· encrypted ·", "p:c": "· not encrypted ·", "p:fp:x": "WARNING"} {
 		u.treeUpdate(id, false, row)
 		if got := texts(row)[0]; !strings.Contains(got, want) {
 			t.Errorf("row %s: %q, want %q in it", id, got, want)

@@ -12,6 +12,7 @@ func runVerify(env Env, args []string) int {
 		"stands between you. If it matches, run again with --confirm: the colleague is then shown as\n"+
 		"verified, and a later change of their key as a warning.")
 	confirm := fs.Bool("confirm", false, "the codes matched: mark the colleague's key verified")
+	key := fs.String("key", "", "with --confirm: the colleague's key `FINGERPRINT` as shown with the code; another key is refused")
 	pos, code, done := interspersed(env, fs, args)
 	if done {
 		return code
@@ -20,7 +21,7 @@ func runVerify(env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "feigo verify: need one PEER")
 		return 2
 	}
-	resp, ok := call(env, "verify", *prof, control.Request{Cmd: "verify", To: pos, Confirm: *confirm})
+	resp, ok := call(env, "verify", *prof, control.Request{Cmd: "verify", To: pos, Confirm: *confirm, Fingerprint: *key})
 	if !ok {
 		return 1
 	}
@@ -40,7 +41,7 @@ func runVerify(env Env, args []string) int {
 	case v.Verified:
 		fmt.Fprintf(env.Stdout, "%s is verified.\n", nick)
 	default:
-		fmt.Fprintf(env.Stdout, "Compare the safety code with %s; if it matches: feigo verify --confirm %s\n", nick, printable(pos[0]))
+		fmt.Fprintf(env.Stdout, "Compare the safety code with %s; if it matches: feigo verify --confirm --key %s %s\n", nick, v.Fingerprint, printable(pos[0]))
 	}
 	return 0
 }

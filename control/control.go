@@ -67,7 +67,9 @@ type Request struct {
 	// Clear (history) deletes the named peer's history instead of listing it.
 	Clear bool `json:"clear,omitempty"`
 	// Confirm (verify) marks the colleague verified: the user compared the safety code.
-	Confirm bool `json:"confirm,omitempty"`
+	// Fingerprint, when set, is the key the user saw: another key is refused.
+	Confirm     bool   `json:"confirm,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // Historian is a node that keeps a history (`feigo history`, `feigo send --queue`).
@@ -82,8 +84,8 @@ type Historian interface {
 // Verifier is a node with an identity key (`feigo verify`).
 type Verifier interface {
 	// Verify shows the safety code shared with the colleague named query and, with
-	// confirm, marks their key verified.
-	Verify(query string, confirm bool) (Verification, error)
+	// confirm, marks their key verified; fingerprint, when not "", must be that key's.
+	Verify(query string, confirm bool, fingerprint string) (Verification, error)
 }
 
 // Verification is what two colleagues compare, and whether it was confirmed.
@@ -343,7 +345,7 @@ func handle(ctx context.Context, node Node, req Request) Response {
 		if len(req.To) != 1 {
 			return Response{Error: "name one colleague"}
 		}
-		res, err := v.Verify(req.To[0], req.Confirm)
+		res, err := v.Verify(req.To[0], req.Confirm, req.Fingerprint)
 		if err != nil {
 			return Response{Error: err.Error()}
 		}

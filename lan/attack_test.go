@@ -1,8 +1,8 @@
 package lan
 
-// An attacker's pass over the trust layer (branch attack). Each test here states a claim of
-// README's "Trust" section and FAILS where the claim breaks today: the failure message says
-// what the attacker achieved. Loopback stands for the LAN: every node is on 127.0.0.1 with
+// An attacker's pass over the trust layer. Each test here states a claim of README's "Trust"
+// section and tries to break it; a failure ("BREAK: …") says what the attacker achieved. Each
+// broke the first version of the trust layer and holds since its fix. Loopback stands for the LAN: every node is on 127.0.0.1 with
 // its own port, so a socket on 127.0.0.1 with another port is "another program or user on the
 // colleague's machine" (or a LAN host that forges the colleague's IP with another port).
 
@@ -51,8 +51,25 @@ func securePair(t *testing.T, tweak func(*Config)) (a, b *testNode) {
 // serves port 2425 has.
 func samePort(t *testing.T) (*net.UDPConn, net.Listener) {
 	t.Helper()
+	uc := loopbackConn(t)
+	v, ok := reservedTCP.LoadAndDelete(uc) // the TCP port loopbackConn reserved next to it
+	if !ok {
+		t.Fatal("no TCP port reserved")
+	}
+	ln := v.(*net.TCPListener)
+	t.Cleanup(func() { uc.Close(); ln.Close() })
+	return uc, ln
+}
+
+// samePortAt is samePort on another loopback address: another host, as far as the node can
+// tell.
+func samePortAt(t *testing.T, ip string) (*net.UDPConn, net.Listener) {
+	t.Helper()
 	for range 50 {
-		uc := loopbackConn(t)
+		uc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
+		if err != nil {
+			t.Fatal(err)
+		}
 		ln, err := net.Listen("tcp4", uc.LocalAddr().String())
 		if err == nil {
 			t.Cleanup(func() { uc.Close(); ln.Close() })
@@ -240,7 +257,7 @@ func TestAttackDedupPoisonSuppressesMessage(t *testing.T) {
 func TestAttackStalledProofsHideColleague(t *testing.T) {
 	ca, cb := loopbackConn(t), loopbackConn(t)
 	a := startNode(t, ca, "Alice", withKey(t))
-	uc, ln := samePort(t)
+	uc, ln := samePortAt(t, "127.0.0.2") // the attacker is another host than Bob
 	var mu sync.Mutex
 	var held []net.Conn
 	go func() {
@@ -315,8 +332,10 @@ func TestAttackDemuxSlotsExhausted(t *testing.T) {
 			c.Close()
 		}
 	})
+	// The attacker is another host: 127.0.0.2 (Alice is 127.0.0.1).
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
 	for range maxChannels {
-		c, err := net.Dial("tcp4", b.addr.String())
+		c, err := d.Dial("tcp4", b.addr.String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,19 +400,19 @@ func TestAttackPinEvictionTakeover(t *testing.T) {
 	if _, ok := pins.Get("id-Bob"); !ok {
 		t.Fatal("Bob is not pinned")
 	}
-	for i := 0; len(pins.All()) < trust.MaxPins; i++ {
+	for i := range trust.MaxPins {
 		pub, _, _ := ed25519.GenerateKey(rand.Reader)
 		pins.See(fmt.Sprint("filler-", i), pub, "")
 	}
 	// One more identity, proved remotely by a real node at another address.
 	cm := loopbackConn(t)
 	startNode(t, cm, "Mallory", withKey(t), a.addr)
-	waitFor(5*time.Second, func() bool { _, ok := pins.Get("id-Mallory"); return ok })
-	if _, ok := pins.Get("id-Bob"); ok {
-		t.Log("held: Bob's pin survived")
-		return
+	if !waitFor(5*time.Second, func() bool { _, ok := a.Table().Get("id-Mallory"); return ok }) {
+		t.Fatal("Mallory was not proved")
 	}
-	t.Errorf("BREAK: Bob's pin was evicted by a stranger's proved identity (%d pins)", len(pins.All()))
+	if _, ok := pins.Get("id-Bob"); !ok {
+		t.Errorf("BREAK: Bob's pin was evicted by a stranger's proved identity (%d pins)", len(pins.All()))
+	}
 
 	// A keyless entry with Bob's ID, from the attacker's own address.
 	r := newRawPeer(t)

@@ -319,13 +319,13 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 	if !known && !n.admitStranger(from, size, key) {
 		return
 	}
-	n.takeMessage(p, from, peer, known, func(r ipmsg.Packet, control bool) { n.reply(from, r, control) })
+	n.takeMessage(p, from, peer, known, key, func(r ipmsg.Packet, control bool) { n.reply(from, r, control) })
 }
 
 // takeMessage delivers a SENDMSG from from (the peer, if known) once, and answers through
 // reply: over UDP, or on the channel it came on.
-func (n *Node) takeMessage(p ipmsg.Packet, from netip.AddrPort, peer peers.Peer, known bool, reply func(ipmsg.Packet, bool)) {
-	key := dedupKey{from.Addr(), string(p.User), p.No, ipmsg.SendMsg}
+// key is what the duplicate filter remembers it by.
+func (n *Node) takeMessage(p ipmsg.Packet, from netip.AddrPort, peer peers.Peer, known bool, key dedupKey, reply func(ipmsg.Packet, bool)) {
 	cs := n.readCharset(p, from)
 	replyCS, replyFlag := n.encodingFor(from)
 	if p.Cmd.Has(ipmsg.UTF8Opt) {

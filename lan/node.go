@@ -646,17 +646,18 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 	case ipmsg.RecvMsg:
 		n.onRecvMsg(p, from)
 	default:
-		n.onRequest(p, from, udp)
+		n.onRequest(p, from, nil, udp)
 	}
 }
 
 // onRequest answers the packets that are the same over UDP and over a channel: RELEASEFILES,
-// GETINFO and GETABSENCEINFO; others are ignored.
-func (n *Node) onRequest(p ipmsg.Packet, from netip.AddrPort, reply func(ipmsg.Packet, bool)) {
+// GETINFO and GETABSENCEINFO; others are ignored. key is the key the sender proved on its
+// channel, nil for a datagram.
+func (n *Node) onRequest(p ipmsg.Packet, from netip.AddrPort, key []byte, reply func(ipmsg.Packet, bool)) {
 	switch p.Cmd.Mode() {
 	case ipmsg.ReleaseFiles:
 		if n.files != nil {
-			n.files.OnRelease(p, from)
+			n.files.OnRelease(p, from, key)
 		}
 	case ipmsg.GetInfo:
 		cs, f := n.encodingFor(from)

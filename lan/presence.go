@@ -102,7 +102,11 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 		if q, ok := n.table.ByAddr(from); ok && q.Secure {
 			return // an entry without the key cannot speak for a peer that proved one here
 		}
-		if _, pinned := n.cfg.Pins.Get(e.ID); pinned && e.Client == ipmsg.ClientFeiGo {
+		_, pinned := n.cfg.Pins.Get(e.ID)
+		if q, listed := n.table.Get(e.ID); listed && q.Secure {
+			pinned = true // its pin may have been pushed out: the table still knows the key
+		}
+		if pinned && e.Client == ipmsg.ClientFeiGo {
 			// A colleague's FeiGo ID without their key: listed by its address, apart.
 			e.ID, warning = "", "uses the FeiGo ID of a colleague without their key"
 		}

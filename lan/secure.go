@@ -88,11 +88,15 @@ type demux struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]bool // being sniffed or served: closed by Close
+	perIP map[netip.Addr]int
 }
+
+// maxChannelsPerIP bounds the connections one address may have sniffed or served at once.
+const maxChannelsPerIP = 16
 
 func newDemux(ln net.Listener, serve func(net.Conn), files bool) *demux {
 	return &demux{ln: ln, files: make(chan net.Conn), hasFiles: files, done: make(chan struct{}), serve: serve,
-		slots: make(chan struct{}, maxChannels), conns: map[net.Conn]bool{}}
+		slots: make(chan struct{}, maxChannels), conns: map[net.Conn]bool{}, perIP: map[netip.Addr]int{}}
 }
 
 // track registers c to be closed by Close; it reports false (and closes c) once closed.
@@ -100,7 +104,13 @@ func (d *demux) track(c net.Conn, on bool) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !on {
-		delete(d.conns, c)
+		if d.conns[c] {
+			delete(d.conns, c)
+			ip := remoteIP(c)
+			if d.perIP[ip]--; d.perIP[ip] <= 0 {
+				delete(d.perIP, ip)
+			}
+		}
 		return true
 	}
 	select {
@@ -109,8 +119,19 @@ func (d *demux) track(c net.Conn, on bool) bool {
 		return false
 	default:
 	}
+	ip := remoteIP(c)
+	if d.perIP[ip] >= maxChannelsPerIP {
+		c.Close()
+		return false
+	}
+	d.perIP[ip]++
 	d.conns[c] = true
 	return true
+}
+
+func remoteIP(c net.Conn) netip.Addr {
+	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	return ap.Addr().Unmap()
 }
 
 // run accepts until the listener is closed, then waits for the channels it serves.
@@ -314,12 +335,16 @@ func fingerprint(key ed25519.PublicKey) string { return "fp:" + trust.Fingerprin
 type proofs struct {
 	mu       sync.Mutex
 	inFlight map[string]bool
+	perIP    map[netip.Addr]int // proofs in flight per address
 	last     map[string]time.Time
 }
 
 const (
 	maxProofs  = 32
 	proofEvery = time.Second
+	// maxProofsPerIP bounds the proofs in flight to one address, so that stalled proofs
+	// from one host cannot take every slot.
+	maxProofsPerIP = 4
 	// maxProofMemory bounds the times remembered; older ones are forgotten first.
 	maxProofMemory = 4096
 )
@@ -350,7 +375,10 @@ func (n *Node) scheduleProof(j proofJob) {
 	k := j.id()
 	now := n.now()
 	n.proofs.mu.Lock()
-	if n.proofs.inFlight[k] || len(n.proofs.inFlight) >= maxProofs ||
+	if n.proofs.perIP == nil {
+		n.proofs.perIP = map[netip.Addr]int{}
+	}
+	if n.proofs.inFlight[k] || len(n.proofs.inFlight) >= maxProofs || n.proofs.perIP[j.addr.Addr()] >= maxProofsPerIP ||
 		(!j.force && now.Sub(n.proofs.last[k]) < proofEvery) {
 		n.proofs.mu.Unlock()
 		return
@@ -367,20 +395,23 @@ func (n *Node) scheduleProof(j proofJob) {
 		return
 	}
 	n.proofs.inFlight[k], n.proofs.last[k] = true, now
+	n.proofs.perIP[j.addr.Addr()]++
 	n.proofs.mu.Unlock()
-	if !n.startSend() {
+	done := func() {
 		n.proofs.mu.Lock()
 		delete(n.proofs.inFlight, k)
+		if n.proofs.perIP[j.addr.Addr()]--; n.proofs.perIP[j.addr.Addr()] <= 0 {
+			delete(n.proofs.perIP, j.addr.Addr())
+		}
 		n.proofs.mu.Unlock()
+	}
+	if !n.startSend() {
+		done()
 		return
 	}
 	go func() {
 		defer n.sends.Done()
-		defer func() {
-			n.proofs.mu.Lock()
-			delete(n.proofs.inFlight, k)
-			n.proofs.mu.Unlock()
-		}()
+		defer done()
 		e, err := n.prove(n.stopCtx, j.addr, j.key)
 		switch {
 		case j.exit:
@@ -394,10 +425,26 @@ func (n *Node) scheduleProof(j proofJob) {
 		case e.ID != j.name:
 			n.stats.notProved.Add(1)
 			n.log.Debug("announcement not proved: another name in the answer", "addr", j.addr)
+		case n.stillAt(j):
+			// The key answers at its listed address too: the new address relays to it
+			// (or is a second copy of the profile). The colleague stays where they are.
+			n.stats.notProved.Add(1)
+			n.warnOnce(j.addr.Addr(), "a colleague's key answers at another address too; not moved", "name", j.name)
 		default:
 			n.proved(j, e)
 		}
 	}()
+}
+
+// stillAt reports whether the peer j names is listed, with j's key, at another address where
+// it still proves that key.
+func (n *Node) stillAt(j proofJob) bool {
+	p, ok := n.table.Get(j.name)
+	if !ok || !p.Secure || p.Addr == j.addr || !ed25519.PublicKey(p.Key).Equal(j.key) {
+		return false
+	}
+	_, err := n.prove(n.stopCtx, p.Addr, j.key)
+	return err == nil
 }
 
 // listedAt reports whether the peer with name and key is listed at addr already.
@@ -658,9 +705,11 @@ func (n *Node) onChannel(p ipmsg.Packet, key ed25519.PublicKey) ipmsg.Packet {
 	}
 	switch p.Cmd.Mode() {
 	case ipmsg.SendMsg:
-		n.takeMessage(p, peer.Addr, peer, true, reply)
+		// Remembered by the sender's key, apart from datagrams, which anyone can forge.
+		dk := dedupKey{user: "key:" + peer.Fingerprint, no: p.No, mode: ipmsg.SendMsg}
+		n.takeMessage(p, peer.Addr, peer, true, dk, reply)
 	default:
-		n.onRequest(p, peer.Addr, reply)
+		n.onRequest(p, peer.Addr, key, reply)
 	}
 	return answer
 }

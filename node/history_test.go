@@ -442,7 +442,17 @@ func TestVerifyColleague(t *testing.T) {
 	if c1 != 0 || c2 != 0 || code(outA) == "" || code(outA) != code(outB) {
 		t.Fatalf("safety codes differ or missing:\n%s%s\n%s%s", outA, errA, outB, errB)
 	}
-	if out, e, c := run("verify", "--profile", dirA, "--confirm", "Bob"); c != 0 || !strings.Contains(out, "Bob is verified") {
+	bobKey := ""
+	for _, l := range strings.Split(outA, "\n") {
+		if k, ok := strings.CutPrefix(l, "Bob's key:"); ok {
+			bobKey = strings.TrimSpace(k)
+		}
+	}
+	// A key other than the one shown is refused; the one shown is verified.
+	if out, e, c := run("verify", "--profile", dirA, "--confirm", "--key", strings.Repeat("a", 52), "Bob"); c != 1 || !strings.Contains(e, "changed") {
+		t.Fatalf("verify --confirm with another key: %d %q %q", c, out, e)
+	}
+	if out, e, c := run("verify", "--profile", dirA, "--confirm", "--key", bobKey, "Bob"); c != 0 || !strings.Contains(out, "Bob is verified") {
 		t.Fatalf("verify --confirm: %d %q %q", c, out, e)
 	}
 	verified := func() bool {

@@ -12,8 +12,10 @@ import (
 // Verify shows the safety code this node shares with the colleague named query and, with
 // confirm, pins the colleague's key as verified: the user read the code aloud with them and
 // it matched. A colleague whose key is not the one pinned to their name (a warning in the
-// list) is verified with their new key, which replaces the old.
-func (n *Node) Verify(query string, confirm bool) (control.Verification, error) {
+// list) is verified with their new key, which replaces the old. fingerprint, when not "",
+// is the key whose code the user compared: if the colleague now shows another, nothing is
+// verified.
+func (n *Node) Verify(query string, confirm bool, fingerprint string) (control.Verification, error) {
 	m := peers.Find(n.Table().Snapshot(), query)
 	switch {
 	case len(m) > 1:
@@ -33,6 +35,9 @@ func (n *Node) Verify(query string, confirm bool) (control.Verification, error) 
 	}
 	if !confirm {
 		return v, nil
+	}
+	if fingerprint != "" && fingerprint != p.Fingerprint {
+		return v, fmt.Errorf("%s's key changed since its safety code was shown: compare the new code", p.Nick)
 	}
 	if v.KeyChangedFrom != "" {
 		if err := n.pins.Replace(p.PinName, key, p.Nick); err != nil {

@@ -16,7 +16,8 @@ import (
 const PinsFile = "pins.json"
 
 // MaxPins bounds the pins kept: a hostile LAN can make new identities at will, so beyond
-// this the oldest unverified pins are forgotten (verified ones never are).
+// this the newest unverified pins are forgotten (verified ones never are): a flood of new
+// identities pushes out only itself, never a colleague pinned long ago.
 const MaxPins = 10000
 
 // Pin is what this node knows of one colleague's key.
@@ -166,7 +167,7 @@ func (ps *Pins) evictLocked() {
 			unverified = append(unverified, p)
 		}
 	}
-	sort.Slice(unverified, func(i, j int) bool { return unverified[i].FirstSeen.Before(unverified[j].FirstSeen) })
+	sort.Slice(unverified, func(i, j int) bool { return unverified[i].FirstSeen.After(unverified[j].FirstSeen) })
 	for _, p := range unverified[:min(len(unverified), len(ps.by)-MaxPins)] {
 		delete(ps.by, p.Name)
 	}

@@ -74,7 +74,8 @@ func TestPinsBounded(t *testing.T) {
 	ps, _ := OpenPins("", func() time.Time { now = now.Add(time.Second); return now })
 	ps.See("boss", key(0), "Boss")
 	ps.Verify("boss")
-	for i := 1; i <= MaxPins+50; i++ {
+	ps.See("colleague", key(1), "Li") // pinned long ago, never verified
+	for i := 2; i <= MaxPins+50; i++ {
 		ps.See(fmt.Sprint("x", i), key(i), "")
 	}
 	if n := len(ps.All()); n != MaxPins {
@@ -83,7 +84,10 @@ func TestPinsBounded(t *testing.T) {
 	if _, ok := ps.Get("boss"); !ok {
 		t.Fatal("the verified pin was evicted")
 	}
-	if _, ok := ps.Get("x1"); ok {
-		t.Fatal("the oldest unverified pin was kept")
+	if _, ok := ps.Get("colleague"); !ok {
+		t.Fatal("a flood of new identities pushed out a colleague pinned before it")
+	}
+	if _, ok := ps.Get(fmt.Sprint("x", MaxPins+50)); ok {
+		t.Fatal("the newest unverified pin was kept over the bound")
 	}
 }

@@ -147,7 +147,7 @@ func (c *conv) verify() {
 		return
 	}
 	c.u.work(func(context.Context) func() {
-		v, err := c.u.core.Verify(id, false)
+		v, err := c.u.core.Verify(id, false, "")
 		if err != nil {
 			return c.u.showErr(err)
 		}
@@ -162,7 +162,7 @@ func (c *conv) verify() {
 					return
 				}
 				c.u.work(func(context.Context) func() {
-					_, err := c.u.core.Verify(id, true)
+					_, err := c.u.core.Verify(id, true, v.Fingerprint) // the key whose code was shown
 					return c.u.showErr(err)
 				})
 			}, c.u.Win)

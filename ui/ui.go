@@ -51,7 +51,7 @@ type Core interface {
 
 	// Verify shows the safety code shared with a colleague and, with confirm, marks their
 	// key verified (package node).
-	Verify(query string, confirm bool) (control.Verification, error)
+	Verify(query string, confirm bool, fingerprint string) (control.Verification, error)
 
 	// The history (package history through the node).
 	HistoryPage(peer string, before int64, limit int) ([]history.Record, error)

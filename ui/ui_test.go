@@ -1221,11 +1221,11 @@ func TestTwoIdenticalQueuedMessages(t *testing.T) {
 	}
 }
 
-func (f *fakeCore) Verify(query string, confirm bool) (control.Verification, error) {
+func (f *fakeCore) Verify(query string, confirm bool, fingerprint string) (control.Verification, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.verified = append(f.verified, fmt.Sprint(query, "/", confirm))
-	return control.Verification{PeerID: query, Nick: "Bob", SafetyCode: "12345 67890 13579 24680 11111"}, nil
+	f.verified = append(f.verified, fmt.Sprint(query, "/", confirm, "/", fingerprint))
+	return control.Verification{PeerID: query, Nick: "Bob", Fingerprint: "fp-b", SafetyCode: "12345 67890 13579 24680 11111"}, nil
 }
 
 // deepTexts returns the text of every label and button under o, inside widgets too.
@@ -1322,7 +1322,7 @@ func TestKeyStateShownAndVerify(t *testing.T) {
 	u.settle()
 	core.mu.Lock()
 	defer core.mu.Unlock()
-	if strings.Join(core.verified, ",") != "b/false,b/true" {
+	if strings.Join(core.verified, ",") != "b/false/,b/true/fp-b" {
 		t.Fatalf("verify calls %v", core.verified)
 	}
 }

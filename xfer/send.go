@@ -725,7 +725,10 @@ func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name st
 }
 
 // OnRelease handles RELEASEFILES from from: a recipient discarded an offer.
-func (e *Engine) OnRelease(p ipmsg.Packet, from netip.AddrPort) {
+//
+// key is the identity key the sender proved over TLS (nil for a datagram): a recipient that
+// proved a key when the offer was made is released only by that key.
+func (e *Engine) OnRelease(p ipmsg.Packet, from netip.AddrPort, key []byte) {
 	no, err := strconv.ParseUint(strings.TrimSpace(string(ipmsg.FirstSection(p.Body))), 10, 32)
 	if err != nil {
 		return
@@ -737,10 +740,11 @@ func (e *Engine) OnRelease(p ipmsg.Packet, from netip.AddrPort) {
 		if cand.t.Direction == event.Out && cand.t.PacketNo == uint32(no) && !cand.t.Final() {
 			// The recipient at exactly this address; failing that, a live one at this IP
 			// (a peer that answers from another port).
-			exact := slices.IndexFunc(cand.t.Recipients, func(r Recipient) bool { return r.Addr == from })
+			mine := func(r Recipient) bool { return bytes.Equal(r.Key, key) }
+			exact := slices.IndexFunc(cand.t.Recipients, func(r Recipient) bool { return r.Addr == from && mine(r) })
 			if exact < 0 {
 				exact = slices.IndexFunc(cand.t.Recipients, func(r Recipient) bool {
-					return r.Addr.Addr() == from.Addr() && !recipientFinal(r.State)
+					return r.Addr.Addr() == from.Addr() && !recipientFinal(r.State) && mine(r)
 				})
 			}
 			if exact >= 0 && !recipientFinal(cand.t.Recipients[exact].State) {

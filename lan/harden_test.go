@@ -395,3 +395,33 @@ func TestStrangerFeiGoGetsOurID(t *testing.T) {
 		t.Fatalf("a FeiGo stranger was asked with %q, read as %+v", p.Body, e)
 	}
 }
+
+// A host that announced itself is a colleague, but not an unlimited one: past PeerBurst its
+// messages are dropped unacknowledged (its retries get in later), so it cannot grow the
+// history as fast as it sends; another colleague is not slowed.
+func TestColleagueMessagesLimited(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Bob", nil)
+	r := newRawPeer(t)
+	r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.BrEntry, "eve\x00grp\x00")
+	r.expect(ipmsg.AnsEntry)
+	const flood = 200
+	for i := range flood {
+		r.send(n.addr, "1_lbt6_0#128#000C29AABBCC#0#0#0", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt, fmt.Sprint("spam ", i, "\x00"))
+	}
+	other := rawPeerAt(t, "127.0.0.3")
+	other.send(n.addr, "1_lbt6_0#128#000C29DDEEFF#0#0#0", "li", "pc-li", ipmsg.BrEntry, "li\x00grp\x00")
+	other.expect(ipmsg.AnsEntry)
+	other.send(n.addr, "1_lbt6_0#128#000C29DDEEFF#0#0#0", "li", "pc-li", ipmsg.SendMsg|ipmsg.SendCheckOpt, "lunch?\x00")
+	other.expect(ipmsg.RecvMsg)
+	shown := 0
+	for {
+		e := n.waitEvent(t, "message", nil)
+		if e.Message.Text == "lunch?" {
+			break
+		}
+		shown++
+	}
+	if shown > PeerBurst+2 || n.Stats().PeerMessagesDropped < flood-PeerBurst-2 {
+		t.Fatalf("%d of %d flooded messages shown, %d dropped", shown, flood, n.Stats().PeerMessagesDropped)
+	}
+}

@@ -112,6 +112,7 @@ func (n *Node) warnOnce(src netip.Addr, msg string, args ...any) {
 // stats are the node's counters (see Stats).
 type stats struct {
 	peersRefused, strangersDropped, repliesDropped atomic.Uint64
+	peerMessagesDropped                            atomic.Uint64
 	notProved                                      atomic.Uint64
 }
 
@@ -125,6 +126,9 @@ type Stats struct {
 	StrangersDropped uint64 `json:"strangers_dropped"`
 	// RepliesDropped counts replies and probes not sent: over their destination's budget.
 	RepliesDropped uint64 `json:"replies_dropped"`
+	// PeerMessagesDropped counts messages from colleagues in the table dropped
+	// unacknowledged: over PeerBurst and PeerEvery.
+	PeerMessagesDropped uint64 `json:"peer_messages_dropped"`
 	// NotProved counts FeiGo announcements whose sender did not prove the key they name
 	// (impostors, or peers gone before the proof): believed in nothing.
 	NotProved uint64 `json:"not_proved"`
@@ -149,6 +153,12 @@ const (
 	// 8 KiB and FeiGo sends no more, so only IPMsg's longest messages (it allows 32 KiB)
 	// from a client that has not announced itself are refused.
 	MaxStrangerDatagram = ipmsg.MaxPacket
+	// PeerBurst messages from one colleague in the table are taken at once, then one every
+	// PeerEvery (120 a minute): far more than anyone types or pastes (a 64 KiB text is 8
+	// parts), while a host that announced itself cannot grow the history as fast as it
+	// can send. What is over is not acknowledged: the sender's retries get it in later.
+	PeerBurst = 60
+	PeerEvery = 500 * time.Millisecond
 )
 
 // Limits on what the node sends that its user did not ask for: replies (ANSENTRY, RECVMSG,
@@ -197,6 +207,18 @@ func (n *Node) reply(to netip.AddrPort, p ipmsg.Packet, control bool) {
 		"size", len(b), "dropped in all", n.stats.repliesDropped.Load())
 }
 
+// admitPeer decides whether a message from the colleague who (peer ID) is taken; a copy of
+// one taken always is.
+func (n *Node) admitPeer(who string, key dedupKey) bool {
+	if n.dedup.has(key) || n.peerLimit.allow(who, n.now(), 1) {
+		return true
+	}
+	n.stats.peerMessagesDropped.Add(1)
+	n.warnOnce(key.addr, "colleague's message dropped: over the limit", "peer", who,
+		"dropped in all", n.stats.peerMessagesDropped.Load())
+	return false
+}
+
 // admitStranger decides, before any work is done on it, whether a message of size bytes
 // from a sender not in the table is taken.
 func (n *Node) admitStranger(from netip.AddrPort, size int, key dedupKey) bool {
@@ -224,5 +246,6 @@ func (n *Node) admitStranger(from netip.AddrPort, size int, key dedupKey) bool {
 // Stats returns the node's counters.
 func (n *Node) Stats() Stats {
 	return Stats{PeersRefused: n.stats.peersRefused.Load(), StrangersDropped: n.stats.strangersDropped.Load(),
-		RepliesDropped: n.stats.repliesDropped.Load(), NotProved: n.stats.notProved.Load()}
+		RepliesDropped: n.stats.repliesDropped.Load(), NotProved: n.stats.notProved.Load(),
+		PeerMessagesDropped: n.stats.peerMessagesDropped.Load()}
 }

@@ -319,6 +319,9 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 	if !known && !n.admitStranger(from, size, key) {
 		return
 	}
+	if known && !n.admitPeer(peer.ID, key) {
+		return
+	}
 	n.takeMessage(p, from, peer, known, key, func(r ipmsg.Packet, control bool) { n.reply(from, r, control) })
 }
 

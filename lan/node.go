@@ -166,6 +166,7 @@ type Node struct {
 	logLimit       *limiter[logKey]     // warnOnce
 	strangerLimit  *limiter[netip.Addr] // messages from strangers, per source
 	strangersLimit *limiter[struct{}]   // messages from strangers, all together
+	peerLimit      *limiter[string]     // messages from each colleague in the table
 	replyBudget    *limiter[netip.Addr] // bytes of replies and probes, per destination
 	controlLimit   *limiter[netip.Addr] // replies other than acknowledgements, per destination
 	stats          stats
@@ -227,6 +228,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		logLimit:       newLimiter[logKey](1, logEvery),
 		strangerLimit:  newLimiter[netip.Addr](StrangerBurst, StrangerEvery),
 		strangersLimit: newLimiter[struct{}](StrangersBurst, StrangersEvery),
+		peerLimit:      newLimiter[string](PeerBurst, PeerEvery),
 		replyBudget:    newLimiter[netip.Addr](ReplyAllowance, time.Second/ReplyRefill),
 		controlLimit:   newLimiter[netip.Addr](ControlBurst, ControlEvery),
 		self: ipmsg.Entry{
@@ -554,10 +556,17 @@ func (n *Node) marshal(p ipmsg.Packet) []byte {
 }
 
 func (n *Node) send(to netip.AddrPort, b []byte) {
+	// Datagrams to an address nobody answers ARP for wait in the kernel and fill the
+	// socket's send buffer (forged sources make that cheap): a datagram that cannot leave
+	// within sendWait is dropped, so no send, and never the read loop, blocks on it.
+	n.conn.SetWriteDeadline(time.Now().Add(sendWait))
 	if _, err := n.conn.WriteToUDPAddrPort(b, to); err != nil {
 		n.log.Debug("send failed", "to", to, "err", err)
 	}
 }
+
+// sendWait is how long a datagram may wait for room in the socket's send buffer.
+const sendWait = 50 * time.Millisecond
 
 // encodingFor says how to write to addr: the charset and whether to set UTF8OPT.
 func (n *Node) encodingFor(addr netip.AddrPort) (ipmsg.Charset, bool) {

@@ -42,7 +42,9 @@ import (
 //	        199) on the same interface, with a UDP socket on port 2425 of all of them that
 //	        reads and counts, nothing else
 //
-// The forged addresses belong to a host, as the reflection an attacker aims at would.
+// The forged addresses belong to a host, as the reflection an attacker aims at would: a
+// reply to an address nobody answers ARP for waits in the kernel's neighbour queue, and
+// that is a bug of its own (TestHostileUnusedSourcesStallSends).
 
 // floodRates is how much of each kind of hostile traffic the attacker sends per second.
 type floodRates struct {
@@ -66,7 +68,8 @@ var soakRates = floodRates{Junk: 1000, HugeJunk: 20, Entries: 100, ForgedEntries
 const (
 	// poolPorts send entries with forged FeiGo IDs and junk; strangerPorts, which never
 	// announce themselves, send strangers' messages and offers. A port that sent an entry
-	// the victim took is a peer, and peers' messages are not limited.
+	// the victim took is a peer, and peers' messages are not limited (see
+	// TestHostileKnownPeerFloodsHistory).
 	poolPorts     = 8
 	strangerPorts = 8
 	fakeFirst     = 100

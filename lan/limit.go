@@ -159,6 +159,10 @@ const (
 	// can send. What is over is not acknowledged: the sender's retries get it in later.
 	PeerBurst = 60
 	PeerEvery = 500 * time.Millisecond
+	// PeerBytes bytes of messages from one colleague are taken at once, then PeerByteRate
+	// a second (about 56 MiB an hour at most, from a host that does nothing else).
+	PeerBytes    = 512 << 10
+	PeerByteRate = 16 << 10
 )
 
 // Limits on what the node sends that its user did not ask for: replies (ANSENTRY, RECVMSG,
@@ -209,8 +213,12 @@ func (n *Node) reply(to netip.AddrPort, p ipmsg.Packet, control bool) {
 
 // admitPeer decides whether a message from the colleague who (peer ID) is taken; a copy of
 // one taken always is.
-func (n *Node) admitPeer(who string, key dedupKey) bool {
-	if n.dedup.has(key) || n.peerLimit.allow(who, n.now(), 1) {
+func (n *Node) admitPeer(who string, key dedupKey, size int) bool {
+	if n.dedup.has(key) {
+		return true
+	}
+	now := n.now()
+	if n.peerLimit.allow(who, now, 1) && n.peerBytes.allow(who, now, float64(size)) {
 		return true
 	}
 	n.stats.peerMessagesDropped.Add(1)

@@ -319,7 +319,7 @@ func (n *Node) onSendMsg(p ipmsg.Packet, from netip.AddrPort, size int) {
 	if !known && !n.admitStranger(from, size, key) {
 		return
 	}
-	if known && !n.admitPeer(peer.ID, key) {
+	if known && !n.admitPeer(peer.ID, key, size) {
 		return
 	}
 	n.takeMessage(p, from, peer, known, key, func(r ipmsg.Packet, control bool) { n.reply(from, r, control) })

@@ -167,6 +167,7 @@ type Node struct {
 	strangerLimit  *limiter[netip.Addr] // messages from strangers, per source
 	strangersLimit *limiter[struct{}]   // messages from strangers, all together
 	peerLimit      *limiter[string]     // messages from each colleague in the table
+	peerBytes      *limiter[string]     // bytes of messages from each colleague
 	replyBudget    *limiter[netip.Addr] // bytes of replies and probes, per destination
 	controlLimit   *limiter[netip.Addr] // replies other than acknowledgements, per destination
 	stats          stats
@@ -229,6 +230,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		strangerLimit:  newLimiter[netip.Addr](StrangerBurst, StrangerEvery),
 		strangersLimit: newLimiter[struct{}](StrangersBurst, StrangersEvery),
 		peerLimit:      newLimiter[string](PeerBurst, PeerEvery),
+		peerBytes:      newLimiter[string](PeerBytes, time.Second/PeerByteRate),
 		replyBudget:    newLimiter[netip.Addr](ReplyAllowance, time.Second/ReplyRefill),
 		controlLimit:   newLimiter[netip.Addr](ControlBurst, ControlEvery),
 		self: ipmsg.Entry{

@@ -707,7 +707,7 @@ func (n *Node) onChannel(p ipmsg.Packet, key ed25519.PublicKey) ipmsg.Packet {
 	case ipmsg.SendMsg:
 		// Remembered by the sender's key, apart from datagrams, which anyone can forge.
 		dk := dedupKey{user: "key:" + peer.Fingerprint, no: p.No, mode: ipmsg.SendMsg}
-		if n.admitPeer(peer.ID, dk) {
+		if n.admitPeer(peer.ID, dk, len(p.Body)) {
 			n.takeMessage(p, peer.Addr, peer, true, dk, reply)
 		}
 	default:

@@ -39,6 +39,9 @@ const recvBuf = 1 << 20
 // retryable marks a fetch error after which trying again may succeed (the link, not the data).
 type retryable struct{ err error }
 
+// errUnreachable is a fetch's error when nothing listens at the sender's address.
+var errUnreachable = errors.New("the sender does not answer on its file port")
+
 func (r retryable) Error() string { return r.err.Error() }
 func (r retryable) Unwrap() error { return r.err }
 
@@ -382,8 +385,11 @@ func (e *Engine) runIncoming(ctx context.Context, x *xfer) {
 			if firstErr == nil {
 				firstErr = err
 			}
-			if errors.Is(err, ErrDiskFull) {
-				break
+			if errors.Is(err, ErrDiskFull) || errors.Is(err, errUnreachable) {
+				if x.bytes() == 0 {
+					e.removePartials(x) // nothing came: leave no empty partial files behind
+				}
+				break // the other files would fail the same way
 			}
 		}
 	}
@@ -419,6 +425,12 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 		if progressed {
 			lastMoved, refusals = time.Now(), 0
 			wait = 300 * time.Millisecond
+		}
+		if errors.Is(err, errUnreachable) && x.bytes() == 0 {
+			// Nothing listens where the offer came from and nothing ever came from there:
+			// a forged offer (retrying would aim connections at a bystander) or a sender
+			// gone. Accepting again tries anew.
+			return err
 		}
 		if errors.Is(err, ErrRefused) {
 			if refusals++; refusals >= 3 {
@@ -508,6 +520,9 @@ func (e *Engine) openFetch(ctx context.Context, x *xfer, t Transfer, mode ipmsg.
 	c, err = e.m.DialFiles(dctx, addr, req)
 	cancel()
 	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			err = fmt.Errorf("%w (%w)", errUnreachable, err)
+		}
 		return nil, nil, retryable{fmt.Errorf("connecting to %s: %w", addr, err)}
 	}
 	e.xfers.mu.Lock()

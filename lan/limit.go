@@ -154,15 +154,16 @@ const (
 	// from a client that has not announced itself are refused.
 	MaxStrangerDatagram = ipmsg.MaxPacket
 	// PeerBurst messages from one colleague in the table are taken at once, then one every
-	// PeerEvery (120 a minute): far more than anyone types or pastes (a 64 KiB text is 8
-	// parts), while a host that announced itself cannot grow the history as fast as it
-	// can send. What is over is not acknowledged: the sender's retries get it in later.
-	PeerBurst = 60
-	PeerEvery = 500 * time.Millisecond
+	// PeerEvery (20 a second): far more than anyone types or pastes (a 64 KiB text is 8
+	// parts) or a script sends, while a host that announced itself cannot grow the history
+	// as fast as it can send. What is over is not acknowledged: the sender's retries get it
+	// in later.
+	PeerBurst = 200
+	PeerEvery = 50 * time.Millisecond
 	// PeerBytes bytes of messages from one colleague are taken at once, then PeerByteRate
-	// a second (about 56 MiB an hour at most, from a host that does nothing else).
-	PeerBytes    = 512 << 10
-	PeerByteRate = 16 << 10
+	// a second (about 110 MiB an hour at most, from a host that does nothing else).
+	PeerBytes    = 1 << 20
+	PeerByteRate = 32 << 10
 )
 
 // Limits on what the node sends that its user did not ask for: replies (ANSENTRY, RECVMSG,

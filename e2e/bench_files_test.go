@@ -44,8 +44,32 @@ func peakRSS(p *lab.Proc) float64 {
 // tcpCopy is the raw baseline: a plain Go program's file → TCP → file copy from host a to
 // host b (sendfile out, 1 MiB reads in), timed from connect to the last byte written.
 func tcpCopy(b *testing.B, a, to *lab.Host, src, dst string) time.Duration {
+	return fileCopy(b, a, to, src, dst, 9100, nil, nil)
+}
+
+// tlsCopy is the encrypted baseline: the same copy over a plain TLS 1.3 connection (Go's
+// crypto/tls, mutually authenticated by two Ed25519 keys as FeiGo's channels are).
+func tlsCopy(b *testing.B, a, to *lab.Host, src, dst string) time.Duration {
+	ida, err := trust.LoadOrCreate(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	idb, err := trust.LoadOrCreate(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return fileCopy(b, a, to, src, dst, 9101,
+		func(c net.Conn) net.Conn { return tls.Server(c, idb.ServerConfig()) },
+		func(c net.Conn) net.Conn { return tls.Client(c, ida.ClientConfig(idb.Pub)) })
+}
+
+// fileCopy copies src on host a to dst on host `to` over one TCP connection to port, each
+// end wrapped by server and client when they are not nil, and returns the time from the
+// connect to the last byte written.
+func fileCopy(b *testing.B, a, to *lab.Host, src, dst string, port int, server, client func(net.Conn) net.Conn) time.Duration {
+	addr := net.JoinHostPort(to.Addr.String(), strconv.Itoa(port))
 	var ln net.Listener
-	if err := to.Do(func() (err error) { ln, err = net.Listen("tcp4", to.Addr.String()+":9100"); return err }); err != nil {
+	if err := to.Do(func() (err error) { ln, err = net.Listen("tcp4", addr); return err }); err != nil {
 		b.Fatal(err)
 	}
 	defer ln.Close()
@@ -55,6 +79,9 @@ func tcpCopy(b *testing.B, a, to *lab.Host, src, dst string) time.Duration {
 		if err != nil {
 			got <- err
 			return
+		}
+		if server != nil {
+			c = server(c)
 		}
 		defer c.Close()
 		f, err := os.Create(dst)
@@ -70,77 +97,19 @@ func tcpCopy(b *testing.B, a, to *lab.Host, src, dst string) time.Duration {
 	}()
 	start := time.Now()
 	err := a.Do(func() error {
-		c, err := net.Dial("tcp4", to.Addr.String()+":9100")
+		c, err := net.Dial("tcp4", addr)
 		if err != nil {
 			return err
+		}
+		if client != nil {
+			c = client(c)
 		}
 		f, err := os.Open(src)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		_, err = io.Copy(c, f)
-		c.Close()
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := <-got; err != nil {
-		b.Fatal(err)
-	}
-	return time.Since(start)
-}
-
-// tlsCopy is the encrypted baseline: the same file → file copy as tcpCopy, over a plain TLS
-// 1.3 connection (Go's crypto/tls, mutually authenticated by two Ed25519 keys as FeiGo's
-// channels are), timed from connect to the last byte written.
-func tlsCopy(b *testing.B, a, to *lab.Host, src, dst string) time.Duration {
-	ida, err := trust.LoadOrCreate(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	idb, err := trust.LoadOrCreate(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ln net.Listener
-	if err := to.Do(func() (err error) { ln, err = net.Listen("tcp4", to.Addr.String()+":9101"); return err }); err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- err
-			return
-		}
-		tc := tls.Server(c, idb.ServerConfig())
-		defer tc.Close()
-		f, err := os.Create(dst)
-		if err != nil {
-			got <- err
-			return
-		}
-		_, err = io.CopyBuffer(f, tc, make([]byte, 1<<20))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		got <- err
-	}()
-	start := time.Now()
-	err = a.Do(func() error {
-		c, err := tls.Dial("tcp4", to.Addr.String()+":9101", ida.ClientConfig(idb.Pub))
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(src)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.CopyBuffer(c, f, make([]byte, 1<<20))
+		_, err = io.CopyBuffer(c, f, make([]byte, 1<<20)) // sendfile on plain TCP
 		c.Close()
 		return err
 	})

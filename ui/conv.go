@@ -225,6 +225,7 @@ func (c *conv) whenLoaded(f func()) {
 
 // showPage shows rs, a page of history older than what is shown.
 func (c *conv) showPage(rs []history.Record) {
+	rs = safeRecords(rs)
 	if len(rs) < pageSize {
 		c.more.Hide()
 	} else {

@@ -68,6 +68,7 @@ func (u *UI) showHistory() {
 		seq := u.histSeq
 		u.work(func(context.Context) func() {
 			rs, err := u.core.SearchHistory(words, searchLimit)
+			rs = safeRecords(rs)
 			return func() {
 				if seq != u.histSeq {
 					return // a newer search, or the tab was closed

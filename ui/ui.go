@@ -144,10 +144,10 @@ func New(app fyne.App, core Core, opt Options) *UI {
 	app.Lifecycle().SetOnEnteredForeground(func() { u.focused = true })
 	app.Lifecycle().SetOnExitedForeground(func() { u.focused = false })
 	for _, p := range core.Peers() {
-		u.peers[p.ID] = p
+		u.peers[p.ID] = safePeer(p)
 	}
 	for _, t := range core.Transfers() {
-		u.xfers[t.ID] = t
+		u.xfers[t.ID] = safeTransfer(t)
 	}
 	u.refreshPeers()
 	u.refreshTransfers()
@@ -264,7 +264,7 @@ func (u *UI) Follow(in *Inbox) {
 func (u *UI) resync(ps []peers.Peer, ts []xfer.Transfer) {
 	u.peers = make(map[string]peers.Peer, len(ps))
 	for _, p := range ps {
-		u.peers[p.ID] = p
+		u.peers[p.ID] = safePeer(p)
 	}
 	retitle := false
 	for _, c := range u.convs {
@@ -282,6 +282,7 @@ func (u *UI) resync(ps []peers.Peer, ts []xfer.Transfer) {
 	u.peersMoved()
 	u.xfers = make(map[int]xfer.Transfer, len(ts))
 	for _, t := range ts {
+		t = safeTransfer(t)
 		u.xfers[t.ID] = t
 		if card, ok := u.offers[t.ID]; ok {
 			card.update(t)
@@ -293,6 +294,7 @@ func (u *UI) resync(ps []peers.Peer, ts []xfer.Transfer) {
 }
 
 func (u *UI) apply(ev lan.Event) {
+	ev = safeEvent(ev)
 	switch ev.Type {
 	case event.PeerOnline, event.PeerUpdated:
 		p := *ev.Peer

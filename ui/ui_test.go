@@ -1326,3 +1326,24 @@ func TestKeyStateShownAndVerify(t *testing.T) {
 		t.Fatalf("verify calls %v", core.verified)
 	}
 }
+
+// Names, texts and file names a peer chose are shown with their control and bidi characters
+// written out: "photo\u202egnp.exe" cannot pass for "photoexe.png" in an offer, nor a
+// nickname carry escape sequences into the list.
+func TestPeerChosenTextShownSafely(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	ev := online("b", "Bob\u202e\x1b[2J", "Dev", bobAddr)
+	u.HandleEvent(ev)
+	row := u.treeCreate(false)
+	u.treeUpdate("p:b", false, row)
+	if got := texts(row)[0]; strings.ContainsAny(got, "\u202e\x1b") || !strings.Contains(got, `Bob\u202e\x1b[2J`) {
+		t.Errorf("peer row %q", got)
+	}
+	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &xfer.Transfer{ID: 3, Direction: event.In, State: xfer.StateOffered,
+		PeerID: "b", Nick: "Bob", Addr: bobAddr, Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "photo\u202egnp.exe", Size: 1, Attr: 1}}}}})
+	u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "line one\nline \u202etwo", Time: time.Now()}})
+	all := strings.Join(deepTexts(u.convs["b"].box), "\n")
+	if strings.Contains(all, "\u202e") || !strings.Contains(all, `photo\u202egnp.exe`) || !strings.Contains(all, "line one\nline \\u202etwo") {
+		t.Errorf("the conversation shows %q", all)
+	}
+}

@@ -520,6 +520,7 @@ func (n *Node) housekeeping(ctx context.Context) {
 			n.announce(ipmsg.BrEntry, nil)
 		}
 		n.checkLiveness()
+		n.proveAgain()
 		now := n.now()
 		n.logLimit.prune(now)
 		n.strangerLimit.prune(now)

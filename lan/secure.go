@@ -334,6 +334,7 @@ func fingerprint(key ed25519.PublicKey) string { return "fp:" + trust.Fingerprin
 // identity and address.
 type proofs struct {
 	mu       sync.Mutex
+	again    map[string]proofJob // proofs of listed colleagues skipped as too soon: run later
 	inFlight map[string]bool
 	perIP    map[netip.Addr]int // proofs in flight per address
 	last     map[string]time.Time
@@ -380,9 +381,18 @@ func (n *Node) scheduleProof(j proofJob) {
 	}
 	if n.proofs.inFlight[k] || len(n.proofs.inFlight) >= maxProofs || n.proofs.perIP[j.addr.Addr()] >= maxProofsPerIP ||
 		(!j.force && now.Sub(n.proofs.last[k]) < proofEvery) {
+		// A listed colleague's announcement (it went away, renamed itself) must not be
+		// lost because a proof ran just before: it is proved again a little later.
+		if !j.exit && len(n.proofs.again) < maxProofMemory && n.listedAt(j.name, j.key, j.addr) {
+			if n.proofs.again == nil {
+				n.proofs.again = map[string]proofJob{}
+			}
+			n.proofs.again[k] = j
+		}
 		n.proofs.mu.Unlock()
 		return
 	}
+	delete(n.proofs.again, k)
 	if len(n.proofs.last) >= maxProofMemory {
 		clear(n.proofs.last)
 	}
@@ -455,6 +465,22 @@ func (n *Node) listedAt(name string, key ed25519.PublicKey, addr netip.AddrPort)
 		}
 	}
 	return false
+}
+
+// proveAgain runs the proofs put off as too soon (housekeeping calls it every second).
+func (n *Node) proveAgain() {
+	now := n.now()
+	n.proofs.mu.Lock()
+	var due []proofJob
+	for k, j := range n.proofs.again {
+		if !n.proofs.inFlight[k] && now.Sub(n.proofs.last[k]) >= proofEvery {
+			due = append(due, j)
+		}
+	}
+	n.proofs.mu.Unlock()
+	for _, j := range due {
+		n.scheduleProof(j)
+	}
 }
 
 // proved lists the peer whose key answered at j.addr, as its key holder described itself.

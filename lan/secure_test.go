@@ -146,3 +146,20 @@ func TestFilesOnlyToTheRecipientsKey(t *testing.T) {
 		t.Fatal("the file differs")
 	}
 }
+
+// A colleague's change (away) that comes right after another announcement is not lost to
+// the rule of one proof a second: it is proved a little later.
+func TestQuickChangesAreProved(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	a := startNode(t, ca, "Alice", withKey(t), addrOf(cb))
+	b := startNode(t, cb, "Bob", withKey(t), addrOf(ca))
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.ID == "id-Bob" && e.Peer.Secure })
+	for range 3 {
+		b.Refresh()
+		b.SetAway(true, "lunch")
+		a.waitEvent(t, "peer_updated", func(e Event) bool { return e.Peer.ID == "id-Bob" && e.Peer.AwayText == "lunch" })
+		b.Refresh()
+		b.SetAway(false, "")
+		a.waitEvent(t, "peer_updated", func(e Event) bool { return e.Peer.ID == "id-Bob" && e.Peer.Status == "online" })
+	}
+}

@@ -185,7 +185,8 @@ func (d *demux) route(c net.Conn) {
 	pc := &peekedConn{Conn: c, r: br}
 	if first[0] == 0x16 && d.serve != nil {
 		d.serve(pc)
-		d.track(c, false)
+		d.track(c, false) // the slot is free before the peer sees the connection end
+		c.Close()
 		return
 	}
 	d.track(c, false) // the engine owns it from here
@@ -235,9 +236,9 @@ type peekedConn struct {
 func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
 
 // serveChannel answers a FeiGo channel: the TLS handshake (the client proves its key), then
-// one answer per request until the client hangs up or stays quiet too long.
+// one answer per request until the client hangs up or stays quiet too long. The caller
+// closes c.
 func (n *Node) serveChannel(c net.Conn) {
-	defer c.Close()
 	tc := tls.Server(c, n.cfg.Identity.ServerConfig())
 	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	err := tc.HandshakeContext(ctx)

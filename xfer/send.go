@@ -234,8 +234,8 @@ func (e *Engine) serveTCP(ctx context.Context, ln net.Listener) {
 		}
 		go func() {
 			defer e.wg.Done()
-			defer e.dismiss(c)
 			defer c.Close()
+			defer e.dismiss(c) // the slot is free before the peer sees the connection end
 			e.serveFileConn(c, from)
 		}()
 	}

@@ -138,7 +138,7 @@ type Node struct {
 	port     int           // conn's port, set before ready is closed
 	ready    chan struct{} // closed once conn is bound
 	stopping chan struct{} // closed when Run begins to shut down
-	seq      atomic.Uint32
+	nos      *packetNos
 
 	selfMu sync.Mutex
 	self   ipmsg.Entry
@@ -225,6 +225,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		ready:          make(chan struct{}),
 		stopping:       make(chan struct{}),
 		dedup:          newDedup(4096),
+		nos:            newPacketNos(),
 		pending:        map[ackKey]chan struct{}{},
 		logLimit:       newLimiter[logKey](1, logEvery),
 		strangerLimit:  newLimiter[netip.Addr](StrangerBurst, StrangerEvery),
@@ -260,7 +261,6 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		}
 		n.self.Key = cfg.Identity.Pub
 	}
-	n.seq.Store(uint32(cfg.Now().Unix()))
 	locals := localAddrs()
 	n.locals.Store(&locals)
 	return n, nil
@@ -324,19 +324,9 @@ func (n *Node) bound() bool {
 	}
 }
 
-// nextNo returns a packet number larger than every one before, and not behind the clock.
-func (n *Node) nextNo() uint32 {
-	for {
-		old := n.seq.Load()
-		next := old + 1
-		if t := uint32(n.now().Unix()); int32(t-next) > 0 {
-			next = t
-		}
-		if n.seq.CompareAndSwap(old, next) {
-			return next
-		}
-	}
-}
+// nextNo returns the number of a new packet: unpredictable, and distinct from the recent ones
+// (packetNos).
+func (n *Node) nextNo() uint32 { return n.nos.draw() }
 
 func (n *Node) emit(ev Event) {
 	if ev.Time.IsZero() {

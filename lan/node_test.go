@@ -455,22 +455,27 @@ func TestLegacyPeerGetsItsCodePage(t *testing.T) {
 	}
 }
 
-func TestPacketNumbersIncrease(t *testing.T) {
+// A node's packets carry numbers from its packetNos (unpredictable), not from the clock.
+func TestNodePacketNumbersNotFromTheClock(t *testing.T) {
 	n, err := NewNode(Config{ID: "x"}, peers.New(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := uint32(time.Now().Unix())
-	prev := n.nextNo()
-	if prev < start {
-		t.Fatalf("first number %d is behind the clock %d", prev, start)
-	}
-	for range 10000 {
-		no := n.nextNo()
-		if no <= prev {
-			t.Fatalf("%d after %d", no, prev)
+	now := uint32(time.Now().Unix())
+	up := 0
+	prev := n.packet(ipmsg.UTF8, true, ipmsg.SendMsg, nil).No
+	for i := range 1000 {
+		no := n.packet(ipmsg.UTF8, true, ipmsg.SendMsg, nil).No
+		if i < 100 && (no-now < 600 || now-no < 600) { // by chance: 1 in 18,000 runs
+			t.Fatalf("number %d is within 10 minutes of the clock %d", no, now)
+		}
+		if no > prev {
+			up++
 		}
 		prev = no
+	}
+	if up < 400 || up > 600 {
+		t.Fatalf("%d of 1000 numbers were above the one before: not random", up)
 	}
 }
 

@@ -114,6 +114,7 @@ type stats struct {
 	peersRefused, strangersDropped, repliesDropped atomic.Uint64
 	peerMessagesDropped                            atomic.Uint64
 	notProved                                      atomic.Uint64
+	channelsDialled                                atomic.Uint64 // channels to peers opened (tests)
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.

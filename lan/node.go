@@ -42,6 +42,8 @@ const (
 	DefaultRetryFirst  = 200 * time.Millisecond
 	DefaultRetryMax    = 600 * time.Millisecond
 	DefaultRetryBudget = 8 * time.Second
+	// DefaultChannelMaxAge is how long a TLS channel's keys are used.
+	DefaultChannelMaxAge = 10 * time.Minute
 )
 
 // Config says who this node is and how it reaches the LAN.
@@ -104,6 +106,9 @@ type Config struct {
 	// at the announced address (see secure.go). Pins keeps the keys seen, by FeiGo ID.
 	Identity *trust.Identity
 	Pins     *trust.Pins
+	// ChannelMaxAge is how long a channel to a peer is used before it is replaced by a new
+	// one, with new keys (DefaultChannelMaxAge when 0).
+	ChannelMaxAge time.Duration
 }
 
 // Event is something the node wants its UI to know; Type says which of the fields are set.
@@ -217,6 +222,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	def(&cfg.RetryFirst, DefaultRetryFirst)
 	def(&cfg.RetryMax, DefaultRetryMax)
 	def(&cfg.RetryBudget, DefaultRetryBudget)
+	def(&cfg.ChannelMaxAge, DefaultChannelMaxAge)
 	n := &Node{
 		cfg:            cfg,
 		table:          table,

@@ -251,8 +251,14 @@ func (n *Node) serveChannel(c net.Conn) {
 	if err != nil {
 		return
 	}
+	// The peer renews its channel once ChannelMaxAge old; one that keeps it far longer is
+	// closed between two requests, so no session key lives on.
+	end := time.Now().Add(2 * n.cfg.ChannelMaxAge)
 	for {
-		tc.SetReadDeadline(time.Now().Add(channelIdle))
+		if time.Now().After(end) {
+			return
+		}
+		tc.SetReadDeadline(time.Now().Add(min(channelIdle, time.Until(end))))
 		b, err := readFrame(tc)
 		if err != nil {
 			return
@@ -550,8 +556,9 @@ func (n *Node) Reprove(id string) {
 // chanClient is this node's channel to one peer (its key at its address): one request at a
 // time, redialled when it breaks.
 type chanClient struct {
-	mu sync.Mutex
-	c  net.Conn
+	mu   sync.Mutex
+	c    net.Conn
+	born time.Time // when c was dialled: it is replaced once Config.ChannelMaxAge old
 }
 
 // maxClients bounds the channels kept open to peers; beyond it the least recently
@@ -621,6 +628,11 @@ func (n *Node) request(ctx context.Context, peer peers.Peer, p ipmsg.Packet) (ip
 	defer cc.mu.Unlock()
 	var last error
 	for attempt := 0; attempt < 2; attempt++ {
+		if cc.c != nil && time.Since(cc.born) >= n.cfg.ChannelMaxAge {
+			// Renewed: a new handshake, new ephemeral keys (forward secrecy over time).
+			cc.c.Close()
+			cc.c = nil
+		}
 		if cc.c == nil {
 			dctx, cancel := context.WithTimeout(ctx, proveTimeout)
 			d := tls.Dialer{NetDialer: &net.Dialer{}, Config: n.cfg.Identity.ClientConfig(ed25519.PublicKey(peer.Key))}
@@ -629,7 +641,8 @@ func (n *Node) request(ctx context.Context, peer peers.Peer, p ipmsg.Packet) (ip
 			if err != nil {
 				return ipmsg.Packet{}, err
 			}
-			cc.c = c
+			cc.c, cc.born = c, time.Now()
+			n.stats.channelsDialled.Add(1)
 		}
 		stop := context.AfterFunc(ctx, func() { cc.c.SetDeadline(time.Now()) })
 		cc.c.SetDeadline(time.Now().Add(handshakeTimeout))

@@ -3,6 +3,7 @@ package lan
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"os"
@@ -161,5 +162,59 @@ func TestQuickChangesAreProved(t *testing.T) {
 		b.Refresh()
 		b.SetAway(false, "")
 		a.waitEvent(t, "peer_updated", func(e Event) bool { return e.Peer.ID == "id-Bob" && e.Peer.Status == "online" })
+	}
+}
+
+// A channel's keys are renewed: once ChannelMaxAge old, the next message goes over a new
+// channel (a new TLS 1.3 handshake, new ephemeral keys); before that, the open one is used.
+func TestChannelsAreRenewed(t *testing.T) {
+	const age = 600 * time.Millisecond
+	a, b := securePair(t, func(c *Config) { c.ChannelMaxAge = age })
+	send := func(text string) {
+		t.Helper()
+		ds, err := a.Send(context.Background(), text, b.addr)
+		if err != nil || ds[0].Err != nil {
+			t.Fatalf("send: %+v %v", ds, err)
+		}
+		b.waitEvent(t, "message", func(e Event) bool { return e.Message.Text == text })
+	}
+	start := time.Now()
+	send("one")
+	send("two")
+	dialled := a.stats.channelsDialled.Load()
+	if time.Since(start) < age && dialled != 1 {
+		t.Fatalf("%d channels for two quick messages, want 1", dialled)
+	}
+	time.Sleep(age)
+	send("three")
+	if got := a.stats.channelsDialled.Load(); got != dialled+1 {
+		t.Fatalf("%d channels after the age, want %d", got, dialled+1)
+	}
+}
+
+// A peer that keeps a channel open past twice ChannelMaxAge has it closed by the server.
+func TestOldChannelsAreClosed(t *testing.T) {
+	const age = 300 * time.Millisecond
+	a, b := securePair(t, func(c *Config) { c.ChannelMaxAge = age })
+	d := tls.Dialer{Config: a.cfg.Identity.ClientConfig(b.cfg.Identity.Pub)}
+	c, err := d.DialContext(context.Background(), "tcp4", b.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hello, _ := a.packet(ipmsg.UTF8, true, ipmsg.BrEntry, nil).Marshal()
+	if err := writeFrame(c, hello); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readFrame(c); err != nil {
+		t.Fatalf("no answer on a fresh channel: %v", err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	if _, err := readFrame(c); err == nil {
+		t.Fatal("a frame came unasked")
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("the channel stayed open %v", waited)
 	}
 }

@@ -209,6 +209,8 @@ func (id *Identity) ServerConfig() *tls.Config {
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{id.cert},
 		ClientAuth:   tls.RequireAnyClientCert,
+		// Every channel is a full handshake with new ephemeral keys; clients keep no tickets.
+		SessionTicketsDisabled: true,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			_, err := keyOf(raw)
 			return err

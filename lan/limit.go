@@ -114,6 +114,7 @@ type stats struct {
 	peersRefused, strangersDropped, repliesDropped atomic.Uint64
 	peerMessagesDropped                            atomic.Uint64
 	notProved                                      atomic.Uint64
+	legacyRefused                                  atomic.Uint64
 	channelsDialled                                atomic.Uint64 // channels to peers opened (tests)
 }
 
@@ -133,6 +134,9 @@ type Stats struct {
 	// NotProved counts FeiGo announcements whose sender did not prove the key they name
 	// (impostors, or peers gone before the proof): believed in nothing.
 	NotProved uint64 `json:"not_proved"`
+	// LegacyRefused counts datagrams from clients that cannot encrypt, dropped because
+	// Config.RefuseLegacy is set.
+	LegacyRefused uint64 `json:"legacy_refused,omitempty"`
 }
 
 // Limits on messages from strangers: senders not in the peer table. Each one costs a
@@ -257,5 +261,6 @@ func (n *Node) admitStranger(from netip.AddrPort, size int, key dedupKey) bool {
 func (n *Node) Stats() Stats {
 	return Stats{PeersRefused: n.stats.peersRefused.Load(), StrangersDropped: n.stats.strangersDropped.Load(),
 		RepliesDropped: n.stats.repliesDropped.Load(), NotProved: n.stats.notProved.Load(),
+		LegacyRefused:       n.stats.legacyRefused.Load(),
 		PeerMessagesDropped: n.stats.peerMessagesDropped.Load()}
 }

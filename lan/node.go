@@ -106,6 +106,14 @@ type Config struct {
 	// at the announced address (see secure.go). Pins keeps the keys seen, by FeiGo ID.
 	Identity *trust.Identity
 	Pins     *trust.Pins
+	// PlaintextFallback lists a FeiGo peer whose key cannot be proved because nothing answers
+	// on its TCP port (a firewall) by its address, unencrypted and with a warning, instead
+	// of not at all: the "encryption preferred" policy. By default a FeiGo peer is listed,
+	// and spoken to, only over its TLS channel.
+	PlaintextFallback bool
+	// RefuseLegacy ignores clients that cannot encrypt (IP Messenger, FeiQ, iptux, FeiGo
+	// without a key): they are not listed nor answered, and their datagrams are dropped.
+	RefuseLegacy bool
 	// ChannelMaxAge is how long a channel to a peer is used before it is replaced by a new
 	// one, with new keys (DefaultChannelMaxAge when 0).
 	ChannelMaxAge time.Duration
@@ -640,7 +648,13 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 		return
 	}
 	n.table.Touch(from)
-	if q, ok := n.table.ByAddr(from); ok && q.Secure {
+	q, listed := n.table.ByAddr(from)
+	if n.cfg.RefuseLegacy && (!listed || (!q.Secure && q.Client != string(ipmsg.ClientFeiGo))) {
+		// Only FeiGo peers are listed: anything else is a client that cannot encrypt.
+		n.stats.legacyRefused.Add(1)
+		return
+	}
+	if listed && q.Secure {
 		// A peer that proved its key speaks to us only over TLS: a datagram in its name
 		// is someone else's (a forged acknowledgement, RELEASEFILES, message…).
 		n.stats.notProved.Add(1)

@@ -102,6 +102,11 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 		if q, ok := n.table.ByAddr(from); ok && q.Secure {
 			return // an entry without the key cannot speak for a peer that proved one here
 		}
+		if n.cfg.RefuseLegacy {
+			n.stats.legacyRefused.Add(1)
+			n.warnOnce(from.Addr(), "a client that cannot encrypt is refused (policy)", "client", string(e.Client))
+			return
+		}
 		_, pinned := n.cfg.Pins.Get(e.ID)
 		if q, listed := n.table.Get(e.ID); listed && q.Secure {
 			pinned = true // its pin may have been pushed out: the table still knows the key

@@ -46,6 +46,9 @@ const (
 // ErrNotProven is a proof's error when the announced address does not answer with the key.
 var ErrNotProven = errors.New("the announced address did not prove the key")
 
+// errNoChannel is a proof's error when nothing accepts a TCP connection at the address.
+var errNoChannel = errors.New("no channel: nothing answers on its TCP port")
+
 func writeFrame(w io.Writer, p []byte) error {
 	if len(p) > maxFrame {
 		return fmt.Errorf("frame of %d bytes over the limit", len(p))
@@ -293,12 +296,15 @@ func (n *Node) serveChannel(c net.Conn) {
 func (n *Node) prove(ctx context.Context, addr netip.AddrPort, key ed25519.PublicKey) (ipmsg.Entry, error) {
 	ctx, cancel := context.WithTimeout(ctx, proveTimeout)
 	defer cancel()
-	d := tls.Dialer{NetDialer: &net.Dialer{}, Config: n.cfg.Identity.ClientConfig(key)}
-	c, err := d.DialContext(ctx, "tcp4", addr.String())
+	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp4", addr.String())
 	if err != nil {
+		return ipmsg.Entry{}, fmt.Errorf("%w: %w: %v", ErrNotProven, errNoChannel, err)
+	}
+	c := tls.Client(raw, n.cfg.Identity.ClientConfig(key))
+	defer c.Close()
+	if err := c.HandshakeContext(ctx); err != nil {
 		return ipmsg.Entry{}, fmt.Errorf("%w: %v", ErrNotProven, err)
 	}
-	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		c.SetDeadline(dl)
 	}
@@ -371,6 +377,8 @@ type proofJob struct {
 	force bool
 	// peerID is the table ID of the peer an exit proof is about.
 	peerID string
+	// entry is the announcement (Config.PlaintextFallback lists it when the proof fails).
+	entry ipmsg.Entry
 }
 
 func (j proofJob) id() string {
@@ -439,6 +447,9 @@ func (n *Node) scheduleProof(j proofJob) {
 		case err != nil:
 			n.stats.notProved.Add(1)
 			n.log.Debug("announcement not proved", "addr", j.addr, "name", j.name, "err", err)
+			if n.cfg.PlaintextFallback && errors.Is(err, errNoChannel) && n.stopCtx.Err() == nil {
+				n.listUnencrypted(j)
+			}
 		case e.ID != j.name:
 			n.stats.notProved.Add(1)
 			n.log.Debug("announcement not proved: another name in the answer", "addr", j.addr)
@@ -542,7 +553,33 @@ func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey
 	case ipmsg.AnsEntry:
 		n.table.Confirm(from, n.now().Sub(time.Unix(0, n.broadcastAt.Load())) < answerWindow)
 	}
-	n.scheduleProof(proofJob{addr: from, name: e.ID, key: key, announced: p.Cmd.Mode() == ipmsg.BrEntry})
+	n.scheduleProof(proofJob{addr: from, name: e.ID, key: key, announced: p.Cmd.Mode() == ipmsg.BrEntry, entry: e})
+}
+
+// listUnencrypted lists, by its address, a FeiGo peer whose channel cannot be reached
+// (Config.PlaintextFallback): unencrypted, unverified, with a warning, and never in the
+// place of a peer that proved a key (its FeiGo ID and its key are not believed).
+func (n *Node) listUnencrypted(j proofJob) {
+	if q, ok := n.table.ByAddr(j.addr); ok && q.Secure {
+		return
+	}
+	e := j.entry
+	peer := peers.Peer{
+		ID: j.addr.String(), Nick: e.Nick, User: e.User, Host: e.Host, Group: e.Group,
+		Addr: j.addr, Status: peers.Online, Client: string(e.Client), Version: e.Version,
+		Encoding: e.Charset.String(), UTF8: e.UTF8, Caps: e.Caps,
+		Warning: "its encrypted channel cannot be reached (is its TCP port blocked?): not encrypted",
+	}
+	if e.Away {
+		peer.Status, peer.AwayText = peers.Away, e.AwayText
+	}
+	if _, err := n.table.Upsert(peer); err != nil {
+		n.stats.peersRefused.Add(1)
+		return
+	}
+	if j.announced && n.cfg.Announced != nil {
+		n.cfg.Announced(peer)
+	}
 }
 
 // Reprove proves the peer id again now (after the user verified it, say), so the table shows

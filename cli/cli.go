@@ -215,6 +215,9 @@ func dash(s string) string {
 	return s
 }
 
+// unencryptedHelp is the help of --unencrypted (send, send-file).
+const unencryptedHelp = "allow recipients that cannot encrypt (IP Messenger, FeiQ, iptux) when the profile's legacy policy is \"ask\"; allowed until the node stops"
+
 func runSend(env Env, args []string) int {
 	const about = "Send a message to PEER: a nickname, user@host, an IP address or a peer ID.\n" +
 		"The words after PEER are the text; \"-\" reads it from standard input.\n" +
@@ -222,10 +225,11 @@ func runSend(env Env, args []string) int {
 		"With --queue, a message that is not delivered now waits in the history and goes\n" +
 		"when the colleague is back (announces itself); PEER may then be a colleague who is\n" +
 		"offline but known from the history. It exits 0 once the message is delivered or queued."
-	fs, prof := newFlags(env, "send", "[--queue] [--to PEER]... PEER TEXT...", about)
+	fs, prof := newFlags(env, "send", "[--queue] [--unencrypted] [--to PEER]... PEER TEXT...", about)
 	var to listFlag
 	fs.Var(&to, "to", "another recipient (repeatable)")
 	queue := fs.Bool("queue", false, "keep the message for a colleague who is offline or does not answer, and deliver it when they are back")
+	unencrypted := fs.Bool("unencrypted", false, unencryptedHelp)
 	if code, done := parse(env, fs, args); done {
 		return code
 	}
@@ -245,7 +249,7 @@ func runSend(env Env, args []string) int {
 		}
 		text = strings.TrimSuffix(string(b), "\n")
 	}
-	resp, ok := call(env, "send", *prof, control.Request{Cmd: "send", To: recipients, Text: text, Queue: *queue})
+	resp, ok := call(env, "send", *prof, control.Request{Cmd: "send", To: recipients, Text: text, Queue: *queue, Unencrypted: *unencrypted})
 	for _, d := range resp.Deliveries {
 		switch {
 		case d.Delivered:

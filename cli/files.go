@@ -28,6 +28,7 @@ func runSendFile(env Env, args []string) int {
 	text := fs.String("text", "", "a message to go with the files")
 	noWait := fs.Bool("no-wait", false, "return once the offer is acknowledged; print the transfer ID")
 	quiet := fs.Bool("q", false, "no progress lines on standard error")
+	unencrypted := fs.Bool("unencrypted", false, unencryptedHelp)
 	if code, done := parse(env, fs, args); done {
 		return code
 	}
@@ -46,7 +47,7 @@ func runSendFile(env Env, args []string) int {
 		}
 		paths = append(paths, abs)
 	}
-	resp, ok := call(env, "send-file", *prof, control.Request{Cmd: "send-file", To: append([]string{rest[0]}, to...), Text: *text, Paths: paths})
+	resp, ok := call(env, "send-file", *prof, control.Request{Cmd: "send-file", To: append([]string{rest[0]}, to...), Text: *text, Paths: paths, Unencrypted: *unencrypted})
 	if !ok {
 		return 1
 	}

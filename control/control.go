@@ -70,6 +70,22 @@ type Request struct {
 	// Fingerprint, when set, is the key the user saw: another key is refused.
 	Confirm     bool   `json:"confirm,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Unencrypted (send, send-file) allows recipients that cannot encrypt, where the
+	// profile's policy asks first (see Allower).
+	Unencrypted bool `json:"unencrypted,omitempty"`
+}
+
+// Allower is a node whose policy may hold messages to colleagues who cannot encrypt until
+// the user allows them.
+type Allower interface {
+	AllowUnencrypted(to ...netip.AddrPort) []string
+}
+
+// allow lets what req sends go to addrs unencrypted, when the user said so.
+func allow(node Node, req Request, addrs []netip.AddrPort) {
+	if a, ok := node.(Allower); ok && req.Unencrypted {
+		a.AllowUnencrypted(addrs...)
+	}
 }
 
 // Historian is a node that keeps a history (`feigo history`, `feigo send --queue`).
@@ -396,6 +412,7 @@ func send(ctx context.Context, node Node, req Request) Response {
 	if err != nil {
 		return Response{Error: err.Error()}
 	}
+	allow(node, req, addrs)
 	ds, err := node.Send(ctx, req.Text, addrs...)
 	if err != nil {
 		return Response{Error: err.Error()}
@@ -431,6 +448,9 @@ func queue(ctx context.Context, node Node, req Request) Response {
 	}
 	resp := Response{OK: true}
 	for _, c := range cs {
+		if addr, err := netip.ParseAddrPort(c.Addr); err == nil {
+			allow(node, req, []netip.AddrPort{addr})
+		}
 		r, err := h.Queue(ctx, "", req.Text, c)
 		if err != nil {
 			return Response{Error: err.Error(), Deliveries: resp.Deliveries}
@@ -474,6 +494,7 @@ func sendFile(ctx context.Context, node Node, req Request) Response {
 	if err != nil {
 		return Response{Error: err.Error()}
 	}
+	allow(node, req, addrs)
 	return transferResp(node.SendFiles(ctx, req.Text, req.Paths, addrs...))
 }
 

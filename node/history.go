@@ -66,6 +66,9 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 	if len(to) == 0 {
 		return nil, lan.ErrNoTarget
 	}
+	if err := n.checkEncrypted(to); err != nil {
+		return nil, err
+	}
 	ids := make([]int64, len(to))
 	for i, addr := range to {
 		r := n.recordFor(addr)
@@ -191,6 +194,9 @@ func (n *Node) Queue(ctx context.Context, sendID, text string, c history.Contact
 	if err != nil {
 		return history.Record{}, err
 	}
+	if err := n.queueAllowed(c); err != nil {
+		return history.Record{}, err
+	}
 	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, User: c.User, Host: c.Host, Addr: c.Addr, Nick: c.Nick,
 		Direction: event.Out, Text: text, State: history.StateQueued, Time: time.Now()}
 	if r.ID, err = n.History.Add(r); err != nil {
@@ -235,6 +241,10 @@ func (n *Node) flush(ctx context.Context, key string) {
 		}
 	}
 	if !found {
+		return
+	}
+	if err := n.checkEncrypted([]netip.AddrPort{peer.Addr}); err != nil {
+		n.log.Info("queued messages wait: the policy holds them", "peer", key, "err", err)
 		return
 	}
 	rs, err := n.History.Query(history.Filter{Peer: key, State: history.StateQueued})

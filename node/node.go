@@ -46,6 +46,7 @@ type Node struct {
 	retention atomic.Int64 // days; 0 keeps everything
 	stored    sync.Map     // inboxKey → history ID of a message stored and not yet reported
 	later     later
+	policy    atomic.Pointer[legacyPolicy]
 }
 
 // later is the history work that events ask for: the LAN's read loop and the event
@@ -301,6 +302,11 @@ func LANConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 			cfg.Interfaces = append(cfg.Interfaces, name)
 		}
 	}
+	if err := st.CheckPolicy(); err != nil {
+		return cfg, err
+	}
+	cfg.PlaintextFallback = st.Encryption == profile.EncryptionPreferred
+	cfg.RefuseLegacy = st.Legacy == profile.LegacyRefuse
 	if st.LegacyEncoding != "" {
 		cs, err := ipmsg.ParseCharset(st.LegacyEncoding)
 		if err != nil {

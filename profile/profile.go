@@ -50,6 +50,42 @@ type Settings struct {
 	StartMinimised bool `json:"start_minimised,omitempty"`
 	// HistoryDays keeps the history for this many days; 0 keeps it forever.
 	HistoryDays int `json:"history_days,omitempty"`
+
+	// Trust policy.
+	// Encryption is "required" (the default: FeiGo colleagues are listed and spoken to only
+	// over their encrypted, authenticated channel) or "preferred" (a FeiGo colleague whose
+	// channel cannot be reached, a blocked TCP port, is listed and spoken to unencrypted).
+	Encryption string `json:"encryption,omitempty"`
+	// Legacy is what FeiGo does with clients that cannot encrypt (IP Messenger, FeiQ,
+	// iptux): "allow" (the default), "ask" (the user allows each colleague before the first
+	// message or file goes to them) or "refuse" (they are not listed nor answered).
+	Legacy string `json:"legacy,omitempty"`
+	// LegacyAllowed are the colleagues (peer IDs) the user allowed under "ask".
+	LegacyAllowed []string `json:"legacy_allowed,omitempty"`
+}
+
+// The values of Settings.Encryption and Settings.Legacy.
+const (
+	EncryptionRequired  = "required"
+	EncryptionPreferred = "preferred"
+	LegacyAllow         = "allow"
+	LegacyAsk           = "ask"
+	LegacyRefuse        = "refuse"
+)
+
+// CheckPolicy reports a trust policy value that FeiGo does not know (a typo in the file).
+func (s Settings) CheckPolicy() error {
+	switch s.Encryption {
+	case "", EncryptionRequired, EncryptionPreferred:
+	default:
+		return fmt.Errorf("settings: encryption %q: want %q or %q", s.Encryption, EncryptionRequired, EncryptionPreferred)
+	}
+	switch s.Legacy {
+	case "", LegacyAllow, LegacyAsk, LegacyRefuse:
+	default:
+		return fmt.Errorf("settings: legacy %q: want %q, %q or %q", s.Legacy, LegacyAllow, LegacyAsk, LegacyRefuse)
+	}
+	return nil
 }
 
 // DefaultDownloads is $XDG_DOWNLOAD_DIR, else ~/Downloads (the current directory when there

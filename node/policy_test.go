@@ -1,0 +1,117 @@
+package node_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/ipmsg"
+	"feigo/lan"
+	"feigo/node"
+	"feigo/profile"
+)
+
+// legacyPeer is an iptux-like client on loopback: it announces itself to port and
+// acknowledges every message, and reports the texts it got.
+func legacyPeer(t *testing.T, port int) (addr netip.AddrPort, got <-chan string) {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := make(chan string, 10)
+	to := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+	write := func(no uint32, cmd ipmsg.Command, body string) {
+		b, _ := ipmsg.Packet{Version: "1_iptux 0.8.3", No: no, User: []byte("lee"), Host: []byte("pc"), Cmd: cmd, Body: []byte(body)}.Marshal()
+		c.WriteToUDPAddrPort(b, to)
+	}
+	write(1, ipmsg.BrEntry|ipmsg.UTF8Opt, "Lee\x00QA\x00")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := c.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			p, err := ipmsg.Decode(append([]byte(nil), buf[:n]...))
+			if err != nil || p.Cmd.Mode() != ipmsg.SendMsg {
+				continue
+			}
+			write(p.No+1, ipmsg.RecvMsg, fmt.Sprint(p.No))
+			select {
+			case texts <- string(ipmsg.FirstSection(p.Body)):
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() { c.Close(); <-done })
+	return c.LocalAddr().(*net.UDPAddr).AddrPort(), texts
+}
+
+// Under the "ask" policy, nothing goes to a client that cannot encrypt until the user allows
+// that colleague (--unencrypted); under "refuse", nothing goes at all.
+func TestLegacyPolicyAsks(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	a := startLoop(t, dir, "Alice", port, freePort(t), nil)
+	a.SetLegacyPolicy(profile.LegacyAsk, nil)
+	lee, got := legacyPeer(t, port)
+	a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Nick == "Lee" })
+
+	out, errOut, code := run("send", "--profile", dir, "Lee", "the password is hunter2")
+	if code != 1 || !strings.Contains(errOut, "cannot encrypt") || !strings.Contains(errOut, "--unencrypted") {
+		t.Fatalf("send to a legacy client under ask: %d %q %q", code, out, errOut)
+	}
+	src := filepath.Join(t.TempDir(), "payroll.xlsx")
+	os.WriteFile(src, []byte("salaries"), 0o600)
+	if _, err := a.SendFiles(t.Context(), "", []string{src}, lee); !errors.Is(err, node.ErrUnencrypted) {
+		t.Fatalf("file offer under ask: %v", err)
+	}
+	select {
+	case text := <-got:
+		t.Fatalf("the legacy client got %q before it was allowed", text)
+	case <-time.After(300 * time.Millisecond):
+	}
+	out, errOut, code = run("send", "--profile", dir, "--unencrypted", "Lee", "allowed now")
+	if code != 0 || !strings.Contains(out, "delivered to Lee") {
+		t.Fatalf("send --unencrypted: %d %q %q", code, out, errOut)
+	}
+	if text := <-got; text != "allowed now" {
+		t.Fatalf("got %q", text)
+	}
+	// Allowed stays allowed while the node runs.
+	if _, errOut, code = run("send", "--profile", dir, "Lee", "again"); code != 0 {
+		t.Fatalf("second send: %d %q", code, errOut)
+	}
+
+	a.SetLegacyPolicy(profile.LegacyRefuse, []string{lee.String()})
+	if _, err := a.Send(t.Context(), "no", lee); !errors.Is(err, node.ErrUnencrypted) || !strings.Contains(err.Error(), "refuses") {
+		t.Fatalf("send under refuse: %v", err)
+	}
+}
+
+// A typo in the policy is an error, not a silent default.
+func TestPolicyTypoRefused(t *testing.T) {
+	p, err := profile.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.LANConfig(p, profile.Settings{Legacy: "alow"}); err == nil || !strings.Contains(err.Error(), "legacy") {
+		t.Fatalf("legacy typo: %v", err)
+	}
+	if _, err := node.LANConfig(p, profile.Settings{Encryption: "optional"}); err == nil {
+		t.Fatal("encryption typo accepted")
+	}
+	cfg, err := node.LANConfig(p, profile.Settings{Legacy: profile.LegacyRefuse, Encryption: profile.EncryptionPreferred})
+	if err != nil || !cfg.RefuseLegacy || !cfg.PlaintextFallback {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+}

@@ -7,6 +7,7 @@ package control
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
+	"feigo/trust"
 	"feigo/xfer"
 )
 
@@ -307,7 +309,11 @@ func handle(ctx context.Context, node Node, req Request) Response {
 		return Response{OK: true, Peers: ps}
 	case "status":
 		s := node.Self()
-		return Response{OK: true, Self: &Self{ID: s.ID, Nick: s.Nick, Group: s.Group, User: s.User, Host: s.Host,
+		id := s.ID
+		if len(s.Key) == ed25519.PublicKeySize {
+			id = trust.FingerprintOf(s.Key).String() // colleagues know this node by its key
+		}
+		return Response{OK: true, Self: &Self{ID: id, Nick: s.Nick, Group: s.Group, User: s.User, Host: s.Host,
 			Away: s.Away, AwayText: s.AwayText, Peers: node.Table().Len()}}
 	case "away":
 		node.SetAway(true, req.Text)

@@ -526,6 +526,44 @@ func (s *Store) Clear(peer string) (int64, error) {
 	return res.RowsAffected()
 }
 
+// Rename files everything kept under the peer key from under to instead (with peer ID to):
+// a colleague known by their FeiGo ID is known by their key's fingerprint once they proved
+// it, and keeps their conversation, queue and contact. It returns how many messages moved;
+// renaming a key that has nothing is a no-op.
+func (s *Store) Rename(from, to string) (int64, error) {
+	if from == "" || to == "" || from == to {
+		return 0, nil
+	}
+	tx, err := s.db.Begin()
+	if err != nil {
+		return 0, fmt.Errorf("renaming in the history: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.Exec(`UPDATE messages SET peer = ?, peer_id = ? WHERE peer = ?`, to, to, from)
+	if err != nil {
+		return 0, fmt.Errorf("renaming in the history: %w", err)
+	}
+	moved, _ := res.RowsAffected()
+	// The contact: merged into one already under to (the newer wins), else renamed.
+	if _, err := tx.Exec(`INSERT INTO peers(peer, peer_id, user, host, addr, nick, last)
+		SELECT ?, ?, user, host, addr, nick, last FROM peers WHERE peer = ? AND true
+		ON CONFLICT(peer) DO UPDATE SET
+			user = CASE WHEN excluded.last > last THEN excluded.user ELSE user END,
+			host = CASE WHEN excluded.last > last THEN excluded.host ELSE host END,
+			addr = CASE WHEN excluded.last > last THEN excluded.addr ELSE addr END,
+			nick = CASE WHEN excluded.last > last THEN excluded.nick ELSE nick END,
+			last = MAX(last, excluded.last)`, to, to, from); err != nil {
+		return 0, fmt.Errorf("renaming in the history: %w", err)
+	}
+	if _, err := tx.Exec(`DELETE FROM peers WHERE peer = ?`, from); err != nil {
+		return 0, fmt.Errorf("renaming in the history: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("renaming in the history: %w", err)
+	}
+	return moved, nil
+}
+
 // Prune deletes records older than before (retention), except messages still queued, and
 // returns how many went.
 func (s *Store) Prune(before time.Time) (int64, error) {

@@ -266,3 +266,53 @@ func TestPeerKey(t *testing.T) {
 		}
 	}
 }
+
+// Rename moves a colleague's conversation, queue and contact from their FeiGo ID to their
+// key's fingerprint; messages of others stay, and renaming again changes nothing.
+func TestRename(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	for i, r := range []Record{
+		{PeerID: "uuid-bob", Nick: "Bob", Direction: "in", Text: "周报", State: StateReceived, Time: t0},
+		{PeerID: "uuid-bob", Nick: "Bob", Direction: "out", Text: "queued for Bob", State: StateQueued, Time: t0.Add(time.Minute)},
+		{PeerID: "carol", Nick: "Carol", Direction: "in", Text: "not Bob's", State: StateReceived, Time: t0},
+		// Already one message under the fingerprint (the new key proved before the rename).
+		{PeerID: "fp-bob", Nick: "Bobby", Direction: "in", Text: "after", State: StateReceived, Time: t0.Add(time.Hour)},
+	} {
+		if _, err := s.Add(r); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	moved, err := s.Rename("uuid-bob", "fp-bob")
+	if err != nil || moved != 2 {
+		t.Fatalf("moved %d, %v", moved, err)
+	}
+	rs, _ := s.Query(Filter{Peer: "fp-bob"})
+	if len(rs) != 3 || rs[0].PeerID != "fp-bob" {
+		t.Fatalf("under the fingerprint: %+v", rs)
+	}
+	if rs, _ := s.Query(Filter{Peer: "uuid-bob"}); len(rs) != 0 {
+		t.Fatalf("left under the old key: %+v", rs)
+	}
+	if rs, _ := s.Query(Filter{Peer: "fp-bob", State: StateQueued}); len(rs) != 1 {
+		t.Fatalf("queue: %+v", rs)
+	}
+	if rs, _ := s.Query(Filter{Search: "周报"}); len(rs) != 1 || rs[0].Peer != "fp-bob" {
+		t.Fatalf("search after the rename: %+v", rs)
+	}
+	cs, _ := s.Contacts()
+	names := map[string]string{}
+	for _, c := range cs {
+		names[c.Peer] = c.Nick
+	}
+	if len(cs) != 2 || names["fp-bob"] != "Bobby" || names["carol"] != "Carol" {
+		t.Fatalf("contacts: %+v", cs)
+	}
+	if moved, err := s.Rename("uuid-bob", "fp-bob"); err != nil || moved != 0 {
+		t.Fatalf("again: %d %v", moved, err)
+	}
+}

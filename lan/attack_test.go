@@ -42,8 +42,8 @@ func securePair(t *testing.T, tweak func(*Config)) (a, b *testNode) {
 	}
 	a = startNode(t, ca, "Alice", tw, addrOf(cb))
 	b = startNode(t, cb, "Bob", tw, addrOf(ca))
-	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.ID == "id-Bob" && e.Peer.Secure })
-	b.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.ID == "id-Alice" && e.Peer.Secure })
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.PinName == "id-Bob" && e.Peer.Secure })
+	b.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.PinName == "id-Alice" && e.Peer.Secure })
 	return a, b
 }
 
@@ -147,9 +147,9 @@ func TestAttackRelayMovesColleague(t *testing.T) {
 
 	// Bob's own announcement, copied byte for byte, sent from the relay's address.
 	sendUDP(t, uc, a.addr, 4242, "bob", "host-Bob", ipmsg.BrEntry, ipmsg.EntryBody(ipmsg.UTF8, b.Self()))
-	moved := waitFor(3*time.Second, func() bool { p, _ := a.Table().Get("id-Bob"); return p.Addr == relay })
+	moved := waitFor(3*time.Second, func() bool { p, _ := colleague(a, "id-Bob"); return p.Addr == relay })
 	if moved {
-		p, _ := a.Table().Get("id-Bob")
+		p, _ := colleague(a, "id-Bob")
 		t.Errorf("BREAK: a copied announcement + a TCP relay moved Bob in Alice's table to the relay %v (secure=%v, warning=%q)", p.Addr, p.Secure, p.Warning)
 	}
 
@@ -161,7 +161,7 @@ func TestAttackRelayMovesColleague(t *testing.T) {
 	}
 	mu.Unlock()
 	sendUDP(t, uc, a.addr, 4243, "bob", "host-Bob", ipmsg.BrExit, ipmsg.EntryBody(ipmsg.UTF8, b.Self()))
-	gone := waitFor(3*time.Second, func() bool { _, ok := a.Table().Get("id-Bob"); return !ok })
+	gone := waitFor(3*time.Second, func() bool { _, ok := colleague(a, "id-Bob"); return !ok })
 	if gone {
 		t.Errorf("BREAK: Bob, still running at %v, was removed from Alice's list by a BR_EXIT from the relay's address", b.addr)
 	}
@@ -309,9 +309,9 @@ func TestAttackStalledProofsHideColleague(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	close(stop)
 	wg.Wait()
-	listed := waitFor(6*time.Second, func() bool { p, ok := a.Table().Get("id-Bob"); return ok && p.Secure })
+	listed := waitFor(6*time.Second, func() bool { p, ok := colleague(a, "id-Bob"); return ok && p.Secure })
 	if !listed {
-		_, bobSeesAlice := b.Table().Get("id-Alice")
+		_, bobSeesAlice := colleague(b, "id-Alice")
 		t.Errorf("BREAK: Bob (running, announced 3 times) is not listed by Alice 6 s after 32 stalled proofs ended (Bob lists Alice: %v)", bobSeesAlice)
 	}
 }
@@ -358,7 +358,7 @@ func TestAttackDemuxSlotsExhausted(t *testing.T) {
 		t.Logf("raw socket: %v", err)
 		return
 	}
-	if waitFor(4*time.Second, func() bool { _, ok := a.Table().Get("id-Bob"); return !ok }) {
+	if waitFor(4*time.Second, func() bool { _, ok := colleague(a, "id-Bob"); return !ok }) {
 		t.Errorf("BREAK: with Bob's port full, one forged BR_EXIT removed Bob (running) from Alice's list")
 	}
 }
@@ -408,7 +408,7 @@ func TestAttackPinEvictionTakeover(t *testing.T) {
 	// One more identity, proved remotely by a real node at another address.
 	cm := loopbackConn(t)
 	startNode(t, cm, "Mallory", withKey(t), a.addr)
-	if !waitFor(5*time.Second, func() bool { _, ok := a.Table().Get("id-Mallory"); return ok }) {
+	if !waitFor(5*time.Second, func() bool { _, ok := colleague(a, "id-Mallory"); return ok }) {
 		t.Fatal("Mallory was not proved")
 	}
 	if _, ok := pins.Get("id-Bob"); !ok {
@@ -418,6 +418,7 @@ func TestAttackPinEvictionTakeover(t *testing.T) {
 	// A keyless entry with Bob's ID, from the attacker's own address.
 	r := newRawPeer(t)
 	r.send(a.addr, "1_feigo 0.1.0", "bob", "host-Bob", ipmsg.BrEntry, "Bob\x00QA\x00\nFGID:id-Bob\x00")
+	// Bob is listed by his key's fingerprint; the name id-Bob must not go to the attacker.
 	if !waitFor(3*time.Second, func() bool { p, _ := a.Table().Get("id-Bob"); return p.Addr == r.addr() }) {
 		return
 	}

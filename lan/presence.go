@@ -107,11 +107,7 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 			n.warnOnce(from.Addr(), "a client that cannot encrypt is refused (policy)", "client", string(e.Client))
 			return
 		}
-		_, pinned := n.cfg.Pins.Get(e.ID)
-		if q, listed := n.table.Get(e.ID); listed && q.Secure {
-			pinned = true // its pin may have been pushed out: the table still knows the key
-		}
-		if pinned && e.Client == ipmsg.ClientFeiGo {
+		if _, pinned := n.cfg.Pins.Get(e.ID); pinned && e.Client == ipmsg.ClientFeiGo {
 			// A colleague's FeiGo ID without their key: listed by its address, apart.
 			e.ID, warning = "", "uses the FeiGo ID of a colleague without their key"
 		}

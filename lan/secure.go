@@ -338,9 +338,10 @@ func keyOf(e ipmsg.Entry) (ed25519.PublicKey, bool) {
 	return ed25519.PublicKey(e.Key), true
 }
 
-// fingerprint is the table ID of a key that claims a name pinned to another key: a
-// colleague of its own, never the one whose name it claims.
-func fingerprint(key ed25519.PublicKey) string { return "fp:" + trust.FingerprintOf(key).String() }
+// fingerprint is the table ID of a FeiGo peer that proved its key: a colleague is their key,
+// so a key that claims a name pinned to another key is a colleague of its own, never the one
+// whose name it claims.
+func fingerprint(key ed25519.PublicKey) string { return trust.FingerprintOf(key).String() }
 
 // proofs are the proofs under way and when each identity was last proved, so that a flood
 // of announcements costs at most maxProofs handshakes at a time and one per proofEvery per
@@ -467,7 +468,7 @@ func (n *Node) scheduleProof(j proofJob) {
 // stillAt reports whether the peer j names is listed, with j's key, at another address where
 // it still proves that key.
 func (n *Node) stillAt(j proofJob) bool {
-	p, ok := n.table.Get(j.name)
+	p, ok := n.table.Get(fingerprint(j.key))
 	if !ok || !p.Secure || p.Addr == j.addr || !ed25519.PublicKey(p.Key).Equal(j.key) {
 		return false
 	}
@@ -477,12 +478,8 @@ func (n *Node) stillAt(j proofJob) bool {
 
 // listedAt reports whether the peer with name and key is listed at addr already.
 func (n *Node) listedAt(name string, key ed25519.PublicKey, addr netip.AddrPort) bool {
-	for _, id := range []string{name, fingerprint(key)} {
-		if p, ok := n.table.Get(id); ok && p.Addr == addr && ed25519.PublicKey(p.Key).Equal(key) {
-			return true
-		}
-	}
-	return false
+	p, ok := n.table.Get(fingerprint(key))
+	return ok && p.Addr == addr && p.PinName == name && ed25519.PublicKey(p.Key).Equal(key)
 }
 
 // proveAgain runs the proofs put off as too soon (housekeeping calls it every second).
@@ -501,9 +498,9 @@ func (n *Node) proveAgain() {
 	}
 }
 
-// proved lists the peer whose key answered at j.addr, as its key holder described itself.
-// A key pinned under another name than the one it claims is listed apart, with a warning,
-// so it can never take a colleague's place.
+// proved lists the peer whose key answered at j.addr, as its key holder described itself,
+// under its key's fingerprint. A key that claims a name (FeiGo ID) pinned to another key is
+// listed with a warning, so it can never pass for that colleague.
 func (n *Node) proved(j proofJob, e ipmsg.Entry) {
 	pin, verdict, err := n.cfg.Pins.See(j.name, j.key, e.Nick)
 	if err != nil {
@@ -511,7 +508,7 @@ func (n *Node) proved(j proofJob, e ipmsg.Entry) {
 	}
 	fp := trust.FingerprintOf(j.key).String()
 	peer := peers.Peer{
-		ID: j.name, Nick: e.Nick, User: e.User, Host: e.Host, Group: e.Group,
+		ID: fp, Nick: e.Nick, User: e.User, Host: e.Host, Group: e.Group,
 		Addr: j.addr, Status: peers.Online, Client: string(e.Client), Version: e.Version,
 		Encoding: e.Charset.String(), UTF8: e.UTF8, Caps: e.Caps,
 		Key: j.key, Fingerprint: fp, Secure: true, Verified: pin.Verified, PinName: j.name,
@@ -521,7 +518,7 @@ func (n *Node) proved(j proofJob, e ipmsg.Entry) {
 	}
 	switch {
 	case verdict == trust.Conflict:
-		peer.ID, peer.Verified = fingerprint(j.key), false
+		peer.Verified = false
 		who := pin.Nick
 		if who == "" {
 			who = j.name

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -275,13 +276,49 @@ func (n *Node) flush(ctx context.Context, key string) {
 // read loop, which must not wait for the history.
 func (n *Node) peerAnnounced(p peers.Peer) {
 	key := history.PeerKey(p.ID, p.User, p.Host)
+	from := n.renameFrom(p)
 	n.doLater(func(l *later) bool {
 		if !l.peers[key] && len(l.peers) >= maxLater {
 			return false
 		}
 		l.peers[key] = true
+		if from != "" && len(l.renames) < maxLater {
+			l.renames[from] = p.ID
+		}
 		return true
 	})
+}
+
+// renameFrom is the history key a colleague was known by before they proved their key: the
+// FeiGo ID their key is pinned under (never one it only claims), "" when there is none or it
+// was moved already.
+func (n *Node) renameFrom(p peers.Peer) string {
+	if !p.Secure || p.PinName == "" || p.PinName == p.ID || n.pins == nil {
+		return ""
+	}
+	if _, done := n.renamed.Load(p.PinName); done {
+		return ""
+	}
+	pin, ok := n.pins.Get(p.PinName)
+	if !ok || !ed25519.PublicKey(pin.Key).Equal(ed25519.PublicKey(p.Key)) {
+		return ""
+	}
+	return p.PinName
+}
+
+// rename files the history kept under from (a FeiGo ID, or an old key's fingerprint) under
+// to, the colleague's key's fingerprint, before their queue is delivered.
+func (n *Node) rename(from, to string) {
+	moved, err := n.History.Rename(from, to)
+	if err != nil {
+		n.log.Error("moving a colleague's history to their key", "from", from, "err", err)
+		return
+	}
+	n.renamed.Store(from, true)
+	if moved > 0 {
+		n.log.Info("a colleague's history is now under their key", "from", from, "to", to, "messages", moved)
+		n.deliverQueue(to)
+	}
 }
 
 // deliverQueue starts delivering key's queue in the background if anything waits for it.

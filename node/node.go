@@ -45,6 +45,7 @@ type Node struct {
 	bg        sync.WaitGroup
 	retention atomic.Int64 // days; 0 keeps everything
 	stored    sync.Map     // inboxKey → history ID of a message stored and not yet reported
+	renamed   sync.Map     // history keys already filed under a fingerprint (renames)
 	later     later
 	policy    atomic.Pointer[legacyPolicy]
 }
@@ -56,9 +57,10 @@ type Node struct {
 // (transfer records).
 type later struct {
 	mu      sync.Mutex
-	peers   map[string]bool // peer keys whose queue to look at
-	records []xfer.Transfer // ended transfers to record
-	wake    chan struct{}   // one token: there is work
+	peers   map[string]bool   // peer keys whose queue to look at
+	records []xfer.Transfer   // ended transfers to record
+	renames map[string]string // history keys to file under a colleague's fingerprint: old → new
+	wake    chan struct{}     // one token: there is work
 }
 
 // maxLater bounds each list of later work.
@@ -82,11 +84,14 @@ func (n *Node) doLater(what func(l *later) bool) {
 // false when the node is stopping (only the records are kept then).
 func (n *Node) runLater(queues bool) {
 	n.later.mu.Lock()
-	keys, recs := n.later.peers, n.later.records
-	n.later.peers, n.later.records = map[string]bool{}, nil
+	keys, recs, renames := n.later.peers, n.later.records, n.later.renames
+	n.later.peers, n.later.records, n.later.renames = map[string]bool{}, nil, map[string]string{}
 	n.later.mu.Unlock()
 	for _, t := range recs {
 		n.recordTransfer(t)
+	}
+	for from, to := range renames {
+		n.rename(from, to)
 	}
 	if !queues {
 		return
@@ -170,7 +175,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		}
 		return err
 	}
-	n.later = later{peers: map[string]bool{}, wake: make(chan struct{}, 1)}
+	n.later = later{peers: map[string]bool{}, renames: map[string]string{}, wake: make(chan struct{}, 1)}
 	cfg.Announced = n.peerAnnounced // a peer that restarted before it expired changes nothing
 	onEvent := cfg.OnEvent
 	n.emit = func(ev lan.Event) {

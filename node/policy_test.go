@@ -11,10 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"feigo/event"
+	"feigo/history"
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/node"
 	"feigo/profile"
+	"feigo/trust"
 )
 
 // legacyPeer is an iptux-like client on loopback: it announces itself to port and
@@ -113,5 +116,64 @@ func TestPolicyTypoRefused(t *testing.T) {
 	cfg, err := node.LANConfig(p, profile.Settings{Legacy: profile.LegacyRefuse, Encryption: profile.EncryptionPreferred})
 	if err != nil || !cfg.RefuseLegacy || !cfg.PlaintextFallback {
 		t.Fatalf("%+v %v", cfg, err)
+	}
+}
+
+// A profile from before IDs were keys: its history knows Bob by his FeiGo ID. Once Bob
+// proves his key, his conversation, contact and queue are his fingerprint's, and the message
+// queued for him is delivered; `feigo history Bob` shows it all.
+func TestHistoryFollowsTheKey(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	pb, err := profile.Open(dirB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobKey, err := trust.LoadOrCreate(dirB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := history.Open(filepath.Join(dirA, "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().Add(-time.Hour)
+	for _, r := range []history.Record{
+		{PeerID: pb.ID, Nick: "Bob", Direction: event.In, Text: "周报 attached", State: history.StateReceived, Time: t0},
+		{PeerID: pb.ID, Nick: "Bob", Direction: event.Out, Text: "waiting for you", State: history.StateQueued, Time: t0.Add(time.Minute)},
+	} {
+		if _, err := old.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	portA, portB := freePort(t), freePort(t)
+	a := startLoop(t, dirA, "Alice", portA, portB, nil)
+	b := startLoop(t, dirB, "Bob", portB, portA, nil)
+	fp := bobKey.Fingerprint().String()
+	on := a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Nick == "Bob" })
+	if on.Peer.ID != fp || !on.Peer.Secure {
+		t.Fatalf("Bob listed as %+v, want ID %s", on.Peer, fp)
+	}
+	if ev := b.wait(t, "message", nil); ev.Message.Text != "waiting for you" {
+		t.Fatalf("Bob got %+v", ev.Message)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rs, err := a.History.Query(history.Filter{Peer: fp})
+		if err == nil && len(rs) == 2 && rs[1].State == history.StateDelivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("under Bob's key: %+v %v", rs, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if rs, _ := a.History.Query(history.Filter{Peer: pb.ID}); len(rs) != 0 {
+		t.Fatalf("left under the old ID: %+v", rs)
+	}
+	out, errOut, code := run("history", "--profile", dirA, "Bob")
+	if code != 0 || !strings.Contains(out, "周报 attached") || !strings.Contains(out, "waiting for you") {
+		t.Fatalf("feigo history Bob: %d %q %q", code, out, errOut)
 	}
 }

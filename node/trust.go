@@ -43,6 +43,8 @@ func (n *Node) Verify(query string, confirm bool, fingerprint string) (control.V
 		if err := n.pins.Replace(p.PinName, key, p.Nick); err != nil {
 			return v, err
 		}
+		// The conversation with the old key is the colleague's: it follows the new one.
+		n.rename(v.KeyChangedFrom, p.ID)
 	}
 	if err := n.pins.Verify(p.PinName); err != nil {
 		return v, err

@@ -33,8 +33,10 @@ var (
 
 // Peer is one colleague as last announced. Values returned by the Table are copies.
 type Peer struct {
-	// ID is stable for a peer: the FeiGo instance ID for FeiGo peers, "mac:…" for FeiQ
-	// (whose MAC is its identity) and the address ("10.0.0.5:2425") for other clients.
+	// ID is stable for a peer: for a FeiGo peer that proved its key, the key's fingerprint
+	// (trust.Fingerprint: a colleague is their key); "mac:…" for FeiQ (whose MAC is its
+	// identity); the FeiGo ID for FeiGo peers without a key; and the address
+	// ("10.0.0.5:2425") for other clients.
 	ID       string         `json:"id"`
 	Nick     string         `json:"nick"`
 	User     string         `json:"user"`

@@ -349,7 +349,9 @@ func (u *UI) autoAccepts(peerID string) bool {
 		return false
 	}
 	auto := u.opt.Settings.AutoAccept
-	return slices.Contains(auto, p.ID) || (p.Fingerprint != "" && slices.Contains(auto, p.Fingerprint))
+	// p.PinName: a colleague chosen by their FeiGo ID before IDs were their keys' fingerprints.
+	return slices.Contains(auto, p.ID) || (p.Fingerprint != "" && slices.Contains(auto, p.Fingerprint)) ||
+		(p.PinName != "" && slices.Contains(auto, p.PinName))
 }
 
 func (u *UI) offered(t xfer.Transfer) {

@@ -35,6 +35,7 @@ func runServe(env Env, args []string) int {
 	downloads := fs.String("download-dir", "", "where accepted files go when `feigo accept` names no folder (default ~/Downloads)")
 	noVerify := fs.Bool("no-verify", false, "receive from FeiGo peers without the SHA-256 check (for links faster than the CPU hashes)")
 	verbose := fs.Bool("v", false, "log every packet decision (debug)")
+	noKey := fs.Bool("no-key", false, "run without an identity key, as FeiGo did before keys: nothing is encrypted and colleagues see this node as unencrypted (for benchmarks)")
 	if code, done := parse(env, fs, args); done {
 		return code
 	}
@@ -78,6 +79,7 @@ func runServe(env Env, args []string) int {
 		return fail(err)
 	}
 	cfg.NoVerify = *noVerify
+	cfg.NoKey = *noKey
 	if *acceptDir != "" {
 		if cfg.AcceptDir, err = filepath.Abs(*acceptDir); err != nil {
 			return fail(err)

@@ -55,13 +55,14 @@ func BenchmarkLabDiscovery30(b *testing.B) {
 }
 
 // BenchmarkLabMessageRTT measures one acknowledged message between two lab hosts, asked
-// for through the control socket as `feigo send` does, against a raw UDP echo between the
-// same hosts in the same run. control-status is the control socket's own cost (a request
-// that does not touch the network).
+// for through the control socket as `feigo send` does: between FeiGo peers (over their TLS
+// channel, encrypted) and, as the baseline, between two nodes started with --no-key (plain
+// IPMsg datagrams, as FeiGo before keys), against a raw UDP echo between the same hosts in
+// the same run. control-status is the control socket's own cost (a request that does not
+// touch the network).
 func BenchmarkLabMessageRTT(b *testing.B) {
-	l, a, _ := pair(b)
+	l := lab.New(b, 2)
 	to := l.Hosts[1].Addr.String()
-
 	b.Run("raw-udp-echo", func(b *testing.B) {
 		srv, err := l.Hosts[1].ListenUDP(9000)
 		if err != nil {
@@ -95,21 +96,37 @@ func BenchmarkLabMessageRTT(b *testing.B) {
 			}
 		}
 	})
-	b.Run("control-status", func(b *testing.B) {
-		for range b.N {
-			if _, err := a.call(control.Request{Cmd: "status"}); err != nil {
-				b.Fatal(err)
-			}
+	for _, mode := range []struct {
+		name  string
+		extra []string
+	}{{"feigo-send-unencrypted", []string{"--no-key"}}, {"feigo-send", nil}} {
+		a := serve(b, l.Hosts[0], "Alice", "QA", mode.extra...)
+		bob := serve(b, l.Hosts[1], "Bob", "QA", mode.extra...)
+		a.waitPeers(b, 1, 10*time.Second)
+		bob.waitPeers(b, 1, 10*time.Second)
+		if ps := a.peers(b); ps[0].Secure != (mode.extra == nil) {
+			b.Fatalf("%s: Bob listed as %+v", mode.name, ps[0])
 		}
-	})
-	b.Run("feigo-send", func(b *testing.B) {
-		for i := range b.N {
-			resp, err := a.call(control.Request{Cmd: "send", To: []string{to}, Text: fmt.Sprintf("ping %d", i)})
-			if err != nil || !resp.OK {
-				b.Fatalf("send: %v %s", err, resp.Error)
-			}
+		if mode.extra == nil {
+			b.Run("control-status", func(b *testing.B) {
+				for range b.N {
+					if _, err := a.call(control.Request{Cmd: "status"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
-	})
+		b.Run(mode.name, func(b *testing.B) {
+			for i := range b.N {
+				resp, err := a.call(control.Request{Cmd: "send", To: []string{to}, Text: fmt.Sprintf("ping %d", i)})
+				if err != nil || !resp.OK {
+					b.Fatalf("send: %v %s", err, resp.Error)
+				}
+			}
+		})
+		a.Stop()
+		bob.Stop()
+	}
 }
 
 // BenchmarkLabDelivery100 sends 100 messages (10 in flight) from one lab host to another,

@@ -106,6 +106,9 @@ type Config struct {
 	// at the announced address (see secure.go). Pins keeps the keys seen, by FeiGo ID.
 	Identity *trust.Identity
 	Pins     *trust.Pins
+	// NoKey tells the node's owner (package node) to load no identity key: the node then
+	// speaks IPMsg as FeiGo before keys did, unencrypted (serve --no-key, for benchmarks).
+	NoKey bool
 	// PlaintextFallback lists a FeiGo peer whose key cannot be proved because nothing answers
 	// on its TCP port (a firewall) by its address, unencrypted and with a warning, instead
 	// of not at all: the "encryption preferred" policy. By default a FeiGo peer is listed,

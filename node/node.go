@@ -124,21 +124,23 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	id, err := trust.LoadOrCreate(p.Dir)
-	if err == nil && cfg.Identity == nil {
-		cfg.Identity = id
-	}
-	var pins *trust.Pins
-	if err == nil {
-		pins, err = trust.OpenPins(p.Dir, nil)
-	}
-	if err != nil {
-		conn.Close()
-		ln.Close()
-		return nil, err
-	}
-	if cfg.Pins == nil {
-		cfg.Pins = pins
+	if !cfg.NoKey {
+		id, err := trust.LoadOrCreate(p.Dir)
+		if err == nil && cfg.Identity == nil {
+			cfg.Identity = id
+		}
+		var pins *trust.Pins
+		if err == nil {
+			pins, err = trust.OpenPins(p.Dir, nil)
+		}
+		if err != nil {
+			conn.Close()
+			ln.Close()
+			return nil, err
+		}
+		if cfg.Pins == nil {
+			cfg.Pins = pins
+		}
 	}
 	hist, err := history.Open(filepath.Join(p.Dir, "history.db"))
 	if err != nil {

@@ -524,6 +524,10 @@ func (n *Node) proved(j proofJob, e ipmsg.Entry) {
 			who = j.name
 		}
 		peer.Warning = fmt.Sprintf("claims to be %s, whose key is another: not the colleague pinned under that name", who)
+		if pin.Verified {
+			peer.KeyChanged = true
+			peer.Warning = fmt.Sprintf("claims to be %s, whom you verified with another key: their key changed, or someone is taking their place; verify again", who)
+		}
 		n.warnOnce(j.addr.Addr(), "a key claims a name pinned to another key", "name", j.name, "fingerprint", fp)
 	case pin.Changed:
 		peer.Warning = "this colleague's key changed after it was verified: verify it again"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,5 +228,26 @@ func TestOldChannelsAreClosed(t *testing.T) {
 	}
 	if waited := time.Since(start); waited > 5*time.Second {
 		t.Fatalf("the channel stayed open %v", waited)
+	}
+}
+
+// A verified colleague's name announced with another key (Bob reinstalled, or someone takes
+// his place) is listed apart and flagged KeyChanged, which the window turns into a dialog;
+// an unverified one only gets the warning.
+func TestVerifiedKeyChangeFlagged(t *testing.T) {
+	ca, cb, cn := loopbackConn(t), loopbackConn(t), loopbackConn(t)
+	a := startNode(t, ca, "Alice", withKey(t), addrOf(cb), addrOf(cn))
+	startNode(t, cb, "Bob", withKey(t), addrOf(ca))
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.PinName == "id-Bob" && e.Peer.Secure })
+	if err := a.cfg.Pins.Verify("id-Bob"); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, cn, "Bob", withKey(t), addrOf(ca)) // Bob's FeiGo ID, a new key
+	p := a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Addr == addrOf(cn) }).Peer
+	if !p.KeyChanged || !strings.Contains(p.Warning, "verified") || p.Verified {
+		t.Fatalf("the new key is listed as %+v", p)
+	}
+	if bob, ok := colleague(a, "id-Bob"); !ok || bob.Addr != addrOf(cb) || bob.KeyChanged {
+		t.Fatalf("Bob: %+v %v", bob, ok)
 	}
 }

@@ -62,6 +62,10 @@ type Peer struct {
 	Secure      bool   `json:"secure"`
 	Verified    bool   `json:"verified"`
 	Warning     string `json:"warning,omitempty"`
+	// KeyChanged is set when the name (FeiGo ID) this peer claims is pinned to another key
+	// that the user verified: the colleague's key changed (a reinstall), or this is someone
+	// taking their place. The window asks the user to verify again, in a dialog.
+	KeyChanged bool `json:"key_changed,omitempty"`
 	// PinName is the name (FeiGo ID) the key is pinned under, or claims.
 	PinName string `json:"-"`
 }

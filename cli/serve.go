@@ -105,7 +105,7 @@ func runServe(env Env, args []string) int {
 		return fail(err)
 	}
 	n.SetRetention(st.HistoryDays)
-	n.SetLegacyPolicy(st.Legacy, st.LegacyAllowed)
+	n.ApplyPolicy(st)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg.Log.Info("FeiGo node started", "nick", cfg.Nick, "group", cfg.Group, "profile", p.Dir, "socket", p.SocketPath())

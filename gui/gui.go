@@ -76,7 +76,7 @@ func Main(profDir string, logw io.Writer) int {
 		return fail(err)
 	}
 	n.SetRetention(st.HistoryDays)
-	n.SetLegacyPolicy(st.Legacy, st.LegacyAllowed)
+	n.ApplyPolicy(st)
 
 	badge := withBadge(assets.Icon)
 	var setTray func(unread int)

@@ -156,6 +156,9 @@ type Node struct {
 	stopping chan struct{} // closed when Run begins to shut down
 	nos      *packetNos
 
+	// The trust policy (Config.PlaintextFallback, Config.RefuseLegacy; SetPolicy).
+	plaintextFallback, refuseLegacy atomic.Bool
+
 	selfMu sync.Mutex
 	self   ipmsg.Entry
 
@@ -270,6 +273,8 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		}
 		n.files = files
 	}
+	n.plaintextFallback.Store(cfg.PlaintextFallback)
+	n.refuseLegacy.Store(cfg.RefuseLegacy)
 	n.stopCtx, n.stopNow = context.WithCancel(context.Background())
 	n.proofs = proofs{inFlight: map[string]bool{}, last: map[string]time.Time{}}
 	if cfg.Identity != nil {
@@ -652,7 +657,7 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 	}
 	n.table.Touch(from)
 	q, listed := n.table.ByAddr(from)
-	if n.cfg.RefuseLegacy && (!listed || (!q.Secure && q.Client != string(ipmsg.ClientFeiGo))) {
+	if n.refuseLegacy.Load() && (!listed || (!q.Secure && q.Warning != warnNoChannel)) {
 		// Only FeiGo peers are listed: anything else is a client that cannot encrypt.
 		n.stats.legacyRefused.Add(1)
 		return

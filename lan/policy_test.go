@@ -71,3 +71,26 @@ func TestRefuseLegacy(t *testing.T) {
 	}
 	a.waitEvent(t, "message", func(e Event) bool { return e.Message.Text == "still here" })
 }
+
+// The policy changes while the node runs: refusing legacy clients drops those listed, and
+// their datagrams from then on.
+func TestSetPolicyAtRunTime(t *testing.T) {
+	a := startNode(t, loopbackConn(t), "Alice", withKey(t))
+	r := newRawPeer(t)
+	r.send(a.addr, "1_iptux 0.8.3", "lee", "pc", ipmsg.BrEntry|ipmsg.UTF8Opt, "Lee\x00QA\x00")
+	r.expect(ipmsg.AnsEntry)
+	if _, ok := a.Table().ByAddr(r.addr()); !ok {
+		t.Fatal("the legacy client is not listed under allow")
+	}
+	a.SetPolicy(false, true)
+	if _, ok := a.Table().ByAddr(r.addr()); ok {
+		t.Fatal("the legacy client stays listed under refuse")
+	}
+	r.send(a.addr, "1_iptux 0.8.3", "lee", "pc", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.UTF8Opt, "hello\x00")
+	if p, quiet := r.quiet(time.Second); !quiet {
+		t.Fatalf("the refused client got %#x", uint32(p.Cmd.Mode()))
+	}
+	a.SetPolicy(false, false)
+	r.send(a.addr, "1_iptux 0.8.3", "lee", "pc", ipmsg.BrEntry|ipmsg.UTF8Opt, "Lee\x00QA\x00")
+	r.expect(ipmsg.AnsEntry)
+}

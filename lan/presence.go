@@ -102,7 +102,7 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 		if q, ok := n.table.ByAddr(from); ok && q.Secure {
 			return // an entry without the key cannot speak for a peer that proved one here
 		}
-		if n.cfg.RefuseLegacy {
+		if n.refuseLegacy.Load() {
 			n.stats.legacyRefused.Add(1)
 			n.warnOnce(from.Addr(), "a client that cannot encrypt is refused (policy)", "client", string(e.Client))
 			return

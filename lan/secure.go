@@ -448,7 +448,7 @@ func (n *Node) scheduleProof(j proofJob) {
 		case err != nil:
 			n.stats.notProved.Add(1)
 			n.log.Debug("announcement not proved", "addr", j.addr, "name", j.name, "err", err)
-			if n.cfg.PlaintextFallback && errors.Is(err, errNoChannel) && n.stopCtx.Err() == nil {
+			if n.plaintextFallback.Load() && errors.Is(err, errNoChannel) && n.stopCtx.Err() == nil {
 				n.listUnencrypted(j)
 			}
 		case e.ID != j.name:
@@ -557,6 +557,23 @@ func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey
 	n.scheduleProof(proofJob{addr: from, name: e.ID, key: key, announced: p.Cmd.Mode() == ipmsg.BrEntry, entry: e})
 }
 
+// SetPolicy changes the trust policy while the node runs (Config.PlaintextFallback,
+// Config.RefuseLegacy). Peers listed under the old policy that the new one refuses are
+// dropped from the table now.
+func (n *Node) SetPolicy(plaintextFallback, refuseLegacy bool) {
+	n.plaintextFallback.Store(plaintextFallback)
+	n.refuseLegacy.Store(refuseLegacy)
+	for _, p := range n.table.Snapshot() {
+		fallback := !p.Secure && p.Warning == warnNoChannel
+		if (refuseLegacy && !p.Secure && !fallback) || (!plaintextFallback && fallback) {
+			n.table.Remove(p.Addr)
+		}
+	}
+}
+
+// warnNoChannel is the warning of a FeiGo peer listed by listUnencrypted.
+const warnNoChannel = "its encrypted channel cannot be reached (is its TCP port blocked?): not encrypted"
+
 // listUnencrypted lists, by its address, a FeiGo peer whose channel cannot be reached
 // (Config.PlaintextFallback): unencrypted, unverified, with a warning, and never in the
 // place of a peer that proved a key (its FeiGo ID and its key are not believed).
@@ -569,7 +586,7 @@ func (n *Node) listUnencrypted(j proofJob) {
 		ID: j.addr.String(), Nick: e.Nick, User: e.User, Host: e.Host, Group: e.Group,
 		Addr: j.addr, Status: peers.Online, Client: string(e.Client), Version: e.Version,
 		Encoding: e.Charset.String(), UTF8: e.UTF8, Caps: e.Caps,
-		Warning: "its encrypted channel cannot be reached (is its TCP port blocked?): not encrypted",
+		Warning: warnNoChannel,
 	}
 	if e.Away {
 		peer.Status, peer.AwayText = peers.Away, e.AwayText

@@ -46,13 +46,25 @@ type legacyPolicy struct {
 	allowed map[string]bool
 }
 
-// SetLegacyPolicy applies Settings.Legacy and LegacyAllowed to what is sent from now on.
-func (n *Node) SetLegacyPolicy(mode string, allowed []string) {
-	pol := &legacyPolicy{mode: mode, allowed: map[string]bool{}}
-	for _, id := range allowed {
-		pol.allowed[id] = true
+// ApplyPolicy applies the profile's trust policy (Encryption, Legacy, LegacyAllowed) from
+// now on; a colleague allowed with AllowUnencrypted stays allowed.
+func (n *Node) ApplyPolicy(st profile.Settings) {
+	n.Node.SetPolicy(st.Encryption == profile.EncryptionPreferred, st.Legacy == profile.LegacyRefuse)
+	for {
+		old := n.policy.Load()
+		pol := &legacyPolicy{mode: st.Legacy, allowed: map[string]bool{}}
+		for _, id := range st.LegacyAllowed {
+			pol.allowed[id] = true
+		}
+		if old != nil {
+			for id := range old.allowed {
+				pol.allowed[id] = true
+			}
+		}
+		if n.policy.CompareAndSwap(old, pol) {
+			return
+		}
 	}
-	n.policy.Store(pol)
 }
 
 // AllowUnencrypted lets messages and files go to the colleagues at these addresses though

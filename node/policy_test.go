@@ -65,7 +65,7 @@ func TestLegacyPolicyAsks(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	a := startLoop(t, dir, "Alice", port, freePort(t), nil)
-	a.SetLegacyPolicy(profile.LegacyAsk, nil)
+	a.ApplyPolicy(profile.Settings{Legacy: profile.LegacyAsk})
 	lee, got := legacyPeer(t, port)
 	a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Nick == "Lee" })
 
@@ -95,7 +95,7 @@ func TestLegacyPolicyAsks(t *testing.T) {
 		t.Fatalf("second send: %d %q", code, errOut)
 	}
 
-	a.SetLegacyPolicy(profile.LegacyRefuse, []string{lee.String()})
+	a.ApplyPolicy(profile.Settings{Legacy: profile.LegacyRefuse, LegacyAllowed: []string{lee.String()}})
 	if _, err := a.Send(t.Context(), "no", lee); !errors.Is(err, node.ErrUnencrypted) || !strings.Contains(err.Error(), "refuses") {
 		t.Fatalf("send under refuse: %v", err)
 	}

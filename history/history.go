@@ -53,6 +53,9 @@ type Record struct {
 	PacketNo  uint32          `json:"packet_no,omitempty"`
 	Files     []File          `json:"files,omitempty"`
 	Folder    string          `json:"folder,omitempty"` // where an incoming transfer was saved
+	// Encrypted: the message went or came over the colleague's TLS channel, bound to their
+	// proved key; false for clients that cannot encrypt.
+	Encrypted bool `json:"encrypted"`
 }
 
 // File is one file or folder of a recorded transfer.
@@ -64,8 +67,8 @@ type File struct {
 }
 
 // PeerKey names a peer in the history so that it stays the same across restarts and
-// address changes: the FeiGo ID for FeiGo peers and FeiQ's "mac:…" ID; for other clients,
-// whose table ID is their address, user@host.
+// address changes: the table ID of FeiGo peers (their key's fingerprint) and FeiQ's "mac:…"
+// ID; for other clients, whose table ID is their address, user@host.
 func PeerKey(id, user, host string) string {
 	if id != "" {
 		if _, err := netip.ParseAddrPort(id); err != nil || user == "" {
@@ -132,6 +135,8 @@ var migrations = []string{
 	// announcement, on the LAN's read loop) and by address, as searches, not scans.
 	`CREATE INDEX peers_name ON peers(user, host);
 	CREATE INDEX peers_addr ON peers(addr, last);`,
+	// 4: whether a message crossed the network encrypted.
+	`ALTER TABLE messages ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Open opens (creating and migrating) the history database at path. The database and the
@@ -252,8 +257,8 @@ func (s *Store) insert(rs []Record) ([]int64, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	ins, err := tx.Prepare(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.Prepare(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder, encrypted)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +292,7 @@ func (s *Store) insert(rs []Record) ([]int64, error) {
 			files, _ = json.Marshal(r.Files)
 		}
 		res, err := ins.Exec(r.Time.UnixMilli(), r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Direction, r.Kind,
-			r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder)
+			r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder, r.Encrypted)
 		if err != nil {
 			return nil, err
 		}
@@ -326,6 +331,18 @@ func (s *Store) PutTransfer(r Record) (int64, error) {
 	return id, nil
 }
 
+// SetDelivered records that an outgoing message was delivered, with the packet number it
+// went out with (0 keeps the stored one) and whether it went encrypted (a message queued
+// for a colleague who has proved their key since goes over their channel).
+func (s *Store) SetDelivered(id int64, packetNo uint32, encrypted bool) error {
+	_, err := s.db.Exec(`UPDATE messages SET state = ?, error = '', encrypted = ?, packet_no = CASE WHEN ? != 0 THEN ? ELSE packet_no END WHERE id = ?`,
+		StateDelivered, encrypted, packetNo, packetNo, id)
+	if err != nil {
+		return fmt.Errorf("storing a message's outcome: %w", err)
+	}
+	return nil
+}
+
 // SetState records what became of an outgoing message: its state, why it failed (errText),
 // and the packet number it went out with (0 keeps the stored one).
 func (s *Store) SetState(id int64, state, errText string, packetNo uint32) error {
@@ -358,7 +375,7 @@ type Filter struct {
 	Limit  int       // the most recent Limit records (all when 0)
 }
 
-const columns = "m.id, m.time, m.peer, m.peer_id, m.user, m.host, m.addr, m.nick, m.direction, m.kind, m.text, m.state, m.error, m.packet_no, m.files, m.folder"
+const columns = "m.id, m.time, m.peer, m.peer_id, m.user, m.host, m.addr, m.nick, m.direction, m.kind, m.text, m.state, m.error, m.packet_no, m.files, m.folder, m.encrypted"
 
 // Query returns the records that match f, oldest first. Records are ordered by when they
 // were stored, which is the order they happened in.
@@ -418,7 +435,7 @@ func (s *Store) Query(f Filter) ([]Record, error) {
 		var r Record
 		var ms int64
 		var files string
-		if err := rows.Scan(&r.ID, &ms, &r.Peer, &r.PeerID, &r.User, &r.Host, &r.Addr, &r.Nick, &r.Direction, &r.Kind, &r.Text, &r.State, &r.Error, &r.PacketNo, &files, &r.Folder); err != nil {
+		if err := rows.Scan(&r.ID, &ms, &r.Peer, &r.PeerID, &r.User, &r.Host, &r.Addr, &r.Nick, &r.Direction, &r.Kind, &r.Text, &r.State, &r.Error, &r.PacketNo, &files, &r.Folder, &r.Encrypted); err != nil {
 			return nil, err
 		}
 		r.Time = time.UnixMilli(ms)

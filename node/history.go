@@ -25,7 +25,7 @@ import (
 func (n *Node) recordFor(addr netip.AddrPort) history.Record {
 	r := history.Record{Addr: addr.String()}
 	if p, ok := n.Table().ByAddr(addr); ok {
-		r.PeerID, r.Nick, r.User, r.Host = p.ID, p.Nick, p.User, p.Host
+		r.PeerID, r.Nick, r.User, r.Host, r.Encrypted = p.ID, p.Nick, p.User, p.Host, p.Secure
 		return r
 	}
 	// Gone offline: the colleague the history last saw at this address.
@@ -100,7 +100,13 @@ func (n *Node) settle(id int64, d lan.Delivery, emit bool, sendID string) {
 		state, errText, typ = history.StateFailed, d.Err.Error(), event.MessageFailed
 	}
 	if id != 0 {
-		if err := n.History.SetState(id, state, errText, d.PacketNo); err != nil {
+		var err error
+		if d.Err == nil {
+			err = n.History.SetDelivered(id, d.PacketNo, d.Encrypted)
+		} else {
+			err = n.History.SetState(id, state, errText, d.PacketNo)
+		}
+		if err != nil {
 			n.log.Error("storing a message's outcome", "err", err)
 		}
 	}
@@ -390,7 +396,7 @@ func (n *Node) recordTransfer(t xfer.Transfer) {
 			}
 		}
 		put(history.Record{PeerID: rc.PeerID, User: rc.User, Host: rc.Host, Addr: rc.Addr.String(), Nick: rc.Nick,
-			Direction: event.Out, State: rc.State, Error: rc.Error, Files: fs})
+			Direction: event.Out, State: rc.State, Error: rc.Error, Files: fs, Encrypted: len(rc.Key) > 0})
 	}
 }
 

@@ -165,7 +165,8 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			return nil // a file offer without a note: the transfer is recorded when it ends
 		}
 		r := history.Record{Time: m.Time, PeerID: m.PeerID, User: m.User, Host: m.Host,
-			Addr: m.Addr.String(), Nick: m.Nick, Direction: event.In, Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo}
+			Addr: m.Addr.String(), Nick: m.Nick, Direction: event.In, Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo,
+			Encrypted: m.Encrypted}
 		if m.PeerID == "" {
 			if c, ok := n.knownContact(m.User, m.Host, r.Addr); ok {
 				r.Peer, r.PeerID, r.Nick = c.Peer, c.PeerID, c.Nick

@@ -90,6 +90,9 @@ func TestLegacyPolicyAsks(t *testing.T) {
 	if text := <-got; text != "allowed now" {
 		t.Fatalf("got %q", text)
 	}
+	if rs, err := a.History.Query(history.Filter{Peer: "lee@pc"}); err != nil || len(rs) != 1 || rs[0].Encrypted || rs[0].State != history.StateDelivered {
+		t.Fatalf("the history of the message to Lee: %+v %v", rs, err)
+	}
 	// Allowed stays allowed while the node runs.
 	if _, errOut, code = run("send", "--profile", dir, "Lee", "again"); code != 0 {
 		t.Fatalf("second send: %d %q", code, errOut)
@@ -155,13 +158,13 @@ func TestHistoryFollowsTheKey(t *testing.T) {
 	if on.Peer.ID != fp || !on.Peer.Secure {
 		t.Fatalf("Bob listed as %+v, want ID %s", on.Peer, fp)
 	}
-	if ev := b.wait(t, "message", nil); ev.Message.Text != "waiting for you" {
+	if ev := b.wait(t, "message", nil); ev.Message.Text != "waiting for you" || !ev.Message.Encrypted {
 		t.Fatalf("Bob got %+v", ev.Message)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		rs, err := a.History.Query(history.Filter{Peer: fp})
-		if err == nil && len(rs) == 2 && rs[1].State == history.StateDelivered {
+		if err == nil && len(rs) == 2 && rs[1].State == history.StateDelivered && rs[1].Encrypted {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -35,6 +35,7 @@ type conv struct {
 	tab              *container.TabItem
 	box              *fyne.Container // "earlier messages", then the messages, oldest first
 	scroll           *container.Scroll
+	cards            []*offerCard // the transfers shown, in box too
 	input            *chatEntry
 	status           *widget.Label // "offline: messages wait"
 	more             *widget.Button
@@ -51,7 +52,23 @@ type conv struct {
 	// held, so that the page does not also hold their records.
 	ready bool
 	held  []func()
+	// What the view keeps in sight whenever it is laid out (the tab shown for the first
+	// time, the window resized): the newest message, a message found in the history, or
+	// where the user scrolled to. placing is set while the window moves the view itself.
+	pin     pinMode
+	pinned  fyne.CanvasObject
+	placing bool
+	// seek is the history record to show once the page holding it is loaded (0: none).
+	seek history.Record
 }
+
+type pinMode int
+
+const (
+	pinBottom pinMode = iota // the newest message
+	pinRow                   // pinned
+	pinNone                  // where the user scrolled to
+)
 
 // chatMsg is one message or recorded transfer in a conversation.
 type chatMsg struct {
@@ -62,6 +79,8 @@ type chatMsg struct {
 	text   string
 	out    bool
 	file   bool   // a recorded file transfer
+	packet uint32 // a message received now: its packet number (an offer's note has its offer's)
+	row    fyne.CanvasObject
 	state  string // out: sending, delivered, failed, queued; files: the transfer's state
 	err    string
 	head   *widget.Label
@@ -75,6 +94,7 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	c.more = widget.NewButton(u.t("Earlier messages"), c.loadEarlier)
 	c.box = container.NewVBox(c.more)
 	c.scroll = container.NewVScroll(c.box)
+	c.scroll.OnScrolled = c.scrolled
 	c.input = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
 	send := widget.NewButton(u.t("Send"), c.submit)
 	file := widget.NewButton(u.t("Send file…"), func() {
@@ -99,7 +119,8 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	c.status = widget.NewLabel("")
 	c.status.Importance = widget.WarningImportance
 	bottom := container.NewBorder(nil, container.NewHBox(file, folder, layout.NewSpacer(), verify, clear), nil, send, c.input)
-	c.tab = container.NewTabItem(nick, container.NewBorder(c.status, bottom, nil, nil, c.scroll))
+	view := container.New(pinLayout{c}, c.scroll)
+	c.tab = container.NewTabItem(nick, container.NewBorder(c.status, bottom, nil, nil, view))
 	c.updateStatus()
 	c.loadEarlier()
 	return c
@@ -200,6 +221,9 @@ func (c *conv) loadEarlier() {
 			}
 			c.showPage(rs)
 			c.loaded()
+			if c.seek.ID != 0 {
+				c.reveal(c.seek)
+			}
 		}
 	})
 }
@@ -232,6 +256,9 @@ func (c *conv) showPage(rs []history.Record) {
 		c.more.Show()
 	}
 	if len(rs) == 0 {
+		if c.oldest == 0 {
+			c.scrollDown()
+		}
 		return
 	}
 	first := c.oldest == 0
@@ -239,7 +266,7 @@ func (c *conv) showPage(rs []history.Record) {
 	rows := make([]fyne.CanvasObject, 0, len(rs))
 	ms := make([]*chatMsg, 0, len(rs))
 	for _, r := range rs {
-		if c.byID[r.ID] != nil {
+		if c.byID[r.ID] != nil || c.cardOf(r) != nil { // shown already, or as a card
 			continue
 		}
 		m := c.u.fromRecord(r)
@@ -317,15 +344,13 @@ func (c *conv) clearHistory() {
 
 // cleared empties the conversation after its history was cleared, and loads what is left.
 func (c *conv) cleared() {
-	u := c.u
 	c.gen++ // a page on its way is of the old history
 	c.loading = false
 	c.msgs, c.byID, c.oldest = nil, map[int64]*chatMsg{}, 0
 	c.box.Objects = []fyne.CanvasObject{c.more}
-	for _, card := range u.offers {
-		if card.conv == c {
-			c.box.Objects = append(c.box.Objects, card.box) // offer cards stay
-		}
+	c.dropCards() // those of transfers that ended were history too
+	for _, card := range c.cards {
+		c.box.Objects = append(c.box.Objects, card.box)
 	}
 	c.box.Refresh()
 	c.loadEarlier()
@@ -362,8 +387,23 @@ func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 		m.queue = widget.NewButton(c.u.t("Send when back"), func() { c.u.queue(c, m) })
 		row.Add(container.NewHBox(m.retry, m.queue))
 	}
+	m.row = row
 	c.refresh(m)
 	return row
+}
+
+// hasNote reports whether c shows a message received with packet number no: the note of the
+// offer made with it.
+func (c *conv) hasNote(no uint32) bool {
+	if no == 0 {
+		return false
+	}
+	for _, m := range c.msgs {
+		if !m.out && m.packet == no {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *conv) refresh(m *chatMsg) {
@@ -373,8 +413,8 @@ func (c *conv) refresh(m *chatMsg) {
 	}
 	if m.out || m.file {
 		head += "  · " + c.u.t(m.state)
-		if m.err != "" && m.state != history.StateDelivered {
-			head += " (" + m.err + ")"
+		if why := errorText(c.u.lang, m.state, m.err); why != "" {
+			head += " (" + why + ")"
 		}
 	}
 	if m.retry != nil {
@@ -389,7 +429,89 @@ func (c *conv) refresh(m *chatMsg) {
 	m.head.SetText(head)
 }
 
-func (c *conv) scrollDown() { c.scroll.ScrollToBottom() }
+// scrollDown shows the newest message, now and whenever the conversation is laid out again,
+// until the user scrolls away from it.
+func (c *conv) scrollDown() {
+	c.pin, c.pinned = pinBottom, nil
+	c.place()
+}
+
+// reveal shows the message or transfer of the history record r, loading earlier pages until
+// the one holding it is shown.
+func (c *conv) reveal(r history.Record) {
+	c.seek = history.Record{}
+	var row fyne.CanvasObject
+	if m := c.byID[r.ID]; m != nil {
+		row = m.row
+	} else if card := c.cardOf(r); card != nil {
+		row = card.box
+	}
+	if row != nil {
+		c.pin, c.pinned = pinRow, row
+		c.place()
+		return
+	}
+	if c.hkey == "" || (c.ready && !c.more.Visible()) {
+		return // not in this conversation's history (any more)
+	}
+	c.seek = r
+	if c.ready && !c.loading {
+		c.loadEarlier()
+	}
+}
+
+// scrolled follows the user's scrolling: back at the bottom, the view follows the newest
+// message again; anywhere else, it stays where they put it.
+func (c *conv) scrolled(at fyne.Position) {
+	if c.placing || !c.scroll.Visible() || c.scroll.Size().Height <= 0 {
+		return
+	}
+	if at.Y >= c.box.Size().Height-c.scroll.Size().Height-1 {
+		c.pin, c.pinned = pinBottom, nil
+	} else {
+		c.pin, c.pinned = pinNone, nil
+	}
+}
+
+// place moves the view to what it is pinned to. The messages are laid out at the view's
+// width first: their height (long texts wrap) is known only then, and the scroll container
+// would otherwise measure what it held before.
+func (c *conv) place() {
+	size := c.scroll.Size()
+	if c.pin == pinNone || size.Height <= 0 || size.Width <= 0 {
+		return // not laid out yet: the first layout places it
+	}
+	c.placing = true
+	defer func() { c.placing = false }()
+	for range 3 { // wrapped texts settle after one layout at the final width
+		min := c.box.MinSize()
+		want := fyne.NewSize(max(min.Width, size.Width), max(min.Height, size.Height))
+		if c.box.Size() == want {
+			break
+		}
+		c.box.Resize(want)
+	}
+	bottom := max(c.box.Size().Height-size.Height, 0)
+	y := bottom
+	if c.pin == pinRow && c.pinned != nil {
+		y = min(c.pinned.Position().Y, bottom)
+	}
+	c.scroll.ScrollToOffset(fyne.NewPos(0, y)) // redraws the view when it moves
+}
+
+// pinLayout lays out a conversation's scroll container over the whole area and then keeps
+// in sight what the conversation is pinned to.
+type pinLayout struct{ c *conv }
+
+func (l pinLayout) MinSize(objects []fyne.CanvasObject) fyne.Size { return objects[0].MinSize() }
+
+func (l pinLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	l.c.placing = true
+	objects[0].Move(fyne.Position{})
+	objects[0].Resize(size)
+	l.c.placing = false
+	l.c.place()
+}
 
 // contact names the conversation's peer for the queue.
 func (c *conv) contact() history.Contact {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -607,11 +608,33 @@ func (u *UI) queue(c *conv, m *chatMsg) {
 }
 
 // chatEntry is the message input: Enter sends and Shift+Enter breaks the line, or, in FeiQ's
-// way, Enter breaks the line and Ctrl+Enter sends.
+// way, Enter breaks the line and Ctrl+Enter sends. An Enter that an input method takes to
+// commit what it composes (pinyin letters, say) does neither.
+//
+// Fyne has no notion of an input method's composition (no preedit API in fyne 2.8.1), and
+// the Enter that commits one reaches the entry as an ordinary TypedKey: GLFW 3.4 on X11
+// reports every key press, also one the input method filtered (x11_window.c, processEvent:
+// _glfwInputKey is called whatever XFilterEvent returned; only the text lookup is skipped),
+// and the committed text comes after it, as runes, one event poll later. What the entry can
+// see is the keys the input method keeps: a key that types text yields its rune at once
+// without an input method, or one poll later through one (the input method hands it back),
+// while a key kept for a composition yields nothing until the composition is committed. So
+// a text key whose text has not come means a composition is under way, and the Enter that
+// follows is the input method's. Measured with ibus-libpinyin over XIM: composing "abc",
+// TypedKey A, B, C come with no runes, then TypedKey Return, then the runes a, b, c 16 ms
+// later; typing "hi" directly, each TypedKey is followed by its rune 16 ms later.
+//
+// The inference errs, rarely, on the safe side: an Enter pressed within one poll of a text
+// key (before that key's rune came), or the first Enter after a composition cancelled with
+// Escape, is taken as the input method's and does nothing, and is pressed again. It would
+// err the other way only with an input method that commits part of a composition and keeps
+// the rest (the runes of the part end the composition as the entry sees it).
 type chatEntry struct {
 	widget.Entry
 	ctrlEnter bool
 	shift     bool
+	held      int  // Control, Alt and Super keys down: with them, letters type no text
+	composing bool // a text key's text has not come: an input method holds it
 	onSend    func()
 }
 
@@ -624,26 +647,72 @@ func newChatEntry(ctrlEnter bool, onSend func()) *chatEntry {
 	return e
 }
 
+// modifier tells the modifier keys apart: shift, the others that stop a key from typing
+// text, or none.
+func modifier(k fyne.KeyName) (shift, other bool) {
+	switch k {
+	case desktop.KeyShiftLeft, desktop.KeyShiftRight:
+		return true, false
+	case desktop.KeyControlLeft, desktop.KeyControlRight, desktop.KeyAltLeft, desktop.KeyAltRight,
+		desktop.KeySuperLeft, desktop.KeySuperRight:
+		return false, true
+	}
+	return false, false
+}
+
 func (e *chatEntry) KeyDown(k *fyne.KeyEvent) {
-	if k.Name == desktop.KeyShiftLeft || k.Name == desktop.KeyShiftRight {
+	switch shift, other := modifier(k.Name); {
+	case shift:
 		e.shift = true
+	case other:
+		e.held++
 	}
 	e.Entry.KeyDown(k)
 }
 
 func (e *chatEntry) KeyUp(k *fyne.KeyEvent) {
-	if k.Name == desktop.KeyShiftLeft || k.Name == desktop.KeyShiftRight {
+	switch shift, other := modifier(k.Name); {
+	case shift:
 		e.shift = false
+	case other:
+		e.held = max(e.held-1, 0)
 	}
 	e.Entry.KeyUp(k)
 }
 
+// typesText reports whether the key k types text when no modifier but Shift is down: a
+// letter, a digit, a punctuation key, the space bar.
+func typesText(k fyne.KeyName) bool {
+	return k == fyne.KeySpace || utf8.RuneCountInString(string(k)) == 1
+}
+
+func (e *chatEntry) TypedRune(r rune) {
+	e.composing = false // what was composed, or the key's own text, has come
+	e.Entry.TypedRune(r)
+}
+
 func (e *chatEntry) TypedKey(k *fyne.KeyEvent) {
-	if (k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter) && !e.ctrlEnter && !e.shift {
-		e.onSend()
-		return
+	switch {
+	case k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter:
+		if e.composing {
+			e.composing = false // the input method's Enter: it commits, the runes follow
+			return
+		}
+		if !e.ctrlEnter && !e.shift {
+			e.onSend()
+			return
+		}
+	case e.held == 0 && typesText(k.Name):
+		e.composing = true // until its text comes
 	}
 	e.Entry.TypedKey(k)
+}
+
+// FocusLost forgets the keys held and the composition: the keys may come up elsewhere, and
+// an input method ends its composition as the focus leaves.
+func (e *chatEntry) FocusLost() {
+	e.shift, e.held, e.composing = false, 0, false
+	e.Entry.FocusLost()
 }
 
 func (e *chatEntry) TypedShortcut(s fyne.Shortcut) {

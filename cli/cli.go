@@ -92,7 +92,7 @@ func usage(w io.Writer) {
 func newFlags(env Env, name, args, about string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	prof := fs.String("profile", "", "profile directory: settings and control socket (default $"+profile.EnvVar+" or ~/.config/feigo)")
+	prof := fs.String("profile", "", "profile directory `DIR`: settings, history and control socket (default $"+profile.EnvVar+" or ~/.config/feigo)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: feigo %s %s\n\n%s\n\nFlags:\n", name, args, about)
 		fs.PrintDefaults()
@@ -227,7 +227,7 @@ func runSend(env Env, args []string) int {
 		"offline but known from the history. It exits 0 once the message is delivered or queued."
 	fs, prof := newFlags(env, "send", "[--queue] [--unencrypted] [--to PEER]... PEER TEXT...", about)
 	var to listFlag
-	fs.Var(&to, "to", "another recipient (repeatable)")
+	fs.Var(&to, "to", "another recipient `PEER` (repeatable)")
 	queue := fs.Bool("queue", false, "keep the message for a colleague who is offline or does not answer, and deliver it when they are back")
 	unencrypted := fs.Bool("unencrypted", false, unencryptedHelp)
 	if code, done := parse(env, fs, args); done {

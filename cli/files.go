@@ -24,7 +24,7 @@ func runSendFile(env Env, args []string) int {
 		"everything, 1 when one declined, failed or took only some of the files."
 	fs, prof := newFlags(env, "send-file", "[--to PEER]... [--text TEXT] PEER PATH...", about)
 	var to listFlag
-	fs.Var(&to, "to", "another recipient (repeatable)")
+	fs.Var(&to, "to", "another recipient `PEER` (repeatable)")
 	text := fs.String("text", "", "a message to go with the files")
 	noWait := fs.Bool("no-wait", false, "return once the offer is acknowledged; print the transfer ID")
 	quiet := fs.Bool("q", false, "no progress lines on standard error")
@@ -195,9 +195,9 @@ func transferID(env Env, name string, args []string) (int, bool) {
 func runAccept(env Env, args []string) int {
 	fs, prof := newFlags(env, "accept", "ID [--to DIR] [--only NAME]... [--wait]",
 		"Accept incoming offer ID and download it into DIR (default: the download folder).\nAccepting a failed transfer again resumes it from what was already received.")
-	dir := fs.String("to", "", "folder to save into")
+	dir := fs.String("to", "", "folder `DIR` to save into")
 	var only listFlag
-	fs.Var(&only, "only", "take only the file or folder with this name (repeatable)")
+	fs.Var(&only, "only", "take only the file or folder named `NAME` (repeatable)")
 	wait := fs.Bool("wait", false, "wait until the download ends; exit 0 when it is complete")
 	pos, code, done := interspersed(env, fs, args)
 	if done {

@@ -1,17 +1,51 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"feigo/control"
 	"feigo/event"
 	"feigo/history"
+	"feigo/node"
+	"feigo/profile"
 )
+
+// historyCall asks the node running with the profile in profDir; with none running, a
+// query reads the profile's history itself (read-only), a --clear fails.
+func historyCall(env Env, profDir string, req control.Request) (control.Response, bool) {
+	p, err := profile.Open(profDir)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "feigo history: %s\n", printable(err.Error()))
+		return control.Response{}, false
+	}
+	resp, err := control.Call(p.SocketPath(), req)
+	if errors.Is(err, control.ErrNotRunning) && !req.Clear {
+		peer := ""
+		if len(req.To) > 0 {
+			peer = req.To[0]
+		}
+		rs, err := node.ReadHistory(p, peer, req.Text, req.Since, req.Limit)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "feigo history: %s\n", printable(err.Error()))
+			return control.Response{}, false
+		}
+		return control.Response{OK: true, History: rs}, true
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "feigo history: %s\n", printable(err.Error()))
+		return control.Response{}, false
+	}
+	if !resp.OK {
+		fmt.Fprintf(env.Stderr, "feigo history: %s\n", printable(resp.Error))
+	}
+	return resp, resp.OK
+}
 
 func runHistory(env Env, args []string) int {
 	fs, prof := newFlags(env, "history", "[PEER] [--search WORDS] [--since DATE] [--json] | --clear PEER",
-		"Show the messages and file transfers exchanged with PEER (a nickname, user@host, an IP\naddress, a peer ID; online or known from the history), or with everyone, oldest first.\n--search finds records holding all the words (Chinese words inside sentences too, and\nfile names). --clear deletes PEER's history (messages still queued for them stay).")
+		"Show the messages and file transfers exchanged with PEER (a nickname, user@host, an IP\naddress, a peer ID; online or known from the history), or with everyone, oldest first.\n--search finds records holding all the words (Chinese words inside sentences too, and\nfile names). --clear deletes PEER's history (messages still queued for them stay).\nWith no FeiGo running, it reads the profile's history itself (PEER is then a colleague\nthe history knows); --clear needs FeiGo running.")
 	clear := fs.Bool("clear", false, "delete PEER's history")
 	search := fs.String("search", "", "words the messages must hold")
 	since := fs.String("since", "", "only messages from `DATE` on (2006-01-02 or RFC 3339)")
@@ -40,7 +74,7 @@ func runHistory(env Env, args []string) int {
 		}
 		req.Since = t
 	}
-	resp, ok := call(env, "history", *prof, req)
+	resp, ok := historyCall(env, *prof, req)
 	if !ok {
 		return 1
 	}

@@ -29,10 +29,10 @@ func runServe(env Env, args []string) int {
 	port := fs.Int("port", 0, "UDP port (default 2425, the IP Messenger port)")
 	var bcast, ifaces listFlag
 	fs.Var(&bcast, "broadcast", "extra address to announce to: another subnet's broadcast address or a host, `ADDR[:PORT]` (repeatable)")
-	fs.Var(&ifaces, "interface", "announce only on this network interface (repeatable); \"none\" for no interface, only --broadcast addresses")
+	fs.Var(&ifaces, "interface", "announce only on the network interface `NAME` (repeatable); \"none\" for no interface, only --broadcast addresses")
 	legacy := fs.String("legacy-encoding", "", "code page of clients that do not say theirs: gbk (FeiQ, Chinese IPMsg; default) or cp932 (Japanese IPMsg)")
 	acceptDir := fs.String("accept-files", "", "accept every file offer into `DIR` at once (scripted drops, tests)")
-	downloads := fs.String("download-dir", "", "where accepted files go when `feigo accept` names no folder (default ~/Downloads)")
+	downloads := fs.String("download-dir", "", "accepted files go to `DIR` when \"feigo accept\" names no folder (default ~/Downloads)")
 	noVerify := fs.Bool("no-verify", false, "receive from FeiGo peers without the SHA-256 check (for links faster than the CPU hashes)")
 	verbose := fs.Bool("v", false, "log every packet decision (debug)")
 	noKey := fs.Bool("no-key", false, "run without an identity key, as FeiGo did before keys: nothing is encrypted and colleagues see this node as unencrypted (for benchmarks)")

@@ -158,6 +158,36 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
+// OpenReadOnly opens the history database at path for reading only, as `feigo history` does
+// when no FeiGo runs: it creates, migrates and changes nothing, and a FeiGo that starts
+// meanwhile writes on undisturbed (SQLite's WAL lets readers and the writer go on together).
+// A database that is missing is an error wrapping fs.ErrNotExist; one of another schema than
+// this FeiGo's is an error too (start FeiGo once to bring an older one up to date).
+func OpenReadOnly(path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("opening history: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, fmt.Errorf("opening history: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	var v int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening history: %w", err)
+	}
+	switch {
+	case v > len(migrations):
+		db.Close()
+		return nil, fmt.Errorf("history: the database is from a newer FeiGo (schema %d, this one knows %d)", v, len(migrations))
+	case v < len(migrations):
+		db.Close()
+		return nil, fmt.Errorf("history: the database is from an older FeiGo (schema %d); start FeiGo once with this profile to update it", v)
+	}
+	return &Store{db: db}, nil
+}
+
 // ownerOnly creates the database file with mode 0600 if it is missing and makes it and its
 // companions 0600 if an older FeiGo left them readable. SQLite creates its -wal, -shm and
 // -journal files with the database file's mode (never more, whatever the umask), so they

@@ -160,7 +160,12 @@ func (n *Node) Contact(query string) (history.Contact, error) {
 	default:
 		return history.Contact{}, ambiguous(query, m)
 	}
-	cs, err := n.History.Contacts()
+	return contactIn(n.History, query)
+}
+
+// contactIn resolves what a user typed to one of the peers the history h knows.
+func contactIn(h *history.Store, query string) (history.Contact, error) {
+	cs, err := h.Contacts()
 	if err != nil {
 		return history.Contact{}, err
 	}

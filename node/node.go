@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -231,9 +232,29 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 // QueryHistory answers `feigo history`: PEER may be a peer of the table or a key in the
 // history (a FeiGo ID or user@host).
 func (n *Node) QueryHistory(peer, search string, since time.Time, limit int) ([]history.Record, error) {
+	return queryHistory(n.History, n.Contact, peer, search, since, limit)
+}
+
+// ReadHistory answers `feigo history` when no FeiGo runs with profile p: it reads the
+// profile's history itself, read-only, and PEER is a colleague the history knows (a name,
+// user@host, an address, an ID). A profile without a history has none to show.
+func ReadHistory(p *profile.Profile, peer, search string, since time.Time, limit int) ([]history.Record, error) {
+	h, err := history.OpenReadOnly(filepath.Join(p.Dir, "history.db"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	return queryHistory(h, func(q string) (history.Contact, error) { return contactIn(h, q) }, peer, search, since, limit)
+}
+
+// queryHistory queries h for `feigo history`, resolving PEER with contact.
+func queryHistory(h *history.Store, contact func(string) (history.Contact, error), peer, search string, since time.Time, limit int) ([]history.Record, error) {
 	f := history.Filter{Search: search, Since: since, Limit: limit}
 	if peer != "" {
-		c, err := n.Contact(peer)
+		c, err := contact(peer)
 		if err != nil && !errors.Is(err, ErrNoContact) {
 			return nil, err
 		}
@@ -242,7 +263,7 @@ func (n *Node) QueryHistory(peer, search string, since time.Time, limit int) ([]
 			f.Peer = c.Peer
 		}
 	}
-	return n.History.Query(f)
+	return h.Query(f)
 }
 
 // Run serves the LAN and the control socket until ctx is cancelled, then says goodbye.

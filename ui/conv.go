@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -35,6 +36,7 @@ type conv struct {
 	tab              *container.TabItem
 	box              *fyne.Container // "earlier messages", then the messages, oldest first
 	scroll           *container.Scroll
+	cards            []*offerCard // the transfers shown, in box too
 	input            *chatEntry
 	status           *widget.Label // "offline: messages wait"
 	more             *widget.Button
@@ -51,7 +53,23 @@ type conv struct {
 	// held, so that the page does not also hold their records.
 	ready bool
 	held  []func()
+	// What the view keeps in sight whenever it is laid out (the tab shown for the first
+	// time, the window resized): the newest message, a message found in the history, or
+	// where the user scrolled to. placing is set while the window moves the view itself.
+	pin     pinMode
+	pinned  fyne.CanvasObject
+	placing bool
+	// seek is the history record to show once the page holding it is loaded (0: none).
+	seek history.Record
 }
+
+type pinMode int
+
+const (
+	pinBottom pinMode = iota // the newest message
+	pinRow                   // pinned
+	pinNone                  // where the user scrolled to
+)
 
 // chatMsg is one message or recorded transfer in a conversation.
 type chatMsg struct {
@@ -62,6 +80,8 @@ type chatMsg struct {
 	text   string
 	out    bool
 	file   bool   // a recorded file transfer
+	packet uint32 // a message received now: its packet number (an offer's note has its offer's)
+	row    fyne.CanvasObject
 	state  string // out: sending, delivered, failed, queued; files: the transfer's state
 	err    string
 	head   *widget.Label
@@ -75,6 +95,7 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	c.more = widget.NewButton(u.t("Earlier messages"), c.loadEarlier)
 	c.box = container.NewVBox(c.more)
 	c.scroll = container.NewVScroll(c.box)
+	c.scroll.OnScrolled = c.scrolled
 	c.input = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
 	send := widget.NewButton(u.t("Send"), c.submit)
 	file := widget.NewButton(u.t("Send file…"), func() {
@@ -99,7 +120,8 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	c.status = widget.NewLabel("")
 	c.status.Importance = widget.WarningImportance
 	bottom := container.NewBorder(nil, container.NewHBox(file, folder, layout.NewSpacer(), verify, clear), nil, send, c.input)
-	c.tab = container.NewTabItem(nick, container.NewBorder(c.status, bottom, nil, nil, c.scroll))
+	view := container.New(pinLayout{c}, c.scroll)
+	c.tab = container.NewTabItem(nick, container.NewBorder(c.status, bottom, nil, nil, view))
 	c.updateStatus()
 	c.loadEarlier()
 	return c
@@ -200,6 +222,9 @@ func (c *conv) loadEarlier() {
 			}
 			c.showPage(rs)
 			c.loaded()
+			if c.seek.ID != 0 {
+				c.reveal(c.seek)
+			}
 		}
 	})
 }
@@ -232,6 +257,9 @@ func (c *conv) showPage(rs []history.Record) {
 		c.more.Show()
 	}
 	if len(rs) == 0 {
+		if c.oldest == 0 {
+			c.scrollDown()
+		}
 		return
 	}
 	first := c.oldest == 0
@@ -239,7 +267,7 @@ func (c *conv) showPage(rs []history.Record) {
 	rows := make([]fyne.CanvasObject, 0, len(rs))
 	ms := make([]*chatMsg, 0, len(rs))
 	for _, r := range rs {
-		if c.byID[r.ID] != nil {
+		if c.byID[r.ID] != nil || c.cardOf(r) != nil { // shown already, or as a card
 			continue
 		}
 		m := c.u.fromRecord(r)
@@ -317,15 +345,13 @@ func (c *conv) clearHistory() {
 
 // cleared empties the conversation after its history was cleared, and loads what is left.
 func (c *conv) cleared() {
-	u := c.u
 	c.gen++ // a page on its way is of the old history
 	c.loading = false
 	c.msgs, c.byID, c.oldest = nil, map[int64]*chatMsg{}, 0
 	c.box.Objects = []fyne.CanvasObject{c.more}
-	for _, card := range u.offers {
-		if card.conv == c {
-			c.box.Objects = append(c.box.Objects, card.box) // offer cards stay
-		}
+	c.dropCards() // those of transfers that ended were history too
+	for _, card := range c.cards {
+		c.box.Objects = append(c.box.Objects, card.box)
 	}
 	c.box.Refresh()
 	c.loadEarlier()
@@ -362,8 +388,23 @@ func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 		m.queue = widget.NewButton(c.u.t("Send when back"), func() { c.u.queue(c, m) })
 		row.Add(container.NewHBox(m.retry, m.queue))
 	}
+	m.row = row
 	c.refresh(m)
 	return row
+}
+
+// hasNote reports whether c shows a message received with packet number no: the note of the
+// offer made with it.
+func (c *conv) hasNote(no uint32) bool {
+	if no == 0 {
+		return false
+	}
+	for _, m := range c.msgs {
+		if !m.out && m.packet == no {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *conv) refresh(m *chatMsg) {
@@ -373,8 +414,8 @@ func (c *conv) refresh(m *chatMsg) {
 	}
 	if m.out || m.file {
 		head += "  · " + c.u.t(m.state)
-		if m.err != "" && m.state != history.StateDelivered {
-			head += " (" + m.err + ")"
+		if why := errorText(c.u.lang, m.state, m.err); why != "" {
+			head += " (" + why + ")"
 		}
 	}
 	if m.retry != nil {
@@ -389,7 +430,89 @@ func (c *conv) refresh(m *chatMsg) {
 	m.head.SetText(head)
 }
 
-func (c *conv) scrollDown() { c.scroll.ScrollToBottom() }
+// scrollDown shows the newest message, now and whenever the conversation is laid out again,
+// until the user scrolls away from it.
+func (c *conv) scrollDown() {
+	c.pin, c.pinned = pinBottom, nil
+	c.place()
+}
+
+// reveal shows the message or transfer of the history record r, loading earlier pages until
+// the one holding it is shown.
+func (c *conv) reveal(r history.Record) {
+	c.seek = history.Record{}
+	var row fyne.CanvasObject
+	if m := c.byID[r.ID]; m != nil {
+		row = m.row
+	} else if card := c.cardOf(r); card != nil {
+		row = card.box
+	}
+	if row != nil {
+		c.pin, c.pinned = pinRow, row
+		c.place()
+		return
+	}
+	if c.hkey == "" || (c.ready && !c.more.Visible()) {
+		return // not in this conversation's history (any more)
+	}
+	c.seek = r
+	if c.ready && !c.loading {
+		c.loadEarlier()
+	}
+}
+
+// scrolled follows the user's scrolling: back at the bottom, the view follows the newest
+// message again; anywhere else, it stays where they put it.
+func (c *conv) scrolled(at fyne.Position) {
+	if c.placing || !c.scroll.Visible() || c.scroll.Size().Height <= 0 {
+		return
+	}
+	if at.Y >= c.box.Size().Height-c.scroll.Size().Height-1 {
+		c.pin, c.pinned = pinBottom, nil
+	} else {
+		c.pin, c.pinned = pinNone, nil
+	}
+}
+
+// place moves the view to what it is pinned to. The messages are laid out at the view's
+// width first: their height (long texts wrap) is known only then, and the scroll container
+// would otherwise measure what it held before.
+func (c *conv) place() {
+	size := c.scroll.Size()
+	if c.pin == pinNone || size.Height <= 0 || size.Width <= 0 {
+		return // not laid out yet: the first layout places it
+	}
+	c.placing = true
+	defer func() { c.placing = false }()
+	for range 3 { // wrapped texts settle after one layout at the final width
+		min := c.box.MinSize()
+		want := fyne.NewSize(max(min.Width, size.Width), max(min.Height, size.Height))
+		if c.box.Size() == want {
+			break
+		}
+		c.box.Resize(want)
+	}
+	bottom := max(c.box.Size().Height-size.Height, 0)
+	y := bottom
+	if c.pin == pinRow && c.pinned != nil {
+		y = min(c.pinned.Position().Y, bottom)
+	}
+	c.scroll.ScrollToOffset(fyne.NewPos(0, y)) // redraws the view when it moves
+}
+
+// pinLayout lays out a conversation's scroll container over the whole area and then keeps
+// in sight what the conversation is pinned to.
+type pinLayout struct{ c *conv }
+
+func (l pinLayout) MinSize(objects []fyne.CanvasObject) fyne.Size { return objects[0].MinSize() }
+
+func (l pinLayout) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	l.c.placing = true
+	objects[0].Move(fyne.Position{})
+	objects[0].Resize(size)
+	l.c.placing = false
+	l.c.place()
+}
 
 // contact names the conversation's peer for the queue.
 func (c *conv) contact() history.Contact {
@@ -485,11 +608,33 @@ func (u *UI) queue(c *conv, m *chatMsg) {
 }
 
 // chatEntry is the message input: Enter sends and Shift+Enter breaks the line, or, in FeiQ's
-// way, Enter breaks the line and Ctrl+Enter sends.
+// way, Enter breaks the line and Ctrl+Enter sends. An Enter that an input method takes to
+// commit what it composes (pinyin letters, say) does neither.
+//
+// Fyne has no notion of an input method's composition (no preedit API in fyne 2.8.1), and
+// the Enter that commits one reaches the entry as an ordinary TypedKey: GLFW 3.4 on X11
+// reports every key press, also one the input method filtered (x11_window.c, processEvent:
+// _glfwInputKey is called whatever XFilterEvent returned; only the text lookup is skipped),
+// and the committed text comes after it, as runes, one event poll later. What the entry can
+// see is the keys the input method keeps: a key that types text yields its rune at once
+// without an input method, or one poll later through one (the input method hands it back),
+// while a key kept for a composition yields nothing until the composition is committed. So
+// a text key whose text has not come means a composition is under way, and the Enter that
+// follows is the input method's. Measured with ibus-libpinyin over XIM: composing "abc",
+// TypedKey A, B, C come with no runes, then TypedKey Return, then the runes a, b, c 16 ms
+// later; typing "hi" directly, each TypedKey is followed by its rune 16 ms later.
+//
+// The inference errs, rarely, on the safe side: an Enter pressed within one poll of a text
+// key (before that key's rune came), or the first Enter after a composition cancelled with
+// Escape, is taken as the input method's and does nothing, and is pressed again. It would
+// err the other way only with an input method that commits part of a composition and keeps
+// the rest (the runes of the part end the composition as the entry sees it).
 type chatEntry struct {
 	widget.Entry
 	ctrlEnter bool
 	shift     bool
+	held      int  // Control, Alt and Super keys down: with them, letters type no text
+	composing bool // a text key's text has not come: an input method holds it
 	onSend    func()
 }
 
@@ -502,26 +647,72 @@ func newChatEntry(ctrlEnter bool, onSend func()) *chatEntry {
 	return e
 }
 
+// modifier tells the modifier keys apart: shift, the others that stop a key from typing
+// text, or none.
+func modifier(k fyne.KeyName) (shift, other bool) {
+	switch k {
+	case desktop.KeyShiftLeft, desktop.KeyShiftRight:
+		return true, false
+	case desktop.KeyControlLeft, desktop.KeyControlRight, desktop.KeyAltLeft, desktop.KeyAltRight,
+		desktop.KeySuperLeft, desktop.KeySuperRight:
+		return false, true
+	}
+	return false, false
+}
+
 func (e *chatEntry) KeyDown(k *fyne.KeyEvent) {
-	if k.Name == desktop.KeyShiftLeft || k.Name == desktop.KeyShiftRight {
+	switch shift, other := modifier(k.Name); {
+	case shift:
 		e.shift = true
+	case other:
+		e.held++
 	}
 	e.Entry.KeyDown(k)
 }
 
 func (e *chatEntry) KeyUp(k *fyne.KeyEvent) {
-	if k.Name == desktop.KeyShiftLeft || k.Name == desktop.KeyShiftRight {
+	switch shift, other := modifier(k.Name); {
+	case shift:
 		e.shift = false
+	case other:
+		e.held = max(e.held-1, 0)
 	}
 	e.Entry.KeyUp(k)
 }
 
+// typesText reports whether the key k types text when no modifier but Shift is down: a
+// letter, a digit, a punctuation key, the space bar.
+func typesText(k fyne.KeyName) bool {
+	return k == fyne.KeySpace || utf8.RuneCountInString(string(k)) == 1
+}
+
+func (e *chatEntry) TypedRune(r rune) {
+	e.composing = false // what was composed, or the key's own text, has come
+	e.Entry.TypedRune(r)
+}
+
 func (e *chatEntry) TypedKey(k *fyne.KeyEvent) {
-	if (k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter) && !e.ctrlEnter && !e.shift {
-		e.onSend()
-		return
+	switch {
+	case k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter:
+		if e.composing {
+			e.composing = false // the input method's Enter: it commits, the runes follow
+			return
+		}
+		if !e.ctrlEnter && !e.shift {
+			e.onSend()
+			return
+		}
+	case e.held == 0 && typesText(k.Name):
+		e.composing = true // until its text comes
 	}
 	e.Entry.TypedKey(k)
+}
+
+// FocusLost forgets the keys held and the composition: the keys may come up elsewhere, and
+// an input method ends its composition as the focus leaves.
+func (e *chatEntry) FocusLost() {
+	e.shift, e.held, e.composing = false, 0, false
+	e.Entry.FocusLost()
 }
 
 func (e *chatEntry) TypedShortcut(s fyne.Shortcut) {

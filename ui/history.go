@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"feigo/event"
@@ -28,25 +29,30 @@ func (u *UI) showHistory() {
 	}
 	entry := widget.NewEntry()
 	entry.SetPlaceHolder(u.t("Search all conversations (words, Chinese too, file names)"))
+	u.histEntry = entry
 	u.histInfo = widget.NewLabel("")
 	u.histResults = nil
 	u.histList = widget.NewList(func() int { return len(u.histResults) }, func() fyne.CanvasObject {
 		head := widget.NewLabelWithStyle("", fyne.TextAlign(0), fyne.TextStyle{Bold: true})
 		body := widget.NewLabel("")
 		body.Truncation = fyne.TextTruncateEllipsis
-		return container.NewVBox(head, body)
+		// The direction is an icon, not an arrow in the text: see xferCreate.
+		return container.NewVBox(container.NewBorder(nil, nil, widget.NewIcon(theme.NavigateBackIcon()), nil, head), body)
 	}, func(i widget.ListItemID, o fyne.CanvasObject) {
 		r := u.histResults[i]
 		box := o.(*fyne.Container)
-		arrow := "←"
+		line := box.Objects[0].(*fyne.Container)
+		head, icon := line.Objects[0].(*widget.Label), line.Objects[1].(*widget.Icon)
 		if r.Direction == event.Out {
-			arrow = "→"
+			icon.SetResource(theme.NavigateNextIcon())
+		} else {
+			icon.SetResource(theme.NavigateBackIcon())
 		}
 		nick := r.Nick
 		if nick == "" {
 			nick = r.Peer
 		}
-		box.Objects[0].(*widget.Label).SetText(fmt.Sprintf("%s  %s %s  · %s", r.Time.Format("2006-01-02 15:04"), arrow, nick, u.t(r.State)))
+		head.SetText(fmt.Sprintf("%s  %s  · %s", r.Time.Format("2006-01-02 15:04"), nick, u.t(r.State)))
 		box.Objects[1].(*widget.Label).SetText(strings.ReplaceAll(r.Text, "\n", " ⏎ "))
 	})
 	u.histList.OnSelected = func(i widget.ListItemID) {
@@ -55,49 +61,52 @@ func (u *UI) showHistory() {
 			u.openRecord(u.histResults[i])
 		}
 	}
-	search := func(words string) {
-		words = strings.TrimSpace(words)
-		if words == "" {
-			u.histResults = nil
-			u.histInfo.SetText("")
-			u.histList.Refresh()
-			return
-		}
-		u.histInfo.SetText(u.t("Searching…"))
-		u.histSeq++
-		seq := u.histSeq
-		u.work(func(context.Context) func() {
-			rs, err := u.core.SearchHistory(words, searchLimit)
-			rs = safeRecords(rs)
-			return func() {
-				if seq != u.histSeq {
-					return // a newer search, or the tab was closed
-				}
-				if err != nil {
-					u.histInfo.SetText(err.Error())
-					return
-				}
-				// Newest first: what people look for is usually recent.
-				slices.Reverse(rs)
-				u.histResults = rs
-				switch {
-				case len(rs) >= searchLimit:
-					u.histInfo.SetText(u.t("The newest %d matches; add words to narrow it.", len(rs)))
-				default:
-					u.histInfo.SetText(u.t("%d found", len(rs)))
-				}
-				u.histList.Refresh()
-				u.histList.ScrollToTop()
-			}
-		})
-	}
-	entry.OnSubmitted = search
-	find := widget.NewButton(u.t("Search"), func() { search(entry.Text) })
+	entry.OnSubmitted = u.searchHistory
+	find := widget.NewButton(u.t("Search"), func() { u.searchHistory(entry.Text) })
 	top := container.NewBorder(nil, u.histInfo, nil, find, entry)
 	u.histTab = container.NewTabItem(u.t("History"), container.NewBorder(top, nil, nil, nil, u.histList))
 	u.tabs.Append(u.histTab)
 	u.tabs.Select(u.histTab)
 	u.Win.Canvas().Focus(entry)
+}
+
+// searchHistory searches every conversation for words, in the background, and lists what it
+// finds in the history tab.
+func (u *UI) searchHistory(words string) {
+	words = strings.TrimSpace(words)
+	if words == "" {
+		u.histResults = nil
+		u.histInfo.SetText("")
+		u.histList.Refresh()
+		return
+	}
+	u.histInfo.SetText(u.t("Searching…"))
+	u.histSeq++
+	seq := u.histSeq
+	u.work(func(context.Context) func() {
+		rs, err := u.core.SearchHistory(words, searchLimit)
+		rs = safeRecords(rs)
+		return func() {
+			if seq != u.histSeq {
+				return // a newer search, or the tab was closed
+			}
+			if err != nil {
+				u.histInfo.SetText(err.Error())
+				return
+			}
+			// Newest first: what people look for is usually recent.
+			slices.Reverse(rs)
+			u.histResults = rs
+			switch {
+			case len(rs) >= searchLimit:
+				u.histInfo.SetText(u.t("The newest %d matches; add words to narrow it.", len(rs)))
+			default:
+				u.histInfo.SetText(u.t("%d found", len(rs)))
+			}
+			u.histList.Refresh()
+			u.histList.ScrollToTop()
+		}
+	})
 }
 
 // openRecord opens the conversation a history record belongs to.
@@ -111,5 +120,5 @@ func (u *UI) openRecord(r history.Record) {
 		dialog.ShowInformation(u.t("History"), u.t("This colleague's address is unknown."), u.Win)
 		return
 	}
-	u.openConv(w, true)
+	u.openConv(w, true).reveal(r)
 }

@@ -7,10 +7,10 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
-	"feigo/event"
 	"feigo/ipmsg"
 	"feigo/profile"
 )
@@ -150,15 +150,30 @@ func (u *UI) applySettings(st profile.Settings) {
 }
 
 // rebuild makes the window again (after a language change), keeping the conversations (they
-// reload from the history, where everything they showed is) and the offers in them.
+// reload from the history, where everything they showed is) and the transfers in them, the
+// tabs in their order with the same one in front, a history search, and the name shown.
 func (u *UI) rebuild() {
-	old := u.convs
-	u.convs, u.offers = map[string]*conv{}, map[int]*offerCard{}
+	old, oldTabs, front, oldXfers := u.convs, slices.Clone(u.tabs.Items), u.tabs.Selected(), u.xferTab
+	oldHist, words := u.histTab, ""
+	if oldHist != nil {
+		words = u.histEntry.Text
+	}
+	self, away := u.self.Text, u.status.SelectedIndex()
+	u.convs, u.offers, u.sends = map[string]*conv{}, map[int]*offerCard{}, map[int][]*offerCard{}
 	u.histTab = nil
 	u.histSeq++
 	u.Win.SetContent(u.build())
-	for _, c := range old {
-		nc := u.openConv(who{id: c.peerID, addr: c.addr, nick: c.nick, user: c.user, host: c.host, hkey: c.hkey}, false)
+	u.self.SetText(self) // a new name may not have reached the node yet
+	u.status.SetSelectedIndex(away)
+	keys := make([]string, 0, len(old))
+	for k := range old {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		c := old[k]
+		nc := u.newConv(c.key, c.peerID, c.addr, c.nick, c.hkey, c.user, c.host)
+		u.convs[k] = nc
 		nc.unread = c.unread
 		for _, m := range c.msgs {
 			if m.id == 0 { // not in the history yet (being sent): carried over as it is
@@ -172,13 +187,31 @@ func (u *UI) rebuild() {
 				}
 			}
 		}
-	}
-	for _, t := range u.xfers {
-		if t.Direction == event.In {
-			if c, ok := u.convs[convKey(t.PeerID, t.Addr)]; ok {
-				u.addOffer(c, t)
+		for _, card := range c.cards {
+			if t, ok := u.xfers[card.id]; ok {
+				u.addCard(nc, t)
 			}
 		}
+	}
+	newTab := map[*container.TabItem]*container.TabItem{oldXfers: u.xferTab}
+	for _, ti := range oldTabs {
+		switch {
+		case ti == oldHist:
+			u.showHistory()
+			u.histEntry.SetText(words)
+			u.searchHistory(words)
+			newTab[ti] = u.histTab
+		default:
+			for k, c := range old {
+				if c.tab == ti {
+					u.tabs.Append(u.convs[k].tab)
+					newTab[ti] = u.convs[k].tab
+				}
+			}
+		}
+	}
+	if ti, ok := newTab[front]; ok {
+		u.tabs.Select(ti)
 	}
 	u.refreshPeers()
 	u.refreshTransfers()

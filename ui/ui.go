@@ -21,7 +21,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
-	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"feigo/control"
@@ -89,7 +89,8 @@ type UI struct {
 	xferIDs  []int
 	xferList *widget.List
 	xferTab  *container.TabItem
-	offers   map[int]*offerCard
+	offers   map[int]*offerCard   // incoming offers' cards, by transfer ID
+	sends    map[int][]*offerCard // outgoing offers' cards, one per recipient's conversation
 	status   *widget.Select
 	self     *widget.Label
 	focused  bool
@@ -117,6 +118,7 @@ type UI struct {
 	pending map[string]pendingMsg
 	// The history tab.
 	histTab     *container.TabItem
+	histEntry   *widget.Entry
 	histResults []history.Record
 	histList    *widget.List
 	histInfo    *widget.Label
@@ -130,7 +132,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 	u := &UI{
 		app: app, core: core, opt: opt, lang: ParseLang(opt.Settings.Language),
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
-		xfers: map[int]xfer.Transfer{}, offers: map[int]*offerCard{}, focused: true,
+		xfers: map[int]xfer.Transfer{}, offers: map[int]*offerCard{}, sends: map[int][]*offerCard{}, focused: true,
 		post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		rows:  map[fyne.CanvasObject]string{},
@@ -141,7 +143,12 @@ func New(app fyne.App, core Core, opt Options) *UI {
 	u.Win.SetContent(u.build())
 	u.Win.Resize(fyne.NewSize(980, 640))
 	u.Win.SetOnDropped(u.dropped)
-	app.Lifecycle().SetOnEnteredForeground(func() { u.focused = true })
+	app.Lifecycle().SetOnEnteredForeground(func() {
+		u.focused = true
+		if c := u.front(); c != nil {
+			u.markRead(c) // what came for it while the window was away is in front now
+		}
+	})
 	app.Lifecycle().SetOnExitedForeground(func() { u.focused = false })
 	for _, p := range core.Peers() {
 		u.peers[p.ID] = safePeer(p)
@@ -237,8 +244,11 @@ func selfText(e ipmsg.Entry) string {
 }
 
 // Follow shows the events of in, batch by batch, until in is closed. The node's peers and
-// transfers are read again after in had to drop events.
+// transfers are read again after in had to drop events. First it shows the transfers the
+// node had open already (after a restart, offers waiting for an answer) in their
+// conversations. Call it once, on Fyne's goroutine (before its loop runs, or in it).
 func (u *UI) Follow(in *Inbox) {
+	u.restoreTransfers()
 	in.start(func(batch []lan.Event, resync bool, shown func()) {
 		var ps []peers.Peer
 		var ts []xfer.Transfer
@@ -284,10 +294,16 @@ func (u *UI) resync(ps []peers.Peer, ts []xfer.Transfer) {
 	for _, t := range ts {
 		t = safeTransfer(t)
 		u.xfers[t.ID] = t
-		if card, ok := u.offers[t.ID]; ok {
+		cards := u.cardsOf(t.ID)
+		for _, card := range cards {
 			card.update(t)
-		} else if t.Direction == event.In && t.State == xfer.StateOffered {
+		}
+		switch {
+		case len(cards) > 0 || t.Final():
+		case t.Direction == event.In && t.State == xfer.StateOffered:
 			u.offered(t) // its offer was among the dropped events
+		case t.Direction == event.Out:
+			u.sent(t)
 		}
 	}
 	u.refreshTransfers()
@@ -328,42 +344,7 @@ func (u *UI) apply(ev lan.Event) {
 			event.MessageQueued: history.StateQueued}[ev.Type]
 		u.sentElsewhere(*ev.Message, ev.SendID, ev.HistoryID, state, ev.Error)
 	case event.TransferOffered, event.TransferStarted, event.TransferProgress, event.TransferDone, event.TransferFailed:
-		t := *ev.Transfer
-		u.xfers[t.ID] = t
-		u.refreshTransfers()
-		if card, ok := u.offers[t.ID]; ok {
-			card.update(t)
-		}
-		if ev.Type == event.TransferOffered && t.Direction == event.In {
-			u.offered(t)
-		}
-	}
-}
-
-// offered shows a new incoming offer in its conversation, and accepts it at once from the
-// colleagues chosen in the settings: by their ID or key fingerprint (never their nickname,
-// which anyone can take), and only once their key is verified.
-func (u *UI) autoAccepts(peerID string) bool {
-	p, ok := u.peers[peerID]
-	if !ok || peerID == "" || !p.Secure || !p.Verified || p.Warning != "" {
-		return false
-	}
-	auto := u.opt.Settings.AutoAccept
-	// p.PinName: a colleague chosen by their FeiGo ID before IDs were their keys' fingerprints.
-	return slices.Contains(auto, p.ID) || (p.Fingerprint != "" && slices.Contains(auto, p.Fingerprint)) ||
-		(p.PinName != "" && slices.Contains(auto, p.PinName))
-}
-
-func (u *UI) offered(t xfer.Transfer) {
-	c := u.openConv(who{id: t.PeerID, addr: t.Addr, nick: t.Nick, user: t.User, host: t.Host}, false)
-	u.addOffer(c, t)
-	u.bumpUnread(c, u.t("%s offers files", c.nick), describeFiles(t))
-	if u.autoAccepts(t.PeerID) {
-		id := t.ID
-		u.work(func(context.Context) func() {
-			_, err := u.core.Accept(id, "", nil)
-			return u.showErr(err)
-		})
+		u.showTransfer(ev.Type, *ev.Transfer)
 	}
 }
 
@@ -430,9 +411,39 @@ func (u *UI) received(m lan.Message, id int64) {
 	// With no conversation in front, the new one comes forward.
 	c := u.openConv(who{id: m.PeerID, addr: m.Addr, nick: nick, user: m.User, host: m.Host}, u.tabs.Selected() == u.xferTab)
 	if id == 0 || c.byID[id] == nil { // a new conversation already shows it from the history
-		c.add(&chatMsg{id: id, time: m.Time, from: nick, text: m.Text})
+		c.add(&chatMsg{id: id, time: m.Time, from: nick, text: m.Text, packet: m.PacketNo})
+	} else {
+		c.byID[id].packet = m.PacketNo
+	}
+	if u.offerOf(m.Addr, m.PacketNo) {
+		return // the note of an offer, which counted already
 	}
 	u.bumpUnread(c, u.t("New message from %s", nick), m.Text)
+}
+
+// offerOf reports whether the incoming offer made with packet number no from addr is known:
+// a message of the same packet is its note.
+func (u *UI) offerOf(addr netip.AddrPort, no uint32) bool {
+	if no == 0 {
+		return false
+	}
+	for _, t := range u.xfers {
+		if t.Direction == event.In && t.PacketNo == no && t.Addr == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// front returns the conversation whose tab is in front, if one is.
+func (u *UI) front() *conv {
+	sel := u.tabs.Selected()
+	for _, c := range u.convs {
+		if c.tab == sel {
+			return c
+		}
+	}
+	return nil
 }
 
 // sentElsewhere follows a message the node reports as delivered, failed or queued: one of
@@ -741,10 +752,19 @@ func progressText(lang Lang, t xfer.Transfer) string {
 	if t.State == xfer.StateActive && t.Rate > 0 {
 		s += " · " + T(lang, "%s/s, %s left", xfer.FormatSize(int64(t.Rate)), (time.Duration(t.ETA)*time.Second).Round(time.Second))
 	}
-	if t.Error != "" && t.State != xfer.StateDone {
-		s += " · " + t.Error
+	if why := errorText(lang, t.State, t.Error); why != "" {
+		s += " · " + why
 	}
 	return s
+}
+
+// errorText is why a transfer or message ended as it did, in lang, or "" when its state
+// says it all already (a declined offer's error is "declined").
+func errorText(lang Lang, state, err string) string {
+	if err == "" || state == xfer.StateDone || state == history.StateDelivered || err == state {
+		return ""
+	}
+	return T(lang, err)
 }
 
 func (u *UI) refreshTransfers() {
@@ -761,9 +781,13 @@ func (u *UI) xferCreate() fyne.CanvasObject {
 	title.Truncation = fyne.TextTruncateEllipsis
 	info := widget.NewLabel("")
 	info.Wrapping = fyne.TextWrapWord
+	accept := widget.NewButton(u.t("Accept"), nil)
 	cancel := widget.NewButton(u.t("Cancel"), nil)
 	open := widget.NewButton(u.t("Open folder"), nil)
-	return container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(cancel, open), title), widget.NewProgressBar(), info)
+	// The direction is an icon: the text font has no arrows, and Fyne's symbol font, which
+	// has them, has no space (an arrow followed by one shows "↓�").
+	icon := widget.NewIcon(theme.MoveDownIcon())
+	return container.NewVBox(container.NewBorder(nil, nil, icon, container.NewHBox(accept, cancel, open), title), widget.NewProgressBar(), info)
 }
 
 func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
@@ -774,19 +798,22 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 	box := o.(*fyne.Container)
 	head := box.Objects[0].(*fyne.Container)
 	title := head.Objects[0].(*widget.Label)
-	buttons := head.Objects[1].(*fyne.Container)
-	cancel, open := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
+	icon := head.Objects[1].(*widget.Icon)
+	buttons := head.Objects[2].(*fyne.Container)
+	accept, cancel, open := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button), buttons.Objects[2].(*widget.Button)
 	bar, info := box.Objects[1].(*widget.ProgressBar), box.Objects[2].(*widget.Label)
-	arrow, who := "↓", t.Nick
+	who := t.Nick
 	if t.Direction == event.Out {
-		arrow = "↑"
+		icon.SetResource(theme.MoveUpIcon())
 		var names []string
 		for _, r := range t.Recipients {
 			names = append(names, r.Nick)
 		}
 		who = strings.Join(names, ", ")
+	} else {
+		icon.SetResource(theme.MoveDownIcon())
 	}
-	title.SetText(fmt.Sprintf("%s %s — %s", arrow, who, describeFiles(t)))
+	title.SetText(fmt.Sprintf("%s — %s", who, describeFiles(t)))
 	if t.Total > 0 {
 		bar.SetValue(float64(t.Done) / float64(t.Total))
 	} else if t.State == xfer.StateDone {
@@ -794,13 +821,29 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 	}
 	info.SetText(progressText(u.lang, t))
 	id := t.ID
+	// An offer waiting for an answer is answered here too (after a restart, or from a
+	// conversation that was closed).
+	if t.Direction == event.In && (t.State == xfer.StateOffered || t.State == xfer.StateFailed) {
+		accept.Show()
+		accept.OnTapped = func() {
+			u.work(func(context.Context) func() {
+				_, err := u.core.Accept(id, "", nil)
+				return u.showErr(err)
+			})
+		}
+	} else {
+		accept.Hide()
+	}
 	if t.Final() {
 		cancel.Hide()
 	} else {
 		cancel.Show()
-		cancel.OnTapped = func() {
-			u.work(func(context.Context) func() { u.core.Cancel(id); return nil })
+		if t.Direction == event.In && t.State == xfer.StateOffered {
+			cancel.SetText(u.t("Decline"))
+		} else {
+			cancel.SetText(u.t("Cancel"))
 		}
+		cancel.OnTapped = func() { u.stopTransfer(id) }
 	}
 	if t.Direction == event.In && t.State == xfer.StateDone && t.Dest != "" {
 		open.Show()
@@ -813,94 +856,6 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 
 func (u *UI) openFolder(dir string) {
 	u.app.OpenURL(&url.URL{Scheme: "file", Path: dir})
-}
-
-// offerCard is an incoming offer shown in its conversation.
-type offerCard struct {
-	u      *UI
-	conv   *conv
-	box    *fyne.Container
-	bar    *widget.ProgressBar
-	info   *widget.Label
-	accept *widget.Button
-	saveAs *widget.Button
-	cancel *widget.Button
-	open   *widget.Button
-}
-
-func (u *UI) addOffer(c *conv, t xfer.Transfer) {
-	card := &offerCard{u: u, conv: c, bar: widget.NewProgressBar(), info: widget.NewLabel("")}
-	card.info.Wrapping = fyne.TextWrapWord
-	id := t.ID
-	accept := func(dir string) {
-		u.work(func(context.Context) func() {
-			_, err := u.core.Accept(id, dir, nil)
-			return u.showErr(err)
-		})
-	}
-	card.accept = widget.NewButton(u.t("Accept"), func() { accept("") })
-	card.saveAs = widget.NewButton(u.t("Save as…"), func() {
-		d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
-			if err == nil && dir != nil {
-				accept(dir.Path())
-			}
-		}, u.Win)
-		if home := u.opt.Settings.DownloadDir; home != "" {
-			if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
-				d.SetLocation(l)
-			}
-		}
-		d.Show()
-	})
-	card.cancel = widget.NewButton(u.t("Decline"), func() {
-		offered := u.xfers[id].State == xfer.StateOffered
-		u.work(func(context.Context) func() {
-			if offered {
-				u.core.Decline(id)
-			} else {
-				u.core.Cancel(id)
-			}
-			return nil
-		})
-	})
-	card.open = widget.NewButton(u.t("Open folder"), nil)
-	head := widget.NewLabelWithStyle(fmt.Sprintf("%s  %s", t.Nick, u.t("offers you %d file(s), %s", len(t.Files), xfer.FormatSize(t.Total))),
-		fyne.TextAlign(0), fyne.TextStyle{Bold: true})
-	files := widget.NewLabel(describeFiles(t))
-	files.Wrapping = fyne.TextWrapWord
-	card.box = container.NewVBox(head, files, card.bar, card.info,
-		container.NewHBox(card.accept, card.saveAs, card.cancel, card.open))
-	u.offers[id] = card
-	c.box.Add(card.box)
-	card.update(t)
-	c.scrollDown()
-}
-
-func (card *offerCard) update(t xfer.Transfer) {
-	u := card.u
-	if t.Total > 0 {
-		card.bar.SetValue(float64(t.Done) / float64(t.Total))
-	}
-	card.info.SetText(progressText(u.lang, t))
-	offered := t.State == xfer.StateOffered
-	show := func(b *widget.Button, on bool) {
-		if on {
-			b.Show()
-		} else {
-			b.Hide()
-		}
-	}
-	show(card.accept, offered || t.State == xfer.StateFailed)
-	show(card.saveAs, offered)
-	show(card.cancel, !t.Final())
-	if offered {
-		card.cancel.SetText(u.t("Decline"))
-	} else {
-		card.cancel.SetText(u.t("Cancel"))
-	}
-	show(card.open, t.State == xfer.StateDone)
-	dest := t.Dest
-	card.open.OnTapped = func() { u.openFolder(dest) }
 }
 
 // rowAt returns the tree node whose row is under pos (window coordinates).

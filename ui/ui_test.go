@@ -229,6 +229,7 @@ func (f *fakeCore) Cancel(id int) error {
 func (f *fakeCore) SetAway(bool, string) {}
 
 func (f *fakeCore) SetName(nick, group string) {
+	f.enter("SetName")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.self.Nick, f.self.Group = nick, group
@@ -1228,8 +1229,11 @@ func (f *fakeCore) Verify(query string, confirm bool, fingerprint string) (contr
 	return control.Verification{PeerID: query, Nick: "Bob", Fingerprint: "fp-b", SafetyCode: "12345 67890 13579 24680 11111"}, nil
 }
 
-// deepTexts returns the text of every label and button under o, inside widgets too.
+// deepTexts returns the text of every label and button shown under o, inside widgets too.
 func deepTexts(o fyne.CanvasObject) []string {
+	if !o.Visible() {
+		return nil
+	}
 	var out []string
 	switch w := o.(type) {
 	case *widget.Label:

@@ -77,6 +77,34 @@ type Request struct {
 	Unencrypted bool `json:"unencrypted,omitempty"`
 }
 
+// ErrUnencrypted is the error of a message or file to a colleague who cannot encrypt, which
+// the profile's policy (Settings.Legacy) does not let go without the user's say.
+var ErrUnencrypted = errors.New("not encrypted")
+
+// UnencryptedError names the colleague ErrUnencrypted is about.
+type UnencryptedError struct {
+	PeerID, Nick, Client string
+	Addr                 netip.AddrPort
+	// Refused: the policy refuses such clients; else it asks, and AllowUnencrypted allows.
+	Refused bool
+}
+
+func (e *UnencryptedError) Error() string {
+	who := e.Nick
+	if who == "" {
+		who = e.Addr.String()
+	}
+	if e.Client != "" {
+		who += " (" + e.Client + ")"
+	}
+	if e.Refused {
+		return fmt.Sprintf("%s cannot encrypt, and this profile refuses clients that cannot (settings: legacy)", who)
+	}
+	return fmt.Sprintf("%s cannot encrypt: what you send crosses the network readable by anyone; allow it with --unencrypted (or in the window), or set legacy to allow", who)
+}
+
+func (e *UnencryptedError) Is(target error) bool { return target == ErrUnencrypted }
+
 // Allower is a node whose policy may hold messages to colleagues who cannot encrypt until
 // the user allows them.
 type Allower interface {

@@ -2,8 +2,7 @@ package node
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"feigo/control"
 	"net/netip"
 	"slices"
 
@@ -12,33 +11,9 @@ import (
 	"feigo/xfer"
 )
 
-// ErrUnencrypted is the error of a message or file to a colleague who cannot encrypt, which
-// the profile's policy (Settings.Legacy) does not let go without the user's say.
-var ErrUnencrypted = errors.New("not encrypted")
-
-// UnencryptedError names the colleague ErrUnencrypted is about.
-type UnencryptedError struct {
-	PeerID, Nick, Client string
-	Addr                 netip.AddrPort
-	// Refused: the policy refuses such clients; else it asks, and AllowUnencrypted allows.
-	Refused bool
-}
-
-func (e *UnencryptedError) Error() string {
-	who := e.Nick
-	if who == "" {
-		who = e.Addr.String()
-	}
-	if e.Client != "" {
-		who += " (" + e.Client + ")"
-	}
-	if e.Refused {
-		return fmt.Sprintf("%s cannot encrypt, and this profile refuses clients that cannot (settings: legacy)", who)
-	}
-	return fmt.Sprintf("%s cannot encrypt: what you send crosses the network readable by anyone; allow it with --unencrypted (or in the window), or set legacy to allow", who)
-}
-
-func (e *UnencryptedError) Is(target error) bool { return target == ErrUnencrypted }
+// ErrUnencrypted is control.ErrUnencrypted: what is refused by the policy on clients that
+// cannot encrypt (a *control.UnencryptedError says who).
+var ErrUnencrypted = control.ErrUnencrypted
 
 // legacyPolicy is Settings.Legacy with the colleagues allowed under "ask".
 type legacyPolicy struct {
@@ -108,7 +83,7 @@ func (n *Node) checkEncrypted(to []netip.AddrPort) error {
 		if listed && p.Secure {
 			continue
 		}
-		e := &UnencryptedError{Addr: addr, PeerID: addr.String(), Refused: pol.mode == profile.LegacyRefuse}
+		e := &control.UnencryptedError{Addr: addr, PeerID: addr.String(), Refused: pol.mode == profile.LegacyRefuse}
 		if listed {
 			e.PeerID, e.Nick, e.Client = p.ID, p.Nick, p.Client
 		}

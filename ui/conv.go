@@ -139,6 +139,7 @@ func (c *conv) online() bool {
 // updateStatus shows, over the messages, that the peer is offline and what sending does
 // then, or that the link is not encrypted, or a warning about the peer's key.
 func (c *conv) updateStatus() {
+	c.showLock()
 	if c.online() {
 		p, ok := c.u.peers[c.peerID]
 		switch {
@@ -159,6 +160,22 @@ func (c *conv) updateStatus() {
 	c.status.Importance = widget.WarningImportance
 	c.status.SetText(c.u.t("%s is offline: messages wait and go when they are back.", c.nick))
 	c.status.Show()
+}
+
+// showLock puts the colleague's lock (keyIcon) on the conversation's tab; a stranger or a
+// colleague offline gets none.
+func (c *conv) showLock() {
+	var icon fyne.Resource
+	if p, ok := c.u.peers[c.peerID]; ok && c.peerID != "" {
+		icon = keyIcon(p)
+	}
+	if c.tab.Icon == icon || (c.tab.Icon != nil && icon != nil && c.tab.Icon.Name() == icon.Name()) {
+		return
+	}
+	c.tab.Icon = icon
+	if c.u.tabs != nil {
+		c.u.tabs.Refresh()
+	}
 }
 
 // verify shows the safety code shared with the colleague; "They match" marks their key
@@ -557,6 +574,16 @@ func (u *UI) deliver(c *conv, m *chatMsg) {
 	c.whenLoaded(func() {
 		u.work(func(ctx context.Context) func() {
 			ds, err := u.core.SendAs(ctx, sendID, text, addr)
+			if e, ask := unencryptedAsk(err); ask {
+				return func() {
+					if m.sendID != sendID {
+						return
+					}
+					m.state, m.err = history.StateFailed, err.Error()
+					c.refresh(m)
+					u.askUnencrypted(e, func() { u.resend(c, m) })
+				}
+			}
 			state, why := history.StateDelivered, ""
 			if err != nil {
 				state, why = history.StateFailed, err.Error()

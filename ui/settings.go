@@ -94,6 +94,8 @@ func (u *UI) showSettings() {
 		widget.NewFormItem(u.t("Port"), port),
 		widget.NewFormItem("", widget.NewLabel(u.t("Network changes apply on the next start."))),
 	}
+	policy, applyPolicy := u.policyItems(st)
+	items = append(items, policy...)
 	d := dialog.NewForm(u.t("Settings"), u.t("Save"), u.t("Cancel"), items, func(ok bool) {
 		if !ok {
 			return
@@ -112,6 +114,7 @@ func (u *UI) showSettings() {
 			st.Language = "zh"
 		}
 		st.StartMinimised = minimised.Checked
+		applyPolicy(&st)
 		if i := keep.SelectedIndex(); i >= 0 {
 			st.HistoryDays = keepDays[i]
 		}
@@ -130,6 +133,9 @@ func (u *UI) applySettings(st profile.Settings) {
 		if err := u.opt.Save(st); err != nil {
 			dialog.ShowError(err, u.Win)
 		}
+	}
+	if policyChanged(old, st) {
+		u.work(func(context.Context) func() { u.core.ApplyPolicy(st); return nil })
 	}
 	if st.Nick != "" && (st.Nick != old.Nick || st.Group != old.Group) {
 		nick, group := st.Nick, st.Group

@@ -59,6 +59,12 @@ type Core interface {
 	ClearHistory(peer string) (int64, error)
 	Queue(ctx context.Context, sendID, text string, c history.Contact) (history.Record, error)
 	SetRetention(days int)
+
+	// The trust policy (package node): AllowUnencrypted lets messages and files go to the
+	// colleagues at these addresses though they cannot encrypt; ApplyPolicy takes the
+	// profile's policy.
+	AllowUnencrypted(to ...netip.AddrPort) []string
+	ApplyPolicy(st profile.Settings)
 }
 
 // Options configure the window.
@@ -125,6 +131,8 @@ type UI struct {
 	histSeq     int // the search whose results the tab waits for
 	// rows maps the tree's row widgets to the node they show now (for drops on a row).
 	rows map[fyne.CanvasObject]string
+	// keyAlerted are the keys whose change was shown in a dialog (alertKeyChange).
+	keyAlerted map[string]bool
 }
 
 // New builds the main window of app for core. Call HandleEvent with every node event.
@@ -316,6 +324,7 @@ func (u *UI) apply(ev lan.Event) {
 		p := *ev.Peer
 		old, known := u.peers[p.ID]
 		u.peers[p.ID] = p
+		u.alertKeyChange(p)
 		if c, ok := u.convs[p.ID]; ok && c.nick != p.Nick {
 			c.addr, c.nick = p.Addr, p.Nick
 			c.updateStatus()
@@ -626,14 +635,17 @@ func (u *UI) treeBranch(id widget.TreeNodeID) bool { return id == "" || strings.
 
 func (u *UI) treeCreate(branch bool) fyne.CanvasObject {
 	check := widget.NewCheck("", nil)
-	return container.NewHBox(check, widget.NewLabel(""), layout.NewSpacer(), widget.NewLabel(""))
+	return container.NewHBox(check, widget.NewLabel(""), layout.NewSpacer(), widget.NewLabel(""), widget.NewIcon(nil))
 }
 
 func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) {
 	u.rows[o] = id
 	row := o.(*fyne.Container)
 	check, label, badge := row.Objects[0].(*widget.Check), row.Objects[1].(*widget.Label), row.Objects[3].(*widget.Label)
+	lock := row.Objects[4].(*widget.Icon)
 	if branch {
+		lock.SetResource(nil)
+		lock.Hide()
 		g := strings.TrimPrefix(id, "g:")
 		ids := u.treeChildren(id)
 		online, all := 0, 0
@@ -662,6 +674,8 @@ func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) 
 	}
 	pid := strings.TrimPrefix(id, "p:")
 	p := u.peers[pid]
+	lock.SetResource(keyIcon(p))
+	lock.Show()
 	label.TextStyle = fyne.TextStyle{}
 	label.SetText(peerLine(u.lang, p))
 	check.OnChanged = nil
@@ -881,6 +895,9 @@ func (u *UI) sendFilesTo(to []peers.Peer, paths []string) {
 	}
 	u.work(func(ctx context.Context) func() {
 		_, err := u.core.SendFiles(ctx, "", paths, addrs...)
+		if e, ask := unencryptedAsk(err); ask {
+			return func() { u.askUnencrypted(e, func() { u.sendFilesTo(to, paths) }) }
+		}
 		return u.showErr(err)
 	})
 }
@@ -890,6 +907,9 @@ func (u *UI) sendFiles(c *conv, paths []string) {
 	addr := c.addr
 	u.work(func(ctx context.Context) func() {
 		_, err := u.core.SendFiles(ctx, "", paths, addr)
+		if e, ask := unencryptedAsk(err); ask {
+			return func() { u.askUnencrypted(e, func() { u.sendFiles(c, paths) }) }
+		}
 		return u.showErr(err)
 	})
 }

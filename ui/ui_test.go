@@ -60,6 +60,39 @@ type fakeCore struct {
 	sendHook func(sendID, text string) error
 	// emit, when set, receives the events the node would report about messages sent.
 	emit func(lan.Event)
+	// askLegacy refuses messages and files to peers that are not Secure, as the node's
+	// "ask" policy does, until AllowUnencrypted allowed their address.
+	askLegacy bool
+	allowed   []netip.AddrPort
+	policies  []profile.Settings // ApplyPolicy calls
+}
+
+// asks returns the node's "ask" refusal for to, if askLegacy holds one; mu must be held.
+func (f *fakeCore) asks(to []netip.AddrPort) error {
+	if !f.askLegacy {
+		return nil
+	}
+	for _, a := range to {
+		for _, p := range f.peers {
+			if p.Addr == a && !p.Secure && !slices.Contains(f.allowed, a) {
+				return &control.UnencryptedError{PeerID: p.ID, Nick: p.Nick, Client: p.Client, Addr: a}
+			}
+		}
+	}
+	return nil
+}
+
+func (f *fakeCore) AllowUnencrypted(to ...netip.AddrPort) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.allowed = append(f.allowed, to...)
+	return nil
+}
+
+func (f *fakeCore) ApplyPolicy(st profile.Settings) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.policies = append(f.policies, st)
 }
 
 func (f *fakeCore) enter(call string) {
@@ -150,6 +183,10 @@ func (f *fakeCore) Peers() []peers.Peer {
 func (f *fakeCore) SendAs(_ context.Context, sendID, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
 	f.enter("Send")
 	f.mu.Lock()
+	if err := f.asks(to); err != nil {
+		f.mu.Unlock()
+		return nil, err
+	}
 	f.sent = append(f.sent, text)
 	f.sendIDs = append(f.sendIDs, sendID)
 	d := lan.Delivery{Message: lan.Message{Addr: to[0], Text: text}}
@@ -186,6 +223,10 @@ func (f *fakeCore) SendAs(_ context.Context, sendID, text string, to ...netip.Ad
 
 func (f *fakeCore) SendFiles(ctx context.Context, _ string, paths []string, to ...netip.AddrPort) (xfer.Transfer, error) {
 	f.mu.Lock()
+	if err := f.asks(to); err != nil {
+		f.mu.Unlock()
+		return xfer.Transfer{}, err
+	}
 	f.files = append(f.files, paths)
 	f.fileTo = append(f.fileTo, to)
 	hold := f.holdFiles

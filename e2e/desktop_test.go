@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/godbus/dbus/v5/prop"
 )
 
 // This file is a desktop session for the window's tests: an X display (xvfb) with a window
@@ -204,7 +203,6 @@ const (
 type trayHost struct {
 	t     *testing.T
 	conn  *dbus.Conn
-	props *prop.Properties
 	mu    sync.Mutex
 	items []sniItem
 	added chan struct{}
@@ -231,13 +229,8 @@ func (w watcher) RegisterStatusNotifierItem(sender dbus.Sender, service string) 
 	h := w.h
 	h.mu.Lock()
 	h.items = append(h.items, it)
-	var names []string
-	for _, i := range h.items {
-		names = append(names, i.service+string(i.path))
-	}
 	h.mu.Unlock()
-	h.props.SetMust(watcherName, "RegisteredStatusNotifierItems", names)
-	h.conn.Emit(watcherPath, watcherName+".StatusNotifierItemRegistered", service)
+	h.conn.Emit(watcherPath, watcherName+".StatusNotifierItemRegistered", it.service+string(it.path))
 	select {
 	case h.added <- struct{}{}:
 	default:
@@ -247,6 +240,38 @@ func (w watcher) RegisterStatusNotifierItem(sender dbus.Sender, service string) 
 
 // RegisterStatusNotifierHost is called by other panels; this one is the host already.
 func (w watcher) RegisterStatusNotifierHost(string) *dbus.Error { return nil }
+
+// watcherProps is the watcher's org.freedesktop.DBus.Properties.
+type watcherProps struct{ h *trayHost }
+
+func (p watcherProps) GetAll(iface string) (map[string]dbus.Variant, *dbus.Error) {
+	if iface != watcherName {
+		return nil, dbus.MakeFailedError(fmt.Errorf("no interface %s", iface))
+	}
+	p.h.mu.Lock()
+	defer p.h.mu.Unlock()
+	items := []string{}
+	for _, i := range p.h.items {
+		items = append(items, i.service+string(i.path))
+	}
+	return map[string]dbus.Variant{
+		"RegisteredStatusNotifierItems":  dbus.MakeVariant(items),
+		"IsStatusNotifierHostRegistered": dbus.MakeVariant(true),
+		"ProtocolVersion":                dbus.MakeVariant(int32(0)),
+	}, nil
+}
+
+func (p watcherProps) Get(iface, name string) (dbus.Variant, *dbus.Error) {
+	all, err := p.GetAll(iface)
+	if err != nil {
+		return dbus.Variant{}, err
+	}
+	v, ok := all[name]
+	if !ok {
+		return dbus.Variant{}, dbus.MakeFailedError(fmt.Errorf("no property %s", name))
+	}
+	return v, nil
+}
 
 // startTrayHost puts a tray host on the bus at addr.
 func startTrayHost(t *testing.T, addr string) *trayHost {
@@ -260,12 +285,7 @@ func startTrayHost(t *testing.T, addr string) *trayHost {
 	if err := conn.Export(watcher{h}, watcherPath, watcherName); err != nil {
 		t.Fatal(err)
 	}
-	h.props, err = prop.Export(conn, watcherPath, prop.Map{watcherName: {
-		"RegisteredStatusNotifierItems":  {Value: []string{}, Emit: prop.EmitTrue},
-		"IsStatusNotifierHostRegistered": {Value: true, Emit: prop.EmitTrue},
-		"ProtocolVersion":                {Value: int32(0), Emit: prop.EmitTrue},
-	}})
-	if err != nil {
+	if err := conn.Export(watcherProps{h}, watcherPath, "org.freedesktop.DBus.Properties"); err != nil {
 		t.Fatal(err)
 	}
 	if reply, err := conn.RequestName(watcherName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {

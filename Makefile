@@ -6,11 +6,13 @@ BIN     ?= feigo
 # System packages: iproute2 and nftables build the LAN lab the network tests run in (tc,
 # from iproute2, shapes its links); the benchmarks also compare against iperf3.
 # The desktop app (Fyne) needs a C compiler and the GL/X11/Wayland headers; its smoke test runs
-# the window under Xvfb.
+# the window under Xvfb. Its closing and tray tests add a window manager (evilwm, whose
+# Ctrl+Alt+Escape closes a window as its ✕ does), xprop (x11-utils) to see it up, and a private
+# D-Bus session bus (dbus-daemon).
 APT_PKGS := iproute2 nftables ca-certificates \
 	gcc libc6-dev pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev \
 	libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev libegl-dev xvfb x11-apps \
-	fonts-wqy-microhei iptux xdotool tcpdump
+	fonts-wqy-microhei iptux xdotool tcpdump evilwm x11-utils dbus-daemon
 BENCH_PKGS := iperf3
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -42,7 +42,9 @@ func xvfb(t *testing.T) string {
 			os.Remove(sock)
 		}
 		disp := fmt.Sprintf(":%d", n)
-		cmd := exec.Command("Xvfb", disp, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		// -noreset: the server does not reset when its last client leaves, when a client
+		// coming right then would be refused (a probe, then the window manager).
+		cmd := exec.Command("Xvfb", disp, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -249,4 +251,137 @@ func TestGUIWithoutDisplaySaysSo(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "no graphical display") || !strings.Contains(errOut, "feigo serve") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
+}
+
+// guiProfile makes a profile directory for the window with the given settings.json.
+func guiProfile(t *testing.T, settings string) string {
+	t.Helper()
+	prof := filepath.Join(t.TempDir(), "gui")
+	os.MkdirAll(prof, 0o700)
+	if err := os.WriteFile(filepath.Join(prof, "settings.json"), []byte(settings), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return prof
+}
+
+// startWindow starts the window on h as startGUI does, stops it when the test ends if it is
+// still running (before the X server goes), and waits until it is on the screen.
+func startWindow(t *testing.T, h *lab.Host, prof string, peers int) *node {
+	t.Helper()
+	g := startGUI(t, h, prof, peers)
+	t.Cleanup(func() {
+		if g.Alive() {
+			g.Kill()
+		}
+	})
+	waitWindow(t, true, "started")
+	return g
+}
+
+// waitExit waits until the window's program has ended by itself and returns its exit code.
+func waitExit(t *testing.T, g *node, timeout time.Duration, why string) int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for g.Alive() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the app still runs after %v; its log:\n%s", why, timeout, g.LogTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return g.Cmd.ProcessState.ExitCode()
+}
+
+// goneFrom waits for the window's node (王芳) to leave peer's list, well before the 45 s in
+// which a silent colleague is dropped: it said goodbye (BR_EXIT).
+func goneFrom(t *testing.T, peer *node, since time.Time) {
+	t.Helper()
+	peer.WaitEvent("peer_offline", 10*time.Second, func(ev map[string]any) bool {
+		p, _ := ev["peer"].(map[string]any)
+		return p["nick"] == "王芳"
+	})
+	t.Logf("the colleague saw the window's node leave %v after ✕", time.Since(since).Round(time.Millisecond))
+}
+
+// TestGUIWindowCloseWithoutTrayQuits (issue 18, bug 1): on a desktop without a tray host (a
+// session bus with no StatusNotifierWatcher), closing the window (✕, through the window
+// manager) ends the app, and colleagues see it leave at once (BR_EXIT).
+func TestGUIWindowCloseWithoutTrayQuits(t *testing.T) {
+	l := lab.New(t, 2)
+	bob := serve(t, l.Hosts[1], "Bob", "研发部")
+	desktop(t, false)
+	g := startWindow(t, l.Hosts[0], guiProfile(t, `{"nick":"王芳","group":"财务部"}`), 1)
+	bob.waitPeers(t, 1, 10*time.Second)
+	closed := time.Now()
+	clickClose(t)
+	if code := waitExit(t, g, 10*time.Second, "✕ without a tray"); code != 0 || strings.Contains(g.LogTail(), "panic") {
+		t.Errorf("the app exited %d; its log:\n%s", code, g.LogTail())
+	}
+	goneFrom(t, bob, closed)
+}
+
+// TestGUIWindowCloseWithTrayHides (issue 18, bugs 1 and 3): with a tray host on the session bus,
+// ✕ hides the window and the app stays online; a left click on the tray icon and the menu's
+// Show bring the window back; the tray's Away sends the away message saved in the settings and
+// the menu marks it; the menu's Quit ends the app, which says goodbye to the LAN.
+func TestGUIWindowCloseWithTrayHides(t *testing.T) {
+	l := lab.New(t, 2)
+	bob := serve(t, l.Hosts[1], "Bob", "研发部")
+	tray := desktop(t, true)
+	g := startWindow(t, l.Hosts[0], guiProfile(t, `{"nick":"王芳","group":"财务部","language":"en","away_text":"在开会，稍后回复"}`), 1)
+	icon := tray.item(30 * time.Second)
+	bob.waitPeers(t, 1, 10*time.Second)
+
+	clickClose(t)
+	waitWindow(t, false, "✕ with a tray")
+	// Still running, and online: Bob's message is delivered.
+	if out, e, c := bob.cli("send", "王芳", "还在吗？"); c != 0 || !g.Alive() {
+		t.Fatalf("after ✕ with a tray: alive %v, Bob's message: %s %s", g.Alive(), out, e)
+	}
+	// The hidden window counts it unread (its title; the tray's icon gets the red dot).
+	deadline := time.Now().Add(10 * time.Second)
+	for exec.Command("xdotool", "search", "--name", `^FeiGo \(1\)$`).Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hidden window does not count Bob's message unread; log:\n%s", g.LogTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := tray.leftClick(icon); err != nil {
+		t.Fatalf("a left click on the tray icon: %v", err)
+	}
+	waitWindow(t, true, "a left click on the tray icon")
+
+	// The tray's Away: the saved away message goes out, the menu marks Away.
+	if e := tray.entry(icon, "Online"); !e.checked {
+		t.Errorf("the tray menu does not mark Online: %+v", e)
+	}
+	tray.click(icon, "Away")
+	bob.WaitEvent("peer_updated", 10*time.Second, func(ev map[string]any) bool {
+		p, _ := ev["peer"].(map[string]any)
+		return p["nick"] == "王芳" && p["status"] == "away" && p["away_text"] == "在开会，稍后回复"
+	})
+	deadline = time.Now().Add(10 * time.Second)
+	for !tray.entry(icon, "Away").checked || tray.entry(icon, "Online").checked {
+		if time.Now().After(deadline) {
+			entries, err := tray.menu(icon)
+			t.Fatalf("the tray menu does not mark Away: %+v %v", entries, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	entries, _ := tray.menu(icon)
+	t.Logf("the tray menu: %+v", entries)
+
+	clickClose(t)
+	waitWindow(t, false, "✕ again")
+	tray.click(icon, "Show")
+	waitWindow(t, true, "the tray's Show")
+
+	clickClose(t)
+	waitWindow(t, false, "✕ before Quit")
+	quit := time.Now()
+	tray.click(icon, "Quit")
+	if code := waitExit(t, g, 10*time.Second, "the tray's Quit"); code != 0 || strings.Contains(g.LogTail(), "panic") {
+		t.Errorf("the app exited %d; its log:\n%s", code, g.LogTail())
+	}
+	goneFrom(t, bob, quit)
 }

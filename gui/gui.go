@@ -22,6 +22,7 @@ import (
 	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/systray"
 
 	"feigo/assets"
 	"feigo/node"
@@ -78,39 +79,29 @@ func Main(profDir string, logw io.Writer) int {
 	n.SetRetention(st.HistoryDays)
 	n.ApplyPolicy(st)
 
-	badge := withBadge(assets.Icon)
-	var setTray func(unread int)
+	var tr *tray
 	u := ui.New(a, nodeCore{n}, ui.Options{
 		Settings: st,
 		Save:     p.Save,
 		OnUnread: func(n int) {
-			if setTray != nil {
-				setTray(n)
+			if tr != nil {
+				tr.setUnread(n)
+			}
+		},
+		OnStatus: func(bool) {
+			if tr != nil {
+				tr.refresh()
 			}
 		},
 	})
 	u.Win.SetIcon(icon)
+	// Closing the window hides it to the tray where the desktop has one (hasTray), else quits.
+	var hasTray func() bool
 	if desk, ok := a.(desktop.App); ok {
-		setTray = func(unread int) {
-			label := "FeiGo"
-			var res fyne.Resource = icon
-			if unread > 0 {
-				label = fmt.Sprintf("FeiGo (%d)", unread)
-				res = badge
-			}
-			desk.SetSystemTrayIcon(res)
-			desk.SetSystemTrayMenu(fyne.NewMenu(label,
-				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Show"), func() { u.Win.Show(); u.Win.RequestFocus() }),
-				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Hide"), u.Win.Hide),
-				fyne.NewMenuItemSeparator(),
-				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Online"), func() { go n.SetAway(false, "") }),
-				fyne.NewMenuItem(ui.T(ui.ParseLang(st.Language), "Away"), func() {
-					go n.SetAway(true, ui.T(ui.ParseLang(st.Language), "I am away from my desk."))
-				}),
-			))
-		}
-		setTray(0)
+		tr = newTray(desk, u, icon, a.Quit, systray.SetOnTapped)
+		hasTray = trayHost
 	}
+	u.Win.SetCloseIntercept(func() { closeWindow(u.Settings().CloseQuits, hasTray, u.Hide, a.Quit) })
 	u.Follow(events)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -129,13 +120,14 @@ func Main(profDir string, logw io.Writer) int {
 			u.ShowError(err)
 		}
 	}()
-	if st.StartMinimised && setTray != nil {
+	if st.StartMinimised && hasTray != nil && hasTray() { // only where the tray can show it again
+		u.Hide()
 		a.Run()
 	} else {
 		u.Win.ShowAndRun()
 	}
-	// The window closed or Quit was chosen: its background calls end, then the node says
-	// goodbye to the LAN (BR_EXIT) and stops.
+	// The window was closed without a tray, or Quit was chosen: the window's background
+	// calls end, then the node says goodbye to the LAN (BR_EXIT) and stops.
 	u.Close()
 	if err := shutdown(cancel, done, events, 5*time.Second); err != nil {
 		fmt.Fprintf(logw, "feigo: %v\n", err)

@@ -48,6 +48,9 @@ type Settings struct {
 	AutoAccept []string `json:"auto_accept,omitempty"`
 	// StartMinimised starts the app in the tray.
 	StartMinimised bool `json:"start_minimised,omitempty"`
+	// CloseQuits makes closing the window quit the app; by default, where the desktop shows
+	// tray icons, closing it keeps FeiGo running in the tray (as FeiQ does).
+	CloseQuits bool `json:"close_quits,omitempty"`
 	// HistoryDays keeps the history for this many days; 0 keeps it forever.
 	HistoryDays int `json:"history_days,omitempty"`
 

@@ -62,3 +62,30 @@ func TestEnvSelectsProfile(t *testing.T) {
 		t.Fatalf("Open(\"\") = %v, %v; want %s", p, err, dir)
 	}
 }
+
+// TestCloseQuitsSetting reads the window's closing choice under the name a person writes in
+// settings.json, and keeps it through a save.
+func TestCloseQuitsSetting(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "settings.json"), []byte(`{"nick":"小王","close_quits":true}`), 0o600)
+	s, err := p.Load()
+	if err != nil || !s.CloseQuits {
+		t.Fatalf("Load = %+v, %v", s, err)
+	}
+	s.CloseQuits = false
+	if err := p.Save(s); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "settings.json")); strings.Contains(string(b), "close_quits") {
+		t.Fatalf("the default is written out: %s", b)
+	}
+	s.CloseQuits = true
+	p.Save(s)
+	if s, err = p.Load(); err != nil || !s.CloseQuits || s.Nick != "小王" {
+		t.Fatalf("after a save: %+v, %v", s, err)
+	}
+}

@@ -72,6 +72,7 @@ var zh = map[string]string{
 	"Extra broadcast addresses / hosts (comma-separated)": "其他广播地址或主机（逗号分隔）",
 	"Port": "端口",
 	"Auto-accept files from these verified colleagues (IDs from feigo peers, comma-separated)": "自动接收以下已验证同事的文件（ID 见 feigo peers，逗号分隔）",
+	"Closing the window quits FeiGo (instead of keeping it in the tray)":                       "关闭窗口即退出 FeiGo（不保留在托盘）",
 	"Start minimised": "启动时最小化",
 	"Save":            "保存",
 	"Network changes apply on the next start.": "网络设置在下次启动时生效。",

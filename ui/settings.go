@@ -79,6 +79,8 @@ func (u *UI) showSettings() {
 	keep.SetSelectedIndex(slices.Index(keepDays, st.HistoryDays))
 	minimised := widget.NewCheck(u.t("Start minimised"), nil)
 	minimised.SetChecked(st.StartMinimised)
+	closeQuits := widget.NewCheck(u.t("Closing the window quits FeiGo (instead of keeping it in the tray)"), nil)
+	closeQuits.SetChecked(st.CloseQuits)
 	items := []*widget.FormItem{
 		widget.NewFormItem(u.t("Nickname"), nick),
 		widget.NewFormItem(u.t("Group"), group),
@@ -89,6 +91,7 @@ func (u *UI) showSettings() {
 		widget.NewFormItem(u.t("Language"), lang),
 		widget.NewFormItem(u.t("Keep history"), keep),
 		widget.NewFormItem("", minimised),
+		widget.NewFormItem("", closeQuits),
 		widget.NewFormItem(u.t("Network interfaces (comma-separated, empty: all)"), ifaces),
 		widget.NewFormItem(u.t("Extra broadcast addresses / hosts (comma-separated)"), bcast),
 		widget.NewFormItem(u.t("Port"), port),
@@ -113,7 +116,7 @@ func (u *UI) showSettings() {
 		if lang.SelectedIndex() == 1 {
 			st.Language = "zh"
 		}
-		st.StartMinimised = minimised.Checked
+		st.StartMinimised, st.CloseQuits = minimised.Checked, closeQuits.Checked
 		applyPolicy(&st)
 		if i := keep.SelectedIndex(); i >= 0 {
 			st.HistoryDays = keepDays[i]

@@ -164,25 +164,3 @@ func TestLockOnEachColleague(t *testing.T) {
 		}
 	}
 }
-
-// findCheck finds a check box by its text under o.
-func findCheck(o fyne.CanvasObject, text string) *widget.Check {
-	if b, ok := o.(*widget.Check); ok && b.Text == text {
-		return b
-	}
-	if w, ok := o.(fyne.Widget); ok {
-		for _, c := range test.WidgetRenderer(w).Objects() {
-			if b := findCheck(c, text); b != nil {
-				return b
-			}
-		}
-	}
-	if c, ok := o.(*fyne.Container); ok {
-		for _, c := range c.Objects {
-			if b := findCheck(c, text); b != nil {
-				return b
-			}
-		}
-	}
-	return nil
-}

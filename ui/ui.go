@@ -74,6 +74,9 @@ type Options struct {
 	Save func(profile.Settings) error
 	// OnUnread is told the total of unread messages whenever it changes (tray, title).
 	OnUnread func(total int)
+	// OnStatus is told the status chosen (in the window or through SetAway) whenever it
+	// changes: the tray marks it.
+	OnStatus func(away bool)
 }
 
 // UI is the main window and its state. Its fields are touched only on Fyne's goroutine, but
@@ -101,6 +104,16 @@ type UI struct {
 	self     *widget.Label
 	focused  bool
 	unread   int
+	// hidden is set while the window is hidden to the tray (Hide): not in front, whatever
+	// focus events Fyne still reports.
+	hidden bool
+	// away is the status chosen in the selector. statusMu orders the status changes handed
+	// to the core, each on a goroutine of its own: statusSent is the newest one made (by
+	// statusSeq, counted on Fyne's goroutine), and an older one that runs after it is dropped.
+	away       bool
+	statusMu   sync.Mutex
+	statusSent int
+	statusSeq  int
 	// post hands a function to Fyne's goroutine: fyne.Do (tests: their own loop).
 	post func(func())
 	// ctx lives as long as the window: the background calls (work) run with it. It and
@@ -146,14 +159,15 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		rows:  map[fyne.CanvasObject]string{},
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
+	u.away = core.Self().Away
 	u.Win = app.NewWindow("FeiGo")
 	u.Win.SetOnClosed(u.stop)
 	u.Win.SetContent(u.build())
 	u.Win.Resize(fyne.NewSize(980, 640))
 	u.Win.SetOnDropped(u.dropped)
 	app.Lifecycle().SetOnEnteredForeground(func() {
-		u.focused = true
-		if c := u.front(); c != nil {
+		u.focused = !u.hidden // a late focus event of a hidden window changes nothing
+		if c := u.front(); c != nil && u.focused {
 			u.markRead(c) // what came for it while the window was away is in front now
 		}
 	})
@@ -174,18 +188,8 @@ func (u *UI) t(msg string, args ...any) string { return T(u.lang, msg, args...) 
 func (u *UI) build() fyne.CanvasObject {
 	self := u.core.Self()
 	u.self = widget.NewLabelWithStyle(selfText(self), fyne.TextAlign(0), fyne.TextStyle{Bold: true})
-	u.status = widget.NewSelect([]string{u.t("Online"), u.t("Away")}, func(s string) {
-		away := s == u.t("Away")
-		if away == u.core.Self().Away {
-			return
-		}
-		text := u.opt.Settings.AwayText
-		if text == "" {
-			text = u.t("I am away from my desk.")
-		}
-		u.work(func(context.Context) func() { u.core.SetAway(away, text); return nil })
-	})
-	u.status.SetSelectedIndex(0)
+	u.status = widget.NewSelect([]string{u.t("Online"), u.t("Away")}, func(s string) { u.setAway(s == u.t("Away")) })
+	u.status.SetSelectedIndex(statusIndex(u.away)) // rebuilt after a language switch: kept
 	search := widget.NewEntry()
 	search.SetPlaceHolder(u.t("Search colleagues"))
 	search.OnChanged = func(s string) {
@@ -243,6 +247,69 @@ func (u *UI) build() fyne.CanvasObject {
 	split.SetOffset(0.32)
 	return split
 }
+
+func statusIndex(away bool) int {
+	if away {
+		return 1
+	}
+	return 0
+}
+
+// setAway is the status selector's choice: the core announces it, away with the away message
+// of the settings, and OnStatus is told.
+func (u *UI) setAway(away bool) {
+	if away == u.away {
+		return
+	}
+	u.away = away
+	text := ""
+	if away {
+		if text = u.opt.Settings.AwayText; text == "" {
+			text = u.t("I am away from my desk.")
+		}
+	}
+	u.statusSeq++
+	seq := u.statusSeq
+	u.work(func(context.Context) func() {
+		u.statusMu.Lock()
+		defer u.statusMu.Unlock()
+		if seq > u.statusSent {
+			u.statusSent = seq
+			u.core.SetAway(away, text)
+		}
+		return nil
+	})
+	if u.opt.OnStatus != nil {
+		u.opt.OnStatus(away)
+	}
+}
+
+// SetAway chooses the status as the window's selector does (the tray's Online and Away): the
+// selector shows it and the away message of the settings goes out with it.
+func (u *UI) SetAway(away bool) { u.status.SetSelectedIndex(statusIndex(away)) }
+
+// Away reports whether the status chosen is Away.
+func (u *UI) Away() bool { return u.away }
+
+// Hide hides the window (to the tray). It is no longer in front, so what arrives counts as
+// unread and is notified: Fyne does not report a hidden window as having left the foreground.
+func (u *UI) Hide() {
+	u.hidden, u.focused = true, false
+	u.Win.Hide()
+}
+
+// Show shows the window again, in front.
+func (u *UI) Show() {
+	u.hidden, u.focused = false, true
+	u.Win.Show()
+	u.Win.RequestFocus()
+	if c := u.front(); c != nil {
+		u.markRead(c) // what came for it while the window was hidden is in front now
+	}
+}
+
+// Settings returns the settings in force, as last saved from the Settings dialog.
+func (u *UI) Settings() profile.Settings { return u.opt.Settings }
 
 func selfText(e ipmsg.Entry) string {
 	if e.Group == "" {

@@ -249,3 +249,38 @@ func TestFileTokenPerOfferAndRecipient(t *testing.T) {
 		t.Fatalf("sender: %+v", got)
 	}
 }
+
+// Over TLS, a receiver that fetches without a verdict (--no-verify: as a legacy client does)
+// and its sender end the stream with a close_notify each: neither waits out the other's
+// deadline before the file counts as received and sent.
+func TestTLSFetchWithoutVerdictEndsAtOnce(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	a := startNode(t, ca, "Alice", func(c *Config) { withKey(t)(c); c.StateDir = t.TempDir() }, addrOf(cb))
+	b := startNode(t, cb, "Bob", func(c *Config) { withKey(t)(c); c.StateDir = t.TempDir(); c.NoVerify = true }, addrOf(ca))
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	b.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	src := filepath.Join(t.TempDir(), "x.bin")
+	data := writeRandom(t, src, 100<<10, 5)
+	out, err := a.SendFiles(context.Background(), "", []string{src}, b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := incoming(t, b)
+	dl := t.TempDir()
+	start := time.Now()
+	if _, err := b.Accept(in.ID, dl, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFinal(t, b, in.ID); got.State != xfer.StateDone {
+		t.Fatalf("%+v", got)
+	}
+	if got := waitFinal(t, a, out.ID); got.State != xfer.StateDone {
+		t.Fatalf("sender: %+v", got)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("100 KiB over loopback took %v: an end waited for the other's deadline", took)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dl, "x.bin")); !bytes.Equal(got, data) {
+		t.Fatal("the file differs")
+	}
+}

@@ -732,10 +732,11 @@ func (e *Engine) sendFile(c net.Conn, tf TransferFile, offset int64, verdict, su
 }
 
 // halfCloseAndWait tells a legacy receiver we are done and gives it a moment to read the
-// rest and close its end.
+// rest and close its end. Over TLS the half-close is a close_notify alert: without it each
+// end would wait out the other's deadline.
 func halfCloseAndWait(c net.Conn) {
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	if hc, ok := c.(interface{ CloseWrite() error }); ok {
+		hc.CloseWrite()
 	}
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	io.Copy(io.Discard, io.LimitReader(c, 1<<16))

@@ -81,8 +81,9 @@ type Config struct {
 	ProbeAfter, ProbeEvery, Expiry    time.Duration
 	RetryFirst, RetryMax, RetryBudget time.Duration
 
-	// StateDir keeps transfers.json, so that offers survive a restart of the sender and
-	// downloads resume after a restart of the receiver; "" keeps them in memory only.
+	// StateDir keeps the transfers (in its folder "transfers"), so that offers survive a
+	// restart of the sender and downloads resume after a restart of the receiver; "" keeps
+	// them in memory only.
 	StateDir string
 	// DownloadDir is where Accept saves when it is given no folder.
 	DownloadDir string

@@ -1,7 +1,8 @@
 // Package xfer is FeiGo's file transfer engine: offers of files and folders in both
 // directions, the TCP side of IPMsg (GETFILEDATA, GETDIRFILES) that serves them only to the
-// peers they were offered to, downloads that resume and are checked with SHA-256 between
-// FeiGo peers, and the table of transfers persisted in the profile. It talks to the LAN only
+// peers they were offered to (between FeiGo peers over TLS, to the recipient's key with its
+// offer token), downloads that resume and are authenticated between FeiGo peers (by the TLS
+// channel, or by SHA-256 without one), and the table of transfers persisted in the profile. It talks to the LAN only
 // through a Messenger (package lan implements it) and owns its state and its lock.
 package xfer
 

@@ -284,3 +284,53 @@ func TestTLSFetchWithoutVerdictEndsAtOnce(t *testing.T) {
 		t.Fatal("the file differs")
 	}
 }
+
+// Over TLS a file fetched from its start is not hashed, but one resumed from a partial an
+// earlier run left is checked whole with SHA-256: a damaged partial is caught, not saved.
+func TestTLSResumeFromDamagedPartialIsCaught(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "x.bin")
+	writeRandom(t, src, 1<<20, 3)
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	state := t.TempDir()
+	var idB func(*Config)
+	a := startNode(t, ca, "Alice", func(c *Config) { withKey(t)(c); c.StateDir = t.TempDir() }, addrOf(cb))
+	b := startNode(t, cb, "Bob", func(c *Config) {
+		withKey(t)(c)
+		c.StateDir = state
+		idB = func(c2 *Config) { c2.Identity, c2.Pins = c.Identity, c.Pins }
+	}, addrOf(ca))
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	b.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	if _, err := a.SendFiles(context.Background(), "", []string{src}, b.addr); err != nil {
+		t.Fatal(err)
+	}
+	in := incoming(t, b)
+	b.stop()
+	// What a previous run left: a partial of 1000 wrong bytes, named in the transfer's file.
+	dl := t.TempDir()
+	os.WriteFile(filepath.Join(dl, "x.bin"+xfer.PartSuffix), bytes.Repeat([]byte{0xEE}, 1000), 0o644)
+	path := filepath.Join(state, "transfers", fmt.Sprint(in.ID)+".json")
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(saved, &f); err != nil {
+		t.Fatal(err)
+	}
+	f["files"].([]any)[0].(map[string]any)["part"] = "x.bin" + xfer.PartSuffix
+	saved, _ = json.Marshal(f)
+	os.WriteFile(path, saved, 0o600)
+	b2 := startNode(t, loopbackConn(t), "Bob", func(c *Config) { idB(c); c.StateDir = state }, a.addr)
+	b2.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	if _, err := b2.Accept(in.ID, dl, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFinal(t, b2, in.ID)
+	if got.State != xfer.StateFailed || !strings.Contains(got.Error, "SHA-256 mismatch") {
+		t.Fatalf("%+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dl, "x.bin")); !os.IsNotExist(err) {
+		t.Fatal("a damaged file was presented as complete")
+	}
+}

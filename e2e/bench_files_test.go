@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,16 +190,38 @@ func BenchmarkLabFile1GiB(b *testing.B) {
 			}
 			for range b.N {
 				dl := b.TempDir()
+				// Each copy starts with no dirty pages: the writeback of the one before (or of
+				// the source file) would otherwise slow whichever copy runs next.
+				syscall.Sync()
 				raw := tcpCopy(b, l.Hosts[0], l.Hosts[1], src, filepath.Join(dl, "raw.bin"))
 				os.Remove(filepath.Join(dl, "raw.bin"))
+				syscall.Sync()
+				// The TLS copy's both ends run in this process: its CPU, to set against the
+				// nodes' below.
+				var r0, r1 syscall.Rusage
+				syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
 				enc := tlsCopy(b, l.Hosts[0], l.Hosts[1], src, filepath.Join(dl, "tls.bin"))
+				syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
+				b.ReportMetric(float64(r1.Utime.Nano()-r0.Utime.Nano())/1e9, "tlscopy-user-s")
+				b.ReportMetric(float64(r1.Stime.Nano()-r0.Stime.Nano())/1e9, "tlscopy-sys-s")
 				os.Remove(filepath.Join(dl, "tls.bin"))
+				syscall.Sync()
 				ip := iperf3(b, l.Hosts[0], l.Hosts[1], size)
 				a := serve(b, l.Hosts[0], "Alice", "QA")
 				recv := serve(b, l.Hosts[1], "Bob", "QA", append(extra, dl)...)
 				a.waitPeers(b, 1, 10*time.Second)
 				recv.waitPeers(b, 1, 10*time.Second)
+				syscall.Sync()
+				u0s, k0s := cpuSecs(a.Proc)
+				u0r, k0r := cpuSecs(recv.Proc)
 				took := feigoSend(b, a, recv, src)
+				u1s, k1s := cpuSecs(a.Proc)
+				u1r, k1r := cpuSecs(recv.Proc)
+				// Where the time goes: the nodes' CPU during the transfer, user and kernel.
+				b.ReportMetric(u1s-u0s, "sender-user-s")
+				b.ReportMetric(k1s-k0s, "sender-sys-s")
+				b.ReportMetric(u1r-u0r, "receiver-user-s")
+				b.ReportMetric(k1r-k0r, "receiver-sys-s")
 				rssSend, rssRecv := peakRSS(a.Proc), peakRSS(recv.Proc)
 				a.Stop()
 				recv.Stop()
@@ -298,4 +321,20 @@ func tarPipe(b *testing.B, a, to *lab.Host, src, dst string) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Since(start)
+}
+
+// cpuSecs is the CPU time a process has used so far, in user space and in the kernel.
+func cpuSecs(p *lab.Proc) (user, sys float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Cmd.Process.Pid))
+	if err != nil {
+		return -1, -1
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from the third on
+	if len(f) < 13 {
+		return -1, -1
+	}
+	u, _ := strconv.ParseFloat(f[11], 64) // utime and stime, in clock ticks (100 a second)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return u / 100, k / 100
 }

@@ -15,10 +15,64 @@ const (
 	FileRetParent = 0x3
 )
 
-// fgMarker is the extra request field by which a FeiGo receiver asks a FeiGo sender to follow
-// each file's content with its SHA-256 and to wait for the receiver's verdict. Legacy clients
-// never send it, and a legacy sender never sees it (we only send it to FeiGo peers).
-const fgMarker = "fgsum1"
+// FeiGo's extra request fields. Legacy clients never send them, and a legacy sender never
+// sees them (they go only to FeiGo peers).
+//
+// fgMarker asks a FeiGo sender to follow each file's content with its SHA-256 and to wait for
+// the receiver's verdict. fgVerdict asks for the verdict only: over a TLS channel, whose AEAD
+// already authenticates every byte, the checksum would only cost time. fgToken carries the
+// per-offer, per-recipient token the offer gave the recipient (inside the channel only).
+const (
+	fgMarker  = "fgsum1"
+	fgVerdict = "fgok1"
+	fgToken   = "fgtk1="
+)
+
+// MaxTokenLen bounds an offer token, in characters (hex digits).
+const MaxTokenLen = 64
+
+// validToken reports whether s is a token as FeiGo writes them: hex digits, bounded.
+func validToken(s string) bool {
+	if s == "" || len(s) > MaxTokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune("0123456789abcdef", rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// AppendOfferToken adds the recipient's token to an offer body (`text\0files\0`) as a
+// section of its own after the file list: `fgtk1=HEX\0`. Only offers that go to a FeiGo peer
+// over its encrypted channel carry one; parsers of the file list skip it.
+func AppendOfferToken(body []byte, token string) []byte {
+	return append(append(body, fgToken+token...), 0)
+}
+
+// OfferToken returns the token an offer body carries after its file list, or "".
+func OfferToken(body []byte) string {
+	secs := bytes.Split(body, []byte{0})
+	if len(secs) < 3 {
+		return ""
+	}
+	for _, s := range secs[2:] {
+		if t, ok := bytes.CutPrefix(s, []byte(fgToken)); ok && validToken(string(t)) {
+			return string(t)
+		}
+	}
+	return ""
+}
+
+// CutOfferToken returns the body without the token section (what ParseFileList reads).
+func CutOfferToken(body []byte) []byte {
+	i := bytes.Index(body, []byte("\x00"+fgToken))
+	if i < 0 {
+		return body
+	}
+	return body[:i+1]
+}
 
 // FileInfo is one entry of a file offer: a file, or a folder fetched with GETDIRFILES.
 type FileInfo struct {
@@ -118,7 +172,11 @@ type FileRequest struct {
 	PacketNo uint32
 	FileID   uint32
 	Offset   int64
-	FeiGo    bool // the fgMarker field is present
+	// FeiGo: a FeiGo receiver that answers with a verdict (fgMarker or fgVerdict). NoSum:
+	// it asked for no SHA-256 trailers (fgVerdict), as over a TLS channel.
+	FeiGo, NoSum bool
+	// Token is the offer's token for this recipient (FeiGo over TLS), "" when absent.
+	Token string
 }
 
 // ParseFileRequest reads `packetID:fileID[:offset]` in hex, with the extra fields real
@@ -145,8 +203,13 @@ func ParseFileRequest(body []byte, withOffset bool) (FileRequest, error) {
 		r.Offset = off
 	}
 	for _, x := range f[2:] {
-		if x == fgMarker {
+		switch {
+		case x == fgMarker:
 			r.FeiGo = true
+		case x == fgVerdict:
+			r.FeiGo, r.NoSum = true, true
+		case strings.HasPrefix(x, fgToken) && validToken(x[len(fgToken):]):
+			r.Token = x[len(fgToken):]
 		}
 	}
 	return r, nil
@@ -159,8 +222,14 @@ func EncodeFileRequest(r FileRequest, withOffset bool) []byte {
 	if withOffset {
 		s += fmt.Sprintf(":%x", r.Offset)
 	}
-	if r.FeiGo {
+	switch {
+	case r.FeiGo && r.NoSum:
+		s += ":" + fgVerdict
+	case r.FeiGo:
 		s += ":" + fgMarker
+	}
+	if validToken(r.Token) {
+		s += ":" + fgToken + r.Token
 	}
 	return append([]byte(s+":"), 0)
 }

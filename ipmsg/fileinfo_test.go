@@ -2,7 +2,9 @@ package ipmsg
 
 import (
 	"bufio"
+	"bytes"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -86,6 +88,12 @@ func TestFileRequests(t *testing.T) {
 		{"7d5:0:0\x00", true, FileRequest{PacketNo: 0x7d5}, false},                              // iptux
 		{"7d5:1a:400:", true, FileRequest{PacketNo: 0x7d5, FileID: 0x1a, Offset: 0x400}, false}, // IPMsg
 		{"7d5:3:0:fgsum1:", true, FileRequest{PacketNo: 0x7d5, FileID: 3, FeiGo: true}, false},
+		{"7d5:3:0:fgok1:fgtk1=0a1b:", true, FileRequest{PacketNo: 0x7d5, FileID: 3, FeiGo: true, NoSum: true, Token: "0a1b"}, false},
+		{"7d5:3:fgtk1=0a1b:", false, FileRequest{PacketNo: 0x7d5, FileID: 3, Token: "0a1b"}, false},
+		// A token that is not one (not hex, too long, empty) is no token.
+		{"7d5:3:0:fgtk1=zz:", true, FileRequest{PacketNo: 0x7d5, FileID: 3}, false},
+		{"7d5:3:0:fgtk1=" + strings.Repeat("a", MaxTokenLen+1) + ":", true, FileRequest{PacketNo: 0x7d5, FileID: 3}, false},
+		{"7d5:3:0:fgtk1=:", true, FileRequest{PacketNo: 0x7d5, FileID: 3}, false},
 		{"7d5:3:0", false, FileRequest{PacketNo: 0x7d5, FileID: 3}, false}, // GETDIRFILES, iptux's ":0"
 		{"7d5", true, FileRequest{}, true},
 		{"zz:1:0", true, FileRequest{}, true},
@@ -103,6 +111,50 @@ func TestFileRequests(t *testing.T) {
 	r.FeiGo = true
 	if back, _ := ParseFileRequest(EncodeFileRequest(r, true), true); back != r {
 		t.Errorf("round trip %+v", back)
+	}
+	for _, withOffset := range []bool{true, false} {
+		r := FileRequest{PacketNo: 0x7d5, FileID: 2, FeiGo: true, NoSum: true, Token: strings.Repeat("c3", 16)}
+		if withOffset {
+			r.Offset = 0x10
+		}
+		if back, _ := ParseFileRequest(EncodeFileRequest(r, withOffset), withOffset); back != r {
+			t.Errorf("round trip %+v: %+v", r, back)
+		}
+	}
+	// A request without FeiGo fields is exactly IPMsg's, even when given a bad token.
+	if got := string(EncodeFileRequest(FileRequest{PacketNo: 1, FileID: 2, Token: "not hex"}, false)); got != "1:2:\x00" {
+		t.Errorf("request %q", got)
+	}
+}
+
+// The token of an offer is a section of its own after the file list: the file list reads
+// the same with or without it, and only a well-formed token is read back.
+func TestOfferToken(t *testing.T) {
+	files := []FileInfo{{ID: 0, Name: "a.txt", Size: 3, MTime: 5, Attr: FileRegular}}
+	body := append(append([]byte("note\x00"), EncodeFileList(UTF8, files, false)...), 0)
+	tok := strings.Repeat("9f", 16)
+	with := AppendOfferToken(slices.Clone(body), tok)
+	if got := OfferToken(with); got != tok {
+		t.Fatalf("token %q from %q", got, with)
+	}
+	if got := OfferToken(body); got != "" {
+		t.Fatalf("token %q from an offer without one", got)
+	}
+	if got := string(CutOfferToken(with)); got != string(body) {
+		t.Fatalf("cut %q, want %q", got, body)
+	}
+	i := bytes.IndexByte(with, 0)
+	if got := ParseFileList(with[i+1:], UTF8); !slices.Equal(got, files) {
+		t.Fatalf("file list with a token %+v", got)
+	}
+	for _, bad := range []string{"zz", strings.Repeat("a", MaxTokenLen+1), ""} {
+		if got := OfferToken(AppendOfferToken(slices.Clone(body), bad)); got != "" {
+			t.Errorf("token %q read from %q", got, bad)
+		}
+	}
+	// In the text or in the file list, it is not a token.
+	if got := OfferToken([]byte("fgtk1=" + tok + "\x00\x00")); got != "" {
+		t.Errorf("token %q from the text", got)
 	}
 }
 
@@ -162,5 +214,10 @@ func FuzzParseDirHeader(f *testing.F) {
 		ParseDirHeader(b, GBK)
 		ParseFileList(b, UTF8)
 		ParseFileRequest(b, true)
+		if r, err := ParseFileRequest(b, true); err == nil && r.Token != "" && !validToken(r.Token) {
+			t.Fatalf("token %q", r.Token)
+		}
+		OfferToken(b)
+		CutOfferToken(b)
 	})
 }

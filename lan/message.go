@@ -372,8 +372,12 @@ func (n *Node) takeMessage(p ipmsg.Packet, from netip.AddrPort, peer peers.Peer,
 				return
 			}
 		}
+		var sealedBy []byte // the key whose channel brought the offer
+		if msg.Encrypted {
+			sealedBy = peer.Key
+		}
 		offer := p.Cmd.Has(ipmsg.FileAttachOpt) && n.files != nil &&
-			n.files.OnOffer(p, from, cs, xfer.Sender{PeerID: msg.PeerID, Nick: msg.Nick, User: msg.User, Host: msg.Host, Text: msg.Text})
+			n.files.OnOffer(p, from, cs, xfer.Sender{PeerID: msg.PeerID, Nick: msg.Nick, User: msg.User, Host: msg.Host, Text: msg.Text, Key: sealedBy})
 		if !offer || strings.TrimSpace(msg.Text) != "" {
 			n.emit(Event{Type: event.Message, Message: &msg})
 		}

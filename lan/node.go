@@ -1,6 +1,7 @@
 package lan
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
@@ -82,8 +83,9 @@ type Config struct {
 	ProbeAfter, ProbeEvery, Expiry    time.Duration
 	RetryFirst, RetryMax, RetryBudget time.Duration
 
-	// StateDir keeps transfers.json, so that offers survive a restart of the sender and
-	// downloads resume after a restart of the receiver; "" keeps them in memory only.
+	// StateDir keeps the transfers (in its folder "transfers"), so that offers survive a
+	// restart of the sender and downloads resume after a restart of the receiver; "" keeps
+	// them in memory only.
 	StateDir string
 	// DownloadDir is where Accept saves when it is given no folder.
 	DownloadDir string
@@ -733,15 +735,22 @@ func (m messenger) Packet(cs ipmsg.Charset, utf8 bool, cmd ipmsg.Command, body [
 	return m.n.packet(cs, utf8, cmd, body)
 }
 
-// DialFiles connects for one file request: a fresh TLS connection bound to the peer's key
-// when it proved one (the request framed as on a channel), else plain TCP as IPMsg does.
-func (m messenger) DialFiles(ctx context.Context, to netip.AddrPort, req []byte) (net.Conn, error) {
+// DialFiles connects for one file request: with key, a fresh TLS connection bound to that
+// key and nothing else; without, bound to the peer's key when it proved one (the request
+// framed as on a channel), else plain TCP as IPMsg does.
+func (m messenger) DialFiles(ctx context.Context, to netip.AddrPort, key, req []byte) (net.Conn, error) {
 	var c net.Conn
 	var err error
-	q, ok := m.n.table.ByAddr(to)
-	secure := ok && q.Secure && m.n.cfg.Identity != nil
+	secure := len(key) > 0
+	if !secure {
+		q, ok := m.n.table.ByAddr(to)
+		secure, key = ok && q.Secure && m.n.cfg.Identity != nil, q.Key
+	}
 	if secure {
-		d := tls.Dialer{NetDialer: &net.Dialer{}, Config: m.n.cfg.Identity.ClientConfig(ed25519.PublicKey(q.Key))}
+		if m.n.cfg.Identity == nil {
+			return nil, errors.New("no identity key to fetch over TLS with")
+		}
+		d := tls.Dialer{NetDialer: &net.Dialer{}, Config: m.n.cfg.Identity.ClientConfig(ed25519.PublicKey(key))}
 		c, err = d.DialContext(ctx, "tcp4", to.String())
 	} else {
 		var d net.Dialer
@@ -771,6 +780,15 @@ func (m messenger) Write(to netip.AddrPort, p ipmsg.Packet) {
 		return
 	}
 	m.n.write(to, p)
+}
+
+// SendSealed sends p over the channel of the peer at to, only if that peer proved key.
+func (m messenger) SendSealed(ctx context.Context, to netip.AddrPort, key []byte, p ipmsg.Packet) error {
+	q, ok := m.n.table.ByAddr(to)
+	if !ok || !q.Secure || !bytes.Equal(q.Key, key) {
+		return errors.New("the recipient's encrypted channel is gone")
+	}
+	return m.SendReliable(ctx, to, p) // over q's channel, as the table says
 }
 
 // SendReliable waits for the socket, then sends as Send does; it fails with ErrNodeClosed

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -249,5 +250,174 @@ func TestVerifiedKeyChangeFlagged(t *testing.T) {
 	}
 	if bob, ok := colleague(a, "id-Bob"); !ok || bob.Addr != addrOf(cb) || bob.KeyChanged {
 		t.Fatalf("Bob: %+v %v", bob, ok)
+	}
+}
+
+// A FeiGo fetch over TLS presents the token its offer gave that recipient: each recipient of
+// each offer gets its own, carried inside the channel; the recipient's key without it, or
+// with another offer's token, gets nothing and is counted. The token is kept with the offer,
+// so a restarted sender still serves the recipient.
+func TestFileTokenPerOfferAndRecipient(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	stateA := t.TempDir()
+	withA := withKey(t)
+	var idA func(*Config)
+	a := startNode(t, ca, "Alice", func(c *Config) {
+		withA(c)
+		c.StateDir = stateA
+		idA = func(c2 *Config) { c2.Identity, c2.Pins = c.Identity, c.Pins }
+	}, addrOf(cb))
+	b := startNode(t, cb, "Bob", func(c *Config) { withKey(t)(c); c.StateDir = t.TempDir() }, addrOf(ca))
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	b.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	src := filepath.Join(t.TempDir(), "payroll.xlsx")
+	data := writeRandom(t, src, 1<<20, 7)
+	out1, err := a.SendFiles(context.Background(), "", []string{src}, b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in1 := incoming(t, b)
+	out2, err := a.SendFiles(context.Background(), "", []string{src}, b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in2 := incoming(t, b)
+	tok1, tok2 := out1.Recipients[0].Token, out2.Recipients[0].Token
+	if len(tok1) != 32 || len(tok2) != 32 || tok1 == tok2 || in1.Token != tok1 || in2.Token != tok2 {
+		t.Fatalf("tokens: out %q %q, in %q %q", tok1, tok2, in1.Token, in2.Token)
+	}
+	if b, _ := json.Marshal(out1); strings.Contains(string(b), tok1) {
+		t.Fatalf("the token is shown: %s", b)
+	}
+	// Bob's own key over TLS, without the token and with the other offer's: nothing.
+	sender := a
+	ask := func(token string) int {
+		d := tls.Dialer{Config: b.cfg.Identity.ClientConfig(sender.cfg.Identity.Pub)}
+		c, err := d.DialContext(context.Background(), "tcp4", sender.addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		body := ipmsg.EncodeFileRequest(ipmsg.FileRequest{PacketNo: out1.PacketNo, Token: token}, true)
+		pkt, _ := ipmsg.Packet{Version: "1_feigo 0.1.0", No: 9, User: []byte("bob"), Host: []byte("host-Bob"), Cmd: ipmsg.GetFileData, Body: body}.Marshal()
+		writeFrame(c, pkt)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, _ := io.ReadAll(c)
+		return len(got)
+	}
+	for i, tok := range []string{"", tok2, strings.Repeat("0", 32)} {
+		if n := ask(tok); n != 0 {
+			t.Fatalf("a request with token %q got %d bytes", tok, n)
+		}
+		if got := a.Files().BadTokens(); got != int64(i+1) {
+			t.Fatalf("%d refusals counted after %d", got, i+1)
+		}
+	}
+	// The sender restarts (same key, same state): Bob fetches with the token, over TLS.
+	a.stop()
+	a2 := startNode(t, loopbackConn(t), "Alice", func(c *Config) { idA(c); c.StateDir = stateA }, b.addr)
+	b.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure && e.Peer.Addr == a2.addr })
+	sender = a2
+	if n := ask(""); n != 0 || a2.Files().BadTokens() != 1 {
+		t.Fatalf("after the restart, a request without the token got %d bytes (%d refusals)", n, a2.Files().BadTokens())
+	}
+	dl := t.TempDir()
+	if _, err := b.Accept(in1.ID, dl, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Over TLS no SHA-256 is computed: the channel's AEAD authenticated every byte.
+	if got := waitFinal(t, b, in1.ID); got.State != xfer.StateDone || got.Files[0].SHA256 != "" {
+		t.Fatalf("%+v", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dl, "payroll.xlsx")); !bytes.Equal(got, data) {
+		t.Fatal("the file differs")
+	}
+	if got := waitFinal(t, a2, out1.ID); got.State != xfer.StateDone {
+		t.Fatalf("sender: %+v", got)
+	}
+}
+
+// Over TLS, a receiver that fetches without a verdict (--no-verify: as a legacy client does)
+// and its sender end the stream with a close_notify each: neither waits out the other's
+// deadline before the file counts as received and sent.
+func TestTLSFetchWithoutVerdictEndsAtOnce(t *testing.T) {
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	a := startNode(t, ca, "Alice", func(c *Config) { withKey(t)(c); c.StateDir = t.TempDir() }, addrOf(cb))
+	b := startNode(t, cb, "Bob", func(c *Config) { withKey(t)(c); c.StateDir = t.TempDir(); c.NoVerify = true }, addrOf(ca))
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	b.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	src := filepath.Join(t.TempDir(), "x.bin")
+	data := writeRandom(t, src, 100<<10, 5)
+	out, err := a.SendFiles(context.Background(), "", []string{src}, b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := incoming(t, b)
+	dl := t.TempDir()
+	start := time.Now()
+	if _, err := b.Accept(in.ID, dl, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFinal(t, b, in.ID); got.State != xfer.StateDone {
+		t.Fatalf("%+v", got)
+	}
+	if got := waitFinal(t, a, out.ID); got.State != xfer.StateDone {
+		t.Fatalf("sender: %+v", got)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("100 KiB over loopback took %v: an end waited for the other's deadline", took)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dl, "x.bin")); !bytes.Equal(got, data) {
+		t.Fatal("the file differs")
+	}
+}
+
+// Over TLS a file fetched from its start is not hashed, but one resumed from a partial an
+// earlier run left is checked whole with SHA-256: a damaged partial is caught, not saved.
+func TestTLSResumeFromDamagedPartialIsCaught(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "x.bin")
+	writeRandom(t, src, 1<<20, 3)
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	state := t.TempDir()
+	var idB func(*Config)
+	a := startNode(t, ca, "Alice", func(c *Config) { withKey(t)(c); c.StateDir = t.TempDir() }, addrOf(cb))
+	b := startNode(t, cb, "Bob", func(c *Config) {
+		withKey(t)(c)
+		c.StateDir = state
+		idB = func(c2 *Config) { c2.Identity, c2.Pins = c.Identity, c.Pins }
+	}, addrOf(ca))
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	b.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	if _, err := a.SendFiles(context.Background(), "", []string{src}, b.addr); err != nil {
+		t.Fatal(err)
+	}
+	in := incoming(t, b)
+	b.stop()
+	// What a previous run left: a partial of 1000 wrong bytes, named in the transfer's file.
+	dl := t.TempDir()
+	os.WriteFile(filepath.Join(dl, "x.bin"+xfer.PartSuffix), bytes.Repeat([]byte{0xEE}, 1000), 0o644)
+	path := filepath.Join(state, "transfers", fmt.Sprint(in.ID)+".json")
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(saved, &f); err != nil {
+		t.Fatal(err)
+	}
+	f["files"].([]any)[0].(map[string]any)["part"] = "x.bin" + xfer.PartSuffix
+	saved, _ = json.Marshal(f)
+	os.WriteFile(path, saved, 0o600)
+	b2 := startNode(t, loopbackConn(t), "Bob", func(c *Config) { idB(c); c.StateDir = state }, a.addr)
+	b2.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.Secure })
+	if _, err := b2.Accept(in.ID, dl, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFinal(t, b2, in.ID)
+	if got.State != xfer.StateFailed || !strings.Contains(got.Error, "SHA-256 mismatch") {
+		t.Fatalf("%+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dl, "x.bin")); !os.IsNotExist(err) {
+		t.Fatal("a damaged file was presented as complete")
 	}
 }

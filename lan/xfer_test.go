@@ -325,10 +325,11 @@ func TestRequestsForFilesNotOfferedAreRefused(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "x.bin")
 	writeRandom(t, src, 5000, 3)
 	out, _ := a.SendFiles(context.Background(), "", []string{src}, b.addr)
+	user, host := "bob", "host-Bob" // the recipient's names, as its request gives them
 	ask := func(body string, cmd ipmsg.Command) int {
 		c := dialTCP(t, a)
 		defer c.Close()
-		pkt, _ := ipmsg.Packet{Version: "1", No: 9, User: []byte("eve"), Host: []byte("eve"), Cmd: cmd, Body: []byte(body)}.Marshal()
+		pkt, _ := ipmsg.Packet{Version: "1", No: 9, User: []byte(user), Host: []byte(host), Cmd: cmd, Body: []byte(body)}.Marshal()
 		c.Write(pkt)
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		got, _ := io.ReadAll(c)
@@ -352,6 +353,12 @@ func TestRequestsForFilesNotOfferedAreRefused(t *testing.T) {
 			t.Errorf("request %q (%#x) got %d bytes", tc.body, uint32(tc.cmd), n)
 		}
 	}
+	// From the recipient's address, under other names: not the recipient.
+	user, host = "eve", "eve"
+	if n := ask(fmt.Sprintf("%x:%x:%x:", out.PacketNo, 0, 1000), ipmsg.GetFileData); n != 0 {
+		t.Errorf("a request in another user's name got %d bytes", n)
+	}
+	user, host = "bob", "host-Bob"
 	// The real request works, in IPMsg's own form, and only the bytes from the offset come.
 	if n := ask(fmt.Sprintf("%x:%x:%x:", out.PacketNo, 0, 1000), ipmsg.GetFileData); n != 4000 {
 		t.Errorf("valid request got %d bytes, want 4000", n)
@@ -531,7 +538,7 @@ func TestChecksumMismatchFails(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "x.bin")
 	writeRandom(t, src, 1<<20, 3)
 	// The receiver resumes from a damaged partial; the checksum catches it. The partial is
-	// what a previous run of the receiver left: its transfers.json names it.
+	// what a previous run of the receiver left: its transfer's file in the state folder names it.
 	state := t.TempDir()
 	a2, b2 := filePair(t, func(c *Config) { c.StateDir = state })
 	a2.SendFiles(context.Background(), "", []string{src}, b2.addr)
@@ -539,7 +546,7 @@ func TestChecksumMismatchFails(t *testing.T) {
 	b2.stop()
 	dl2 := t.TempDir()
 	os.WriteFile(filepath.Join(dl2, "x.bin"+xfer.PartSuffix), bytes.Repeat([]byte{0xEE}, 1000), 0o644)
-	path := filepath.Join(state, "transfers.json")
+	path := filepath.Join(state, "transfers", fmt.Sprint(in2.ID)+".json")
 	saved, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -548,11 +555,7 @@ func TestChecksumMismatchFails(t *testing.T) {
 	if err := json.Unmarshal(saved, &f); err != nil {
 		t.Fatal(err)
 	}
-	for _, tr := range f["transfers"].([]any) {
-		if tr := tr.(map[string]any); int(tr["id"].(float64)) == in2.ID {
-			tr["files"].([]any)[0].(map[string]any)["part"] = "x.bin" + xfer.PartSuffix
-		}
-	}
+	f["files"].([]any)[0].(map[string]any)["part"] = "x.bin" + xfer.PartSuffix
 	saved, _ = json.Marshal(f)
 	os.WriteFile(path, saved, 0o600)
 	b3 := startNode(t, loopbackConn(t), "Bob", func(c *Config) { c.StateDir = state }, a2.addr)
@@ -944,12 +947,18 @@ func TestOfferFloodIsBounded(t *testing.T) {
 	n.waitEvent(t, "transfer_offered", func(e Event) bool { return e.Transfer.Nick == "carol" })
 	one, _ := json.MarshalIndent(n.Transfers()[0], "", " ")
 	n.stop()
-	fi, err := os.Stat(filepath.Join(state, "transfers.json"))
+	ents, err := os.ReadDir(filepath.Join(state, "transfers"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bound := int64(perPeer+1) * int64(len(one)) * 5 / 4; fi.Size() > bound {
-		t.Errorf("transfers.json is %d bytes after the flood, want at most %d (%d offers of %d bytes)", fi.Size(), bound, perPeer+1, len(one))
+	var size int64
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil {
+			size += fi.Size()
+		}
+	}
+	if bound := int64(perPeer+1) * int64(len(one)) * 5 / 4; len(ents) != perPeer+1 || size > bound {
+		t.Errorf("the transfers folder holds %d files of %d bytes after the flood, want %d of at most %d in all (%d bytes each)", len(ents), size, perPeer+1, bound, len(one))
 	}
 }
 
@@ -1122,5 +1131,152 @@ func TestSlowRequestCutAtDeadline(t *testing.T) {
 	// Its slot is free again.
 	if held, _ := heldOpen(dialFrom(t, "127.0.0.2", n.addr, 1), 300*time.Millisecond); held != 1 {
 		t.Error("after the cut, a new connection from the host was not taken")
+	}
+}
+
+// An offered file is served only while it is the file that was offered: replaced by a
+// symlink (even to a file with the same bytes), by another file of the same size, truncated,
+// extended, or rewritten in place, it is refused; a folder replaced by another is too.
+func TestSwappedFileIsNotServed(t *testing.T) {
+	a, b := filePair(t, nil)
+	dir := t.TempDir()
+	ask := func(out xfer.Transfer, cmd ipmsg.Command) int {
+		c := dialTCP(t, a)
+		defer c.Close()
+		body := fmt.Sprintf("%x:0:0:", out.PacketNo)
+		if cmd == ipmsg.GetDirFiles {
+			body = fmt.Sprintf("%x:0:", out.PacketNo)
+		}
+		pkt, _ := ipmsg.Packet{Version: "1", No: 9, User: []byte("bob"), Host: []byte("host-Bob"), Cmd: cmd, Body: []byte(body)}.Marshal()
+		c.Write(pkt)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, _ := io.ReadAll(c)
+		return len(got)
+	}
+	for _, tc := range []struct {
+		name string
+		swap func(path string, data []byte)
+	}{
+		{"untouched", func(string, []byte) {}},
+		{"symlink to the same bytes", func(p string, data []byte) {
+			other := filepath.Join(dir, "same-bytes")
+			os.WriteFile(other, data, 0o644)
+			os.Remove(p)
+			os.Symlink(other, p)
+		}},
+		{"symlink to a secret", func(p string, data []byte) {
+			other := filepath.Join(dir, "secret")
+			os.WriteFile(other, data[:100], 0o600)
+			os.Remove(p)
+			os.Symlink(other, p)
+		}},
+		{"another file of the same size", func(p string, data []byte) {
+			other := p + ".new"
+			os.WriteFile(other, bytes.Repeat([]byte{'x'}, len(data)), 0o644)
+			fi, _ := os.Stat(p)
+			os.Chtimes(other, fi.ModTime(), fi.ModTime())
+			os.Rename(other, p)
+		}},
+		{"truncated", func(p string, data []byte) { os.Truncate(p, int64(len(data)/2)) }},
+		{"extended", func(p string, data []byte) {
+			f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+			f.Write([]byte("more"))
+			f.Close()
+		}},
+		{"rewritten in place", func(p string, data []byte) {
+			f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+			f.Write([]byte("changed"))
+			f.Close()
+			os.Chtimes(p, time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".bin")
+			data := writeRandom(t, src, 5000, 3)
+			out, err := a.SendFiles(context.Background(), "", []string{src}, b.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			incoming(t, b)
+			tc.swap(src, data)
+			want := 0
+			if tc.name == "untouched" {
+				want = len(data)
+			}
+			if n := ask(out, ipmsg.GetFileData); n != want {
+				t.Fatalf("got %d bytes, want %d", n, want)
+			}
+		})
+	}
+	t.Run("folder replaced", func(t *testing.T) {
+		top := filepath.Join(dir, "reports")
+		writeRandom(t, filepath.Join(top, "q1.txt"), 100, 1)
+		out, err := a.SendFiles(context.Background(), "", []string{top}, b.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		incoming(t, b)
+		os.Rename(top, top+".old")
+		writeRandom(t, filepath.Join(top, "private.txt"), 100, 2)
+		if n := ask(out, ipmsg.GetDirFiles); n != 0 {
+			t.Fatalf("the other folder: got %d bytes", n)
+		}
+		os.RemoveAll(top)
+		os.Symlink(top+".old", top)
+		if n := ask(out, ipmsg.GetDirFiles); n != 0 {
+			t.Fatalf("a symlink to the folder: got %d bytes", n)
+		}
+	})
+}
+
+// A legacy recipient (plain TCP) is served a file until it has fetched it whole; after that,
+// requests for that file are refused while the offer's other files are still served.
+func TestFetchedFileIsNotServedAgain(t *testing.T) {
+	a, b := filePair(t, nil)
+	dir := t.TempDir()
+	one, two := filepath.Join(dir, "one.bin"), filepath.Join(dir, "two.bin")
+	writeRandom(t, one, 5000, 1)
+	writeRandom(t, two, 3000, 2)
+	out, err := a.SendFiles(context.Background(), "", []string{one, two}, b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	incoming(t, b)
+	ask := func(file, offset int) int {
+		c := dialTCP(t, a)
+		defer c.Close()
+		pkt, _ := ipmsg.Packet{Version: "1", No: 9, User: []byte("bob"), Host: []byte("host-Bob"), Cmd: ipmsg.GetFileData,
+			Body: []byte(fmt.Sprintf("%x:%x:%x:", out.PacketNo, file, offset))}.Marshal()
+		c.Write(pkt)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, _ := io.ReadAll(c)
+		return len(got)
+	}
+	// Part of it, then the rest: both served.
+	if n := ask(0, 4000); n != 1000 {
+		t.Fatalf("the end of the file: %d bytes", n)
+	}
+	waitRecipient := func(fetched int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			tr, _ := a.Transfer(out.ID)
+			if len(tr.Recipients[0].Fetched) == fetched {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("recipient %+v", tr.Recipients[0])
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitRecipient(1)
+	for _, off := range []int{0, 4000} {
+		if n := ask(0, off); n != 0 {
+			t.Fatalf("the file fetched whole was served again from %d: %d bytes", off, n)
+		}
+	}
+	if n := ask(1, 0); n != 3000 {
+		t.Fatalf("the other file: %d bytes", n)
 	}
 }

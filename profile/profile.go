@@ -126,7 +126,7 @@ func DefaultDir() (string, error) {
 //
 // The directory must be the current user's: one owned by another user, or holding an entry
 // another user owns, is refused, since that user could have planted the ID, the settings or
-// transfers.json (whose offers FeiGo serves), or could swap the control socket. A directory
+// the transfers folder (whose offers FeiGo serves), or could swap the control socket. A directory
 // of the user's own that others may enter is made owner-only (0700) and that is logged.
 func Open(dir string) (*Profile, error) {
 	if dir == "" {

@@ -101,7 +101,8 @@ func waitFor(t *testing.T, events chan lan.Event, typ string) lan.Event {
 }
 
 // Everything in a profile that a node has used (ID, settings, control socket, history with
-// its WAL and shared-memory files, transfers.json) is owner-only, even under umask 0.
+// its WAL and shared-memory files, the transfers folder and its files) is owner-only, even
+// under umask 0.
 func TestUsedProfileIsOwnerOnly(t *testing.T) {
 	old := syscall.Umask(0)
 	t.Cleanup(func() { syscall.Umask(old) })
@@ -149,7 +150,7 @@ func TestUsedProfileIsOwnerOnly(t *testing.T) {
 			seen[d.Name()] = true
 			return nil
 		})
-		for _, f := range []string{"id", "feigo.sock", "history.db", "history.db-wal", "history.db-shm", "transfers.json"} {
+		for _, f := range []string{"id", "feigo.sock", "history.db", "history.db-wal", "history.db-shm", "transfers", "1.json"} {
 			if !seen[f] {
 				t.Errorf("%s: no %s (the test does not exercise what it says)", dir, f)
 			}

@@ -1,7 +1,8 @@
 // Package xfer is FeiGo's file transfer engine: offers of files and folders in both
 // directions, the TCP side of IPMsg (GETFILEDATA, GETDIRFILES) that serves them only to the
-// peers they were offered to, downloads that resume and are checked with SHA-256 between
-// FeiGo peers, and the table of transfers persisted in the profile. It talks to the LAN only
+// peers they were offered to (between FeiGo peers over TLS, to the recipient's key with its
+// offer token), downloads that resume and are authenticated between FeiGo peers (by the TLS
+// channel, or by SHA-256 without one), and the table of transfers persisted in the profile. It talks to the LAN only
 // through a Messenger (package lan implements it) and owns its state and its lock.
 package xfer
 
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"feigo/event"
@@ -31,15 +33,20 @@ type Messenger interface {
 	Write(to netip.AddrPort, p ipmsg.Packet)
 	// SendReliable sends p until to acknowledges it (RECVMSG) or the retries are spent.
 	SendReliable(ctx context.Context, to netip.AddrPort, p ipmsg.Packet) error
+	// SendSealed sends p as SendReliable does, but only over the encrypted channel of the
+	// peer at to that proved key: it fails rather than send p in clear (p carries a secret).
+	SendSealed(ctx context.Context, to netip.AddrPort, key []byte, p ipmsg.Packet) error
 	// DialFiles connects to to's file port and sends the request req (an IPMsg packet):
-	// over TLS bound to the peer's key when it proved one, else over plain TCP.
-	DialFiles(ctx context.Context, to netip.AddrPort, req []byte) (net.Conn, error)
+	// with key, over TLS bound to that key and nothing else; without, over TLS bound to the
+	// peer's key when it proved one, else over plain TCP.
+	DialFiles(ctx context.Context, to netip.AddrPort, key, req []byte) (net.Conn, error)
 }
 
 // Config is what the engine is told by its owner.
 type Config struct {
-	// StateDir keeps transfers.json, so that offers survive a restart of the sender and
-	// downloads resume after a restart of the receiver; "" keeps them in memory only.
+	// StateDir keeps the transfers (a folder "transfers", one file each), so that offers
+	// survive a restart of the sender and downloads resume after a restart of the receiver;
+	// "" keeps them in memory only.
 	StateDir string
 	// DownloadDir is where Accept saves when it is given no folder.
 	DownloadDir string
@@ -72,7 +79,7 @@ type Limits struct {
 	// MaxOfferFiles bounds the entries of one offer's list: a longer offer is refused.
 	// MaxOfferText bounds the note kept with an incoming offer, in bytes (it is clipped).
 	MaxOfferFiles, MaxOfferText int
-	// MaxOfferBytes bounds the stored size (about their JSON in transfers.json) of the
+	// MaxOfferBytes bounds the stored size (about their JSON in the state folder) of the
 	// incoming offers not yet ended together. One sender may hold an eighth of it, one offer
 	// a thirty-second, and the ended transfers kept for `feigo transfers` half of it.
 	MaxOfferBytes int64
@@ -153,6 +160,8 @@ type Engine struct {
 	connMu   sync.Mutex
 	connOpen map[net.Conn]netip.Addr // admitted file connections → the address they came from
 	connPer  map[netip.Addr]int      // how many of them came from each address
+
+	badTokens atomic.Int64 // file requests over TLS refused for a wrong or missing token
 
 	refusedMu sync.Mutex
 	refusals  map[refusal]time.Time // when each kind of refusal of each sender was last logged
@@ -317,3 +326,7 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 }
 
 func (e *Engine) emit(typ event.Type, t Transfer) { e.cfg.Emit(typ, t) }
+
+// BadTokens is how many file requests from a proved key were refused because they did not
+// carry the token their offer gave that recipient.
+func (e *Engine) BadTokens() int64 { return e.badTokens.Load() }

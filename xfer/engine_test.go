@@ -26,7 +26,10 @@ func (m *dialCounter) Write(netip.AddrPort, ipmsg.Packet) {}
 func (m *dialCounter) SendReliable(context.Context, netip.AddrPort, ipmsg.Packet) error {
 	return nil
 }
-func (m *dialCounter) DialFiles(ctx context.Context, _ netip.AddrPort, _ []byte) (net.Conn, error) {
+func (m *dialCounter) SendSealed(context.Context, netip.AddrPort, []byte, ipmsg.Packet) error {
+	return nil
+}
+func (m *dialCounter) DialFiles(ctx context.Context, _ netip.AddrPort, _, _ []byte) (net.Conn, error) {
 	m.dials.Add(1)
 	<-ctx.Done() // a sender that never answers: only the context ends the attempt
 	return nil, ctx.Err()

@@ -63,6 +63,9 @@ func writeErr(name string, err error) error {
 type Sender struct {
 	PeerID, Nick, User, Host string
 	Text                     string
+	// Key is the sender's identity key when the offer came over its encrypted channel: the
+	// offer's token is then believed, and the files are fetched over TLS bound to that key.
+	Key []byte
 }
 
 // OnOffer records an incoming offer: p is a new SENDMSG with FILEATTACHOPT from from, its
@@ -75,7 +78,7 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 	if i < 0 {
 		return false
 	}
-	infos := ipmsg.ParseFileList(p.Body[i+1:], cs)
+	infos := ipmsg.ParseFileList(ipmsg.CutOfferToken(p.Body)[i+1:], cs)
 	if len(infos) == 0 {
 		return false
 	}
@@ -90,6 +93,9 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		User: msg.User, Host: msg.Host, Addr: from, Text: clipText(msg.Text, lim.MaxOfferText),
 		Created: now, Updated: now, Expires: now.Add(e.cfg.OfferTTL),
 		UTF8: p.Cmd.Has(ipmsg.UTF8Opt), Charset: cs.String(),
+	}
+	if len(msg.Key) > 0 {
+		t.SenderKey, t.Token = slices.Clone(msg.Key), ipmsg.OfferToken(p.Body)
 	}
 	if peer, ok := e.table.ByAddr(from); ok {
 		t.FeiGo = !e.cfg.NoVerify && peer.Client == string(ipmsg.ClientFeiGo) && slices.Contains(peer.Caps, CapSHA256)
@@ -504,20 +510,25 @@ func (e *Engine) hangUp(x *xfer, c net.Conn) {
 	e.xfers.mu.Unlock()
 }
 
-// openFetch connects to the sender and sends one request (over TLS to a sender that proved
-// its key: the messenger decides); the connection closes when ctx ends. done hangs up.
+// openFetch connects to the sender and sends one request, with the offer's token when it
+// came with one (over TLS bound to the key of the sender whose channel brought the offer; for
+// an offer kept by an earlier FeiGo, to a sender that proved its key: the messenger decides);
+// the connection closes when ctx ends. done hangs up.
 func (e *Engine) openFetch(ctx context.Context, x *xfer, t Transfer, mode ipmsg.Command, r ipmsg.FileRequest) (c net.Conn, done func(), err error) {
 	addr := e.senderAddr(t)
 	cs, flag := e.m.Encoding(addr)
 	if t.UTF8 {
 		cs, flag = ipmsg.UTF8, true // an offer with UTF8OPT wants it back
 	}
+	if len(t.SenderKey) > 0 {
+		r.Token = t.Token // only ever inside TLS bound to the sender's key
+	}
 	req, err := e.m.Packet(cs, flag, mode, ipmsg.EncodeFileRequest(r, mode == ipmsg.GetFileData)).Marshal()
 	if err != nil {
 		return nil, nil, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	c, err = e.m.DialFiles(dctx, addr, req)
+	c, err = e.m.DialFiles(dctx, addr, t.SenderKey, req)
 	cancel()
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
@@ -581,12 +592,21 @@ func receive(w io.Writer, h hash.Hash, r io.Reader, size int64, buf []byte, name
 }
 
 // receiveInto is receive's loop: next gives a buffer to read into, filled takes it back
-// once its bytes are written.
+// once its bytes are written. Each buffer is filled up to fillTo bytes before it is written:
+// a TLS connection gives one 16 KiB record per read, and a write per record would cost the
+// receiver as many system calls.
 func receiveInto(w io.Writer, r io.Reader, size int64, name string, progress func(int64), next func() []byte, filled func([]byte)) error {
 	var got int64
 	for got < size {
 		buf := next()
-		k, rerr := r.Read(buf[:min(int64(len(buf)), size-got)])
+		want := int(min(int64(len(buf)), fillTo, size-got))
+		k := 0
+		var rerr error
+		for k < want && rerr == nil {
+			var n int
+			n, rerr = r.Read(buf[k:want])
+			k += n
+		}
 		if k > 0 {
 			if _, err := w.Write(buf[:k]); err != nil {
 				return writeErr(name, err)
@@ -606,6 +626,9 @@ func receiveInto(w io.Writer, r io.Reader, size int64, name string, progress fun
 	}
 	return nil
 }
+
+// fillTo is how much receiveInto gathers before writing.
+const fillTo = 256 << 10
 
 // fetchOnce makes one attempt at file i and returns how many bytes it moved.
 func (e *Engine) fetchOnce(ctx context.Context, x *xfer, i int) (int64, error) {
@@ -667,8 +690,12 @@ func (e *Engine) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root
 		}
 		offset = 0
 	}
+	// Between FeiGo peers each file ends with a verdict; its SHA-256 comes too, unless the
+	// bytes come over TLS (whose AEAD authenticates every one) from the start: a resumed
+	// file is checked whole, so a damaged partial from an earlier run is caught.
+	sum := t.FeiGo && (len(t.SenderKey) == 0 || offset > 0)
 	var h hash.Hash
-	if t.FeiGo {
+	if sum {
 		h = sha256.New()
 		if _, err := io.Copy(h, io.NewSectionReader(f, 0, offset)); err != nil {
 			return 0, fmt.Errorf("reading the partial %s: %w", part, err)
@@ -678,7 +705,7 @@ func (e *Engine) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root
 		return 0, err
 	}
 	x.fileDone[i].Store(offset)
-	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetFileData, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, Offset: offset, FeiGo: t.FeiGo})
+	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetFileData, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, Offset: offset, FeiGo: t.FeiGo, NoSum: t.FeiGo && !sum})
 	if err != nil {
 		return 0, err
 	}
@@ -693,8 +720,8 @@ func (e *Engine) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root
 		}
 		return moved, err
 	}
-	var sum string
-	if t.FeiGo {
+	var digest string
+	if sum {
 		want := make([]byte, sha256.Size)
 		if _, err := io.ReadFull(r, want); err != nil {
 			if moved == 0 && tf.Size == offset {
@@ -709,7 +736,7 @@ func (e *Engine) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root
 			root.Remove(part)
 			return moved, fmt.Errorf("%s: %w", tf.Name, ErrMismatch)
 		}
-		sum = hex.EncodeToString(got)
+		digest = hex.EncodeToString(got)
 	}
 	if err := f.Close(); err != nil {
 		return moved, writeErr(part, err)
@@ -725,7 +752,7 @@ func (e *Engine) fetchFile(ctx context.Context, x *xfer, t Transfer, i int, root
 	endFetch(c, t.FeiGo)
 	e.update(x, "", func(tt *Transfer) {
 		f := &tt.Files[i]
-		f.State, f.Error, f.Path, f.SHA256, f.Part = StateDone, "", filepath.Join(tt.Dest, final), sum, ""
+		f.State, f.Error, f.Path, f.SHA256, f.Part = StateDone, "", filepath.Join(tt.Dest, final), digest, ""
 	})
 	e.log.Info("file received", "name", final, "bytes", tf.Size)
 	return moved, nil
@@ -749,7 +776,8 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 		return 0, writeErr(part, err)
 	}
 	x.fileDone[i].Store(0)
-	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetDirFiles, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo})
+	sum := t.FeiGo && len(t.SenderKey) == 0 // over TLS, the verdict only (see fetchFile)
+	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetDirFiles, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo, NoSum: t.FeiGo && !sum})
 	if err != nil {
 		return 0, err
 	}
@@ -867,7 +895,7 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			if err != nil {
 				return moved, err
 			}
-			if err := receiveDirFile(f, r, h, t.FeiGo, buf, progress); err != nil {
+			if err := receiveDirFile(f, r, h, sum, buf, progress); err != nil {
 				return moved, err
 			}
 			if h.MTime > 0 {
@@ -941,8 +969,8 @@ func makeEntry(name string, create func(string) error) (string, error) {
 	return "", fmt.Errorf("no free name for %s", safe)
 }
 
-// receiveDirFile writes one file of a folder stream into f and closes it, verifying its
-// SHA-256 when the sender is FeiGo.
+// receiveDirFile writes one file of a folder stream into f and closes it, verifying the
+// SHA-256 that follows it when feigo is set.
 func receiveDirFile(f *os.File, r io.Reader, h ipmsg.DirHeader, feigo bool, buf []byte, progress func(int64)) error {
 	var sum hash.Hash
 	if feigo {

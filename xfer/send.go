@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"feigo/event"
 	"feigo/ipmsg"
@@ -20,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -70,6 +74,7 @@ func (e *Engine) SendFiles(ctx context.Context, text string, paths []string, to 
 			r.Iptux = p.Client == string(ipmsg.ClientIptux)
 			if p.Secure {
 				r.Key = slices.Clone(p.Key)
+				r.Token = newToken()
 			}
 		}
 		t.Recipients = append(t.Recipients, r)
@@ -91,7 +96,11 @@ func (e *Engine) SendFiles(ctx context.Context, text string, paths []string, to 
 	for i, addr := range to {
 		cs, flag := e.m.Encoding(addr)
 		body := append(append(cs.Encode(text), 0), ipmsg.EncodeFileList(cs, infos, t.Recipients[i].Iptux)...)
-		pkts[i] = e.m.Packet(cs, flag, cmd, append(body, 0))
+		body = append(body, 0)
+		if tok := t.Recipients[i].Token; tok != "" {
+			body = ipmsg.AppendOfferToken(body, tok) // sent only over the recipient's channel
+		}
+		pkts[i] = e.m.Packet(cs, flag, cmd, body)
 		pkts[i].No = pkts[0].No
 		if b, err := pkts[i].Marshal(); err != nil || len(b) > ipmsg.MaxPacket {
 			return Transfer{}, fmt.Errorf("the list of %d files does not fit in one offer; put them in a folder and send that", len(files))
@@ -113,7 +122,13 @@ func (e *Engine) SendFiles(ctx context.Context, text string, paths []string, to 
 		go func() {
 			defer e.wg.Done()
 			defer func() { done <- struct{}{} }()
-			if err := e.m.SendReliable(ctx, addr, pkts[i]); err != nil {
+			var err error
+			if key := t.Recipients[i].Key; len(key) > 0 {
+				err = e.m.SendSealed(ctx, addr, key, pkts[i])
+			} else {
+				err = e.m.SendReliable(ctx, addr, pkts[i])
+			}
+			if err != nil {
 				e.update(x, "", func(t *Transfer) {
 					if t.Recipients[i].State == StateOffered {
 						t.Recipients[i].State, t.Recipients[i].Error = StateFailed, "offer not acknowledged: "+err.Error()
@@ -160,6 +175,7 @@ func offerFile(p string) (TransferFile, error) {
 		}
 		r.Close()
 		f.Size, f.Attr = fi.Size(), ipmsg.FileRegular
+		f.Stamp = stampOf(fi)
 	case fi.IsDir():
 		f.Attr = ipmsg.FileDir
 		root, err := os.OpenRoot(abs)
@@ -167,6 +183,10 @@ func offerFile(p string) (TransferFile, error) {
 			return TransferFile{}, fmt.Errorf("cannot send %s: %w", p, err)
 		}
 		defer root.Close()
+		if top, err := root.Stat("."); err == nil {
+			f.Stamp = stampOf(top)
+			f.Stamp.Size, f.Stamp.ModNs = 0, 0 // a folder's own size and time change as it is used
+		}
 		err = fs.WalkDir(root.FS(), ".", func(_ string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -354,7 +374,7 @@ func (e *Engine) serveRequest(c net.Conn, p ipmsg.Packet, from netip.AddrPort, k
 		return
 	}
 	rcs := e.m.ReadCharset(p, from)
-	x, ri, fi, why := e.findOffered(req, from.Addr(), rcs.Decode(p.User), rcs.Decode(p.Host), mode, key)
+	x, ri, fi, why := e.findOffered(req, from.Addr(), ipmsg.DecodeName(rcs, p.User), ipmsg.DecodeName(rcs, p.Host), mode, key)
 	if why != "" {
 		e.log.Info("refused file request", "from", from, "packet", req.PacketNo, "file", req.FileID, "why", why)
 		return
@@ -374,7 +394,11 @@ func (e *Engine) serveRequest(c net.Conn, p ipmsg.Packet, from netip.AddrPort, k
 	if p.Cmd.Has(ipmsg.UTF8Opt) {
 		cs = ipmsg.UTF8
 	}
-	feigo := req.FeiGo
+	// A FeiGo receiver answers with a verdict, so the sender learns the file was saved; it
+	// also wants SHA-256 trailers unless the bytes come over TLS, whose AEAD already
+	// authenticates each of them.
+	verdict := req.FeiGo && !r.Iptux
+	sum := verdict && !req.NoSum
 	var counted int64
 	progress := func(k int64) {
 		counted += k
@@ -383,9 +407,9 @@ func (e *Engine) serveRequest(c net.Conn, p ipmsg.Packet, from netip.AddrPort, k
 	if mode == ipmsg.GetFileData {
 		// A resumed fetch counts what the receiver already had.
 		progress(req.Offset)
-		err = e.sendFile(c, file, req.Offset, feigo, progress)
+		err = e.sendFile(c, file, req.Offset, verdict, sum, progress)
 	} else {
-		err = e.sendDir(c, file, cs, feigo && !r.Iptux, r.Iptux, progress)
+		err = e.sendDir(c, file, cs, verdict, sum, r.Iptux, progress)
 	}
 	if err != nil {
 		x.rcptDone[ri].Add(-counted)
@@ -435,7 +459,10 @@ func releaseRecipient(t *Transfer, ri int) {
 //
 // key is the identity key the requester proved over TLS (nil for a plain TCP request): a
 // recipient that proved a key when the offer was made is served only to that key, so
-// another program or user on its machine, or a host that took its address, gets nothing.
+// another program or user on its machine, or a host that took its address, gets nothing;
+// and only with the token its offer carried (see Recipient.Token). A plain request (a legacy
+// client) must come from the recipient's address with, where the offer knew them, its user
+// and host names. Nobody is served a file it already fetched whole.
 func (e *Engine) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host string, mode ipmsg.Command, key []byte) (x *xfer, ri, fi int, why string) {
 	e.xfers.mu.Lock()
 	defer e.xfers.mu.Unlock()
@@ -451,9 +478,8 @@ func (e *Engine) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host 
 	if x.t.Final() {
 		return nil, 0, 0, "offer " + x.t.State
 	}
-	// The requester must be a recipient by address and, where several recipients share
-	// one (loopback, NAT), by the user and host names in its request, as IPMsg checks.
 	ri = -1
+	badToken := false
 	for i, r := range x.t.Recipients {
 		addr := r.Addr.Addr()
 		if r.PeerID != "" {
@@ -467,9 +493,21 @@ func (e *Engine) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host 
 		if (len(r.Key) > 0 || len(key) > 0) && !bytes.Equal(r.Key, key) {
 			continue // a recipient with a key is served only over TLS, to that key
 		}
-		if ri < 0 || (r.User == user && r.Host == host && !recipientFinal(r.State)) {
+		if len(key) > 0 && r.Token != "" && subtle.ConstantTimeCompare([]byte(r.Token), []byte(req.Token)) != 1 {
+			badToken = true
+			continue
+		}
+		if len(key) == 0 && r.User != "" && (r.User != user || r.Host != host) {
+			continue // a legacy request names the recipient, as IPMsg checks
+		}
+		// Where several recipients share an address (loopback, NAT), one still waiting.
+		if ri < 0 || recipientFinal(x.t.Recipients[ri].State) {
 			ri = i
 		}
+	}
+	if ri < 0 && badToken {
+		e.badTokens.Add(1)
+		return nil, 0, 0, "wrong or missing token"
 	}
 	if ri < 0 {
 		return nil, 0, 0, "not a recipient of this offer"
@@ -488,11 +526,62 @@ func (e *Engine) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host 
 	if mode == ipmsg.GetFileData && req.Offset > f.Size {
 		return nil, 0, 0, "offset past the end"
 	}
+	if slices.Contains(x.t.Recipients[ri].Fetched, f.ID) {
+		return nil, 0, 0, "already fetched whole by this recipient"
+	}
 	return x, ri, fi, ""
+}
+
+// newToken is a fresh offer token: 128 random bits in hex.
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }
 
 // errPeerRejected is a receiver's verdict: it got the bytes but will not keep them.
 var errPeerRejected = errors.New("the receiver rejected the file")
+
+// errNotOffered is a file that is no longer the one offered: replaced, or changed.
+var errNotOffered = errors.New("no longer the file that was offered")
+
+// FileStamp is what identifies an offered file on its disk: a file replaced by another (or
+// by a symlink), or changed in size or time, after the offer is not served. Folders keep
+// their device and inode only (their own size and time change as they are used).
+type FileStamp struct {
+	Dev   uint64 `json:"dev,omitempty"`
+	Ino   uint64 `json:"ino,omitempty"`
+	Size  int64  `json:"size,omitempty"`
+	ModNs int64  `json:"mod_ns,omitempty"`
+}
+
+// stampOf is fi's stamp; zero where the system says nothing of inodes.
+func stampOf(fi fs.FileInfo) FileStamp {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return FileStamp{}
+	}
+	return FileStamp{Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: fi.Size(), ModNs: fi.ModTime().UnixNano()}
+}
+
+// checkStamp reports whether fi is still what the stamp describes (an offer kept by a FeiGo
+// that made no stamps is checked for its size only).
+func checkStamp(want FileStamp, fi fs.FileInfo, size int64, dir bool) error {
+	if want == (FileStamp{}) {
+		if !dir && fi.Size() < size {
+			return fmt.Errorf("%w: it shrank from %d to %d bytes", errNotOffered, size, fi.Size())
+		}
+		return nil
+	}
+	got := stampOf(fi)
+	if dir {
+		got.Size, got.ModNs = 0, 0
+	}
+	if got != want {
+		return fmt.Errorf("%w: it was replaced or changed since the offer", errNotOffered)
+	}
+	return nil
+}
 
 // hashFile computes the SHA-256 of f's first size bytes without moving its offset.
 func hashFile(f *os.File, size int64) <-chan []byte {
@@ -509,9 +598,49 @@ func hashFile(f *os.File, size int64) <-chan []byte {
 	return out
 }
 
-// copyOut writes size bytes of f from its current offset to c with sendfile, in chunks so
-// that a stalled receiver times out and progress is counted.
+// copyBufs are copyOut's buffers for connections without sendfile (TLS).
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBuf); return &b }}
+
+// copyBuf is how much copyOut reads from the file at once into a TLS connection: many
+// 16 KiB records per write, few reads.
+const copyBuf = 256 << 10
+
+// copyOut writes size bytes of f from its current offset to c, in chunks so that a stalled
+// receiver times out and progress is counted: with sendfile on a plain TCP connection, else
+// (TLS) through a large buffer.
 func copyOut(c net.Conn, f *os.File, size int64, progress func(int64)) error {
+	if _, ok := c.(*net.TCPConn); !ok {
+		bp := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(bp)
+		buf := *bp
+		var since int64 // bytes since the deadline was set
+		c.SetWriteDeadline(time.Now().Add(ioTimeout))
+		for size > 0 {
+			k, err := io.ReadFull(f, buf[:min(size, int64(len(buf)))])
+			if k > 0 {
+				if since += int64(k); since >= sendChunk {
+					c.SetWriteDeadline(time.Now().Add(ioTimeout))
+					since = 0
+				}
+				w, werr := c.Write(buf[:k])
+				progress(int64(w))
+				size -= int64(w)
+				if werr != nil {
+					return werr
+				}
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				if size > 0 {
+					return errors.New("the file got shorter since it was offered")
+				}
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for size > 0 {
 		k := min(size, sendChunk)
 		c.SetWriteDeadline(time.Now().Add(ioTimeout))
@@ -542,27 +671,42 @@ func readVerdict(c net.Conn) error {
 	return fmt.Errorf("%w: %s", errPeerRejected, strings.TrimPrefix(line, "ERR "))
 }
 
-// sendFile streams one offered file from offset; a FeiGo receiver also gets its SHA-256
-// and answers with its verdict.
-func (e *Engine) sendFile(c net.Conn, tf TransferFile, offset int64, feigo bool, progress func(int64)) error {
-	f, err := os.Open(tf.Path)
+// openOffered opens an offered file for reading, as it was offered: a symlink put in its
+// place is not followed, a FIFO does not block, and another file, or this one changed, is
+// refused.
+func openOffered(tf TransferFile) (*os.File, error) {
+	f, err := os.OpenFile(tf.Path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%w: it is a symlink now", errNotOffered)
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%w: no longer a regular file", errNotOffered)
+	}
+	if err == nil {
+		err = checkStamp(tf.Stamp, fi, tf.Size, false)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// sendFile streams one offered file from offset; a FeiGo receiver then sends its verdict,
+// and when sum is set it first gets the file's SHA-256.
+func (e *Engine) sendFile(c net.Conn, tf TransferFile, offset int64, verdict, sum bool, progress func(int64)) error {
+	f, err := openOffered(tf)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return errors.New("no longer a regular file")
-	}
-	if fi.Size() < tf.Size {
-		return fmt.Errorf("the file shrank from %d to %d bytes since it was offered", tf.Size, fi.Size())
-	}
-	var sum <-chan []byte
-	if feigo {
-		sum = hashFile(f, tf.Size)
+	var digest <-chan []byte
+	if sum {
+		digest = hashFile(f, tf.Size)
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return err
@@ -570,26 +714,29 @@ func (e *Engine) sendFile(c net.Conn, tf TransferFile, offset int64, feigo bool,
 	if err := copyOut(c, f, tf.Size-offset, progress); err != nil {
 		return err
 	}
-	if !feigo {
+	if !verdict {
 		halfCloseAndWait(c)
 		return nil
 	}
-	d := <-sum
-	if d == nil {
-		return errors.New("reading the file for its checksum failed")
-	}
-	c.SetWriteDeadline(time.Now().Add(ioTimeout))
-	if _, err := c.Write(d); err != nil {
-		return err
+	if sum {
+		d := <-digest
+		if d == nil {
+			return errors.New("reading the file for its checksum failed")
+		}
+		c.SetWriteDeadline(time.Now().Add(ioTimeout))
+		if _, err := c.Write(d); err != nil {
+			return err
+		}
 	}
 	return readVerdict(c)
 }
 
 // halfCloseAndWait tells a legacy receiver we are done and gives it a moment to read the
-// rest and close its end.
+// rest and close its end. Over TLS the half-close is a close_notify alert: without it each
+// end would wait out the other's deadline.
 func halfCloseAndWait(c net.Conn) {
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.CloseWrite()
+	if hc, ok := c.(interface{ CloseWrite() error }); ok {
+		hc.CloseWrite()
 	}
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	io.Copy(io.Discard, io.LimitReader(c, 1<<16))
@@ -597,13 +744,29 @@ func halfCloseAndWait(c net.Conn) {
 
 // sendDir streams an offered folder as GETDIRFILES records. Symlinks inside it are never
 // followed (they are left out), and every file is opened through an os.Root on the folder,
-// so nothing outside it is read even if the tree changes underneath.
-func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, feigo, iptux bool, progress func(int64)) error {
+// so nothing outside it is read even if the tree changes underneath; the folder itself must
+// still be the one offered. A FeiGo receiver sends its verdict at the end, and when sum is
+// set gets each file's SHA-256 after it.
+func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, verdict, sum, iptux bool, progress func(int64)) error {
+	if fi, err := os.Lstat(tf.Path); err != nil {
+		return err
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%w: no longer a folder", errNotOffered)
+	}
 	root, err := os.OpenRoot(tf.Path)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
+	if tf.Stamp != (FileStamp{}) {
+		top, err := root.Stat(".")
+		if err != nil {
+			return err
+		}
+		if err := checkStamp(tf.Stamp, top, 0, true); err != nil {
+			return err
+		}
+	}
 	w := bufio.NewWriterSize(c, 256<<10)
 	buf := make([]byte, smallFile)
 	header := func(h ipmsg.DirHeader) error {
@@ -648,7 +811,7 @@ func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, feigo, i
 					return err
 				}
 			case de.Type().IsRegular():
-				if err := e.sendDirFile(w, c, dir, de.Name(), cs, feigo, iptux, buf, progress); err != nil {
+				if err := e.sendDirFile(w, c, dir, de.Name(), cs, sum, iptux, buf, progress); err != nil {
 					return err
 				}
 			}
@@ -662,16 +825,17 @@ func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, feigo, i
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if !feigo {
+	if !verdict {
 		halfCloseAndWait(c)
 		return nil
 	}
 	return readVerdict(c)
 }
 
-// sendDirFile writes one file record of a folder stream.
-func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs ipmsg.Charset, feigo, iptux bool, buf []byte, progress func(int64)) error {
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+// sendDirFile writes one file record of a folder stream, followed by the file's SHA-256
+// when sum is set.
+func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs ipmsg.Charset, sum, iptux bool, buf []byte, progress func(int64)) error {
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
 			return nil // vanished since the listing
@@ -698,15 +862,15 @@ func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name st
 		}
 		w.Write(buf[:k])
 		progress(int64(k))
-		if feigo {
+		if sum {
 			d := sha256.Sum256(buf[:k])
 			w.Write(d[:])
 		}
 		return nil
 	}
-	var sum <-chan []byte
-	if feigo {
-		sum = hashFile(f, size)
+	var digest <-chan []byte
+	if sum {
+		digest = hashFile(f, size)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -714,8 +878,8 @@ func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name st
 	if err := copyOut(c, f, size, progress); err != nil {
 		return err
 	}
-	if feigo {
-		d := <-sum
+	if sum {
+		d := <-digest
 		if d == nil {
 			return fmt.Errorf("reading %s for its checksum failed", name)
 		}

@@ -7,14 +7,19 @@ import (
 	"feigo/event"
 	"feigo/ipmsg"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -63,6 +68,8 @@ type TransferFile struct {
 	ETA    float64 `json:"eta_seconds,omitempty"`
 	SHA256 string  `json:"sha256,omitempty"`
 	Error  string  `json:"error,omitempty"`
+	// Stamp identifies, going out, the file as it was offered (see FileStamp).
+	Stamp FileStamp `json:"stamp,omitzero"`
 }
 
 // Recipient is one peer an outgoing offer went to.
@@ -79,8 +86,12 @@ type Recipient struct {
 	FeiGo   bool           `json:"feigo,omitempty"`
 	Iptux   bool           `json:"iptux,omitempty"`
 	// Key is the identity key the recipient proved when the offer was made: the files are
-	// then served only over TLS, to that key.
-	Key []byte `json:"key,omitempty"`
+	// then served only over TLS, to that key, and only with Token, a random token made for
+	// this recipient of this offer and sent to it inside its encrypted channel. (A recipient
+	// with a key and no token comes from a FeiGo that made none: the key alone serves it.)
+	// The token is kept in the state folder, never shown.
+	Key   []byte `json:"key,omitempty"`
+	Token string `json:"-"`
 }
 
 // Transfer is an offer of files and what became of it, in either direction.
@@ -113,6 +124,11 @@ type Transfer struct {
 	Iptux   bool   `json:"iptux,omitempty"` // it ignores offsets: never resume from it
 	UTF8    bool   `json:"utf8,omitempty"`  // its offer had UTF8OPT
 	Charset string `json:"charset,omitempty"`
+	// SenderKey is the key of the sender of an incoming offer that came over its encrypted
+	// channel: the files are fetched over TLS bound to it, presenting Token (kept in the
+	// state folder, never shown).
+	SenderKey []byte `json:"sender_key,omitempty"`
+	Token     string `json:"-"`
 }
 
 // Final reports whether the transfer has ended.
@@ -143,7 +159,7 @@ type xfer struct {
 	released map[int]bool       // recipients whose RELEASEFILES came while a fetch was open
 	final    chan struct{}
 	running  bool
-	weight   int64 // about the size of t in transfers.json, as made (see Limits.MaxOfferBytes)
+	weight   int64 // about the size of t's file, as made (see Limits.MaxOfferBytes)
 	// rate meter, touched only by the progress ticker
 	lastBytes int64
 	lastTime  time.Time
@@ -204,70 +220,167 @@ func (x *xfer) snapshot() Transfer {
 // transfers is the node's table of transfers, persisted in Config.StateDir so that offers
 // survive a restart of the sender and partial downloads one of the receiver.
 //
-// The table is bounded, and so is transfers.json: incoming transfers not yet ended by
-// Limits (offers per sender and in all, their stored size), ended ones to the newest
-// keepFinal within half of Limits.MaxOfferBytes; outgoing ones are the user's own. It is
-// written whole, but only when a transfer changed (progress is never saved: the partial files
-// hold it), at most once per saveEvery while the engine runs, and at once when it stops.
+// Each transfer is one small file in the folder "transfers" of the state directory
+// (ID.json, owner-only, written whole to a temporary file and renamed over the old one), so
+// a change costs a write of that transfer alone, whatever else the table holds; the file goes
+// when the transfer is forgotten. Only transfers that changed are written (progress never
+// is: the partial files hold it), at most once per saveEvery while the engine runs, and at
+// once when it stops. The table is bounded, and so the folder: incoming transfers not yet
+// ended by Limits (offers per sender and in all, their stored size), ended ones to the newest
+// keepFinal within half of Limits.MaxOfferBytes; outgoing ones are the user's own.
 type transfers struct {
 	mu     sync.Mutex
 	all    map[int]*xfer
 	nextID int
-	path   string        // "" when not persisted
-	dirty  bool          // changed since the last write
+	dir    string        // the folder of transfer files; "" when not persisted
+	dirty  map[int]bool  // IDs changed since written; an ID no longer in all: its file goes
 	kick   chan struct{} // while Run's saver runs: asks it to write; nil: writes are synchronous
-	saveMu sync.Mutex
-	writes atomic.Int64 // how many times the file was written (tests)
+	saveMu sync.Mutex    // one save at a time, so a newer state is never overwritten by an older
+	writes atomic.Int64  // transfer files written (tests)
+	wrote  atomic.Int64  // bytes of them (tests)
 }
 
-type transferFile struct {
+// storedTransfer is a transfer's file: the transfer with the secrets that are never shown.
+type storedTransfer struct {
+	Transfer
+	Token  string   `json:"token,omitempty"`  // in: the token to present to the sender
+	Tokens []string `json:"tokens,omitempty"` // out: each recipient's token, in order
+}
+
+// legacyFile is the transfers.json of FeiGo before the transfers folder: read once, then
+// removed.
+type legacyFile struct {
 	NextID    int        `json:"next_id"`
 	Transfers []Transfer `json:"transfers"`
 }
 
-// saveEvery is the shortest time between two writes of transfers.json.
+// saveEvery is the shortest time between two saves of the changed transfers.
 const saveEvery = 500 * time.Millisecond
 
 // keepFinal is how many ended transfers are kept for `feigo transfers`.
 const keepFinal = 200
 
-func loadTransfers(dir string) (*transfers, error) {
-	ts := &transfers{all: map[int]*xfer{}, nextID: 1}
-	if dir == "" {
+// maxStoredTransfer bounds a transfer file that is read back: an offer of MaxOfferFiles
+// files with the longest names is far below it.
+const maxStoredTransfer = 16 << 20
+
+func loadTransfers(stateDir string) (*transfers, error) {
+	ts := &transfers{all: map[int]*xfer{}, nextID: 1, dirty: map[int]bool{}}
+	if stateDir == "" {
 		return ts, nil
 	}
-	ts.path = filepath.Join(dir, "transfers.json")
-	b, err := os.ReadFile(ts.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return ts, nil
+	ts.dir = filepath.Join(stateDir, "transfers")
+	if err := os.MkdirAll(ts.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("reading transfers: %w", err)
 	}
+	ents, err := os.ReadDir(ts.dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading transfers: %w", err)
 	}
-	var f transferFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		// Do not lose it: keep the damaged file aside and start afresh.
-		os.Rename(ts.path, ts.path+".damaged")
-		return ts, nil
-	}
-	ts.nextID = max(f.NextID, 1)
-	for _, t := range f.Transfers {
-		if t.ID >= ts.nextID {
-			ts.nextID = t.ID + 1
+	for _, de := range ents {
+		name := de.Name()
+		p := filepath.Join(ts.dir, name)
+		if strings.HasSuffix(name, ".tmp") {
+			os.Remove(p) // a write cut short; the file it was to replace is intact
+			continue
 		}
-		ts.all[t.ID] = newXfer(t)
+		idText, ok := strings.CutSuffix(name, ".json")
+		if !ok {
+			continue // set aside earlier, or not ours
+		}
+		st, err := readStored(p, de)
+		if err != nil || strconv.Itoa(st.ID) != idText || st.ID <= 0 {
+			// Do not lose it: keep the damaged file aside and go on without it.
+			os.Rename(p, p+".damaged")
+			continue
+		}
+		ts.put(st)
+	}
+	if err := ts.migrate(filepath.Join(stateDir, "transfers.json")); err != nil {
+		return nil, err
 	}
 	return ts, nil
 }
 
-// changed records that the table changed: Run's saver writes it soon, or, when the engine
-// is not running, it is written now.
+// readStored reads one transfer file, refusing anything but a bounded regular file.
+func readStored(p string, de fs.DirEntry) (storedTransfer, error) {
+	var st storedTransfer
+	if !de.Type().IsRegular() {
+		return st, errors.New("not a regular file")
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return st, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxStoredTransfer+1))
+	if err != nil {
+		return st, err
+	}
+	if len(b) > maxStoredTransfer {
+		return st, errors.New("too large")
+	}
+	err = json.Unmarshal(b, &st)
+	return st, err
+}
+
+// put adds a transfer read from the state folder, with its secrets.
+func (ts *transfers) put(st storedTransfer) {
+	t := st.Transfer
+	t.Files = slices.Clone(t.Files)
+	t.Token = st.Token
+	if t.Direction == event.Out {
+		for i := range t.Recipients {
+			if i < len(st.Tokens) {
+				t.Recipients[i].Token = st.Tokens[i]
+			}
+		}
+	}
+	if t.ID >= ts.nextID {
+		ts.nextID = t.ID + 1
+	}
+	ts.all[t.ID] = newXfer(t)
+}
+
+// migrate reads the transfers.json of an earlier FeiGo into the folder, then removes it. A
+// damaged one is set aside, as before.
+func (ts *transfers) migrate(path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading transfers: %w", err)
+	}
+	var f legacyFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		os.Rename(path, path+".damaged")
+		return nil
+	}
+	ts.nextID = max(ts.nextID, f.NextID)
+	for _, t := range f.Transfers {
+		if _, ok := ts.all[t.ID]; ok || t.ID <= 0 {
+			continue // already migrated by a start that stopped before removing the file
+		}
+		ts.put(storedTransfer{Transfer: t})
+		ts.dirty[t.ID] = true
+	}
+	if err := ts.save(); err != nil {
+		return fmt.Errorf("moving transfers.json into %s: %w", ts.dir, err)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("removing transfers.json after moving it: %w", err)
+	}
+	return nil
+}
+
+// changed records that the transfers marked dirty changed: Run's saver writes them soon, or,
+// when the engine is not running, they are written now.
 func (ts *transfers) changed() error {
-	if ts.path == "" {
+	if ts.dir == "" {
 		return nil
 	}
 	ts.mu.Lock()
-	ts.dirty = true
 	kick := ts.kick
 	ts.mu.Unlock()
 	if kick == nil {
@@ -278,6 +391,13 @@ func (ts *transfers) changed() error {
 	default: // a write is already asked for; it will include this change
 	}
 	return nil
+}
+
+// markLocked records that transfer id changed or went; mu must be held.
+func (ts *transfers) markLocked(id int) {
+	if ts.dir != "" {
+		ts.dirty[id] = true
+	}
 }
 
 // saveLoop writes the table when asked, at most once per saveEvery, until ctx ends. The
@@ -314,7 +434,7 @@ func (ts *transfers) startSaver() <-chan struct{} {
 func (ts *transfers) stopSaver() error {
 	ts.mu.Lock()
 	ts.kick = nil
-	dirty := ts.dirty
+	dirty := len(ts.dirty) > 0
 	ts.mu.Unlock()
 	if !dirty {
 		return nil
@@ -322,42 +442,90 @@ func (ts *transfers) stopSaver() error {
 	return ts.save()
 }
 
-// save writes the table; mu must not be held.
+// save writes the files of the transfers that changed and removes those of the transfers
+// forgotten; mu must not be held. What fails to be written is tried again at the next save.
 func (ts *transfers) save() error {
-	if ts.path == "" {
+	if ts.dir == "" {
 		return nil
-	}
-	ts.mu.Lock()
-	ts.dirty = false
-	f := transferFile{NextID: ts.nextID}
-	for _, x := range ts.all {
-		f.Transfers = append(f.Transfers, x.snapshot())
-	}
-	ts.mu.Unlock()
-	sort.Slice(f.Transfers, func(i, j int) bool { return f.Transfers[i].ID < f.Transfers[j].ID })
-	// Keep every live transfer and the most recent ended ones.
-	var final int
-	for i := len(f.Transfers) - 1; i >= 0; i-- {
-		if f.Transfers[i].Final() {
-			if final++; final > keepFinal {
-				f.Transfers = slices.Delete(f.Transfers, i, i+1)
-			}
-		}
-	}
-	b, err := json.MarshalIndent(f, "", " ")
-	if err != nil {
-		return err
 	}
 	ts.saveMu.Lock()
 	defer ts.saveMu.Unlock()
-	tmp := ts.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("saving transfers: %w", err)
+	type job struct {
+		id int
+		st *storedTransfer // nil: remove
 	}
-	if err := os.Rename(tmp, ts.path); err != nil {
-		return fmt.Errorf("saving transfers: %w", err)
+	ts.mu.Lock()
+	jobs := make([]job, 0, len(ts.dirty))
+	for id := range ts.dirty {
+		x, ok := ts.all[id]
+		if !ok {
+			jobs = append(jobs, job{id: id})
+			continue
+		}
+		st := storedTransfer{Transfer: x.snapshot(), Token: x.t.Token}
+		if x.t.Direction == event.Out && slices.ContainsFunc(x.t.Recipients, func(r Recipient) bool { return r.Token != "" }) {
+			for _, r := range x.t.Recipients {
+				st.Tokens = append(st.Tokens, r.Token)
+			}
+		}
+		st.Rate, st.ETA = 0, 0
+		jobs = append(jobs, job{id: id, st: &st})
+	}
+	clear(ts.dirty)
+	ts.mu.Unlock()
+	var firstErr error
+	var failed []int
+	for _, j := range jobs {
+		p := filepath.Join(ts.dir, strconv.Itoa(j.id)+".json")
+		var err error
+		if j.st == nil {
+			if err = os.Remove(p); errors.Is(err, os.ErrNotExist) {
+				err = nil
+			}
+		} else {
+			err = ts.write(p, j.st)
+		}
+		if err != nil {
+			failed = append(failed, j.id)
+			if firstErr == nil {
+				firstErr = fmt.Errorf("saving transfer %d: %w", j.id, err)
+			}
+		}
+	}
+	if len(failed) > 0 {
+		ts.mu.Lock()
+		for _, id := range failed {
+			ts.dirty[id] = true
+		}
+		ts.mu.Unlock()
+	}
+	return firstErr
+}
+
+// write writes one transfer file atomically: a temporary file, synced, renamed over it.
+func (ts *transfers) write(p string, st *storedTransfer) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
 	}
 	ts.writes.Add(1)
+	ts.wrote.Add(int64(len(b)))
 	return nil
 }
 
@@ -374,6 +542,7 @@ func (ts *transfers) addLocked(x *xfer) {
 	x.t.ID = ts.nextID
 	ts.nextID++
 	ts.all[x.t.ID] = x
+	ts.markLocked(x.t.ID)
 }
 
 // addIncoming adds an incoming offer from the sender at ip (with FeiGo ID peerID, if known)
@@ -439,6 +608,7 @@ func (ts *transfers) pruneFinal(budget int64) {
 		sum += x.weight
 		if k >= keepFinal || sum > budget {
 			delete(ts.all, x.t.ID)
+			ts.markLocked(x.t.ID)
 		}
 	}
 }
@@ -497,6 +667,7 @@ func (e *Engine) update(x *xfer, typ event.Type, fn func(t *Transfer)) Transfer 
 	wasFinal := x.t.Final()
 	fn(&x.t)
 	x.t.Updated = e.now()
+	e.xfers.markLocked(x.t.ID)
 	becameFinal := !wasFinal && x.t.Final()
 	if becameFinal {
 		close(x.final)

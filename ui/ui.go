@@ -202,7 +202,16 @@ func (u *UI) build() fyne.CanvasObject {
 	u.tree.OnSelected = func(id widget.TreeNodeID) {
 		if pid, ok := strings.CutPrefix(id, "p:"); ok {
 			if p, ok := u.peers[pid]; ok {
-				u.openConv(whoPeer(p), true)
+				c := u.openConv(whoPeer(p), true)
+				// The tree takes the focus after telling its selection (treeNode.Tapped):
+				// the cursor goes to the message box once the tap is over.
+				u.after(0, func() {
+					u.do(func() {
+						if u.tabs.Selected() == c.tab {
+							u.Win.Canvas().Focus(c.input)
+						}
+					})
+				})
 			}
 		} else {
 			if u.tree.IsBranchOpen(id) {
@@ -475,6 +484,7 @@ func (u *UI) openConv(w who, focus bool) *conv {
 	if focus {
 		u.tabs.Select(c.tab)
 		u.markRead(c)
+		u.Win.Canvas().Focus(c.input) // the cursor in the message box, ready to type
 	}
 	return c
 }
@@ -811,6 +821,7 @@ func (u *UI) messageToMany() {
 			u.sendText(c, entry.Text)
 		}
 	}, u.Win)
+	u.Win.Canvas().Focus(entry) // the cursor in the box, ready to type
 }
 
 // ---- transfers ----

@@ -1392,3 +1392,45 @@ func TestPeerChosenTextShownSafely(t *testing.T) {
 		t.Errorf("the conversation shows %q", all)
 	}
 }
+
+// Opening a conversation, from the list (whose tree takes the focus after telling its
+// selection, as a tap does) or from a history result (also one whose conversation is in
+// front already), puts the cursor in its message box.
+func TestOpeningAConversationFocusesItsMessageBox(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.HandleEvent(online("p2", "韩梅梅", "研发部", netip.MustParseAddrPort("10.0.0.3:2425")))
+	u.settle()
+	canvas := u.Win.Canvas()
+
+	u.tree.Select("p:p1")
+	canvas.Focus(u.tree) // what treeNode.Tapped does after OnSelected
+	u.settle()
+	c := u.convs["p1"]
+	if c == nil || canvas.Focused() != c.input {
+		t.Fatalf("after opening from the list the focus is on %T, not the message box", canvas.Focused())
+	}
+
+	r := history.Record{ID: 1, Peer: "p2", PeerID: "p2", Nick: "韩梅梅", Addr: "10.0.0.3:2425", Text: "hi", Time: time.Now()}
+	u.openRecord(r)
+	u.settle()
+	canvas.Focus(u.tree) // the focus elsewhere; the result's conversation is in front already
+	u.openRecord(r)
+	u.settle()
+	if c2 := u.convs["p2"]; c2 == nil || canvas.Focused() != c2.input {
+		t.Fatalf("after opening a history result the focus is on %T, not the message box", canvas.Focused())
+	}
+}
+
+// Message to many opens with the cursor in its text box.
+func TestMessageToManyFocusesItsTextBox(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.settle()
+	u.checked["p1"] = true
+	u.messageToMany()
+	e, ok := u.Win.Canvas().Focused().(*widget.Entry)
+	if !ok || !e.MultiLine {
+		t.Fatalf("Message to many: the focus is on %T, not its text box", u.Win.Canvas().Focused())
+	}
+}

@@ -810,17 +810,34 @@ func (u *UI) messageToMany() {
 		dialog.ShowInformation(u.t("Message to many"), u.t("Choose colleagues first (tick them or a group)."), u.Win)
 		return
 	}
-	entry := widget.NewMultiLineEntry()
-	entry.SetMinRowsVisible(4)
-	dialog.ShowCustomConfirm(u.t("Message to %d colleagues", len(to)), u.t("Send"), u.t("Cancel"), entry, func(ok bool) {
-		if !ok || strings.TrimSpace(entry.Text) == "" {
-			return
+	// The box is a conversation's: it wraps, and Enter (or Ctrl+Enter) sends as there, also
+	// past an input method's composition.
+	var d *dialog.ConfirmDialog
+	var entry *chatEntry
+	send := func() bool {
+		text := strings.TrimRight(entry.Text, "\n")
+		if strings.TrimSpace(text) == "" {
+			return false
 		}
+		entry.SetText("") // sent once, whatever closes the dialog next
 		for _, p := range to {
-			c := u.openConv(whoPeer(p), false)
-			u.sendText(c, entry.Text)
+			u.sendText(u.openConv(whoPeer(p), false), text) // shown in each conversation
+		}
+		return true
+	}
+	entry = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() {
+		if send() {
+			d.Hide()
+		}
+	})
+	entry.SetMinRowsVisible(5)
+	d = dialog.NewCustomConfirm(u.t("Message to %d colleagues", len(to)), u.t("Send"), u.t("Cancel"), entry, func(ok bool) {
+		if ok {
+			send()
 		}
 	}, u.Win)
+	d.Resize(fyne.NewSize(520, d.MinSize().Height))
+	d.Show()
 	u.Win.Canvas().Focus(entry) // the cursor in the box, ready to type
 }
 

@@ -1429,8 +1429,47 @@ func TestMessageToManyFocusesItsTextBox(t *testing.T) {
 	u.settle()
 	u.checked["p1"] = true
 	u.messageToMany()
-	e, ok := u.Win.Canvas().Focused().(*widget.Entry)
-	if !ok || !e.MultiLine {
-		t.Fatalf("Message to many: the focus is on %T, not its text box", u.Win.Canvas().Focused())
+	e, ok := u.Win.Canvas().Focused().(*chatEntry)
+	if !ok {
+		t.Fatalf("Message to many: the focus is on %T, not a message box", u.Win.Canvas().Focused())
+	}
+	if e.Wrapping != fyne.TextWrapWord || !e.MultiLine {
+		t.Error("Message to many's box does not wrap")
+	}
+}
+
+// Message to many's box sends on Enter as a conversation's does, and the message shows in
+// each recipient's conversation.
+func TestMessageToManySendsOnEnter(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.HandleEvent(online("p2", "韩梅梅", "研发部", netip.MustParseAddrPort("10.0.0.3:2425")))
+	u.settle()
+	u.checked["p1"], u.checked["p2"] = true, true
+	u.messageToMany()
+	e, ok := u.Win.Canvas().Focused().(*chatEntry)
+	if !ok {
+		t.Fatalf("the focus is on %T, not a message box", u.Win.Canvas().Focused())
+	}
+	test.Type(e, "开会了")
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
+	core.mu.Lock()
+	sent := append([]string(nil), core.sent...)
+	core.mu.Unlock()
+	if len(sent) != 2 || sent[0] != "开会了" || sent[1] != "开会了" {
+		t.Fatalf("sent %q, want the message to each of the two", sent)
+	}
+	for _, id := range []string{"p1", "p2"} {
+		c := u.convs[id]
+		if c == nil || !slices.Contains(deepTexts(c.box), "开会了") {
+			t.Errorf("the conversation with %s does not show the message", id)
+		}
+	}
+	if e.Text != "" {
+		t.Errorf("the box still holds %q", e.Text)
+	}
+	if top := u.Win.Canvas().Overlays().Top(); top != nil {
+		t.Error("the dialog stays open after sending")
 	}
 }

@@ -197,6 +197,7 @@ func (u *UI) build() fyne.CanvasObject {
 		u.indexDirty = true
 		u.refreshPeers()
 	}
+	search.OnSubmitted = func(string) { u.openFirstMatch() }
 
 	u.tree = widget.NewTree(u.treeChildren, u.treeBranch, u.treeCreate, u.treeUpdate)
 	u.tree.OnSelected = func(id widget.TreeNodeID) {
@@ -691,6 +692,20 @@ func (u *UI) reindex() {
 		u.members[g] = rows
 	}
 	sort.Strings(u.groups)
+}
+
+// openFirstMatch opens the conversation with the first colleague the list shows (Enter in
+// the search).
+func (u *UI) openFirstMatch() {
+	u.reindex()
+	for _, g := range u.groups {
+		for _, id := range u.members[g] {
+			if p, ok := u.peers[strings.TrimPrefix(id, "p:")]; ok {
+				u.openConv(whoPeer(p), true)
+				return
+			}
+		}
+	}
 }
 
 // peersMoved notes that the tree's shape changed and redraws it soon, once for a burst.

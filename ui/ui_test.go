@@ -1473,3 +1473,28 @@ func TestMessageToManySendsOnEnter(t *testing.T) {
 		t.Error("the dialog stays open after sending")
 	}
 }
+
+// Enter in the colleagues' search opens the first colleague it shows, cursor in the box.
+func TestEnterInSearchOpensFirstMatch(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.HandleEvent(online("p2", "韩梅梅", "研发部", netip.MustParseAddrPort("10.0.0.3:2425")))
+	u.settle()
+	search := findEntry(u.Win.Content())
+	if search == nil || search.PlaceHolder != "Search colleagues" {
+		t.Fatal("no colleagues' search box")
+	}
+	test.Type(search, "韩")
+	search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
+	c := u.convs["p2"]
+	if c == nil || u.tabs.Selected() != c.tab {
+		t.Fatal("Enter in the search did not open the match's conversation")
+	}
+	if u.convs["p1"] != nil {
+		t.Error("a colleague the search does not show was opened")
+	}
+	if u.Win.Canvas().Focused() != c.input {
+		t.Errorf("the focus is on %T, not the message box", u.Win.Canvas().Focused())
+	}
+}

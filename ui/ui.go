@@ -144,6 +144,8 @@ type UI struct {
 	histSeq     int // the search whose results the tab waits for
 	// rows maps the tree's row widgets to the node they show now (for drops on a row).
 	rows map[fyne.CanvasObject]string
+	// spelled are the colleagues' nicks read in pinyin, by peer ID, for the search.
+	spelled map[string]spelledNick
 	// keyAlerted are the keys whose change was shown in a dialog (alertKeyChange).
 	keyAlerted map[string]bool
 }
@@ -156,7 +158,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		xfers: map[int]xfer.Transfer{}, offers: map[int]*offerCard{}, sends: map[int][]*offerCard{}, focused: true,
 		post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
-		rows:  map[fyne.CanvasObject]string{},
+		rows:  map[fyne.CanvasObject]string{}, spelled: map[string]spelledNick{},
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
 	u.away = core.Self().Away
@@ -419,6 +421,7 @@ func (u *UI) apply(ev lan.Event) {
 		u.peersMoved()
 	case event.PeerOffline:
 		delete(u.peers, ev.Peer.ID)
+		delete(u.spelled, ev.Peer.ID)
 		if c, ok := u.convs[ev.Peer.ID]; ok {
 			c.updateStatus()
 		}
@@ -644,7 +647,18 @@ func (u *UI) visible(p peers.Peer) bool {
 			return true
 		}
 	}
-	return false
+	sp, ok := u.spelled[p.ID]
+	if !ok || sp.nick != p.Nick {
+		sp = spelledNick{p.Nick, spell(p.Nick)} // once per colleague and name
+		u.spelled[p.ID] = sp
+	}
+	return sp.s.matches(u.filter)
+}
+
+// spelledNick is a colleague's nick and its pinyin readings.
+type spelledNick struct {
+	nick string
+	s    spelled
 }
 
 func groupName(p peers.Peer) string {

@@ -1498,3 +1498,24 @@ func TestEnterInSearchOpensFirstMatch(t *testing.T) {
 		t.Errorf("the focus is on %T, not the message box", u.Win.Canvas().Focused())
 	}
 }
+
+// The colleagues' search finds a Chinese name by its pinyin and by its initials.
+func TestSearchColleaguesByPinyin(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.HandleEvent(online("p2", "韩梅梅", "财务部", netip.MustParseAddrPort("10.0.0.3:2425")))
+	u.settle()
+	search := findEntry(u.Win.Content())
+	for q, want := range map[string]string{"li": "p1", "ll": "p1", "lil": "p1", "lilei": "p1", "hmm": "p2", "meimei": "p2"} {
+		search.SetText(q)
+		u.settle()
+		u.reindex()
+		var shown []string
+		for _, g := range u.groups {
+			shown = append(shown, u.members[g]...)
+		}
+		if len(shown) != 1 || shown[0] != "p:"+want {
+			t.Errorf("searching %q shows %v, want %s", q, shown, want)
+		}
+	}
+}

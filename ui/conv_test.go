@@ -286,6 +286,9 @@ func findEntry(o fyne.CanvasObject) *widget.Entry {
 	if e, ok := o.(*widget.Entry); ok {
 		return e
 	}
+	if e, ok := o.(*chatEntry); ok { // a message box (Message to many's)
+		return &e.Entry
+	}
 	if c, ok := o.(*fyne.Container); ok {
 		for _, c := range c.Objects {
 			if e := findEntry(c); e != nil {

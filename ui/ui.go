@@ -144,6 +144,8 @@ type UI struct {
 	histSeq     int // the search whose results the tab waits for
 	// rows maps the tree's row widgets to the node they show now (for drops on a row).
 	rows map[fyne.CanvasObject]string
+	// spelled are the colleagues' nicks read in pinyin, by peer ID, for the search.
+	spelled map[string]spelledNick
 	// keyAlerted are the keys whose change was shown in a dialog (alertKeyChange).
 	keyAlerted map[string]bool
 }
@@ -156,7 +158,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		xfers: map[int]xfer.Transfer{}, offers: map[int]*offerCard{}, sends: map[int][]*offerCard{}, focused: true,
 		post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
 		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
-		rows:  map[fyne.CanvasObject]string{},
+		rows:  map[fyne.CanvasObject]string{}, spelled: map[string]spelledNick{},
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
 	u.away = core.Self().Away
@@ -197,12 +199,22 @@ func (u *UI) build() fyne.CanvasObject {
 		u.indexDirty = true
 		u.refreshPeers()
 	}
+	search.OnSubmitted = func(string) { u.openFirstMatch() }
 
 	u.tree = widget.NewTree(u.treeChildren, u.treeBranch, u.treeCreate, u.treeUpdate)
 	u.tree.OnSelected = func(id widget.TreeNodeID) {
 		if pid, ok := strings.CutPrefix(id, "p:"); ok {
 			if p, ok := u.peers[pid]; ok {
-				u.openConv(whoPeer(p), true)
+				c := u.openConv(whoPeer(p), true)
+				// The tree takes the focus after telling its selection (treeNode.Tapped):
+				// the cursor goes to the message box once the tap is over.
+				u.after(0, func() {
+					u.do(func() {
+						if u.tabs.Selected() == c.tab {
+							u.Win.Canvas().Focus(c.input)
+						}
+					})
+				})
 			}
 		} else {
 			if u.tree.IsBranchOpen(id) {
@@ -409,6 +421,7 @@ func (u *UI) apply(ev lan.Event) {
 		u.peersMoved()
 	case event.PeerOffline:
 		delete(u.peers, ev.Peer.ID)
+		delete(u.spelled, ev.Peer.ID)
 		if c, ok := u.convs[ev.Peer.ID]; ok {
 			c.updateStatus()
 		}
@@ -475,6 +488,7 @@ func (u *UI) openConv(w who, focus bool) *conv {
 	if focus {
 		u.tabs.Select(c.tab)
 		u.markRead(c)
+		u.Win.Canvas().Focus(c.input) // the cursor in the message box, ready to type
 	}
 	return c
 }
@@ -633,7 +647,18 @@ func (u *UI) visible(p peers.Peer) bool {
 			return true
 		}
 	}
-	return false
+	sp, ok := u.spelled[p.ID]
+	if !ok || sp.nick != p.Nick {
+		sp = spelledNick{p.Nick, spell(p.Nick)} // once per colleague and name
+		u.spelled[p.ID] = sp
+	}
+	return sp.s.matches(u.filter)
+}
+
+// spelledNick is a colleague's nick and its pinyin readings.
+type spelledNick struct {
+	nick string
+	s    spelled
 }
 
 func groupName(p peers.Peer) string {
@@ -681,6 +706,20 @@ func (u *UI) reindex() {
 		u.members[g] = rows
 	}
 	sort.Strings(u.groups)
+}
+
+// openFirstMatch opens the conversation with the first colleague the list shows (Enter in
+// the search).
+func (u *UI) openFirstMatch() {
+	u.reindex()
+	for _, g := range u.groups {
+		for _, id := range u.members[g] {
+			if p, ok := u.peers[strings.TrimPrefix(id, "p:")]; ok {
+				u.openConv(whoPeer(p), true)
+				return
+			}
+		}
+	}
 }
 
 // peersMoved notes that the tree's shape changed and redraws it soon, once for a burst.
@@ -800,17 +839,35 @@ func (u *UI) messageToMany() {
 		dialog.ShowInformation(u.t("Message to many"), u.t("Choose colleagues first (tick them or a group)."), u.Win)
 		return
 	}
-	entry := widget.NewMultiLineEntry()
-	entry.SetMinRowsVisible(4)
-	dialog.ShowCustomConfirm(u.t("Message to %d colleagues", len(to)), u.t("Send"), u.t("Cancel"), entry, func(ok bool) {
-		if !ok || strings.TrimSpace(entry.Text) == "" {
-			return
+	// The box is a conversation's: it wraps, and Enter (or Ctrl+Enter) sends as there, also
+	// past an input method's composition.
+	var d *dialog.ConfirmDialog
+	var entry *chatEntry
+	send := func() bool {
+		text := strings.TrimRight(entry.Text, "\n")
+		if strings.TrimSpace(text) == "" {
+			return false
 		}
+		entry.SetText("") // sent once, whatever closes the dialog next
 		for _, p := range to {
-			c := u.openConv(whoPeer(p), false)
-			u.sendText(c, entry.Text)
+			u.sendText(u.openConv(whoPeer(p), false), text) // shown in each conversation
+		}
+		return true
+	}
+	entry = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() {
+		if send() {
+			d.Hide()
+		}
+	})
+	entry.SetMinRowsVisible(5)
+	d = dialog.NewCustomConfirm(u.t("Message to %d colleagues", len(to)), u.t("Send"), u.t("Cancel"), entry, func(ok bool) {
+		if ok {
+			send()
 		}
 	}, u.Win)
+	d.Resize(fyne.NewSize(520, d.MinSize().Height))
+	d.Show()
+	u.Win.Canvas().Focus(entry) // the cursor in the box, ready to type
 }
 
 // ---- transfers ----

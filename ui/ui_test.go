@@ -1392,3 +1392,130 @@ func TestPeerChosenTextShownSafely(t *testing.T) {
 		t.Errorf("the conversation shows %q", all)
 	}
 }
+
+// Opening a conversation, from the list (whose tree takes the focus after telling its
+// selection, as a tap does) or from a history result (also one whose conversation is in
+// front already), puts the cursor in its message box.
+func TestOpeningAConversationFocusesItsMessageBox(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.HandleEvent(online("p2", "韩梅梅", "研发部", netip.MustParseAddrPort("10.0.0.3:2425")))
+	u.settle()
+	canvas := u.Win.Canvas()
+
+	u.tree.Select("p:p1")
+	canvas.Focus(u.tree) // what treeNode.Tapped does after OnSelected
+	u.settle()
+	c := u.convs["p1"]
+	if c == nil || canvas.Focused() != c.input {
+		t.Fatalf("after opening from the list the focus is on %T, not the message box", canvas.Focused())
+	}
+
+	r := history.Record{ID: 1, Peer: "p2", PeerID: "p2", Nick: "韩梅梅", Addr: "10.0.0.3:2425", Text: "hi", Time: time.Now()}
+	u.openRecord(r)
+	u.settle()
+	canvas.Focus(u.tree) // the focus elsewhere; the result's conversation is in front already
+	u.openRecord(r)
+	u.settle()
+	if c2 := u.convs["p2"]; c2 == nil || canvas.Focused() != c2.input {
+		t.Fatalf("after opening a history result the focus is on %T, not the message box", canvas.Focused())
+	}
+}
+
+// Message to many opens with the cursor in its text box.
+func TestMessageToManyFocusesItsTextBox(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.settle()
+	u.checked["p1"] = true
+	u.messageToMany()
+	e, ok := u.Win.Canvas().Focused().(*chatEntry)
+	if !ok {
+		t.Fatalf("Message to many: the focus is on %T, not a message box", u.Win.Canvas().Focused())
+	}
+	if e.Wrapping != fyne.TextWrapWord || !e.MultiLine {
+		t.Error("Message to many's box does not wrap")
+	}
+}
+
+// Message to many's box sends on Enter as a conversation's does, and the message shows in
+// each recipient's conversation.
+func TestMessageToManySendsOnEnter(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.HandleEvent(online("p2", "韩梅梅", "研发部", netip.MustParseAddrPort("10.0.0.3:2425")))
+	u.settle()
+	u.checked["p1"], u.checked["p2"] = true, true
+	u.messageToMany()
+	e, ok := u.Win.Canvas().Focused().(*chatEntry)
+	if !ok {
+		t.Fatalf("the focus is on %T, not a message box", u.Win.Canvas().Focused())
+	}
+	test.Type(e, "开会了")
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
+	core.mu.Lock()
+	sent := append([]string(nil), core.sent...)
+	core.mu.Unlock()
+	if len(sent) != 2 || sent[0] != "开会了" || sent[1] != "开会了" {
+		t.Fatalf("sent %q, want the message to each of the two", sent)
+	}
+	for _, id := range []string{"p1", "p2"} {
+		c := u.convs[id]
+		if c == nil || !slices.Contains(deepTexts(c.box), "开会了") {
+			t.Errorf("the conversation with %s does not show the message", id)
+		}
+	}
+	if e.Text != "" {
+		t.Errorf("the box still holds %q", e.Text)
+	}
+	if top := u.Win.Canvas().Overlays().Top(); top != nil {
+		t.Error("the dialog stays open after sending")
+	}
+}
+
+// Enter in the colleagues' search opens the first colleague it shows, cursor in the box.
+func TestEnterInSearchOpensFirstMatch(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.HandleEvent(online("p2", "韩梅梅", "研发部", netip.MustParseAddrPort("10.0.0.3:2425")))
+	u.settle()
+	search := findEntry(u.Win.Content())
+	if search == nil || search.PlaceHolder != "Search colleagues" {
+		t.Fatal("no colleagues' search box")
+	}
+	test.Type(search, "韩")
+	search.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
+	c := u.convs["p2"]
+	if c == nil || u.tabs.Selected() != c.tab {
+		t.Fatal("Enter in the search did not open the match's conversation")
+	}
+	if u.convs["p1"] != nil {
+		t.Error("a colleague the search does not show was opened")
+	}
+	if u.Win.Canvas().Focused() != c.input {
+		t.Errorf("the focus is on %T, not the message box", u.Win.Canvas().Focused())
+	}
+}
+
+// The colleagues' search finds a Chinese name by its pinyin and by its initials.
+func TestSearchColleaguesByPinyin(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.HandleEvent(online("p2", "韩梅梅", "财务部", netip.MustParseAddrPort("10.0.0.3:2425")))
+	u.settle()
+	search := findEntry(u.Win.Content())
+	for q, want := range map[string]string{"li": "p1", "ll": "p1", "lil": "p1", "lilei": "p1", "hmm": "p2", "meimei": "p2"} {
+		search.SetText(q)
+		u.settle()
+		u.reindex()
+		var shown []string
+		for _, g := range u.groups {
+			shown = append(shown, u.members[g]...)
+		}
+		if len(shown) != 1 || shown[0] != "p:"+want {
+			t.Errorf("searching %q shows %v, want %s", q, shown, want)
+		}
+	}
+}

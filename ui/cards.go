@@ -13,6 +13,7 @@ import (
 
 	"feigo/event"
 	"feigo/history"
+	"feigo/ipmsg"
 	"feigo/xfer"
 )
 
@@ -37,6 +38,8 @@ type offerCard struct {
 	saveAs *widget.Button
 	cancel *widget.Button
 	open   *widget.Button
+	// openFile opens the one file of a finished download.
+	openFile *widget.Button
 }
 
 // cardsOf returns the cards that show transfer id.
@@ -167,6 +170,7 @@ func (u *UI) addCard(c *conv, t xfer.Transfer) *offerCard {
 	})
 	card.cancel = widget.NewButton(u.t("Decline"), func() { u.stopTransfer(id) })
 	card.open = widget.NewButton(u.t("Open folder"), nil)
+	card.openFile = widget.NewButton(u.t("Open file"), nil)
 	var head string
 	files := describeFiles(t)
 	if card.out {
@@ -180,7 +184,7 @@ func (u *UI) addCard(c *conv, t xfer.Transfer) *offerCard {
 	filesLabel := widget.NewLabel(files)
 	filesLabel.Wrapping = fyne.TextWrapWord
 	card.box = container.NewVBox(widget.NewLabelWithStyle(head, fyne.TextAlign(0), fyne.TextStyle{Bold: true}), filesLabel,
-		card.bar, card.info, container.NewHBox(card.accept, card.saveAs, card.cancel, card.open))
+		card.bar, card.info, container.NewHBox(card.accept, card.saveAs, card.cancel, card.openFile, card.open))
 	if card.out {
 		u.sends[id] = append(u.sends[id], card)
 	} else {
@@ -265,6 +269,18 @@ func (card *offerCard) update(t xfer.Transfer) {
 	show(card.open, !card.out && t.State == xfer.StateDone && t.Dest != "")
 	dest := t.Dest
 	card.open.OnTapped = func() { u.openFolder(dest) }
+	file := savedFile(t)
+	show(card.openFile, !card.out && t.State == xfer.StateDone && file != "")
+	card.openFile.OnTapped = func() { u.openPath(file) }
+}
+
+// savedFile is where the one file of a finished incoming transfer was saved, or "" when
+// the transfer is of several files, or of a folder.
+func savedFile(t xfer.Transfer) string {
+	if len(t.Files) != 1 || t.Files[0].Attr != ipmsg.FileRegular {
+		return ""
+	}
+	return t.Files[0].Path
 }
 
 // cardOf returns the card in c that shows the transfer of the history record r, if any.

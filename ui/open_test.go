@@ -3,9 +3,12 @@ package ui
 import (
 	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -88,5 +91,30 @@ func TestOpenFileOnlyForOneFile(t *testing.T) {
 		if card.openFile.Visible() || !card.open.Visible() {
 			t.Errorf("%d: open file %v, open folder %v", i, card.openFile.Visible(), card.open.Visible())
 		}
+	}
+}
+
+// xdgOpen reports what xdg-open says when nothing opens a file (it exits with an error),
+// not when a program it started keeps running, and a missing xdg-open.
+func TestXDGOpenReadsTheExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if err := xdgOpen(script("ok", "exit 0"), "file:///tmp/x", time.Minute); err != nil {
+		t.Errorf("exit 0: %v", err)
+	}
+	if err := xdgOpen(script("none", "exit 3"), "file:///tmp/x", time.Minute); err == nil || !strings.Contains(err.Error(), "status 3") {
+		t.Errorf("exit 3: %v", err)
+	}
+	if err := xdgOpen(script("runs", "sleep 5"), "file:///tmp/x", 50*time.Millisecond); err != nil {
+		t.Errorf("still running: %v", err)
+	}
+	if err := xdgOpen(filepath.Join(dir, "missing"), "file:///tmp/x", time.Minute); err == nil {
+		t.Error("a missing opener: no error")
 	}
 }

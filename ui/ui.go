@@ -160,7 +160,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		xfers: map[int]xfer.Transfer{}, offers: map[int]*offerCard{}, sends: map[int][]*offerCard{}, focused: true,
 		post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
 		after:  func(d time.Duration, f func()) { time.AfterFunc(d, f) },
-		opener: app.OpenURL,
+		opener: desktopOpener(app),
 		rows:   map[fyne.CanvasObject]string{},
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())

@@ -40,6 +40,42 @@ type offerCard struct {
 	open   *widget.Button
 	// openFile opens the one file of a finished download.
 	openFile *widget.Button
+	// picks are an incoming offer's files, one check box each, when it has several:
+	// Accept and Save as take the ticked ones.
+	picks []*widget.Check
+	names []string // the offered files' names, as picks lists them
+}
+
+// picked returns the names of the files ticked on the card, or nil for all of them (or
+// a card with no check boxes): what Accept's only takes.
+func (card *offerCard) picked() []string {
+	var names []string
+	for i, ch := range card.picks {
+		if ch.Checked {
+			names = append(names, card.names[i])
+		}
+	}
+	if len(names) == len(card.picks) {
+		return nil
+	}
+	return names
+}
+
+// pickChanged lets Accept and Save as be tapped only while a file is ticked.
+func (card *offerCard) pickChanged() {
+	none := len(card.picks) > 0
+	for _, ch := range card.picks {
+		if ch.Checked {
+			none = false
+		}
+	}
+	for _, b := range []*widget.Button{card.accept, card.saveAs} {
+		if none {
+			b.Disable()
+		} else {
+			b.Enable()
+		}
+	}
 }
 
 // cardsOf returns the cards that show transfer id.
@@ -149,8 +185,9 @@ func (u *UI) addCard(c *conv, t xfer.Transfer) *offerCard {
 	card.info.Wrapping = fyne.TextWrapWord
 	id := t.ID
 	accept := func(dir string) {
+		only := card.picked()
 		u.work(func(context.Context) func() {
-			_, err := u.core.Accept(id, dir, nil)
+			_, err := u.core.Accept(id, dir, only)
 			return u.showErr(err)
 		})
 	}
@@ -183,7 +220,19 @@ func (u *UI) addCard(c *conv, t xfer.Transfer) *offerCard {
 	}
 	filesLabel := widget.NewLabel(files)
 	filesLabel.Wrapping = fyne.TextWrapWord
-	card.box = container.NewVBox(widget.NewLabelWithStyle(head, fyne.TextAlign(0), fyne.TextStyle{Bold: true}), filesLabel,
+	var filesObj fyne.CanvasObject = filesLabel
+	if !card.out && len(t.Files) > 1 && t.State == xfer.StateOffered {
+		list := container.NewVBox()
+		for _, f := range t.Files {
+			ch := widget.NewCheck(fileText(f), func(bool) { card.pickChanged() })
+			ch.Checked = true
+			card.picks = append(card.picks, ch)
+			card.names = append(card.names, f.Name)
+			list.Add(ch)
+		}
+		filesObj = list
+	}
+	card.box = container.NewVBox(widget.NewLabelWithStyle(head, fyne.TextAlign(0), fyne.TextStyle{Bold: true}), filesObj,
 		card.bar, card.info, container.NewHBox(card.accept, card.saveAs, card.cancel, card.openFile, card.open))
 	if card.out {
 		u.sends[id] = append(u.sends[id], card)
@@ -259,6 +308,11 @@ func (card *offerCard) update(t xfer.Transfer) {
 		}
 	}
 	show(card.accept, !card.out && (offered || t.State == xfer.StateFailed))
+	if !offered { // the choice is made
+		for _, ch := range card.picks {
+			ch.Disable()
+		}
+	}
 	show(card.saveAs, !card.out && offered)
 	show(card.cancel, !t.Final())
 	if offered && !card.out {

@@ -118,3 +118,51 @@ func TestXDGOpenReadsTheExitStatus(t *testing.T) {
 		t.Error("a missing opener: no error")
 	}
 }
+
+// An offer of several files lists them with a check box each, all ticked; Accept takes the
+// ticked ones (by the names xfer matches), cannot be tapped with none ticked, and the boxes
+// are locked once the offer is answered.
+func TestOfferAcceptsTheTickedFiles(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "R&D", bobAddr))
+	offer := xfer.Transfer{ID: 9, Direction: event.In, State: xfer.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
+		Files: []xfer.TransferFile{
+			{FileInfo: ipmsg.FileInfo{Name: "a.pdf", Size: 1, Attr: ipmsg.FileRegular}},
+			{FileInfo: ipmsg.FileInfo{Name: "b.pdf", Size: 2, Attr: ipmsg.FileRegular}},
+			{FileInfo: ipmsg.FileInfo{Name: "pics", Size: 3, Attr: ipmsg.FileDir}},
+		}}
+	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &offer})
+	card := u.offers[9]
+	if len(card.picks) != 3 {
+		t.Fatalf("check boxes %d, card %q", len(card.picks), texts(card.box))
+	}
+	for _, ch := range card.picks {
+		if !ch.Checked {
+			t.Fatalf("%q not ticked at first", ch.Text)
+		}
+	}
+	if card.picks[2].Text != "pics/ (3 B)" {
+		t.Errorf("folder's box %q", card.picks[2].Text)
+	}
+	for _, ch := range card.picks {
+		test.Tap(ch)
+	}
+	if !card.accept.Disabled() || !card.saveAs.Disabled() {
+		t.Fatal("Accept or Save as can be tapped with no file ticked")
+	}
+	test.Tap(card.picks[1])
+	test.Tap(card.picks[2])
+	if card.accept.Disabled() {
+		t.Fatal("Accept disabled with files ticked")
+	}
+	test.Tap(card.accept)
+	u.settle()
+	if len(core.acceptedOnly) != 1 || strings.Join(core.acceptedOnly[0], "|") != "b.pdf|pics" {
+		t.Fatalf("accepted only %q", core.acceptedOnly)
+	}
+	offer.State = xfer.StateActive
+	u.HandleEvent(lan.Event{Type: event.TransferStarted, Transfer: &offer})
+	if !card.picks[0].Disabled() {
+		t.Error("check boxes still change an answered offer")
+	}
+}

@@ -823,13 +823,18 @@ func (u *UI) messageToMany() {
 func describeFiles(t xfer.Transfer) string {
 	var names []string
 	for _, f := range t.Files {
-		n := f.Name
-		if f.IsDir() {
-			n += "/"
-		}
-		names = append(names, fmt.Sprintf("%s (%s)", n, xfer.FormatSize(f.Size)))
+		names = append(names, fileText(f))
 	}
 	return strings.Join(names, ", ")
+}
+
+// fileText is "name (size)", a folder's name ending in a slash.
+func fileText(f xfer.TransferFile) string {
+	n := f.Name
+	if f.IsDir() {
+		n += "/"
+	}
+	return fmt.Sprintf("%s (%s)", n, xfer.FormatSize(f.Size))
 }
 
 // progressText is "12.0 MiB / 100 MiB · 5.1 MiB/s, 17s left" or the state and its reason.

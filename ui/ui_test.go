@@ -33,24 +33,26 @@ import (
 // goroutines, as it does the node: its fields are guarded by mu; a test reads them after
 // settle, which orders it after the calls.
 type fakeCore struct {
-	mu        sync.Mutex
-	self      ipmsg.Entry
-	peers     []peers.Peer
-	xfers     []xfer.Transfer
-	sent      []string
-	sendIDs   []string
-	fail      bool
-	accepted  []int
-	declined  []int
-	cancelled []int
-	files     [][]string
-	fileTo    [][]netip.AddrPort
-	hist      *history.Store
-	queued    []string
-	queuedIDs map[string]int64 // send ID → record
-	keepDays  int
-	verified  []string // Verify calls: "query/confirm"
-	pages     int      // calls of HistoryPage
+	mu       sync.Mutex
+	self     ipmsg.Entry
+	peers    []peers.Peer
+	xfers    []xfer.Transfer
+	sent     []string
+	sendIDs  []string
+	fail     bool
+	accepted []int
+	// acceptedOnly is what each Accept call took as only.
+	acceptedOnly [][]string
+	declined     []int
+	cancelled    []int
+	files        [][]string
+	fileTo       [][]netip.AddrPort
+	hist         *history.Store
+	queued       []string
+	queuedIDs    map[string]int64 // send ID → record
+	keepDays     int
+	verified     []string // Verify calls: "query/confirm"
+	pages        int      // calls of HistoryPage
 	// holdFiles makes SendFiles wait for its context to end.
 	holdFiles bool
 	// gate, when set, is called as a call named so begins, without mu: a test holds
@@ -244,10 +246,11 @@ func (f *fakeCore) Transfers() []xfer.Transfer {
 	return slices.Clone(f.xfers)
 }
 
-func (f *fakeCore) Accept(id int, _ string, _ []string) (xfer.Transfer, error) {
+func (f *fakeCore) Accept(id int, _ string, only []string) (xfer.Transfer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.accepted = append(f.accepted, id)
+	f.acceptedOnly = append(f.acceptedOnly, only)
 	return xfer.Transfer{ID: id}, nil
 }
 

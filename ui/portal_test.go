@@ -1,0 +1,109 @@
+package ui
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// privateBus starts a session bus of the test's own and returns its address.
+func privateBus(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("dbus-daemon"); err != nil {
+		t.Skip("no dbus-daemon:", err)
+	}
+	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(addr)
+}
+
+func busConn(t *testing.T, addr string) *dbus.Conn {
+	t.Helper()
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// fakePortal is a FileChooser portal: it records what it was asked and answers with code
+// and uris on the request's path, as xdg-desktop-portal does once the person has chosen.
+type fakePortal struct {
+	mu    sync.Mutex
+	conn  *dbus.Conn
+	code  uint32
+	uris  []string
+	title string
+	opts  map[string]dbus.Variant
+}
+
+func (f *fakePortal) OpenFile(sender dbus.Sender, parent, title string, opts map[string]dbus.Variant) (dbus.ObjectPath, *dbus.Error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.title, f.opts = title, opts
+	token, _ := opts["handle_token"].Value().(string)
+	path := dbus.ObjectPath(portalPath + "/request/" + strings.ReplaceAll(strings.TrimPrefix(string(sender), ":"), ".", "_") + "/" + token)
+	// Before the reply: the client must be listening already (the real portal may be as quick).
+	_ = f.conn.Emit(path, portalRequest+".Response", f.code, map[string]dbus.Variant{"uris": dbus.MakeVariant(f.uris)})
+	return path, nil
+}
+
+func TestPortalChoosesFiles(t *testing.T) {
+	addr := privateBus(t)
+	srv := busConn(t, addr)
+	fake := &fakePortal{conn: srv, uris: []string{"file:///home/w/a%20b.pdf", "file:///home/w/c.txt"}}
+	if err := srv.Export(fake, portalPath, portalChooser); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := srv.RequestName(portalName, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatal(r, err)
+	}
+	p := &portal{conn: busConn(t, addr)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := p.open(ctx, chooseOptions{title: "Send files", multiple: true})
+	if err != nil || strings.Join(got, "|") != "/home/w/a b.pdf|/home/w/c.txt" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if fake.title != "Send files" || fake.opts["multiple"].Value() != true || fake.opts["directory"].Value() != false {
+		t.Fatalf("asked %q %v", fake.title, fake.opts)
+	}
+	fake.code = 1 // the person cancelled
+	fake.mu.Unlock()
+	got, err = p.open(ctx, chooseOptions{title: "Send folder", directory: true})
+	fake.mu.Lock()
+	if err != nil || got != nil || fake.opts["directory"].Value() != true {
+		t.Fatalf("cancelled: %q, %v, asked %v", got, err, fake.opts)
+	}
+}
+
+// With a bus but no portal on it, open says so, for the caller to fall back to Fyne's dialogs.
+func TestPortalAbsent(t *testing.T) {
+	p := &portal{conn: busConn(t, privateBus(t))}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := p.open(ctx, chooseOptions{title: "x"}); !errors.Is(err, ErrNoPortal) {
+		t.Fatalf("no portal: %v", err)
+	}
+}

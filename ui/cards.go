@@ -7,8 +7,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
 	"feigo/event"
@@ -193,17 +191,7 @@ func (u *UI) addCard(c *conv, t xfer.Transfer) *offerCard {
 	}
 	card.accept = widget.NewButton(u.t("Accept"), func() { accept("") })
 	card.saveAs = widget.NewButton(u.t("Save as…"), func() {
-		d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
-			if err == nil && dir != nil {
-				accept(dir.Path())
-			}
-		}, u.Win)
-		if home := u.opt.Settings.DownloadDir; home != "" {
-			if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
-				d.SetLocation(l)
-			}
-		}
-		d.Show()
+		u.chooseFolder(u.t("Save as"), u.opt.Settings.DownloadDir, accept)
 	})
 	card.cancel = widget.NewButton(u.t("Decline"), func() { u.stopTransfer(id) })
 	card.open = widget.NewButton(u.t("Open folder"), nil)

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -100,4 +104,66 @@ func (p *portal) open(ctx context.Context, o chooseOptions) ([]string, error) {
 			return paths, nil
 		}
 	}
+}
+
+// fileChooser asks the person for files or a folder: the desktop portal, or a fake in
+// tests. choose blocks (it runs in the background, through work); ErrNoPortal or any
+// other error makes the window fall back to Fyne's dialogs.
+type fileChooser interface {
+	choose(ctx context.Context, o chooseOptions) ([]string, error)
+}
+
+// sessionPortal is the portal on the session bus, connected at its first use.
+type sessionPortal struct {
+	once sync.Once
+	p    *portal
+	err  error
+}
+
+func (s *sessionPortal) choose(ctx context.Context, o chooseOptions) ([]string, error) {
+	s.once.Do(func() {
+		conn, err := dbus.ConnectSessionBus()
+		if err != nil {
+			s.err = fmt.Errorf("%w: %v", ErrNoPortal, err)
+			return
+		}
+		s.p = &portal{conn: conn}
+	})
+	if s.err != nil {
+		return nil, s.err
+	}
+	return s.p.open(ctx, o)
+}
+
+// chooseFolder asks for a folder, titled title, and hands it to then on Fyne's goroutine:
+// through the chooser in the background, or Fyne's folder dialog when it fails. Nothing
+// happens when the person cancels.
+func (u *UI) chooseFolder(title, start string, then func(dir string)) {
+	c := u.chooser
+	u.work(func(ctx context.Context) func() {
+		paths, err := c.choose(ctx, chooseOptions{title: title, directory: true})
+		switch {
+		case err != nil:
+			return func() { u.fyneFolder(title, start, then) }
+		case len(paths) == 0:
+			return nil
+		}
+		return func() { then(paths[0]) }
+	})
+}
+
+// fyneFolder is chooseFolder's fallback: Fyne's folder dialog, opened at start if set.
+func (u *UI) fyneFolder(title, start string, then func(dir string)) {
+	d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
+		if err == nil && dir != nil {
+			then(dir.Path())
+		}
+	}, u.Win)
+	d.SetTitleText(title)
+	if start != "" {
+		if l, err := storage.ListerForURI(storage.NewFileURI(start)); err == nil {
+			d.SetLocation(l)
+		}
+	}
+	d.Show()
 }

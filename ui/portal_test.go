@@ -4,12 +4,18 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"feigo/event"
+	"feigo/ipmsg"
+	"feigo/lan"
+	"feigo/xfer"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/test"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -105,5 +111,60 @@ func TestPortalAbsent(t *testing.T) {
 	defer cancel()
 	if _, err := p.open(ctx, chooseOptions{title: "x"}); !errors.Is(err, ErrNoPortal) {
 		t.Fatalf("no portal: %v", err)
+	}
+}
+
+// fakeChooser stands in for the desktop portal: it records what it was asked and answers
+// paths or err.
+type fakeChooser struct {
+	mu    sync.Mutex
+	asked []chooseOptions
+	paths []string
+	err   error
+}
+
+func (f *fakeChooser) choose(_ context.Context, o chooseOptions) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked = append(f.asked, o)
+	return f.paths, f.err
+}
+
+// Save as asks the desktop's chooser for a folder, titled Save as, and accepts the offer
+// into the folder chosen; without a portal it opens Fyne's folder dialog, titled so too.
+func TestSaveAsUsesTheDesktopChooserElseFyne(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	fc := &fakeChooser{paths: []string{"/home/w/Reports"}}
+	u.chooser = fc
+	u.HandleEvent(online("b", "Bob", "R&D", bobAddr))
+	offer := xfer.Transfer{ID: 7, Direction: event.In, State: xfer.StateOffered, PeerID: "b", Nick: "Bob", Addr: bobAddr,
+		Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "r.xlsx", Size: 1, Attr: ipmsg.FileRegular}}}}
+	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &offer})
+	test.Tap(u.offers[7].saveAs)
+	u.settle()
+	if len(fc.asked) != 1 || fc.asked[0] != (chooseOptions{title: "Save as", directory: true}) {
+		t.Fatalf("asked %+v", fc.asked)
+	}
+	if len(core.acceptedDirs) != 1 || core.acceptedDirs[0] != "/home/w/Reports" {
+		t.Fatalf("accepted into %q", core.acceptedDirs)
+	}
+	if top := u.Win.Canvas().Overlays().Top(); top != nil {
+		t.Fatalf("a Fyne dialog besides the desktop's: %q", deepTexts(top))
+	}
+
+	fc.err = ErrNoPortal
+	test.Tap(u.offers[7].saveAs)
+	u.settle()
+	top := u.Win.Canvas().Overlays().Top()
+	if top == nil || !slices.Contains(deepTexts(top), "Save as") {
+		t.Fatalf("no Fyne folder dialog titled Save as without a portal")
+	}
+}
+
+// Without a session bus the desktop's chooser reports no portal (the window falls back).
+func TestSessionPortalWithoutABus(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+t.TempDir()+"/none")
+	if _, err := (&sessionPortal{}).choose(context.Background(), chooseOptions{}); !errors.Is(err, ErrNoPortal) {
+		t.Fatalf("no bus: %v", err)
 	}
 }

@@ -118,6 +118,8 @@ type UI struct {
 	// opener opens a file or folder with the desktop's program for it: app.OpenURL (tests:
 	// a fake). It is called off Fyne's goroutine.
 	opener func(*url.URL) error
+	// chooser is the desktop's file chooser (the portal; tests: a fake).
+	chooser fileChooser
 	// post hands a function to Fyne's goroutine: fyne.Do (tests: their own loop).
 	post func(func())
 	// ctx lives as long as the window: the background calls (work) run with it. It and
@@ -160,8 +162,8 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		xfers: map[int]xfer.Transfer{}, offers: map[int]*offerCard{}, sends: map[int][]*offerCard{}, focused: true,
 		post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
 		after:  func(d time.Duration, f func()) { time.AfterFunc(d, f) },
-		opener: desktopOpener(app),
-		rows:   map[fyne.CanvasObject]string{},
+		opener: desktopOpener(app), chooser: &sessionPortal{},
+		rows: map[fyne.CanvasObject]string{},
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
 	u.away = core.Self().Away

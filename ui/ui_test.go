@@ -43,6 +43,7 @@ type fakeCore struct {
 	accepted []int
 	// acceptedOnly is what each Accept call took as only.
 	acceptedOnly [][]string
+	acceptedDirs []string
 	declined     []int
 	cancelled    []int
 	files        [][]string
@@ -246,10 +247,11 @@ func (f *fakeCore) Transfers() []xfer.Transfer {
 	return slices.Clone(f.xfers)
 }
 
-func (f *fakeCore) Accept(id int, _ string, only []string) (xfer.Transfer, error) {
+func (f *fakeCore) Accept(id int, dir string, only []string) (xfer.Transfer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.accepted = append(f.accepted, id)
+	f.acceptedDirs = append(f.acceptedDirs, dir)
 	f.acceptedOnly = append(f.acceptedOnly, only)
 	return xfer.Transfer{ID: id}, nil
 }
@@ -310,6 +312,7 @@ func newTestWindow(tb testing.TB, app fyne.App, core Core, opt Options) *testUI 
 	tb.Helper()
 	u := &testUI{UI: New(app, core, opt), tb: tb, loop: &uiLoop{wake: make(chan struct{}, 1)}, inbox: NewInbox(0)}
 	u.post = u.loop.post
+	u.chooser = &fakeChooser{err: ErrNoPortal}        // no desktop portal: Fyne's dialogs
 	u.after = func(_ time.Duration, f func()) { f() } // the tree's coalesced redraw: at once
 	u.Follow(u.inbox)
 	tb.Cleanup(func() {

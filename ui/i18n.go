@@ -62,6 +62,8 @@ var zh = map[string]string{
 	"Open folder":                         "打开文件夹",
 	"Open file":                           "打开文件",
 	"Save as":                             "另存为",
+	"Send files":                          "发送文件",
+	"Send folder":                         "发送文件夹",
 	"Nothing could open %s: %v":           "没有程序能打开 %s：%v",
 	"offers you %d file(s), %s":           "向你发送 %d 个文件，%s",
 	"You offered %d file(s), %s":          "你发送了 %d 个文件，%s",

@@ -152,6 +152,39 @@ func (u *UI) chooseFolder(title, start string, then func(dir string)) {
 	})
 }
 
+// choose asks for files, or a folder, as o says, and hands the paths to then on Fyne's
+// goroutine: through the chooser in the background, or Fyne's dialog (one file or folder)
+// when it fails. Nothing happens when the person cancels.
+func (u *UI) choose(o chooseOptions, then func(paths []string)) {
+	c := u.chooser
+	u.work(func(ctx context.Context) func() {
+		paths, err := c.choose(ctx, o)
+		switch {
+		case err != nil && o.directory:
+			return func() { u.fyneFolder(o.title, "", func(dir string) { then([]string{dir}) }) }
+		case err != nil:
+			return func() { u.fyneFile(o.title, then) }
+		case len(paths) == 0:
+			return nil
+		}
+		return func() { then(paths) }
+	})
+}
+
+// fyneFile is choose's fallback for files: Fyne's dialog, which picks one.
+func (u *UI) fyneFile(title string, then func(paths []string)) {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		then([]string{path})
+	}, u.Win)
+	d.SetTitleText(title)
+	d.Show()
+}
+
 // fyneFolder is chooseFolder's fallback: Fyne's folder dialog, opened at start if set.
 func (u *UI) fyneFolder(title, start string, then func(dir string)) {
 	d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {

@@ -8,6 +8,7 @@ import (
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/xfer"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -166,5 +167,36 @@ func TestSessionPortalWithoutABus(t *testing.T) {
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+t.TempDir()+"/none")
 	if _, err := (&sessionPortal{}).choose(context.Background(), chooseOptions{}); !errors.Is(err, ErrNoPortal) {
 		t.Fatalf("no bus: %v", err)
+	}
+}
+
+// Send file asks the desktop's chooser for several files, Send folder for a folder; the
+// paths chosen are sent; without a portal Fyne's dialogs open, titled as the button says.
+func TestSendFilesAndFolderUseTheDesktopChooser(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	fc := &fakeChooser{paths: []string{"/home/w/a.pdf", "/home/w/b.pdf"}}
+	u.chooser = fc
+	u.HandleEvent(online("b", "Bob", "R&D", bobAddr))
+	c := u.openConv(whoPeer(u.peers["b"]), true)
+	test.Tap(findButton(c.tab.Content, "Send file…"))
+	u.settle()
+	fc.paths = []string{"/home/w/Reports"}
+	test.Tap(findButton(c.tab.Content, "Send folder…"))
+	u.settle()
+	if len(fc.asked) != 2 || fc.asked[0] != (chooseOptions{title: "Send files", multiple: true}) ||
+		fc.asked[1] != (chooseOptions{title: "Send folder", directory: true}) {
+		t.Fatalf("asked %+v", fc.asked)
+	}
+	core.mu.Lock()
+	got := fmt.Sprint(core.files)
+	core.mu.Unlock()
+	if got != "[[/home/w/a.pdf /home/w/b.pdf] [/home/w/Reports]]" {
+		t.Fatalf("sent %s", got)
+	}
+	fc.err = ErrNoPortal
+	test.Tap(findButton(c.tab.Content, "Send folder…"))
+	u.settle()
+	if top := u.Win.Canvas().Overlays().Top(); top == nil || !slices.Contains(deepTexts(top), "Send folder") {
+		t.Fatal("no Fyne folder dialog titled Send folder without a portal")
 	}
 }

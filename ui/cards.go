@@ -7,12 +7,11 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
 	"feigo/event"
 	"feigo/history"
+	"feigo/ipmsg"
 	"feigo/xfer"
 )
 
@@ -37,6 +36,44 @@ type offerCard struct {
 	saveAs *widget.Button
 	cancel *widget.Button
 	open   *widget.Button
+	// openFile opens the one file of a finished download.
+	openFile *widget.Button
+	// picks are an incoming offer's files, one check box each, when it has several:
+	// Accept and Save as take the ticked ones.
+	picks []*widget.Check
+	names []string // the offered files' names, as picks lists them
+}
+
+// picked returns the names of the files ticked on the card, or nil for all of them (or
+// a card with no check boxes): what Accept's only takes.
+func (card *offerCard) picked() []string {
+	var names []string
+	for i, ch := range card.picks {
+		if ch.Checked {
+			names = append(names, card.names[i])
+		}
+	}
+	if len(names) == len(card.picks) {
+		return nil
+	}
+	return names
+}
+
+// pickChanged lets Accept and Save as be tapped only while a file is ticked.
+func (card *offerCard) pickChanged() {
+	none := len(card.picks) > 0
+	for _, ch := range card.picks {
+		if ch.Checked {
+			none = false
+		}
+	}
+	for _, b := range []*widget.Button{card.accept, card.saveAs} {
+		if none {
+			b.Disable()
+		} else {
+			b.Enable()
+		}
+	}
 }
 
 // cardsOf returns the cards that show transfer id.
@@ -146,27 +183,19 @@ func (u *UI) addCard(c *conv, t xfer.Transfer) *offerCard {
 	card.info.Wrapping = fyne.TextWrapWord
 	id := t.ID
 	accept := func(dir string) {
+		only := card.picked()
 		u.work(func(context.Context) func() {
-			_, err := u.core.Accept(id, dir, nil)
+			_, err := u.core.Accept(id, dir, only)
 			return u.showErr(err)
 		})
 	}
 	card.accept = widget.NewButton(u.t("Accept"), func() { accept("") })
 	card.saveAs = widget.NewButton(u.t("Save as…"), func() {
-		d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
-			if err == nil && dir != nil {
-				accept(dir.Path())
-			}
-		}, u.Win)
-		if home := u.opt.Settings.DownloadDir; home != "" {
-			if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
-				d.SetLocation(l)
-			}
-		}
-		d.Show()
+		u.chooseFolder(u.t("Save as"), u.opt.Settings.DownloadDir, accept)
 	})
 	card.cancel = widget.NewButton(u.t("Decline"), func() { u.stopTransfer(id) })
 	card.open = widget.NewButton(u.t("Open folder"), nil)
+	card.openFile = widget.NewButton(u.t("Open file"), nil)
 	var head string
 	files := describeFiles(t)
 	if card.out {
@@ -179,8 +208,20 @@ func (u *UI) addCard(c *conv, t xfer.Transfer) *offerCard {
 	}
 	filesLabel := widget.NewLabel(files)
 	filesLabel.Wrapping = fyne.TextWrapWord
-	card.box = container.NewVBox(widget.NewLabelWithStyle(head, fyne.TextAlign(0), fyne.TextStyle{Bold: true}), filesLabel,
-		card.bar, card.info, container.NewHBox(card.accept, card.saveAs, card.cancel, card.open))
+	var filesObj fyne.CanvasObject = filesLabel
+	if !card.out && len(t.Files) > 1 && t.State == xfer.StateOffered {
+		list := container.NewVBox()
+		for _, f := range t.Files {
+			ch := widget.NewCheck(fileText(f), func(bool) { card.pickChanged() })
+			ch.Checked = true
+			card.picks = append(card.picks, ch)
+			card.names = append(card.names, f.Name)
+			list.Add(ch)
+		}
+		filesObj = list
+	}
+	card.box = container.NewVBox(widget.NewLabelWithStyle(head, fyne.TextAlign(0), fyne.TextStyle{Bold: true}), filesObj,
+		card.bar, card.info, container.NewHBox(card.accept, card.saveAs, card.cancel, card.openFile, card.open))
 	if card.out {
 		u.sends[id] = append(u.sends[id], card)
 	} else {
@@ -255,6 +296,11 @@ func (card *offerCard) update(t xfer.Transfer) {
 		}
 	}
 	show(card.accept, !card.out && (offered || t.State == xfer.StateFailed))
+	if !offered { // the choice is made
+		for _, ch := range card.picks {
+			ch.Disable()
+		}
+	}
 	show(card.saveAs, !card.out && offered)
 	show(card.cancel, !t.Final())
 	if offered && !card.out {
@@ -265,6 +311,18 @@ func (card *offerCard) update(t xfer.Transfer) {
 	show(card.open, !card.out && t.State == xfer.StateDone && t.Dest != "")
 	dest := t.Dest
 	card.open.OnTapped = func() { u.openFolder(dest) }
+	file := savedFile(t)
+	show(card.openFile, !card.out && t.State == xfer.StateDone && file != "")
+	card.openFile.OnTapped = func() { u.openPath(file) }
+}
+
+// savedFile is where the one file of a finished incoming transfer was saved, or "" when
+// the transfer is of several files, or of a folder.
+func savedFile(t xfer.Transfer) string {
+	if len(t.Files) != 1 || t.Files[0].Attr != ipmsg.FileRegular {
+		return ""
+	}
+	return t.Files[0].Path
 }
 
 // cardOf returns the card in c that shows the transfer of the history record r, if any.

@@ -99,21 +99,10 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	c.input = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
 	send := widget.NewButton(u.t("Send"), c.submit)
 	file := widget.NewButton(u.t("Send file…"), func() {
-		dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-			if err != nil || r == nil {
-				return
-			}
-			path := r.URI().Path()
-			r.Close()
-			u.sendFiles(c, []string{path})
-		}, u.Win).Show()
+		u.choose(chooseOptions{title: u.t("Send files"), multiple: true}, func(paths []string) { u.sendFiles(c, paths) })
 	})
 	folder := widget.NewButton(u.t("Send folder…"), func() {
-		dialog.NewFolderOpen(func(d fyne.ListableURI, err error) {
-			if err == nil && d != nil {
-				u.sendFiles(c, []string{d.Path()})
-			}
-		}, u.Win).Show()
+		u.choose(chooseOptions{title: u.t("Send folder"), directory: true}, func(paths []string) { u.sendFiles(c, paths) })
 	})
 	clear := widget.NewButton(u.t("Clear history"), c.confirmClear)
 	verify := widget.NewButton(u.t("Verify…"), c.verify)

@@ -7,6 +7,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -114,6 +115,11 @@ type UI struct {
 	statusMu   sync.Mutex
 	statusSent int
 	statusSeq  int
+	// opener opens a file or folder with the desktop's program for it: app.OpenURL (tests:
+	// a fake). It is called off Fyne's goroutine.
+	opener func(*url.URL) error
+	// chooser is the desktop's file chooser (the portal; tests: a fake).
+	chooser fileChooser
 	// post hands a function to Fyne's goroutine: fyne.Do (tests: their own loop).
 	post func(func())
 	// ctx lives as long as the window: the background calls (work) run with it. It and
@@ -157,8 +163,9 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		peers: map[string]peers.Peer{}, checked: map[string]bool{}, convs: map[string]*conv{},
 		xfers: map[int]xfer.Transfer{}, offers: map[int]*offerCard{}, sends: map[int][]*offerCard{}, focused: true,
 		post: fyne.Do, pending: map[string]pendingMsg{}, indexDirty: true,
-		after: func(d time.Duration, f func()) { time.AfterFunc(d, f) },
-		rows:  map[fyne.CanvasObject]string{}, spelled: map[string]spelledNick{},
+		after:  func(d time.Duration, f func()) { time.AfterFunc(d, f) },
+		opener: desktopOpener(app), chooser: &sessionPortal{},
+		rows: map[fyne.CanvasObject]string{}, spelled: map[string]spelledNick{},
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
 	u.away = core.Self().Away
@@ -875,13 +882,18 @@ func (u *UI) messageToMany() {
 func describeFiles(t xfer.Transfer) string {
 	var names []string
 	for _, f := range t.Files {
-		n := f.Name
-		if f.IsDir() {
-			n += "/"
-		}
-		names = append(names, fmt.Sprintf("%s (%s)", n, xfer.FormatSize(f.Size)))
+		names = append(names, fileText(f))
 	}
 	return strings.Join(names, ", ")
+}
+
+// fileText is "name (size)", a folder's name ending in a slash.
+func fileText(f xfer.TransferFile) string {
+	n := f.Name
+	if f.IsDir() {
+		n += "/"
+	}
+	return fmt.Sprintf("%s (%s)", n, xfer.FormatSize(f.Size))
 }
 
 // progressText is "12.0 MiB / 100 MiB · 5.1 MiB/s, 17s left" or the state and its reason.
@@ -992,8 +1004,18 @@ func (u *UI) xferUpdate(i widget.ListItemID, o fyne.CanvasObject) {
 	}
 }
 
-func (u *UI) openFolder(dir string) {
-	u.app.OpenURL(&url.URL{Scheme: "file", Path: dir})
+func (u *UI) openFolder(dir string) { u.openPath(dir) }
+
+// openPath hands path to the desktop's opener in the background, and shows a dialog when
+// nothing could open it (rather than nothing at all).
+func (u *UI) openPath(path string) {
+	open := u.opener
+	u.work(func(context.Context) func() {
+		if err := open(&url.URL{Scheme: "file", Path: path}); err != nil {
+			return u.showErr(errors.New(u.t("Nothing could open %s: %v", path, err)))
+		}
+		return nil
+	})
 }
 
 // rowAt returns the tree node whose row is under pos (window coordinates).

@@ -33,24 +33,27 @@ import (
 // goroutines, as it does the node: its fields are guarded by mu; a test reads them after
 // settle, which orders it after the calls.
 type fakeCore struct {
-	mu        sync.Mutex
-	self      ipmsg.Entry
-	peers     []peers.Peer
-	xfers     []xfer.Transfer
-	sent      []string
-	sendIDs   []string
-	fail      bool
-	accepted  []int
-	declined  []int
-	cancelled []int
-	files     [][]string
-	fileTo    [][]netip.AddrPort
-	hist      *history.Store
-	queued    []string
-	queuedIDs map[string]int64 // send ID → record
-	keepDays  int
-	verified  []string // Verify calls: "query/confirm"
-	pages     int      // calls of HistoryPage
+	mu       sync.Mutex
+	self     ipmsg.Entry
+	peers    []peers.Peer
+	xfers    []xfer.Transfer
+	sent     []string
+	sendIDs  []string
+	fail     bool
+	accepted []int
+	// acceptedOnly is what each Accept call took as only.
+	acceptedOnly [][]string
+	acceptedDirs []string
+	declined     []int
+	cancelled    []int
+	files        [][]string
+	fileTo       [][]netip.AddrPort
+	hist         *history.Store
+	queued       []string
+	queuedIDs    map[string]int64 // send ID → record
+	keepDays     int
+	verified     []string // Verify calls: "query/confirm"
+	pages        int      // calls of HistoryPage
 	// holdFiles makes SendFiles wait for its context to end.
 	holdFiles bool
 	// gate, when set, is called as a call named so begins, without mu: a test holds
@@ -244,10 +247,12 @@ func (f *fakeCore) Transfers() []xfer.Transfer {
 	return slices.Clone(f.xfers)
 }
 
-func (f *fakeCore) Accept(id int, _ string, _ []string) (xfer.Transfer, error) {
+func (f *fakeCore) Accept(id int, dir string, only []string) (xfer.Transfer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.accepted = append(f.accepted, id)
+	f.acceptedDirs = append(f.acceptedDirs, dir)
+	f.acceptedOnly = append(f.acceptedOnly, only)
 	return xfer.Transfer{ID: id}, nil
 }
 
@@ -307,6 +312,7 @@ func newTestWindow(tb testing.TB, app fyne.App, core Core, opt Options) *testUI 
 	tb.Helper()
 	u := &testUI{UI: New(app, core, opt), tb: tb, loop: &uiLoop{wake: make(chan struct{}, 1)}, inbox: NewInbox(0)}
 	u.post = u.loop.post
+	u.chooser = &fakeChooser{err: ErrNoPortal}        // no desktop portal: Fyne's dialogs
 	u.after = func(_ time.Duration, f func()) { f() } // the tree's coalesced redraw: at once
 	u.Follow(u.inbox)
 	tb.Cleanup(func() {

@@ -21,7 +21,9 @@ import (
 // know Bob by his FeiGo ID, which Bob broadcasts in every announcement. Before Bob comes
 // online, Mallory, with a key of her own, announces Bob's FeiGo ID. Nothing is pinned under
 // it yet, so her key is pinned there on first sight and proves it: Bob's history is renamed
-// to Mallory's fingerprint and the message queued for Bob is delivered to Mallory.
+// to Mallory's fingerprint and the message queued for Bob is delivered to Mallory. Every
+// profile from before the trust layer (pins began today) is in this state for every colleague
+// until that colleague first proves a key; Mallory need not be verified, only first.
 func TestAttackHistoryRenamedToFirstKeyClaimingTheID(t *testing.T) {
 	dirA, dirB, dirM := t.TempDir(), t.TempDir(), t.TempDir()
 	pb, err := profile.Open(dirB)

@@ -559,6 +559,11 @@ func (s *Store) ContactNamed(user, host, addr string) (Contact, bool, error) {
 }
 
 // ContactAt returns the peer the history last saw at addr. It is an index search.
+// ContactOf returns the contact kept under the peer key peer.
+func (s *Store) ContactOf(peer string) (Contact, bool, error) {
+	return scanContact(s.db.QueryRow(`SELECT `+contactColumns+` FROM peers WHERE peer = ?`, peer))
+}
+
 func (s *Store) ContactAt(addr string) (Contact, bool, error) {
 	return scanContact(s.db.QueryRow(`SELECT `+contactColumns+` FROM peers WHERE addr = ? ORDER BY last DESC LIMIT 1`, addr))
 }

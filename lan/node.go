@@ -659,8 +659,8 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 	}
 	n.table.Touch(from)
 	q, listed := n.table.ByAddr(from)
-	if n.refuseLegacy.Load() && (!listed || (!q.Secure && q.Warning != warnNoChannel)) {
-		// Only FeiGo peers are listed: anything else is a client that cannot encrypt.
+	if n.refuseLegacy.Load() && (!listed || !q.Secure) {
+		// Only FeiGo peers that proved a key are listed: anything else cannot encrypt.
 		n.stats.legacyRefused.Add(1)
 		return
 	}

@@ -565,7 +565,7 @@ func (n *Node) SetPolicy(plaintextFallback, refuseLegacy bool) {
 	n.refuseLegacy.Store(refuseLegacy)
 	for _, p := range n.table.Snapshot() {
 		fallback := !p.Secure && p.Warning == warnNoChannel
-		if (refuseLegacy && !p.Secure && !fallback) || (!plaintextFallback && fallback) {
+		if (refuseLegacy && !p.Secure) || (!plaintextFallback && fallback) {
 			n.table.Remove(p.Addr)
 		}
 	}
@@ -580,6 +580,12 @@ const warnNoChannel = "its encrypted channel cannot be reached (is its TCP port 
 func (n *Node) listUnencrypted(j proofJob) {
 	if q, ok := n.table.ByAddr(j.addr); ok && q.Secure {
 		return
+	}
+	if n.refuseLegacy.Load() {
+		return // a peer that cannot encrypt now is refused like any such client
+	}
+	if q, ok := n.table.Get(fingerprint(j.key)); ok && q.Secure {
+		return // the key proved itself elsewhere: this is a copy of its announcement
 	}
 	e := j.entry
 	peer := peers.Peer{

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,9 +56,10 @@ func TestAttackHistoryRenamedToFirstKeyClaimingTheID(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now().Add(-time.Hour)
+	bobAt := fmt.Sprintf("127.0.0.1:%d", freePort(t)) // where Alice last saw Bob; Mallory is elsewhere
 	for _, r := range []history.Record{
-		{PeerID: pb.ID, Nick: "Bob", Direction: event.In, Text: "salary review notes", State: history.StateReceived, Time: t0},
-		{PeerID: pb.ID, Nick: "Bob", Direction: event.Out, Text: "the payroll password is hunter2", State: history.StateQueued, Time: t0.Add(time.Minute)},
+		{PeerID: pb.ID, Nick: "Bob", Addr: bobAt, Direction: event.In, Text: "salary review notes", State: history.StateReceived, Time: t0},
+		{PeerID: pb.ID, Nick: "Bob", Addr: bobAt, Direction: event.Out, Text: "the payroll password is hunter2", State: history.StateQueued, Time: t0.Add(time.Minute)},
 	} {
 		if _, err := old.Add(r); err != nil {
 			t.Fatal(err)

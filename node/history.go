@@ -294,7 +294,7 @@ func (n *Node) peerAnnounced(p peers.Peer) {
 		}
 		l.peers[key] = true
 		if from != "" && len(l.renames) < maxLater {
-			l.renames[from] = p.ID
+			l.renames[from] = renameJob{to: p.ID, addr: p.Addr, verified: p.Verified}
 		}
 		return true
 	})
@@ -315,6 +315,34 @@ func (n *Node) renameFrom(p peers.Peer) string {
 		return ""
 	}
 	return p.PinName
+}
+
+// renameJob is a history to move to the key that proved the FeiGo ID it was kept under.
+type renameJob struct {
+	to       string         // the key's fingerprint
+	addr     netip.AddrPort // where the key proved itself
+	verified bool           // the user verified the key
+}
+
+// mayRename decides whether the history kept under the FeiGo ID from goes to the key in r.
+// The first key to prove a FeiGo ID is pinned under it, but anyone can announce a colleague's
+// FeiGo ID before the colleague does: the history (and the messages queued for them) moves
+// only to a key the user verified, or one that proved itself at the very address the
+// colleague was last seen at. Otherwise it waits: verifying the key moves it.
+func (n *Node) mayRename(from string, r renameJob) bool {
+	if r.verified {
+		return true
+	}
+	c, ok, err := n.History.ContactOf(from)
+	if err != nil || !ok {
+		return err == nil // nothing kept under it: nothing to move
+	}
+	if c.Addr == r.addr.String() {
+		return true
+	}
+	n.log.Warn("a key claims a colleague's FeiGo ID from another address than the colleague was last seen at: their history and queue stay apart until you verify the key",
+		"id", from, "fingerprint", r.to, "addr", r.addr, "last seen at", c.Addr)
+	return false
 }
 
 // rename files the history kept under from (a FeiGo ID, or an old key's fingerprint) under

@@ -60,7 +60,7 @@ type later struct {
 	mu      sync.Mutex
 	peers   map[string]bool   // peer keys whose queue to look at
 	records []xfer.Transfer   // ended transfers to record
-	renames map[string]string // history keys to file under a colleague's fingerprint: old → new
+	renames map[string]renameJob // history keys to file under a colleague's fingerprint, by old key
 	wake    chan struct{}     // one token: there is work
 }
 
@@ -86,13 +86,15 @@ func (n *Node) doLater(what func(l *later) bool) {
 func (n *Node) runLater(queues bool) {
 	n.later.mu.Lock()
 	keys, recs, renames := n.later.peers, n.later.records, n.later.renames
-	n.later.peers, n.later.records, n.later.renames = map[string]bool{}, nil, map[string]string{}
+	n.later.peers, n.later.records, n.later.renames = map[string]bool{}, nil, map[string]renameJob{}
 	n.later.mu.Unlock()
 	for _, t := range recs {
 		n.recordTransfer(t)
 	}
-	for from, to := range renames {
-		n.rename(from, to)
+	for from, r := range renames {
+		if n.mayRename(from, r) {
+			n.rename(from, r.to)
+		}
 	}
 	if !queues {
 		return
@@ -179,7 +181,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		}
 		return err
 	}
-	n.later = later{peers: map[string]bool{}, renames: map[string]string{}, wake: make(chan struct{}, 1)}
+	n.later = later{peers: map[string]bool{}, renames: map[string]renameJob{}, wake: make(chan struct{}, 1)}
 	cfg.Announced = n.peerAnnounced // a peer that restarted before it expired changes nothing
 	onEvent := cfg.OnEvent
 	n.emit = func(ev lan.Event) {

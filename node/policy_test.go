@@ -140,9 +140,11 @@ func TestHistoryFollowsTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now().Add(-time.Hour)
+	portA, portB := freePort(t), freePort(t)
+	bobAt := fmt.Sprintf("127.0.0.1:%d", portB) // where Alice last saw Bob: he comes back there
 	for _, r := range []history.Record{
-		{PeerID: pb.ID, Nick: "Bob", Direction: event.In, Text: "周报 attached", State: history.StateReceived, Time: t0},
-		{PeerID: pb.ID, Nick: "Bob", Direction: event.Out, Text: "waiting for you", State: history.StateQueued, Time: t0.Add(time.Minute)},
+		{PeerID: pb.ID, Nick: "Bob", Addr: bobAt, Direction: event.In, Text: "周报 attached", State: history.StateReceived, Time: t0},
+		{PeerID: pb.ID, Nick: "Bob", Addr: bobAt, Direction: event.Out, Text: "waiting for you", State: history.StateQueued, Time: t0.Add(time.Minute)},
 	} {
 		if _, err := old.Add(r); err != nil {
 			t.Fatal(err)
@@ -150,7 +152,6 @@ func TestHistoryFollowsTheKey(t *testing.T) {
 	}
 	old.Close()
 
-	portA, portB := freePort(t), freePort(t)
 	a := startLoop(t, dirA, "Alice", portA, portB, nil)
 	b := startLoop(t, dirB, "Bob", portB, portA, nil)
 	fp := bobKey.Fingerprint().String()

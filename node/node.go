@@ -58,10 +58,10 @@ type Node struct {
 // (transfer records).
 type later struct {
 	mu      sync.Mutex
-	peers   map[string]bool   // peer keys whose queue to look at
-	records []xfer.Transfer   // ended transfers to record
+	peers   map[string]bool      // peer keys whose queue to look at
+	records []xfer.Transfer      // ended transfers to record
 	renames map[string]renameJob // history keys to file under a colleague's fingerprint, by old key
-	wake    chan struct{}     // one token: there is work
+	wake    chan struct{}        // one token: there is work
 }
 
 // maxLater bounds each list of later work.

@@ -336,8 +336,7 @@ func LANConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 	if err := st.CheckPolicy(); err != nil {
 		return cfg, err
 	}
-	cfg.PlaintextFallback = st.Encryption == profile.EncryptionPreferred
-	cfg.RefuseLegacy = st.Legacy == profile.LegacyRefuse
+	cfg.PlaintextFallback, cfg.RefuseLegacy = lanPolicy(st)
 	if st.LegacyEncoding != "" {
 		cs, err := ipmsg.ParseCharset(st.LegacyEncoding)
 		if err != nil {

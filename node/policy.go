@@ -2,10 +2,10 @@ package node
 
 import (
 	"context"
-	"feigo/control"
+	"maps"
 	"net/netip"
-	"slices"
 
+	"feigo/control"
 	"feigo/history"
 	"feigo/profile"
 	"feigo/xfer"
@@ -24,49 +24,53 @@ type legacyPolicy struct {
 // ApplyPolicy applies the profile's trust policy (Encryption, Legacy, LegacyAllowed) from
 // now on; a colleague allowed with AllowUnencrypted stays allowed.
 func (n *Node) ApplyPolicy(st profile.Settings) {
-	n.Node.SetPolicy(st.Encryption == profile.EncryptionPreferred, st.Legacy == profile.LegacyRefuse)
-	for {
-		old := n.policy.Load()
-		pol := &legacyPolicy{mode: st.Legacy, allowed: map[string]bool{}}
+	n.Node.SetPolicy(lanPolicy(st))
+	n.updatePolicy(func(pol *legacyPolicy) {
+		pol.mode = st.Legacy
 		for _, id := range st.LegacyAllowed {
 			pol.allowed[id] = true
 		}
-		if old != nil {
-			for id := range old.allowed {
-				pol.allowed[id] = true
-			}
-		}
-		if n.policy.CompareAndSwap(old, pol) {
-			return
-		}
-	}
+	})
+}
+
+// lanPolicy is the part of the policy the LAN node enforces itself (lan.Config's
+// PlaintextFallback and RefuseLegacy).
+func lanPolicy(st profile.Settings) (plaintextFallback, refuseLegacy bool) {
+	return st.Encryption == profile.EncryptionPreferred, st.Legacy == profile.LegacyRefuse
 }
 
 // AllowUnencrypted lets messages and files go to the colleagues at these addresses though
 // they cannot encrypt, under the "ask" policy, until the node stops (the window also saves
 // the choice in the profile). It returns their peer IDs.
 func (n *Node) AllowUnencrypted(to ...netip.AddrPort) []string {
-	var ids []string
+	ids := make([]string, len(to))
+	for i, addr := range to {
+		ids[i] = addr.String()
+		if p, ok := n.Table().ByAddr(addr); ok {
+			ids[i] = p.ID
+		}
+	}
+	n.updatePolicy(func(pol *legacyPolicy) {
+		for _, id := range ids {
+			pol.allowed[id] = true
+		}
+	})
+	return ids
+}
+
+// updatePolicy replaces the policy with a copy of it that change modified: the colleagues
+// allowed so far stay allowed, whichever of two callers comes first.
+func (n *Node) updatePolicy(change func(pol *legacyPolicy)) {
 	for {
 		old := n.policy.Load()
 		pol := &legacyPolicy{allowed: map[string]bool{}}
 		if old != nil {
 			pol.mode = old.mode
-			for id := range old.allowed {
-				pol.allowed[id] = true
-			}
+			maps.Copy(pol.allowed, old.allowed)
 		}
-		ids = ids[:0]
-		for _, addr := range to {
-			id := addr.String()
-			if p, ok := n.Table().ByAddr(addr); ok {
-				id = p.ID
-			}
-			pol.allowed[id] = true
-			ids = append(ids, id)
-		}
+		change(pol)
 		if n.policy.CompareAndSwap(old, pol) {
-			return slices.Clone(ids)
+			return
 		}
 	}
 }
@@ -106,10 +110,8 @@ func (n *Node) SendFiles(ctx context.Context, text string, paths []string, to ..
 // queueAllowed is the policy's check for a message queued for contact c: a colleague online
 // is checked as a message to them is; one offline is checked when the queue is delivered.
 func (n *Node) queueAllowed(c history.Contact) error {
-	for _, p := range n.Table().Snapshot() {
-		if p.ID == c.PeerID && c.PeerID != "" {
-			return n.checkEncrypted([]netip.AddrPort{p.Addr})
-		}
+	if p, ok := n.Table().Get(c.PeerID); ok && c.PeerID != "" {
+		return n.checkEncrypted([]netip.AddrPort{p.Addr})
 	}
 	return nil
 }

@@ -586,6 +586,15 @@ func (s *Store) Rename(from, to string) (int64, error) {
 	if from == "" || to == "" || from == to {
 		return 0, nil
 	}
+	// Most colleagues who prove a key have nothing kept under their FeiGo ID (they are new,
+	// or moved already): a look is cheaper than a transaction for each of them.
+	var kept bool
+	if err := s.db.QueryRow(`SELECT EXISTS(SELECT 1 FROM messages WHERE peer = ?) OR EXISTS(SELECT 1 FROM peers WHERE peer = ?)`, from, from).Scan(&kept); err != nil {
+		return 0, fmt.Errorf("renaming in the history: %w", err)
+	}
+	if !kept {
+		return 0, nil
+	}
 	tx, err := s.db.Begin()
 	if err != nil {
 		return 0, fmt.Errorf("renaming in the history: %w", err)
@@ -624,4 +633,52 @@ func (s *Store) Prune(before time.Time) (int64, error) {
 		return 0, fmt.Errorf("pruning the history: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// Holding returns which of the peer keys have anything in the history (messages or a
+// contact): one look for a batch of colleagues coming online.
+func (s *Store) Holding(keys []string) (map[string]bool, error) {
+	return s.among(keys, `SELECT peer FROM messages WHERE peer IN (%s) UNION SELECT peer FROM peers WHERE peer IN (%[1]s)`, 2)
+}
+
+// Queuing returns which of the peer keys have messages queued for them.
+func (s *Store) Queuing(keys []string) (map[string]bool, error) {
+	return s.among(keys, `SELECT DISTINCT peer FROM messages WHERE state = 'queued' AND peer IN (%s)`, 1)
+}
+
+// among runs query, whose %s is a list of placeholders repeated uses times, for the keys
+// in batches, and returns the peers it selects.
+func (s *Store) among(keys []string, query string, uses int) (map[string]bool, error) {
+	const batch = 200
+	out := map[string]bool{}
+	for len(keys) > 0 {
+		part := keys[:min(batch, len(keys))]
+		keys = keys[len(part):]
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")
+		args := make([]any, 0, uses*len(part))
+		for range uses {
+			for _, k := range part {
+				args = append(args, k)
+			}
+		}
+		rows, err := s.db.Query(fmt.Sprintf(query, marks), args...)
+		if err != nil {
+			return nil, fmt.Errorf("reading the history: %w", err)
+		}
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reading the history: %w", err)
+			}
+			out[p] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("reading the history: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("reading the history: %w", err)
+		}
+	}
+	return out, nil
 }

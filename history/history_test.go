@@ -316,3 +316,37 @@ func TestRename(t *testing.T) {
 		t.Fatalf("again: %d %v", moved, err)
 	}
 }
+
+// Holding and Queuing answer for a batch of colleagues at once (more than one query's worth).
+func TestHoldingAndQueuing(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	for _, r := range []Record{
+		{PeerID: "talked", Nick: "A", Direction: "in", Text: "hi", State: StateReceived, Time: t0},
+		{PeerID: "waiting", Nick: "B", Direction: "out", Text: "later", State: StateQueued, Time: t0},
+		{PeerID: "sent", Nick: "C", Direction: "out", Text: "done", State: StateDelivered, Time: t0},
+	} {
+		if _, err := s.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := []string{"talked", "waiting", "sent"}
+	for i := range 450 {
+		keys = append(keys, fmt.Sprint("stranger-", i))
+	}
+	held, err := s.Holding(keys)
+	if err != nil || len(held) != 3 || !held["talked"] || !held["waiting"] || !held["sent"] {
+		t.Fatalf("holding %v %v", held, err)
+	}
+	queued, err := s.Queuing(append(keys[3:], "waiting"))
+	if err != nil || len(queued) != 1 || !queued["waiting"] {
+		t.Fatalf("queuing %v %v", queued, err)
+	}
+	if m, err := s.Holding(nil); err != nil || len(m) != 0 {
+		t.Fatal(m, err)
+	}
+}

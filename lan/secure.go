@@ -352,6 +352,7 @@ type proofs struct {
 	inFlight map[string]bool
 	perIP    map[netip.Addr]int // proofs in flight per address
 	last     map[string]time.Time
+	ok       map[string]time.Time // when each announcement was last proved
 }
 
 const (
@@ -537,6 +538,12 @@ func (n *Node) proved(j proofJob, e ipmsg.Entry) {
 		n.warnOnce(j.addr.Addr(), "peer refused", "err", err)
 		return
 	}
+	n.proofs.mu.Lock()
+	if n.proofs.ok == nil || len(n.proofs.ok) >= maxProofMemory {
+		n.proofs.ok = map[string]time.Time{}
+	}
+	n.proofs.ok[j.id()] = n.now()
+	n.proofs.mu.Unlock()
 	if j.announced && verdict != trust.Conflict && n.cfg.Announced != nil {
 		n.cfg.Announced(peer)
 	}
@@ -554,7 +561,39 @@ func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey
 	case ipmsg.AnsEntry:
 		n.table.Confirm(from, n.now().Sub(time.Unix(0, n.broadcastAt.Load())) < answerWindow)
 	}
-	n.scheduleProof(proofJob{addr: from, name: e.ID, key: key, announced: p.Cmd.Mode() == ipmsg.BrEntry, entry: e})
+	j := proofJob{addr: from, name: e.ID, key: key, announced: p.Cmd.Mode() == ipmsg.BrEntry, entry: e}
+	if q, ok := n.provenUnchanged(j); ok {
+		// What the key holder told us over TLS moments ago, said again (the announcements
+		// repeated at start, answers to them): nothing to prove, nothing changes.
+		if j.announced && n.cfg.Announced != nil {
+			n.cfg.Announced(q)
+		}
+		return
+	}
+	n.scheduleProof(j)
+}
+
+// reproveAfter is how long a proof makes a peer's unchanged announcements need no other:
+// under the probe's first question (Config.ProbeAfter), so a quiet peer is still asked
+// over TLS whether it is there.
+const reproveAfter = 10 * time.Second
+
+// provenUnchanged returns the peer j is about when it is listed at j's address with j's key
+// and name, was proved less than reproveAfter ago, and j's announcement says nothing the
+// proof did not (names, group, absence).
+func (n *Node) provenUnchanged(j proofJob) (peers.Peer, bool) {
+	if !n.listedAt(j.name, j.key, j.addr) {
+		return peers.Peer{}, false
+	}
+	q, ok := n.table.Get(fingerprint(j.key))
+	if !ok || q.Nick != j.entry.Nick || q.User != j.entry.User || q.Host != j.entry.Host ||
+		q.Group != j.entry.Group || (q.Status == peers.Away) != j.entry.Away || q.AwayText != j.entry.AwayText {
+		return peers.Peer{}, false
+	}
+	n.proofs.mu.Lock()
+	at, ok := n.proofs.ok[j.id()]
+	n.proofs.mu.Unlock()
+	return q, ok && n.now().Sub(at) < reproveAfter
 }
 
 // SetPolicy changes the trust policy while the node runs (Config.PlaintextFallback,

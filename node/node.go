@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,16 +93,27 @@ func (n *Node) runLater(queues bool) {
 	for _, t := range recs {
 		n.recordTransfer(t)
 	}
-	for from, r := range renames {
-		if n.mayRename(from, r) {
-			n.rename(from, r.to)
+	if len(renames) > 0 {
+		// Thirty colleagues coming online at once cost one look, not thirty.
+		held, err := n.History.Holding(slices.Collect(maps.Keys(renames)))
+		for from, r := range renames {
+			if err == nil && !held[from] {
+				n.renamed.Store(from, true) // nothing kept under it: nothing to move
+				continue
+			}
+			if n.mayRename(from, r) {
+				n.rename(from, r.to)
+			}
 		}
 	}
-	if !queues {
+	if !queues || len(keys) == 0 {
 		return
 	}
+	queued, err := n.History.Queuing(slices.Collect(maps.Keys(keys)))
 	for key := range keys {
-		n.deliverQueue(key)
+		if err != nil || queued[key] {
+			n.deliverQueue(key)
+		}
 	}
 }
 
@@ -299,6 +312,11 @@ func (n *Node) Run(ctx context.Context) error {
 	n.bgStop()
 	n.bg.Wait()
 	n.runLater(false) // the transfers that the stop cut are recorded too
+	if n.pins != nil {
+		if err := n.pins.Flush(true); err != nil {
+			n.log.Error("pinned keys", "err", err)
+		}
+	}
 	stop()
 	if err := <-ctlDone; err != nil && runErr == nil {
 		runErr = err

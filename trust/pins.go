@@ -56,6 +56,15 @@ type Pins struct {
 	mu   sync.Mutex
 	path string
 	now  func() time.Time
+	// What the LAN teaches (a new pin, a nickname) is written SaveDelay later, together with
+	// whatever else it taught meanwhile, so that thirty colleagues coming online, or a flood
+	// of new identities, cost one write of the file and not one each; the user's decisions
+	// (Verify, Replace) are written at once. Flush writes what is pending.
+	dirty   bool
+	timer   *time.Timer
+	pending sync.WaitGroup // the timer's write, while one is scheduled or running
+	saveErr error          // the last deferred write's error, reported by Flush
+	closed  bool
 	by   map[string]*Pin // name → pin
 }
 
@@ -96,7 +105,7 @@ func (ps *Pins) See(name string, key ed25519.PublicKey, nick string) (Pin, Verdi
 		if ed25519.PublicKey(p.Key).Equal(key) {
 			if nick != "" && p.Nick != nick {
 				p.Nick = nick
-				return *p, Known, ps.saveLocked()
+				return *p, Known, ps.saveSoonLocked()
 			}
 			return *p, Known, nil
 		}
@@ -105,7 +114,56 @@ func (ps *Pins) See(name string, key ed25519.PublicKey, nick string) (Pin, Verdi
 	p := &Pin{Name: name, Key: append([]byte(nil), key...), Nick: nick, FirstSeen: ps.now()}
 	ps.by[name] = p
 	ps.evictLocked()
-	return *p, Pinned, ps.saveLocked()
+	return *p, Pinned, ps.saveSoonLocked()
+}
+
+// SaveDelay is how long a pin learnt from the LAN may wait to be written.
+const SaveDelay = time.Second
+
+// saveSoonLocked schedules a write of the pins SaveDelay from now, unless one is scheduled;
+// after Flush(true) it writes at once.
+func (ps *Pins) saveSoonLocked() error {
+	if ps.path == "" {
+		return nil
+	}
+	ps.dirty = true
+	if ps.closed {
+		return ps.saveLocked()
+	}
+	if ps.timer != nil {
+		return nil
+	}
+	ps.pending.Add(1)
+	ps.timer = time.AfterFunc(SaveDelay, func() {
+		defer ps.pending.Done()
+		ps.mu.Lock()
+		defer ps.mu.Unlock()
+		ps.timer = nil
+		if ps.dirty {
+			ps.saveErr = ps.saveLocked()
+		}
+	})
+	return nil
+}
+
+// Flush writes the pins not written yet and reports the error of the last deferred write,
+// if any; after Flush with close set, every later change is written at once (the node
+// calls it when it stops, so nothing waits on a timer past its end).
+func (ps *Pins) Flush(close bool) error {
+	ps.mu.Lock()
+	if ps.timer != nil && ps.timer.Stop() {
+		ps.timer = nil
+		ps.pending.Done()
+	}
+	ps.closed = ps.closed || close
+	var err error
+	if ps.dirty {
+		err = ps.saveLocked()
+	}
+	err, ps.saveErr = errors.Join(ps.saveErr, err), nil
+	ps.mu.Unlock()
+	ps.pending.Wait() // a write the timer had begun
+	return err
 }
 
 // Get returns the pin of name.
@@ -194,5 +252,6 @@ func (ps *Pins) saveLocked() error {
 	if err := os.Rename(tmp, ps.path); err != nil {
 		return fmt.Errorf("saving pinned keys: %w", err)
 	}
+	ps.dirty = false
 	return nil
 }

@@ -21,6 +21,7 @@ func TestPinsFirstKeyWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ps.Flush(true)
 	if _, v, err := ps.See("alice-id", key(1), "Alice"); v != Pinned || err != nil {
 		t.Fatalf("first sight: %v %v", v, err)
 	}
@@ -89,5 +90,64 @@ func TestPinsBounded(t *testing.T) {
 	}
 	if _, ok := ps.Get(fmt.Sprint("x", MaxPins+50)); ok {
 		t.Fatal("the newest unverified pin was kept over the bound")
+	}
+}
+
+// What the LAN teaches is written once per SaveDelay, not once per colleague; the user's
+// decisions at once; Flush writes what waits, and after Flush(true) every change at once.
+func TestPinsSavesCoalesced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, PinsFile)
+	ps, err := OpenPins(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Flush(true)
+	for i := range 30 {
+		if _, v, err := ps.See(fmt.Sprint("id-", i), key(i), "n"); v != Pinned || err != nil {
+			t.Fatal(v, err)
+		}
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the pins were written at once (%v): thirty colleagues would cost thirty writes", err)
+	}
+	// The deferred write comes by itself.
+	deadline := time.Now().Add(10 * SaveDelay)
+	for {
+		again, err := OpenPins(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(again.All()) == 30 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v only %d pins are on disk", 10*SaveDelay, len(again.All()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A verification is on disk when Verify returns.
+	if err := ps.Verify("id-3"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := OpenPins(dir, nil); !func() bool { p, _ := again.Get("id-3"); return p.Verified }() {
+		t.Fatal("a verification waited for the timer")
+	}
+	ps.See("id-late", key(100), "late")
+	if err := ps.Flush(true); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := OpenPins(dir, nil); len(again.All()) != 31 {
+		t.Fatalf("Flush left %d pins on disk", len(again.All()))
+	}
+	ps.See("id-closed", key(101), "after")
+	if again, _ := OpenPins(dir, nil); len(again.All()) != 32 {
+		t.Fatal("after Flush(true) a new pin was not written at once")
+	}
+	// A write that fails is reported by the next Flush.
+	ps2, _ := OpenPins(filepath.Join(dir, "gone"), nil)
+	ps2.See("x", key(5), "x")
+	if err := ps2.Flush(true); err == nil {
+		t.Fatal("a failed write went unreported")
 	}
 }

@@ -65,7 +65,7 @@ type Pins struct {
 	pending sync.WaitGroup // the timer's write, while one is scheduled or running
 	saveErr error          // the last deferred write's error, reported by Flush
 	closed  bool
-	by   map[string]*Pin // name → pin
+	by      map[string]*Pin // name → pin
 }
 
 // OpenPins reads the pins kept in dir ("" keeps them in memory only).

@@ -3,6 +3,8 @@ package ipmsg
 import (
 	"bytes"
 	"encoding/base64"
+	"net/netip"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -62,6 +64,14 @@ type Entry struct {
 	// Key is a FeiGo peer's identity key (Ed25519, KeySize bytes; FGPK), or nil. An entry
 	// only claims it: the peer proves it over TLS (package trust).
 	Key []byte
+	// Dialed and Port are said only in the hello on a FeiGo channel (over TLS, never in a
+	// datagram): the address the sender dialled (FGTO) and the UDP port it listens on
+	// (FGUP). They let the node that accepted the channel take the handshake as the
+	// sender's proof of its key at its address, so that two nodes need one handshake, not
+	// two (see lan's secure.go); a relayed channel names another address than the one it
+	// reached.
+	Dialed netip.AddrPort
+	Port   uint16
 }
 
 // KeySize is the size of a FeiGo identity key; an FGPK of any other size is ignored.
@@ -79,6 +89,8 @@ const (
 	trCaps  = "FGCAP"
 	trAway  = "FGAW"
 	trKey   = "FGPK" // the identity key, base64 (standard alphabet, padded)
+	trTo    = "FGTO" // the address a channel's hello was sent to
+	trPort  = "FGUP" // the UDP port of a channel hello's sender
 )
 
 // EntryBody builds nick\0group\0trailer\0 in cs, with everything every client reads: for
@@ -138,6 +150,12 @@ func entryBody(cs Charset, self Entry, names, feigo bool) []byte {
 		if self.Away && self.AwayText != "" {
 			kv(trAway, self.AwayText)
 		}
+		if self.Dialed.IsValid() {
+			kv(trTo, self.Dialed.String())
+		}
+		if self.Port != 0 {
+			kv(trPort, strconv.Itoa(int(self.Port)))
+		}
 	}
 	b.WriteByte(0)
 	return b.Bytes()
@@ -191,6 +209,8 @@ type trailer struct {
 	hasID                   bool // an FGID key with a value, valid or not
 	caps                    []string
 	key                     []byte
+	to                      netip.AddrPort
+	port                    uint16
 }
 
 // parseTrailer reads a trailer section; ok is false when the section is not one.
@@ -245,6 +265,18 @@ func parseTrailer(sec []byte) (tr trailer) {
 		case trAway:
 			if !seenAway {
 				seenAway, tr.away = true, decodeBounded(UTF8, v, MaxAwayText)
+			}
+		case trTo:
+			if !tr.to.IsValid() && len(v) <= 64 {
+				if a, err := netip.ParseAddrPort(string(v)); err == nil {
+					tr.to = a
+				}
+			}
+		case trPort:
+			if tr.port == 0 && len(v) <= 5 {
+				if p, err := strconv.ParseUint(string(v), 10, 16); err == nil {
+					tr.port = uint16(p)
+				}
 			}
 		}
 	}
@@ -350,6 +382,7 @@ func ParseEntry(p Packet, legacy Charset) Entry {
 	case ClientFeiGo:
 		e.Charset, e.UTF8 = UTF8, true
 		e.ID, e.Caps, e.AwayText, e.Key = tr.id, tr.caps, tr.away, tr.key
+		e.Dialed, e.Port = tr.to, tr.port
 	case ClientIptux:
 		e.Charset, e.UTF8 = UTF8, true
 		if cs, err := ParseCharset(string(clipBytes(sec(3), 16))); err == nil {

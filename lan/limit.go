@@ -116,6 +116,7 @@ type stats struct {
 	notProved                                      atomic.Uint64
 	legacyRefused                                  atomic.Uint64
 	channelsDialled                                atomic.Uint64 // channels to peers opened (tests)
+	proofsDialled, helloProofs                     atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -137,6 +138,11 @@ type Stats struct {
 	// LegacyRefused counts datagrams from clients that cannot encrypt, dropped because
 	// Config.RefuseLegacy is set.
 	LegacyRefused uint64 `json:"legacy_refused,omitempty"`
+	// ProofsDialled counts the TLS handshakes this node opened to prove a colleague's key;
+	// HelloProofs the colleagues proved by the handshake they opened to prove this node's
+	// (a pair of FeiGo nodes needs one handshake, not one each way).
+	ProofsDialled uint64 `json:"proofs_dialled"`
+	HelloProofs   uint64 `json:"hello_proofs"`
 }
 
 // Limits on messages from strangers: senders not in the peer table. Each one costs a
@@ -262,5 +268,6 @@ func (n *Node) Stats() Stats {
 	return Stats{PeersRefused: n.stats.peersRefused.Load(), StrangersDropped: n.stats.strangersDropped.Load(),
 		RepliesDropped: n.stats.repliesDropped.Load(), NotProved: n.stats.notProved.Load(),
 		LegacyRefused:       n.stats.legacyRefused.Load(),
-		PeerMessagesDropped: n.stats.peerMessagesDropped.Load()}
+		PeerMessagesDropped: n.stats.peerMessagesDropped.Load(),
+		ProofsDialled:       n.stats.proofsDialled.Load(), HelloProofs: n.stats.helloProofs.Load()}
 }

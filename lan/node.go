@@ -45,6 +45,7 @@ const (
 	DefaultRetryBudget = 8 * time.Second
 	// DefaultChannelMaxAge is how long a TLS channel's keys are used.
 	DefaultChannelMaxAge = 10 * time.Minute
+	DefaultHelloWait     = time.Second
 )
 
 // Config says who this node is and how it reaches the LAN.
@@ -122,6 +123,12 @@ type Config struct {
 	// ChannelMaxAge is how long a channel to a peer is used before it is replaced by a new
 	// one, with new keys (DefaultChannelMaxAge when 0).
 	ChannelMaxAge time.Duration
+	// HelloWait is how long the announcement of a new colleague waits for the colleague to
+	// dial this node (which proves its key: see helloProof) before this node dials it
+	// (DefaultHelloWait when 0; the housekeeping looks once a second).
+	HelloWait time.Duration
+	// oldHello makes the channel hello what FeiGo sent before helloProof (tests).
+	oldHello bool
 }
 
 // Event is something the node wants its UI to know; Type says which of the fields are set.
@@ -235,6 +242,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	def(&cfg.ProbeAfter, DefaultProbeAfter)
 	def(&cfg.ProbeEvery, DefaultProbeEvery)
 	def(&cfg.Expiry, DefaultExpiry)
+	def(&cfg.HelloWait, DefaultHelloWait)
 	def(&cfg.RetryFirst, DefaultRetryFirst)
 	def(&cfg.RetryMax, DefaultRetryMax)
 	def(&cfg.RetryBudget, DefaultRetryBudget)

@@ -279,6 +279,9 @@ func (n *Node) serveChannel(c net.Conn) {
 			}
 			return
 		}
+		if p.Cmd.Mode() == ipmsg.BrEntry {
+			n.helloProof(p, key, c)
+		}
 		reply := n.onChannel(p, key)
 		out, err := reply.Marshal()
 		if err != nil {
@@ -308,7 +311,11 @@ func (n *Node) prove(ctx context.Context, addr netip.AddrPort, key ed25519.Publi
 	if dl, ok := ctx.Deadline(); ok {
 		c.SetDeadline(dl)
 	}
-	hello, err := n.packet(ipmsg.UTF8, true, n.entryCmd(ipmsg.BrEntry), ipmsg.EntryBody(ipmsg.UTF8, n.Self())).Marshal()
+	self := n.Self()
+	if !n.cfg.oldHello {
+		self.Dialed, self.Port = addr, uint16(n.Port())
+	}
+	hello, err := n.packet(ipmsg.UTF8, true, n.entryCmd(ipmsg.BrEntry), ipmsg.EntryBody(ipmsg.UTF8, self)).Marshal()
 	if err != nil {
 		return ipmsg.Entry{}, err
 	}
@@ -328,6 +335,55 @@ func (n *Node) prove(ctx context.Context, addr netip.AddrPort, key ed25519.Publi
 		return ipmsg.Entry{}, fmt.Errorf("%w: the answer names another key", ErrNotProven)
 	}
 	return e, nil
+}
+
+// helloProof takes a channel's hello as its sender's proof of its key at its address: the
+// client proved the key in the handshake, from the address the connection came from, and
+// says (inside TLS) that it dialled this node's address, so the channel was not relayed from
+// someone else's. With it, the node that answers an announcement need not dial the
+// announcer: the announcer dials it (to prove it in turn), and one handshake serves both.
+// It only lists a colleague not listed yet, or refreshes one listed at that address; a
+// colleague seen at a new address is proved by dialling it, as before (scheduleProof).
+func (n *Node) helloProof(p ipmsg.Packet, key ed25519.PublicKey, c net.Conn) {
+	e := ipmsg.ParseEntry(p, ipmsg.UTF8)
+	local, lok := c.LocalAddr().(*net.TCPAddr)
+	remote, rok := c.RemoteAddr().(*net.TCPAddr)
+	if e.Client != ipmsg.ClientFeiGo || e.ID == "" || !ed25519.PublicKey(e.Key).Equal(key) || !lok || !rok ||
+		e.Port == 0 || !e.Dialed.IsValid() {
+		return // an older FeiGo, or a hello that is not one: the announcement is proved by dialling
+	}
+	here := local.AddrPort()
+	if e.Dialed.Addr().Unmap() != here.Addr().Unmap() || int(e.Dialed.Port()) != n.Port() {
+		n.stats.notProved.Add(1)
+		n.warnOnce(remote.AddrPort().Addr().Unmap(), "a channel was sent to another address than this node's (relayed?): not taken as a proof", "dialled", e.Dialed)
+		return
+	}
+	from := netip.AddrPortFrom(remote.AddrPort().Addr().Unmap(), e.Port)
+	j := proofJob{addr: from, name: e.ID, key: key, entry: e}
+	if q, ok := n.table.Get(fingerprint(key)); ok && q.Addr != from {
+		return // listed elsewhere: a move is proved by dialling (stillAt and the rest)
+	}
+	if n.listedAt(e.ID, key, from) {
+		n.stats.helloProofs.Add(1)
+		n.proved(j, e)
+		return
+	}
+	// Coming online (its queue is looked at once listed). Its own channel must answer
+	// too, or this node could not write to it: a TCP connection to its port is enough
+	// (the key is proved), and costs no handshake.
+	j.announced, j.hello = true, true
+	n.scheduleProof(j)
+}
+
+// reach checks that addr's TCP port accepts a connection (helloProof).
+func (n *Node) reach(ctx context.Context, addr netip.AddrPort) error {
+	ctx, cancel := context.WithTimeout(ctx, proveTimeout)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp4", addr.String())
+	if err != nil {
+		return fmt.Errorf("%w: %w: %v", ErrNotProven, errNoChannel, err)
+	}
+	return c.Close()
 }
 
 // keyOf returns the identity key an entry announces, if it is a well-formed one.
@@ -353,6 +409,15 @@ type proofs struct {
 	perIP    map[netip.Addr]int // proofs in flight per address
 	last     map[string]time.Time
 	ok       map[string]time.Time // when each announcement was last proved
+	// waiting are the announcements of new colleagues whose proof this node leaves to
+	// them (they dial it on its answer; helloProof), proved by dialling if that has not
+	// happened by the time given.
+	waiting map[string]waitingProof
+}
+
+type waitingProof struct {
+	job proofJob
+	due time.Time
 }
 
 const (
@@ -381,16 +446,27 @@ type proofJob struct {
 	peerID string
 	// entry is the announcement (Config.PlaintextFallback lists it when the proof fails).
 	entry ipmsg.Entry
+	// hello: the peer proved its key on a channel it opened (helloProof); what is left to
+	// check is that its own channel port answers.
+	hello bool
 }
 
 func (j proofJob) id() string {
 	return fmt.Sprint(j.name, "/", trust.FingerprintOf(j.key), "/", j.addr, "/", j.exit)
 }
 
+// slot is the job's key among the proofs under way: a hello's check apart from a proof.
+func (j proofJob) slot() string {
+	if j.hello {
+		return j.id() + "/hello"
+	}
+	return j.id()
+}
+
 // scheduleProof runs j in the background unless the same proof is under way or ran less
 // than proofEvery ago, or too many are under way.
 func (n *Node) scheduleProof(j proofJob) {
-	k := j.id()
+	k := j.slot()
 	now := n.now()
 	n.proofs.mu.Lock()
 	if n.proofs.perIP == nil {
@@ -439,7 +515,14 @@ func (n *Node) scheduleProof(j proofJob) {
 	go func() {
 		defer n.sends.Done()
 		defer done()
-		e, err := n.prove(n.stopCtx, j.addr, j.key)
+		var e ipmsg.Entry
+		var err error
+		if j.hello {
+			e, err = j.entry, n.reach(n.stopCtx, j.addr)
+		} else {
+			n.stats.proofsDialled.Add(1)
+			e, err = n.prove(n.stopCtx, j.addr, j.key)
+		}
 		switch {
 		case j.exit:
 			if p, ok := n.table.Get(j.peerID); ok && p.Addr == j.addr && err != nil {
@@ -449,7 +532,7 @@ func (n *Node) scheduleProof(j proofJob) {
 		case err != nil:
 			n.stats.notProved.Add(1)
 			n.log.Debug("announcement not proved", "addr", j.addr, "name", j.name, "err", err)
-			if n.plaintextFallback.Load() && errors.Is(err, errNoChannel) && n.stopCtx.Err() == nil {
+			if n.plaintextFallback.Load() && errors.Is(err, errNoChannel) && n.stopCtx.Err() == nil && !j.hello {
 				n.listUnencrypted(j)
 			}
 		case e.ID != j.name:
@@ -461,6 +544,9 @@ func (n *Node) scheduleProof(j proofJob) {
 			n.stats.notProved.Add(1)
 			n.warnOnce(j.addr.Addr(), "a colleague's key answers at another address too; not moved", "name", j.name)
 		default:
+			if j.hello {
+				n.stats.helloProofs.Add(1)
+			}
 			n.proved(j, e)
 		}
 	}()
@@ -493,7 +579,19 @@ func (n *Node) proveAgain() {
 			due = append(due, j)
 		}
 	}
+	var waited []proofJob
+	for k, w := range n.proofs.waiting {
+		if !now.Before(w.due) {
+			delete(n.proofs.waiting, k)
+			waited = append(waited, w.job)
+		}
+	}
 	n.proofs.mu.Unlock()
+	for _, j := range waited {
+		if !n.listedAt(j.name, j.key, j.addr) {
+			due = append(due, j)
+		}
+	}
 	for _, j := range due {
 		n.scheduleProof(j)
 	}
@@ -543,6 +641,7 @@ func (n *Node) proved(j proofJob, e ipmsg.Entry) {
 		n.proofs.ok = map[string]time.Time{}
 	}
 	n.proofs.ok[j.id()] = n.now()
+	delete(n.proofs.waiting, j.id())
 	n.proofs.mu.Unlock()
 	if j.announced && verdict != trust.Conflict && n.cfg.Announced != nil {
 		n.cfg.Announced(peer)
@@ -562,6 +661,22 @@ func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey
 		n.table.Confirm(from, n.now().Sub(time.Unix(0, n.broadcastAt.Load())) < answerWindow)
 	}
 	j := proofJob{addr: from, name: e.ID, key: key, announced: p.Cmd.Mode() == ipmsg.BrEntry, entry: e}
+	if _, listed := n.table.Get(fingerprint(key)); !listed && p.Cmd.Mode() != ipmsg.BrAbsence &&
+		n.cfg.Identity.Fingerprint().String() > fingerprint(key) {
+		// One handshake proves both keys of a pair (helloProof): of two FeiGo nodes that
+		// hear each other, the one with the smaller fingerprint dials, whichever announced
+		// first. This node waits, and dials only if that does not come (an older FeiGo, a
+		// TCP port blocked one way).
+		n.proofs.mu.Lock()
+		if _, waiting := n.proofs.waiting[j.id()]; !waiting && len(n.proofs.waiting) < maxProofMemory {
+			if n.proofs.waiting == nil {
+				n.proofs.waiting = map[string]waitingProof{}
+			}
+			n.proofs.waiting[j.id()] = waitingProof{j, n.now().Add(n.cfg.HelloWait)}
+		}
+		n.proofs.mu.Unlock()
+		return
+	}
 	if q, ok := n.provenUnchanged(j); ok {
 		// What the key holder told us over TLS moments ago, said again (the announcements
 		// repeated at start, answers to them): nothing to prove, nothing changes.

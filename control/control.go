@@ -184,6 +184,8 @@ type Self struct {
 	Away     bool   `json:"away"`
 	AwayText string `json:"away_text,omitempty"`
 	Peers    int    `json:"peers"`
+	// Stats are the node's counters of what it refused, dropped and proved (lan.Stats).
+	Stats *lan.Stats `json:"stats,omitempty"`
 }
 
 // Errors callers branch on.
@@ -341,8 +343,13 @@ func handle(ctx context.Context, node Node, req Request) Response {
 		if len(s.Key) == ed25519.PublicKeySize {
 			id = trust.FingerprintOf(s.Key).String() // colleagues know this node by its key
 		}
-		return Response{OK: true, Self: &Self{ID: id, Nick: s.Nick, Group: s.Group, User: s.User, Host: s.Host,
-			Away: s.Away, AwayText: s.AwayText, Peers: node.Table().Len()}}
+		self := &Self{ID: id, Nick: s.Nick, Group: s.Group, User: s.User, Host: s.Host,
+			Away: s.Away, AwayText: s.AwayText, Peers: node.Table().Len()}
+		if st, ok := node.(interface{ Stats() lan.Stats }); ok {
+			stats := st.Stats()
+			self.Stats = &stats
+		}
+		return Response{OK: true, Self: self}
 	case "away":
 		node.SetAway(true, req.Text)
 		return Response{OK: true}

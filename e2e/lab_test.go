@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -40,6 +41,22 @@ func TestLabThreeHostsSeeEachOtherAndMessage(t *testing.T) {
 			}
 		}
 	}
+
+	// The three pairs proved each other's keys, each with one handshake (the hello of the
+	// node that dialled proves it to the other), and `feigo status --json` says so.
+	var dialled, hellos uint64
+	for i, n := range ns {
+		out, _, code := n.cli("status", "--json")
+		var st control.Self
+		if err := json.Unmarshal([]byte(out), &st); code != 0 || err != nil || st.Stats == nil {
+			t.Fatalf("host %d: status --json %q: %v", i+1, out, err)
+		}
+		dialled, hellos = dialled+st.Stats.ProofsDialled, hellos+st.Stats.HelloProofs
+	}
+	if hellos == 0 || dialled > 6 {
+		t.Errorf("the three pairs took %d dialled proofs and %d hello proofs", dialled, hellos)
+	}
+	t.Logf("three pairs proved with %d handshakes dialled (%d hellos taken as proofs)", dialled, hellos)
 
 	out, errOut, code := ns[0].cli("send", "Bob", "周五", "下午开会", "(Friday meeting)")
 	if code != 0 || !strings.Contains(out, "delivered to Bob") {

@@ -163,3 +163,76 @@ func BenchmarkLabDelivery100(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLabAtRest30 starts `feigo serve` on 30 lab hosts and counts the datagrams each
+// node sends in its first minute and in the minute after (at rest), then kills one node with
+// SIGKILL (no goodbye) and measures the time until every other node has dropped it.
+func BenchmarkLabAtRest30(b *testing.B) {
+	const hosts = 30
+	l := lab.New(b, hosts)
+	for i := range b.N {
+		dir := b.TempDir()
+		var procs []*lab.Proc
+		var socks []string
+		for j, h := range l.Hosts {
+			prof := filepath.Join(dir, fmt.Sprintf("p%d", j))
+			procs = append(procs, h.Start(dir, bin, "serve", "--profile", prof, "--nick", fmt.Sprintf("r%d-%d", i, j)))
+			socks = append(socks, filepath.Join(prof, "feigo.sock"))
+		}
+		start := time.Now()
+		sent := func() []uint64 {
+			out := make([]uint64, hosts)
+			for j, s := range socks {
+				resp, err := control.Call(s, control.Request{Cmd: "status"})
+				if err != nil || resp.Self == nil || resp.Self.Stats == nil {
+					b.Fatalf("host %d status: %v", j+1, err)
+				}
+				if resp.Self.Peers != hosts-1 {
+					b.Fatalf("host %d lists %d peers", j+1, resp.Self.Peers)
+				}
+				out[j] = resp.Self.Stats.DatagramsSent
+			}
+			return out
+		}
+		time.Sleep(time.Until(start.Add(time.Minute)))
+		first := sent()
+		time.Sleep(time.Until(start.Add(2 * time.Minute)))
+		second := sent()
+		var maxFirst, maxRest, sumRest uint64
+		for j := range hosts {
+			maxFirst = max(maxFirst, first[j])
+			rest := second[j] - first[j]
+			maxRest, sumRest = max(maxRest, rest), sumRest+rest
+		}
+		// A crash: the last host's node is killed; every other must drop it.
+		victim := procs[hosts-1]
+		victim.Kill()
+		killed := time.Now()
+		var worst time.Duration
+		for j, s := range socks[:hosts-1] {
+			for {
+				resp, err := control.Call(s, control.Request{Cmd: "status"})
+				if err == nil && resp.Self.Peers == hosts-2 {
+					worst = max(worst, time.Since(killed))
+					break
+				}
+				if time.Since(killed) > 2*time.Minute {
+					b.Fatalf("host %d still lists the killed node after 2 minutes", j+1)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		b.ReportMetric(float64(maxFirst), "max-datagrams-first-minute")
+		b.ReportMetric(float64(maxRest), "max-datagrams-per-minute-at-rest")
+		b.ReportMetric(float64(sumRest)/hosts, "mean-datagrams-per-minute-at-rest")
+		b.ReportMetric(worst.Seconds(), "s-until-a-killed-node-left-every-list")
+		b.StopTimer()
+		var wg sync.WaitGroup
+		for _, p := range procs[:hosts-1] {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.Stop() }()
+		}
+		wg.Wait()
+		b.StartTimer()
+	}
+}

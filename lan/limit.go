@@ -117,6 +117,7 @@ type stats struct {
 	legacyRefused                                  atomic.Uint64
 	channelsDialled                                atomic.Uint64 // channels to peers opened (tests)
 	proofsDialled, helloProofs                     atomic.Uint64
+	datagramsSent                                  atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -143,6 +144,8 @@ type Stats struct {
 	// (a pair of FeiGo nodes needs one handshake, not one each way).
 	ProofsDialled uint64 `json:"proofs_dialled"`
 	HelloProofs   uint64 `json:"hello_proofs"`
+	// DatagramsSent counts the UDP datagrams the node sent (every kind).
+	DatagramsSent uint64 `json:"datagrams_sent"`
 }
 
 // Limits on messages from strangers: senders not in the peer table. Each one costs a
@@ -269,5 +272,6 @@ func (n *Node) Stats() Stats {
 		RepliesDropped: n.stats.repliesDropped.Load(), NotProved: n.stats.notProved.Load(),
 		LegacyRefused:       n.stats.legacyRefused.Load(),
 		PeerMessagesDropped: n.stats.peerMessagesDropped.Load(),
-		ProofsDialled:       n.stats.proofsDialled.Load(), HelloProofs: n.stats.helloProofs.Load()}
+		ProofsDialled:       n.stats.proofsDialled.Load(), HelloProofs: n.stats.helloProofs.Load(),
+		DatagramsSent: n.stats.datagramsSent.Load()}
 }

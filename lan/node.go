@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
@@ -37,9 +38,16 @@ var ErrPortInUse = errors.New("port in use")
 
 // Timing of liveness checks and retransmission. The zero Config uses these.
 const (
-	DefaultProbeAfter  = 15 * time.Second // a peer quiet this long is asked to answer
-	DefaultProbeEvery  = 5 * time.Second  // and asked again this often
-	DefaultExpiry      = 45 * time.Second // and dropped once quiet this long
+	// At rest a FeiGo node sends one datagram every DefaultBeatEvery (a BR_ABSENCE, which
+	// no IPMsg client answers), whatever the size of the LAN: colleagues that beat are not
+	// asked anything while they beat. A peer quiet for DefaultProbeAfter (a FeiGo that
+	// missed a beat, a legacy client, which never speaks unasked) is asked, every
+	// DefaultProbeEvery, and dropped once quiet DefaultExpiry: a crashed colleague leaves
+	// every list within a minute.
+	DefaultBeatEvery   = 20 * time.Second
+	DefaultProbeAfter  = 40 * time.Second
+	DefaultProbeEvery  = 5 * time.Second
+	DefaultExpiry      = 55 * time.Second
 	DefaultRetryFirst  = 200 * time.Millisecond
 	DefaultRetryMax    = 600 * time.Millisecond
 	DefaultRetryBudget = 8 * time.Second
@@ -81,7 +89,11 @@ type Config struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 
-	ProbeAfter, ProbeEvery, Expiry    time.Duration
+	ProbeAfter, ProbeEvery, Expiry time.Duration
+	// BeatEvery is how often the node says it is still there (DefaultBeatEvery when 0;
+	// each beat comes 10 % early or late at random, so that nodes started together do not
+	// beat together).
+	BeatEvery                         time.Duration
 	RetryFirst, RetryMax, RetryBudget time.Duration
 
 	// StateDir keeps the transfers (in its folder "transfers"), so that offers survive a
@@ -129,6 +141,11 @@ type Config struct {
 	HelloWait time.Duration
 	// oldHello makes the channel hello what FeiGo sent before helloProof (tests).
 	oldHello bool
+	// dialer, when set, opens the node's TCP connections (tests: a node in a lab host's
+	// network namespace).
+	dialer func(ctx context.Context, addr netip.AddrPort) (net.Conn, error)
+	// subnets, when set, are the node's subnets in place of its interfaces' (tests).
+	subnets []netip.Prefix
 }
 
 // Event is something the node wants its UI to know; Type says which of the fields are set.
@@ -154,10 +171,16 @@ type Event struct {
 // and receives acknowledged messages. Its methods are safe for concurrent use once Run has
 // started; Send waits for Run to have bound its socket.
 type Node struct {
-	cfg   Config
-	table *peers.Table
-	log   *slog.Logger
-	now   func() time.Time
+	spread spreader // answers to announcements waiting (large LANs)
+	// refreshedAt is when Refresh last announced; refreshPending, that one was asked for
+	// since, within refreshEvery.
+	refreshMu      sync.Mutex
+	refreshedAt    time.Time
+	refreshPending bool
+	cfg            Config
+	table          *peers.Table
+	log            *slog.Logger
+	now            func() time.Time
 
 	conn     *net.UDPConn
 	port     int           // conn's port, set before ready is closed
@@ -242,6 +265,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	def(&cfg.ProbeAfter, DefaultProbeAfter)
 	def(&cfg.ProbeEvery, DefaultProbeEvery)
 	def(&cfg.Expiry, DefaultExpiry)
+	def(&cfg.BeatEvery, DefaultBeatEvery)
 	def(&cfg.HelloWait, DefaultHelloWait)
 	def(&cfg.RetryFirst, DefaultRetryFirst)
 	def(&cfg.RetryMax, DefaultRetryMax)
@@ -253,6 +277,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		log:            cfg.Log,
 		now:            cfg.Now,
 		ready:          make(chan struct{}),
+		spread:         spreader{wake: make(chan struct{}, 1)},
 		stopping:       make(chan struct{}),
 		dedup:          newDedup(4096),
 		nos:            newPacketNos(),
@@ -271,8 +296,9 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		},
 	}
 	n.replyBudget.ceil = ReplyCredit
+	n.self.Caps = []string{CapBeat}
 	if !cfg.NoFiles {
-		n.self.Caps = []string{xfer.CapFiles, xfer.CapSHA256}
+		n.self.Caps = append(n.self.Caps, xfer.CapFiles, xfer.CapSHA256)
 		files, err := xfer.New(xfer.Config{
 			StateDir: cfg.StateDir, DownloadDir: cfg.DownloadDir, AcceptDir: cfg.AcceptDir, NoVerify: cfg.NoVerify,
 			OfferTTL: cfg.OfferTTL, FetchPatience: cfg.FetchPatience, Log: cfg.Log, Now: cfg.Now, Limits: cfg.FileLimits,
@@ -463,7 +489,11 @@ func (n *Node) Run(ctx context.Context) error {
 	} else {
 		close(filesDone)
 	}
-	loops.Add(2)
+	loops.Add(3)
+	go func() {
+		defer loops.Done()
+		n.runSpread(ctx)
+	}()
 	readErr := make(chan error, 1)
 	go func() {
 		defer loops.Done()
@@ -531,11 +561,18 @@ var reannounceAt = []int{1, 3}
 func (n *Node) housekeeping(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	beat := time.NewTimer(n.beatDelay())
+	defer beat.Stop()
 	refreshLocals := 0
 	for seconds := 1; ; seconds++ {
 		select {
 		case <-ctx.Done():
 			return
+		case <-beat.C:
+			n.announce(ipmsg.BrAbsence, n.table.Snapshot())
+			beat.Reset(n.beatDelay())
+			seconds-- // not a tick
+			continue
 		case <-tick.C:
 		}
 		if slices.Contains(reannounceAt, seconds) {
@@ -543,6 +580,7 @@ func (n *Node) housekeeping(ctx context.Context) {
 		}
 		n.checkLiveness()
 		n.proveAgain()
+		n.refreshIfPending()
 		now := n.now()
 		n.logLimit.prune(now)
 		n.strangerLimit.prune(now)
@@ -553,6 +591,37 @@ func (n *Node) housekeeping(ctx context.Context) {
 			n.locals.Store(&locals)
 		}
 	}
+}
+
+// dial opens a TCP connection to addr.
+func (n *Node) dial(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
+	if n.cfg.dialer != nil {
+		return n.cfg.dialer(ctx, addr)
+	}
+	return (&net.Dialer{}).DialContext(ctx, "tcp4", addr.String())
+}
+
+// dialTLS opens a channel to the holder of key at addr.
+func (n *Node) dialTLS(ctx context.Context, addr netip.AddrPort, key ed25519.PublicKey) (net.Conn, error) {
+	raw, err := n.dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	c := tls.Client(raw, n.cfg.Identity.ClientConfig(key))
+	if err := c.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// CapBeat is the capability of a FeiGo that says it is there every Config.BeatEvery.
+const CapBeat = "beat"
+
+// beatDelay is the time until the next beat: BeatEvery, 10 % early or late at random.
+func (n *Node) beatDelay() time.Duration {
+	d := n.cfg.BeatEvery
+	return d - d/10 + rand.N(d/5+1)
 }
 
 // write sends one packet. A failure is logged, not returned: UDP delivery is best effort and
@@ -585,6 +654,7 @@ func (n *Node) send(to netip.AddrPort, b []byte) {
 	// socket's send buffer (forged sources make that cheap): a datagram that cannot leave
 	// within sendWait is dropped, so no send, and never the read loop, blocks on it.
 	n.conn.SetWriteDeadline(time.Now().Add(sendWait))
+	n.stats.datagramsSent.Add(1)
 	if _, err := n.conn.WriteToUDPAddrPort(b, to); err != nil {
 		n.log.Debug("send failed", "to", to, "err", err)
 	}
@@ -758,11 +828,9 @@ func (m messenger) DialFiles(ctx context.Context, to netip.AddrPort, key, req []
 		if m.n.cfg.Identity == nil {
 			return nil, errors.New("no identity key to fetch over TLS with")
 		}
-		d := tls.Dialer{NetDialer: &net.Dialer{}, Config: m.n.cfg.Identity.ClientConfig(ed25519.PublicKey(key))}
-		c, err = d.DialContext(ctx, "tcp4", to.String())
+		c, err = m.n.dialTLS(ctx, to, ed25519.PublicKey(key))
 	} else {
-		var d net.Dialer
-		c, err = d.DialContext(ctx, "tcp4", to.String())
+		c, err = m.n.dial(ctx, to)
 	}
 	if err != nil {
 		return nil, err

@@ -15,6 +15,9 @@ import (
 func (n *Node) announceTargets() (targets []netip.AddrPort, covered []netip.Prefix) {
 	if !n.cfg.NoInterfaces {
 		subnets, err := Subnets(n.cfg.Interfaces)
+		if n.cfg.subnets != nil {
+			subnets, err = n.cfg.subnets, nil
+		}
 		if err != nil {
 			n.log.Warn("no broadcast addresses", "err", err)
 		}
@@ -134,7 +137,7 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 		if n.dedup.seen(dedupKey{from.Addr(), string(p.User), p.No, ipmsg.BrEntry}) {
 			return
 		}
-		n.reply(from, n.entryTo(from, ipmsg.AnsEntry), true)
+		n.answerEntry(from)
 		if n.cfg.Announced != nil {
 			n.cfg.Announced(peer)
 		}
@@ -222,6 +225,31 @@ func (n *Node) SetName(nick, group string) {
 
 // Refresh announces the node again (BR_ENTRY) to the broadcast targets and to every known
 // peer; peers that do not answer leave the table through the liveness check.
+// Refreshes asked for within refreshEvery of the last are coalesced into one, sent when
+// that time is up (the housekeeping looks each second): a user or a script pressing refresh
+// cannot make the node storm the LAN.
 func (n *Node) Refresh() {
+	now := n.now()
+	n.refreshMu.Lock()
+	if now.Sub(n.refreshedAt) < refreshEvery {
+		n.refreshPending = true
+		n.refreshMu.Unlock()
+		return
+	}
+	n.refreshedAt, n.refreshPending = now, false
+	n.refreshMu.Unlock()
 	n.announce(ipmsg.BrEntry, n.table.Snapshot())
+}
+
+// refreshEvery is the least time between two refreshes.
+const refreshEvery = 2 * time.Second
+
+// refreshIfPending sends a refresh coalesced by Refresh once its time is up.
+func (n *Node) refreshIfPending() {
+	n.refreshMu.Lock()
+	due := n.refreshPending && n.now().Sub(n.refreshedAt) >= refreshEvery
+	n.refreshMu.Unlock()
+	if due {
+		n.Refresh()
+	}
 }

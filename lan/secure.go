@@ -299,7 +299,7 @@ func (n *Node) serveChannel(c net.Conn) {
 func (n *Node) prove(ctx context.Context, addr netip.AddrPort, key ed25519.PublicKey) (ipmsg.Entry, error) {
 	ctx, cancel := context.WithTimeout(ctx, proveTimeout)
 	defer cancel()
-	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp4", addr.String())
+	raw, err := n.dial(ctx, addr)
 	if err != nil {
 		return ipmsg.Entry{}, fmt.Errorf("%w: %w: %v", ErrNotProven, errNoChannel, err)
 	}
@@ -379,7 +379,7 @@ func (n *Node) helloProof(p ipmsg.Packet, key ed25519.PublicKey, c net.Conn) {
 func (n *Node) reach(ctx context.Context, addr netip.AddrPort) error {
 	ctx, cancel := context.WithTimeout(ctx, proveTimeout)
 	defer cancel()
-	c, err := (&net.Dialer{}).DialContext(ctx, "tcp4", addr.String())
+	c, err := n.dial(ctx, addr)
 	if err != nil {
 		return fmt.Errorf("%w: %w: %v", ErrNotProven, errNoChannel, err)
 	}
@@ -636,6 +636,7 @@ func (n *Node) proved(j proofJob, e ipmsg.Entry) {
 		n.warnOnce(j.addr.Addr(), "peer refused", "err", err)
 		return
 	}
+	n.table.Confirm(j.addr, true) // it answered us, over TLS: asked when quiet from now on
 	n.proofs.mu.Lock()
 	if n.proofs.ok == nil || len(n.proofs.ok) >= maxProofMemory {
 		n.proofs.ok = map[string]time.Time{}
@@ -656,7 +657,7 @@ func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey
 		if n.dedup.seen(dedupKey{from.Addr(), string(p.User), p.No, ipmsg.BrEntry}) {
 			return
 		}
-		n.reply(from, n.entryTo(from, ipmsg.AnsEntry), true)
+		n.answerEntry(from)
 	case ipmsg.AnsEntry:
 		n.table.Confirm(from, n.now().Sub(time.Unix(0, n.broadcastAt.Load())) < answerWindow)
 	}
@@ -677,9 +678,12 @@ func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey
 		n.proofs.mu.Unlock()
 		return
 	}
-	if q, ok := n.provenUnchanged(j); ok {
-		// What the key holder told us over TLS moments ago, said again (the announcements
-		// repeated at start, answers to them): nothing to prove, nothing changes.
+	if q, ok := n.provenUnchanged(j, p.Cmd.Mode() == ipmsg.BrEntry); ok {
+		// What the key holder told us over TLS, said again (a beat, the announcements
+		// repeated at start, answers to them): nothing to prove, nothing changes but that
+		// the colleague was heard. A BR_ENTRY (a restart, a refresh: the colleague may
+		// have forgotten us) is proved again unless the last proof is a few seconds old.
+		n.table.Touch(from)
 		if j.announced && n.cfg.Announced != nil {
 			n.cfg.Announced(q)
 		}
@@ -688,15 +692,13 @@ func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey
 	n.scheduleProof(j)
 }
 
-// reproveAfter is how long a proof makes a peer's unchanged announcements need no other:
-// under the probe's first question (Config.ProbeAfter), so a quiet peer is still asked
-// over TLS whether it is there.
+// reproveAfter is how long a proof makes a colleague's unchanged BR_ENTRY need no other.
 const reproveAfter = 10 * time.Second
 
 // provenUnchanged returns the peer j is about when it is listed at j's address with j's key
-// and name, was proved less than reproveAfter ago, and j's announcement says nothing the
-// proof did not (names, group, absence).
-func (n *Node) provenUnchanged(j proofJob) (peers.Peer, bool) {
+// and name (so it proved them) and j's announcement says nothing the proof did not (names,
+// group, absence); with fresh, only if that proof is less than reproveAfter old.
+func (n *Node) provenUnchanged(j proofJob, fresh bool) (peers.Peer, bool) {
 	if !n.listedAt(j.name, j.key, j.addr) {
 		return peers.Peer{}, false
 	}
@@ -704,6 +706,9 @@ func (n *Node) provenUnchanged(j proofJob) (peers.Peer, bool) {
 	if !ok || q.Nick != j.entry.Nick || q.User != j.entry.User || q.Host != j.entry.Host ||
 		q.Group != j.entry.Group || (q.Status == peers.Away) != j.entry.Away || q.AwayText != j.entry.AwayText {
 		return peers.Peer{}, false
+	}
+	if !fresh {
+		return q, true
 	}
 	n.proofs.mu.Lock()
 	at, ok := n.proofs.ok[j.id()]
@@ -850,8 +855,7 @@ func (n *Node) request(ctx context.Context, peer peers.Peer, p ipmsg.Packet) (ip
 		}
 		if cc.c == nil {
 			dctx, cancel := context.WithTimeout(ctx, proveTimeout)
-			d := tls.Dialer{NetDialer: &net.Dialer{}, Config: n.cfg.Identity.ClientConfig(ed25519.PublicKey(peer.Key))}
-			c, err := d.DialContext(dctx, "tcp4", peer.Addr.String())
+			c, err := n.dialTLS(dctx, peer.Addr, ed25519.PublicKey(peer.Key))
 			cancel()
 			if err != nil {
 				return ipmsg.Packet{}, err
@@ -930,11 +934,11 @@ func (n *Node) postChannel(peer peers.Peer, p ipmsg.Packet) {
 
 // peerByKey returns the listed peer that proved key, if any.
 func (n *Node) peerByKey(key ed25519.PublicKey) (peers.Peer, bool) {
-	fp := trust.FingerprintOf(key).String()
-	for _, p := range n.table.Snapshot() {
-		if p.Secure && p.Fingerprint == fp && ed25519.PublicKey(p.Key).Equal(key) {
-			return p, true
-		}
+	// A peer that proved a key is listed under its fingerprint: one lookup, not a scan of
+	// the table for each request on a channel.
+	p, ok := n.table.Get(trust.FingerprintOf(key).String())
+	if ok && p.Secure && ed25519.PublicKey(p.Key).Equal(key) {
+		return p, true
 	}
 	return peers.Peer{}, false
 }

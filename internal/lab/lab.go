@@ -133,6 +133,13 @@ func (l *Lab) SetLoss(pct int) {
 	}
 }
 
+// LinkDown takes host i's (from 1) link to the switch down: it vanishes from the LAN
+// without a word, as a machine that crashed or was unplugged.
+func (l *Lab) LinkDown(i int) {
+	l.t.Helper()
+	l.must("-n", l.sw, "link", "set", fmt.Sprintf("v%d", i), "down")
+}
+
 // Shape limits the rate of traffic the switch sends to host i (from 1) with a token bucket
 // (tc tbf), e.g. rate "1gbit"; "" removes the limit.
 func (l *Lab) Shape(i int, rate string) {

@@ -199,7 +199,7 @@ func TestLabPeersThatVanishAreDropped(t *testing.T) {
 	// A crash says nothing: the liveness check drops it within 60 s.
 	start = time.Now()
 	c.Kill()
-	a.WaitEvent("peer_offline", 60*time.Second, func(ev map[string]any) bool { return ev["peer"].(map[string]any)["nick"] == "C" })
+	a.WaitEvent("peer_offline", 75*time.Second, func(ev map[string]any) bool { return ev["peer"].(map[string]any)["nick"] == "C" })
 	t.Logf("kill -9 noticed after %v", time.Since(start).Round(time.Second))
 	if len(a.peers(t)) != 0 {
 		t.Fatalf("peers left: %+v", a.peers(t))

@@ -91,7 +91,7 @@ type Config struct {
 
 	ProbeAfter, ProbeEvery, Expiry time.Duration
 	// BeatEvery is how often the node says it is still there (DefaultBeatEvery when 0;
-	// each beat comes 10 % early or late at random, so that nodes started together do not
+	// each beat comes up to a fifth later at random, so that nodes started together do not
 	// beat together).
 	BeatEvery                         time.Duration
 	RetryFirst, RetryMax, RetryBudget time.Duration
@@ -618,10 +618,11 @@ func (n *Node) dialTLS(ctx context.Context, addr netip.AddrPort, key ed25519.Pub
 // CapBeat is the capability of a FeiGo that says it is there every Config.BeatEvery.
 const CapBeat = "beat"
 
-// beatDelay is the time until the next beat: BeatEvery, 10 % early or late at random.
+// beatDelay is the time until the next beat: BeatEvery and up to a fifth more, at random
+// (never less, so that a minute holds at most three beats of 20 s).
 func (n *Node) beatDelay() time.Duration {
 	d := n.cfg.BeatEvery
-	return d - d/10 + rand.N(d/5+1)
+	return d + rand.N(d/5+1)
 }
 
 // write sends one packet. A failure is logged, not returned: UDP delivery is best effort and

@@ -87,7 +87,7 @@ func New(t testing.TB, n int) *Lab {
 		h := &Host{lab: l, NS: fmt.Sprintf("%s-h%d", l.prefix, i), Addr: netip.AddrFrom4([4]byte{10, 213, 0, byte(i)})}
 		veth := fmt.Sprintf("v%d", i)
 		l.must("netns", "add", h.NS)
-		l.must("link", "add", "name", veth, "netns", l.sw, "type", "veth", "peer", "name", "eth0", "netns", h.NS)
+		l.must("link", "add", "name", veth, "netns", l.sw, "type", "veth", "peer", "name", "eth0", "netns", h.NS, "address", h.MAC())
 		l.must("-n", l.sw, "link", "set", veth, "master", "br0")
 		l.must("-n", l.sw, "link", "set", veth, "up")
 		l.must("-n", h.NS, "addr", "add", h.Addr.String()+"/24", "brd", "+", "dev", "eth0")
@@ -95,7 +95,38 @@ func New(t testing.TB, n int) *Lab {
 		l.must("-n", h.NS, "link", "set", "lo", "up")
 		l.Hosts = append(l.Hosts, h)
 	}
+	if n > neighboursFrom {
+		l.permanentNeighbours()
+	}
 	return l
+}
+
+// neighboursFrom is the size beyond which the hosts know each other's MAC addresses from the
+// start. The software bridge on two cores cannot flood the ARP of a large LAN (every unicast
+// answer needs a resolution; beyond about 50 hosts most are lost, for any IPMsg client), which
+// a hardware switch does at wire speed: permanent neighbour entries stand for that speed.
+const neighboursFrom = 50
+
+// MAC is the host's Ethernet address: 02:fe:00:00:00:i.
+func (h *Host) MAC() string {
+	return fmt.Sprintf("02:fe:00:00:00:%02x", h.Addr.As4()[3])
+}
+
+func (l *Lab) permanentNeighbours() {
+	l.t.Helper()
+	for _, h := range l.Hosts {
+		var b strings.Builder
+		for _, o := range l.Hosts {
+			if o != h {
+				fmt.Fprintf(&b, "neigh replace %s lladdr %s dev eth0 nud permanent\n", o.Addr, o.MAC())
+			}
+		}
+		cmd := exec.Command("ip", "-n", h.NS, "-batch", "-")
+		cmd.Stdin = strings.NewReader(b.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			l.t.Fatalf("lab: neighbours of %s: %v\n%s", h.NS, err, out)
+		}
+	}
 }
 
 func (l *Lab) must(args ...string) {

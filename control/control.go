@@ -159,7 +159,12 @@ type Response struct {
 	Cleared int64 `json:"cleared,omitempty"`
 	// Verification answers verify.
 	Verification *Verification `json:"verification,omitempty"`
+	// Greeting answers greet (the network doctor's question to one address).
+	Greeting *lan.Greeting `json:"greeting,omitempty"`
 }
+
+// greetTimeout is how long greet waits for an answer.
+const greetTimeout = 2 * time.Second
 
 // Delivery is a message's outcome for one recipient.
 type Delivery struct {
@@ -350,6 +355,27 @@ func handle(ctx context.Context, node Node, req Request) Response {
 			self.Stats = &stats
 		}
 		return Response{OK: true, Self: self}
+	case "greet":
+		g, ok := node.(interface {
+			Greet(ctx context.Context, addr netip.AddrPort, timeout time.Duration) (lan.Greeting, error)
+		})
+		if !ok || len(req.To) != 1 {
+			return Response{Error: "greet: one colleague or address"}
+		}
+		addr, err := node.Resolve(req.To[0])
+		if err != nil {
+			if ap, perr := lan.ParseTarget(req.To[0], 2425); perr == nil {
+				addr, err = ap, nil
+			}
+		}
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		greeting, err := g.Greet(ctx, addr, greetTimeout)
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		return Response{OK: true, Greeting: &greeting}
 	case "away":
 		node.SetAway(true, req.Text)
 		return Response{OK: true}

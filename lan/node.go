@@ -172,6 +172,7 @@ type Event struct {
 // started; Send waits for Run to have bound its socket.
 type Node struct {
 	spread spreader // answers to announcements waiting (large LANs)
+	greet  greeters // the network doctor's greetings waiting for an answer
 	// refreshedAt is when Refresh last announced; refreshPending, that one was asked for
 	// since, within refreshEvery.
 	refreshMu      sync.Mutex
@@ -714,6 +715,9 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 	}
 	switch p.Cmd.Mode() {
 	case ipmsg.BrEntry, ipmsg.AnsEntry, ipmsg.BrAbsence:
+		if p.Cmd.Mode() == ipmsg.AnsEntry {
+			n.heard(from) // an answer to the doctor's greeting, maybe
+		}
 		n.onEntry(p, from)
 		return
 	case ipmsg.BrExit:

@@ -1,0 +1,58 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/internal/lab"
+)
+
+// `feigo doctor` on lab hosts: it names the firewall of a host that drops UDP 2425, says a
+// colleague behind that firewall does not answer a greeting though its TCP port does, says
+// an address on the subnet with no machine is off or firewalled, one on another subnet is a
+// VLAN or firewall matter (with the addresses to add), and a colleague that works, works.
+func TestLabDoctor(t *testing.T) {
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("needs nftables' nft")
+	}
+	l := lab.New(t, 3)
+	a := serve(t, l.Hosts[0], "Alice", "QA")
+	c := serve(t, l.Hosts[2], "Carol", "QA")
+	a.waitPeers(t, 1, 10*time.Second)
+	walled := serve(t, l.Hosts[1], "Bob", "QA")
+	for _, args := range [][]string{
+		{"add", "table", "inet", "fw"},
+		{"add", "chain", "inet", "fw", "input", "{ type filter hook input priority 0; }"},
+		{"add", "rule", "inet", "fw", "input", "udp", "dport", "2425", "drop"},
+	} {
+		if out, err := exec.Command("ip", append([]string{"netns", "exec", l.Hosts[1].NS, "nft"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("nft %v: %v %s", args, err, out)
+		}
+	}
+	out, _, _ := walled.cli("doctor")
+	if !strings.Contains(out, "the firewall drops FeiGo's port: udp dport 2425 drop") || !strings.Contains(out, "FeiGo (Bob) listens") {
+		t.Errorf("doctor behind a firewall:\n%s", out)
+	}
+	for _, c := range []struct{ target, want string }{
+		{"10.213.0.2", "its firewall drops UDP 2425"},
+		{"10.213.0.77", "no answer from 10.213.0.77: the machine is off, or a firewall drops port 2425"},
+		{"10.213.7.9", "a firewall or a different VLAN; add 10.213.7.255 or 10.213.7.9 in Settings"},
+		{"Carol", "10.213.0.3 answers a greeting in"},
+	} {
+		out, errOut, code := a.cli("doctor", c.target)
+		if !strings.Contains(out, c.want) {
+			t.Errorf("doctor %s (exit %d):\n%s%s\nwant %q", c.target, code, out, errOut, c.want)
+			continue
+		}
+		if ok := strings.Contains(c.want, "answers a greeting"); ok != (code == 0) {
+			t.Errorf("doctor %s: exit %d", c.target, code)
+		}
+	}
+	out, _, _ = a.cli("doctor")
+	if !strings.Contains(out, "10.213.0.0/24: announcements go to 10.213.0.255") || !strings.Contains(out, "on 10.213.0.0/24") {
+		t.Errorf("doctor:\n%s", out)
+	}
+	_ = c
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -122,6 +123,8 @@ type Config struct {
 	// ChannelMaxAge is how long a channel to a peer is used before it is replaced by a new
 	// one, with new keys (DefaultChannelMaxAge when 0).
 	ChannelMaxAge time.Duration
+	// Rooms, when set, answers group-room requests that come over channels (rooms.go).
+	Rooms RoomHandler
 }
 
 // Event is something the node wants its UI to know; Type says which of the fields are set.
@@ -141,6 +144,9 @@ type Event struct {
 	// SendID is the ID the caller of SendAs chose for a message, on its
 	// message_delivered, message_failed and message_queued events.
 	SendID string `json:"send_id,omitempty"`
+	// Room is set on room events (room_message, room_changed, room_delivered) by the node's
+	// owner (package node): what package room reports, as JSON.
+	Room json.RawMessage `json:"room,omitempty"`
 }
 
 // Node is one FeiGo presence on the LAN: it announces itself, keeps the peer table and sends

@@ -221,9 +221,6 @@ func (m *Manager) ingest(from string, evs []Event) map[string]bool {
 		}
 		st := m.rooms[e.Room]
 		if st == nil {
-			if e.Kind != KindCreate || e.Seq != 1 {
-				continue // a room we do not know starts with its creation
-			}
 			if st = m.provisional(e.Room); st == nil {
 				continue
 			}

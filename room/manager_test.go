@@ -1,0 +1,320 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"feigo/event"
+	"feigo/history"
+)
+
+// lan is an in-memory LAN of managers: a request reaches a manager that is up, as a TLS
+// channel would (the asker's fingerprint is what the channel proved).
+type fakeLAN struct {
+	mu sync.Mutex
+	ms map[string]*Manager
+	up map[string]bool
+}
+
+type fakeTransport struct {
+	l  *fakeLAN
+	me string
+}
+
+func (t fakeTransport) Request(ctx context.Context, id string, body []byte) ([]byte, error) {
+	t.l.mu.Lock()
+	m, ok := t.l.ms[id]
+	up := t.l.up[id] && t.l.up[t.me]
+	t.l.mu.Unlock()
+	if !ok || !up {
+		return nil, errors.New("offline")
+	}
+	return m.Handle(t.me, body), nil
+}
+
+func (t fakeTransport) Online() map[string]string {
+	t.l.mu.Lock()
+	defer t.l.mu.Unlock()
+	out := map[string]string{}
+	if !t.l.up[t.me] {
+		return out
+	}
+	for id := range t.l.ms {
+		if id != t.me && t.l.up[id] {
+			out[id] = id[:4]
+		}
+	}
+	return out
+}
+
+func (l *fakeLAN) set(w *who, up bool) {
+	l.mu.Lock()
+	l.up[w.fp()] = up
+	l.mu.Unlock()
+}
+
+// inbox records what a manager reported.
+type inbox struct {
+	mu  sync.Mutex
+	got []Report
+	all []event.Type
+}
+
+func (in *inbox) texts(typ event.Type) []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var out []string
+	for i, r := range in.got {
+		if in.all[i] == typ && r.Text != "" {
+			out = append(out, r.Text)
+		}
+	}
+	return out
+}
+
+func (l *fakeLAN) add(t *testing.T, w *who) (*Manager, *inbox) {
+	t.Helper()
+	st, err := history.Open(filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	in := &inbox{}
+	m, err := New(Config{Identity: w.id, Store: st, Transport: fakeTransport{l, w.fp()}, Nick: func() string { return w.fp()[:4] },
+		Emit: func(typ event.Type, r Report) {
+			in.mu.Lock()
+			in.got, in.all = append(in.got, r), append(in.all, typ)
+			in.mu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.ms[w.fp()], l.up[w.fp()] = m, true
+	l.mu.Unlock()
+	return m, in
+}
+
+func delivered(s Sent) (yes, queued []string) {
+	for _, d := range s.Deliveries {
+		if d.Delivered {
+			yes = append(yes, d.Member[:4])
+		} else {
+			queued = append(queued, d.Member[:4])
+		}
+	}
+	slices.Sort(yes)
+	slices.Sort(queued)
+	return
+}
+
+func TestManagerDeliveryCatchUpAndRemoval(t *testing.T) {
+	ctx := context.Background()
+	l := &fakeLAN{ms: map[string]*Manager{}, up: map[string]bool{}}
+	a, b, c, d := newWho(t, "a"), newWho(t, "b"), newWho(t, "c"), newWho(t, "d")
+	ma, ina := l.add(t, a)
+	mb, inb := l.add(t, b)
+	mc, inc := l.add(t, c)
+	md, ind := l.add(t, d)
+	s, err := ma.Create(ctx, "周会", members(b, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := s.Room.ID
+	if yes, q := delivered(s); len(yes) != 2 || len(q) != 0 {
+		t.Fatalf("creation delivered to %v, queued %v", yes, q)
+	}
+	for i := range 3 {
+		s, err := ma.Send(ctx, room, fmt.Sprintf("m%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if yes, _ := delivered(s); len(yes) != 2 {
+			t.Fatalf("m%d delivered to %v", i, yes)
+		}
+	}
+	for name, in := range map[string]*inbox{"b": inb, "c": inc} {
+		if got := strings.Join(in.texts(TypeMessage), ","); got != "m0,m1,m2" {
+			t.Errorf("%s received %s", name, got)
+		}
+	}
+	if got := ind.texts(TypeMessage); len(got) != 0 {
+		t.Errorf("d, not a member, received %v", got)
+	}
+
+	// c is away while a writes; then a leaves the LAN; c comes back and gets it from b.
+	l.set(c, false)
+	for i := 3; i < 5; i++ {
+		s, err := ma.Send(ctx, room, fmt.Sprintf("m%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if yes, q := delivered(s); len(yes) != 1 || len(q) != 1 || q[0] != c.fp()[:4] {
+			t.Fatalf("m%d: delivered %v queued %v", i, yes, q)
+		}
+	}
+	l.set(a, false)
+	l.set(c, true)
+	mc.syncWith(ctx, b.fp())
+	if got := strings.Join(inc.texts(TypeMessage), ","); got != "m0,m1,m2,m3,m4" {
+		t.Errorf("c after catching up from b: %s", got)
+	}
+	mb.syncWith(ctx, c.fp()) // b now knows c holds everything
+	l.set(a, true)
+	ma.syncWith(ctx, b.fp()) // a learns from b… and from c directly
+	ma.syncWith(ctx, c.fp())
+	lines, _ := ma.History(room, 0)
+	for _, ln := range lines {
+		if ln.Kind == KindMsg && len(ln.DeliveredTo) != 2 {
+			t.Errorf("a's record of %s: delivered to %v", ln.Text, ln.DeliveredTo)
+		}
+	}
+
+	// d is added late: it sees the room from then on (earlier messages without their text).
+	if _, err := mb.Add(ctx, room, members(d)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ma.Send(ctx, room, "m5"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ind.texts(TypeMessage), ","); got != "m5" {
+		t.Errorf("d, added late, received %q", got)
+	}
+	dl, err := md.History(room, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var redacted, plain int
+	for _, ln := range dl {
+		if ln.Kind == KindMsg && ln.Redacted {
+			redacted++
+		} else if ln.Kind == KindMsg {
+			plain++
+		}
+	}
+	if redacted != 5 || plain != 1 {
+		t.Errorf("d's history: %d messages without text, %d with", redacted, plain)
+	}
+
+	// c is removed: it gets nothing afterwards and cannot post.
+	if _, err := mb.Remove(ctx, room, c.fp()); !errors.Is(err, ErrNotCreator) {
+		t.Errorf("b removing: %v", err)
+	}
+	if _, err := ma.Remove(ctx, room, c.fp()); err != nil {
+		t.Fatal(err)
+	}
+	before := len(inc.texts(TypeMessage))
+	s, err = ma.Send(ctx, room, "m6 secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dv := range s.Deliveries {
+		if dv.Member == c.fp() {
+			t.Error("a message went to the removed member")
+		}
+	}
+	mc.syncWith(ctx, b.fp())
+	if got := inc.texts(TypeMessage); len(got) != before {
+		t.Errorf("the removed member received %v", got[before:])
+	}
+	if _, err := mc.Send(ctx, room, "still here?"); !errors.Is(err, ErrNotMember) {
+		t.Errorf("the removed member's send: %v", err)
+	}
+	// c forges its way in: a signed message pushed straight to b is refused.
+	forged := Event{Room: room, Seq: 99, Clock: 1000, Kind: KindMsg, Time: 1, Body: NewBody(Body{Text: "forged"})}
+	c.seq = 0
+	mc.mu.Lock()
+	forged.Seq = mc.rooms[room].heads[c.fp()] + 1
+	mc.mu.Unlock()
+	Sign(c.id, &forged)
+	forged.Room = ""
+	mb.Handle(c.fp(), encode(request{Op: "push", Room: room, Events: []Event{forged}}))
+	if got := inb.texts(TypeMessage); slices.Contains(got, "forged") {
+		t.Error("b took the removed member's message")
+	}
+	// Non-member x pushes a message of its own.
+	x := newWho(t, "x")
+	xe := Event{Room: room, Seq: 1, Clock: 2000, Kind: KindMsg, Time: 1, Body: NewBody(Body{Text: "x was here"})}
+	Sign(x.id, &xe)
+	mb.Handle(x.fp(), encode(request{Op: "push", Room: room, Events: []Event{xe}}))
+	bad := xe
+	bad.Body = NewBody(Body{Text: "tampered"})
+	mb.Handle(x.fp(), encode(request{Op: "push", Room: room, Events: []Event{bad}}))
+	if got := inb.texts(TypeMessage); slices.Contains(got, "x was here") || slices.Contains(got, "tampered") {
+		t.Error("b took a non-member's message")
+	}
+	if sigs, _ := mb.Stats(); sigs == 0 {
+		t.Error("the tampered event was not counted")
+	}
+	// A pull from the removed member gets nothing.
+	var ans answer
+	raw := mb.Handle(c.fp(), encode(request{Op: "pull", Heads: map[string]map[string]uint64{}}))
+	if err := json.Unmarshal(raw, &ans); err != nil || len(ans.Events) != 0 {
+		t.Errorf("a pull by the removed member: %d events, %v", len(ans.Events), err)
+	}
+	_ = ina
+}
+
+// The incremental path (held gaps, late changes undoing messages) ends where the fold of
+// everything does, whatever order the events arrive in.
+func TestManagerAnyDeliveryOrder(t *testing.T) {
+	evs, ws := concurrentRoom(t)
+	want := Fold(evs)
+	var wantValid []string
+	for i := range evs {
+		if want.Valid(&evs[i]) {
+			wantValid = append(wantValid, fmt.Sprint(evs[i].Author[:6], evs[i].Seq))
+		}
+	}
+	slices.Sort(wantValid)
+	r := rand.New(rand.NewPCG(3, 4))
+	for round := range 30 {
+		l := &fakeLAN{ms: map[string]*Manager{}, up: map[string]bool{}}
+		m, _ := l.add(t, ws[1]) // b, a member (who left and came back)
+		p := slices.Clone(evs)
+		r.Shuffle(len(p), func(i, j int) { p[i], p[j] = p[j], p[i] })
+		for len(p) > 0 {
+			n := 1 + r.IntN(4)
+			n = min(n, len(p))
+			m.ingest("x", p[:n])
+			p = p[n:]
+		}
+		infos := m.Rooms()
+		if len(infos) != 1 || infos[0].Name != want.Name || len(infos[0].Members) != len(want.Members) {
+			t.Fatalf("round %d: %+v", round, infos)
+		}
+		lines, err := m.History(evs[0].Room, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ln := range lines {
+			got = append(got, fmt.Sprint(ln.Author[:6], ln.Seq))
+		}
+		slices.Sort(got)
+		if strings.Join(got, " ") != strings.Join(wantValid, " ") {
+			t.Fatalf("round %d: the events that stand\n %v\nwant\n %v", round, got, wantValid)
+		}
+		// The searchable rows are those of the messages that stand.
+		rs, err := m.cfg.Store.Query(history.Filter{Peer: history.RoomPeer(evs[0].Room)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for _, r := range rs {
+			texts = append(texts, r.Text)
+		}
+		slices.Sort(texts)
+		if strings.Join(texts, "|") != "b back|b here|d here" {
+			t.Fatalf("round %d: searchable rows %q", round, texts)
+		}
+	}
+}

@@ -50,6 +50,7 @@ func init() {
 		{"history", "[PEER] [--search WORDS] [--since DATE] [--json]", "show and search the message history", runHistory},
 		{"ask-shared", "PEER", "ask an iptux peer for its shared files (they arrive as an offer)", runAskShared},
 		{"verify", "PEER [--confirm]", "compare a safety code with a colleague and mark their key verified", runVerify},
+		{"room", "SUBCOMMAND ...", "group rooms: create, list, add, remove, leave, rename, send, send-file, history", runRoom},
 	}
 }
 

@@ -1126,6 +1126,15 @@ func (m *Manager) Sync(member string) {
 	}
 }
 
+// PeerSeen catches up with a colleague who came online or proved their key again, if they
+// share a room with this node (a room they were added to while this node was away, they
+// learn of when this node pushes to them, or when they pull). It never blocks.
+func (m *Manager) PeerSeen(id string) {
+	if m.shares(id) {
+		m.Sync(id)
+	}
+}
+
 // Run does the catch-ups until ctx is cancelled, and returns once they have ended.
 func (m *Manager) Run(ctx context.Context) error {
 	var wg sync.WaitGroup

@@ -47,13 +47,31 @@ func runRoom(env Env, args []string) int {
 		}
 		return 0
 	}
-	sub := args[0]
+	// The subcommand is the first word that is not a flag (nor --profile's value), so that
+	// `feigo room --profile DIR send …` works as other commands do.
+	sub, at := "", -1
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--profile" || a == "-profile" || a == "-n" || a == "--n" || a == "--text" || a == "-text" {
+			i++
+			continue
+		}
+		if !strings.HasPrefix(a, "-") {
+			sub, at = a, i
+			break
+		}
+	}
+	if at < 0 {
+		fmt.Fprint(env.Stderr, roomUsage)
+		return 2
+	}
+	args = append(append([]string{}, args[:at]...), args[at+1:]...)
 	fs, prof := newFlags(env, "room "+sub, "ARGS", roomUsage)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), roomUsage) }
 	asJSON := fs.Bool("json", false, "print the answer as JSON")
 	limit := fs.Int("n", 0, "history: the newest `N` entries only")
 	text := fs.String("text", "", "send-file: a note with the files")
-	pos, code, done := interspersed(env, fs, args[1:])
+	pos, code, done := interspersed(env, fs, args)
 	if done {
 		return code
 	}

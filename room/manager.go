@@ -315,10 +315,10 @@ func (m *Manager) apply(st *state, e Event) bool {
 		}
 		return true
 	}
-	valid := st.tl.Valid(&e)
-	if !valid {
+	if !st.tl.Valid(&e) {
 		m.refused.Add(1)
 	}
+	valid := m.visible(st, &e)
 	id := m.store(st, e, valid)
 	if valid && e.Body != nil && e.Author != m.me {
 		b, _ := e.Decode()
@@ -326,6 +326,13 @@ func (m *Manager) apply(st *state, e Event) bool {
 			Seq: e.Seq, Text: b.Text, Files: b.Files, Time: time.UnixMilli(e.Time), Encrypted: true, HistoryID: id})
 	}
 	return true
+}
+
+// visible reports whether e stands and is for this node: a message placed where this node
+// was not in the room (before it was added, after it left or was removed) is kept, so that
+// it can be handed on and counted, but never shown nor searchable here.
+func (m *Manager) visible(st *state, e *Event) bool {
+	return st.tl.Valid(e) && (e.Kind.Control() || st.tl.MemberAt(m.me, e.Pos()))
 }
 
 // adopt keeps a provisional room in the history: this node has just been added to it.
@@ -336,7 +343,7 @@ func (m *Manager) adopt(st *state) {
 	}
 	st.stored = true
 	for _, e := range st.mem {
-		m.store(st, e, st.tl.Valid(&e))
+		m.store(st, e, m.visible(st, &e))
 	}
 	st.mem = nil
 }
@@ -401,7 +408,7 @@ func (m *Manager) revalidate(st *state, before *Timeline) {
 	}
 	for _, r := range msgs {
 		e := fromRow(r)
-		now := st.tl.Valid(&e)
+		now := m.visible(st, &e)
 		if now == r.Valid {
 			continue
 		}
@@ -792,12 +799,13 @@ type Line struct {
 	Name        string    `json:"name,omitempty"`
 	Members     []Member  `json:"members,omitempty"`
 	Files       []string  `json:"files,omitempty"`
-	Redacted    bool      `json:"redacted,omitempty"` // written before this node was a member
+	Redacted    bool      `json:"redacted,omitempty"` // kept without its text (older than the history's retention)
 	DeliveredTo []string  `json:"delivered_to,omitempty"`
 }
 
 // History returns room's changes and messages in the room's order (the same on every
-// member's machine), those that stand only; limit > 0 keeps the newest limit.
+// member's machine), those that stand only, and of the messages those written while this
+// node was in the room; limit > 0 keeps the newest limit.
 func (m *Manager) History(room string, limit int) ([]Line, error) {
 	rows, err := m.cfg.Store.RoomEvents(room, false)
 	if err != nil {

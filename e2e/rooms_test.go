@@ -279,3 +279,53 @@ func TestLabRoom(t *testing.T) {
 		}
 	}
 }
+
+// Files to a room: one offer per member online, over each one's channel; each accepts (or
+// declines) on their own; the room shows the offer to every member.
+func TestLabRoomFiles(t *testing.T) {
+	l := lab.New(t, 3)
+	a := serve(t, l.Hosts[0], "Alice", "QA")
+	b := serve(t, l.Hosts[1], "Bob", "QA")
+	c := serve(t, l.Hosts[2], "Carol", "QA")
+	for _, n := range []*node{a, b, c} {
+		n.waitPeers(t, 2, 15*time.Second)
+	}
+	id := roomCLI[room.Sent](t, a, "create", "资料", "Bob", "Carol").Room.ID
+	src := filepath.Join(t.TempDir(), "季度报告.txt")
+	content := bytes.Repeat([]byte("room file\n"), 50000)
+	if err := os.WriteFile(src, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := roomCLI[room.Sent](t, a, "send-file", id, src, "--text", "请看")
+	for _, dv := range s.Deliveries {
+		if !dv.Delivered {
+			t.Errorf("the room's record of the offer: %+v", dv)
+		}
+	}
+	offered := func(n *node) int {
+		ev := n.WaitEvent("transfer_offered", 10*time.Second, nil)
+		return int(ev["transfer"].(map[string]any)["id"].(float64))
+	}
+	bid, cid := offered(b), offered(c)
+	dl := t.TempDir()
+	if _, e, code := b.cli("accept", fmt.Sprint(bid), "--to", dl, "--wait"); code != 0 {
+		t.Fatalf("Bob's accept: %s", e)
+	}
+	if fileSum(t, src) != fileSum(t, filepath.Join(dl, "季度报告.txt")) {
+		t.Fatal("Bob's copy differs")
+	}
+	if _, e, code := c.cli("decline", fmt.Sprint(cid)); code != 0 {
+		t.Fatalf("Carol's decline: %s", e)
+	}
+	for _, n := range []*node{b, c} {
+		found := false
+		for _, ln := range roomCLI[[]room.Line](t, n, "history", id) {
+			if ln.Kind == room.KindFiles && slices.Contains(ln.Files, "季度报告.txt") && ln.Text == "请看" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s's room does not show the offer", n.Host.NS)
+		}
+	}
+}

@@ -33,11 +33,11 @@ const (
 	MaxBatch      = 64
 	MaxBatchBytes = 48 << 10
 	// pullBurst and pullEvery rate-limit the catch-up requests one peer may make.
-	pullBurst = 8
-	pullEvery = 2 * time.Second
+	pullBurst = 32
+	pullEvery = 500 * time.Millisecond
 	// pushBurst and pushEvery rate-limit the events one peer may push.
-	pushBurst = 512
-	pushEvery = 20 * time.Millisecond
+	pushBurst = 2048
+	pushEvery = 5 * time.Millisecond
 	// syncEvery is how often members who are online and known to lack events are offered them.
 	syncEvery = 30 * time.Second
 	// requestTimeout bounds one request to a member.

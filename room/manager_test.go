@@ -339,3 +339,61 @@ func TestManagerAnyDeliveryOrder(t *testing.T) {
 		}
 	}
 }
+
+// A member away for many messages gets them all, in order, in batches; a member's requests
+// are rate-limited, and events waiting for a missing earlier one are bounded.
+func TestManagerBatchesAndBounds(t *testing.T) {
+	ctx := context.Background()
+	l := &fakeLAN{ms: map[string]*Manager{}, up: map[string]bool{}}
+	a, b := newWho(t, "a"), newWho(t, "b")
+	ma, _ := l.add(t, a)
+	mb, inb := l.add(t, b)
+	s, err := ma.Create(ctx, "big", members(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := s.Room.ID
+	l.set(b, false)
+	var want []string
+	for i := range 300 {
+		want = append(want, fmt.Sprintf("n%03d %s", i, strings.Repeat("x", 500)))
+		if _, err := ma.Send(ctx, room, want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.set(b, true)
+	mb.syncWith(ctx, a.fp())
+	if got := inb.texts(TypeMessage); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("b caught up with %d of 300 messages (in order: %v)", len(got), len(got) == 300)
+	}
+
+	// A flood of pulls is answered "slow down" past the burst.
+	slow := 0
+	for range pullBurst + 20 {
+		var ans answer
+		json.Unmarshal(mb.Handle(a.fp(), encode(request{Op: "pull"})), &ans)
+		if ans.Error == "slow down" {
+			slow++
+		}
+	}
+	if slow < 10 {
+		t.Errorf("%d of %d pulls refused", slow, pullBurst+20)
+	}
+
+	// Events far ahead of a gap: at most MaxHeld wait.
+	x := newWho(t, "x")
+	x.seq = 1 // seq 1 never comes
+	var evs []Event
+	for i := range MaxHeld + 100 {
+		evs = append(evs, x.ev(room, uint64(10000+i), KindMsg, Body{Text: "ahead"}))
+	}
+	for i := 0; i < len(evs); i += MaxBatch {
+		mb.ingest(x.fp(), evs[i:min(i+MaxBatch, len(evs))])
+	}
+	mb.mu.Lock()
+	held := len(mb.rooms[room].held)
+	mb.mu.Unlock()
+	if held > MaxHeld {
+		t.Errorf("%d events held", held)
+	}
+}

@@ -20,8 +20,10 @@ import (
 
 // Bounds of what members may make a node hold and do.
 const (
-	// MaxRooms is the most rooms a profile keeps; a creation beyond it is refused.
-	MaxRooms = 256
+	// MaxRooms is the most rooms a profile keeps; a creation beyond it is refused. Of them,
+	// MaxRoomsPerCreator may be created by any one colleague, so that one cannot fill them.
+	MaxRooms           = 256
+	MaxRoomsPerCreator = 32
 	// MaxHeld is the most events held per room waiting for an earlier one of their author's.
 	MaxHeld = 512
 	// MaxProvisional is the most rooms held in memory that this node is not (yet) a member
@@ -305,13 +307,15 @@ func (m *Manager) apply(st *state, e Event) bool {
 			m.refused.Add(1)
 		}
 		if !st.stored && st.tl.Ever(m.me) {
-			m.adopt(st)
+			if m.adopt(st); !st.stored {
+				return false
+			}
 		} else {
 			m.store(st, e, valid)
 		}
 		m.revalidate(st, before)
-		if valid {
-			m.reportChange(st, e)
+		if valid && st.stored {
+			m.reportChange(st, e) // not for rooms this node is not in
 		}
 		return true
 	}
@@ -337,6 +341,18 @@ func (m *Manager) visible(st *state, e *Event) bool {
 
 // adopt keeps a provisional room in the history: this node has just been added to it.
 func (m *Manager) adopt(st *state) {
+	mine := 0
+	for _, o := range m.rooms {
+		if o.stored && o.tl.Creator == st.tl.Creator {
+			mine++
+		}
+	}
+	if mine >= MaxRoomsPerCreator && st.tl.Creator != m.me {
+		m.refused.Add(1)
+		m.log.Warn("a room refused: its creator made too many rooms with this node", "creator", st.tl.Creator)
+		delete(m.rooms, st.id)
+		return
+	}
 	if err := m.cfg.Store.AddRoom(st.id); err != nil {
 		m.log.Error("storing a room", "err", err)
 		return

@@ -397,3 +397,31 @@ func TestManagerBatchesAndBounds(t *testing.T) {
 		t.Errorf("%d events held", held)
 	}
 }
+
+// One colleague cannot fill a node's rooms: past MaxRoomsPerCreator, their rooms with it are
+// refused (and not reported).
+func TestManagerRoomsPerCreatorBounded(t *testing.T) {
+	ctx := context.Background()
+	l := &fakeLAN{ms: map[string]*Manager{}, up: map[string]bool{}}
+	a, b := newWho(t, "a"), newWho(t, "b")
+	ma, _ := l.add(t, a)
+	mb, inb := l.add(t, b)
+	for i := range MaxRoomsPerCreator + 5 {
+		if _, err := ma.Create(ctx, fmt.Sprint("spam ", i), members(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(mb.Rooms()); n != MaxRoomsPerCreator {
+		t.Errorf("b keeps %d of a's rooms", n)
+	}
+	inb.mu.Lock()
+	reported := len(inb.got)
+	inb.mu.Unlock()
+	if reported != MaxRoomsPerCreator {
+		t.Errorf("b reported %d creations", reported)
+	}
+	// b's own rooms are still its own to make.
+	if _, err := mb.Create(ctx, "mine", members(a)); err != nil {
+		t.Error(err)
+	}
+}

@@ -156,6 +156,12 @@ func runRoom(env Env, args []string) int {
 	if ans == nil {
 		ans = &control.RoomAnswer{}
 	}
+	failed := false // a member online did not acknowledge: exit 1
+	if ans.Sent != nil {
+		for _, d := range ans.Sent.Deliveries {
+			failed = failed || d.Error != ""
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetEscapeHTML(false)
@@ -167,6 +173,9 @@ func runRoom(env Env, args []string) int {
 			printList(env.Stdout, ans.Lines, true)
 		default:
 			enc.Encode(ans.Sent)
+		}
+		if failed {
+			return 1
 		}
 		return 0
 	}
@@ -188,15 +197,21 @@ func runRoom(env Env, args []string) int {
 			if name == "" {
 				name = d.Member[:12]
 			}
-			if d.Delivered {
+			switch {
+			case d.Delivered:
 				fmt.Fprintf(env.Stdout, "delivered to %s (encrypted)\n", name)
-			} else {
+			case d.Error != "":
+				fmt.Fprintf(env.Stdout, "not acknowledged by %s (%s): they get it from any member later\n", name, printable(d.Error))
+			default:
 				fmt.Fprintf(env.Stdout, "queued for %s: offline, gets it from any member when back\n", name)
 			}
 		}
 		if resp.Transfer != nil {
 			fmt.Fprintf(env.Stdout, "offered as transfer %d to the members online\n", resp.Transfer.ID)
 		}
+	}
+	if failed {
+		return 1
 	}
 	return 0
 }

@@ -16,6 +16,7 @@ import (
 
 	"feigo/control"
 	"feigo/internal/lab"
+	"feigo/lan"
 	"feigo/room"
 )
 
@@ -277,6 +278,10 @@ func TestLabRoom(t *testing.T) {
 		if bytes.Contains(capture, []byte(s)) {
 			t.Errorf("%q crossed the LAN in clear", s)
 		}
+	}
+	// No room request ever went out as an IPMsg datagram (its command, 0xE7, in decimal).
+	if cmd := fmt.Sprintf(":%d:", uint32(lan.CmdRoom)); bytes.Contains(capture, []byte(cmd)) {
+		t.Errorf("a packet with the room command (%s) crossed the LAN in clear", cmd)
 	}
 }
 

@@ -3,9 +3,14 @@ package e2e
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,8 +21,10 @@ import (
 
 	"feigo/control"
 	"feigo/internal/lab"
+	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/room"
+	"feigo/trust"
 )
 
 // roomCLI runs `feigo room SUB --json ARGS…` on n and decodes what it prints.
@@ -332,5 +339,89 @@ func TestLabRoomFiles(t *testing.T) {
 		if !found {
 			t.Errorf("%s's room does not show the offer", n.Host.NS)
 		}
+	}
+}
+
+// A colleague who is not in a room cannot write into it, even over a real channel with a
+// proved key: Dave, not a member, pushes a message signed with his own key and one that
+// claims to be Alice's, straight to Bob's node; Bob's room holds neither.
+func TestLabRoomRefusesForgedEvents(t *testing.T) {
+	l := lab.New(t, 3)
+	profs := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b"), filepath.Join(t.TempDir(), "d")}
+	a := serveProfile(t, l.Hosts[0], profs[0], "Alice", "QA")
+	b := serveProfile(t, l.Hosts[1], profs[1], "Bob", "QA")
+	d := serveProfile(t, l.Hosts[2], profs[2], "Dave", "QA")
+	for _, n := range []*node{a, b, d} {
+		n.waitPeers(t, 2, 15*time.Second)
+	}
+	id := roomCLI[room.Sent](t, a, "create", "财务", "Bob").Room.ID
+	roomCLI[room.Sent](t, a, "send", id, "real message")
+	waitRoomTexts(t, b, id, []string{"real message"}, 10*time.Second)
+
+	dave, err := trust.LoadOrCreate(profs[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := trust.LoadOrCreate(profs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := trust.LoadOrCreate(profs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := room.Event{Room: id, Seq: 1, Clock: 100, Kind: room.KindMsg, Time: time.Now().UnixMilli(),
+		Body: room.NewBody(room.Body{Text: "dave writes in"})}
+	room.Sign(dave, &own)
+	asAlice := room.Event{Room: id, Seq: 3, Clock: 101, Kind: room.KindMsg, Time: time.Now().UnixMilli(),
+		Body: room.NewBody(room.Body{Text: "alice says pay dave"})}
+	room.Sign(dave, &asAlice)
+	asAlice.Author, asAlice.Key = alice.Fingerprint().String(), alice.Pub // signed by Dave's key
+
+	// Dave's channel to Bob, from Dave's host, with Dave's key: what Dave's node would open.
+	var raw net.Conn
+	if err := l.Hosts[2].Do(func() (err error) {
+		raw, err = net.DialTimeout("tcp4", netip.AddrPortFrom(l.Hosts[1].Addr, 2425).String(), 5*time.Second)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := tls.Client(raw, dave.ClientConfig(bob.Pub))
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	for _, ev := range []room.Event{own, asAlice} {
+		body, _ := json.Marshal(map[string]any{"op": "push", "room": id, "events": []room.Event{ev}})
+		pkt, _ := ipmsg.Packet{Version: "1_feigo " + lan.Version, No: uint32(ev.Seq), User: []byte("dave"), Host: []byte("d"),
+			Cmd: lan.CmdRoom, Body: body}.Marshal()
+		frame := binary.BigEndian.AppendUint32(nil, uint32(len(pkt)))
+		if _, err := c.Write(append(frame, pkt...)); err != nil {
+			t.Fatalf("writing to Bob's channel: %v", err)
+		}
+		var h [4]byte
+		if _, err := io.ReadFull(c, h[:]); err != nil {
+			t.Fatalf("Bob's answer: %v", err)
+		}
+		ans := make([]byte, binary.BigEndian.Uint32(h[:]))
+		if _, err := io.ReadFull(c, ans); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := ipmsg.Decode(ans); err != nil || p.Cmd.Mode() != lan.CmdRoom {
+			t.Fatalf("Bob did not answer the room request as one (%v): %q", err, ans)
+		}
+	}
+	roomCLI[room.Sent](t, a, "send", id, "after the forgeries")
+	waitRoomTexts(t, b, id, []string{"after the forgeries"}, 10*time.Second)
+	for _, ln := range roomCLI[[]room.Line](t, b, "history", id) {
+		if strings.Contains(ln.Text, "dave") {
+			t.Errorf("Bob's room holds a forged event: %+v", ln)
+		}
+	}
+	for _, s := range roomTexts(b, id) {
+		if strings.Contains(s, "dave") {
+			t.Errorf("Bob was shown %q", s)
+		}
+	}
+	if rs := cliJSON[[]map[string]any](t, b, "history", "--search", "dave"); len(rs) != 0 {
+		t.Errorf("Bob's search finds the forgeries: %v", rs)
 	}
 }

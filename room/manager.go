@@ -215,6 +215,7 @@ func (m *Manager) ingest(from string, evs []Event) map[string]bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	moved := map[string]bool{}
+	touched := map[*state]bool{}
 	for _, e := range evs {
 		if err := e.Verify(); err != nil {
 			m.badSigs.Add(1)
@@ -227,30 +228,52 @@ func (m *Manager) ingest(from string, evs []Event) map[string]bool {
 				continue
 			}
 		}
-		k := key{e.Author, e.Seq}
 		if e.Seq <= st.heads[e.Author] {
 			continue // held already: exactly once
 		}
-		if e.Seq > st.heads[e.Author]+1 {
-			if len(st.held) < MaxHeld {
-				st.held[k] = e
-			}
-			continue
-		}
-		for {
-			if !m.apply(st, e) {
-				break
-			}
+		if len(st.held) >= MaxHeld && m.drain(st) {
 			moved[st.id] = true
-			next, ok := st.held[key{e.Author, e.Seq + 1}]
-			if !ok {
-				break
-			}
-			delete(st.held, key{next.Author, next.Seq})
-			e = next
+		}
+		if len(st.held) >= MaxHeld {
+			m.refused.Add(1)
+			continue // fetched again by a later catch-up
+		}
+		st.held[key{e.Author, e.Seq}] = e
+		touched[st] = true
+	}
+	for st := range touched {
+		if m.rooms[st.id] == st && m.drain(st) {
+			moved[st.id] = true
 		}
 	}
 	return moved
+}
+
+// drain applies the held events of st that are ready: the next of their author's, by an
+// author who is or was a member (or the creation). Events of colleagues who were never
+// members wait (bounded) instead of being kept, so keys made up by the thousand cost no disk.
+func (m *Manager) drain(st *state) (moved bool) {
+	for {
+		progress := false
+		for k, e := range st.held {
+			if e.Seq != st.heads[e.Author]+1 {
+				if e.Seq <= st.heads[e.Author] {
+					delete(st.held, k)
+				}
+				continue
+			}
+			if !st.tl.Ever(e.Author) && !(e.Kind == KindCreate && e.Seq == 1) {
+				continue
+			}
+			delete(st.held, k)
+			if m.apply(st, e) {
+				moved, progress = true, true
+			}
+		}
+		if !progress {
+			return moved
+		}
+	}
 }
 
 // provisional returns a new in-memory room, or nil when there are too many.

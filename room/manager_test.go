@@ -380,6 +380,31 @@ func TestManagerBatchesAndBounds(t *testing.T) {
 		t.Errorf("%d of %d pulls refused", slow, pullBurst+20)
 	}
 
+	// Made-up keys by the hundred, each with its first event: none is kept on disk (never
+	// members), and what waits in memory is bounded.
+	var junk []Event
+	for i := range 600 {
+		w := newWho(t, fmt.Sprint("junk", i))
+		junk = append(junk, w.ev(room, 20000, KindMsg, Body{Text: "junk"}))
+	}
+	for i := 0; i < len(junk); i += MaxBatch {
+		mb.Handle(a.fp(), encode(request{Op: "push", Room: room, Events: junk[i:min(i+MaxBatch, len(junk))]}))
+	}
+	heads, _, err := mb.cfg.Store.RoomHeads(room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(heads) != 1 { // a's events only
+		t.Errorf("b stored events of %d authors", len(heads))
+	}
+	mb.mu.Lock()
+	held := len(mb.rooms[room].held)
+	nheads := len(mb.rooms[room].heads)
+	mb.mu.Unlock()
+	if held > MaxHeld || nheads != 1 {
+		t.Errorf("%d events held, %d authors in memory", held, nheads)
+	}
+
 	// Events far ahead of a gap: at most MaxHeld wait.
 	x := newWho(t, "x")
 	x.seq = 1 // seq 1 never comes
@@ -391,7 +416,7 @@ func TestManagerBatchesAndBounds(t *testing.T) {
 		mb.ingest(x.fp(), evs[i:min(i+MaxBatch, len(evs))])
 	}
 	mb.mu.Lock()
-	held := len(mb.rooms[room].held)
+	held = len(mb.rooms[room].held)
 	mb.mu.Unlock()
 	if held > MaxHeld {
 		t.Errorf("%d events held", held)

@@ -262,10 +262,18 @@ func (m *Manager) drain(st *state) (moved bool) {
 				}
 				continue
 			}
-			if !st.tl.Ever(e.Author) && !(e.Kind == KindCreate && e.Seq == 1) {
+			creation := e.Kind == KindCreate && e.Seq == 1
+			if !creation && !st.tl.Ever(e.Author) {
 				continue
 			}
 			delete(st.held, k)
+			if !creation && e.Author != m.me && !st.tl.IsMember(e.Author) && !wouldStand(st, e) {
+				// A former member writing past their membership: dropped, so that one who
+				// was removed cannot fill the disk. Were it only early (their return not
+				// here yet), a later catch-up brings it again.
+				m.refused.Add(1)
+				continue
+			}
 			if m.apply(st, e) {
 				moved, progress = true, true
 			}
@@ -353,6 +361,17 @@ func (m *Manager) apply(st *state, e Event) bool {
 			Seq: e.Seq, Text: b.Text, Files: b.Files, Time: time.UnixMilli(e.Time), Encrypted: true, HistoryID: id})
 	}
 	return true
+}
+
+// wouldStand reports whether e, not applied yet, stands with the changes held now.
+func wouldStand(st *state, e Event) bool {
+	if !e.Kind.Control() {
+		return st.tl.Valid(&e)
+	}
+	if len(st.controls) >= MaxControls {
+		return false
+	}
+	return Fold(append(slices.Clip(st.controls), e)).Valid(&e)
 }
 
 // visible reports whether e stands and is for this node: a message placed where this node

@@ -261,6 +261,9 @@ func TestManagerDeliveryCatchUpAndRemoval(t *testing.T) {
 	if got := inb.texts(TypeMessage); slices.Contains(got, "forged") {
 		t.Error("b took the removed member's message")
 	}
+	if _, err := mb.cfg.Store.RoomEvent(room, c.fp(), forged.Seq); err == nil {
+		t.Error("b stored the removed member's message")
+	}
 	// Non-member x pushes a message of its own.
 	x := newWho(t, "x")
 	xe := Event{Room: room, Seq: 1, Clock: 2000, Kind: KindMsg, Time: 1, Body: NewBody(Body{Text: "x was here"})}

@@ -370,6 +370,19 @@ func TestManagerBatchesAndBounds(t *testing.T) {
 		t.Fatalf("b caught up with %d of 300 messages (in order: %v)", len(got), len(got) == 300)
 	}
 
+	// The biggest answer fits in a channel's frame (lan's 96 KiB), with room for the header.
+	for i := range 6 {
+		if _, err := ma.Send(ctx, room, fmt.Sprint(i)+strings.Repeat("长", MaxText/3-1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, heads := range []map[string]uint64{{}, {a.fp(): 301}} {
+		raw := ma.Handle(b.fp(), encode(request{Op: "pull", Heads: map[string]map[string]uint64{room: heads}}))
+		if len(raw) > 96<<10-512 {
+			t.Errorf("a pull's answer takes %d bytes", len(raw))
+		}
+	}
+
 	// A flood of pulls is answered "slow down" past the burst.
 	slow := 0
 	for range pullBurst + 20 {

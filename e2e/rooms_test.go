@@ -218,6 +218,7 @@ func TestLabRoom(t *testing.T) {
 		t.Fatalf("Alice's serve exited %d", code)
 	}
 	c = serveProfile(t, l.Hosts[2], profs[2], "Carol", "QA")
+	c.waitPeers(t, 3, 15*time.Second)
 	waitRoomTexts(t, c, id, missed, 30*time.Second)
 	if got := onlyFrom(roomTexts(c, id), "missed-"); strings.Join(got, "|") != strings.Join(missed, "|") {
 		t.Errorf("Carol, back after Alice quit, got %q", got)
@@ -225,7 +226,9 @@ func TestLabRoom(t *testing.T) {
 
 	// Alice is back and removes Carol: Carol gets nothing afterwards and cannot post.
 	a = serveProfile(t, l.Hosts[0], profs[0], "Alice", "QA")
-	a.waitPeers(t, 4, 15*time.Second)
+	for _, n := range []*node{a, b, c} {
+		n.waitPeers(t, 4, 15*time.Second)
+	}
 	roomCLI[room.Sent](t, a, "remove", id, "Carol")
 	after := "after-removal " + secret
 	s := roomCLI[room.Sent](t, a, "send", id, after)

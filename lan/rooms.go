@@ -3,6 +3,7 @@ package lan
 import (
 	"context"
 	"errors"
+	"time"
 
 	"feigo/ipmsg"
 	"feigo/peers"
@@ -45,17 +46,30 @@ func (n *Node) RoomRequest(ctx context.Context, peerID string, body []byte) ([]b
 		return nil, ErrNodeClosed
 	}
 	defer n.sends.Done()
-	ctx, stop := context.WithCancel(ctx)
+	ctx, stop := context.WithTimeout(ctx, n.cfg.RetryBudget)
 	defer stop()
 	defer context.AfterFunc(n.stopCtx, stop)()
-	ans, err := n.request(ctx, q, n.packet(ipmsg.UTF8, true, CmdRoom, body))
-	if err != nil {
-		return nil, err
+	p := n.packet(ipmsg.UTF8, true, CmdRoom, body)
+	wait := n.cfg.RetryFirst
+	for {
+		ans, err := n.request(ctx, q, p)
+		if err != nil {
+			return nil, err
+		}
+		if ans.Cmd.Mode() == CmdRoom {
+			return ans.Body, nil
+		}
+		// No answer of its kind: the peer has not proved our key yet (it just started, or
+		// we did), or it takes no room requests. Asked again, as a message would be.
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, errors.New("the peer did not take the room request (it may not have proved our key yet)")
+		case <-t.C:
+		}
+		wait = min(wait*3/2, n.cfg.RetryMax)
 	}
-	if ans.Cmd.Mode() != CmdRoom {
-		return nil, errors.New("the peer does not take room requests")
-	}
-	return ans.Body, nil
 }
 
 // onRoom answers a room request that came over peer's channel.

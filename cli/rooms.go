@@ -23,6 +23,7 @@ fingerprint; ROOM is a room's name or ID (or 6+ digits of it).
 
   create NAME MEMBER...   make a room with these colleagues and you
   list                    the rooms you are in (or were), their members and who is online
+  members ROOM            a room's members, who is online, and its creator
   add ROOM MEMBER...      add colleagues (any member may)
   remove ROOM MEMBER      remove a member (the room's creator only)
   leave ROOM              leave a room
@@ -90,6 +91,12 @@ func runRoom(env Env, args []string) int {
 		}
 		req.Text, req.To = pos[0], pos[1:]
 	case "list":
+	case "members":
+		if len(pos) != 1 {
+			fmt.Fprintln(env.Stderr, "feigo room members: need one ROOM")
+			return 2
+		}
+		req.Room = pos[0]
 	case "add":
 		if !need(2, "ROOM and at least one MEMBER") {
 			return 2
@@ -171,6 +178,8 @@ func runRoom(env Env, args []string) int {
 			printList(env.Stdout, ans.Rooms, true)
 		case "history":
 			printList(env.Stdout, ans.Lines, true)
+		case "members":
+			enc.Encode(ans.Room)
 		default:
 			enc.Encode(ans.Sent)
 		}
@@ -184,6 +193,21 @@ func runRoom(env Env, args []string) int {
 		printRooms(env.Stdout, ans.Rooms)
 	case "history":
 		printRoomHistory(env.Stdout, ans.Room, ans.Lines)
+	case "members":
+		if in := ans.Room; in != nil {
+			fmt.Fprintf(env.Stdout, "room %s (%s)\n", printable(in.Name), in.ID)
+			for _, m := range in.Members {
+				state := "offline"
+				if m.Online || m.Me {
+					state = "online"
+				}
+				role := ""
+				if m.ID == in.Creator {
+					role = "  creator"
+				}
+				fmt.Fprintf(env.Stdout, "  %s  %s  %s%s\n", printable(m.Nick), state, m.ID, role)
+			}
+		}
 	default:
 		if ans.Sent == nil {
 			return 0

@@ -18,6 +18,7 @@ func TestRoomUsage(t *testing.T) {
 		{[]string{"room", "send", "--profile", prof, "r"}, "need ROOM and TEXT"},
 		{[]string{"room", "remove", "r", "a", "b", "--profile", prof}, "need ROOM and one MEMBER"},
 		{[]string{"room", "history", "--profile", prof}, "need one ROOM"},
+		{[]string{"room", "members", "--profile", prof}, "need one ROOM"},
 	} {
 		_, errOut, code := run(tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) {

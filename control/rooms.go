@@ -22,6 +22,7 @@ type Roomer interface {
 	RoomSend(ctx context.Context, room, text string) (room.Sent, error)
 	RoomSendFiles(ctx context.Context, room, text string, paths []string) (room.Sent, xfer.Transfer, error)
 	RoomHistory(room string, limit int) (room.Info, []room.Line, error)
+	RoomInfo(room string) (room.Info, error)
 }
 
 // RoomAnswer is the part of a Response that answers a room request.
@@ -32,7 +33,8 @@ type RoomAnswer struct {
 	Lines []room.Line `json:"lines,omitempty"`
 }
 
-// roomCmd answers Cmd "room": Op is create (Text: the name, To: the members), list, add
+// roomCmd answers Cmd "room": Op is create (Text: the name, To: the members), list, members
+// (Room), add
 // (Room, To), remove (Room, To[0]), leave (Room), rename (Room, Text), send (Room, Text),
 // send-file (Room, Paths, Text) or history (Room, Limit).
 func roomCmd(ctx context.Context, node Node, req Request) Response {
@@ -86,6 +88,12 @@ func roomCmd(ctx context.Context, node Node, req Request) Response {
 			resp.Transfer = &t
 		}
 		return resp
+	case "members":
+		in, err := r.RoomInfo(req.Room)
+		if err != nil {
+			return Response{Error: err.Error()}
+		}
+		return Response{OK: true, RoomAnswer: &RoomAnswer{Room: &in}}
 	case "history":
 		in, lines, err := r.RoomHistory(req.Room, req.Limit)
 		if err != nil {

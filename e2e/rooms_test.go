@@ -306,6 +306,15 @@ func TestLabRoomFiles(t *testing.T) {
 		n.waitPeers(t, 2, 15*time.Second)
 	}
 	id := roomCLI[room.Sent](t, a, "create", "资料", "Bob", "Carol").Room.ID
+	info := roomCLI[room.Info](t, c, "members", "资料")
+	if info.ID != id || len(info.Members) != 3 || info.Creator != fingerprint(t, a) {
+		t.Fatalf("Carol's room members: %+v", info)
+	}
+	for _, m := range info.Members {
+		if !m.Online && !m.Me {
+			t.Errorf("Carol sees %s offline", m.Nick)
+		}
+	}
 	src := filepath.Join(t.TempDir(), "季度报告.txt")
 	content := bytes.Repeat([]byte("room file\n"), 50000)
 	if err := os.WriteFile(src, content, 0o644); err != nil {

@@ -268,6 +268,12 @@ func (n *Node) RoomSend(ctx context.Context, q, text string) (room.Sent, error) 
 	return m.Send(ctx, in.ID, text)
 }
 
+// RoomInfo describes one room: its name, creator and members, who of them is online.
+func (n *Node) RoomInfo(q string) (room.Info, error) {
+	_, in, err := n.findRoom(q)
+	return in, err
+}
+
 // RoomHistory returns a room's changes and messages, the newest limit (0: all).
 func (n *Node) RoomHistory(q string, limit int) (room.Info, []room.Line, error) {
 	m, in, err := n.findRoom(q)

@@ -466,3 +466,43 @@ func TestManagerRoomsPerCreatorBounded(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A colleague added while away learns of the room when back, from any member (here not the
+// one who added them, who is away by then), and sees it from their add on.
+func TestManagerAddedWhileAway(t *testing.T) {
+	ctx := context.Background()
+	l := &fakeLAN{ms: map[string]*Manager{}, up: map[string]bool{}}
+	a, b, e := newWho(t, "a"), newWho(t, "b"), newWho(t, "e")
+	ma, _ := l.add(t, a)
+	mb, _ := l.add(t, b)
+	me, ine := l.add(t, e)
+	s, err := ma.Create(ctx, "later", members(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := s.Room.ID
+	ma.Send(ctx, room, "before e")
+	l.set(e, false)
+	s, err = ma.Add(ctx, room, members(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range s.Deliveries {
+		if d.Member == e.fp() && !d.Queued {
+			t.Errorf("the add to an absent colleague: %+v", d)
+		}
+	}
+	ma.Send(ctx, room, "after e was added")
+	l.set(a, false)
+	l.set(e, true)
+	if !mb.shares(e.fp()) {
+		t.Fatal("b does not know e shares the room")
+	}
+	mb.syncWith(ctx, e.fp()) // b saw e come online
+	if got := strings.Join(ine.texts(TypeMessage), ","); got != "after e was added" {
+		t.Errorf("e received %q", got)
+	}
+	if rs := me.Rooms(); len(rs) != 1 || !rs[0].Member || rs[0].Name != "later" || len(rs[0].Members) != 3 {
+		t.Errorf("e's rooms: %+v", rs)
+	}
+}

@@ -39,7 +39,7 @@ const (
 	pullEvery = 500 * time.Millisecond
 	// pushBurst and pushEvery rate-limit the events one peer may push.
 	pushBurst = 2048
-	pushEvery = 5 * time.Millisecond
+	pushEvery = 20 * time.Millisecond
 	// syncEvery is how often members who are online and known to lack events are offered them.
 	syncEvery = 30 * time.Second
 	// requestTimeout bounds one request to a member.

@@ -654,8 +654,9 @@ func (s *Store) Prune(before time.Time) (int64, error) {
 		return 0, fmt.Errorf("pruning the history: %w", err)
 	}
 	// A room's old messages keep their signed headers (members still count them) but not
-	// their text.
-	if _, err := s.db.Exec(`UPDATE room_events SET body = NULL WHERE time < ? AND kind IN ('msg', 'files') AND body IS NOT NULL`, before.UnixMilli()); err != nil {
+	// their text, nor the link to their messages row, just deleted (its ID may be reused).
+	if _, err := s.db.Exec(`UPDATE room_events SET body = NULL, message = 0
+		WHERE time < ? AND kind IN ('msg', 'files') AND (body IS NOT NULL OR message != 0)`, before.UnixMilli()); err != nil {
 		return 0, fmt.Errorf("pruning the history: %w", err)
 	}
 	return res.RowsAffected()

@@ -75,6 +75,9 @@ type Request struct {
 	// Unencrypted (send, send-file) allows recipients that cannot encrypt, where the
 	// profile's policy asks first (see Allower).
 	Unencrypted bool `json:"unencrypted,omitempty"`
+	// Op and Room name a room command and its room (Cmd "room", see roomCmd).
+	Op   string `json:"op,omitempty"`
+	Room string `json:"room,omitempty"`
 }
 
 // ErrUnencrypted is the error of a message or file to a colleague who cannot encrypt, which
@@ -161,6 +164,8 @@ type Response struct {
 	Verification *Verification `json:"verification,omitempty"`
 	// Greeting answers greet (the network doctor's question to one address).
 	Greeting *lan.Greeting `json:"greeting,omitempty"`
+	// RoomAnswer answers a room command.
+	*RoomAnswer
 }
 
 // greetTimeout is how long greet waits for an answer.
@@ -389,6 +394,8 @@ func handle(ctx context.Context, node Node, req Request) Response {
 		return send(ctx, node, req)
 	case "send-file":
 		return sendFile(ctx, node, req)
+	case "room":
+		return roomCmd(ctx, node, req)
 	case "history":
 		h, ok := node.(Historian)
 		if !ok {
@@ -577,7 +584,7 @@ func describe(nick string, addr netip.AddrPort) string {
 // database; everything else is answered at once by a node that is not stuck.
 func callTimeout(cmd string) time.Duration {
 	switch cmd {
-	case "send", "send-file":
+	case "send", "send-file", "room":
 		return 5 * time.Minute
 	case "history":
 		return time.Minute

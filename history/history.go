@@ -137,6 +137,36 @@ var migrations = []string{
 	CREATE INDEX peers_addr ON peers(addr, last);`,
 	// 4: whether a message crossed the network encrypted.
 	`ALTER TABLE messages ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;`,
+	// 5: group rooms (package room): the rooms this profile is in, every signed event of
+	// theirs, and how far each member is known to have got. A room's valid messages are also
+	// rows of messages (peer "room:ID"), so they are searched like conversations.
+	`CREATE TABLE rooms (
+		id TEXT PRIMARY KEY,
+		joined INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE TABLE room_events (
+		room TEXT NOT NULL,
+		author TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		clock INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		time INTEGER NOT NULL,
+		key BLOB NOT NULL,
+		hash BLOB NOT NULL,
+		sig BLOB NOT NULL,
+		body BLOB,
+		valid INTEGER NOT NULL DEFAULT 0,
+		message INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (room, author, seq)
+	) WITHOUT ROWID;
+	CREATE INDEX room_events_order ON room_events(room, clock, author, seq);
+	CREATE TABLE room_acks (
+		room TEXT NOT NULL,
+		member TEXT NOT NULL,
+		author TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		PRIMARY KEY (room, member, author)
+	) WITHOUT ROWID;`,
 }
 
 // Open opens (creating and migrating) the history database at path. The database and the
@@ -630,6 +660,12 @@ func (s *Store) Rename(from, to string) (int64, error) {
 func (s *Store) Prune(before time.Time) (int64, error) {
 	res, err := s.db.Exec(`DELETE FROM messages WHERE time < ? AND state != ?`, before.UnixMilli(), StateQueued)
 	if err != nil {
+		return 0, fmt.Errorf("pruning the history: %w", err)
+	}
+	// A room's old messages keep their signed headers (members still count them) but not
+	// their text, nor the link to their messages row, just deleted (its ID may be reused).
+	if _, err := s.db.Exec(`UPDATE room_events SET body = NULL, message = 0
+		WHERE time < ? AND kind IN ('msg', 'files') AND (body IS NOT NULL OR message != 0)`, before.UnixMilli()); err != nil {
 		return 0, fmt.Errorf("pruning the history: %w", err)
 	}
 	return res.RowsAffected()

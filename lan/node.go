@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -146,6 +147,8 @@ type Config struct {
 	dialer func(ctx context.Context, addr netip.AddrPort) (net.Conn, error)
 	// subnets, when set, are the node's subnets in place of its interfaces' (tests).
 	subnets []netip.Prefix
+	// Rooms, when set, answers group-room requests that come over channels (rooms.go).
+	Rooms RoomHandler
 }
 
 // Event is something the node wants its UI to know; Type says which of the fields are set.
@@ -165,6 +168,9 @@ type Event struct {
 	// SendID is the ID the caller of SendAs chose for a message, on its
 	// message_delivered, message_failed and message_queued events.
 	SendID string `json:"send_id,omitempty"`
+	// Room is set on room events (room_message, room_changed, room_delivered) by the node's
+	// owner (package node): what package room reports, as JSON.
+	Room json.RawMessage `json:"room,omitempty"`
 }
 
 // Node is one FeiGo presence on the LAN: it announces itself, keeps the peer table and sends

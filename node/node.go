@@ -25,6 +25,7 @@ import (
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
+	"feigo/room"
 	"feigo/trust"
 	"feigo/xfer"
 )
@@ -51,6 +52,8 @@ type Node struct {
 	renamed   sync.Map     // history keys already filed under a fingerprint (renames)
 	later     later
 	policy    atomic.Pointer[legacyPolicy]
+	rooms     *room.Manager // nil without a key
+	roomSyncs roomSyncs
 }
 
 // later is the history work that events ask for: the LAN's read loop and the event
@@ -195,7 +198,16 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		return err
 	}
 	n.later = later{peers: map[string]bool{}, renames: map[string]renameJob{}, wake: make(chan struct{}, 1)}
-	cfg.Announced = n.peerAnnounced // a peer that restarted before it expired changes nothing
+	cfg.Announced = func(p peers.Peer) { // a peer that restarted before it expired changes nothing
+		n.peerAnnounced(p)
+		n.roomPeerSeen(p)
+	}
+	if err := n.startRooms(&cfg); err != nil {
+		hist.Close()
+		conn.Close()
+		ln.Close()
+		return nil, err
+	}
 	onEvent := cfg.OnEvent
 	n.emit = func(ev lan.Event) {
 		if onEvent != nil {
@@ -219,6 +231,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			}
 		case event.PeerOnline, event.PeerUpdated:
 			n.peerAnnounced(*ev.Peer)
+			n.roomPeerSeen(*ev.Peer)
 		case event.TransferDone, event.TransferFailed:
 			t := *ev.Transfer
 			n.doLater(func(l *later) bool {
@@ -288,6 +301,13 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancel(ctx)
 	ctlDone := make(chan error, 1)
 	go func() { ctlDone <- control.Serve(ctx, n.ctl, n) }()
+	if n.rooms != nil {
+		n.bg.Add(1)
+		go func() {
+			defer n.bg.Done()
+			n.rooms.Run(n.bgCtx)
+		}()
+	}
 	n.bg.Add(1)
 	go func() {
 		defer n.bg.Done()

@@ -481,6 +481,16 @@ func (n *Node) scheduleProof(j proofJob) {
 				n.proofs.again = map[string]proofJob{}
 			}
 			n.proofs.again[k] = j
+		} else if !j.exit && !n.proofs.inFlight[k] && len(n.proofs.waiting) < maxProofMemory &&
+			(len(n.proofs.inFlight) >= maxProofs || n.proofs.perIP[j.addr.Addr()] >= maxProofsPerIP) {
+			// A new colleague whose proof found every slot taken (a hundred colleagues
+			// starting at once): tried again shortly, not lost until its next announcement.
+			if n.proofs.waiting == nil {
+				n.proofs.waiting = map[string]waitingProof{}
+			}
+			if _, ok := n.proofs.waiting[k]; !ok {
+				n.proofs.waiting[k] = waitingProof{j, now.Add(time.Second)}
+			}
 		}
 		n.proofs.mu.Unlock()
 		return

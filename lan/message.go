@@ -165,7 +165,7 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 	parts := splitText(text, ipmsg.MaxPacket-header-1)
 	nos := make([]uint32, len(parts))
 	for i := range nos {
-		nos[i] = n.nextNo()
+		nos[i] = n.nos.drawRising() // in the order written: iptux takes only rising numbers
 	}
 	cmd := ipmsg.SendMsg | ipmsg.SendCheckOpt
 	if len(to) > 1 {

@@ -697,8 +697,12 @@ func (n *Node) packet(cs ipmsg.Charset, utf8Flag bool, cmd ipmsg.Command, body [
 	if utf8Flag && cs == ipmsg.UTF8 {
 		cmd |= ipmsg.UTF8Opt
 	}
+	no := n.nextNo()
+	if cmd.Mode() == ipmsg.SendMsg {
+		no = n.nos.drawRising() // messages, automatic replies, offers: see drawRising
+	}
 	return ipmsg.Packet{
-		Version: versionField, No: n.nextNo(),
+		Version: versionField, No: no,
 		User: []byte(headerName(string(cs.Encode(self.User)))), Host: cs.Encode(self.Host),
 		Cmd: cmd, Body: body,
 	}

@@ -18,6 +18,7 @@ type packetNos struct {
 	recent map[uint32]struct{} // the numbers in ring
 	ring   []uint32
 	next   int
+	rising uint32 // the last number drawRising gave
 }
 
 // recentNos is how many of the last numbers are kept distinct: the size of a receiver's
@@ -33,6 +34,28 @@ func newPacketNos() *packetNos {
 func seededPacketNos(seed [32]byte) *packetNos {
 	return &packetNos{rng: rand.NewChaCha8(seed), recent: make(map[uint32]struct{}, recentNos), ring: make([]uint32, recentNos)}
 }
+
+// drawRising gives the numbers of messages (SENDMSG): each above the one before, by a random
+// step of 1 to risingStep, from a random start below 2^30. iptux takes a message only if its
+// number is above the last it took from the sender (since the sender's last entry packet,
+// which resets that), so a burst of messages with random numbers lost most of them there,
+// acknowledged and silently dropped. The steps keep the next number unknown to a host that
+// has not seen the last one; it wraps (to a new random start) before 2^31.
+func (s *packetNos) drawRising() uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	step := 1 + uint32(s.rng.Uint64()%risingStep)
+	if s.rising == 0 || s.rising+step >= 1<<31 {
+		s.rising = 1 + uint32(s.rng.Uint64()%(1<<30))
+		return s.rising
+	}
+	s.rising += step
+	return s.rising
+}
+
+// risingStep bounds drawRising's steps: a billion numbers of headroom last two million
+// messages before a wrap, which a receiver survives since each of our entry packets resets it.
+const risingStep = 512
 
 func (s *packetNos) draw() uint32 {
 	s.mu.Lock()

@@ -16,8 +16,8 @@ import (
 //     SENDMSG|BROADCASTOPT with the text.
 //   - The datagram names no group: the receiver files it by the option and the sender. A
 //     "group" message lands in the receiver's window for the sender's announced group, a
-//     "segment" message in the window for the sender's network segment (from iptux's
-//     settings; "Others" when none is configured), a "broadcast" message in the one
+//     "segment" message in the window for the sender's network segment (iptux's settings;
+//     out of the box it lists ranges such as "10.0.0.0~10.255.255.255"), a "broadcast" message in the one
 //     broadcast window, a "regular" message in the one-to-one window with the sender.
 //   - iptux drops a datagram whose packet number is not above the last one it took from
 //     that peer (SENDMSG and IPTUX_SENDMSG share the counter, which each entry resets).

@@ -36,7 +36,7 @@ const (
 
 // LegacyGroups is the node's side of FeiQ's rooms and iptux's group windows: join, leave,
 // list and send; what arrives goes to Config.OnLegacyGroup. Its methods are safe for
-// concurrent use; sends wait for Run to have bound the socket.
+// concurrent use; sends wait for Run to have joined the multicast group.
 type LegacyGroups struct {
 	n     *Node
 	rooms *legacygroup.Rooms
@@ -49,6 +49,9 @@ type LegacyGroups struct {
 
 	mcMu   sync.Mutex // IP_MULTICAST_IF is per socket: set and send together
 	ifaces []int      // interface indexes joined to the multicast group
+	// joined is closed once run has joined the group: room packets wait for it, so that
+	// none leaves by the routing table's choice before the interfaces are known.
+	joined chan struct{}
 
 	noMu    sync.Mutex
 	iptuxNo map[netip.Addr]uint32 // the last number of a group datagram to each iptux
@@ -68,7 +71,7 @@ func newLegacyGroups(n *Node) *LegacyGroups {
 	}
 	return &LegacyGroups{n: n, rooms: legacygroup.New(), mac: mac, in: make(chan legacyIn, legacyQueue),
 		limit: newLimiter[netip.Addr](legacyBurst, legacyEvery), all: newLimiter[struct{}](legacyAllBurst, legacyAllEvery),
-		iptuxNo: map[netip.Addr]uint32{}}
+		iptuxNo: map[netip.Addr]uint32{}, joined: make(chan struct{})}
 }
 
 // LegacyGroups returns the node's legacy group chats, or nil when Config.LegacyGroups is off.
@@ -105,6 +108,7 @@ func (g *LegacyGroups) run(ctx context.Context) {
 	if !g.n.cfg.NoInterfaces {
 		g.joinMulticast()
 	}
+	close(g.joined)
 	for _, r := range g.rooms.Joined() {
 		if s, err := r.ID.Parse(); err == nil && s.Kind == legacygroup.FeiQ {
 			g.announceRoom(s.FeiQ, r.Name)
@@ -165,13 +169,15 @@ func (g *LegacyGroups) handle(x legacyIn) {
 }
 
 // JoinFeiQRoom joins FeiQ's room number under name and announces it (0xC9) on the
-// multicast group, once Run is running (Run announces the rooms joined before it).
+// multicast group, once Run has joined the group (Run announces the rooms joined before).
 func (g *LegacyGroups) JoinFeiQRoom(number uint64, name string) error {
 	if err := g.rooms.Join(legacygroup.FeiQRoomID(number), name); err != nil {
 		return err
 	}
-	if g.n.bound() {
+	select {
+	case <-g.joined:
 		g.announceRoom(number, name)
+	default: // run announces it once it has joined the group
 	}
 	return nil
 }
@@ -208,7 +214,7 @@ func (g *LegacyGroups) Send(ctx context.Context, id legacygroup.RoomID, text str
 		return 0, errors.New("empty message")
 	}
 	select {
-	case <-g.n.ready:
+	case <-g.joined:
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	case <-g.n.stopping:

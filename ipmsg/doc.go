@@ -31,6 +31,14 @@
 //     a few KiB however large its packets are.
 //   - FeiQ appends a "{…}" font block to message texts and sends control strings
 //     ("/~#>…<B~") as messages; FeiQText cleans the one and hides the other.
+//   - Group chats. FeiQ's rooms are multicast to 226.81.9.8:2425: announcements (0xC9)
+//     and messages (0x400023) holding "QUNMSGMARK#<room>#…", Blowfish-CBC encrypted under
+//     the sender's MAC, which the packet carries in clear (DecodeFeiQRoom, EncodeFeiQRoom).
+//     iptux's group chat is IPTUX_SENDMSG (0xFB) to each member, the kind of group window
+//     (regular, segment, group, broadcast) in the option bits and no group ID
+//     (DecodeIptuxGroupMsg, IptuxGroupPacket); iptux sends it only to peers whose entry names
+//     an encoding in a 4th section (Entry.IptuxGroups). Neither is private: anyone on the
+//     LAN reads them.
 //
 // # Files
 //

@@ -72,6 +72,12 @@ type Entry struct {
 	// reached.
 	Dialed netip.AddrPort
 	Port   uint16
+	// IptuxGroups, in our own entry, makes every entry body we send end with iptux's icon and
+	// encoding sections ("…\0<icon or trailer>\0utf-8\0"): iptux then takes us for one of its
+	// own ("compatible") and sends us its group chat as IPTUX_SENDMSG, which says which kind
+	// of group a message is for, instead of a plain SENDMSG|BROADCASTOPT that does not. Off
+	// unless legacy groups are enabled (lan.Config.LegacyGroups).
+	IptuxGroups bool
 }
 
 // KeySize is the size of a FeiGo identity key; an FGPK of any other size is ignored.
@@ -117,6 +123,18 @@ func EntryBodyFor(cs Charset, self Entry, to Client, utf8Trailer bool) []byte {
 // entryBody writes nick\0group\0 and, if names or feigo, the trailer with IPMsg's name keys
 // (names) and FeiGo's own keys (feigo).
 func entryBody(cs Charset, self Entry, names, feigo bool) []byte {
+	b := entrySections(cs, self, names, feigo)
+	if self.IptuxGroups {
+		if !names && !feigo {
+			b = append(b, 0) // an empty icon section
+		}
+		b = append(b, cs.String()...)
+		b = append(b, 0)
+	}
+	return b
+}
+
+func entrySections(cs Charset, self Entry, names, feigo bool) []byte {
 	var b bytes.Buffer
 	self.Nick, self.Group = ClipRunes(self.Nick, MaxName), ClipRunes(self.Group, MaxName)
 	self.AwayText = ClipRunes(self.AwayText, MaxAwayText)

@@ -20,6 +20,7 @@ import (
 
 	"feigo/event"
 	"feigo/ipmsg"
+	"feigo/legacygroup"
 	"feigo/peers"
 	"feigo/trust"
 	"feigo/xfer"
@@ -149,6 +150,13 @@ type Config struct {
 	subnets []netip.Prefix
 	// Rooms, when set, answers group-room requests that come over channels (rooms.go).
 	Rooms RoomHandler
+	// LegacyGroups joins FeiQ's room multicast group and takes iptux's group chat (announcing
+	// us to iptux as one of its own, so that it sends it): see LegacyGroups. Both are
+	// unencrypted. OnLegacyGroup receives their events; it must not block. LegacyMAC is the
+	// MAC address our FeiQ room packets carry (their key); "" takes the first interface's.
+	LegacyGroups  bool
+	OnLegacyGroup func(legacygroup.Event)
+	LegacyMAC     string
 }
 
 // Event is something the node wants its UI to know; Type says which of the fields are set.
@@ -229,6 +237,8 @@ type Node struct {
 	replyBudget    *limiter[netip.Addr] // bytes of replies and probes, per destination
 	controlLimit   *limiter[netip.Addr] // replies other than acknowledgements, per destination
 	stats          stats
+
+	groups *LegacyGroups // nil unless Config.LegacyGroups
 }
 
 // startSend registers a send in flight, or reports that the node is stopping.
@@ -325,6 +335,10 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 			return nil, errors.New("lan: Config.Identity needs Config.Pins")
 		}
 		n.self.Key = cfg.Identity.Pub
+	}
+	if cfg.LegacyGroups {
+		n.groups = newLegacyGroups(n)
+		n.self.IptuxGroups = true
 	}
 	locals := localAddrs()
 	n.locals.Store(&locals)
@@ -510,6 +524,9 @@ func (n *Node) Run(ctx context.Context) error {
 		defer loops.Done()
 		n.housekeeping(ctx)
 	}()
+	if n.groups != nil {
+		loops.Go(func() { n.groups.run(ctx) })
+	}
 
 	n.announce(ipmsg.BrEntry, nil)
 	var err error
@@ -721,6 +738,12 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 	p, err := ipmsg.Decode(b)
 	if err != nil {
 		n.log.Debug("dropped datagram", "from", from, "size", len(b), "err", err)
+		return
+	}
+	if n.groups != nil && n.groups.wants(p.Cmd) {
+		if !n.isSelf(from, nil) && !n.refuseLegacy.Load() {
+			n.groups.offer(b, from)
+		}
 		return
 	}
 	switch p.Cmd.Mode() {

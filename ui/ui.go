@@ -120,6 +120,9 @@ type UI struct {
 	opener func(*url.URL) error
 	// chooser is the desktop's file chooser (the portal; tests: a fake).
 	chooser fileChooser
+	// notes shows the desktop notifications (the notification service on the session bus,
+	// Fyne's elsewhere; tests: a fake).
+	notes notifier
 	// post hands a function to Fyne's goroutine: fyne.Do (tests: their own loop).
 	post func(func())
 	// ctx lives as long as the window: the background calls (work) run with it. It and
@@ -168,6 +171,7 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		rows: map[fyne.CanvasObject]string{}, spelled: map[string]spelledNick{},
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
+	u.notes = newNotifier(app, u.do, u.openNoted)
 	u.away = core.Self().Away
 	u.Win = app.NewWindow("FeiGo")
 	u.Win.SetOnClosed(u.stop)
@@ -593,8 +597,18 @@ func (u *UI) bumpUnread(c *conv, title, body string) {
 		u.setUnread()
 	}
 	if !u.focused {
-		u.app.SendNotification(fyne.NewNotification(title, clipText(body, 120)))
+		u.notes.notify(note{key: c.key, title: title, body: clipText(body, 120)})
 	}
+}
+
+// openNoted is a click on the notification of the conversation key: the window comes to the
+// front with that conversation open.
+// The conversation comes to the front first: the one in front before was not looked at.
+func (u *UI) openNoted(key string) {
+	if c := u.convs[key]; c != nil {
+		u.openConv(who{id: c.peerID, addr: c.addr, nick: c.nick, hkey: c.hkey, user: c.user, host: c.host}, true)
+	}
+	u.Show()
 }
 
 func (u *UI) markRead(c *conv) {

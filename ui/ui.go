@@ -148,6 +148,7 @@ type UI struct {
 	histTab     *container.TabItem
 	histEntry   *widget.Entry
 	histResults []history.Record
+	histWords   []string // the words of the search whose results are shown, highlighted in them
 	histList    *widget.List
 	histInfo    *widget.Label
 	histSeq     int // the search whose results the tab waits for

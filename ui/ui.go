@@ -120,6 +120,8 @@ type UI struct {
 	opener func(*url.URL) error
 	// chooser is the desktop's file chooser (the portal; tests: a fake).
 	chooser fileChooser
+	// theme is the app's theme (light, dark or the desktop's, with a bold face for Chinese).
+	theme *Theme
 	// notes shows the desktop notifications (the notification service on the session bus,
 	// Fyne's elsewhere; tests: a fake).
 	notes notifier
@@ -173,6 +175,14 @@ func New(app fyne.App, core Core, opt Options) *UI {
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
 	u.notes = newNotifier(app, u.do, u.openNoted)
+	u.theme = NewTheme(opt.Settings.Theme)
+	app.Settings().SetTheme(u.theme)
+	u.work(func(ctx context.Context) func() {
+		if u.theme.askDesktop(ctx) {
+			return func() { u.app.Settings().SetTheme(u.theme) }
+		}
+		return nil
+	})
 	u.away = core.Self().Away
 	u.Win = app.NewWindow("FeiGo")
 	u.Win.SetOnClosed(u.stop)

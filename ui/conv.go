@@ -108,7 +108,7 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	verify := widget.NewButton(u.t("Verify…"), c.verify)
 	c.status = widget.NewLabel("")
 	c.status.Importance = widget.WarningImportance
-	bottom := container.NewBorder(nil, container.NewHBox(file, folder, layout.NewSpacer(), verify, clear), nil, send, c.input)
+	bottom := container.NewBorder(nil, container.NewHScroll(container.NewHBox(file, folder, layout.NewSpacer(), verify, clear)), nil, send, c.input)
 	view := container.New(pinLayout{c}, c.scroll)
 	c.tab = container.NewTabItem(nick, container.NewBorder(c.status, bottom, nil, nil, view))
 	c.updateStatus()

@@ -24,6 +24,7 @@ const searchLimit = 500
 // showHistory opens the history tab: a search over every conversation, whose results open
 // the conversation they come from.
 func (u *UI) showHistory() {
+	u.panes.showTalk()
 	if u.histTab != nil {
 		u.tabs.Select(u.histTab)
 		return

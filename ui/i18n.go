@@ -80,6 +80,7 @@ var zh = map[string]string{
 	"Closing the window quits FeiGo (instead of keeping it in the tray)":                       "关闭窗口即退出 FeiGo（不保留在托盘）",
 	"Start minimised": "启动时最小化",
 	"Colours":         "外观",
+	"Colleagues":      "同事",
 	"As the desktop (light if it does not say)": "跟随桌面（桌面未设置时为浅色）",
 	"Light": "浅色",
 	"Dark":  "深色",

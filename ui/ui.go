@@ -120,6 +120,9 @@ type UI struct {
 	opener func(*url.URL) error
 	// chooser is the desktop's file chooser (the portal; tests: a fake).
 	chooser fileChooser
+	// panes lays out the colleague list and the tabs: side by side, or one at a time in a
+	// narrow window.
+	panes *panes
 	// theme is the app's theme (light, dark or the desktop's, with a bold face for Chinese).
 	theme *Theme
 	// notes shows the desktop notifications (the notification service on the session bus,
@@ -228,6 +231,7 @@ func (u *UI) build() fyne.CanvasObject {
 		if pid, ok := strings.CutPrefix(id, "p:"); ok {
 			if p, ok := u.peers[pid]; ok {
 				c := u.openConv(whoPeer(p), true)
+				u.panes.showTalk()
 				// The tree takes the focus after telling its selection (treeNode.Tapped):
 				// the cursor goes to the message box once the tap is over.
 				u.after(0, func() {
@@ -277,9 +281,8 @@ func (u *UI) build() fyne.CanvasObject {
 			}
 		}
 	}
-	split := container.NewHSplit(left, u.tabs)
-	split.SetOffset(0.32)
-	return split
+	u.panes = newPanes(u, left, u.tabs)
+	return u.panes.box
 }
 
 func statusIndex(away bool) int {
@@ -618,6 +621,7 @@ func (u *UI) bumpUnread(c *conv, title, body string) {
 func (u *UI) openNoted(key string) {
 	if c := u.convs[key]; c != nil {
 		u.openConv(who{id: c.peerID, addr: c.addr, nick: c.nick, hkey: c.hkey, user: c.user, host: c.host}, true)
+		u.panes.showTalk()
 	}
 	u.Show()
 }
@@ -748,6 +752,7 @@ func (u *UI) openFirstMatch() {
 		for _, id := range u.members[g] {
 			if p, ok := u.peers[strings.TrimPrefix(id, "p:")]; ok {
 				u.openConv(whoPeer(p), true)
+				u.panes.showTalk()
 				return
 			}
 		}

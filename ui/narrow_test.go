@@ -1,0 +1,56 @@
+package ui
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/test"
+
+	"feigo/event"
+	"feigo/lan"
+)
+
+// shows reports whether o is on the window's screen now: in the panes' box, at any depth.
+func shows(u *testUI, o fyne.CanvasObject) bool {
+	return slices.Contains(test.LaidOutObjects(u.panes.box), o)
+}
+
+// TestNarrowWindowIsAColumn (issue 18): the window shrinks to a column of ~260 px holding the
+// colleague list alone, like FeiQ's; opening a conversation shows it in the list's place with
+// a way back; wide again, list and tabs sit side by side.
+func TestNarrowWindowIsAColumn(t *testing.T) {
+	u, _ := newTestUI(t, "zh")
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "hi", Time: time.Now()}})
+	if min := u.Win.Content().MinSize(); min.Width > 300 {
+		t.Fatalf("the window cannot be narrower than %v", min.Width)
+	}
+	if _, ok := u.panes.box.Objects[0].(*container.Split); !ok || !shows(u, u.tree) || !shows(u, u.tabs) {
+		t.Fatal("a wide window does not show the list and the tabs side by side")
+	}
+	u.Win.Resize(fyne.NewSize(270, 600))
+	u.panes.box.Refresh()
+	if !u.panes.narrow || !shows(u, u.tree) || shows(u, u.tabs) {
+		t.Fatalf("a narrow window: narrow %v, list %v, tabs %v", u.panes.narrow, shows(u, u.tree), shows(u, u.tabs))
+	}
+	u.tree.OnSelected("p:b")
+	u.settle()
+	if shows(u, u.tree) || !shows(u, u.tabs) || !shows(u, u.panes.back) || u.tabs.Selected() != u.convs["b"].tab {
+		t.Fatalf("a conversation opened in a narrow window: list %v, tabs %v, back %v", shows(u, u.tree), shows(u, u.tabs), shows(u, u.panes.back))
+	}
+	if w := u.panes.box.Objects[0].Size().Width; w > 270 {
+		t.Errorf("the conversation is %v wide in a 270 px window", w)
+	}
+	test.Tap(u.panes.back)
+	if !shows(u, u.tree) || shows(u, u.tabs) {
+		t.Fatal("Colleagues does not go back to the list")
+	}
+	u.Win.Resize(fyne.NewSize(980, 640))
+	u.panes.box.Refresh()
+	if u.panes.narrow || !shows(u, u.tree) || !shows(u, u.tabs) || shows(u, u.panes.back) {
+		t.Fatal("wide again, the window does not show the list and the tabs")
+	}
+}

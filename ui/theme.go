@@ -196,19 +196,35 @@ func (c *collectionFace) Content() []byte {
 	return out
 }
 
-// find reads the collection and finds the face of family in it.
+// find finds the face of family in the collection, reading only its head (the header, the
+// table directories) and the name tables: the whole file is 20 MB.
 func (c *collectionFace) find() error {
-	b, err := os.ReadFile(c.path)
+	f, err := os.Open(c.path)
 	if err != nil {
 		return err
 	}
-	dirs, err := collectionDirs(b)
+	defer f.Close()
+	head := make([]byte, 64<<10) // far more than 64 faces' directories
+	n, err := f.ReadAt(head, 0)
+	if n == 0 {
+		return err
+	}
+	head = head[:n]
+	dirs, err := collectionDirs(head)
 	if err != nil {
 		return err
 	}
 	for _, d := range dirs {
-		if fam, err := familyName(b, d); err == nil && fam == c.family {
-			if _, err := faceOf(b, d); err != nil {
+		off, l, err := tableIn(head, d, "name", 1<<40)
+		if err != nil || l > 1<<20 {
+			continue
+		}
+		name := make([]byte, l)
+		if _, err := f.ReadAt(name, int64(off)); err != nil {
+			continue
+		}
+		if fam, err := familyOf(name); err == nil && fam == c.family {
+			if _, err := faceOf(head, d); err != nil {
 				return err
 			}
 			c.dir = d
@@ -236,8 +252,13 @@ func collectionDirs(b []byte) ([]uint32, error) {
 	return dirs, nil
 }
 
-// table returns the offset and length of table tag in the directory at dir.
+// table returns the offset and length of table tag in the directory at dir of font b.
 func table(b []byte, dir uint32, tag string) (uint32, uint32, error) {
+	return tableIn(b, dir, tag, uint64(len(b)))
+}
+
+// tableIn is table for a font of size bytes whose directory at dir is in b.
+func tableIn(b []byte, dir uint32, tag string, size uint64) (uint32, uint32, error) {
 	if int(dir)+12 > len(b) {
 		return 0, 0, errBadFont
 	}
@@ -249,7 +270,7 @@ func table(b []byte, dir uint32, tag string) (uint32, uint32, error) {
 		}
 		if string(b[e:e+4]) == tag {
 			off, l := binary.BigEndian.Uint32(b[e+8:]), binary.BigEndian.Uint32(b[e+12:])
-			if uint64(off)+uint64(l) > uint64(len(b)) {
+			if uint64(off)+uint64(l) > size {
 				return 0, 0, errBadFont
 			}
 			return off, l, nil
@@ -284,7 +305,11 @@ func familyName(b []byte, dir uint32) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t := b[off : off+l]
+	return familyOf(b[off : off+l])
+}
+
+// familyOf reads the family name from a name table.
+func familyOf(t []byte) (string, error) {
 	if len(t) < 6 {
 		return "", errBadFont
 	}

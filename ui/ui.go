@@ -661,6 +661,9 @@ func (u *UI) setUnread() {
 	}
 }
 
+// afterDo runs f on Fyne's goroutine after d, unless the window has closed.
+func (u *UI) afterDo(d time.Duration, f func()) { u.after(d, func() { u.do(f) }) }
+
 // Unread returns the number of unread messages and offers.
 func (u *UI) Unread() int { return u.unread }
 
@@ -896,6 +899,7 @@ func (u *UI) messageToMany() {
 			d.Hide()
 		}
 	})
+	entry.rest.after = u.afterDo
 	entry.SetMinRowsVisible(5)
 	d = dialog.NewCustomConfirm(u.t("Message to %d colleagues", len(to)), u.t("Send"), u.t("Cancel"), entry, func(ok bool) {
 		if ok {

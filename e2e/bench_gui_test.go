@@ -17,7 +17,8 @@ import (
 // a desktop without a GPU driver): a conversation with Bob open, the cursor in its message
 // box, nothing happening. It reports the CPU the process uses (utime+stime from
 // /proc/PID/stat over $FEIGO_IDLE_SECONDS, default 30, after 5 s to settle), as a percentage
-// of one core, and its memory: VmRSS at the end and VmHWM, the peak.
+// of one core, and its memory: VmRSS at the end and VmHWM, the peak. For comparison, the
+// CPU of the colleague's `feigo serve` (a node without a window) over the same time.
 //
 //	go test -run '^$' -bench GUIIdle -benchtime 1x ./e2e/
 func BenchmarkGUIIdle(b *testing.B) {
@@ -45,6 +46,7 @@ func BenchmarkGUIIdle(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		s0, _ := cpuTicks(bob.Cmd.Process.Pid)
 		start := time.Now()
 		time.Sleep(time.Duration(secs) * time.Second)
 		t1, err := cpuTicks(pid)
@@ -52,6 +54,7 @@ func BenchmarkGUIIdle(b *testing.B) {
 			b.Fatal(err)
 		}
 		elapsed := time.Since(start).Seconds()
+		s1, _ := cpuTicks(bob.Cmd.Process.Pid)
 		rss, hwm, err := memKB(pid)
 		if err != nil {
 			b.Fatal(err)
@@ -59,6 +62,7 @@ func BenchmarkGUIIdle(b *testing.B) {
 		g.Stop()
 		const hz = 100 // USER_HZ: the unit of utime and stime on Linux
 		b.ReportMetric(float64(t1-t0)/hz/elapsed*100, "%cpu")
+		b.ReportMetric(float64(s1-s0)/hz/elapsed*100, "%cpu-serve") // Bob's `feigo serve`: the node without a window
 		b.ReportMetric(float64(rss)/1024, "MiB-rss")
 		b.ReportMetric(float64(hwm)/1024, "MiB-hwm")
 	}

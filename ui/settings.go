@@ -132,6 +132,10 @@ func (u *UI) showSettings() {
 	d.Show()
 }
 
+// ApplySettings takes new settings as the Settings dialog's Save does. Call it on Fyne's
+// goroutine.
+func (u *UI) ApplySettings(st profile.Settings) { u.applySettings(st) }
+
 // applySettings takes new settings: saved, names announced, the window rebuilt in the
 // chosen language with its conversations kept.
 func (u *UI) applySettings(st profile.Settings) {
@@ -164,6 +168,9 @@ func (u *UI) applySettings(st profile.Settings) {
 	if lang := ParseLang(st.Language); lang != u.lang {
 		u.lang = lang
 		u.rebuild()
+	}
+	if u.opt.OnSettings != nil {
+		u.opt.OnSettings(st)
 	}
 }
 

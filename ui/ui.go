@@ -78,6 +78,9 @@ type Options struct {
 	// OnStatus is told the status chosen (in the window or through SetAway) whenever it
 	// changes: the tray marks it.
 	OnStatus func(away bool)
+	// OnSettings is told the settings saved from the Settings dialog, once they are in force
+	// (the tray's menu follows the language).
+	OnSettings func(profile.Settings)
 }
 
 // UI is the main window and its state. Its fields are touched only on Fyne's goroutine, but

@@ -54,3 +54,27 @@ func TestNarrowWindowIsAColumn(t *testing.T) {
 		t.Fatal("wide again, the window does not show the list and the tabs")
 	}
 }
+
+// TestRowTextLeavesTheBadgeAndLockVisible (issue 18, seen in the screenshots): in a list
+// narrower than a colleague's line, the line is cut short and the unread badge and the lock
+// at the right stay clear of it (they were drawn over the address).
+func TestRowTextLeavesTheBadgeAndLockVisible(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("b", "Bob", "研发部", bobAddr))
+	u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "hi", Time: time.Now()}})
+	u.convs["b"].unread = 2
+	row := u.treeCreate(false)
+	u.treeUpdate("p:b", false, row)
+	row.Resize(fyne.NewSize(260, row.MinSize().Height))
+	_, text, badge, lock := rowParts(row)
+	if badge.Text != "● 2" || !lock.Visible() {
+		t.Fatalf("badge %q, lock shown %v", badge.Text, lock.Visible())
+	}
+	right := row.(*fyne.Container).Objects[2]
+	if end := text.Position().X + text.Size().Width; end > right.Position().X {
+		t.Errorf("the line ends at %v, over the badge at %v", end, right.Position().X)
+	}
+	if r := right.Position().X + right.Size().Width; r > 260 {
+		t.Errorf("the badge and the lock end at %v, outside the 260 px row", r)
+	}
+}

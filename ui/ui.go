@@ -21,7 +21,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -782,16 +781,26 @@ func (u *UI) peersMoved() {
 
 func (u *UI) treeBranch(id widget.TreeNodeID) bool { return id == "" || strings.HasPrefix(id, "g:") }
 
+// treeCreate makes a row of the colleague list: a check box, the text, cut short with an
+// ellipsis where the list is narrower, and at the right the unread badge and the lock, which
+// the text never covers.
 func (u *UI) treeCreate(branch bool) fyne.CanvasObject {
 	check := widget.NewCheck("", nil)
-	return container.NewHBox(check, widget.NewLabel(""), layout.NewSpacer(), widget.NewLabel(""), widget.NewIcon(nil))
+	text := widget.NewLabel("")
+	text.Truncation = fyne.TextTruncateEllipsis
+	return container.NewBorder(nil, nil, check, container.NewHBox(widget.NewLabel(""), widget.NewIcon(nil)), text)
+}
+
+// rowParts returns the parts of a row made by treeCreate.
+func rowParts(o fyne.CanvasObject) (check *widget.Check, text, badge *widget.Label, lock *widget.Icon) {
+	row := o.(*fyne.Container) // Border: the centre, then the left and the right
+	right := row.Objects[2].(*fyne.Container)
+	return row.Objects[1].(*widget.Check), row.Objects[0].(*widget.Label), right.Objects[0].(*widget.Label), right.Objects[1].(*widget.Icon)
 }
 
 func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) {
 	u.rows[o] = id
-	row := o.(*fyne.Container)
-	check, label, badge := row.Objects[0].(*widget.Check), row.Objects[1].(*widget.Label), row.Objects[3].(*widget.Label)
-	lock := row.Objects[4].(*widget.Icon)
+	check, label, badge, lock := rowParts(o)
 	if branch {
 		lock.SetResource(nil)
 		lock.Hide()

@@ -60,7 +60,8 @@ func (p *panes) column() {
 	}
 }
 
-// showTalk brings the tabs forward where the window is a column (a conversation was opened).
+// showTalk brings the tabs forward where the window is a column (a conversation was opened):
+// the conversation in front is read now.
 func (p *panes) showTalk() {
 	if p.talking {
 		return
@@ -69,8 +70,14 @@ func (p *panes) showTalk() {
 	if p.narrow {
 		p.column()
 		p.box.Refresh()
+		if c := p.u.front(); c != nil {
+			p.u.markRead(c)
+		}
 	}
 }
+
+// tabsShown reports whether the tabs are on screen: what comes to the one in front is seen.
+func (p *panes) tabsShown() bool { return !p.narrow || p.talking }
 
 // showList goes back to the colleague list where the window is a column.
 func (p *panes) showList() {

@@ -48,6 +48,18 @@ func TestNarrowWindowIsAColumn(t *testing.T) {
 	if !shows(u, u.tree) || shows(u, u.tabs) {
 		t.Fatal("Colleagues does not go back to the list")
 	}
+	// A message for the conversation in front while the column shows the list is unread
+	// (the row's badge) until the conversation is opened.
+	u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "still there?", Time: time.Now()}})
+	if u.Unread() != 1 || u.convs["b"].unread != 1 {
+		t.Fatalf("a message behind the list: unread %d", u.Unread())
+	}
+	u.tree.OnSelected("p:b")
+	u.settle()
+	if u.Unread() != 0 {
+		t.Fatalf("opened from the list: unread %d", u.Unread())
+	}
+	test.Tap(u.panes.back)
 	u.Win.Resize(fyne.NewSize(980, 640))
 	u.panes.box.Refresh()
 	if u.panes.narrow || !shows(u, u.tree) || !shows(u, u.tabs) || shows(u, u.panes.back) {

@@ -608,7 +608,7 @@ func (u *UI) sentElsewhere(m lan.Message, sendID string, id int64, state, why st
 // bumpUnread counts a new item in c unless the user is looking at it, and notifies when the
 // window is not in front.
 func (u *UI) bumpUnread(c *conv, title, body string) {
-	if u.tabs.Selected() != c.tab || !u.focused {
+	if u.tabs.Selected() != c.tab || !u.focused || !u.panes.tabsShown() {
 		c.unread++
 		u.setUnread()
 	}

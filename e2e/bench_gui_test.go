@@ -18,7 +18,9 @@ import (
 // box, nothing happening. It reports the CPU the process uses (utime+stime from
 // /proc/PID/stat over $FEIGO_IDLE_SECONDS, default 30, after 5 s to settle), as a percentage
 // of one core, and its memory: VmRSS at the end and VmHWM, the peak. For comparison, the
-// CPU of the colleague's `feigo serve` (a node without a window) over the same time.
+// CPU of the colleague's `feigo serve` (a node without a window) over the same time. Then the
+// colleague sends a 200 MiB file, which the window's node accepts, and VmRSS and VmHWM are
+// read again.
 //
 //	go test -run '^$' -bench GUIIdle -benchtime 1x ./e2e/
 func BenchmarkGUIIdle(b *testing.B) {
@@ -59,7 +61,34 @@ func BenchmarkGUIIdle(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// Then Bob sends a 200 MiB file, which the window's node accepts.
+		src := filepath.Join(b.TempDir(), "大文件.bin")
+		randomFile(b, src, 200<<20, 7)
+		if _, e, c := bob.cli("send-file", "--no-wait", "王芳", src); c != 0 {
+			b.Fatalf("send-file: %s", e)
+		}
+		offer := 0
+		for deadline := time.Now().Add(10 * time.Second); offer == 0; time.Sleep(100 * time.Millisecond) {
+			for _, tr := range g.transfers(b) {
+				if tr.Direction == "in" {
+					offer = tr.ID
+				}
+			}
+			if time.Now().After(deadline) {
+				b.Fatal("no offer reached the window")
+			}
+		}
+		if out, e, c := g.cli("accept", fmt.Sprint(offer), "--to", b.TempDir(), "--wait"); c != 0 {
+			b.Fatalf("accept: %s %s", out, e)
+		}
+		time.Sleep(5 * time.Second) // the window shows it done
+		xrss, xhwm, err := memKB(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
 		g.Stop()
+		b.ReportMetric(float64(xrss)/1024, "MiB-rss-after-200MiB")
+		b.ReportMetric(float64(xhwm)/1024, "MiB-hwm-after-200MiB")
 		const hz = 100 // USER_HZ: the unit of utime and stime on Linux
 		b.ReportMetric(float64(t1-t0)/hz/elapsed*100, "%cpu")
 		b.ReportMetric(float64(s1-s0)/hz/elapsed*100, "%cpu-serve") // Bob's `feigo serve`: the node without a window

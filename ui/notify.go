@@ -31,13 +31,20 @@ const notifyExpiry = 10 * time.Second
 // notifyCallTimeout bounds one call to the notification service.
 const notifyCallTimeout = 5 * time.Second
 
-// note is one notification: a new message or offer in the conversation key.
-type note struct{ key, title, body string }
+// note is one notification: a new message or offer in the conversation key; or, with
+// dismiss, the withdrawal of that conversation's notification (it has been read).
+type note struct {
+	key, title, body string
+	dismiss          bool
+}
 
-// notifier shows notifications for conversations. notify is called on Fyne's goroutine and
-// never blocks; close ends what the notifier runs and is safe to call more than once.
+// notifier shows notifications for conversations. notify and dismiss are called on Fyne's
+// goroutine and never block; close ends what the notifier runs and is safe to call more
+// than once.
 type notifier interface {
 	notify(n note)
+	// dismiss withdraws the notification of the conversation key, read in the window.
+	dismiss(key string)
 	close()
 }
 
@@ -47,6 +54,7 @@ type notifier interface {
 type fyneNotifier struct{ app fyne.App }
 
 func (f fyneNotifier) notify(n note) { f.app.SendNotification(fyne.NewNotification(n.title, n.body)) }
+func (fyneNotifier) dismiss(string)  {}
 func (fyneNotifier) close()          {}
 
 // newNotifier returns the desktop's notifier: the freedesktop.org service on the session bus
@@ -105,6 +113,18 @@ func (b *busNotifier) notify(n note) {
 	}
 }
 
+func (b *busNotifier) dismiss(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.notes == nil {
+		return // nothing was notified
+	}
+	select {
+	case b.notes <- note{key: key, dismiss: true}:
+	default:
+	}
+}
+
 // close stops the goroutine, which closes the connection, and waits for it.
 func (b *busNotifier) close() {
 	b.mu.Lock()
@@ -144,6 +164,14 @@ func (b *busNotifier) run() {
 		case <-b.ctx.Done():
 			return
 		case n := <-b.notes:
+			if n.dismiss {
+				if id, ok := s.byKey[n.key]; ok {
+					b.withdraw(conn, id)
+					delete(s.byKey, n.key)
+					delete(s.byID, id)
+				}
+				continue
+			}
 			id, err := b.send(conn, n, s.byKey[n.key])
 			if err != nil {
 				b.post(func() { b.fallback(n) })
@@ -170,7 +198,9 @@ func (b *busNotifier) fallBack(error) {
 		case <-b.ctx.Done():
 			return
 		case n := <-b.notes:
-			b.post(func() { b.fallback(n) })
+			if !n.dismiss {
+				b.post(func() { b.fallback(n) })
+			}
 		}
 	}
 }
@@ -193,6 +223,14 @@ func (b *busNotifier) send(conn *dbus.Conn, n note, replace uint32) (uint32, err
 		err = errors.New("the notification service returned no ID")
 	}
 	return id, err
+}
+
+// withdraw closes notification id (CloseNotification); an error (gone already) changes
+// nothing.
+func (b *busNotifier) withdraw(conn *dbus.Conn, id uint32) {
+	ctx, cancel := context.WithTimeout(b.ctx, notifyCallTimeout)
+	defer cancel()
+	conn.Object(notifyName, notifyPath).CallWithContext(ctx, notifyIface+".CloseNotification", 0, id)
 }
 
 // signal follows the service: a click (ActionInvoked) opens the notification's

@@ -29,10 +29,11 @@ type notifyCall struct {
 // fakeNotifyServer is a notification daemon: it owns org.freedesktop.Notifications on the
 // bus and records what it is asked to show.
 type fakeNotifyServer struct {
-	conn  *dbus.Conn
-	mu    sync.Mutex
-	next  uint32
-	calls chan notifyCall
+	conn   *dbus.Conn
+	mu     sync.Mutex
+	next   uint32
+	calls  chan notifyCall
+	closed chan uint32 // CloseNotification's IDs
 }
 
 func (s *fakeNotifyServer) Notify(appName string, replaces uint32, icon, summary, body string, actions []string,
@@ -63,7 +64,10 @@ func (s *fakeNotifyServer) GetCapabilities() ([]string, *dbus.Error) {
 	return []string{"actions", "body"}, nil
 }
 
-func (s *fakeNotifyServer) CloseNotification(uint32) *dbus.Error { return nil }
+func (s *fakeNotifyServer) CloseNotification(id uint32) *dbus.Error {
+	s.closed <- id
+	return nil
+}
 
 func (s *fakeNotifyServer) GetServerInformation() (string, string, string, string, *dbus.Error) {
 	return "fake", "feigo", "1", "1.2", nil
@@ -94,7 +98,7 @@ func startNotifyServer(t *testing.T, addr string) *fakeNotifyServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	s := &fakeNotifyServer{conn: conn, calls: make(chan notifyCall, 16)}
+	s := &fakeNotifyServer{conn: conn, calls: make(chan notifyCall, 16), closed: make(chan uint32, 16)}
 	if err := conn.Export(s, notifyPath, notifyIface); err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +167,19 @@ func TestNotificationsHaveAClickAndExpire(t *testing.T) {
 		t.Fatal("a click on the notification opened nothing")
 	}
 
+	// Carol's conversation is read in the window: her notification is withdrawn.
+	b.dismiss("carol")
+	select {
+	case id := <-srv.closed:
+		if id != carol.id {
+			t.Fatalf("reading Carol's conversation closed notification %d, not hers (%d)", id, carol.id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading Carol's conversation left her notification on screen")
+	}
+	b.dismiss("carol") // nothing left to close
+	b.dismiss("dave")  // never notified
+
 	// Bob's expires: his next one is a new notification.
 	srv.emit("NotificationClosed", first.id, uint32(1))
 	deadline := time.Now().Add(10 * time.Second)
@@ -179,6 +196,11 @@ func TestNotificationsHaveAClickAndExpire(t *testing.T) {
 	select {
 	case key := <-opened:
 		t.Fatalf("opened %q without a click", key)
+	default:
+	}
+	select {
+	case id := <-srv.closed:
+		t.Errorf("closed notification %d with nothing read", id)
 	default:
 	}
 	if len(fellBack) != 0 {
@@ -259,4 +281,5 @@ func TestNotificationClickOpensItsConversation(t *testing.T) {
 type notesFunc func(note)
 
 func (f notesFunc) notify(n note) { f(n) }
+func (notesFunc) dismiss(string)  {}
 func (notesFunc) close()          {}

@@ -632,6 +632,7 @@ func (u *UI) markRead(c *conv) {
 	if c.unread > 0 {
 		c.unread = 0
 		u.setUnread()
+		u.notes.dismiss(c.key) // read: its notification, if still shown, goes
 	}
 }
 

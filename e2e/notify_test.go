@@ -34,10 +34,11 @@ type notifyCall struct {
 
 // notifyDaemon owns org.freedesktop.Notifications and records what it is asked to show.
 type notifyDaemon struct {
-	conn  *dbus.Conn
-	mu    sync.Mutex
-	last  uint32
-	calls chan notifyCall
+	conn   *dbus.Conn
+	mu     sync.Mutex
+	last   uint32
+	calls  chan notifyCall
+	closed chan uint32 // CloseNotification's IDs
 }
 
 func (d *notifyDaemon) Notify(app string, replaces uint32, icon, summary, body string, actions []string,
@@ -56,7 +57,10 @@ func (d *notifyDaemon) Notify(app string, replaces uint32, icon, summary, body s
 func (d *notifyDaemon) GetCapabilities() ([]string, *dbus.Error) {
 	return []string{"actions", "body"}, nil
 }
-func (d *notifyDaemon) CloseNotification(uint32) *dbus.Error { return nil }
+func (d *notifyDaemon) CloseNotification(id uint32) *dbus.Error {
+	d.closed <- id
+	return nil
+}
 func (d *notifyDaemon) GetServerInformation() (string, string, string, string, *dbus.Error) {
 	return "e2e", "feigo", "1", "1.2", nil
 }
@@ -69,7 +73,7 @@ func startNotifyDaemon(t *testing.T) *notifyDaemon {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	d := &notifyDaemon{conn: conn, calls: make(chan notifyCall, 32)}
+	d := &notifyDaemon{conn: conn, calls: make(chan notifyCall, 32), closed: make(chan uint32, 32)}
 	if err := conn.Export(d, notifyPath, notifyIface); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +121,7 @@ func waitTitle(t *testing.T, title, why string) {
 // messages from Bob and Carol are notified through the desktop's notification daemon with a
 // default action (a click) and an expiry, Carol's second replacing her first instead of
 // piling up; a click on Carol's brings the window back with her conversation in front (her
-// messages read, Bob's still unread).
+// messages read, Bob's still unread), and her notification is withdrawn.
 func TestGUINotificationClickOpensItsConversation(t *testing.T) {
 	l := lab.New(t, 3)
 	bob := serve(t, l.Hosts[1], "Bob", "研发部")
@@ -164,6 +168,15 @@ func TestGUINotificationClickOpensItsConversation(t *testing.T) {
 	daemon.click(t, c2.id)
 	waitWindow(t, true, "a click on Carol's notification")
 	waitTitle(t, "FeiGo (1)", "Carol's conversation in front, Bob's message unread")
+	// Carol's conversation read, her notification is withdrawn; Bob's stays.
+	select {
+	case id := <-daemon.closed:
+		if id != c2.id {
+			t.Errorf("closed notification %d, not Carol's %d", id, c2.id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Carol's notification stays after her conversation was read")
+	}
 	shot := filepath.Join(artefactDir(t), "gui-notification-click.png")
 	if _, err := screenshotX(os.Getenv("DISPLAY"), shot); err != nil {
 		t.Logf("screenshot: %v", err)

@@ -12,7 +12,7 @@ BIN     ?= feigo
 APT_PKGS := iproute2 nftables ca-certificates \
 	gcc libc6-dev pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev \
 	libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev libegl-dev xvfb x11-apps \
-	fonts-wqy-microhei iptux xdotool tcpdump evilwm x11-utils dbus-daemon
+	fonts-wqy-microhei fonts-noto-cjk iptux xdotool tcpdump evilwm x11-utils dbus-daemon
 BENCH_PKGS := iperf3
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -20,7 +20,7 @@ import (
 // value. A number whose lock names a live server is skipped; a stale lock and socket (a
 // server that was killed) are cleared. The server is stopped with SIGTERM so that it removes
 // its own socket and lock.
-func xvfb(t *testing.T) string {
+func xvfb(t testing.TB) string {
 	t.Helper()
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -73,7 +73,7 @@ func xvfb(t *testing.T) string {
 // xvfbUp waits until the Xvfb with the given PID serves disp: its socket is there and the lock
 // names it, not a server of another test run that started on the same number at the same
 // time (the socket alone would be that server's). It reports false if our server exited.
-func xvfbUp(t *testing.T, disp string, pid int, lock, sock string, exited <-chan struct{}) bool {
+func xvfbUp(t testing.TB, disp string, pid int, lock, sock string, exited <-chan struct{}) bool {
 	t.Helper()
 	for range 100 {
 		select {
@@ -212,7 +212,7 @@ func TestGUISmoke(t *testing.T) {
 
 // startGUI starts the window with profile prof on h and waits until its node answers on the
 // control socket and lists want peers.
-func startGUI(t *testing.T, h *lab.Host, prof string, want int) *node {
+func startGUI(t testing.TB, h *lab.Host, prof string, want int) *node {
 	t.Helper()
 	gui := h.Start(t.TempDir(), bin, "gui", "--profile", prof)
 	n := &node{Proc: gui, profile: prof}

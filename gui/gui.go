@@ -80,20 +80,7 @@ func Main(profDir string, logw io.Writer) int {
 	n.ApplyPolicy(st)
 
 	var tr *tray
-	u := ui.New(a, nodeCore{n}, ui.Options{
-		Settings: st,
-		Save:     p.Save,
-		OnUnread: func(n int) {
-			if tr != nil {
-				tr.setUnread(n)
-			}
-		},
-		OnStatus: func(bool) {
-			if tr != nil {
-				tr.refresh()
-			}
-		},
-	})
+	u := ui.New(a, nodeCore{n}, windowOptions(st, p.Save, func() *tray { return tr }))
 	u.Win.SetIcon(icon)
 	// Closing the window hides it to the tray where the desktop has one (hasTray), else quits.
 	var hasTray func() bool
@@ -134,6 +121,27 @@ func Main(profDir string, logw io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// windowOptions are the window's options: the settings st, saved with save, and the tray
+// (tr returns it, nil without one) following the unread count, the status and the language.
+func windowOptions(st profile.Settings, save func(profile.Settings) error, tr func() *tray) ui.Options {
+	refresh := func() {
+		if t := tr(); t != nil {
+			t.refresh()
+		}
+	}
+	return ui.Options{
+		Settings: st,
+		Save:     save,
+		OnUnread: func(n int) {
+			if t := tr(); t != nil {
+				t.setUnread(n)
+			}
+		},
+		OnStatus:   func(bool) { refresh() },
+		OnSettings: func(profile.Settings) { refresh() }, // the menu in the language chosen
+	}
 }
 
 // newInbox is the queue of node events on their way to the window.

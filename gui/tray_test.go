@@ -171,3 +171,24 @@ func TestClosingTheWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestTrayFollowsTheLanguage (issue 18, bug 9): switching the language in Settings switches
+// the tray's menu too.
+func TestTrayFollowsTheLanguage(t *testing.T) {
+	a := test.NewTempApp(t)
+	core := &statusCore{asked: make(chan string, 10)}
+	var tr *tray
+	u := ui.New(a, core, windowOptions(profile.Settings{Language: "en"}, nil, func() *tray { return tr }))
+	t.Cleanup(u.Close)
+	desk := &fakeDesk{}
+	tr = newTray(desk, u, fyne.NewStaticResource("feigo.png", assets.Icon), func() {}, func(func()) {})
+	if itemIndex(desk.menu, "Show") < 0 {
+		t.Fatalf("an English tray menu: %v", labels(desk.menu))
+	}
+	st := u.Settings()
+	st.Language = "zh"
+	u.ApplySettings(st)
+	if itemIndex(desk.menu, "显示") < 0 || itemIndex(desk.menu, "Show") >= 0 || desk.menu.Items[len(desk.menu.Items)-1].Label != "退出" {
+		t.Fatalf("after switching to Chinese, the tray menu is %v", labels(desk.menu))
+	}
+}

@@ -53,6 +53,9 @@ type Settings struct {
 	CloseQuits bool `json:"close_quits,omitempty"`
 	// HistoryDays keeps the history for this many days; 0 keeps it forever.
 	HistoryDays int `json:"history_days,omitempty"`
+	// Theme is the window's colours: "light", "dark" or "" (the desktop's setting, light
+	// where it has none).
+	Theme string `json:"theme,omitempty"`
 
 	// Trust policy.
 	// Encryption is "required" (the default: FeiGo colleagues are listed and spoken to only

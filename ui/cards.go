@@ -190,6 +190,7 @@ func (u *UI) addCard(c *conv, t xfer.Transfer) *offerCard {
 		})
 	}
 	card.accept = widget.NewButton(u.t("Accept"), func() { accept("") })
+	card.accept.Importance = widget.HighImportance // what an offer is answered with, most of the time
 	card.saveAs = widget.NewButton(u.t("Save as…"), func() {
 		u.chooseFolder(u.t("Save as"), u.opt.Settings.DownloadDir, accept)
 	})

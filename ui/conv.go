@@ -97,6 +97,7 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	c.scroll = container.NewVScroll(c.box)
 	c.scroll.OnScrolled = c.scrolled
 	c.input = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
+	c.input.rest.after = u.afterDo
 	send := widget.NewButton(u.t("Send"), c.submit)
 	file := widget.NewButton(u.t("Send file…"), func() {
 		u.choose(chooseOptions{title: u.t("Send files"), multiple: true}, func(paths []string) { u.sendFiles(c, paths) })
@@ -108,7 +109,7 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	verify := widget.NewButton(u.t("Verify…"), c.verify)
 	c.status = widget.NewLabel("")
 	c.status.Importance = widget.WarningImportance
-	bottom := container.NewBorder(nil, container.NewHBox(file, folder, layout.NewSpacer(), verify, clear), nil, send, c.input)
+	bottom := container.NewBorder(nil, container.NewHScroll(container.NewHBox(file, folder, layout.NewSpacer(), verify, clear)), nil, send, c.input)
 	view := container.New(pinLayout{c}, c.scroll)
 	c.tab = container.NewTabItem(nick, container.NewBorder(c.status, bottom, nil, nil, view))
 	c.updateStatus()
@@ -652,10 +653,12 @@ type chatEntry struct {
 	held      int  // Control, Alt and Super keys down: with them, letters type no text
 	composing bool // a text key's text has not come: an input method holds it
 	onSend    func()
+	rest      restingCursor // the cursor stops blinking while nobody types (cursor.go)
 }
 
 func newChatEntry(ctrlEnter bool, onSend func()) *chatEntry {
 	e := &chatEntry{ctrlEnter: ctrlEnter, onSend: onSend}
+	e.rest.entry = &e.Entry
 	e.MultiLine = true
 	e.Wrapping = fyne.TextWrapWord
 	e.ExtendBaseWidget(e)
@@ -703,11 +706,13 @@ func typesText(k fyne.KeyName) bool {
 }
 
 func (e *chatEntry) TypedRune(r rune) {
+	e.rest.active()
 	e.composing = false // what was composed, or the key's own text, has come
 	e.Entry.TypedRune(r)
 }
 
 func (e *chatEntry) TypedKey(k *fyne.KeyEvent) {
+	e.rest.active()
 	switch {
 	case k.Name == fyne.KeyReturn || k.Name == fyne.KeyEnter:
 		if e.composing {
@@ -726,12 +731,23 @@ func (e *chatEntry) TypedKey(k *fyne.KeyEvent) {
 
 // FocusLost forgets the keys held and the composition: the keys may come up elsewhere, and
 // an input method ends its composition as the focus leaves.
+func (e *chatEntry) FocusGained() {
+	e.Entry.FocusGained()
+	e.rest.active()
+}
+
+func (e *chatEntry) MouseDown(m *desktop.MouseEvent) {
+	e.Entry.MouseDown(m)
+	e.rest.active()
+}
+
 func (e *chatEntry) FocusLost() {
 	e.shift, e.held, e.composing = false, 0, false
 	e.Entry.FocusLost()
 }
 
 func (e *chatEntry) TypedShortcut(s fyne.Shortcut) {
+	e.rest.active()
 	if cs, ok := s.(*desktop.CustomShortcut); ok && (cs.KeyName == fyne.KeyReturn || cs.KeyName == fyne.KeyEnter) &&
 		cs.Modifier == fyne.KeyModifierShortcutDefault && e.ctrlEnter {
 		e.onSend()

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -23,6 +24,7 @@ const searchLimit = 500
 // showHistory opens the history tab: a search over every conversation, whose results open
 // the conversation they come from.
 func (u *UI) showHistory() {
+	u.panes.showTalk()
 	if u.histTab != nil {
 		u.tabs.Select(u.histTab)
 		return
@@ -34,7 +36,7 @@ func (u *UI) showHistory() {
 	u.histResults = nil
 	u.histList = widget.NewList(func() int { return len(u.histResults) }, func() fyne.CanvasObject {
 		head := widget.NewLabelWithStyle("", fyne.TextAlign(0), fyne.TextStyle{Bold: true})
-		body := widget.NewLabel("")
+		body := widget.NewRichText()
 		body.Truncation = fyne.TextTruncateEllipsis
 		// The direction is an icon, not an arrow in the text: see xferCreate.
 		return container.NewVBox(container.NewBorder(nil, nil, widget.NewIcon(theme.NavigateBackIcon()), nil, head), body)
@@ -53,7 +55,9 @@ func (u *UI) showHistory() {
 			nick = r.Peer
 		}
 		head.SetText(fmt.Sprintf("%s  %s  · %s", r.Time.Format("2006-01-02 15:04"), nick, u.t(r.State)))
-		box.Objects[1].(*widget.Label).SetText(strings.ReplaceAll(r.Text, "\n", " ⏎ "))
+		body := box.Objects[1].(*widget.RichText)
+		body.Segments = highlight(strings.ReplaceAll(r.Text, "\n", " ⏎ "), u.histWords)
+		body.Refresh()
 	})
 	u.histList.OnSelected = func(i widget.ListItemID) {
 		u.histList.Unselect(i)
@@ -96,7 +100,7 @@ func (u *UI) searchHistory(words string) {
 			}
 			// Newest first: what people look for is usually recent.
 			slices.Reverse(rs)
-			u.histResults = rs
+			u.histResults, u.histWords = rs, strings.Fields(words)
 			switch {
 			case len(rs) >= searchLimit:
 				u.histInfo.SetText(u.t("The newest %d matches; add words to narrow it.", len(rs)))
@@ -121,4 +125,48 @@ func (u *UI) openRecord(r history.Record) {
 		return
 	}
 	u.openConv(w, true).reveal(r)
+}
+
+// highlight cuts text into segments in which each occurrence of one of words stands out (bold,
+// in the theme's primary colour), found as the history search finds them but regardless of
+// case: "report" in "Weekly Report", 周报 in 第3周的周报.
+func highlight(text string, words []string) []widget.RichTextSegment {
+	runes := []rune(text)
+	folded := make([]rune, len(runes)) // one rune for one: the positions stay those of text
+	for i, r := range runes {
+		folded[i] = unicode.ToLower(r)
+	}
+	marked := make([]bool, len(runes))
+	for _, w := range words {
+		fw := []rune(strings.Map(unicode.ToLower, w))
+		if len(fw) == 0 {
+			continue
+		}
+		for i := 0; i+len(fw) <= len(folded); i++ {
+			if slices.Equal(folded[i:i+len(fw)], fw) {
+				for j := i; j < i+len(fw); j++ {
+					marked[j] = true
+				}
+			}
+		}
+	}
+	plain := widget.RichTextStyleInline
+	found := widget.RichTextStyle{Inline: true, ColorName: theme.ColorNamePrimary, TextStyle: fyne.TextStyle{Bold: true}}
+	var segs []widget.RichTextSegment
+	for start := 0; start < len(runes); {
+		end := start
+		for end < len(runes) && marked[end] == marked[start] {
+			end++
+		}
+		st := plain
+		if marked[start] {
+			st = found
+		}
+		segs = append(segs, &widget.TextSegment{Text: string(runes[start:end]), Style: st})
+		start = end
+	}
+	if len(segs) == 0 {
+		segs = append(segs, &widget.TextSegment{Style: plain})
+	}
+	return segs
 }

@@ -77,6 +77,9 @@ func (u *UI) showSettings() {
 	}
 	keep := widget.NewSelect(keepNames, nil)
 	keep.SetSelectedIndex(slices.Index(keepDays, st.HistoryDays))
+	themes := []string{ThemeDesktop, ThemeLight, ThemeDark}
+	look := widget.NewSelect([]string{u.t("As the desktop (light if it does not say)"), u.t("Light"), u.t("Dark")}, nil)
+	look.SetSelectedIndex(max(0, slices.Index(themes, st.Theme)))
 	minimised := widget.NewCheck(u.t("Start minimised"), nil)
 	minimised.SetChecked(st.StartMinimised)
 	closeQuits := widget.NewCheck(u.t("Closing the window quits FeiGo (instead of keeping it in the tray)"), nil)
@@ -90,6 +93,7 @@ func (u *UI) showSettings() {
 		widget.NewFormItem("Enter", enter),
 		widget.NewFormItem(u.t("Language"), lang),
 		widget.NewFormItem(u.t("Keep history"), keep),
+		widget.NewFormItem(u.t("Colours"), look),
 		widget.NewFormItem("", minimised),
 		widget.NewFormItem("", closeQuits),
 		widget.NewFormItem(u.t("Network interfaces (comma-separated, empty: all)"), ifaces),
@@ -117,6 +121,7 @@ func (u *UI) showSettings() {
 			st.Language = "zh"
 		}
 		st.StartMinimised, st.CloseQuits = minimised.Checked, closeQuits.Checked
+		st.Theme = themes[max(0, look.SelectedIndex())]
 		applyPolicy(&st)
 		if i := keep.SelectedIndex(); i >= 0 {
 			st.HistoryDays = keepDays[i]
@@ -126,6 +131,10 @@ func (u *UI) showSettings() {
 	d.Resize(fyne.NewSize(640, 560))
 	d.Show()
 }
+
+// ApplySettings takes new settings as the Settings dialog's Save does. Call it on Fyne's
+// goroutine.
+func (u *UI) ApplySettings(st profile.Settings) { u.applySettings(st) }
 
 // applySettings takes new settings: saved, names announced, the window rebuilt in the
 // chosen language with its conversations kept.
@@ -148,6 +157,10 @@ func (u *UI) applySettings(st profile.Settings) {
 	for _, c := range u.convs {
 		c.input.ctrlEnter = st.EnterMode == "ctrl-enter"
 	}
+	if st.Theme != old.Theme {
+		u.theme = u.theme.withMode(st.Theme)
+		u.app.Settings().SetTheme(u.theme)
+	}
 	if st.HistoryDays != old.HistoryDays {
 		days := st.HistoryDays
 		u.work(func(context.Context) func() { u.core.SetRetention(days); return nil })
@@ -155,6 +168,9 @@ func (u *UI) applySettings(st profile.Settings) {
 	if lang := ParseLang(st.Language); lang != u.lang {
 		u.lang = lang
 		u.rebuild()
+	}
+	if u.opt.OnSettings != nil {
+		u.opt.OnSettings(st)
 	}
 }
 

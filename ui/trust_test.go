@@ -143,11 +143,11 @@ func TestLockOnEachColleague(t *testing.T) {
 	carol := online("c", "Carol", "Dev", carolAddr)
 	carol.Peer.Secure, carol.Peer.Client = false, "iptux"
 	u.HandleEvent(carol)
-	row := u.treeCreate(false).(*fyne.Container)
+	row := u.treeCreate(false)
 	icons := map[string]string{}
 	for _, id := range []string{"p:b", "p:c"} {
 		u.treeUpdate(id, false, row)
-		icon := row.Objects[4].(*widget.Icon)
+		_, _, _, icon := rowParts(row)
 		if !icon.Visible() || icon.Resource == nil {
 			t.Fatalf("row %s has no lock", id)
 		}

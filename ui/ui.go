@@ -21,7 +21,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -78,6 +77,9 @@ type Options struct {
 	// OnStatus is told the status chosen (in the window or through SetAway) whenever it
 	// changes: the tray marks it.
 	OnStatus func(away bool)
+	// OnSettings is told the settings saved from the Settings dialog, once they are in force
+	// (the tray's menu follows the language).
+	OnSettings func(profile.Settings)
 }
 
 // UI is the main window and its state. Its fields are touched only on Fyne's goroutine, but
@@ -120,6 +122,14 @@ type UI struct {
 	opener func(*url.URL) error
 	// chooser is the desktop's file chooser (the portal; tests: a fake).
 	chooser fileChooser
+	// panes lays out the colleague list and the tabs: side by side, or one at a time in a
+	// narrow window.
+	panes *panes
+	// theme is the app's theme (light, dark or the desktop's, with a bold face for Chinese).
+	theme *Theme
+	// notes shows the desktop notifications (the notification service on the session bus,
+	// Fyne's elsewhere; tests: a fake).
+	notes notifier
 	// post hands a function to Fyne's goroutine: fyne.Do (tests: their own loop).
 	post func(func())
 	// ctx lives as long as the window: the background calls (work) run with it. It and
@@ -145,6 +155,7 @@ type UI struct {
 	histTab     *container.TabItem
 	histEntry   *widget.Entry
 	histResults []history.Record
+	histWords   []string // the words of the search whose results are shown, highlighted in them
 	histList    *widget.List
 	histInfo    *widget.Label
 	histSeq     int // the search whose results the tab waits for
@@ -168,6 +179,15 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		rows: map[fyne.CanvasObject]string{}, spelled: map[string]spelledNick{},
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
+	u.notes = newNotifier(app, u.do, u.openNoted)
+	u.theme = NewTheme(opt.Settings.Theme)
+	app.Settings().SetTheme(u.theme)
+	u.work(func(ctx context.Context) func() {
+		if u.theme.askDesktop(ctx) {
+			return func() { u.app.Settings().SetTheme(u.theme) }
+		}
+		return nil
+	})
 	u.away = core.Self().Away
 	u.Win = app.NewWindow("FeiGo")
 	u.Win.SetOnClosed(u.stop)
@@ -213,6 +233,7 @@ func (u *UI) build() fyne.CanvasObject {
 		if pid, ok := strings.CutPrefix(id, "p:"); ok {
 			if p, ok := u.peers[pid]; ok {
 				c := u.openConv(whoPeer(p), true)
+				u.panes.showTalk()
 				// The tree takes the focus after telling its selection (treeNode.Tapped):
 				// the cursor goes to the message box once the tap is over.
 				u.after(0, func() {
@@ -262,9 +283,8 @@ func (u *UI) build() fyne.CanvasObject {
 			}
 		}
 	}
-	split := container.NewHSplit(left, u.tabs)
-	split.SetOffset(0.32)
-	return split
+	u.panes = newPanes(u, left, u.tabs)
+	return u.panes.box
 }
 
 func statusIndex(away bool) int {
@@ -588,19 +608,31 @@ func (u *UI) sentElsewhere(m lan.Message, sendID string, id int64, state, why st
 // bumpUnread counts a new item in c unless the user is looking at it, and notifies when the
 // window is not in front.
 func (u *UI) bumpUnread(c *conv, title, body string) {
-	if u.tabs.Selected() != c.tab || !u.focused {
+	if u.tabs.Selected() != c.tab || !u.focused || !u.panes.tabsShown() {
 		c.unread++
 		u.setUnread()
 	}
 	if !u.focused {
-		u.app.SendNotification(fyne.NewNotification(title, clipText(body, 120)))
+		u.notes.notify(note{key: c.key, title: title, body: clipText(body, 120)})
 	}
+}
+
+// openNoted is a click on the notification of the conversation key: the window comes to the
+// front with that conversation open.
+// The conversation comes to the front first: the one in front before was not looked at.
+func (u *UI) openNoted(key string) {
+	if c := u.convs[key]; c != nil {
+		u.openConv(who{id: c.peerID, addr: c.addr, nick: c.nick, hkey: c.hkey, user: c.user, host: c.host}, true)
+		u.panes.showTalk()
+	}
+	u.Show()
 }
 
 func (u *UI) markRead(c *conv) {
 	if c.unread > 0 {
 		c.unread = 0
 		u.setUnread()
+		u.notes.dismiss(c.key) // read: its notification, if still shown, goes
 	}
 }
 
@@ -631,6 +663,9 @@ func (u *UI) setUnread() {
 		}
 	}
 }
+
+// afterDo runs f on Fyne's goroutine after d, unless the window has closed.
+func (u *UI) afterDo(d time.Duration, f func()) { u.after(d, func() { u.do(f) }) }
 
 // Unread returns the number of unread messages and offers.
 func (u *UI) Unread() int { return u.unread }
@@ -723,6 +758,7 @@ func (u *UI) openFirstMatch() {
 		for _, id := range u.members[g] {
 			if p, ok := u.peers[strings.TrimPrefix(id, "p:")]; ok {
 				u.openConv(whoPeer(p), true)
+				u.panes.showTalk()
 				return
 			}
 		}
@@ -746,16 +782,26 @@ func (u *UI) peersMoved() {
 
 func (u *UI) treeBranch(id widget.TreeNodeID) bool { return id == "" || strings.HasPrefix(id, "g:") }
 
+// treeCreate makes a row of the colleague list: a check box, the text, cut short with an
+// ellipsis where the list is narrower, and at the right the unread badge and the lock, which
+// the text never covers.
 func (u *UI) treeCreate(branch bool) fyne.CanvasObject {
 	check := widget.NewCheck("", nil)
-	return container.NewHBox(check, widget.NewLabel(""), layout.NewSpacer(), widget.NewLabel(""), widget.NewIcon(nil))
+	text := widget.NewLabel("")
+	text.Truncation = fyne.TextTruncateEllipsis
+	return container.NewBorder(nil, nil, check, container.NewHBox(widget.NewLabel(""), widget.NewIcon(nil)), text)
+}
+
+// rowParts returns the parts of a row made by treeCreate.
+func rowParts(o fyne.CanvasObject) (check *widget.Check, text, badge *widget.Label, lock *widget.Icon) {
+	row := o.(*fyne.Container) // Border: the centre, then the left and the right
+	right := row.Objects[2].(*fyne.Container)
+	return row.Objects[1].(*widget.Check), row.Objects[0].(*widget.Label), right.Objects[0].(*widget.Label), right.Objects[1].(*widget.Icon)
 }
 
 func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) {
 	u.rows[o] = id
-	row := o.(*fyne.Container)
-	check, label, badge := row.Objects[0].(*widget.Check), row.Objects[1].(*widget.Label), row.Objects[3].(*widget.Label)
-	lock := row.Objects[4].(*widget.Icon)
+	check, label, badge, lock := rowParts(o)
 	if branch {
 		lock.SetResource(nil)
 		lock.Hide()
@@ -866,6 +912,7 @@ func (u *UI) messageToMany() {
 			d.Hide()
 		}
 	})
+	entry.rest.after = u.afterDo
 	entry.SetMinRowsVisible(5)
 	d = dialog.NewCustomConfirm(u.t("Message to %d colleagues", len(to)), u.t("Send"), u.t("Cancel"), entry, func(ok bool) {
 		if ok {

@@ -313,6 +313,7 @@ func newTestWindow(tb testing.TB, app fyne.App, core Core, opt Options) *testUI 
 	u := &testUI{UI: New(app, core, opt), tb: tb, loop: &uiLoop{wake: make(chan struct{}, 1)}, inbox: NewInbox(0)}
 	u.post = u.loop.post
 	u.chooser = &fakeChooser{err: ErrNoPortal}        // no desktop portal: Fyne's dialogs
+	u.notes = fyneNotifier{app}                       // the test app's notifications
 	u.after = func(_ time.Duration, f func()) { f() } // the tree's coalesced redraw: at once
 	u.Follow(u.inbox)
 	tb.Cleanup(func() {

@@ -68,6 +68,7 @@ func (u *UI) Close() {
 	u.closed = true
 	u.life.Unlock()
 	u.stop()
+	u.notes.close()
 	u.jobs.wait(closeWait)
 }
 

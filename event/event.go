@@ -28,6 +28,9 @@ const (
 	TransferProgress Type = "transfer_progress"
 	TransferDone     Type = "transfer_done"
 	TransferFailed   Type = "transfer_failed"
+	// SelfUpdated: this node's own status or names changed (Event.Self), by whoever asked
+	// (the window, the tray, `feigo away`).
+	SelfUpdated Type = "self_updated"
 )
 
 // Direction says whether a message or transfer came to this node or left it.

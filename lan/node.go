@@ -179,6 +179,16 @@ type Event struct {
 	// Room is set on room events (room_message, room_changed, room_delivered) by the node's
 	// owner (package node): what package room reports, as JSON.
 	Room json.RawMessage `json:"room,omitempty"`
+	// Self is set on self_updated: this node's status and names as they are now.
+	Self *SelfState `json:"self,omitempty"`
+}
+
+// SelfState is what self_updated says of this node.
+type SelfState struct {
+	Nick     string `json:"nick"`
+	Group    string `json:"group"`
+	Away     bool   `json:"away"`
+	AwayText string `json:"away_text,omitempty"`
 }
 
 // Node is one FeiGo presence on the LAN: it announces itself, keeps the peer table and sends

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"feigo/event"
 	"feigo/ipmsg"
 	"feigo/peers"
 )
@@ -213,6 +214,13 @@ func (n *Node) SetAway(away bool, text string) {
 	}
 	n.selfMu.Unlock()
 	n.announce(ipmsg.BrAbsence, n.table.Snapshot())
+	n.emitSelf()
+}
+
+// emitSelf tells the node's owner its status and names as they are now (self_updated).
+func (n *Node) emitSelf() {
+	s := n.Self()
+	n.emit(Event{Type: event.SelfUpdated, Self: &SelfState{Nick: s.Nick, Group: s.Group, Away: s.Away, AwayText: s.AwayText}})
 }
 
 // SetName changes the nickname and group and tells the LAN (BR_ABSENCE).
@@ -221,6 +229,7 @@ func (n *Node) SetName(nick, group string) {
 	n.self.Nick, n.self.Group = nick, group
 	n.selfMu.Unlock()
 	n.announce(ipmsg.BrAbsence, n.table.Snapshot())
+	n.emitSelf()
 }
 
 // Refresh announces the node again (BR_ENTRY) to the broadcast targets and to every known

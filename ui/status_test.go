@@ -158,3 +158,34 @@ func TestHiddenWindowIsNotInFront(t *testing.T) {
 	u.Show()
 	test.AssertNotificationSent(t, nil, func() { msg("back") })
 }
+
+// `feigo away` and `feigo back` through the control socket change the node's status: the
+// window's selector and the tray follow (self_updated), and the window announces nothing again.
+func TestStatusFromElsewhereShown(t *testing.T) {
+	core := &awayCore{fakeCore: newFakeCore(t)}
+	core.self = ipmsg.Entry{Nick: "王芳"}
+	var told []bool
+	u := newTestWindow(t, test.NewTempApp(t), core, Options{
+		Settings: profile.Settings{Language: "en"},
+		OnStatus: func(away bool) { told = append(told, away) },
+	})
+	core.fakeCore.mu.Lock()
+	core.self.Away, core.self.AwayText = true, "lunch"
+	core.fakeCore.mu.Unlock()
+	fyne.DoAndWait(func() { u.apply(lan.Event{Type: event.SelfUpdated, Self: &lan.SelfState{Away: true, AwayText: "lunch"}}) })
+	u.settle()
+	if u.status.Selected != "Away" || !u.Away() || !slices.Equal(told, []bool{true}) {
+		t.Fatalf("after feigo away: selector %q, Away() %v, tray told %v", u.status.Selected, u.Away(), told)
+	}
+	if got := core.got(); len(got) != 0 {
+		t.Fatalf("the window announced the status again: %q", got)
+	}
+	core.fakeCore.mu.Lock()
+	core.self.Away = false
+	core.fakeCore.mu.Unlock()
+	fyne.DoAndWait(func() { u.apply(lan.Event{Type: event.SelfUpdated, Self: &lan.SelfState{}}) })
+	u.settle()
+	if u.status.Selected != "Online" || u.Away() || len(core.got()) != 0 {
+		t.Fatalf("after feigo back: selector %q, calls %q", u.status.Selected, core.got())
+	}
+}

@@ -461,6 +461,26 @@ func (u *UI) apply(ev lan.Event) {
 		u.sentElsewhere(*ev.Message, ev.SendID, ev.HistoryID, state, ev.Error)
 	case event.TransferOffered, event.TransferStarted, event.TransferProgress, event.TransferDone, event.TransferFailed:
 		u.showTransfer(ev.Type, *ev.Transfer)
+	case event.SelfUpdated:
+		u.selfUpdated()
+	}
+}
+
+// selfUpdated follows a change of this node's status made elsewhere (`feigo away` and `feigo
+// back` through the control socket): the selector and the tray show it, and nothing is
+// announced again. A change the window made and has not handed to the core yet wins.
+func (u *UI) selfUpdated() {
+	u.statusMu.Lock()
+	pending := u.statusSent != u.statusSeq
+	u.statusMu.Unlock()
+	away := u.core.Self().Away
+	if pending || away == u.away {
+		return
+	}
+	u.away = away // setAway, called by the selector below, then sees no change to send
+	u.status.SetSelectedIndex(statusIndex(away))
+	if u.opt.OnStatus != nil {
+		u.opt.OnStatus(away)
 	}
 }
 

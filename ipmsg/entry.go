@@ -3,7 +3,6 @@ package ipmsg
 import (
 	"bytes"
 	"encoding/base64"
-	"net/netip"
 	"strconv"
 	"strings"
 	"unicode"
@@ -70,7 +69,7 @@ type Entry struct {
 	// sender's proof of its key at its address, so that two nodes need one handshake, not
 	// two (see lan's secure.go); a relayed channel names another address than the one it
 	// reached.
-	Dialed netip.AddrPort
+	Dialed string
 	Port   uint16
 	// IptuxGroups, in our own entry, makes every entry body we send end with iptux's icon and
 	// encoding sections ("…\0<icon or trailer>\0utf-8\0"): iptux then takes us for one of its
@@ -168,8 +167,8 @@ func entrySections(cs Charset, self Entry, names, feigo bool) []byte {
 		if self.Away && self.AwayText != "" {
 			kv(trAway, self.AwayText)
 		}
-		if self.Dialed.IsValid() {
-			kv(trTo, self.Dialed.String())
+		if self.Dialed != "" {
+			kv(trTo, self.Dialed)
 		}
 		if self.Port != 0 {
 			kv(trPort, strconv.Itoa(int(self.Port)))
@@ -227,7 +226,7 @@ type trailer struct {
 	hasID                   bool // an FGID key with a value, valid or not
 	caps                    []string
 	key                     []byte
-	to                      netip.AddrPort
+	to                      string
 	port                    uint16
 }
 
@@ -285,10 +284,8 @@ func parseTrailer(sec []byte) (tr trailer) {
 				seenAway, tr.away = true, decodeBounded(UTF8, v, MaxAwayText)
 			}
 		case trTo:
-			if !tr.to.IsValid() && len(v) <= 64 {
-				if a, err := netip.ParseAddrPort(string(v)); err == nil {
-					tr.to = a
-				}
+			if tr.to == "" && len(v) <= maxDialed && isAddrText(v) {
+				tr.to = string(v)
 			}
 		case trPort:
 			if tr.port == 0 && len(v) <= 5 {
@@ -299,6 +296,20 @@ func parseTrailer(sec []byte) (tr trailer) {
 		}
 	}
 	return tr
+}
+
+// maxDialed bounds FGTO: "[IPv6%zone]:port" fits.
+const maxDialed = 64
+
+// isAddrText reports whether v holds only what an address and port are written with; the
+// node parses it (the codec has no notion of addresses).
+func isAddrText(v []byte) bool {
+	for _, c := range v {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '.' || c == ':' || c == '[' || c == ']' || c == '%') {
+			return false
+		}
+	}
+	return len(v) > 0
 }
 
 func validID(v []byte) bool {

@@ -95,7 +95,7 @@ func TestLegacyGroupsRealIptux(t *testing.T) {
 	waitLab(t, feigo, "ready", nil)
 	// FeiGo's entry with the encoding section, and then its start-up announcements over (at
 	// 1 s and 3 s), before iptux's windows are opened.
-	waitTux(`FGID:lab-feigo\x00utf-8\x00"`, 10*time.Second)
+	waitTux(`\nFGCAP:beat\x00utf-8\x00"`, 10*time.Second)
 	time.Sleep(4 * time.Second)
 
 	xdo := func(args ...string) {

@@ -313,7 +313,7 @@ func (n *Node) prove(ctx context.Context, addr netip.AddrPort, key ed25519.Publi
 	}
 	self := n.Self()
 	if !n.cfg.oldHello {
-		self.Dialed, self.Port = addr, uint16(n.Port())
+		self.Dialed, self.Port = addr.String(), uint16(n.Port())
 	}
 	hello, err := n.packet(ipmsg.UTF8, true, n.entryCmd(ipmsg.BrEntry), ipmsg.EntryBody(ipmsg.UTF8, self)).Marshal()
 	if err != nil {
@@ -348,12 +348,13 @@ func (n *Node) helloProof(p ipmsg.Packet, key ed25519.PublicKey, c net.Conn) {
 	e := ipmsg.ParseEntry(p, ipmsg.UTF8)
 	local, lok := c.LocalAddr().(*net.TCPAddr)
 	remote, rok := c.RemoteAddr().(*net.TCPAddr)
+	dialed, derr := netip.ParseAddrPort(e.Dialed)
 	if e.Client != ipmsg.ClientFeiGo || e.ID == "" || !ed25519.PublicKey(e.Key).Equal(key) || !lok || !rok ||
-		e.Port == 0 || !e.Dialed.IsValid() {
+		e.Port == 0 || derr != nil {
 		return // an older FeiGo, or a hello that is not one: the announcement is proved by dialling
 	}
 	here := local.AddrPort()
-	if e.Dialed.Addr().Unmap() != here.Addr().Unmap() || int(e.Dialed.Port()) != n.Port() {
+	if dialed.Addr().Unmap() != here.Addr().Unmap() || int(dialed.Port()) != n.Port() {
 		n.stats.notProved.Add(1)
 		n.warnOnce(remote.AddrPort().Addr().Unmap(), "a channel was sent to another address than this node's (relayed?): not taken as a proof", "dialled", e.Dialed)
 		return

@@ -172,7 +172,9 @@ func TestStatusFromElsewhereShown(t *testing.T) {
 	core.fakeCore.mu.Lock()
 	core.self.Away, core.self.AwayText = true, "lunch"
 	core.fakeCore.mu.Unlock()
-	fyne.DoAndWait(func() { u.apply(lan.Event{Type: event.SelfUpdated, Self: &lan.SelfState{Away: true, AwayText: "lunch"}}) })
+	fyne.DoAndWait(func() {
+		u.apply(lan.Event{Type: event.SelfUpdated, Self: &lan.SelfState{Away: true, AwayText: "lunch"}})
+	})
 	u.settle()
 	if u.status.Selected != "Away" || !u.Away() || !slices.Equal(told, []bool{true}) {
 		t.Fatalf("after feigo away: selector %q, Away() %v, tray told %v", u.status.Selected, u.Away(), told)

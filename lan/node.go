@@ -75,6 +75,11 @@ type Config struct {
 	// Extra are more addresses to announce to: other subnets' broadcast addresses or
 	// single hosts, as accepted by ParseTarget.
 	Extra []string
+	// Remembered are the addresses colleagues were last seen at (the node's owner keeps
+	// them): at start each one the broadcasts do not reach (another subnet, a host that
+	// roamed) gets a unicast BR_ENTRY, so a restart finds them with no configuration.
+	// At most MaxRemembered are greeted, RememberedEvery apart.
+	Remembered []netip.AddrPort
 	// Legacy is the code page of clients that do not say theirs (GBK unless set).
 	Legacy ipmsg.Charset
 	// Conn, when set, is used instead of binding Port (tests).
@@ -539,6 +544,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 
 	n.announce(ipmsg.BrEntry, nil)
+	loops.Go(func() { n.greetRemembered(ctx) })
 	var err error
 	select {
 	case <-ctx.Done():

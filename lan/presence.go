@@ -1,6 +1,7 @@
 package lan
 
 import (
+	"context"
 	"net/netip"
 	"slices"
 	"time"
@@ -260,5 +261,40 @@ func (n *Node) refreshIfPending() {
 	n.refreshMu.Unlock()
 	if due {
 		n.Refresh()
+	}
+}
+
+// MaxRemembered bounds the remembered addresses greeted at start; RememberedEvery paces them
+// (256 take five seconds).
+const (
+	MaxRemembered   = 256
+	RememberedEvery = 20 * time.Millisecond
+)
+
+// greetRemembered greets, once at start, the remembered addresses the broadcasts do not reach.
+func (n *Node) greetRemembered(ctx context.Context) {
+	targets, covered := n.announceTargets()
+	seen := map[netip.AddrPort]bool{}
+	greeted := 0
+	for _, a := range n.cfg.Remembered {
+		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+		if greeted >= MaxRemembered || !a.Addr().Is4() || a.Port() == 0 || seen[a] || slices.Contains(targets, a) ||
+			(int(a.Port()) == n.Port() && slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Contains(a.Addr()) })) {
+			continue
+		}
+		seen[a] = true
+		if _, listed := n.table.ByAddr(a); listed {
+			continue
+		}
+		n.write(a, n.entryTo(a, ipmsg.BrEntry))
+		greeted++
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(RememberedEvery):
+		}
+	}
+	if greeted > 0 {
+		n.log.Debug("greeted remembered colleagues", "count", greeted)
 	}
 }

@@ -68,3 +68,21 @@ func TestRefreshesCoalesced(t *testing.T) {
 		t.Fatalf("the coalesced refresh: %d datagrams in all, want 2", got)
 	}
 }
+
+// At start the node greets, by unicast, the addresses colleagues were last seen at that its
+// broadcasts do not reach (Config.Remembered): once each (a repeated address too), and not
+// those that are not IPv4 with a port.
+func TestRememberedColleaguesGreetedAtStart(t *testing.T) {
+	far, near := newRawPeer(t), newRawPeer(t)
+	n := startNode(t, loopbackConn(t), "Back", func(c *Config) {
+		c.Remembered = []netip.AddrPort{far.addr(), far.addr(), near.addr(), netip.MustParseAddrPort("[::1]:2425"), {}}
+	}, near.addr())
+	p := far.expect(ipmsg.BrEntry)
+	if e := ipmsg.ParseEntry(p, ipmsg.UTF8); e.Nick != "Back" {
+		t.Fatalf("greeting %+v", e)
+	}
+	if q, quiet := far.quiet(time.Second); !quiet {
+		t.Fatalf("the remembered address got a second packet: %#x", uint32(q.Cmd.Mode()))
+	}
+	_ = n
+}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -174,6 +175,9 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		cfg.Log.Error("history", "err", err)
 	} else if k > 0 {
 		cfg.Log.Warn("messages being sent when FeiGo last stopped are marked failed", "count", k)
+	}
+	if cfg.Remembered == nil {
+		cfg.Remembered = remembered(hist, cfg.Log)
 	}
 	n := &Node{ctl: ln, History: hist, log: cfg.Log, qlocks: map[string]*sync.Mutex{}, id: cfg.Identity, pins: cfg.Pins}
 	n.bgCtx, n.bgStop = context.WithCancel(context.Background())
@@ -345,6 +349,23 @@ func (n *Node) Run(ctx context.Context) error {
 		return runErr
 	}
 	return nil
+}
+
+// remembered are the addresses the history last saw its colleagues at, the most recent
+// first: the node greets those its broadcasts do not reach when it starts (lan.Config.Remembered).
+func remembered(hist *history.Store, log *slog.Logger) []netip.AddrPort {
+	cs, err := hist.Contacts()
+	if err != nil {
+		log.Error("history", "err", err)
+		return nil
+	}
+	var out []netip.AddrPort
+	for _, c := range cs {
+		if a, err := netip.ParseAddrPort(c.Addr); err == nil && len(out) < lan.MaxRemembered {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // LANConfig turns a profile's settings into a node configuration.

@@ -142,13 +142,15 @@ func TestLabRoom(t *testing.T) {
 		n      *node
 		prefix string
 	}{{a, "A"}, {b, "B"}} {
+		var texts []string
 		for i := range 8 {
-			want[w.prefix] = append(want[w.prefix], fmt.Sprintf("%s-%d %s 第%d条", w.prefix, i, secret, i))
+			texts = append(texts, fmt.Sprintf("%s-%d %s 第%d条", w.prefix, i, secret, i))
 		}
+		want[w.prefix] = texts // written here only: the goroutine reads its own slice
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for _, text := range want[w.prefix] {
+			for _, text := range texts {
 				s := roomCLI[room.Sent](t, w.n, "send", id, text)
 				for _, dv := range s.Deliveries {
 					if !dv.Delivered {

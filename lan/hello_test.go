@@ -192,3 +192,62 @@ func copyClose(dst, src net.Conn) {
 	}
 	dst.Close()
 }
+
+// The attacker's side of the beats: copies of a crashed colleague's beats, replayed from the
+// colleague's own address and port, keep them listed no longer than Config.ReproveQuiet
+// after their last proof and the expiry: an unchanged beat refreshes a colleague without a
+// handshake only while their last proof is recent, then it is proved again, and a crashed
+// colleague cannot prove anything. (Before, a replayed beat refreshed them for ever.)
+func TestAttackReplayedBeatsDoNotKeepACrashedColleague(t *testing.T) {
+	scaled := func(c *Config) {
+		c.BeatEvery, c.ProbeAfter, c.ProbeEvery, c.Expiry = 300*time.Millisecond, time.Second, 200*time.Millisecond, 1500*time.Millisecond
+		c.ReproveQuiet = time.Second
+	}
+	ca, cb := loopbackConn(t), loopbackConn(t)
+	a := startNode(t, ca, "Alice", func(c *Config) { withKey(t)(c); scaled(c) }, addrOf(cb))
+	b := startNode(t, cb, "Bob", func(c *Config) { withKey(t)(c); scaled(c) }, addrOf(ca))
+	a.waitEvent(t, "peer_online", func(e Event) bool { return e.Peer.PinName == "id-Bob" && e.Peer.Secure })
+	// While Bob runs, his beats keep him listed (and he is proved again now and then).
+	time.Sleep(3 * time.Second)
+	if _, ok := colleague(a, "id-Bob"); !ok {
+		t.Fatal("Bob, running and beating, was dropped")
+	}
+	// Bob crashes: his socket closes under him (no goodbye reaches anyone), and his node ends.
+	beat := ipmsg.EntryBody(ipmsg.UTF8, b.Self())
+	bobAddr := b.addr
+	b.crashed = true
+	cb.Close()
+	b.stop()
+	// Mallory replays Bob's beat from Bob's own address and port, five times a second.
+	var m *net.UDPConn
+	for range 50 {
+		var err error
+		if m, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(bobAddr)); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m == nil {
+		t.Fatal("Bob's port stayed taken")
+	}
+	defer m.Close()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for no := uint32(7000); ; no++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			sendUDP(t, m, a.addr, no, "bob", "host-Bob", ipmsg.BrAbsence|ipmsg.CapUTF8Opt|ipmsg.FileAttachOpt, beat)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	crashed := time.Now()
+	if !waitFor(10*time.Second, func() bool { _, ok := colleague(a, "id-Bob"); return !ok }) {
+		t.Fatalf("BREAK: replayed beats kept crashed Bob listed for %v", time.Since(crashed).Round(time.Second))
+	}
+	t.Logf("crashed Bob left Alice's list %v after the crash, beats replayed throughout", time.Since(crashed).Round(10*time.Millisecond))
+}

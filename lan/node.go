@@ -142,6 +142,9 @@ type Config struct {
 	// ChannelMaxAge is how long a channel to a peer is used before it is replaced by a new
 	// one, with new keys (DefaultChannelMaxAge when 0).
 	ChannelMaxAge time.Duration
+	// ReproveQuiet is how long a colleague's unchanged beats are believed without a new
+	// proof (DefaultReproveQuiet when 0).
+	ReproveQuiet time.Duration
 	// HelloWait is how long the announcement of a new colleague waits for the colleague to
 	// dial this node (which proves its key: see helloProof) before this node dials it
 	// (DefaultHelloWait when 0; the housekeeping looks once a second).
@@ -299,6 +302,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	def(&cfg.Expiry, DefaultExpiry)
 	def(&cfg.BeatEvery, DefaultBeatEvery)
 	def(&cfg.HelloWait, DefaultHelloWait)
+	def(&cfg.ReproveQuiet, DefaultReproveQuiet)
 	def(&cfg.RetryFirst, DefaultRetryFirst)
 	def(&cfg.RetryMax, DefaultRetryMax)
 	def(&cfg.RetryBudget, DefaultRetryBudget)
@@ -549,6 +553,9 @@ func (n *Node) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err = <-readErr:
+		if err == nil {
+			err = errors.New("the UDP socket was closed under the node")
+		}
 		err = fmt.Errorf("reading UDP: %w", err)
 	}
 	cancel()

@@ -706,9 +706,16 @@ func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey
 // reproveAfter is how long a proof makes a colleague's unchanged BR_ENTRY need no other.
 const reproveAfter = 10 * time.Second
 
+// DefaultReproveQuiet is how long a proof makes a colleague's unchanged beats (and answers)
+// need no other (Config.ReproveQuiet). Anyone can replay a beat: without a proof now and then,
+// copies of a crashed colleague's beats would keep them listed for ever; with it, an hour at
+// most, for one handshake per pair an hour at rest.
+const DefaultReproveQuiet = time.Hour
+
 // provenUnchanged returns the peer j is about when it is listed at j's address with j's key
 // and name (so it proved them) and j's announcement says nothing the proof did not (names,
-// group, absence); with fresh, only if that proof is less than reproveAfter old.
+// group, absence), and that proof is less than Config.ReproveQuiet old; with fresh, less than
+// reproveAfter.
 func (n *Node) provenUnchanged(j proofJob, fresh bool) (peers.Peer, bool) {
 	if !n.listedAt(j.name, j.key, j.addr) {
 		return peers.Peer{}, false
@@ -718,13 +725,14 @@ func (n *Node) provenUnchanged(j proofJob, fresh bool) (peers.Peer, bool) {
 		q.Group != j.entry.Group || (q.Status == peers.Away) != j.entry.Away || q.AwayText != j.entry.AwayText {
 		return peers.Peer{}, false
 	}
-	if !fresh {
-		return q, true
+	limit := n.cfg.ReproveQuiet
+	if fresh {
+		limit = reproveAfter
 	}
 	n.proofs.mu.Lock()
 	at, ok := n.proofs.ok[j.id()]
 	n.proofs.mu.Unlock()
-	return q, ok && n.now().Sub(at) < reproveAfter
+	return q, ok && n.now().Sub(at) < limit
 }
 
 // SetPolicy changes the trust policy while the node runs (Config.PlaintextFallback,

@@ -153,12 +153,8 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 	if len(to) == 0 {
 		return nil, ErrNoTarget
 	}
-	select {
-	case <-n.ready:
-	case <-n.stopping:
-		return nil, ErrNodeClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := n.awaitReady(ctx); err != nil {
+		return nil, err
 	}
 	self := n.Self()
 	header := len(versionField) + 10 + len(self.User) + len(self.Host) + 10 + 5
@@ -189,8 +185,7 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 			}
 			cs, flag := n.encodingFor(addr)
 			for j, part := range parts {
-				pkt := n.packet(cs, flag, cmd, append(cs.Encode(part), 0))
-				pkt.No = nos[j]
+				pkt := n.packetNo(nos[j], cs, flag, cmd, append(cs.Encode(part), 0))
 				if d.Err = n.sendReliable(ctx, addr, pkt); d.Err != nil {
 					break
 				}

@@ -406,6 +406,18 @@ func (n *Node) Port() int {
 	}
 }
 
+// awaitReady waits until Run has bound the socket; ErrNodeClosed if the node stops first.
+func (n *Node) awaitReady(ctx context.Context) error {
+	select {
+	case <-n.ready:
+		return nil
+	case <-n.stopping:
+		return ErrNodeClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // beginStop marks the node stopping: sends, proofs and offers in flight end.
 func (n *Node) beginStop() {
 	close(n.stopping)
@@ -733,13 +745,20 @@ func peerEncoding(p peers.Peer) (ipmsg.Charset, bool) {
 
 // packet builds a packet to a peer whose encoding is cs, with our names in that encoding.
 func (n *Node) packet(cs ipmsg.Charset, utf8Flag bool, cmd ipmsg.Command, body []byte) ipmsg.Packet {
+	var no uint32
+	if cmd.Mode() == ipmsg.SendMsg {
+		no = n.nos.drawRising() // messages, automatic replies, offers: see drawRising
+	} else {
+		no = n.nextNo()
+	}
+	return n.packetNo(no, cs, utf8Flag, cmd, body)
+}
+
+// packetNo is packet with the number given (the parts of a message drew theirs before).
+func (n *Node) packetNo(no uint32, cs ipmsg.Charset, utf8Flag bool, cmd ipmsg.Command, body []byte) ipmsg.Packet {
 	self := n.Self()
 	if utf8Flag && cs == ipmsg.UTF8 {
 		cmd |= ipmsg.UTF8Opt
-	}
-	no := n.nextNo()
-	if cmd.Mode() == ipmsg.SendMsg {
-		no = n.nos.drawRising() // messages, automatic replies, offers: see drawRising
 	}
 	return ipmsg.Packet{
 		Version: versionField, No: no,

@@ -67,14 +67,19 @@ func (n *Node) announce(mode ipmsg.Command, also []peers.Peer) {
 	}
 	unicast := 0
 	for _, peer := range also {
-		reached := slices.Contains(targets, peer.Addr) || (int(peer.Addr.Port()) == n.Port() &&
-			slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Contains(peer.Addr.Addr()) }))
-		if !reached {
+		if !n.reached(peer.Addr, targets, covered) {
 			n.write(peer.Addr, n.entryTo(peer.Addr, mode))
 			unicast++
 		}
 	}
 	n.log.Debug("announced", "mode", uint32(mode), "targets", len(targets), "unicast", unicast)
+}
+
+// reached reports whether announcements to targets reach addr: it is one of them, or listens
+// on our port on a subnet their broadcasts cover.
+func (n *Node) reached(addr netip.AddrPort, targets []netip.AddrPort, covered []netip.Prefix) bool {
+	return slices.Contains(targets, addr) || (int(addr.Port()) == n.Port() &&
+		slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Contains(addr.Addr()) }))
 }
 
 // entryPacket is an entry packet for one peer: in cs, with what a client of kind to reads
@@ -278,8 +283,7 @@ func (n *Node) greetRemembered(ctx context.Context) {
 	greeted := 0
 	for _, a := range n.cfg.Remembered {
 		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-		if greeted >= MaxRemembered || !a.Addr().Is4() || a.Port() == 0 || seen[a] || slices.Contains(targets, a) ||
-			(int(a.Port()) == n.Port() && slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Contains(a.Addr()) })) {
+		if greeted >= MaxRemembered || !a.Addr().Is4() || a.Port() == 0 || seen[a] || n.reached(a, targets, covered) {
 			continue
 		}
 		seen[a] = true

@@ -35,12 +35,8 @@ func (n *Node) RoomRequest(ctx context.Context, peerID string, body []byte) ([]b
 	if !ok || !q.Secure || n.cfg.Identity == nil || len(q.Key) == 0 {
 		return nil, ErrNotSecure
 	}
-	select {
-	case <-n.ready:
-	case <-n.stopping:
-		return nil, ErrNodeClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := n.awaitReady(ctx); err != nil {
+		return nil, err
 	}
 	if !n.startSend() {
 		return nil, ErrNodeClosed

@@ -421,6 +421,18 @@ type waitingProof struct {
 	due time.Time
 }
 
+// waitLocked keeps j under k to be proved by dialling at due, unless it waits already or
+// maxProofMemory wait. The caller holds mu.
+func (p *proofs) waitLocked(k string, j proofJob, due time.Time) {
+	if _, ok := p.waiting[k]; ok || len(p.waiting) >= maxProofMemory {
+		return
+	}
+	if p.waiting == nil {
+		p.waiting = map[string]waitingProof{}
+	}
+	p.waiting[k] = waitingProof{j, due}
+}
+
 const (
 	maxProofs  = 32
 	proofEvery = time.Second
@@ -482,16 +494,11 @@ func (n *Node) scheduleProof(j proofJob) {
 				n.proofs.again = map[string]proofJob{}
 			}
 			n.proofs.again[k] = j
-		} else if !j.exit && !n.proofs.inFlight[k] && len(n.proofs.waiting) < maxProofMemory &&
+		} else if !j.exit && !n.proofs.inFlight[k] &&
 			(len(n.proofs.inFlight) >= maxProofs || n.proofs.perIP[j.addr.Addr()] >= maxProofsPerIP) {
 			// A new colleague whose proof found every slot taken (a hundred colleagues
 			// starting at once): tried again shortly, not lost until its next announcement.
-			if n.proofs.waiting == nil {
-				n.proofs.waiting = map[string]waitingProof{}
-			}
-			if _, ok := n.proofs.waiting[k]; !ok {
-				n.proofs.waiting[k] = waitingProof{j, now.Add(time.Second)}
-			}
+			n.proofs.waitLocked(k, j, now.Add(time.Second))
 		}
 		n.proofs.mu.Unlock()
 		return
@@ -680,12 +687,7 @@ func (n *Node) onKeyedEntry(p ipmsg.Packet, e ipmsg.Entry, key ed25519.PublicKey
 		// first. This node waits, and dials only if that does not come (an older FeiGo, a
 		// TCP port blocked one way).
 		n.proofs.mu.Lock()
-		if _, waiting := n.proofs.waiting[j.id()]; !waiting && len(n.proofs.waiting) < maxProofMemory {
-			if n.proofs.waiting == nil {
-				n.proofs.waiting = map[string]waitingProof{}
-			}
-			n.proofs.waiting[j.id()] = waitingProof{j, n.now().Add(n.cfg.HelloWait)}
-		}
+		n.proofs.waitLocked(j.id(), j, n.now().Add(n.cfg.HelloWait))
 		n.proofs.mu.Unlock()
 		return
 	}

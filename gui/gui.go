@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/systray"
+	"github.com/go-gl/glfw/v3.4/glfw"
 
 	"feigo/assets"
 	"feigo/node"
@@ -79,16 +81,22 @@ func Main(profDir string, logw io.Writer) int {
 	n.SetRetention(st.HistoryDays)
 	n.ApplyPolicy(st)
 
+	// Fyne's loop sleeps while the window is at rest (idle.go); every way out goes through stop.
+	idle := &idler{wait: glfw.WaitEventsTimeout, wake: glfw.PostEmptyEvent, post: fyne.Do, now: time.Now, tid: threadID}
+	quit := idle.quitting(a.Quit)
 	var tr *tray
-	u := ui.New(a, nodeCore{n}, windowOptions(st, p.Save, func() *tray { return tr }))
+	opt := windowOptions(st, p.Save, func() *tray { return tr })
+	opt.Post = idle.Post
+	u := ui.New(a, nodeCore{n}, opt)
+	idle.busy = u.Animating
 	u.Win.SetIcon(icon)
 	// Closing the window hides it to the tray where the desktop has one (hasTray), else quits.
 	var hasTray func() bool
 	if desk, ok := a.(desktop.App); ok {
-		tr = newTray(desk, u, icon, a.Quit, systray.SetOnTapped)
+		tr = newTray(desk, u, icon, quit, systray.SetOnTapped, idle.Post)
 		hasTray = trayHost
 	}
-	u.Win.SetCloseIntercept(func() { closeWindow(u.Settings().CloseQuits, hasTray, u.Hide, a.Quit) })
+	u.Win.SetCloseIntercept(func() { closeWindow(u.Settings().CloseQuits, hasTray, u.Hide, quit, idle.Post) })
 	u.Follow(events)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -96,8 +104,15 @@ func Main(profDir string, logw io.Writer) int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sigs
-		fyne.Do(a.Quit)
+		idle.Post(quit)
 	}()
+	var idling sync.WaitGroup
+	if os.Getenv("FEIGO_IDLE") != "poll" { // poll: Fyne's own loop alone (the benchmark's baseline)
+		a.Lifecycle().SetOnStarted(func() {
+			idle.main = threadID()
+			idling.Go(func() { idle.run(ctx) })
+		})
+	}
 	done := make(chan error, 1)
 	go func() {
 		err := n.Run(ctx)
@@ -115,8 +130,11 @@ func Main(profDir string, logw io.Writer) int {
 	}
 	// The window was closed without a tray, or Quit was chosen: the window's background
 	// calls end, then the node says goodbye to the LAN (BR_EXIT) and stops.
+	idle.stop()
 	u.Close()
-	if err := shutdown(cancel, done, events, 5*time.Second); err != nil {
+	err = shutdown(cancel, done, events, 5*time.Second)
+	idling.Wait() // the idler ends with ctx, which shutdown cancelled
+	if err != nil {
 		fmt.Fprintf(logw, "feigo: %v\n", err)
 		return 1
 	}

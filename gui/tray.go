@@ -23,15 +23,16 @@ type tray struct {
 	onTapped func(func())
 }
 
-// newTray puts the icon and its menu in desk's tray for the window win; quit ends the app.
-func newTray(desk desktop.App, win *ui.UI, icon fyne.Resource, quit func(), onTapped func(func())) *tray {
+// newTray puts the icon and its menu in desk's tray for the window win; quit ends the app;
+// post hands a function to Fyne's goroutine.
+func newTray(desk desktop.App, win *ui.UI, icon fyne.Resource, quit func(), onTapped func(func()), post func(func())) *tray {
 	t := &tray{desk: desk, win: win, icon: icon, badge: withBadge(icon.Content()), quit: quit, onTapped: onTapped}
 	t.refresh()
 	// A left click on the icon shows the window. Fyne's SetSystemTrayWindow makes it show the
 	// window itself (and closing it hide it: Main sets its own closing after this); the click is
 	// then taken over so that the window knows it is in front again (ui.UI.Show).
 	desk.SetSystemTrayWindow(win.Win)
-	t.onTapped(func() { fyne.Do(win.Show) })
+	t.onTapped(func() { post(win.Show) })
 	return t
 }
 
@@ -72,15 +73,15 @@ func (t *tray) menu(label string) *fyne.Menu {
 // closeWindow is what closing the window (✕) does. Where the desktop has a tray to come back
 // from (hasTray, asked off Fyne's goroutine: it may ask D-Bus), the window hides to it, unless
 // the settings say closing quits; otherwise the app quits, and the node says goodbye to the LAN
-// (BR_EXIT) at once. Call it on Fyne's goroutine.
-func closeWindow(closeQuits bool, hasTray func() bool, hide, quit func()) {
+// (BR_EXIT) at once. post hands a function to Fyne's goroutine. Call it on Fyne's goroutine.
+func closeWindow(closeQuits bool, hasTray func() bool, hide, quit func(), post func(func())) {
 	if closeQuits || hasTray == nil {
 		quit()
 		return
 	}
 	go func() {
 		keep := hasTray()
-		fyne.Do(func() {
+		post(func() {
 			if keep {
 				hide()
 			} else {

@@ -86,7 +86,7 @@ func TestTrayStatusIsTheWindowStatus(t *testing.T) {
 	desk := &fakeDesk{}
 	quits := 0
 	var tapped func()
-	tr = newTray(desk, u, fyne.NewStaticResource("feigo.png", assets.Icon), func() { quits++ }, func(f func()) { tapped = f })
+	tr = newTray(desk, u, fyne.NewStaticResource("feigo.png", assets.Icon), func() { quits++ }, func(f func()) { tapped = f }, fyne.Do)
 	if desk.window != u.Win || tapped == nil {
 		t.Fatal("a left click on the tray icon does not show the window")
 	}
@@ -158,7 +158,7 @@ func TestClosingTheWindow(t *testing.T) {
 			done := make(chan string, 2)
 			asked := false
 			hasTray := func() bool { asked = true; return c.tray }
-			closeWindow(c.closeQuits, hasTray, func() { done <- "hide" }, func() { done <- "quit" })
+			closeWindow(c.closeQuits, hasTray, func() { done <- "hide" }, func() { done <- "quit" }, fyne.Do)
 			var got string
 			select {
 			case got = <-done:
@@ -181,7 +181,7 @@ func TestTrayFollowsTheLanguage(t *testing.T) {
 	u := ui.New(a, core, windowOptions(profile.Settings{Language: "en"}, nil, func() *tray { return tr }))
 	t.Cleanup(u.Close)
 	desk := &fakeDesk{}
-	tr = newTray(desk, u, fyne.NewStaticResource("feigo.png", assets.Icon), func() {}, func(func()) {})
+	tr = newTray(desk, u, fyne.NewStaticResource("feigo.png", assets.Icon), func() {}, func(func()) {}, fyne.Do)
 	if itemIndex(desk.menu, "Show") < 0 {
 		t.Fatalf("an English tray menu: %v", labels(desk.menu))
 	}

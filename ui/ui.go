@@ -80,6 +80,9 @@ type Options struct {
 	// OnSettings is told the settings saved from the Settings dialog, once they are in force
 	// (the tray's menu follows the language).
 	OnSettings func(profile.Settings)
+	// Post hands a function to Fyne's goroutine; nil is fyne.Do. The desktop app's Post also
+	// wakes Fyne's loop where it sleeps while nothing happens (gui's idler).
+	Post func(func())
 }
 
 // UI is the main window and its state. Its fields are touched only on Fyne's goroutine, but
@@ -177,6 +180,9 @@ func New(app fyne.App, core Core, opt Options) *UI {
 		after:  func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		opener: desktopOpener(app), chooser: &sessionPortal{},
 		rows: map[fyne.CanvasObject]string{}, spelled: map[string]spelledNick{},
+	}
+	if opt.Post != nil {
+		u.post = opt.Post
 	}
 	u.ctx, u.stop = context.WithCancel(context.Background())
 	u.notes = newNotifier(app, u.do, u.openNoted)

@@ -17,8 +17,9 @@ import (
 // a desktop without a GPU driver): a conversation with Bob open, the cursor in its message
 // box, nothing happening. It reports the CPU the process uses (utime+stime from
 // /proc/PID/stat over $FEIGO_IDLE_SECONDS, default 30, after 5 s to settle), as a percentage
-// of one core, and its memory: VmRSS at the end and VmHWM, the peak. For comparison, the
-// CPU of the colleague's `feigo serve` (a node without a window) over the same time. Then the
+// of one core, and its memory: VmRSS at the end and VmHWM, the peak. For comparison, in the
+// same run: the same window with Fyne's loop polling alone (FEIGO_IDLE=poll: no idler,
+// gui/idle.go), and the CPU of the colleague's `feigo serve` (a node without a window). Then the
 // colleague sends a 200 MiB file, which the window's node accepts, and VmRSS and VmHWM are
 // read again.
 //
@@ -37,26 +38,16 @@ func BenchmarkGUIIdle(b *testing.B) {
 	os.WriteFile(filepath.Join(prof, "settings.json"), []byte(`{"nick":"王芳","group":"财务部"}`), 0o600)
 	b.ResetTimer()
 	for range b.N {
+		// The baseline first: Fyne's own loop alone, polling 60 times a second
+		// (FEIGO_IDLE=poll turns the idler off), measured as the window is measured after it.
+		b.Setenv("FEIGO_IDLE", "poll")
 		g := startGUI(b, l.Hosts[0], prof, 1)
+		poll, _ := idleCPU(b, g, bob, secs)
+		g.Stop()
+		b.Setenv("FEIGO_IDLE", "")
+		g = startGUI(b, l.Hosts[0], prof, 1)
 		pid := g.Cmd.Process.Pid
-		// Bob's message opens his conversation, in front, with the cursor in its box.
-		if out, e, c := bob.cli("send", "王芳", "下午三点开会，别忘了带报表"); c != 0 {
-			b.Fatalf("send: %s %s", out, e)
-		}
-		time.Sleep(5 * time.Second)
-		t0, err := cpuTicks(pid)
-		if err != nil {
-			b.Fatal(err)
-		}
-		s0, _ := cpuTicks(bob.Cmd.Process.Pid)
-		start := time.Now()
-		time.Sleep(time.Duration(secs) * time.Second)
-		t1, err := cpuTicks(pid)
-		if err != nil {
-			b.Fatal(err)
-		}
-		elapsed := time.Since(start).Seconds()
-		s1, _ := cpuTicks(bob.Cmd.Process.Pid)
+		cpu, serve := idleCPU(b, g, bob, secs)
 		rss, hwm, err := memKB(pid)
 		if err != nil {
 			b.Fatal(err)
@@ -89,12 +80,39 @@ func BenchmarkGUIIdle(b *testing.B) {
 		g.Stop()
 		b.ReportMetric(float64(xrss)/1024, "MiB-rss-after-200MiB")
 		b.ReportMetric(float64(xhwm)/1024, "MiB-hwm-after-200MiB")
-		const hz = 100 // USER_HZ: the unit of utime and stime on Linux
-		b.ReportMetric(float64(t1-t0)/hz/elapsed*100, "%cpu")
-		b.ReportMetric(float64(s1-s0)/hz/elapsed*100, "%cpu-serve") // Bob's `feigo serve`: the node without a window
+		b.ReportMetric(cpu, "%cpu")
+		b.ReportMetric(poll, "%cpu-poll")   // the same window with Fyne's loop polling alone
+		b.ReportMetric(serve, "%cpu-serve") // Bob's `feigo serve`: the node without a window
 		b.ReportMetric(float64(rss)/1024, "MiB-rss")
 		b.ReportMetric(float64(hwm)/1024, "MiB-hwm")
 	}
+}
+
+// idleCPU has bob send the window g a message, which opens his conversation in front with the
+// cursor in its message box, waits 5 s, and returns the CPU g and bob's `feigo serve` use over
+// the next secs seconds, in percent of one core.
+func idleCPU(b *testing.B, g, bob *node, secs int) (gui, serve float64) {
+	b.Helper()
+	if out, e, c := bob.cli("send", "王芳", "下午三点开会，别忘了带报表"); c != 0 {
+		b.Fatalf("send: %s %s", out, e)
+	}
+	time.Sleep(5 * time.Second)
+	pid := g.Cmd.Process.Pid
+	t0, err := cpuTicks(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s0, _ := cpuTicks(bob.Cmd.Process.Pid)
+	start := time.Now()
+	time.Sleep(time.Duration(secs) * time.Second)
+	t1, err := cpuTicks(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(start).Seconds()
+	s1, _ := cpuTicks(bob.Cmd.Process.Pid)
+	const hz = 100 // USER_HZ: the unit of utime and stime on Linux
+	return float64(t1-t0) / hz / elapsed * 100, float64(s1-s0) / hz / elapsed * 100
 }
 
 // cpuTicks returns utime+stime of process pid, in clock ticks.

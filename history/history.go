@@ -56,6 +56,38 @@ type Record struct {
 	// Encrypted: the message went or came over the colleague's TLS channel, bound to their
 	// proved key; false for clients that cannot encrypt.
 	Encrypted bool `json:"encrypted"`
+	// Images are the pictures shown inline in the message, in the order of their places.
+	Images []Image `json:"images,omitempty"`
+}
+
+// Image is a picture shown inline in a message: an image of the profile's store (package
+// imgstore), named by its SHA-256, at byte offset Pos of the message's text.
+type Image struct {
+	SHA256 string `json:"sha256"`
+	Format string `json:"format"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Size   int64  `json:"size"`
+	Pos    int    `json:"pos"`
+	// Name is the name it was sent under (a file's name, IPMsg's "ipmsgclip_…png").
+	Name string `json:"name,omitempty"`
+	// Path is where the store keeps it: filled in by the node for its callers, never stored.
+	Path string `json:"path,omitempty"`
+}
+
+// MaxImages bounds the images of one message.
+const MaxImages = 20
+
+func imagesJSON(ims []Image) string {
+	if len(ims) == 0 {
+		return ""
+	}
+	ims = slices.Clone(ims[:min(len(ims), MaxImages)])
+	for i := range ims {
+		ims[i].Path = ""
+	}
+	b, _ := json.Marshal(ims)
+	return string(b)
 }
 
 // File is one file or folder of a recorded transfer.
@@ -167,6 +199,10 @@ var migrations = []string{
 		seq INTEGER NOT NULL,
 		PRIMARY KEY (room, member, author)
 	) WITHOUT ROWID;`,
+	// 6: the images shown inline in a message (JSON, see Image), found by the message's
+	// packet number when they arrive after its text.
+	`ALTER TABLE messages ADD COLUMN images TEXT NOT NULL DEFAULT '';
+	CREATE INDEX messages_packet ON messages(peer, packet_no) WHERE kind = 'text';`,
 }
 
 // Open opens (creating and migrating) the history database at path. The database and the
@@ -317,8 +353,8 @@ func (s *Store) insert(rs []Record) ([]int64, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	ins, err := tx.Prepare(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder, encrypted)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.Prepare(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder, encrypted, images)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +388,7 @@ func (s *Store) insert(rs []Record) ([]int64, error) {
 			files, _ = json.Marshal(r.Files)
 		}
 		res, err := ins.Exec(r.Time.UnixMilli(), r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Direction, r.Kind,
-			r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder, r.Encrypted)
+			r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder, r.Encrypted, imagesJSON(r.Images))
 		if err != nil {
 			return nil, err
 		}
@@ -389,6 +425,64 @@ func (s *Store) PutTransfer(r Record) (int64, error) {
 		return 0, fmt.Errorf("storing a transfer: %w", err)
 	}
 	return id, nil
+}
+
+// AddImages adds images to the newest message of peer in direction dir with packet number
+// packetNo (the text they came with), and returns its ID; found bool is false when there is
+// no such message (an image sent without text): then nothing is stored. A message keeps at
+// most MaxImages.
+func (s *Store) AddImages(peer string, dir event.Direction, packetNo uint32, ims []Image) (id int64, found bool, err error) {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return 0, false, fmt.Errorf("storing images: %w", err)
+	}
+	defer tx.Rollback()
+	var old string
+	err = tx.QueryRow(`SELECT id, images FROM messages WHERE peer = ? AND packet_no = ? AND kind = 'text' AND direction = ? ORDER BY id DESC LIMIT 1`,
+		peer, packetNo, dir).Scan(&id, &old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("storing images: %w", err)
+	}
+	var have []Image
+	if old != "" {
+		json.Unmarshal([]byte(old), &have)
+	}
+	for _, im := range ims {
+		if !slices.ContainsFunc(have, func(h Image) bool { return h.SHA256 == im.SHA256 && h.Pos == im.Pos }) {
+			have = append(have, im)
+		}
+	}
+	slices.SortStableFunc(have, func(a, b Image) int { return a.Pos - b.Pos })
+	if _, err := tx.Exec(`UPDATE messages SET images = ? WHERE id = ?`, imagesJSON(have), id); err != nil {
+		return 0, false, fmt.Errorf("storing images: %w", err)
+	}
+	return id, true, tx.Commit()
+}
+
+// ImagesInUse returns the SHA-256 of every image the history references: what the image
+// store keeps when it is pruned.
+func (s *Store) ImagesInUse() (map[string]bool, error) {
+	rows, err := s.db.Query(`SELECT images FROM messages WHERE images != ''`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var js string
+		if err := rows.Scan(&js); err != nil {
+			return nil, fmt.Errorf("reading the history: %w", err)
+		}
+		var ims []Image
+		json.Unmarshal([]byte(js), &ims)
+		for _, im := range ims {
+			out[im.SHA256] = true
+		}
+	}
+	return out, rows.Err()
 }
 
 // SetDelivered records that an outgoing message was delivered, with the packet number it
@@ -435,7 +529,7 @@ type Filter struct {
 	Limit  int       // the most recent Limit records (all when 0)
 }
 
-const columns = "m.id, m.time, m.peer, m.peer_id, m.user, m.host, m.addr, m.nick, m.direction, m.kind, m.text, m.state, m.error, m.packet_no, m.files, m.folder, m.encrypted"
+const columns = "m.id, m.time, m.peer, m.peer_id, m.user, m.host, m.addr, m.nick, m.direction, m.kind, m.text, m.state, m.error, m.packet_no, m.files, m.folder, m.encrypted, m.images"
 
 // Query returns the records that match f, oldest first. Records are ordered by when they
 // were stored, which is the order they happened in.
@@ -494,9 +588,12 @@ func (s *Store) Query(f Filter) ([]Record, error) {
 	for rows.Next() {
 		var r Record
 		var ms int64
-		var files string
-		if err := rows.Scan(&r.ID, &ms, &r.Peer, &r.PeerID, &r.User, &r.Host, &r.Addr, &r.Nick, &r.Direction, &r.Kind, &r.Text, &r.State, &r.Error, &r.PacketNo, &files, &r.Folder, &r.Encrypted); err != nil {
+		var files, images string
+		if err := rows.Scan(&r.ID, &ms, &r.Peer, &r.PeerID, &r.User, &r.Host, &r.Addr, &r.Nick, &r.Direction, &r.Kind, &r.Text, &r.State, &r.Error, &r.PacketNo, &files, &r.Folder, &r.Encrypted, &images); err != nil {
 			return nil, err
+		}
+		if images != "" {
+			json.Unmarshal([]byte(images), &r.Images) // written by Add; a damaged list shows none
 		}
 		r.Time = time.UnixMilli(ms)
 		if files != "" {

@@ -21,6 +21,9 @@ const (
 	MessageDelivered Type = "message_delivered"
 	MessageFailed    Type = "message_failed"
 	MessageQueued    Type = "message_queued"
+	// MessageImages: the images embedded in a message have arrived (or were sent) and are
+	// in the profile's image store; the message's Images say where.
+	MessageImages Type = "message_images"
 	// Transfer events carry Event.Transfer; TransferFailed also covers declined and
 	// cancelled transfers.
 	TransferOffered  Type = "transfer_offered"

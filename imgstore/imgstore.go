@@ -81,6 +81,9 @@ func Open(dir string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
+// At is the store in dir for reading (Path, Thumb), without creating anything.
+func At(dir string) *Store { return &Store{dir: dir} }
+
 // Dir is the store's folder.
 func (s *Store) Dir() string { return s.dir }
 
@@ -234,18 +237,18 @@ func (s *Store) Thumb(sha string) (string, error) {
 	return p, nil
 }
 
-// graceAge is how long a file is kept by Prune whatever keep says: an image is added before
-// the history references it, and an add may be under way.
+// graceAge is how old the leftover of an add must be for Prune to remove it (an add may be
+// under way).
 const graceAge = 10 * time.Minute
 
 // Prune removes the images (and thumbnails) for which keep is false, and the leftovers of
-// adds that a crash cut, and returns how many images went. Files younger than a few minutes
-// are kept (the history may not reference a new image yet).
+// adds that a crash cut, and returns how many images went. An image is added before the
+// history references it: the caller keeps Prune from running between the two.
 func (s *Store) Prune(keep func(sha string) bool) (int, error) {
 	return s.prune(keep, time.Now().Add(-graceAge))
 }
 
-func (s *Store) prune(keep func(sha string) bool, before time.Time) (int, error) {
+func (s *Store) prune(keep func(sha string) bool, leftBefore time.Time) (int, error) {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -256,11 +259,14 @@ func (s *Store) prune(keep func(sha string) bool, before time.Time) (int, error)
 	gone := 0
 	for _, e := range ents {
 		name := e.Name()
-		if fi, err := e.Info(); err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(before) {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
 		if strings.HasPrefix(name, ".in-") || strings.HasPrefix(name, ".thumb-") {
-			os.Remove(filepath.Join(s.dir, name))
+			if fi.ModTime().Before(leftBefore) {
+				os.Remove(filepath.Join(s.dir, name))
+			}
 			continue
 		}
 		sha, rest, ok := strings.Cut(name, ".")

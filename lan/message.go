@@ -49,6 +49,22 @@ type Message struct {
 	// Parts is how many datagrams a sent message took (long texts are split).
 	Parts int       `json:"parts,omitempty"`
 	Time  time.Time `json:"time"`
+	// Images are the pictures shown inline in the message, on message_images events.
+	Images []MessageImage `json:"images,omitempty"`
+}
+
+// MessageImage is a picture shown inline in a message: a file of the profile's image store
+// (Path), at byte offset At of the text.
+type MessageImage struct {
+	SHA256 string `json:"sha256"`
+	Format string `json:"format"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Size   int64  `json:"size"`
+	At     int    `json:"at"`
+	Name   string `json:"name,omitempty"`
+	Path   string `json:"path"`
+	Thumb  string `json:"thumb,omitempty"`
 }
 
 // Delivery is the outcome of a message to one recipient.

@@ -111,6 +111,10 @@ type Config struct {
 	DownloadDir string
 	// AcceptDir, when set, accepts every file offer into this folder at once.
 	AcceptDir string
+	// ImageDir, when set, is where images embedded in incoming messages are fetched at once
+	// (xfer.Config.ImageDir); the node then advertises CLIPBOARDOPT, so that IP Messenger
+	// and FeiGo send pasted images inline.
+	ImageDir string
 	// TCP, when set, is used instead of binding TCP Port for file transfers (tests).
 	TCP net.Listener
 	// NoVerify fetches from FeiGo peers without the SHA-256 check, as from legacy clients:
@@ -337,7 +341,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		n.self.Caps = append(n.self.Caps, xfer.CapFiles, xfer.CapSHA256)
 		files, err := xfer.New(xfer.Config{
 			StateDir: cfg.StateDir, DownloadDir: cfg.DownloadDir, AcceptDir: cfg.AcceptDir, NoVerify: cfg.NoVerify,
-			OfferTTL: cfg.OfferTTL, FetchPatience: cfg.FetchPatience, Log: cfg.Log, Now: cfg.Now, Limits: cfg.FileLimits,
+			ImageDir: cfg.ImageDir, OfferTTL: cfg.OfferTTL, FetchPatience: cfg.FetchPatience, Log: cfg.Log, Now: cfg.Now, Limits: cfg.FileLimits,
 			Emit: func(typ event.Type, t xfer.Transfer) { n.emit(Event{Type: typ, Transfer: &t}) },
 		}, messenger{n}, table)
 		if err != nil {

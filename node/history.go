@@ -450,20 +450,32 @@ func (n *Node) prune() {
 		n.log.Error("pruning the history", "err", err)
 	} else if gone > 0 {
 		n.log.Info("history pruned", "records", gone, "older than days", days)
+		n.pruneImages()
 	}
 }
 
-// ClearHistory deletes one peer's history (messages still queued for it stay).
-func (n *Node) ClearHistory(peer string) (int64, error) { return n.History.Clear(peer) }
+// ClearHistory deletes one peer's history (messages still queued for it stay), and the
+// images no message references any more.
+func (n *Node) ClearHistory(peer string) (int64, error) {
+	gone, err := n.History.Clear(peer)
+	if err == nil {
+		n.pruneImages()
+	}
+	return gone, err
+}
 
 // HistoryPage returns up to limit records of peer's conversation stored before the record
 // before (0: the newest), oldest first: how a window pages back through a conversation.
 func (n *Node) HistoryPage(peer string, before int64, limit int) ([]history.Record, error) {
-	return n.History.Query(history.Filter{Peer: peer, Before: before, Limit: limit})
+	rs, err := n.History.Query(history.Filter{Peer: peer, Before: before, Limit: limit})
+	fillImagePaths(n.images, rs)
+	return rs, err
 }
 
 // SearchHistory searches every conversation for words, returning up to limit records,
 // oldest first.
 func (n *Node) SearchHistory(words string, limit int) ([]history.Record, error) {
-	return n.History.Query(history.Filter{Search: words, Limit: limit})
+	rs, err := n.History.Query(history.Filter{Search: words, Limit: limit})
+	fillImagePaths(n.images, rs)
+	return rs, err
 }

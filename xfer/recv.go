@@ -79,8 +79,20 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		return false
 	}
 	infos := ipmsg.ParseFileList(ipmsg.CutOfferToken(p.Body)[i+1:], cs)
+	if e.cfg.ImageDir != "" {
+		var clips []ipmsg.FileInfo
+		infos = slices.DeleteFunc(infos, func(f ipmsg.FileInfo) bool {
+			if f.IsClip() {
+				clips = append(clips, f)
+			}
+			return f.IsClip()
+		})
+		if len(clips) > 0 {
+			e.takeInline(p, from, cs, msg, clips)
+		}
+	}
 	if len(infos) == 0 {
-		return false
+		return false // a message, with or without images
 	}
 	lim := e.cfg.Limits
 	if len(infos) > lim.MaxOfferFiles {
@@ -118,6 +130,53 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		}
 	}
 	return true
+}
+
+// takeInline fetches the images embedded in an incoming message (clipboard entries, their
+// positions as IPMsg counts them) into Config.ImageDir at once, as an Inline transfer: at
+// most MaxInline of them, each at most MaxInlineBytes (others are dropped, with a log line),
+// within the limits on offers of Limits. Each file's At is its byte offset in msg.Text.
+func (e *Engine) takeInline(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, msg Sender, clips []ipmsg.FileInfo) {
+	slices.SortStableFunc(clips, func(a, b ipmsg.FileInfo) int { return a.Pos - b.Pos })
+	now := e.now()
+	t := Transfer{
+		Direction: event.In, State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
+		User: msg.User, Host: msg.Host, Addr: from, Inline: true,
+		Created: now, Updated: now, Expires: now.Add(e.cfg.OfferTTL),
+		UTF8: p.Cmd.Has(ipmsg.UTF8Opt), Charset: cs.String(),
+	}
+	if len(msg.Key) > 0 {
+		t.SenderKey, t.Token = slices.Clone(msg.Key), ipmsg.OfferToken(p.Body)
+	}
+	if peer, ok := e.table.ByAddr(from); ok {
+		t.FeiGo = !e.cfg.NoVerify && peer.Client == string(ipmsg.ClientFeiGo) && slices.Contains(peer.Caps, CapSHA256)
+		t.Iptux = peer.Client == string(ipmsg.ClientIptux)
+	}
+	dropped := 0
+	for k, f := range clips {
+		if len(t.Files) >= MaxInline || f.Size > MaxInlineBytes || f.Size == 0 {
+			dropped++
+			continue
+		}
+		at := ipmsg.ClipOffset(msg.Text, f.Pos, k)
+		t.Files = append(t.Files, TransferFile{FileInfo: f, State: FilePending, At: at})
+		t.Total += f.Size
+	}
+	if dropped > 0 {
+		e.logRefusal(from.Addr(), "dropped embedded images", "why", fmt.Sprintf("%d over the bounds (%d images of %s each)", dropped, MaxInline, FormatSize(MaxInlineBytes)))
+	}
+	if len(t.Files) == 0 {
+		return
+	}
+	x, why := e.xfers.addIncoming(t, from.Addr(), msg.PeerID, e.cfg.Limits)
+	if x == nil {
+		e.logRefusal(from.Addr(), "refused embedded images", "why", why)
+		return
+	}
+	snap := e.update(x, event.TransferOffered, func(*Transfer) {})
+	if _, err := e.Accept(snap.ID, e.cfg.ImageDir, nil); err != nil {
+		e.log.Error("fetching embedded images", "id", snap.ID, "err", err)
+	}
 }
 
 // clipText cuts s to at most n bytes on a character boundary, marking the cut with "…".

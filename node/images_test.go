@@ -3,11 +3,13 @@ package node_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"feigo/event"
@@ -105,5 +107,39 @@ func TestImagesInlineBetweenFeiGoNodes(t *testing.T) {
 	}
 	if _, err := os.Stat(got.Thumb); !os.IsNotExist(err) {
 		t.Fatalf("thumbnail kept after its conversation was cleared: %v", err)
+	}
+}
+
+// `feigo send --image FILE PEER [TEXT]` through the control socket, and the images in
+// `feigo history --json` with the path where the store keeps them.
+func TestSendImageCommand(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dirA, "Alice", pa, pb, nil)
+	b := startLoop(t, dirB, "Bob", pb, pa, nil)
+	a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Nick == "Bob" && ev.Peer.Secure })
+	src, want := writePNG(t, t.TempDir(), "s.png", 30, 20)
+	if out, errOut, code := run("send", "--profile", dirA, "--image", src, "Bob"); code != 0 || !strings.Contains(out, "delivered to Bob") {
+		t.Fatalf("send --image: %d %q %q", code, out, errOut)
+	}
+	b.wait(t, event.MessageImages, nil)
+	out, errOut, code := run("history", "--profile", dirB, "--json")
+	if code != 0 {
+		t.Fatalf("history: %d %q", code, errOut)
+	}
+	var rs []history.Record
+	if err := json.Unmarshal([]byte(out), &rs); err != nil || len(rs) != 1 || len(rs[0].Images) != 1 {
+		t.Fatalf("history --json: %q %v", out, err)
+	}
+	if data, err := os.ReadFile(rs[0].Images[0].Path); err != nil || !bytes.Equal(data, want) {
+		t.Fatalf("the path in history --json does not hold the image: %v", err)
+	}
+	if _, errOut, code := run("send", "--profile", dirA, "--image", filepath.Join(t.TempDir(), "none.png"), "Bob", "x"); code == 0 {
+		t.Fatalf("a missing image was sent: %q", errOut)
+	}
+	notImage := filepath.Join(t.TempDir(), "x.png")
+	os.WriteFile(notImage, []byte("#!/bin/sh\n"), 0o644)
+	if _, errOut, code := run("send", "--profile", dirA, "--image", notImage, "Bob", "x"); code == 0 || !strings.Contains(errOut, "not a PNG") {
+		t.Fatalf("a file that is not an image was sent: %q", errOut)
 	}
 }

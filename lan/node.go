@@ -185,6 +185,8 @@ type Event struct {
 	// HistoryID is the history record a message event is about. The lan package never sets
 	// it; the node's owner (package cli) does when it keeps a history.
 	HistoryID int64 `json:"history_id,omitempty"`
+	// Typing is set on typing events: the colleague (Peer) is typing, or stopped.
+	Typing bool `json:"typing,omitempty"`
 	// SendID is the ID the caller of SendAs chose for a message, on its
 	// message_delivered, message_failed and message_queued events.
 	SendID string `json:"send_id,omitempty"`
@@ -233,6 +235,8 @@ type Node struct {
 
 	locals  atomic.Pointer[map[netip.Addr]bool]
 	dedup   *dedup
+	reads   readWaits // messages sent that wait for a read notice
+	notices notices   // typing and nudges: when last taken and sent
 	pendMu  sync.Mutex
 	pending map[ackKey]chan struct{}
 	// broadcastAt is when (n.now, in Unix nanoseconds) we last broadcast a BR_ENTRY.
@@ -853,6 +857,10 @@ func (n *Node) onRequest(p ipmsg.Packet, from netip.AddrPort, key []byte, reply 
 		if n.files != nil {
 			n.files.OnRelease(p, from, key)
 		}
+	case ipmsg.ReadMsg:
+		n.onReadMsg(p, from, key, reply)
+	case ipmsg.FeiQInputing, ipmsg.FeiQInputEnd, ipmsg.FeiQKnock:
+		n.onFeiQNotice(p, from, key)
 	case ipmsg.GetInfo:
 		cs, f := n.encodingFor(from)
 		reply(n.packet(cs, f, ipmsg.SendInfo, append([]byte("FeiGo "+Version), 0)), true)

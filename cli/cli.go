@@ -235,6 +235,7 @@ func runSend(env Env, args []string) int {
 	var to, images listFlag
 	fs.Var(&to, "to", "another recipient `PEER` (repeatable)")
 	fs.Var(&images, "image", "an image `FILE` to show inline after the text (repeatable)")
+	sealed := fs.Bool("sealed", false, "seal the message: the colleague opens it with a click, and you are told (message_read)")
 	queue := fs.Bool("queue", false, "keep the message for a colleague who is offline or does not answer, and deliver it when they are back")
 	unencrypted := fs.Bool("unencrypted", false, unencryptedHelp)
 	if code, done := parse(env, fs, args); done {
@@ -265,7 +266,7 @@ func runSend(env Env, args []string) int {
 		}
 		text = strings.TrimSuffix(string(b), "\n")
 	}
-	resp, ok := call(env, "send", *prof, control.Request{Cmd: "send", To: recipients, Text: text, Queue: *queue, Unencrypted: *unencrypted, Images: imagePaths})
+	resp, ok := call(env, "send", *prof, control.Request{Cmd: "send", To: recipients, Text: text, Queue: *queue, Unencrypted: *unencrypted, Images: imagePaths, Sealed: *sealed})
 	for _, d := range resp.Deliveries {
 		switch {
 		case d.Delivered:

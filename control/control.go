@@ -57,6 +57,8 @@ type Request struct {
 	Paths []string `json:"paths,omitempty"`
 	// Images are absolute paths of images to show inline after the text (send).
 	Images []string `json:"images,omitempty"`
+	// Sealed (send) seals the message: the colleague opens it with a click, and we are told.
+	Sealed bool `json:"sealed,omitempty"`
 	// ID names a transfer (transfer, accept, decline, cancel).
 	ID int `json:"id,omitempty"`
 	// Dir is where to save (accept); Only limits accept to these file names.
@@ -130,6 +132,11 @@ type Historian interface {
 	Contact(query string) (history.Contact, error)
 	Queue(ctx context.Context, sendID, text string, c history.Contact) (history.Record, error)
 	ClearHistory(peer string) (int64, error)
+}
+
+// Sealer is a node that sends sealed messages (`feigo send --sealed`).
+type Sealer interface {
+	SendWith(ctx context.Context, sendID, text string, opts lan.SendOpts, to ...netip.AddrPort) ([]lan.Delivery, error)
 }
 
 // Imager is a node that sends images inline in messages (`feigo send --image`).
@@ -527,7 +534,16 @@ func send(ctx context.Context, node Node, req Request) Response {
 		return Response{Error: err.Error()}
 	}
 	allow(node, req, addrs)
-	ds, err := node.Send(ctx, req.Text, addrs...)
+	var ds []lan.Delivery
+	if req.Sealed {
+		sl, ok := node.(Sealer)
+		if !ok {
+			return Response{Error: "this node cannot seal messages"}
+		}
+		ds, err = sl.SendWith(ctx, "", req.Text, lan.SendOpts{Sealed: true}, addrs...)
+	} else {
+		ds, err = node.Send(ctx, req.Text, addrs...)
+	}
 	if err != nil {
 		return Response{Error: err.Error()}
 	}

@@ -77,6 +77,7 @@ func Main(profDir string, logw io.Writer) int {
 		return fail(err)
 	}
 	n.SetRetention(st.HistoryDays)
+	n.SetReadReceipts(!st.NoReadReceipts)
 	n.ApplyPolicy(st)
 
 	var tr *tray

@@ -4,6 +4,7 @@ import (
 	"feigo/event"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestImagesOfAMessage(t *testing.T) {
@@ -46,5 +47,43 @@ func TestImagesOfAMessage(t *testing.T) {
 	use, _ = s.ImagesInUse()
 	if len(use) != 1 || !use[sha("c")] {
 		t.Fatalf("after clearing bob: %v", use)
+	}
+}
+
+func TestReadState(t *testing.T) {
+	s := openTemp(t)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	out, _ := s.Add(Record{PeerID: "bob", Direction: event.Out, Text: "mine", State: StateDelivered, PacketNo: 5, ReadCheck: true})
+	in1, _ := s.Add(Record{PeerID: "bob", Direction: event.In, Text: "plain", State: StateReceived, PacketNo: 6, ReadCheck: true})
+	sealed, _ := s.Add(Record{PeerID: "bob", Direction: event.In, Text: "secret", State: StateReceived, PacketNo: 7, Sealed: true})
+	s.Add(Record{PeerID: "carol", Direction: event.In, Text: "other", State: StateReceived, PacketNo: 8})
+	if id, err := s.SetReadOut("bob", 5, at); err != nil || id != out {
+		t.Fatalf("SetReadOut: %d %v", id, err)
+	}
+	if id, _ := s.SetReadOut("bob", 5, at); id != 0 {
+		t.Fatal("read twice")
+	}
+	if id, _ := s.SetReadOut("carol", 5, at); id != 0 {
+		t.Fatal("another peer's notice marked bob's message")
+	}
+	if id, _ := s.SetReadOut("bob", 6, at); id != 0 {
+		t.Fatal("a notice marked a received message")
+	}
+	// Opening the conversation reads what is not sealed.
+	rs, err := s.MarkRead("bob", 0, at)
+	if err != nil || len(rs) != 1 || rs[0].ID != in1 || !rs[0].ReadCheck {
+		t.Fatalf("MarkRead: %+v %v", rs, err)
+	}
+	if rs, _ := s.MarkRead("bob", 0, at); len(rs) != 0 {
+		t.Fatalf("read twice: %+v", rs)
+	}
+	if rs, _ := s.MarkRead("bob", sealed, at); len(rs) != 1 || !rs[0].Sealed {
+		t.Fatalf("opening the sealed one: %+v", rs)
+	}
+	all, _ := s.Query(Filter{Peer: "bob"})
+	for _, r := range all {
+		if r.ReadAt.IsZero() || !r.ReadAt.Equal(at) {
+			t.Errorf("%q: read at %v", r.Text, r.ReadAt)
+		}
 	}
 }

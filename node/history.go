@@ -60,6 +60,10 @@ func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]l
 // SendAs is Send with an ID of the caller's choosing, which the message's events carry as
 // SendID (the window matches its own messages by it).
 func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
+	return n.send(ctx, sendID, text, lan.SendOpts{}, to)
+}
+
+func (n *Node) send(ctx context.Context, sendID, text string, opts lan.SendOpts, to []netip.AddrPort) ([]lan.Delivery, error) {
 	text, err := lan.CheckText(text)
 	if err != nil {
 		return nil, err
@@ -74,12 +78,13 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 	for i, addr := range to {
 		r := n.recordFor(addr)
 		r.Direction, r.Text, r.State = event.Out, text, history.StateSending
+		r.Sealed, r.ReadCheck = opts.Sealed, n.readCheckFor(addr, opts)
 		if ids[i], err = n.History.Add(r); err != nil {
 			// The message still goes: a full disk should not silence the user.
 			n.log.Error("the history cannot store a message being sent", "err", err)
 		}
 	}
-	ds, err := n.Node.SendAs(ctx, sendID, text, to...)
+	ds, err := n.Node.SendWith(ctx, sendID, text, opts, to...)
 	if err != nil {
 		for _, id := range ids {
 			n.settle(id, lan.Delivery{Err: err}, false, "")

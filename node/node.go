@@ -44,21 +44,22 @@ type Node struct {
 	id           *trust.Identity // this profile's key
 	pins         *trust.Pins     // the colleagues' keys, pinned on first sight
 
-	qmu       sync.Mutex
-	qlocks    map[string]*sync.Mutex // per peer key: one delivery of its queue at a time
-	bgCtx     context.Context        // cancelled when Run stops
-	bgStop    context.CancelFunc
-	bg        sync.WaitGroup
-	retention atomic.Int64 // days; 0 keeps everything
-	stored    sync.Map     // inboxKey → history ID of a message stored and not yet reported
-	renamed   sync.Map     // history keys already filed under a fingerprint (renames)
-	later     later
-	policy    atomic.Pointer[legacyPolicy]
-	rooms     *room.Manager // nil without a key
-	roomSyncs roomSyncs
-	images    *imgstore.Store // the profile's images shown inline (nil if it cannot be opened)
-	incoming  string          // where incoming images are fetched before they are stored
-	imgMu     sync.Mutex      // adding an image and referencing it, against pruning
+	qmu        sync.Mutex
+	qlocks     map[string]*sync.Mutex // per peer key: one delivery of its queue at a time
+	bgCtx      context.Context        // cancelled when Run stops
+	bgStop     context.CancelFunc
+	bg         sync.WaitGroup
+	retention  atomic.Int64 // days; 0 keeps everything
+	stored     sync.Map     // inboxKey → history ID of a message stored and not yet reported
+	renamed    sync.Map     // history keys already filed under a fingerprint (renames)
+	later      later
+	policy     atomic.Pointer[legacyPolicy]
+	rooms      *room.Manager // nil without a key
+	roomSyncs  roomSyncs
+	images     *imgstore.Store // the profile's images shown inline (nil if it cannot be opened)
+	incoming   string          // where incoming images are fetched before they are stored
+	imgMu      sync.Mutex      // adding an image and referencing it, against pruning
+	noReceipts atomic.Bool     // no read notices for ordinary messages
 }
 
 // later is the history work that events ask for: the LAN's read loop and the event
@@ -71,6 +72,7 @@ type later struct {
 	peers   map[string]bool      // peer keys whose queue to look at
 	records []xfer.Transfer      // ended transfers to record
 	images  []xfer.Transfer      // ended incoming inline transfers whose images to store
+	reads   []readJob            // read notices to store
 	renames map[string]renameJob // history keys to file under a colleague's fingerprint, by old key
 	wake    chan struct{}        // one token: there is work
 }
@@ -96,9 +98,12 @@ func (n *Node) doLater(what func(l *later) bool) {
 // false when the node is stopping (only the records are kept then).
 func (n *Node) runLater(queues bool) {
 	n.later.mu.Lock()
-	keys, recs, renames, imgs := n.later.peers, n.later.records, n.later.renames, n.later.images
-	n.later.peers, n.later.records, n.later.renames, n.later.images = map[string]bool{}, nil, map[string]renameJob{}, nil
+	keys, recs, renames, imgs, reads := n.later.peers, n.later.records, n.later.renames, n.later.images, n.later.reads
+	n.later.peers, n.later.records, n.later.renames, n.later.images, n.later.reads = map[string]bool{}, nil, map[string]renameJob{}, nil, nil
 	n.later.mu.Unlock()
+	for _, j := range reads {
+		n.storeRead(j)
+	}
 	for _, t := range recs {
 		n.recordTransfer(t)
 	}
@@ -209,7 +214,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		}
 		r := history.Record{Time: m.Time, PeerID: m.PeerID, User: m.User, Host: m.Host,
 			Addr: m.Addr.String(), Nick: m.Nick, Direction: event.In, Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo,
-			Encrypted: m.Encrypted}
+			Encrypted: m.Encrypted, Sealed: m.Sealed, ReadCheck: m.ReadCheck}
 		if m.PeerID == "" {
 			if c, ok := n.knownContact(m.User, m.Host, r.Addr); ok {
 				r.Peer, r.PeerID, r.Nick = c.Peer, c.PeerID, c.Nick
@@ -242,6 +247,21 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		switch ev.Type {
 		case event.MessageDelivered, event.MessageFailed:
 			return // Node.Send reports these itself, with the history record
+		case event.MessageRead:
+			j := readJob{peer: history.PeerKey(ev.Message.PeerID, ev.Message.User, ev.Message.Host), msg: *ev.Message}
+			if ev.Message.PeerID == "" {
+				if c, ok := n.knownContact(ev.Message.User, ev.Message.Host, ev.Message.Addr.String()); ok {
+					j.peer = c.Peer
+				}
+			}
+			n.doLater(func(l *later) bool {
+				if len(l.reads) >= maxLater {
+					return false
+				}
+				l.reads = append(l.reads, j)
+				return true
+			})
+			return // reported once stored, with the message's record
 		case event.Message:
 			if v, ok := n.stored.LoadAndDelete(inboxKey(*ev.Message)); ok {
 				sm := v.(storedMsg)

@@ -141,7 +141,7 @@ type Sealer interface {
 
 // Imager is a node that sends images inline in messages (`feigo send --image`).
 type Imager interface {
-	SendImages(ctx context.Context, text string, images []xfer.OutImage, to netip.AddrPort) (history.Record, error)
+	SendImages(ctx context.Context, sendID, text string, images []xfer.OutImage, to netip.AddrPort) (history.Record, error)
 }
 
 // sendImages sends req's text with its images after it, to one peer.
@@ -165,7 +165,7 @@ func sendImages(ctx context.Context, node Node, req Request) Response {
 		return Response{Error: err.Error()}
 	}
 	allow(node, req, []netip.AddrPort{addr})
-	r, err := im.SendImages(ctx, req.Text, out, addr)
+	r, err := im.SendImages(ctx, "", req.Text, out, addr)
 	d := Delivery{To: addr.String(), PeerID: r.PeerID, Nick: r.Nick, Delivered: err == nil, HistoryID: r.ID}
 	if err != nil {
 		d.Error = err.Error()

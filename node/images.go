@@ -71,10 +71,10 @@ func (n *Node) messageImages(ims []history.Image) []lan.MessageImage {
 }
 
 // SendImages sends text with images shown inline at their places (xfer.Engine.SendImages) to
-// the peer at to. The images are copied into the profile's image store and the message is
+// the peer at to; its message_delivered or message_failed event carries sendID. The images are copied into the profile's image store and the message is
 // in the history, with them, before the offer leaves; it ends delivered when the peer
 // acknowledged the offer (the peer then fetches the images), failed otherwise.
-func (n *Node) SendImages(ctx context.Context, text string, images []xfer.OutImage, to netip.AddrPort) (history.Record, error) {
+func (n *Node) SendImages(ctx context.Context, sendID, text string, images []xfer.OutImage, to netip.AddrPort) (history.Record, error) {
 	if n.Engine == nil || n.images == nil {
 		return history.Record{}, errors.New("file transfers are off: images cannot be sent")
 	}
@@ -113,7 +113,7 @@ func (n *Node) SendImages(ctx context.Context, text string, images []xfer.OutIma
 		d.Encrypted = len(t.Recipients) == 1 && len(t.Recipients[0].Key) > 0
 	}
 	d.Message.Images = n.messageImages(r.Images)
-	n.settle(id, d, true, "")
+	n.settle(id, d, true, sendID)
 	r.PacketNo = t.PacketNo
 	if d.Err != nil {
 		r.State, r.Error = history.StateFailed, d.Err.Error()

@@ -53,7 +53,7 @@ func TestImagesInlineBetweenFeiGoNodes(t *testing.T) {
 	src2, want2 := writePNG(t, t.TempDir(), "second.png", 40, 30)
 	text := "看这个：\nand this"
 	at := len("看这个：")
-	r, err := a.SendImages(context.Background(), text, []xfer.OutImage{{Path: src, At: at}, {Path: src2, At: len(text)}}, online.Peer.Addr)
+	r, err := a.SendImages(context.Background(), "", text, []xfer.OutImage{{Path: src, At: at}, {Path: src2, At: len(text)}}, online.Peer.Addr)
 	if err != nil || r.State != history.StateDelivered || len(r.Images) != 2 || r.Images[0].Path == "" {
 		t.Fatalf("SendImages: %+v %v", r, err)
 	}

@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/internal/lab"
+	"feigo/peers"
+)
+
+// A pasted image to iptux 0.8 (which does not show images inline) arrives as an ordinary file
+// offer it can accept, with a note in the text naming it: the real iptux in the lab accepts it
+// and saves the very bytes.
+func TestIptuxGetsAnImageAsAFile(t *testing.T) {
+	l := lab.New(t, 2)
+	tux := startIptux(t, l.Hosts[0], "企鹅小李", "运维部")
+	fg := serve(t, l.Hosts[1], "王芳", "财务部")
+	fg.findPeer(t, 20*time.Second, func(p peers.Peer) bool { return p.Client == "iptux" })
+	tux.waitLog(t, escaped("王芳"), 10*time.Second)
+	tux.waitStartupOver(t, l.Hosts[1].Addr)
+	img := image.NewNRGBA(image.Rect(0, 0, 320, 200))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	src := filepath.Join(t.TempDir(), "screenshot.png")
+	if err := os.WriteFile(src, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o, e, c := fg.cli("send", "--image", src, "企鹅小李", "看图"); c != 0 {
+		t.Fatalf("send --image to iptux: %d %s %s", c, o, e)
+	}
+	// The offer iptux received is a regular file (attr 1), with the note in the text.
+	tux.waitLog(t, "[image sent as a file: screenshot.png]", 10*time.Second)
+	tux.waitWindow(t, "^Talk with ", 20*time.Second)
+	time.Sleep(2 * time.Second) // iptux lays out its chat window (as TestIptuxFileAndKill)
+	tux.shot(t, "iptux-image-offer.png")
+	tux.xdo(t, "mousemove", "910", "267", "click", "1")
+	tux.waitWindow(t, "^Please select a folder to save files", 20*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	tux.xdo(t, "key", "Return")
+	saved := filepath.Join(tux.home, "screenshot.png")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if got, err := os.ReadFile(saved); err == nil && bytes.Equal(got, b.Bytes()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			tux.shot(t, "iptux-image-stuck.png")
+			t.Fatalf("iptux did not save the image; its log:\n%s", tux.LogTail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if strings.Contains(tux.log(), ":20:8=") {
+		t.Fatal("iptux was sent a clipboard entry")
+	}
+}

@@ -598,10 +598,16 @@ func clipboardImage(ctx context.Context) ([]byte, error) {
 	switch {
 	case os.Getenv("WAYLAND_DISPLAY") != "" && haveTool("wl-paste"):
 		list = func(string) *exec.Cmd { return exec.CommandContext(ctx, "wl-paste", "--list-types") }
-		get = func(mime string) *exec.Cmd { return exec.CommandContext(ctx, "wl-paste", "--no-newline", "--type", mime) }
+		get = func(mime string) *exec.Cmd {
+			return exec.CommandContext(ctx, "wl-paste", "--no-newline", "--type", mime)
+		}
 	case os.Getenv("DISPLAY") != "" && haveTool("xclip"):
-		list = func(string) *exec.Cmd { return exec.CommandContext(ctx, "xclip", "-selection", "clipboard", "-t", "TARGETS", "-o") }
-		get = func(mime string) *exec.Cmd { return exec.CommandContext(ctx, "xclip", "-selection", "clipboard", "-t", mime, "-o") }
+		list = func(string) *exec.Cmd {
+			return exec.CommandContext(ctx, "xclip", "-selection", "clipboard", "-t", "TARGETS", "-o")
+		}
+		get = func(mime string) *exec.Cmd {
+			return exec.CommandContext(ctx, "xclip", "-selection", "clipboard", "-t", mime, "-o")
+		}
 	default:
 		return nil, nil
 	}

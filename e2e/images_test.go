@@ -62,3 +62,41 @@ func TestIptuxGetsAnImageAsAFile(t *testing.T) {
 		t.Fatal("iptux was sent a clipboard entry")
 	}
 }
+
+// Between two FeiGo nodes on the lab link, an image sent with `feigo send --image` arrives
+// byte-identical in the receiver's image store (nowhere else), at its place after the text.
+func TestLabImageAndReadBetweenFeiGo(t *testing.T) {
+	_, a, b := pair(t)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if ps := a.waitPeers(t, 1, 10*time.Second); ps[0].Secure {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Bob's key not proved")
+		}
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, 200, 120))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 13)
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	src := filepath.Join(t.TempDir(), "shot.png")
+	os.WriteFile(src, buf.Bytes(), 0o644)
+	if o, e, c := a.cli("send", "--image", src, "Bob", "截图"); c != 0 {
+		t.Fatalf("send --image: %d %s %s", c, o, e)
+	}
+	ev := b.WaitEvent("message_images", 20*time.Second, nil)
+	ims := ev["message"].(map[string]any)["images"].([]any)
+	im := ims[0].(map[string]any)
+	if int(im["at"].(float64)) != len("截图") {
+		t.Fatalf("image at %v", im["at"])
+	}
+	got, err := os.ReadFile(im["path"].(string))
+	if err != nil || !bytes.Equal(got, buf.Bytes()) {
+		t.Fatalf("the image stored is not the one sent: %v", err)
+	}
+	if !strings.HasPrefix(im["path"].(string), filepath.Join(b.profile, "images")+"/") {
+		t.Fatalf("stored outside the profile's image store: %s", im["path"])
+	}
+}

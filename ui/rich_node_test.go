@@ -140,5 +140,18 @@ func TestImageFromAnotherNodeShownInline(t *testing.T) {
 	if data, err := os.ReadFile(m.images[0].Path); err != nil || !bytes.Equal(data, want) {
 		t.Fatalf("the image shown is not the one sent: %v", err)
 	}
+	// An image without text: one row, the image alone (not an empty message first).
+	c := u.convs[alice.ID]
+	before := len(c.msgs)
+	if _, err := a.SendImages(context.Background(), "", "", []xfer.OutImage{{Path: testPNG(t, 20, 20)}}, bob.Addr); err != nil {
+		t.Fatal(err)
+	}
+	u.until("the second image shown", func() bool { return len(c.msgs) > before && len(c.msgs[len(c.msgs)-1].images) == 1 })
 	u.settle()
+	if len(c.msgs) != before+1 {
+		t.Fatalf("an image without text made %d rows", len(c.msgs)-before)
+	}
+	if got := bodyParts(c.msgs[len(c.msgs)-1]); len(got) != 1 || !strings.HasPrefix(got[0], "I:") {
+		t.Fatalf("the image alone shows %q", got)
+	}
 }

@@ -69,7 +69,8 @@ type Sender struct {
 }
 
 // OnOffer records an incoming offer: p is a new SENDMSG with FILEATTACHOPT from from, its
-// strings in cs. It reports whether p held files (otherwise it is only a message). An offer
+// strings in cs. It reports whether p held files or images it took (otherwise it is only a
+// message). An offer
 // beyond Limits (too many files, too many offers from this sender or in all, too large) is
 // refused: logged, at most once a minute per sender, and otherwise ignored. An offer not
 // accepted within Config.OfferTTL expires.
@@ -79,6 +80,7 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		return false
 	}
 	infos := ipmsg.ParseFileList(ipmsg.CutOfferToken(p.Body)[i+1:], cs)
+	inline := false
 	if e.cfg.ImageDir != "" {
 		var clips []ipmsg.FileInfo
 		infos = slices.DeleteFunc(infos, func(f ipmsg.FileInfo) bool {
@@ -88,11 +90,13 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 			return f.IsClip()
 		})
 		if len(clips) > 0 {
-			e.takeInline(p, from, cs, msg, clips)
+			inline = e.takeInline(p, from, cs, msg, clips)
 		}
 	}
 	if len(infos) == 0 {
-		return false // a message, with or without images
+		// A message; with images only, it is reported with them (the owner's
+		// message_images), not as an empty message first.
+		return inline
 	}
 	lim := e.cfg.Limits
 	if len(infos) > lim.MaxOfferFiles {
@@ -136,7 +140,7 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 // positions as IPMsg counts them) into Config.ImageDir at once, as an Inline transfer: at
 // most MaxInline of them, each at most MaxInlineBytes (others are dropped, with a log line),
 // within the limits on offers of Limits. Each file's At is its byte offset in msg.Text.
-func (e *Engine) takeInline(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, msg Sender, clips []ipmsg.FileInfo) {
+func (e *Engine) takeInline(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, msg Sender, clips []ipmsg.FileInfo) bool {
 	slices.SortStableFunc(clips, func(a, b ipmsg.FileInfo) int { return a.Pos - b.Pos })
 	now := e.now()
 	t := Transfer{
@@ -166,17 +170,18 @@ func (e *Engine) takeInline(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charse
 		e.logRefusal(from.Addr(), "dropped embedded images", "why", fmt.Sprintf("%d over the bounds (%d images of %s each)", dropped, MaxInline, FormatSize(MaxInlineBytes)))
 	}
 	if len(t.Files) == 0 {
-		return
+		return false
 	}
 	x, why := e.xfers.addIncoming(t, from.Addr(), msg.PeerID, e.cfg.Limits)
 	if x == nil {
 		e.logRefusal(from.Addr(), "refused embedded images", "why", why)
-		return
+		return false
 	}
 	snap := e.update(x, event.TransferOffered, func(*Transfer) {})
 	if _, err := e.Accept(snap.ID, e.cfg.ImageDir, nil); err != nil {
 		e.log.Error("fetching embedded images", "id", snap.ID, "err", err)
 	}
+	return true
 }
 
 // clipText cuts s to at most n bytes on a character boundary, marking the cut with "…".

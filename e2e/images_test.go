@@ -100,3 +100,58 @@ func TestLabImageAndReadBetweenFeiGo(t *testing.T) {
 		t.Fatalf("stored outside the profile's image store: %s", im["path"])
 	}
 }
+
+// The real window under Xvfb with an image inline and a sealed message: the screenshot in the
+// README (gui-images.png in the artefacts, docs/images.png).
+func TestGUIImagesScreenshot(t *testing.T) {
+	l := lab.New(t, 2)
+	bob := serve(t, l.Hosts[1], "Bob", "研发部")
+	disp := xvfb(t)
+	t.Setenv("DISPLAY", disp)
+	t.Setenv("LANG", "zh_CN.UTF-8")
+	prof := filepath.Join(t.TempDir(), "gui")
+	os.MkdirAll(prof, 0o700)
+	os.WriteFile(filepath.Join(prof, "settings.json"), []byte(`{"nick":"王芳","group":"财务部"}`), 0o600)
+	guiNode := startGUI(t, l.Hosts[0], prof, 1)
+	bob.WaitEvent("peer_online", 10*time.Second, func(ev map[string]any) bool {
+		p, _ := ev["peer"].(map[string]any)
+		return p["nick"] == "王芳" && p["secure"] == true
+	})
+	// A screenshot-like picture: bands of colour with a darker frame.
+	img := image.NewNRGBA(image.Rect(0, 0, 640, 400))
+	for y := range 400 {
+		for x := range 640 {
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = byte(60+x/4), byte(120+y/4), 200, 255
+			if x < 8 || y < 8 || x > 631 || y > 391 || (y > 60 && y < 70) {
+				img.Pix[i], img.Pix[i+1], img.Pix[i+2] = 40, 60, 90
+			}
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	src := filepath.Join(t.TempDir(), "报表截图.png")
+	os.WriteFile(src, buf.Bytes(), 0o644)
+	if _, e, c := bob.cli("send", "王芳", "帮我看一下这个报表"); c != 0 {
+		t.Fatalf("send: %s", e)
+	}
+	if _, e, c := bob.cli("send", "--image", src, "王芳", "第三行的数字不对："); c != 0 {
+		t.Fatalf("send --image: %s", e)
+	}
+	if _, e, c := bob.cli("send", "--sealed", "王芳", "工资条密码：4711"); c != 0 {
+		t.Fatalf("send --sealed: %s", e)
+	}
+	if _, e, c := guiNode.cli("send", "Bob", "好的，我马上改"); c != 0 {
+		t.Fatalf("send from the window: %s", e)
+	}
+	time.Sleep(3 * time.Second) // drawn (the image fetched, the thumbnail loaded)
+	shot := filepath.Join(artefactDir(t), "gui-images.png")
+	got, err := screenshotX(disp, shot)
+	if err != nil || blank(got) {
+		t.Fatalf("screenshot %s: %v", shot, err)
+	}
+	t.Logf("screenshot: %s", shot)
+	if code := guiNode.Stop(); code != 0 || strings.Contains(guiNode.LogTail(), "panic") {
+		t.Errorf("the GUI exited %d; log:\n%s", code, guiNode.LogTail())
+	}
+}

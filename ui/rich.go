@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -148,7 +149,9 @@ func (c *conv) body(m *chatMsg) fyne.CanvasObject {
 	for _, s := range segments(m.text, m.images) {
 		if s.image != nil {
 			im := *s.image
-			parts = append(parts, container.NewHBox(newThumb(im, func() { c.u.showImage(im) })))
+			pad := theme.InnerPadding() // in line with the labels' text
+			parts = append(parts, container.New(layout.NewCustomPaddedLayout(pad/2, pad/2, pad, 0),
+				container.NewHBox(newThumb(im, func() { c.u.showImage(im) }))))
 			continue
 		}
 		if strings.TrimSpace(s.text) == "" && len(m.images) > 0 {

@@ -20,6 +20,7 @@ import (
 
 	"feigo/event"
 	"feigo/history"
+	"feigo/lan"
 	"feigo/xfer"
 )
 
@@ -72,6 +73,7 @@ type conv struct {
 	nudged              *canvas.Text
 	nudges              int
 	nudgeBtn            *widget.Button
+	seal                *widget.Check // the next message goes sealed
 	typingSent, lastKey time.Time
 	attached            []attachment
 	imageSeq            int
@@ -142,7 +144,8 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	tools := container.NewHBox(file, folder, layout.NewSpacer(), verify, clear)
 	if _, ok := u.rich(); ok {
 		c.nudgeBtn = widget.NewButton(u.t("Nudge"), c.nudge)
-		tools.Objects = append([]fyne.CanvasObject{c.nudgeBtn}, tools.Objects...)
+		c.seal = widget.NewCheck(u.t("Seal"), nil)
+		tools.Objects = append([]fyne.CanvasObject{c.nudgeBtn, c.seal}, tools.Objects...)
 	}
 	bottom := container.NewBorder(c.typing, container.NewHScroll(tools), nil, send, c.input)
 	view := container.New(pinLayout{c}, c.scroll)
@@ -583,6 +586,10 @@ func (c *conv) contact() history.Contact {
 // failed (with a retry). To a colleague who is offline it is queued instead.
 func (u *UI) sendText(c *conv, text string) {
 	m := &chatMsg{time: time.Now(), from: u.t("Me"), text: text, out: true, state: history.StateSending}
+	if c.seal != nil && c.seal.Checked {
+		m.sealed = true
+		c.seal.SetChecked(false) // one message at a time, as IP Messenger's seal
+	}
 	c.add(m)
 	if !c.online() && c.hkey != "" {
 		u.queue(c, m)
@@ -613,10 +620,17 @@ func (u *UI) expect(m *chatMsg) string {
 }
 
 func (u *UI) deliver(c *conv, m *chatMsg) {
-	addr, text, sendID := c.addr, m.text, u.expect(m)
+	addr, text, sendID, sealed := c.addr, m.text, u.expect(m), m.sealed
+	rc, rich := u.rich()
 	c.whenLoaded(func() {
 		u.work(func(ctx context.Context) func() {
-			ds, err := u.core.SendAs(ctx, sendID, text, addr)
+			var ds []lan.Delivery
+			var err error
+			if sealed && rich {
+				ds, err = rc.SendWith(ctx, sendID, text, lan.SendOpts{Sealed: true}, addr)
+			} else {
+				ds, err = u.core.SendAs(ctx, sendID, text, addr)
+			}
 			if e, ask := unencryptedAsk(err); ask {
 				return func() {
 					if m.sendID != sendID {

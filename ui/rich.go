@@ -42,6 +42,7 @@ type richCore interface {
 	OpenSealed(peer string, id int64) (history.Record, error)
 	SendTyping(to netip.AddrPort, typing bool)
 	SendNudge(to netip.AddrPort) error
+	SendWith(ctx context.Context, sendID, text string, opts lan.SendOpts, to ...netip.AddrPort) ([]lan.Delivery, error)
 }
 
 func (u *UI) rich() (richCore, bool) {

@@ -7,6 +7,7 @@ var richZh = map[string]string{
 	"read":                          "已读",
 	"sealed":                        "密封",
 	"Nudge":                         "窗口抖动",
+	"Seal":                          "密封",
 	"%s is typing…":                 "%s 正在输入…",
 	"%s nudged you!":                "%s 向你发送了窗口抖动！",
 	"[image %d]":                    "[图片%d]",

@@ -29,14 +29,15 @@ import (
 // richFake is the fake node with what rich messages need: it records the calls.
 type richFake struct {
 	*fakeCore
-	rmu       sync.Mutex
-	images    [][]xfer.OutImage
-	imgTexts  []string
-	opened    []string // OpenConversation
-	sealedIDs []int64  // OpenSealed
-	typing    []bool
-	nudges    int
-	store     *imgstore.Store
+	rmu        sync.Mutex
+	images     [][]xfer.OutImage
+	imgTexts   []string
+	opened     []string // OpenConversation
+	sealedIDs  []int64  // OpenSealed
+	typing     []bool
+	nudges     int
+	sealedSent []string
+	store      *imgstore.Store
 }
 
 func (f *richFake) SendImages(_ context.Context, sendID, text string, images []xfer.OutImage, to netip.AddrPort) (history.Record, error) {
@@ -81,6 +82,13 @@ func (f *richFake) SendTyping(_ netip.AddrPort, typing bool) {
 	f.rmu.Lock()
 	defer f.rmu.Unlock()
 	f.typing = append(f.typing, typing)
+}
+
+func (f *richFake) SendWith(ctx context.Context, sendID, text string, opts lan.SendOpts, to ...netip.AddrPort) ([]lan.Delivery, error) {
+	f.rmu.Lock()
+	f.sealedSent = append(f.sealedSent, text)
+	f.rmu.Unlock()
+	return f.fakeCore.SendAs(ctx, sendID, text, to...)
 }
 
 func (f *richFake) SendNudge(netip.AddrPort) error {
@@ -317,6 +325,18 @@ func TestSealedAndReadMarks(t *testing.T) {
 	if !strings.Contains(mine.head.Text, "· read") {
 		t.Fatalf("heading %q", mine.head.Text)
 	}
+	// Seal ticked: the next message goes sealed, the one after not.
+	c.seal.SetChecked(true)
+	c.input.SetText("the new code")
+	c.submit()
+	c.input.SetText("plain again")
+	c.submit()
+	u.settle()
+	core.rmu.Lock()
+	if len(core.sealedSent) != 1 || core.sealedSent[0] != "the new code" || c.seal.Checked {
+		t.Fatalf("sealed sends %q, seal still ticked %v", core.sealedSent, c.seal.Checked)
+	}
+	core.rmu.Unlock()
 	// The conversation was seen: the node was told.
 	u.markRead(c)
 	u.settle()

@@ -134,6 +134,13 @@ func (n *Node) takeImages(t xfer.Transfer) {
 	var ims []history.Image
 	for _, f := range t.Files {
 		if f.Path == "" {
+			// Not fetched (the transfer failed, and nothing fetches a message's images
+			// again): what came of it goes.
+			if part := filepath.Join(t.Dest, f.Part); f.Part != "" && t.Final() {
+				if rel, err := filepath.Rel(n.incoming, part); err == nil && filepath.IsLocal(rel) {
+					os.Remove(part)
+				}
+			}
 			continue
 		}
 		if rel, err := filepath.Rel(n.incoming, f.Path); err != nil || !filepath.IsLocal(rel) {

@@ -79,6 +79,7 @@ func Main(profDir string, logw io.Writer) int {
 		return fail(err)
 	}
 	n.SetRetention(st.HistoryDays)
+	n.SetReadReceipts(!st.NoReadReceipts)
 	n.ApplyPolicy(st)
 
 	// Fyne's loop sleeps while the window is at rest (idle.go); every way out goes through stop.

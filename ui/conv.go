@@ -61,6 +61,8 @@ type conv struct {
 	placing bool
 	// seek is the history record to show once the page holding it is loaded (0: none).
 	seek history.Record
+	// room is set on a group room's conversation (rooms.go).
+	room *roomConv
 }
 
 type pinMode int
@@ -129,6 +131,9 @@ func (c *conv) online() bool {
 // updateStatus shows, over the messages, that the peer is offline and what sending does
 // then, or that the link is not encrypted, or a warning about the peer's key.
 func (c *conv) updateStatus() {
+	if c.room != nil {
+		return // a room's status is its own (setRoomInfo)
+	}
 	c.showLock()
 	if c.online() {
 		p, ok := c.u.peers[c.peerID]
@@ -370,6 +375,10 @@ func (c *conv) submit() {
 		return
 	}
 	c.input.SetText("")
+	if c.room != nil {
+		c.u.roomSend(c, text)
+		return
+	}
 	c.u.sendText(c, text)
 }
 

@@ -19,6 +19,7 @@ import (
 	"feigo/history"
 	"feigo/internal/safetext"
 	"feigo/lan"
+	"feigo/legacygroup"
 	"feigo/peers"
 	"feigo/room"
 	"feigo/xfer"
@@ -57,8 +58,12 @@ const roomLines = 500
 // roomsUI is what the window knows of the rooms. Touched on Fyne's goroutine only.
 type roomsUI struct {
 	infos map[string]room.Info // by room ID
-	me    string               // this node's fingerprint, once a room told it
-	seq   int                  // the newest RoomList asked for
+	// The legacy group chats (rooms_legacy.go): joined or kept, and FeiQ rooms seen on the
+	// LAN but not joined.
+	legacy map[legacygroup.RoomID]legacygroup.Room
+	seen   map[legacygroup.RoomID]legacygroup.Room
+	me     string // this node's fingerprint, once a room told it
+	seq    int    // the newest RoomList asked for
 }
 
 // roomConv is what a room's conversation has beyond a conv.
@@ -74,6 +79,10 @@ type roomConv struct {
 	remove   *widget.Button
 	leave    *widget.Button
 	count    *widget.Label
+	// legacy is set on a legacy group chat's conversation (rooms_legacy.go), with the lines
+	// of its member list.
+	legacy     *legacygroup.Room
+	legacyRows []string
 }
 
 func eventKey(author string, seq uint64) string { return fmt.Sprintf("%s/%d", author, seq) }
@@ -85,7 +94,8 @@ func (u *UI) roomCore() (RoomCore, bool) {
 
 func (u *UI) roomState() *roomsUI {
 	if u.rooms == nil {
-		u.rooms = &roomsUI{infos: map[string]room.Info{}}
+		u.rooms = &roomsUI{infos: map[string]room.Info{}, legacy: map[legacygroup.RoomID]legacygroup.Room{},
+			seen: map[legacygroup.RoomID]legacygroup.Room{}}
 		if rc, ok := u.roomCore(); ok {
 			u.rooms.me = rc.RoomSelf()
 		}
@@ -105,6 +115,7 @@ func safeInfo(in room.Info) room.Info {
 
 // loadRooms reads the rooms from the node in the background and shows them.
 func (u *UI) loadRooms() {
+	u.loadLegacyRooms()
 	rc, ok := u.roomCore()
 	if !ok {
 		return
@@ -154,7 +165,7 @@ func (u *UI) roomRows() []string {
 	for i, in := range ins {
 		rows[i] = roomKey(in.ID)
 	}
-	return rows
+	return append(rows, u.legacyRows()...)
 }
 
 // withRooms puts the rooms' branch above the colleagues' groups when there are rooms.
@@ -168,7 +179,7 @@ func (u *UI) withRooms(groups []string) []string {
 // roomTreeUpdate draws the row id if it is a room's or the rooms' branch, and reports whether
 // it was.
 func (u *UI) roomTreeUpdate(id string, o fyne.CanvasObject) bool {
-	if id != roomsBranch && !strings.HasPrefix(id, "room:") {
+	if id != roomsBranch && !strings.HasPrefix(id, "room:") && !strings.HasPrefix(id, "group:") {
 		return false
 	}
 	check, label, badge, lock := rowParts(o)
@@ -180,6 +191,10 @@ func (u *UI) roomTreeUpdate(id string, o fyne.CanvasObject) bool {
 		lock.Hide()
 		label.TextStyle = fyne.TextStyle{Bold: true}
 		label.SetText(u.t("Rooms (%d)", len(u.roomRows())))
+		return true
+	}
+	if strings.HasPrefix(id, "group:") {
+		u.legacyTreeUpdate(id, label, badge, lock)
 		return true
 	}
 	in := u.rooms.infos[strings.TrimPrefix(id, "room:")]
@@ -202,6 +217,10 @@ func (u *UI) roomTreeUpdate(id string, o fyne.CanvasObject) bool {
 func (u *UI) roomTreeSelected(id string) bool {
 	if id == roomsBranch {
 		return false // a branch, as the groups
+	}
+	if strings.HasPrefix(id, "group:") {
+		u.legacyTreeSelected(id)
+		return true
 	}
 	rid, ok := strings.CutPrefix(id, "room:")
 	if !ok {
@@ -239,6 +258,14 @@ func (u *UI) openRoom(in room.Info, focus bool) *conv {
 		u.Win.Canvas().Focus(c.input)
 	}
 	return c
+}
+
+// remakeRoomConv makes c's room conversation again (the window rebuilt).
+func (u *UI) remakeRoomConv(c *conv) *conv {
+	if c.room.legacy != nil {
+		return u.newLegacyConv(*c.room.legacy)
+	}
+	return u.newRoomConv(c.room.info)
 }
 
 func (u *UI) newRoomConv(in room.Info) *conv {
@@ -559,6 +586,10 @@ func (u *UI) deliveryText(in room.Info, delivered, queued []string) string {
 
 // roomSend writes text to c's room, showing it at once as sending, then who received it.
 func (u *UI) roomSend(c *conv, text string) {
+	if c.room.legacy != nil {
+		u.legacySend(c, text)
+		return
+	}
 	core, ok := u.roomCore()
 	if !ok {
 		return
@@ -607,6 +638,10 @@ func (c *conv) bindSent(m *chatMsg, seq uint64, id int64) {
 // roomSendFiles offers files to every member of c's room who is online; each accepts on their
 // own. The offer is recorded in the room.
 func (u *UI) roomSendFiles(c *conv, paths []string) {
+	if c.room.legacy != nil {
+		dialog.ShowInformation(u.t("Send files"), u.t("Files cannot be offered to a %s group chat; send them to a colleague.", kindName(c.room.legacy.Kind)), u.Win)
+		return
+	}
 	core, ok := u.roomCore()
 	if !ok || len(paths) == 0 {
 		return
@@ -621,8 +656,8 @@ func (u *UI) roomSendFiles(c *conv, paths []string) {
 // roomDropped sends files dropped on a room's row to that room, and reports whether the row
 // was a room's (or the rooms' branch, where a drop does nothing).
 func (u *UI) roomDropped(id string, paths []string) bool {
-	if id == roomsBranch {
-		return true
+	if id == roomsBranch || strings.HasPrefix(id, "group:") {
+		return true // FeiQ's and iptux's group chats take no files
 	}
 	rid, ok := strings.CutPrefix(id, "room:")
 	if !ok {
@@ -700,6 +735,9 @@ func (u *UI) roomEvent(ev lan.Event) {
 
 // roomName is the name of the room whose history key is peer, or "".
 func (u *UI) roomName(peer string) string {
+	if r, _, ok := u.legacyRoom(peer); ok {
+		return u.legacyName(r)
+	}
 	id, ok := strings.CutPrefix(peer, "room:")
 	if !ok || u.rooms == nil {
 		return ""
@@ -712,6 +750,12 @@ func (u *UI) roomName(peer string) string {
 
 // openRoomRecord opens the room a history search found r in, at r.
 func (u *UI) openRoomRecord(r history.Record) bool {
+	if lr, joined, ok := u.legacyRoom(r.Peer); ok && joined {
+		c := u.openLegacy(lr, true)
+		u.panes.showTalk()
+		c.reveal(r)
+		return true
+	}
 	id, ok := strings.CutPrefix(r.Peer, "room:")
 	if !ok {
 		return false

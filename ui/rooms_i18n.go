@@ -43,6 +43,15 @@ var zhRooms = map[string]string{
 	"received by all %d":             "%d 人全部收到",
 	"room %s":                        "群 %s",
 	"waiting for %s":                 "等待 %s",
+	"%s is a %s room: it is not encrypted, and anyone on the network can read it, as in %s. Join it?": "%s 是 %s 群：未加密，网络上的任何人都能看到（%s 本来如此）。要加入吗？",
+	"FeiQ room %s": "飞秋群 %s",
+	"Files cannot be offered to a %s group chat; send them to a colleague.": "不能向 %s 群发送文件；请发给同事本人。",
+	"Join %s": "加入 %s",
+	"Leave %s? Its messages no longer reach you; its history stays.": "退出 %s？之后的消息你将收不到；聊天记录保留。",
+	"Members heard from (%d)": "发过言的成员（%d）",
+	"Not encrypted: this is a %s group chat; anyone on the network can read it, as in %s.": "未加密：这是 %s 群聊，网络上的任何人都能看到（%s 本来如此）。",
+	"not joined":              "未加入",
+	"sent (not acknowledged)": "已发出（对方不回执）",
 }
 
 func init() {

@@ -199,7 +199,7 @@ func (u *UI) rebuild() {
 		c := old[k]
 		var nc *conv
 		if c.room != nil {
-			nc = u.newRoomConv(c.room.info)
+			nc = u.remakeRoomConv(c)
 		} else {
 			nc = u.newConv(c.key, c.peerID, c.addr, c.nick, c.hkey, c.user, c.host)
 		}

@@ -29,6 +29,7 @@ import (
 	"feigo/history"
 	"feigo/ipmsg"
 	"feigo/lan"
+	"feigo/legacygroup"
 	"feigo/peers"
 	"feigo/profile"
 	"feigo/room"
@@ -477,6 +478,8 @@ func (u *UI) apply(ev lan.Event) {
 		u.selfUpdated()
 	case room.TypeMessage, room.TypeChanged, room.TypeDelivered:
 		u.roomEvent(ev)
+	case event.Type(legacygroup.RoomMessage), event.Type(legacygroup.RoomSeen), event.Type(legacygroup.MemberJoined):
+		u.legacyEvent(ev)
 	}
 }
 

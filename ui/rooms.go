@@ -79,6 +79,8 @@ type roomConv struct {
 	remove   *widget.Button
 	leave    *widget.Button
 	count    *widget.Label
+	// acksDue is set while a reading of who received what is on its way (roomPeerSeen).
+	acksDue bool
 	// legacy is set on a legacy group chat's conversation (rooms_legacy.go), with the lines
 	// of its member list.
 	legacy     *legacygroup.Room
@@ -633,6 +635,55 @@ func (c *conv) bindSent(m *chatMsg, seq uint64, id int64) {
 		m.id = id
 		c.byID[id] = m
 	}
+}
+
+// roomAckDelay is how long after a member comes online the window reads again who received
+// this user's messages: the node catches them up in that time (room.Manager.PeerSeen).
+const roomAckDelay = 5 * time.Second
+
+// roomPeerSeen follows a colleague who came online or changed: the rooms open in the window
+// that they are a member of show, a little later, who received what again (a member who was
+// away gets what they missed from any member, and this user's messages then say so).
+func (u *UI) roomPeerSeen(p peers.Peer) {
+	if u.rooms == nil || p.Fingerprint == "" {
+		return
+	}
+	if _, ok := u.roomCore(); !ok {
+		return
+	}
+	for _, c := range u.convs {
+		if c.room == nil || c.room.legacy != nil || c.room.acksDue ||
+			!slices.ContainsFunc(c.room.info.Members, func(m room.MemberInfo) bool { return m.ID == p.Fingerprint }) {
+			continue
+		}
+		c.room.acksDue = true
+		u.afterDo(roomAckDelay, c.reloadAcks)
+	}
+}
+
+// reloadAcks reads from the room's history who holds each of this user's messages, and shows it.
+func (c *conv) reloadAcks() {
+	u, rc := c.u, c.room
+	core, ok := u.roomCore()
+	if !ok {
+		return
+	}
+	id := rc.info.ID
+	u.work(func(context.Context) func() {
+		_, lines, err := core.RoomHistory(id, roomLines)
+		return func() {
+			rc.acksDue = false
+			if err != nil || u.convs[c.key] != c {
+				return
+			}
+			for _, l := range lines {
+				if m := rc.seen[eventKey(l.Author, l.Seq)]; m != nil && m.out && !l.Kind.Control() && m.head != nil {
+					m.state, m.err = u.deliveryText(rc.info, l.DeliveredTo, nil), ""
+					c.refresh(m)
+				}
+			}
+		}
+	})
 }
 
 // roomSendFiles offers files to every member of c's room who is online; each accepts on their

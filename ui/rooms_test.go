@@ -34,8 +34,18 @@ import (
 // colleagues', which the test drives.
 
 type roomLAN struct {
-	mu sync.Mutex
-	ms map[string]*room.Manager
+	mu   sync.Mutex
+	ms   map[string]*room.Manager
+	down map[string]bool // members away: not reachable, not online
+}
+
+func (l *roomLAN) set(p *roomPeer, up bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.down == nil {
+		l.down = map[string]bool{}
+	}
+	l.down[p.fp()] = !up
 }
 
 type roomLink struct {
@@ -46,6 +56,7 @@ type roomLink struct {
 func (t roomLink) Request(ctx context.Context, id string, body []byte) ([]byte, error) {
 	t.l.mu.Lock()
 	m, ok := t.l.ms[id]
+	ok = ok && !t.l.down[id] && !t.l.down[t.me]
 	t.l.mu.Unlock()
 	if !ok {
 		return nil, errors.New("offline")
@@ -58,7 +69,7 @@ func (t roomLink) Online() map[string]string {
 	defer t.l.mu.Unlock()
 	out := map[string]string{}
 	for id := range t.l.ms {
-		if id != t.me {
+		if id != t.me && !t.l.down[id] {
 			out[id] = ""
 		}
 	}
@@ -472,4 +483,46 @@ func TestRoomAddedByAColleagueInChinese(t *testing.T) {
 	if strings.Contains(boxText(c), "\u202e") {
 		t.Errorf("a bidi control reached the window: %q", boxText(c))
 	}
+}
+
+// A member away when this user writes is shown waiting; once they are back and caught up (by
+// the node: room.Manager's catch-up), the message says everyone received it.
+func TestRoomShowsWhoCaughtUpLater(t *testing.T) {
+	w := newRoomWindow(t, "en")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.core.me.m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	s, err := w.core.me.m.Create(context.Background(), "Lunch", []room.Member{{ID: w.bob.fp(), Nick: "Bob"}, {ID: w.dave.fp(), Nick: "Dave"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	w.until("the room listed", func() bool { return len(w.roomRows()) == 1 })
+	c := w.openRoom(w.rooms.infos[s.Room.ID], true)
+	w.settle()
+	w.lanOf.set(w.dave, false)
+	test.Type(c.input, "noodles?")
+	c.input.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	w.settle()
+	if got := boxText(c); !strings.Contains(got, "received by Bob; waiting for Dave") {
+		t.Fatalf("with Dave away: %q", got)
+	}
+	// Dave is back: the node catches him up, and the window, told he is online, shows it.
+	w.lanOf.set(w.dave, true)
+	w.core.me.m.PeerSeen(w.dave.fp())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lines, _ := w.dave.m.History(s.Room.ID, 0)
+		if slices.ContainsFunc(lines, func(l room.Line) bool { return l.Text == "noodles?" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Dave was not caught up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	dave := w.peers[w.dave.fp()]
+	w.HandleEvent(lan.Event{Type: event.PeerUpdated, Peer: &dave})
+	w.until("Dave shown as having it", func() bool { return strings.Contains(boxText(c), "received by all 2") })
 }

@@ -444,6 +444,7 @@ func (u *UI) apply(ev lan.Event) {
 		old, known := u.peers[p.ID]
 		u.peers[p.ID] = p
 		u.alertKeyChange(p)
+		u.roomPeerSeen(p)
 		if c, ok := u.convs[p.ID]; ok && c.nick != p.Nick {
 			c.addr, c.nick = p.Addr, p.Nick
 			c.updateStatus()

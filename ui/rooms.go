@@ -64,6 +64,21 @@ type roomsUI struct {
 	seen   map[legacygroup.RoomID]legacygroup.Room
 	me     string // this node's fingerprint, once a room told it
 	seq    int    // the newest RoomList asked for
+	// rows caches roomRows for the filter rowsFor (the list asks for them often); rowsOK is
+	// cleared by roomsChanged.
+	rows    []string
+	rowsFor string
+	rowsOK  bool
+	// legacyLoading is set while the legacy rooms are read, legacyAgain when they changed
+	// meanwhile (a burst of events reads them twice, not once each).
+	legacyLoading, legacyAgain bool
+}
+
+// roomsChanged notes that the rooms listed changed: the list is redrawn soon, once for a
+// burst (peersMoved).
+func (u *UI) roomsChanged() {
+	u.roomState().rowsOK = false
+	u.peersMoved()
 }
 
 // roomConv is what a room's conversation has beyond a conv.
@@ -140,7 +155,7 @@ func (u *UI) loadRooms() {
 				}
 			}
 			u.setUnread() // retitles the tabs, redraws the list
-			u.refreshPeers()
+			u.roomsChanged()
 		}
 	})
 }
@@ -150,6 +165,9 @@ func (u *UI) loadRooms() {
 func (u *UI) roomRows() []string {
 	if u.rooms == nil {
 		return nil
+	}
+	if u.rooms.rowsOK && u.rooms.rowsFor == u.filter {
+		return u.rooms.rows
 	}
 	var ins []room.Info
 	for _, in := range u.rooms.infos {
@@ -167,7 +185,8 @@ func (u *UI) roomRows() []string {
 	for i, in := range ins {
 		rows[i] = roomKey(in.ID)
 	}
-	return append(rows, u.legacyRows()...)
+	u.rooms.rows, u.rooms.rowsFor, u.rooms.rowsOK = append(rows, u.legacyRows()...), u.filter, true
+	return u.rooms.rows
 }
 
 // withRooms puts the rooms' branch above the colleagues' groups when there are rooms.
@@ -936,7 +955,7 @@ func (u *UI) newRoom() {
 				u.roomState().infos[in.ID] = in
 				u.openRoom(in, true)
 				u.panes.showTalk()
-				u.refreshPeers()
+				u.roomsChanged()
 				u.loadRooms()
 			}
 		})

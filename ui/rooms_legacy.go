@@ -79,9 +79,19 @@ func (u *UI) loadLegacyRooms() {
 		return
 	}
 	rs := u.roomState()
+	if rs.legacyLoading {
+		rs.legacyAgain = true
+		return
+	}
+	rs.legacyLoading = true
 	u.work(func(context.Context) func() {
 		rooms := lc.LegacyRooms()
 		return func() {
+			rs.legacyLoading = false
+			if rs.legacyAgain {
+				rs.legacyAgain = false
+				defer u.loadLegacyRooms()
+			}
 			for _, r := range rooms {
 				r = safeLegacyRoom(r)
 				rs.legacy[r.ID] = r
@@ -90,7 +100,7 @@ func (u *UI) loadLegacyRooms() {
 					c.setLegacyRoom(r)
 				}
 			}
-			u.refreshPeers()
+			u.roomsChanged()
 		}
 	})
 }
@@ -183,7 +193,7 @@ func (u *UI) legacyTreeSelected(id string) {
 				delete(u.rooms.seen, r.ID)
 				u.openLegacy(r, true)
 				u.panes.showTalk()
-				u.refreshPeers()
+				u.roomsChanged()
 				u.loadLegacyRooms()
 			}
 		})
@@ -319,7 +329,7 @@ func (c *conv) leaveLegacy() {
 				}
 				delete(u.convs, c.key)
 				u.setUnread()
-				u.refreshPeers()
+				u.roomsChanged()
 			}
 		})
 	}, u.Win)
@@ -342,7 +352,7 @@ func (u *UI) legacyEvent(ev lan.Event) {
 				return
 			}
 			rs.seen[e.Room.ID] = e.Room
-			u.refreshPeers()
+			u.roomsChanged()
 		}
 	case legacygroup.MemberJoined:
 		u.loadLegacyRooms()
@@ -355,7 +365,7 @@ func (u *UI) legacyEvent(ev lan.Event) {
 			r = e.Room
 			rs.legacy[r.ID] = r
 			delete(rs.seen, r.ID)
-			u.refreshPeers()
+			u.roomsChanged()
 		}
 		c := u.openLegacy(r, u.tabs.Selected() == u.xferTab)
 		if ev.HistoryID != 0 && c.byID[ev.HistoryID] != nil {

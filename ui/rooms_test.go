@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"feigo/history"
 	"feigo/ipmsg"
 	"feigo/lan"
+	"feigo/legacygroup"
 	"feigo/peers"
 	"feigo/profile"
 	"feigo/room"
@@ -525,4 +527,59 @@ func TestRoomShowsWhoCaughtUpLater(t *testing.T) {
 	dave := w.peers[w.dave.fp()]
 	w.HandleEvent(lan.Event{Type: event.PeerUpdated, Peer: &dave})
 	w.until("Dave shown as having it", func() bool { return strings.Contains(boxText(c), "received by all 2") })
+}
+
+// Switching the language rebuilds the window: an open room stays a room, in front, with its
+// messages and its member list, in the new language.
+func TestRoomSurvivesALanguageSwitch(t *testing.T) {
+	w := newRoomWindow(t, "en")
+	c := w.createRoom(t, "Project X")
+	if _, err := w.bob.m.Send(context.Background(), c.room.info.ID, "hello from Bob"); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	st := w.opt.Settings
+	st.Language = "zh"
+	w.applySettings(st)
+	w.settle()
+	nc := w.convs[c.key]
+	if nc == nil || nc == c || nc.room == nil || w.tabs.Selected() != nc.tab {
+		t.Fatalf("after the switch: %+v", nc)
+	}
+	if got := boxText(nc); !strings.Contains(got, "hello from Bob") || !strings.Contains(got, "我 创建了群“Project X”") {
+		t.Fatalf("the room after the switch shows %q", got)
+	}
+	if len(nc.room.rows) != 3 || findButton(nc.tab.Content, "退出群") == nil {
+		t.Fatalf("members %d, buttons %v", len(nc.room.rows), deepTexts(nc.tab.Content))
+	}
+}
+
+// The attacker's side: what the LAN says about rooms is bounded in the window as in the node.
+// A flood of FeiQ room announcements lists at most legacygroup.MaxSeen rooms; a room event
+// that does not decode, or is oversized, changes nothing; a name with controls is shown safe.
+func TestRoomEventsFromTheLANAreBounded(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	for i := range legacygroup.MaxSeen + 50 {
+		ev := legacygroup.Event{Type: legacygroup.RoomSeen, Time: time.Now(), Unencrypted: true,
+			Room: legacygroup.Room{ID: legacygroup.FeiQRoomID(uint64(i + 1)), Kind: legacygroup.FeiQ, Name: fmt.Sprintf("r\u202e%d", i)}}
+		b, _ := json.Marshal(ev)
+		u.inbox.Push(lan.Event{Type: event.Type(ev.Type), Room: b})
+	}
+	u.settle()
+	if n := len(u.rooms.seen); n != legacygroup.MaxSeen {
+		t.Fatalf("%d FeiQ rooms listed, want %d", n, legacygroup.MaxSeen)
+	}
+	for _, r := range u.rooms.seen {
+		if strings.ContainsRune(r.Name, '\u202e') {
+			t.Fatalf("a bidi control reached the list: %q", r.Name)
+		}
+	}
+	before := len(u.convs)
+	u.HandleEvent(lan.Event{Type: room.TypeMessage, Room: json.RawMessage(`{"room":`)})
+	u.HandleEvent(lan.Event{Type: event.Type(legacygroup.RoomMessage), Room: json.RawMessage(`[1,2]`)})
+	big := `{"room":"` + strings.Repeat("a", 2<<20) + `"}`
+	u.HandleEvent(lan.Event{Type: room.TypeMessage, Room: json.RawMessage(big)})
+	if len(u.convs) != before {
+		t.Fatalf("a broken room event opened a conversation")
+	}
 }

@@ -583,3 +583,23 @@ func TestRoomEventsFromTheLANAreBounded(t *testing.T) {
 		t.Fatalf("a broken room event opened a conversation")
 	}
 }
+
+// Issue 18's badge case for rooms: a message for the room in front while the window is hidden
+// counts unread (and notifies); showing the window again clears it.
+func TestRoomBadgeClearedWhenShownAgain(t *testing.T) {
+	w := newRoomWindow(t, "en")
+	c := w.createRoom(t, "Project X")
+	w.Hide()
+	if _, err := w.bob.m.Send(context.Background(), c.room.info.ID, "while you were away"); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	if c.unread != 1 || w.Unread() != 1 || w.Win.Title() != "FeiGo (1)" {
+		t.Fatalf("hidden: unread %d total %d title %q", c.unread, w.Unread(), w.Win.Title())
+	}
+	w.Show()
+	w.settle()
+	if c.unread != 0 || w.Unread() != 0 || c.tab.Text != "Project X" || w.Win.Title() != "FeiGo" {
+		t.Fatalf("shown again: unread %d total %d tab %q title %q", c.unread, w.Unread(), c.tab.Text, w.Win.Title())
+	}
+}

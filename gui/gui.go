@@ -38,6 +38,12 @@ type nodeCore struct{ *node.Node }
 
 func (c nodeCore) Peers() []peers.Peer { return c.Table().Snapshot() }
 
+// The window shows the node's group rooms.
+var (
+	_ ui.RoomCore       = nodeCore{}
+	_ ui.LegacyRoomCore = nodeCore{}
+)
+
 // Main runs the desktop app with the profile in profDir ("" for the default) and returns the
 // exit code. Logs go to logw.
 func Main(profDir string, logw io.Writer) int {

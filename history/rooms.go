@@ -24,6 +24,10 @@ type RoomEvent struct {
 // RoomPeer is the history key of a room's conversation: its messages are kept under it.
 func RoomPeer(room string) string { return "room:" + room }
 
+// GroupPeer is the history key of a legacy group chat's conversation (a FeiQ room, an iptux
+// group window: package legacygroup's room IDs).
+func GroupPeer(room string) string { return "group:" + room }
+
 // AddRoom records that this profile is in room (again).
 func (s *Store) AddRoom(room string) error {
 	_, err := s.db.Exec(`INSERT OR IGNORE INTO rooms(id, joined) VALUES (?, ?)`, room, time.Now().UnixMilli())

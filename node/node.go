@@ -231,6 +231,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		n.peerAnnounced(p)
 		n.roomPeerSeen(p)
 	}
+	n.startLegacyGroups(&cfg)
 	if err := n.startRooms(&cfg); err != nil {
 		hist.Close()
 		conn.Close()
@@ -453,6 +454,12 @@ func LANConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 		return cfg, err
 	}
 	cfg.PlaintextFallback, cfg.RefuseLegacy = lanPolicy(st)
+	switch st.LegacyGroups {
+	case "", "on", "off":
+		cfg.LegacyGroups = st.LegacyGroups == "on" || st.LegacyGroups == "" && st.Legacy != profile.LegacyRefuse
+	default:
+		return cfg, fmt.Errorf("legacy_groups is %q: it is \"on\", \"off\" or empty (on unless legacy is \"refuse\")", st.LegacyGroups)
+	}
 	if st.LegacyEncoding != "" {
 		cs, err := ipmsg.ParseCharset(st.LegacyEncoding)
 		if err != nil {

@@ -105,6 +105,15 @@ func (n *Node) roomPeerSeen(p peers.Peer) {
 	n.rooms.PeerSeen(p.Fingerprint)
 }
 
+// RoomSelf is this node's ID in rooms, its key's fingerprint ("" without a key). It does not
+// block.
+func (n *Node) RoomSelf() string {
+	if n.id == nil {
+		return ""
+	}
+	return n.id.Fingerprint().String()
+}
+
 // Rooms is the node's room manager (nil without a key).
 func (n *Node) Rooms() *room.Manager { return n.rooms }
 

@@ -71,6 +71,10 @@ type Settings struct {
 	Legacy string `json:"legacy,omitempty"`
 	// LegacyAllowed are the colleagues (peer IDs) the user allowed under "ask".
 	LegacyAllowed []string `json:"legacy_allowed,omitempty"`
+	// LegacyGroups is whether FeiQ's rooms and iptux's group chats are taken: "on", "off", or
+	// "" (on, unless Legacy is "refuse"). They are unencrypted: anyone on the LAN can read
+	// them, as in FeiQ and iptux.
+	LegacyGroups string `json:"legacy_groups,omitempty"`
 }
 
 // The values of Settings.Encryption and Settings.Legacy.

@@ -859,6 +859,9 @@ type Line struct {
 	Files       []string  `json:"files,omitempty"`
 	Redacted    bool      `json:"redacted,omitempty"` // kept without its text (older than the history's retention)
 	DeliveredTo []string  `json:"delivered_to,omitempty"`
+	// HistoryID is a message's row in the history's messages (what a search finds), 0 for
+	// changes.
+	HistoryID int64 `json:"history_id,omitempty"`
 }
 
 // History returns room's changes and messages in the room's order (the same on every
@@ -883,7 +886,7 @@ func (m *Manager) History(room string, limit int) ([]Line, error) {
 		e := fromRow(r)
 		b, _ := e.Decode()
 		l := Line{Time: time.UnixMilli(e.Time), Kind: e.Kind, Author: e.Author, Nick: m.nickOf(st, e.Author), Seq: e.Seq,
-			Text: b.Text, Members: b.Members, Files: b.Files, Redacted: e.Body == nil}
+			Text: b.Text, Members: b.Members, Files: b.Files, Redacted: e.Body == nil, HistoryID: r.Message}
 		switch e.Kind {
 		case KindCreate, KindRename:
 			l.Name, l.Text = b.Name, ""

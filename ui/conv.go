@@ -78,6 +78,8 @@ type conv struct {
 	attached            []attachment
 	imageSeq            int
 	seenDue             bool
+	// room is set on a group room's conversation (rooms.go).
+	room *roomConv
 }
 
 type pinMode int
@@ -167,6 +169,9 @@ func (c *conv) online() bool {
 // updateStatus shows, over the messages, that the peer is offline and what sending does
 // then, or that the link is not encrypted, or a warning about the peer's key.
 func (c *conv) updateStatus() {
+	if c.room != nil {
+		return // a room's status is its own (setRoomInfo)
+	}
 	c.showLock()
 	if c.online() {
 		p, ok := c.u.peers[c.peerID]
@@ -419,6 +424,10 @@ func (c *conv) submit() {
 	}
 	c.input.SetText("")
 	c.stopTyping()
+	if c.room != nil {
+		c.u.roomSend(c, text)
+		return
+	}
 	c.u.sendText(c, text)
 }
 

@@ -54,6 +54,9 @@ func (u *UI) showHistory() {
 		if nick == "" {
 			nick = r.Peer
 		}
+		if name := u.roomName(r.Peer); name != "" {
+			nick += "  · " + u.t("room %s", name)
+		}
 		head.SetText(fmt.Sprintf("%s  %s  · %s", r.Time.Format("2006-01-02 15:04"), nick, u.t(r.State)))
 		body := box.Objects[1].(*widget.RichText)
 		body.Segments = highlight(strings.ReplaceAll(r.Text, "\n", " ⏎ "), u.histWords)
@@ -115,6 +118,9 @@ func (u *UI) searchHistory(words string) {
 
 // openRecord opens the conversation a history record belongs to.
 func (u *UI) openRecord(r history.Record) {
+	if u.openRoomRecord(r) {
+		return
+	}
 	addr, _ := netip.ParseAddrPort(r.Addr)
 	w := who{id: r.PeerID, addr: addr, nick: r.Nick, user: r.User, host: r.Host, hkey: r.Peer}
 	if p, ok := u.peers[r.PeerID]; ok {

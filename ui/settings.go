@@ -197,14 +197,22 @@ func (u *UI) rebuild() {
 	slices.Sort(keys)
 	for _, k := range keys {
 		c := old[k]
-		nc := u.newConv(c.key, c.peerID, c.addr, c.nick, c.hkey, c.user, c.host)
+		var nc *conv
+		if c.room != nil {
+			nc = u.remakeRoomConv(c)
+		} else {
+			nc = u.newConv(c.key, c.peerID, c.addr, c.nick, c.hkey, c.user, c.host)
+		}
 		u.convs[k] = nc
 		nc.unread = c.unread
 		for _, m := range c.msgs {
-			if m.id == 0 { // not in the history yet (being sent): carried over as it is
+			if m.id == 0 && (c.room == nil || slices.Contains(c.room.inflight, m)) { // not in the history yet (being sent): carried over as it is
 				cp := *m
 				cp.from = u.t("Me")
 				nc.add(&cp)
+				if c.room != nil {
+					nc.room.inflight = append(nc.room.inflight, &cp)
+				}
 				for k, pm := range u.pending {
 					if pm.m == m {
 						u.pending[k] = pendingMsg{nc.msgs[len(nc.msgs)-1], pm.at}

@@ -29,8 +29,10 @@ import (
 	"feigo/history"
 	"feigo/ipmsg"
 	"feigo/lan"
+	"feigo/legacygroup"
 	"feigo/peers"
 	"feigo/profile"
+	"feigo/room"
 	"feigo/xfer"
 )
 
@@ -168,6 +170,8 @@ type UI struct {
 	spelled map[string]spelledNick
 	// keyAlerted are the keys whose change was shown in a dialog (alertKeyChange).
 	keyAlerted map[string]bool
+	// rooms are the group rooms (rooms.go).
+	rooms *roomsUI
 }
 
 // New builds the main window of app for core. Call HandleEvent with every node event.
@@ -236,6 +240,10 @@ func (u *UI) build() fyne.CanvasObject {
 
 	u.tree = widget.NewTree(u.treeChildren, u.treeBranch, u.treeCreate, u.treeUpdate)
 	u.tree.OnSelected = func(id widget.TreeNodeID) {
+		if u.roomTreeSelected(id) {
+			u.tree.Unselect(id)
+			return
+		}
 		if pid, ok := strings.CutPrefix(id, "p:"); ok {
 			if p, ok := u.peers[pid]; ok {
 				c := u.openConv(whoPeer(p), true)
@@ -266,7 +274,11 @@ func (u *UI) build() fyne.CanvasObject {
 	settings := widget.NewButton(u.t("Settings"), u.showSettings)
 	hist := widget.NewButton(u.t("History"), u.showHistory)
 	top := container.NewVBox(container.NewBorder(nil, nil, nil, u.status, u.self), search)
-	left := container.NewBorder(top, container.NewGridWithColumns(2, refresh, many, hist, settings), nil, nil, u.tree)
+	buttons := container.NewGridWithColumns(2, refresh, many, hist, settings)
+	if _, ok := u.roomCore(); ok {
+		buttons = container.NewGridWithColumns(2, refresh, many, widget.NewButton(u.t("New room…"), u.newRoom), hist, settings)
+	}
+	left := container.NewBorder(top, buttons, nil, nil, u.tree)
 
 	u.xferList = widget.NewList(func() int { return len(u.xferIDs) }, u.xferCreate, u.xferUpdate)
 	u.xferTab = container.NewTabItem(u.t("Transfers"), u.xferList)
@@ -369,6 +381,7 @@ func selfText(e ipmsg.Entry) string {
 // conversations. Call it once, on Fyne's goroutine (before its loop runs, or in it).
 func (u *UI) Follow(in *Inbox) {
 	u.restoreTransfers()
+	u.loadRooms()
 	in.start(func(batch []lan.Event, resync bool, shown func()) {
 		var ps []peers.Peer
 		var ts []xfer.Transfer
@@ -437,6 +450,7 @@ func (u *UI) apply(ev lan.Event) {
 		old, known := u.peers[p.ID]
 		u.peers[p.ID] = p
 		u.alertKeyChange(p)
+		u.roomPeerSeen(p)
 		if c, ok := u.convs[p.ID]; ok && c.nick != p.Nick {
 			c.addr, c.nick = p.Addr, p.Nick
 			c.updateStatus()
@@ -471,6 +485,10 @@ func (u *UI) apply(ev lan.Event) {
 		u.selfUpdated()
 	case event.MessageImages, event.MessageRead, event.Typing, event.Nudge:
 		u.applyRich(ev) // rich.go
+	case room.TypeMessage, room.TypeChanged, room.TypeDelivered:
+		u.roomEvent(ev)
+	case event.Type(legacygroup.RoomMessage), event.Type(legacygroup.RoomSeen), event.Type(legacygroup.MemberJoined):
+		u.legacyEvent(ev)
 	}
 }
 
@@ -649,7 +667,10 @@ func (u *UI) bumpUnread(c *conv, title, body string) {
 // front with that conversation open.
 // The conversation comes to the front first: the one in front before was not looked at.
 func (u *UI) openNoted(key string) {
-	if c := u.convs[key]; c != nil {
+	if c := u.convs[key]; c != nil && c.room != nil {
+		u.openRoom(c.room.info, true)
+		u.panes.showTalk()
+	} else if c != nil {
 		u.openConv(who{id: c.peerID, addr: c.addr, nick: c.nick, hkey: c.hkey, user: c.user, host: c.host}, true)
 		u.panes.showTalk()
 	}
@@ -742,7 +763,10 @@ func groupName(p peers.Peer) string {
 func (u *UI) treeChildren(id widget.TreeNodeID) []widget.TreeNodeID {
 	u.reindex()
 	if id == "" {
-		return u.groups
+		return u.withRooms(u.groups)
+	}
+	if id == roomsBranch {
+		return u.roomRows()
 	}
 	return u.members[id]
 }
@@ -809,7 +833,9 @@ func (u *UI) peersMoved() {
 	})
 }
 
-func (u *UI) treeBranch(id widget.TreeNodeID) bool { return id == "" || strings.HasPrefix(id, "g:") }
+func (u *UI) treeBranch(id widget.TreeNodeID) bool {
+	return id == "" || id == roomsBranch || strings.HasPrefix(id, "g:")
+}
 
 // treeCreate makes a row of the colleague list: a check box, the text, cut short with an
 // ellipsis where the list is narrower, and at the right the unread badge and the lock, which
@@ -830,7 +856,11 @@ func rowParts(o fyne.CanvasObject) (check *widget.Check, text, badge *widget.Lab
 
 func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) {
 	u.rows[o] = id
+	if u.roomTreeUpdate(id, o) {
+		return
+	}
 	check, label, badge, lock := rowParts(o)
+	check.Show() // a room's row that was hides it
 	if branch {
 		lock.SetResource(nil)
 		lock.Hide()
@@ -1128,6 +1158,10 @@ func (u *UI) sendFilesTo(to []peers.Peer, paths []string) {
 
 // sendFiles offers paths to the peer of conversation c.
 func (u *UI) sendFiles(c *conv, paths []string) {
+	if c.room != nil {
+		u.roomSendFiles(c, paths)
+		return
+	}
 	addr := c.addr
 	u.work(func(ctx context.Context) func() {
 		_, err := u.core.SendFiles(ctx, "", paths, addr)
@@ -1151,6 +1185,9 @@ func (u *UI) dropped(pos fyne.Position, uris []fyne.URI) {
 		return
 	}
 	if id, ok := u.rowAt(pos); ok {
+		if u.roomDropped(id, paths) {
+			return
+		}
 		var to []peers.Peer
 		if pid, isPeer := strings.CutPrefix(id, "p:"); isPeer {
 			to = append(to, u.peers[pid])

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/widget"
 )
@@ -37,6 +38,11 @@ func TestAnimating(t *testing.T) {
 	cv.Focus(other)
 	if !u.Animating() {
 		t.Fatal("another text box blinks, but the window says nothing animates")
+	}
+	cv.Unfocus()
+	u.animating(time.Minute) // a nudge's banner flashes
+	if !u.Animating() {
+		t.Fatal("an animation runs, but the window says nothing animates")
 	}
 	u.Hide()
 	if u.Animating() {

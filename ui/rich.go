@@ -348,6 +348,9 @@ func (u *UI) showImages(ev lan.Event) bool {
 // showTyping shows or hides "… is typing" over the input; it hides itself when no notice
 // renews it.
 func (c *conv) showTyping(on bool) {
+	if c.typing == nil {
+		return // a room's conversation: no typing line
+	}
 	if !on {
 		c.typingUntil = time.Time{}
 		c.typing.Hide()
@@ -369,6 +372,9 @@ func (c *conv) showTyping(on bool) {
 // shake shows a colleague's nudge: the window comes forward, the conversation's banner
 // flashes.
 func (c *conv) shake(nick string) {
+	if c.nudged == nil {
+		return // a room's conversation: no nudges
+	}
 	c.u.Win.RequestFocus()
 	c.nudged.Text = c.u.t("%s nudged you!", nick)
 	c.nudged.Show()
@@ -384,6 +390,7 @@ func (c *conv) shake(nick string) {
 	flash.RepeatCount = 5
 	flash.AutoReverse = true
 	flash.Start()
+	c.u.animating(4 * time.Second) // Fyne's loop draws its frames (idle.go)
 	n := c.nudges
 	time.AfterFunc(4*time.Second, func() {
 		c.u.do(func() {

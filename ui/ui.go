@@ -112,6 +112,8 @@ type UI struct {
 	self     *widget.Label
 	focused  bool
 	unread   int
+	// animUntil is when the animations running end (idle.go).
+	animUntil time.Time
 	// hidden is set while the window is hidden to the tray (Hide): not in front, whatever
 	// focus events Fyne still reports.
 	hidden bool

@@ -46,7 +46,7 @@ serve: deps build
 package: deps
 	rm -rf .package && mkdir .package && git ls-files | tar -cf - -T - | tar -xf - -C .package
 	cd .package && $(GO) build -trimpath -ldflags "-s -w" -o feigo . && \
-		$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux --exe feigo
+		$(GO) tool fyne package -os linux --exe feigo
 	mv .package/FeiGo.tar.xz . && rm -rf .package
 	@echo "FeiGo.tar.xz: tar -xf FeiGo.tar.xz && sudo make -C feigo install (or make -C feigo user-install)"
 

@@ -51,6 +51,7 @@ func init() {
 		{"ask-shared", "PEER", "ask an iptux peer for its shared files (they arrive as an offer)", runAskShared},
 		{"verify", "PEER [--confirm]", "compare a safety code with a colleague and mark their key verified", runVerify},
 		{"doctor", "[PEER|ADDRESS]", "say what FeiGo sees of the network, and why a colleague may be missing", runDoctor},
+		{"autostart", "[on|off]", "start the FeiGo window at login, or not (XDG autostart)", runAutostart},
 		{"room", "SUBCOMMAND ...", "group rooms: create, list, add, remove, leave, rename, send, send-file, history", runRoom},
 	}
 }

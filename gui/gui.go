@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"fyne.io/systray"
 
 	"feigo/assets"
+	"feigo/autostart"
 	"feigo/node"
 	"feigo/peers"
 	"feigo/profile"
@@ -79,8 +81,16 @@ func Main(profDir string, logw io.Writer) int {
 	n.SetRetention(st.HistoryDays)
 	n.ApplyPolicy(st)
 
+	// The autostart entry follows the setting: written at each start (so it names this
+	// binary) and whenever the setting changes.
+	setAutostart := autostarter(p.Dir)
+	if err := setAutostart(st.Autostart); err != nil {
+		log.Warn("autostart", "err", err)
+	}
+	save := saveFollowing(p.Save, st.Autostart, setAutostart)
+
 	var tr *tray
-	u := ui.New(a, nodeCore{n}, windowOptions(st, p.Save, func() *tray { return tr }))
+	u := ui.New(a, nodeCore{n}, windowOptions(st, save, func() *tray { return tr }))
 	u.Win.SetIcon(icon)
 	// Closing the window hides it to the tray where the desktop has one (hasTray), else quits.
 	var hasTray func() bool
@@ -121,6 +131,44 @@ func Main(profDir string, logw io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// autostarter returns what writes (on) or removes (off) the XDG autostart entry that starts
+// this binary with the profile in dir; where there is no autostart folder it does nothing.
+func autostarter(dir string) func(on bool) error {
+	return func(on bool) error {
+		if !autostart.Supported {
+			return nil
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		_, err = autostart.Set(on, exe, abs)
+		return err
+	}
+}
+
+// saveFollowing returns a Save for the window's settings: save, then setAutostart when the
+// autostart setting changes (it was on at first). Call it from one goroutine (Fyne's).
+func saveFollowing(save func(profile.Settings) error, on bool, setAutostart func(bool) error) func(profile.Settings) error {
+	return func(s profile.Settings) error {
+		if err := save(s); err != nil {
+			return err
+		}
+		if s.Autostart == on {
+			return nil
+		}
+		if err := setAutostart(s.Autostart); err != nil {
+			return err
+		}
+		on = s.Autostart
+		return nil
+	}
 }
 
 // windowOptions are the window's options: the settings st, saved with save, and the tray

@@ -51,6 +51,9 @@ type Settings struct {
 	// CloseQuits makes closing the window quit the app; by default, where the desktop shows
 	// tray icons, closing it keeps FeiGo running in the tray (as FeiQ does).
 	CloseQuits bool `json:"close_quits,omitempty"`
+	// Autostart starts the desktop app at login (an XDG autostart entry on Linux, written
+	// and removed by the app and `feigo autostart`).
+	Autostart bool `json:"autostart,omitempty"`
 	// HistoryDays keeps the history for this many days; 0 keeps it forever.
 	HistoryDays int `json:"history_days,omitempty"`
 	// Theme is the window's colours: "light", "dark" or "" (the desktop's setting, light

@@ -12,6 +12,7 @@ import (
 	"image/draw"
 	"image/png"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -45,6 +46,16 @@ func Main(profDir string, logw io.Writer) int {
 	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		fmt.Fprintln(logw, "feigo: no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set); run `feigo serve` for a node without a window")
 		return 1
+	}
+	// Fyne and the tray report through the standard log: what only means "no session bus
+	// here" is said once in words, the rest passes.
+	quiet := newLogFilter(logw)
+	stdlog.SetOutput(quiet)
+	defer quiet.Flush()
+	// Without a Wayland display GLFW would still try Wayland first, and libwayland prints
+	// "XDG_RUNTIME_DIR is invalid or not set" where that is unset: name the session X11.
+	if os.Getenv("WAYLAND_DISPLAY") == "" && os.Getenv("DISPLAY") != "" {
+		os.Setenv("XDG_SESSION_TYPE", "x11")
 	}
 	a := app.NewWithID("io.github.feigo")
 	icon := fyne.NewStaticResource("feigo.png", assets.Icon)

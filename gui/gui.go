@@ -87,6 +87,7 @@ func Main(profDir string, logw io.Writer) int {
 	cfg.OnEvent = events.Push
 	n, err := node.Start(p, cfg)
 	if err != nil {
+		p.Discard() // a new profile that never ran leaves no directory behind
 		return fail(err)
 	}
 	n.SetRetention(st.HistoryDays)

@@ -52,7 +52,7 @@ serve: deps build
 package: EXTRA_PKGS += dpkg-dev
 package: deps
 	rm -rf .package && mkdir .package && git ls-files | tar -cf - -T - | tar -xf - -C .package
-	cd .package && $(GO) build -buildmode=pie -trimpath -ldflags "-s -w" -o feigo . && \
+	cd .package && $(GO) build -buildmode=pie -trimpath -ldflags "-s -w -bindnow" -o feigo . && \
 		$(GO) tool fyne package -os linux --exe feigo
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
 		$(GO) run ./packaging/mkdeb -bin .package/feigo -out .

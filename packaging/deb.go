@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/md5"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +102,15 @@ func Build(ctx context.Context, cfg Config) (string, error) {
 	for size, png := range icons {
 		files[fmt.Sprintf("usr/share/icons/hicolor/%dx%d/apps/%s.png", size, size, AppID)] = png
 	}
+	help, err := output(ctx, "", bin, "help")
+	if err != nil {
+		return "", err
+	}
+	man, err := gz([]byte(ManPage(version, time.Unix(sourceDate(), 0).UTC().Format("2006-01-02"), help)))
+	if err != nil {
+		return "", err
+	}
+	files["usr/share/man/man1/feigo.1.gz"] = man
 	cl, err := changelog(version, cfg.Maintainer)
 	if err != nil {
 		return "", err
@@ -144,6 +155,13 @@ Description: LAN messenger speaking the IP Messenger protocol (FeiQ, iptux)
  a desktop window, a tray icon and a command line (feigo help).
 `, Package, version, arch, cfg.Maintainer, size, depends, Recommends)
 	if err := writeFile(filepath.Join(root, "DEBIAN/control"), []byte(control), 0o644); err != nil {
+		return "", err
+	}
+	sums, err := md5sums(root)
+	if err != nil {
+		return "", err
+	}
+	if err := writeFile(filepath.Join(root, "DEBIAN/md5sums"), sums, 0o644); err != nil {
 		return "", err
 	}
 	if err := dirsReadable(root); err != nil { // whatever the umask made them
@@ -248,13 +266,18 @@ func installedSize(root string) (int64, error) {
 func changelog(version, maintainer string) ([]byte, error) {
 	text := fmt.Sprintf("%s (%s) unstable; urgency=medium\n\n  * Release %s; see the README for what it does.\n\n -- %s  %s\n",
 		Package, version, version, maintainer, time.Unix(sourceDate(), 0).UTC().Format(time.RFC1123Z))
+	return gz([]byte(text))
+}
+
+// gz compresses b as Debian wants documentation: best compression, reproducible.
+func gz(text []byte) ([]byte, error) {
 	var b bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
 	if err != nil {
 		return nil, err
 	}
 	zw.ModTime = time.Unix(sourceDate(), 0) // reproducible
-	zw.Write([]byte(text))
+	zw.Write(text)
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
@@ -277,6 +300,32 @@ func dirsReadable(root string) error {
 		}
 		return os.Chmod(p, 0o755)
 	})
+}
+
+// md5sums is DEBIAN/md5sums for the tree at root (what dpkg --verify checks).
+func md5sums(root string) ([]byte, error) {
+	var b bytes.Buffer
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil || strings.HasPrefix(rel, "DEBIAN"+string(filepath.Separator)) {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		h := md5.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%x  %s\n", h.Sum(nil), filepath.ToSlash(rel))
+		return nil
+	})
+	return b.Bytes(), err
 }
 
 func writeFile(p string, b []byte, mode os.FileMode) error {

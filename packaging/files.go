@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"strings"
 
 	"golang.org/x/image/draw"
 )
@@ -64,6 +65,46 @@ func Metainfo(version, date string) string {
   </releases>
 </component>
 `, AppID, version, date)
+}
+
+// ManPage is feigo(1): what the program is, and the commands as `feigo help` lists them.
+func ManPage(version, date, help string) string {
+	esc := func(s string) string {
+		s = strings.ReplaceAll(s, `\`, `\e`)
+		s = strings.ReplaceAll(s, "-", `\-`)
+		var lines []string
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, ".") || strings.HasPrefix(l, "'") {
+				l = `\&` + l
+			}
+			lines = append(lines, l)
+		}
+		return strings.Join(lines, "\n")
+	}
+	return fmt.Sprintf(`.TH FEIGO 1 %q "FeiGo %s" "User Commands"
+.SH NAME
+feigo \- LAN messenger speaking the IP Messenger protocol (FeiQ, iptux)
+.SH SYNOPSIS
+.B feigo
+[\fB\-\-profile\fR \fIDIR\fR] [\fICOMMAND\fR [\fIflags\fR] [\fIargs\fR]]
+.SH DESCRIPTION
+With no command, \fBfeigo\fR opens the desktop window: colleagues on the same network,
+conversations, file transfers and the history. With a command it runs the command line,
+which talks to the running FeiGo (window or \fBfeigo serve\fR) through a control socket in
+the profile directory (\fI~/.config/feigo\fR, \fB\-\-profile\fR \fIDIR\fR or
+\fBFEIGO_PROFILE\fR).
+.SH COMMANDS
+.nf
+%s
+.fi
+.SH FILES
+.TP
+.I ~/.config/feigo/
+the profile: settings.json, the history database, keys, the control socket.
+.TP
+.I ~/.config/autostart/feigo.desktop
+written when FeiGo is set to start at login (\fBfeigo autostart on\fR).
+`, date, version, esc(strings.TrimSpace(help)))
 }
 
 // copyright is usr/share/doc/feigo/copyright. The repository has no licence file yet; this

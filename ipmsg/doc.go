@@ -52,6 +52,6 @@
 // a folder. Between FeiGo peers a request carries the extra field "fgsum1": the sender then
 // follows each file with its SHA-256 and waits for the receiver's verdict.
 //
-// The byte-level reference, with captures of real clients, is the team's ipmsg-protocol.md
-// (shared/docs beside the repository).
+// The protocol notes for contributors, with what each client does differently, are in
+// docs/protocol.md.
 package ipmsg

@@ -79,6 +79,9 @@ func Set(on bool, exe, dir string) (string, error) {
 	}
 	path, err := Path()
 	if err != nil {
+		if !on { // no home, no entry to remove
+			return "", nil
+		}
 		return "", err
 	}
 	if !on {

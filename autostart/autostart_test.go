@@ -22,6 +22,15 @@ func TestPath(t *testing.T) {
 	if p, _ := Path(); p != "/x/conf/autostart/feigo.desktop" {
 		t.Errorf("XDG_CONFIG_HOME=/x/conf: %q", p)
 	}
+	// No home and no XDG_CONFIG_HOME: nothing to remove, and no entry can be written.
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("HOME", "")
+	if _, err := Set(false, "/usr/bin/feigo", "/p"); err != nil {
+		t.Errorf("off without a home: %v", err)
+	}
+	if _, err := Set(true, "/usr/bin/feigo", "/p"); err == nil {
+		t.Error("on without a home: no error")
+	}
 }
 
 func TestSetOnOff(t *testing.T) {

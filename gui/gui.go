@@ -166,7 +166,7 @@ func autostarter(dir string) func(on bool) error {
 }
 
 // saveFollowing returns a Save for the window's settings: save, then setAutostart when the
-// autostart setting changes (it was on at first). Call it from one goroutine (Fyne's).
+// autostart setting changes (on is its value at start). Call it from one goroutine (Fyne's).
 func saveFollowing(save func(profile.Settings) error, on bool, setAutostart func(bool) error) func(profile.Settings) error {
 	return func(s profile.Settings) error {
 		if err := save(s); err != nil {

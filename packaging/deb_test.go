@@ -34,7 +34,8 @@ func need(t *testing.T, tools ...string) {
 
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// A cold build of feigo takes minutes on a loaded 2-core machine; -timeout bounds the whole.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	var out bytes.Buffer
@@ -59,7 +60,7 @@ func TestDeb(t *testing.T) {
 	run(t, "go", "build", "-ldflags", "-s -w", "-o", bin, "feigo")
 	version := strings.TrimPrefix(strings.TrimSpace(run(t, bin, "--version")), "FeiGo ")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	deb, err := Build(ctx, Config{Binary: bin, OutDir: filepath.Join(dir, "out"), Maintainer: "Test <test@example.org>"})
 	if err != nil {

@@ -57,6 +57,7 @@ func Main(profDir string, logw io.Writer) int {
 	if os.Getenv("WAYLAND_DISPLAY") == "" && os.Getenv("DISPLAY") != "" {
 		os.Setenv("XDG_SESSION_TYPE", "x11")
 	}
+	makeCacheDir()
 	a := app.NewWithID("io.github.feigo")
 	icon := fyne.NewStaticResource("feigo.png", assets.Icon)
 	a.SetIcon(icon)
@@ -143,6 +144,15 @@ func Main(profDir string, logw io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// makeCacheDir makes the user's cache folder for Fyne ($XDG_CACHE_HOME/fyne, ~/.cache/fyne),
+// owner-only as the XDG spec asks: Fyne 2.8 makes only the last two levels, so on a new
+// account without ~/.cache every start logged two errors and ran without its cache.
+func makeCacheDir() {
+	if d, err := os.UserCacheDir(); err == nil {
+		os.MkdirAll(filepath.Join(d, "fyne"), 0o700)
+	}
 }
 
 // autostarter returns what writes (on) or removes (off) the XDG autostart entry that starts

@@ -3,6 +3,8 @@ package gui
 import (
 	"bytes"
 	"log"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,5 +47,19 @@ func TestStartupNoiseWithoutDBus(t *testing.T) {
 	}
 	if strings.Index(got, "held") > strings.Index(got, "plain line") {
 		t.Errorf("out of order:\n%s", got)
+	}
+}
+
+// TestCacheDirOnANewAccount: on an account without ~/.cache (XDG_CACHE_HOME not made yet),
+// the folder Fyne's cache goes in is made, owner-only, before Fyne looks for it.
+func TestCacheDirOnANewAccount(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "home", ".cache")
+	t.Setenv("XDG_CACHE_HOME", cache)
+	makeCacheDir()
+	for _, d := range []string{cache, filepath.Join(cache, "fyne")} {
+		fi, err := os.Stat(d)
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("%s: %v %v", d, fi, err)
+		}
 	}
 }

@@ -14,9 +14,12 @@ APT_PKGS := iproute2 nftables ca-certificates \
 	libxi-dev libxxf86vm-dev libwayland-dev libxkbcommon-dev libegl-dev xvfb x11-apps \
 	fonts-wqy-microhei fonts-noto-cjk iptux xdotool tcpdump evilwm x11-utils dbus-daemon
 BENCH_PKGS := iperf3
+# Packaging: dpkg-shlibdeps (dpkg-dev) derives the .deb's dependencies; the packaging test also
+# validates the AppStream file (appstream) and runs lintian. Not needed by make run.
+PKG_PKGS := dpkg-dev appstream lintian
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run serve package test vet fmt-check bench fuzz clean
+.PHONY: all deps build run serve package dist test vet fmt-check bench fuzz clean
 
 all: build
 
@@ -41,14 +44,27 @@ run: deps build
 serve: deps build
 	./$(BIN) serve $(ARGS)
 
-# A Linux package (tar.xz with the binary, a .desktop entry, the icon and an install
-# Makefile), built in a copy because `fyne package` rewrites FyneApp.toml.
+# Linux packages, from one build of the binary (position-independent, stripped):
+# FeiGo.tar.xz (`fyne package`: the binary, a .desktop entry, the icon and an install Makefile;
+# built in a copy because `fyne package` rewrites FyneApp.toml) and feigo_VERSION_ARCH.deb
+# (packaging/mkdeb: the binary, the desktop entry, hicolor icons, AppStream metainfo, the
+# dependencies derived by dpkg-shlibdeps). The fyne tool is pinned in go.mod (`go tool fyne`).
+package: EXTRA_PKGS += dpkg-dev
 package: deps
 	rm -rf .package && mkdir .package && git ls-files | tar -cf - -T - | tar -xf - -C .package
-	cd .package && $(GO) build -trimpath -ldflags "-s -w" -o feigo . && \
-		$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux --exe feigo
+	cd .package && $(GO) build -buildmode=pie -trimpath -ldflags "-s -w -bindnow" -o feigo . && \
+		$(GO) tool fyne package -os linux --exe feigo
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
+		$(GO) run ./packaging/mkdeb -bin .package/feigo -out .
 	mv .package/FeiGo.tar.xz . && rm -rf .package
 	@echo "FeiGo.tar.xz: tar -xf FeiGo.tar.xz && sudo make -C feigo install (or make -C feigo user-install)"
+	@echo "feigo_*.deb: sudo apt install ./feigo_*.deb"
+
+# Everything a release ships: the Linux packages, and the Windows zip when the Makefile can
+# build one (a dist-windows target).
+dist: package
+	@if grep -q '^dist-windows:' $(firstword $(MAKEFILE_LIST)); then $(MAKE) dist-windows; \
+	else echo "dist: no dist-windows target in this Makefile; Linux packages only"; fi
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -58,6 +74,7 @@ vet:
 	$(GO) vet ./...
 
 # The lab tests need root (network namespaces); as another user they skip and say why.
+test: EXTRA_PKGS += $(PKG_PKGS)
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 
@@ -74,4 +91,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseDirHeader -fuzztime 60s ./ipmsg
 
 clean:
-	rm -rf $(BIN) .package FeiGo.tar.xz
+	rm -rf $(BIN) .package FeiGo.tar.xz feigo_*.deb

@@ -52,6 +52,7 @@ func init() {
 		{"ask-shared", "PEER", "ask an iptux peer for its shared files (they arrive as an offer)", runAskShared},
 		{"verify", "PEER [--confirm]", "compare a safety code with a colleague and mark their key verified", runVerify},
 		{"doctor", "[PEER|ADDRESS]", "say what FeiGo sees of the network, and why a colleague may be missing", runDoctor},
+		{"autostart", "[on|off]", "start the FeiGo window at login, or not (XDG autostart)", runAutostart},
 		{"room", "SUBCOMMAND ...", "group rooms: create, list, add, remove, leave, rename, send, send-file, history", runRoom},
 	}
 }
@@ -88,7 +89,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(tw, "  %s %s\t%s\n", c.name, c.args, c.summary)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nEvery command takes --profile DIR (or $%s); `feigo COMMAND --help` tells more.\n", profile.EnvVar)
+	fmt.Fprintf(w, "\nEvery command takes --profile DIR (or $%s), also before the command: `feigo --profile DIR` opens\nthe window with that profile. `feigo COMMAND --help` tells more.\n", profile.EnvVar)
 }
 
 // newFlags returns a flag set whose --help prints the command's usage to stdout.
@@ -340,14 +341,26 @@ func runStatus(env Env, args []string) int {
 		fmt.Fprintln(env.Stdout, string(b))
 		return 0
 	}
-	s := resp.Self
+	if resp.Self == nil {
+		fmt.Fprintln(env.Stderr, "feigo status: the node gave no answer")
+		return 1
+	}
+	fmt.Fprintln(env.Stdout, statusLine(*resp.Self))
+	return 0
+}
+
+// statusLine is `feigo status`'s line: who the node is, its group if it has one, its state.
+func statusLine(s control.Self) string {
 	state := "online"
 	if s.Away {
 		state = "away: " + s.AwayText
 	}
-	fmt.Fprintf(env.Stdout, "%s (%s@%s) in %s, %s, %d peers, ID %s\n", printable(s.Nick), printable(s.User), printable(s.Host),
-		printable(dash(s.Group)), printable(state), s.Peers, printable(s.ID))
-	return 0
+	group := ""
+	if s.Group != "" {
+		group = " in " + printable(s.Group)
+	}
+	return fmt.Sprintf("%s (%s@%s)%s, %s, %d peers, ID %s", printable(s.Nick), printable(s.User), printable(s.Host),
+		group, printable(state), s.Peers, printable(s.ID))
 }
 
 // runGUIHelp explains `feigo gui`; the window itself is opened by the main program.

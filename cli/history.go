@@ -86,6 +86,10 @@ func runHistory(env Env, args []string) int {
 		printList(env.Stdout, resp.History, false)
 		return 0
 	}
+	if len(resp.History) == 0 {
+		fmt.Fprintln(env.Stdout, emptyHistory(pos, *search))
+		return 0
+	}
 	for _, r := range resp.History {
 		arrow := "←"
 		if r.Direction == event.Out {
@@ -111,4 +115,15 @@ func runHistory(env Env, args []string) int {
 		fmt.Fprintf(env.Stdout, "%s %s %s [%s] %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), arrow, printable(r.Nick), printable(state), printableLines(text))
 	}
 	return 0
+}
+
+// emptyHistory says that a history query found nothing, rather than print nothing.
+func emptyHistory(peer []string, search string) string {
+	switch {
+	case search != "":
+		return "nothing found"
+	case len(peer) == 1:
+		return "no messages with " + printable(peer[0]) + " yet"
+	}
+	return "no messages yet"
 }

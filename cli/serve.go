@@ -77,6 +77,7 @@ func runServe(env Env, args []string) int {
 	}
 	cfg, err := node.LANConfig(p, st)
 	if err != nil {
+		p.Discard()
 		return fail(err)
 	}
 	cfg.NoVerify = *noVerify
@@ -103,6 +104,7 @@ func runServe(env Env, args []string) int {
 
 	n, err := node.Start(p, cfg)
 	if err != nil {
+		p.Discard() // a new profile that never ran leaves no directory behind
 		return fail(err)
 	}
 	n.SetRetention(st.HistoryDays)

@@ -12,10 +12,12 @@ import (
 	"image/draw"
 	"image/png"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 	"github.com/go-gl/glfw/v3.4/glfw"
 
 	"feigo/assets"
+	"feigo/autostart"
 	"feigo/node"
 	"feigo/peers"
 	"feigo/profile"
@@ -52,6 +55,17 @@ func Main(profDir string, logw io.Writer) int {
 		fmt.Fprintln(logw, "feigo: no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set); run `feigo serve` for a node without a window")
 		return 1
 	}
+	// Fyne and the tray report through the standard log: what only means "no session bus
+	// here" is said once in words, the rest passes.
+	quiet := newLogFilter(logw)
+	stdlog.SetOutput(quiet)
+	defer quiet.Flush()
+	// Without a Wayland display GLFW would still try Wayland first, and libwayland prints
+	// "XDG_RUNTIME_DIR is invalid or not set" where that is unset: name the session X11.
+	if os.Getenv("WAYLAND_DISPLAY") == "" && os.Getenv("DISPLAY") != "" {
+		os.Setenv("XDG_SESSION_TYPE", "x11")
+	}
+	makeCacheDir()
 	a := app.NewWithID("io.github.feigo")
 	icon := fyne.NewStaticResource("feigo.png", assets.Icon)
 	a.SetIcon(icon)
@@ -82,17 +96,26 @@ func Main(profDir string, logw io.Writer) int {
 	cfg.OnEvent = events.Push
 	n, err := node.Start(p, cfg)
 	if err != nil {
+		p.Discard() // a new profile that never ran leaves no directory behind
 		return fail(err)
 	}
 	n.SetRetention(st.HistoryDays)
 	n.SetReadReceipts(!st.NoReadReceipts)
 	n.ApplyPolicy(st)
 
+	// The autostart entry follows the setting: written at each start (so it names this
+	// binary) and whenever the setting changes.
+	setAutostart := autostarter(p.Dir)
+	if err := setAutostart(st.Autostart); err != nil {
+		log.Warn("autostart", "err", err)
+	}
+	save := saveFollowing(p.Save, st.Autostart, setAutostart)
+
 	// Fyne's loop sleeps while the window is at rest (idle.go); every way out goes through stop.
 	idle := &idler{wait: glfw.WaitEventsTimeout, wake: glfw.PostEmptyEvent, post: fyne.Do, now: time.Now, tid: threadID}
 	quit := idle.quitting(a.Quit)
 	var tr *tray
-	opt := windowOptions(st, p.Save, func() *tray { return tr })
+	opt := windowOptions(st, save, func() *tray { return tr })
 	opt.Post = idle.Post
 	u := ui.New(a, nodeCore{n}, opt)
 	idle.busy = u.Animating
@@ -146,6 +169,53 @@ func Main(profDir string, logw io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// makeCacheDir makes the user's cache folder for Fyne ($XDG_CACHE_HOME/fyne, ~/.cache/fyne),
+// owner-only as the XDG spec asks: Fyne 2.8 makes only the last two levels, so on a new
+// account without ~/.cache every start logged two errors and ran without its cache.
+func makeCacheDir() {
+	if d, err := os.UserCacheDir(); err == nil {
+		os.MkdirAll(filepath.Join(d, "fyne"), 0o700)
+	}
+}
+
+// autostarter returns what writes (on) or removes (off) the XDG autostart entry that starts
+// this binary with the profile in dir; where there is no autostart folder it does nothing.
+func autostarter(dir string) func(on bool) error {
+	return func(on bool) error {
+		if !autostart.Supported {
+			return nil
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		_, err = autostart.Set(on, exe, abs)
+		return err
+	}
+}
+
+// saveFollowing returns a Save for the window's settings: save, then setAutostart when the
+// autostart setting changes (on is its value at start). Call it from one goroutine (Fyne's).
+func saveFollowing(save func(profile.Settings) error, on bool, setAutostart func(bool) error) func(profile.Settings) error {
+	return func(s profile.Settings) error {
+		if err := save(s); err != nil {
+			return err
+		}
+		if s.Autostart == on {
+			return nil
+		}
+		if err := setAutostart(s.Autostart); err != nil {
+			return err
+		}
+		on = s.Autostart
+		return nil
+	}
 }
 
 // windowOptions are the window's options: the settings st, saved with save, and the tray

@@ -59,6 +59,6 @@
 // that shows them sets CLIPBOARDOPT (0x08000000) on its entries; ParseEntry then adds
 // CapClipboard to the entry's capabilities.
 //
-// The byte-level reference, with captures of real clients, is the team's ipmsg-protocol.md
-// (shared/docs beside the repository).
+// The protocol notes for contributors, with what each client does differently, are in
+// docs/protocol.md.
 package ipmsg

@@ -51,6 +51,9 @@ type Settings struct {
 	// CloseQuits makes closing the window quit the app; by default, where the desktop shows
 	// tray icons, closing it keeps FeiGo running in the tray (as FeiQ does).
 	CloseQuits bool `json:"close_quits,omitempty"`
+	// Autostart starts the desktop app at login (an XDG autostart entry on Linux, written
+	// and removed by the app and `feigo autostart`).
+	Autostart bool `json:"autostart,omitempty"`
 	// HistoryDays keeps the history for this many days; 0 keeps it forever.
 	HistoryDays int `json:"history_days,omitempty"`
 	// NoReadReceipts stops telling colleagues which of their messages were read (FeiGo asks
@@ -117,6 +120,8 @@ func DefaultDownloads() string {
 type Profile struct {
 	Dir string
 	ID  string
+	// Created is true when Open made the directory.
+	Created bool
 }
 
 // DefaultDir is $FEIGO_PROFILE, else feigo/ under the user's config directory.
@@ -150,13 +155,15 @@ func Open(dir string) (*Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", dir, err)
 	}
+	_, statErr := os.Lstat(abs)
+	created := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("creating profile %s: %w", abs, err)
 	}
 	if err := secure(abs); err != nil {
 		return nil, err
 	}
-	p := &Profile{Dir: abs}
+	p := &Profile{Dir: abs, Created: created}
 	idFile := filepath.Join(abs, "id")
 	b, err := os.ReadFile(idFile)
 	switch {
@@ -175,6 +182,28 @@ func Open(dir string) (*Profile, error) {
 		return nil, fmt.Errorf("profile %s: %w", abs, err)
 	}
 	return p, nil
+}
+
+// Discard removes the profile directory again when Open created it and it holds nothing but
+// the FeiGo ID: for a start that failed before using it (a busy port), which should leave no
+// trace. A directory holding anything else is left as it is.
+func (p *Profile) Discard() error {
+	if !p.Created {
+		return nil
+	}
+	es, err := os.ReadDir(p.Dir)
+	if err != nil {
+		return err
+	}
+	if len(es) > 1 || (len(es) == 1 && es[0].Name() != "id") {
+		return nil
+	}
+	if len(es) == 1 {
+		if err := os.Remove(filepath.Join(p.Dir, "id")); err != nil {
+			return err
+		}
+	}
+	return os.Remove(p.Dir) // fails, leaving it, if something appeared meanwhile
 }
 
 // secure checks that dir and everything in it belong to the current user and makes dir

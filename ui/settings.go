@@ -84,6 +84,8 @@ func (u *UI) showSettings() {
 	minimised.SetChecked(st.StartMinimised)
 	closeQuits := widget.NewCheck(u.t("Closing the window quits FeiGo (instead of keeping it in the tray)"), nil)
 	closeQuits.SetChecked(st.CloseQuits)
+	login := widget.NewCheck(u.t("Start FeiGo when I log in"), nil)
+	login.SetChecked(st.Autostart)
 	items := []*widget.FormItem{
 		widget.NewFormItem(u.t("Nickname"), nick),
 		widget.NewFormItem(u.t("Group"), group),
@@ -96,6 +98,7 @@ func (u *UI) showSettings() {
 		widget.NewFormItem(u.t("Colours"), look),
 		widget.NewFormItem("", minimised),
 		widget.NewFormItem("", closeQuits),
+		widget.NewFormItem("", login),
 		widget.NewFormItem(u.t("Network interfaces (comma-separated, empty: all)"), ifaces),
 		widget.NewFormItem(u.t("Extra broadcast addresses / hosts (comma-separated)"), bcast),
 		widget.NewFormItem(u.t("Port"), port),
@@ -121,6 +124,7 @@ func (u *UI) showSettings() {
 			st.Language = "zh"
 		}
 		st.StartMinimised, st.CloseQuits = minimised.Checked, closeQuits.Checked
+		st.Autostart = login.Checked
 		st.Theme = themes[max(0, look.SelectedIndex())]
 		applyPolicy(&st)
 		if i := keep.SelectedIndex(); i >= 0 {

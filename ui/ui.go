@@ -97,6 +97,7 @@ type UI struct {
 	lang Lang
 
 	peers    map[string]peers.Peer // by peer ID
+	noPeers  *widget.Label         // what to check while no colleague is listed
 	filter   string
 	tree     *widget.Tree
 	checked  map[string]bool // peers ticked for a message to many
@@ -280,7 +281,9 @@ func (u *UI) build() fyne.CanvasObject {
 	if _, ok := u.roomCore(); ok {
 		buttons = container.NewGridWithColumns(2, refresh, many, widget.NewButton(u.t("New room…"), u.newRoom), hist, settings)
 	}
-	left := container.NewBorder(top, buttons, nil, nil, u.tree)
+	u.noPeers = widget.NewLabel(u.t("No colleagues yet.") + "\n\n" + u.t(noPeersHelp))
+	u.noPeers.Wrapping = fyne.TextWrapWord
+	left := container.NewBorder(top, buttons, nil, nil, container.NewStack(u.tree, container.NewVScroll(u.noPeers)))
 
 	u.xferList = widget.NewList(func() int { return len(u.xferIDs) }, u.xferCreate, u.xferUpdate)
 	u.xferTab = container.NewTabItem(u.t("Transfers"), u.xferList)
@@ -306,6 +309,9 @@ func (u *UI) build() fyne.CanvasObject {
 	u.panes = newPanes(u, left, u.tabs)
 	return u.panes.box
 }
+
+// noPeersHelp is what the colleague list says while it is empty.
+const noPeersHelp = "FeiGo finds colleagues who run FeiGo, FeiQ, IP Messenger or iptux on this network. If someone is missing: check that you are on the same network, that no firewall blocks UDP and TCP port 2425 (on either side), and, for another subnet, add its broadcast address or their address in Settings. In a terminal, `feigo doctor` says what FeiGo sees of the network, and `feigo doctor ADDRESS` why a colleague does not answer."
 
 func statusIndex(away bool) int {
 	if away {
@@ -935,6 +941,11 @@ func keyLabel(lang Lang, p peers.Peer) string {
 }
 
 func (u *UI) refreshPeers() {
+	if len(u.peers) == 0 { // a newcomer alone on the LAN is told what to check
+		u.noPeers.Show()
+	} else {
+		u.noPeers.Hide()
+	}
 	u.tree.Refresh()
 	for _, g := range u.treeChildren("") {
 		u.tree.OpenBranch(g)

@@ -16,8 +16,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sync"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"feigo/history"
+	"feigo/internal/oserr"
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
@@ -225,14 +226,8 @@ func Listen(path string) (net.Listener, error) {
 			return nil, fmt.Errorf("removing the stale control socket: %w", err)
 		}
 	}
-	old := syscall.Umask(0o177)
-	ln, err := net.Listen("unix", path)
-	syscall.Umask(old)
+	ln, err := listenOwnerOnly(path)
 	if err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	return ln, nil
@@ -612,7 +607,7 @@ func CallContext(ctx context.Context, path string, req Request) (Response, error
 	c, err := d.DialContext(dctx, "unix", path)
 	dcancel()
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+		if errors.Is(err, os.ErrNotExist) || oserr.ConnRefused(err) || errors.Is(err, syscall.ENOENT) {
 			return Response{}, fmt.Errorf("%w (no socket at %s): start one with `feigo serve` or the FeiGo app", ErrNotRunning, path)
 		}
 		return Response{}, fmt.Errorf("connecting to %s: %w", path, err)

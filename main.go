@@ -21,5 +21,6 @@ func main() {
 		}
 		os.Exit(gui.Main(*prof, os.Stderr))
 	}
+	attachConsole()
 	os.Exit(cli.Main(args, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
 }

@@ -590,6 +590,13 @@ func callTimeout(cmd string) time.Duration {
 // dialTimeout bounds connecting to the socket.
 const dialTimeout = 2 * time.Second
 
+// noSocket reports whether nothing is at path: how a dial failed does not say it on every
+// system (Windows' AF_UNIX reports a missing socket file in its own words).
+func noSocket(path string) bool {
+	_, err := os.Lstat(path)
+	return errors.Is(err, os.ErrNotExist)
+}
+
 // Call sends req to the node listening at path and returns its answer. A Response with OK
 // false is returned as it is, not as an error; errors are for failing to ask at all. The
 // wait for the answer is bounded per command (15 s for status, 5 min for a send).
@@ -607,7 +614,7 @@ func CallContext(ctx context.Context, path string, req Request) (Response, error
 	c, err := d.DialContext(dctx, "unix", path)
 	dcancel()
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || oserr.ConnRefused(err) || errors.Is(err, syscall.ENOENT) {
+		if errors.Is(err, os.ErrNotExist) || oserr.ConnRefused(err) || errors.Is(err, syscall.ENOENT) || noSocket(path) {
 			return Response{}, fmt.Errorf("%w (no socket at %s): start one with `feigo serve` or the FeiGo app", ErrNotRunning, path)
 		}
 		return Response{}, fmt.Errorf("connecting to %s: %w", path, err)

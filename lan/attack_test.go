@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"feigo/internal/wine"
 	"feigo/ipmsg"
 	"feigo/trust"
 	"feigo/xfer"
@@ -67,6 +68,7 @@ func samePortAt(t *testing.T, ip string) (*net.UDPConn, net.Listener) {
 	for range 50 {
 		uc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
 		if err != nil {
+			wine.SkipUnsupported(t, err)
 			t.Fatal(err)
 		}
 		ln, err := net.Listen("tcp4", uc.LocalAddr().String())

@@ -3,7 +3,6 @@ package profile
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"unsafe"
 
@@ -51,9 +50,11 @@ func checkOwnerOnly(t *testing.T, path string, dir bool) {
 // list alone, and what FeiGo writes inside inherits it; a file is not a profile.
 func TestOpenMakesProfileTheUsersAlone(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "f")
-	os.WriteFile(file, nil, 0o600)
-	if _, err := Open(file); err == nil || !strings.Contains(err.Error(), "not a directory") {
-		t.Fatalf("Open on a file: %v", err)
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(file); err == nil {
+		t.Fatal("a file was opened as a profile")
 	}
 	parent := t.TempDir()
 	// Open the parent to everyone, as a shared folder would be.

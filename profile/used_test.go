@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"feigo/internal/wine"
 	"feigo/lan"
 	"feigo/node"
 	"feigo/profile"
@@ -23,6 +24,7 @@ func loopNode(t *testing.T, dir, nick string, port, peerPort int, tweak func(*la
 	}
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	tcp, err := lan.ListenTCP(netip.MustParseAddr("127.0.0.1"), port)
@@ -67,6 +69,7 @@ func freePort(t *testing.T) int {
 	for range 20 {
 		u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
+			wine.SkipUnsupported(t, err)
 			t.Fatal(err)
 		}
 		port := u.LocalAddr().(*net.UDPAddr).Port

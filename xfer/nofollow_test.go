@@ -17,7 +17,7 @@ func symlinkOrSkip(t *testing.T, target, link string) {
 		t.Skipf("cannot make a symlink here, so the refusal cannot be shown: %v", err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		t.Skipf("this system made %s a copy or a plain file, not a symlink (%v)", link, err)
+		t.Skipf("this system did not make %s a symlink that Lstat sees as one (%v)", link, err)
 	}
 }
 

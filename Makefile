@@ -106,6 +106,7 @@ dist-windows: windows
 	rm -rf .dist-windows
 	@echo "FeiGo-windows-amd64.zip: unzip anywhere and run FeiGo\\FeiGo.exe"
 
-# The packages' tests, compiled for Windows, under Wine 8 in a throw-away prefix, no display.
+# The packages' tests, compiled for Windows, under Wine 8 in a throw-away prefix, no display;
+# and FeiGo.exe's command line (help, doctor) when `make windows` has built it.
 test-windows: windows-deps
-	timeout 30m $(GO) run ./.ci/wine -timeout 25m
+	timeout 30m $(GO) run ./.ci/wine -timeout 25m $$([ -f FeiGo.exe ] && echo -app FeiGo.exe)

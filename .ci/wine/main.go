@@ -25,13 +25,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 )
 
 // The packages whose tests can run on Windows without cgo (the GUI's app package needs it).
-var defaultPkgs = "./ipmsg ./peers ./history ./xfer ./room ./lan ./node ./control ./cli ./trust ./profile ./legacygroup ./internal/oserr ./ui"
+var defaultPkgs = "./ipmsg ./peers ./history ./xfer ./room ./lan ./node ./control ./cli ./trust ./profile ./legacygroup ./internal/oserr ./internal/wine ./ui"
 
 const shim = `package %s
 
@@ -44,6 +45,10 @@ var wineDeleteatFallback bool
 
 func init() { wineDeleteatFallback = true }
 `
+
+// winPath is a Windows path in a skip reason (each test's temporary folder differs), so that
+// one reason given by many tests is counted once.
+var winPath = regexp.MustCompile(`[A-Z]:\\[^ :]*`)
 
 type result struct {
 	pkg                        string
@@ -59,16 +64,17 @@ func main() {
 	total := flag.Duration("timeout", 20*time.Minute, "limit for everything")
 	perPkg := flag.Duration("pkg-timeout", 6*time.Minute, "limit for one package's tests")
 	wine := flag.String("wine", "/usr/lib/wine/wine64", "the wine64 loader")
+	app := flag.String("app", "", "FeiGo.exe to start too (its help and its network doctor)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *total)
 	defer cancel()
-	if err := run(ctx, strings.Fields(*pkgs), *wine, *perPkg); err != nil {
+	if err := run(ctx, strings.Fields(*pkgs), *wine, *app, *perPkg); err != nil {
 		fmt.Fprintln(os.Stderr, "test-windows:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, pkgs []string, wine string, perPkg time.Duration) error {
+func run(ctx context.Context, pkgs []string, wine, app string, perPkg time.Duration) error {
 	tmp, err := os.MkdirTemp("", "feigo-wine-")
 	if err != nil {
 		return err
@@ -105,6 +111,9 @@ func run(ctx context.Context, pkgs []string, wine string, perPkg time.Duration) 
 			continue
 		}
 		results = append(results, testPkg(ctx, p, tmp, wine, env, perPkg))
+	}
+	if app != "" {
+		results = append(results, smokeApp(ctx, app, wine, env))
 	}
 	return report(os.Stdout, results, time.Since(t0))
 }
@@ -230,6 +239,37 @@ func testPkg(ctx context.Context, pkg, tmp, wine string, env []string, limit tim
 	return r
 }
 
+// smokeApp starts the cross-compiled app's command line under Wine: `help` must print the
+// usage, and `doctor` must name Windows Defender Firewall (the window itself is not opened).
+func smokeApp(ctx context.Context, app, wine string, env []string) (r result) {
+	r = result{pkg: "FeiGo.exe", reasons: map[string]int{}}
+	t0 := time.Now()
+	defer func() { r.took = time.Since(t0) }()
+	exe, err := filepath.Abs(app)
+	if err != nil {
+		r.broken = err.Error()
+		return r
+	}
+	for _, c := range []struct{ arg, want string }{
+		{"help", "Usage: feigo COMMAND"},
+		{"doctor", "Windows Defender Firewall"},
+	} {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		cmd := exec.CommandContext(cctx, wine, exe, c.arg)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		cancel()
+		r.ran++
+		if err != nil || !strings.Contains(string(out), c.want) {
+			r.failed++
+			r.failures = append(r.failures, fmt.Sprintf("%s: %v, want %q in:\n%s", c.arg, err, c.want, out))
+			continue
+		}
+		r.passed++
+	}
+	return r
+}
+
 // skipReason is the message a skipped test gave (the t.Skip line, without its file:line).
 func skipReason(lines []string) string {
 	for _, l := range lines {
@@ -240,7 +280,7 @@ func skipReason(lines []string) string {
 		if i := strings.Index(l, ": "); i > 0 && strings.Contains(l[:i], ".go:") {
 			l = l[i+2:]
 		}
-		return l
+		return winPath.ReplaceAllString(l, "<path>")
 	}
 	return "(no reason given)"
 }
@@ -276,7 +316,7 @@ func report(w io.Writer, rs []result, took time.Duration) error {
 	}
 	for _, r := range rs {
 		for _, f := range r.failures {
-			fmt.Fprintf(w, "\nFAIL %s.%s\n", strings.TrimPrefix(r.pkg, "./"), f)
+			fmt.Fprintf(w, "\nFAIL %s %s\n", strings.TrimPrefix(r.pkg, "./"), f)
 		}
 		if r.broken != "" {
 			fmt.Fprintf(w, "\nBROKEN %s: %s\n", r.pkg, r.broken)

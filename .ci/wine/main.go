@@ -82,7 +82,7 @@ func run(ctx context.Context, pkgs []string, wine, app string, perPkg time.Durat
 	defer os.RemoveAll(tmp)
 	prefix := filepath.Join(tmp, "prefix")
 	env := append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
-	env = slicesDelete(env, "DISPLAY=", "WAYLAND_DISPLAY=")
+	env = withoutVars(env, "DISPLAY=", "WAYLAND_DISPLAY=")
 	defer func() { // the prefix's wineserver outlives its programs for a few seconds
 		k := exec.Command(filepath.Join(filepath.Dir(wine), "wineserver"), "-k")
 		k.Env = env
@@ -125,7 +125,8 @@ func wineVersion(wine string, env []string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func slicesDelete(env []string, prefixes ...string) []string {
+// withoutVars is env without the variables that start with one of prefixes.
+func withoutVars(env []string, prefixes ...string) []string {
 	var out []string
 	for _, e := range env {
 		keep := true

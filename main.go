@@ -30,5 +30,6 @@ func main() {
 	if prof != "" { // the command's own --profile, if it has one, still wins
 		os.Setenv(profile.EnvVar, prof)
 	}
+	attachConsole()
 	os.Exit(cli.Main(args, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
 }

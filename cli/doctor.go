@@ -8,14 +8,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"feigo/control"
+	"feigo/internal/oserr"
 	"feigo/lan"
 	"feigo/peers"
 	"feigo/profile"
@@ -75,13 +73,8 @@ func runDoctor(env Env, args []string) int {
 		}
 	}
 	fmt.Fprintln(out, "Firewall:")
-	if rules := firewallDrops(port); len(rules) > 0 {
-		for _, r := range rules {
-			fmt.Fprintf(out, "  the firewall drops FeiGo's port: %s\n", printable(r))
-		}
-		fmt.Fprintln(out, "  colleagues cannot see or reach this machine until port 2425 (UDP and TCP) is let in")
-	} else {
-		fmt.Fprintln(out, "  no rule found that drops port 2425 (nftables and iptables looked at, where present)")
+	for _, l := range firewallReport(port) {
+		fmt.Fprintf(out, "  %s\n", l)
 	}
 	if self != nil {
 		fmt.Fprintf(out, "Colleagues (%d):\n", len(listed))
@@ -154,14 +147,14 @@ func portFree(proto string, port int) bool {
 	if proto == "udp" {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{Port: port})
 		if err != nil {
-			return !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EACCES)
+			return !oserr.AddrInUse(err) && !oserr.AccessDenied(err)
 		}
 		c.Close()
 		return true
 	}
 	ln, err := net.Listen("tcp4", fmt.Sprintf(":%d", port))
 	if err != nil {
-		return !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EACCES)
+		return !oserr.AddrInUse(err) && !oserr.AccessDenied(err)
 	}
 	ln.Close()
 	return true
@@ -215,24 +208,6 @@ func parseSocketTable(r io.Reader, port int) []string {
 		out = append(out, fields[9])
 	}
 	return out
-}
-
-// firewallDrops returns the firewall rules that drop or reject FeiGo's port: from nftables'
-// ruleset and iptables' rules, where those tools are present and readable.
-func firewallDrops(port int) []string {
-	var text strings.Builder
-	for _, cmd := range [][]string{{"nft", "list", "ruleset"}, {"iptables", "-S"}} {
-		if _, err := exec.LookPath(cmd[0]); err != nil {
-			continue
-		}
-		c := exec.Command(cmd[0], cmd[1:]...)
-		c.WaitDelay = 2 * time.Second
-		if out, err := c.Output(); err == nil {
-			text.Write(out)
-			text.WriteByte('\n')
-		}
-	}
-	return dropRules(text.String(), port)
 }
 
 // dropRules picks the lines of a firewall listing that drop or reject traffic to port, and an

@@ -13,6 +13,7 @@ import (
 	"feigo/control"
 	"feigo/event"
 	"feigo/history"
+	"feigo/internal/wine"
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
@@ -102,6 +103,7 @@ func serveHostile(t *testing.T) string {
 	}
 	ln, err := control.Listen(p.SocketPath())
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

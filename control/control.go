@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"feigo/history"
+	"feigo/internal/oserr"
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
@@ -269,14 +270,8 @@ func Listen(path string) (net.Listener, error) {
 			return nil, fmt.Errorf("removing the stale control socket: %w", err)
 		}
 	}
-	old := syscall.Umask(0o177)
-	ln, err := net.Listen("unix", path)
-	syscall.Umask(old)
+	ln, err := listenOwnerOnly(path)
 	if err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	return ln, nil
@@ -651,6 +646,13 @@ func callTimeout(cmd string) time.Duration {
 // dialTimeout bounds connecting to the socket.
 const dialTimeout = 2 * time.Second
 
+// noSocket reports whether nothing is at path: how a dial failed does not say it on every
+// system (Windows' AF_UNIX reports a missing socket file in its own words).
+func noSocket(path string) bool {
+	_, err := os.Lstat(path)
+	return errors.Is(err, os.ErrNotExist)
+}
+
 // Call sends req to the node listening at path and returns its answer. A Response with OK
 // false is returned as it is, not as an error; errors are for failing to ask at all. The
 // wait for the answer is bounded per command (15 s for status, 5 min for a send).
@@ -668,7 +670,7 @@ func CallContext(ctx context.Context, path string, req Request) (Response, error
 	c, err := d.DialContext(dctx, "unix", path)
 	dcancel()
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+		if errors.Is(err, os.ErrNotExist) || oserr.ConnRefused(err) || errors.Is(err, syscall.ENOENT) || noSocket(path) {
 			return Response{}, fmt.Errorf("%w (no socket at %s): start one with `feigo serve` or the FeiGo app", ErrNotRunning, path)
 		}
 		return Response{}, fmt.Errorf("connecting to %s: %w", path, err)

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package e2e runs the real feigo binary on the hosts of a LAN lab (internal/lab).
 package e2e
 

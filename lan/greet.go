@@ -5,9 +5,9 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
-	"syscall"
 	"time"
 
+	"feigo/internal/oserr"
 	"feigo/ipmsg"
 )
 
@@ -69,7 +69,7 @@ func (n *Node) Greet(ctx context.Context, addr netip.AddrPort, timeout time.Dura
 		case err == nil:
 			g.TCP, g.TCPRTT = "open", time.Since(t0)
 			c.Close()
-		case errors.Is(err, syscall.ECONNREFUSED):
+		case oserr.ConnRefused(err):
 			g.TCP = "refused"
 		default: // a timeout, no route, nobody answering ARP
 			g.TCP = "no answer"

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"feigo/internal/wine"
 	"feigo/ipmsg"
 	"feigo/peers"
 )
@@ -135,6 +136,7 @@ func rawPeerAt(t *testing.T, ip string) *rawPeer {
 	t.Helper()
 	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })

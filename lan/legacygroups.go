@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"feigo/ipmsg"
@@ -339,9 +338,7 @@ func (g *LegacyGroups) multicast(p ipmsg.Packet) int {
 	}
 	sent := 0
 	for _, idx := range g.ifaces {
-		if err := g.setsockopt(func(fd int) error {
-			return syscall.SetsockoptIPMreqn(fd, syscall.IPPROTO_IP, syscall.IP_MULTICAST_IF, &syscall.IPMreqn{Ifindex: int32(idx)})
-		}); err != nil {
+		if err := g.setsockopt(func(fd uintptr) error { return setMulticastIf(fd, idx) }); err != nil {
 			continue
 		}
 		g.n.send(to, b)
@@ -369,10 +366,7 @@ func (g *LegacyGroups) joinMulticast() {
 		if !hasIPv4(ifc) {
 			continue
 		}
-		mreq := &syscall.IPMreqn{Multiaddr: feiqGroup.As4(), Ifindex: int32(ifc.Index)}
-		if err := g.setsockopt(func(fd int) error {
-			return syscall.SetsockoptIPMreqn(fd, syscall.IPPROTO_IP, syscall.IP_ADD_MEMBERSHIP, mreq)
-		}); err != nil {
+		if err := g.setsockopt(func(fd uintptr) error { return joinGroup(fd, feiqGroup.As4(), ifc.Index) }); err != nil {
 			g.n.log.Warn("FeiQ rooms: joining the multicast group", "interface", ifc.Name, "err", err)
 			continue
 		}
@@ -384,13 +378,13 @@ func (g *LegacyGroups) joinMulticast() {
 	g.n.log.Info("FeiQ rooms: multicast group joined", "group", ipmsg.FeiQRoomGroup, "interfaces", len(joined))
 }
 
-func (g *LegacyGroups) setsockopt(f func(fd int) error) error {
+func (g *LegacyGroups) setsockopt(f func(fd uintptr) error) error {
 	rc, err := g.n.conn.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = f(int(fd)) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { serr = f(fd) }); err != nil {
 		return err
 	}
 	return serr

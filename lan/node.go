@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"feigo/event"
+	"feigo/internal/oserr"
 	"feigo/ipmsg"
 	"feigo/legacygroup"
 	"feigo/peers"
@@ -464,7 +465,7 @@ func Listen(port int) (*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1)
+			serr = setBroadcast(fd)
 		})
 		if err != nil {
 			return err
@@ -473,10 +474,10 @@ func Listen(port int) (*net.UDPConn, error) {
 	}}
 	pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", port))
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if oserr.AddrInUse(err) {
 			return nil, fmt.Errorf("UDP port %d is in use — is another IP Messenger, FeiQ, iptux or FeiGo running? (%w)", port, ErrPortInUse)
 		}
-		if errors.Is(err, syscall.EACCES) {
+		if oserr.AccessDenied(err) {
 			return nil, fmt.Errorf("UDP port %d: permission denied: %w", port, err)
 		}
 		return nil, fmt.Errorf("binding UDP port %d: %w", port, err)
@@ -884,7 +885,7 @@ func ListenTCP(addr netip.Addr, port int) (*net.TCPListener, error) {
 	ap := netip.AddrPortFrom(addr, uint16(port))
 	ln, err := net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(ap))
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if oserr.AddrInUse(err) {
 			return nil, fmt.Errorf("TCP port %d (file transfers) is in use — is another IP Messenger, FeiQ, iptux or FeiGo running? (%w)", port, ErrPortInUse)
 		}
 		return nil, fmt.Errorf("binding TCP port %d: %w", port, err)

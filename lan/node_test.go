@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"feigo/event"
+	"feigo/internal/wine"
 	"feigo/ipmsg"
 	"feigo/peers"
 	"feigo/xfer"
@@ -40,6 +41,7 @@ func loopbackConn(t *testing.T) *net.UDPConn {
 	for range 50 {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
+			wine.SkipUnsupported(t, err)
 			t.Fatal(err)
 		}
 		tl, err := ListenTCP(netip.MustParseAddr("127.0.0.1"), int(addrOf(c).Port()))

@@ -55,6 +55,7 @@ func TestAttackHistoryRenamedToFirstKeyClaimingTheID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { old.Close() }) // also when the test stops early (closing twice is harmless)
 	t0 := time.Now().Add(-time.Hour)
 	bobAt := fmt.Sprintf("127.0.0.1:%d", freePort(t)) // where Alice last saw Bob; Mallory is elsewhere
 	for _, r := range []history.Record{

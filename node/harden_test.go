@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"feigo/history"
+	"feigo/internal/wine"
 	"feigo/ipmsg"
 )
 
@@ -39,6 +40,7 @@ func TestStrangerFloodDoesNotStallReadLoop(t *testing.T) {
 
 	rob, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	defer rob.Close()
@@ -71,6 +73,7 @@ func TestStrangerFloodDoesNotStallReadLoop(t *testing.T) {
 	for s := range 20 {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 2, byte(1+s))})
 		if err != nil {
+			wine.SkipUnsupported(t, err)
 			t.Fatal(err)
 		}
 		defer c.Close()

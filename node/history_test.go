@@ -18,6 +18,7 @@ import (
 	"feigo/control"
 	"feigo/event"
 	"feigo/history"
+	"feigo/internal/wine"
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/node"
@@ -46,6 +47,7 @@ func freePort(t *testing.T) int {
 	for range 20 {
 		u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
+			wine.SkipUnsupported(t, err)
 			t.Fatal(err)
 		}
 		port := u.LocalAddr().(*net.UDPAddr).Port
@@ -69,6 +71,7 @@ func startLoop(t *testing.T, dir, nick string, port, peerPort int, tweak func(*l
 	}
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	tcp, err := lan.ListenTCP(netip.MustParseAddr("127.0.0.1"), port)
@@ -280,6 +283,7 @@ func TestMessageBeforeAnnouncementBelongsToKnownColleague(t *testing.T) {
 	}
 	raw, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: pb})
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	defer raw.Close()
@@ -338,6 +342,7 @@ func TestEmptyJSONListsAreArrays(t *testing.T) {
 func TestReadLoopNeverWaitsForTheHistory(t *testing.T) {
 	raw, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	defer raw.Close()

@@ -428,10 +428,15 @@ func remembered(hist *history.Store, log *slog.Logger) []netip.AddrPort {
 
 // LANConfig turns a profile's settings into a node configuration.
 func LANConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
+	return lanConfig(p, st, systemCodePage)
+}
+
+// lanConfig is LANConfig on a system whose ANSI code page acp tells (see defaultLegacy).
+func lanConfig(p *profile.Profile, st profile.Settings, acp func() uint32) (lan.Config, error) {
 	login, host := profile.DefaultNames()
 	cfg := lan.Config{
 		ID: p.ID, Nick: st.Nick, Group: st.Group, User: login, Host: host,
-		Port: st.Port, Extra: st.Broadcast, Legacy: ipmsg.GBK,
+		Port: st.Port, Extra: st.Broadcast, Legacy: defaultLegacy(acp),
 		StateDir: p.Dir, DownloadDir: st.DownloadDir,
 	}
 	if cfg.DownloadDir == "" {

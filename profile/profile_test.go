@@ -13,10 +13,6 @@ func TestOpenKeepsIDAndSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(dir)
-	if err != nil || fi.Mode().Perm() != 0o700 {
-		t.Fatalf("profile dir mode %v, %v", fi.Mode(), err)
-	}
 	again, err := Open(dir)
 	if err != nil || again.ID != p.ID || len(p.ID) != 36 {
 		t.Fatalf("ID %q then %q (%v)", p.ID, again.ID, err)
@@ -32,9 +28,8 @@ func TestOpenKeepsIDAndSettings(t *testing.T) {
 	if err != nil || got.Nick != want.Nick || got.Port != 2426 || got.Broadcast[0] != "10.1.2.255" || got.LegacyEncoding != "cp932" {
 		t.Fatalf("Load = %+v, %v", got, err)
 	}
-	if fi, _ := os.Stat(filepath.Join(dir, "settings.json")); fi.Mode().Perm() != 0o600 {
-		t.Fatalf("settings mode %v", fi.Mode())
-	}
+	checkOwnerOnly(t, dir, true)
+	checkOwnerOnly(t, filepath.Join(dir, "settings.json"), false)
 }
 
 func TestDamagedFilesAreReported(t *testing.T) {

@@ -646,7 +646,7 @@ func TestDroppedFiles(t *testing.T) {
 	// Dropped anywhere but a row: to the conversation in front.
 	u.dropped(fyne.NewPos(600, 300), files)
 	u.settle()
-	if len(core.files) != 1 || strings.Join(core.files[0], ",") != "/home/me/a.txt,/home/me/dir" || core.fileTo[0][0] != bobAddr {
+	if len(core.files) != 1 || strings.Join(core.files[0], ",") != filepath.FromSlash("/home/me/a.txt,/home/me/dir") || core.fileTo[0][0] != bobAddr {
 		t.Fatalf("files %v to %v", core.files, core.fileTo)
 	}
 	// Dropped on Carol's row: to Carol; on the group's row: to everyone in it.

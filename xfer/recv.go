@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"feigo/event"
+	"feigo/internal/oserr"
 	"feigo/ipmsg"
 	"fmt"
 	"hash"
@@ -20,7 +21,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -52,7 +52,7 @@ func isRetryable(err error) bool {
 
 // writeErr explains a failed write to the download folder.
 func writeErr(name string, err error) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+	if oserr.DiskFull(err) {
 		return fmt.Errorf("writing %s: %w (%v); the partial file is kept, free some space and accept again to resume", name, ErrDiskFull, err)
 	}
 	return fmt.Errorf("writing %s: %w", name, err)
@@ -595,7 +595,7 @@ func (e *Engine) openFetch(ctx context.Context, x *xfer, t Transfer, mode ipmsg.
 	c, err = e.m.DialFiles(dctx, addr, t.SenderKey, req)
 	cancel()
 	if err != nil {
-		if errors.Is(err, syscall.ECONNREFUSED) {
+		if oserr.ConnRefused(err) {
 			err = fmt.Errorf("%w (%w)", errUnreachable, err)
 		}
 		return nil, nil, retryable{fmt.Errorf("connecting to %s: %w", addr, err)}

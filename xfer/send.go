@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -662,15 +661,6 @@ type FileStamp struct {
 	ModNs int64  `json:"mod_ns,omitempty"`
 }
 
-// stampOf is fi's stamp; zero where the system says nothing of inodes.
-func stampOf(fi fs.FileInfo) FileStamp {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return FileStamp{}
-	}
-	return FileStamp{Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: fi.Size(), ModNs: fi.ModTime().UnixNano()}
-}
-
 // checkStamp reports whether fi is still what the stamp describes (an offer kept by a FeiGo
 // that made no stamps is checked for its size only).
 func checkStamp(want FileStamp, fi fs.FileInfo, size int64, dir bool) error {
@@ -782,14 +772,17 @@ func readVerdict(c net.Conn) error {
 // place is not followed, a FIFO does not block, and another file, or this one changed, is
 // refused.
 func openOffered(tf TransferFile) (*os.File, error) {
-	f, err := os.OpenFile(tf.Path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(tf.Path, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
+		if isLink(err) {
 			return nil, fmt.Errorf("%w: it is a symlink now", errNotOffered)
 		}
 		return nil, err
 	}
 	fi, err := f.Stat()
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		err = fmt.Errorf("%w: it is a symlink now", errNotOffered) // opened as itself (Windows)
+	}
 	if err == nil && !fi.Mode().IsRegular() {
 		err = fmt.Errorf("%w: no longer a regular file", errNotOffered)
 	}
@@ -942,9 +935,9 @@ func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, verdict,
 // sendDirFile writes one file record of a folder stream, followed by the file's SHA-256
 // when sum is set.
 func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs ipmsg.Charset, sum, iptux bool, buf []byte, progress func(int64)) error {
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := root.OpenFile(name, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
+		if errors.Is(err, fs.ErrNotExist) || isLink(err) {
 			return nil // vanished since the listing
 		}
 		return err

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -318,11 +317,14 @@ func readStored(p string, de fs.DirEntry) (storedTransfer, error) {
 	if !de.Type().IsRegular() {
 		return st, errors.New("not a regular file")
 	}
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
 		return st, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return st, errors.New("not a regular file") // a link opened as itself (Windows)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxStoredTransfer+1))
 	if err != nil {
 		return st, err

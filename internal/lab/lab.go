@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package lab builds a LAN on one machine for FeiGo's network tests: hosts are network
 // namespaces joined by a bridge that lives in a namespace of its own, so no packet reaches
 // the machine's real interfaces. Random UDP loss can be injected at the bridge. It needs

@@ -118,6 +118,7 @@ type stats struct {
 	channelsDialled                                atomic.Uint64 // channels to peers opened (tests)
 	proofsDialled, helloProofs                     atomic.Uint64
 	datagramsSent                                  atomic.Uint64
+	learnRefused, learntGreeted, exchanges         atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -146,6 +147,13 @@ type Stats struct {
 	HelloProofs   uint64 `json:"hello_proofs"`
 	// DatagramsSent counts the UDP datagrams the node sent (every kind).
 	DatagramsSent uint64 `json:"datagrams_sent"`
+	// Exchanges counts the peer exchanges this node asked for that were answered (reach.go);
+	// LearntGreeted the addresses learnt from them that it greeted; LearnRefused the
+	// addresses in lists it would not greet (outside the ranges, its own subnets, over the
+	// list's length).
+	Exchanges     uint64 `json:"exchanges,omitempty"`
+	LearntGreeted uint64 `json:"learnt_greeted,omitempty"`
+	LearnRefused  uint64 `json:"learn_refused,omitempty"`
 }
 
 // Limits on messages from strangers: senders not in the peer table. Each one costs a
@@ -273,5 +281,7 @@ func (n *Node) Stats() Stats {
 		LegacyRefused:       n.stats.legacyRefused.Load(),
 		PeerMessagesDropped: n.stats.peerMessagesDropped.Load(),
 		ProofsDialled:       n.stats.proofsDialled.Load(), HelloProofs: n.stats.helloProofs.Load(),
-		DatagramsSent: n.stats.datagramsSent.Load()}
+		DatagramsSent: n.stats.datagramsSent.Load(),
+		Exchanges:     n.stats.exchanges.Load(), LearntGreeted: n.stats.learntGreeted.Load(),
+		LearnRefused: n.stats.learnRefused.Load()}
 }

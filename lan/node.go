@@ -80,6 +80,12 @@ type Config struct {
 	// roamed) gets a unicast BR_ENTRY, so a restart finds them with no configuration.
 	// At most MaxRemembered are greeted, RememberedEvery apart.
 	Remembered []netip.AddrPort
+	// NoExchange turns off peer exchanges (reach.go): the node neither asks its colleagues
+	// on other subnets whom they list nor tells them whom it lists.
+	NoExchange bool
+	// ReachRanges are address ranges, besides the private and link-local ones, from which
+	// addresses learnt in peer exchanges may be greeted (an office on public addresses).
+	ReachRanges []netip.Prefix
 	// Legacy is the code page of clients that do not say theirs (GBK unless set).
 	Legacy ipmsg.Charset
 	// Conn, when set, is used instead of binding Port (tests).
@@ -257,6 +263,10 @@ type Node struct {
 	stats          stats
 
 	groups *LegacyGroups // nil unless Config.LegacyGroups
+
+	far           reach              // peer exchanges, learnt and remembered colleagues (reach.go)
+	learnLimit    *limiter[struct{}] // greetings of learnt addresses, all together
+	exchangeLimit *limiter[string]   // lists taken from each colleague
 }
 
 // startSend registers a send in flight, or reports that the node is stopping.
@@ -325,6 +335,9 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		peerBytes:      newLimiter[string](PeerBytes, time.Second/PeerByteRate),
 		replyBudget:    newLimiter[netip.Addr](ReplyAllowance, time.Second/ReplyRefill),
 		controlLimit:   newLimiter[netip.Addr](ControlBurst, ControlEvery),
+		far:            newReach(),
+		learnLimit:     newLimiter[struct{}](learnBurst, learnEvery),
+		exchangeLimit:  newLimiter[string](exchangeAskBurst, exchangeAskEvery),
 		self: ipmsg.Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
 			User: headerName(cfg.User), Host: headerName(cfg.Host),
@@ -361,6 +374,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	}
 	locals := localAddrs()
 	n.locals.Store(&locals)
+	n.loadReach()
 	return n, nil
 }
 
@@ -517,6 +531,9 @@ func (n *Node) Run(ctx context.Context) error {
 
 	cancelSub := n.table.Subscribe(func(e peers.Event) {
 		p := e.Peer
+		if e.Change == peers.Joined {
+			n.far.joined()
+		}
 		n.emit(Event{Type: peerEvent[e.Change], Peer: &p})
 	})
 	defer cancelSub()
@@ -559,6 +576,8 @@ func (n *Node) Run(ctx context.Context) error {
 		loops.Go(func() { n.groups.run(ctx) })
 	}
 
+	loops.Go(func() { n.runReach(ctx) })
+	loops.Go(func() { n.runLearnt(ctx) })
 	n.announce(ipmsg.BrEntry, nil)
 	loops.Go(func() { n.greetRemembered(ctx) })
 	var err error

@@ -276,12 +276,16 @@ const (
 	RememberedEvery = 20 * time.Millisecond
 )
 
-// greetRemembered greets, once at start, the remembered addresses the broadcasts do not reach.
+// greetRemembered greets, once at start, the remembered addresses the broadcasts do not reach:
+// the colleagues on other subnets last listed (reachFile), then Config.Remembered.
 func (n *Node) greetRemembered(ctx context.Context) {
 	targets, covered := n.announceTargets()
 	seen := map[netip.AddrPort]bool{}
 	greeted := 0
-	for _, a := range n.cfg.Remembered {
+	n.far.mu.Lock()
+	all := append(slices.Clone(n.far.loaded), n.cfg.Remembered...) // the colleagues on other subnets first
+	n.far.mu.Unlock()
+	for _, a := range all {
 		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 		if greeted >= MaxRemembered || !a.Addr().Is4() || a.Port() == 0 || seen[a] || n.reached(a, targets, covered) {
 			continue

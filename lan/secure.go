@@ -986,6 +986,8 @@ func (n *Node) onChannel(p ipmsg.Packet, key ed25519.PublicKey) ipmsg.Packet {
 	switch p.Cmd.Mode() {
 	case CmdRoom:
 		return n.onRoom(p, peer)
+	case CmdPeers:
+		return n.onPeers(p, peer)
 	case ipmsg.SendMsg:
 		// Remembered by the sender's key, apart from datagrams, which anyone can forge.
 		dk := dedupKey{user: "key:" + peer.Fingerprint, no: p.No, mode: ipmsg.SendMsg}

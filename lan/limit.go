@@ -119,6 +119,7 @@ type stats struct {
 	proofsDialled, helloProofs                     atomic.Uint64
 	datagramsSent                                  atomic.Uint64
 	learnRefused, learntGreeted, exchanges         atomic.Uint64
+	listsRefused                                   atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -154,6 +155,8 @@ type Stats struct {
 	Exchanges     uint64 `json:"exchanges,omitempty"`
 	LearntGreeted uint64 `json:"learnt_greeted,omitempty"`
 	LearnRefused  uint64 `json:"learn_refused,omitempty"`
+	// ListsRefused counts IP Messenger host-list pages ignored: not asked for, or malformed.
+	ListsRefused uint64 `json:"lists_refused,omitempty"`
 }
 
 // Limits on messages from strangers: senders not in the peer table. Each one costs a
@@ -283,5 +286,5 @@ func (n *Node) Stats() Stats {
 		ProofsDialled:       n.stats.proofsDialled.Load(), HelloProofs: n.stats.helloProofs.Load(),
 		DatagramsSent: n.stats.datagramsSent.Load(),
 		Exchanges:     n.stats.exchanges.Load(), LearntGreeted: n.stats.learntGreeted.Load(),
-		LearnRefused: n.stats.learnRefused.Load()}
+		LearnRefused: n.stats.learnRefused.Load(), ListsRefused: n.stats.listsRefused.Load()}
 }

@@ -86,6 +86,9 @@ type Config struct {
 	// ReachRanges are address ranges, besides the private and link-local ones, from which
 	// addresses learnt in peer exchanges may be greeted (an office on public addresses).
 	ReachRanges []netip.Prefix
+	// NoHostList turns off answering IP Messenger's host-list requests (hostlist.go): by
+	// default FeiGo serves its list, as an IP Messenger that allows it does.
+	NoHostList bool
 	// Legacy is the code page of clients that do not say theirs (GBK unless set).
 	Legacy ipmsg.Charset
 	// Conn, when set, is used instead of binding Port (tests).
@@ -267,6 +270,9 @@ type Node struct {
 	far           reach              // peer exchanges, learnt and remembered colleagues (reach.go)
 	learnLimit    *limiter[struct{}] // greetings of learnt addresses, all together
 	exchangeLimit *limiter[string]   // lists taken from each colleague
+	lists         hostLists          // IP Messenger host lists asked for (hostlist.go)
+	listBytes     *limiter[netip.Addr]
+	listAll       *limiter[struct{}]
 }
 
 // startSend registers a send in flight, or reports that the node is stopping.
@@ -338,6 +344,8 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		far:            newReach(),
 		learnLimit:     newLimiter[struct{}](learnBurst, learnEvery),
 		exchangeLimit:  newLimiter[string](exchangeAskBurst, exchangeAskEvery),
+		listBytes:      newLimiter[netip.Addr](listBytesBurst, listBytesEvery/listBytesBurst),
+		listAll:        newLimiter[struct{}](listAllBurst, listBytesEvery/listAllBurst),
 		self: ipmsg.Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
 			User: headerName(cfg.User), Host: headerName(cfg.Host),
@@ -656,6 +664,9 @@ func (n *Node) housekeeping(ctx context.Context) {
 		if slices.Contains(reannounceAt, seconds) {
 			n.announce(ipmsg.BrEntry, nil)
 		}
+		if seconds == askListsAt {
+			n.askLists()
+		}
 		n.checkLiveness()
 		n.proveAgain()
 		n.refreshIfPending()
@@ -854,6 +865,8 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 		n.onSendMsg(p, from, len(b))
 	case ipmsg.RecvMsg:
 		n.onRecvMsg(p, from)
+	case ipmsg.BrIsGetList, ipmsg.BrIsGetList2, ipmsg.OkGetList, ipmsg.GetList, ipmsg.AnsList:
+		n.onHostList(p, from)
 	default:
 		n.onRequest(p, from, nil, udp)
 	}

@@ -254,6 +254,7 @@ func (n *Node) Refresh() {
 	n.refreshedAt, n.refreshPending = now, false
 	n.refreshMu.Unlock()
 	n.announce(ipmsg.BrEntry, n.table.Snapshot())
+	n.askLists()
 }
 
 // refreshEvery is the least time between two refreshes.

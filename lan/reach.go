@@ -170,23 +170,36 @@ func (n *Node) learn(body []byte, from netip.AddrPort) {
 		if err != nil {
 			continue
 		}
-		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-		if a == from {
-			continue
-		}
-		if !n.learnable(a, targets, covered) {
-			n.stats.learnRefused.Add(1)
-			continue
-		}
-		if _, listed := n.table.ByAddr(a); listed {
-			continue
-		}
-		if n.far.enqueue(a, now) {
+		if n.learnAddr(a, from, targets, covered, now) {
 			queued++
 		}
 	}
 	if queued > 0 {
-		n.log.Debug("colleagues learnt from a peer exchange", "from", from, "count", queued)
+		n.log.Debug("colleagues learnt", "from", from, "count", queued)
+	}
+	n.wakeLearnt(queued)
+}
+
+// learnAddr queues the greeting of an address a list from from names, if it may be greeted
+// and is not listed, and reports whether it did.
+func (n *Node) learnAddr(a, from netip.AddrPort, targets []netip.AddrPort, covered []netip.Prefix, now time.Time) bool {
+	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	if a == from {
+		return false
+	}
+	if !n.learnable(a, targets, covered) {
+		n.stats.learnRefused.Add(1)
+		return false
+	}
+	if _, listed := n.table.ByAddr(a); listed {
+		return false
+	}
+	return n.far.enqueue(a, now)
+}
+
+// wakeLearnt tells runLearnt that queued greetings were added.
+func (n *Node) wakeLearnt(queued int) {
+	if queued > 0 {
 		select {
 		case n.far.wake <- struct{}{}:
 		default:

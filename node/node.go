@@ -395,6 +395,14 @@ func LANConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 	if err := st.CheckPolicy(); err != nil {
 		return cfg, err
 	}
+	cfg.NoHostList, cfg.NoExchange = st.NoHostList, st.NoPeerExchange
+	for _, r := range st.ReachRanges {
+		pf, err := netip.ParsePrefix(r)
+		if err != nil || !pf.Addr().Is4() {
+			return cfg, fmt.Errorf("reach range %q: want an IPv4 range like 203.0.113.0/24", r)
+		}
+		cfg.ReachRanges = append(cfg.ReachRanges, pf.Masked())
+	}
 	cfg.PlaintextFallback, cfg.RefuseLegacy = lanPolicy(st)
 	if st.LegacyEncoding != "" {
 		cs, err := ipmsg.ParseCharset(st.LegacyEncoding)

@@ -37,6 +37,7 @@ func runServe(env Env, args []string) int {
 	verbose := fs.Bool("v", false, "log every packet decision (debug)")
 	noHostList := fs.Bool("no-host-list", false, "do not serve the list of colleagues to IP Messenger clients that ask for it (BR_ISGETLIST2); the profile setting no_host_list does the same")
 	noExchange := fs.Bool("no-peer-exchange", false, "do not trade lists of colleagues with FeiGo colleagues on other subnets")
+	virtual := fs.Bool("virtual-interfaces", false, "announce on virtual interfaces too (containers, virtual machines, VPN tunnels: docker0, veth…, tun…), left out by default")
 	noKey := fs.Bool("no-key", false, "run without an identity key, as FeiGo did before keys: nothing is encrypted and colleagues see this node as unencrypted (for benchmarks)")
 	if code, done := parse(env, fs, args); done {
 		return code
@@ -78,6 +79,7 @@ func runServe(env Env, args []string) int {
 	}
 	st.NoHostList = st.NoHostList || *noHostList
 	st.NoPeerExchange = st.NoPeerExchange || *noExchange
+	st.VirtualInterfaces = st.VirtualInterfaces || *virtual
 	cfg, err := node.LANConfig(p, st)
 	if err != nil {
 		return fail(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -128,5 +129,56 @@ func BenchmarkLabThreeSubnets(b *testing.B) {
 			}
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/all-see-all")
 		})
+	}
+}
+
+// A running node's address changes (added on its interface, the old one removed): the others
+// see it at the new address, as the same colleague (same ID, never offline), within seconds.
+func TestLabAddressChangeSeen(t *testing.T) {
+	l := lab.New(t, 3)
+	var ns []*node
+	for i, h := range l.Hosts {
+		ns = append(ns, serve(t, h, fmt.Sprint("n", i+1), "G"))
+	}
+	for _, n := range ns {
+		n.waitPeers(t, 2, 20*time.Second)
+	}
+	before := ns[0].peers(t)
+	moved := l.Hosts[1]
+	newAddr := netip.AddrFrom4([4]byte{10, 213, 0, 102})
+	start := time.Now()
+	moved.ChangeAddr(newAddr)
+	want := newAddr.String() + ":2425"
+	for _, i := range []int{0, 2} {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			ps := ns[i].peers(t)
+			found := false
+			for _, p := range ps {
+				if p.Addr.String() == want && p.Secure {
+					found = true
+					for _, b := range before {
+						if b.Nick == "n2" && b.ID != p.ID {
+							t.Fatalf("host %d lists the moved colleague under a new ID: %s, was %s", i+1, p.ID, b.ID)
+						}
+					}
+				}
+			}
+			if found && len(ps) == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("host %d does not list n2 at %s: %+v\nmoved host's log:\n%s", i+1, want, ps, ns[1].LogTail())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	t.Logf("both colleagues list the moved node at its new address %v after the change", time.Since(start).Round(time.Millisecond))
+	for _, i := range []int{0, 2} {
+		for _, ev := range ns[i].Events() {
+			if ev["type"] == "peer_offline" {
+				t.Fatalf("host %d: the moved colleague went offline in between: %v", i+1, ev)
+			}
+		}
 	}
 }

@@ -67,8 +67,11 @@ type Config struct {
 	User, Host string
 	// Port is the UDP port to bind and announce to (DefaultPort when 0).
 	Port int
-	// Interfaces limits announcements to these interface names; empty means all.
-	Interfaces []string
+	// Interfaces limits announcements to these interface names; empty means all but the
+	// virtual ones (containers, virtual machines, VPN tunnels: VirtualInterface), unless
+	// VirtualInterfaces is set.
+	Interfaces        []string
+	VirtualInterfaces bool
 	// NoInterfaces turns off announcements to interface broadcast addresses, leaving only
 	// Extra (tests on loopback, or a user who lists every host by hand).
 	NoInterfaces bool
@@ -649,7 +652,6 @@ func (n *Node) housekeeping(ctx context.Context) {
 	defer tick.Stop()
 	beat := time.NewTimer(n.beatDelay())
 	defer beat.Stop()
-	refreshLocals := 0
 	for seconds := 1; ; seconds++ {
 		select {
 		case <-ctx.Done():
@@ -675,10 +677,7 @@ func (n *Node) housekeeping(ctx context.Context) {
 		n.strangerLimit.prune(now)
 		n.replyBudget.prune(now)
 		n.controlLimit.prune(now)
-		if refreshLocals++; refreshLocals%10 == 0 {
-			locals := localAddrs()
-			n.locals.Store(&locals)
-		}
+		n.watchAddrs()
 	}
 }
 

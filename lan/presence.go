@@ -16,7 +16,7 @@ import (
 // broadcasts reach.
 func (n *Node) announceTargets() (targets []netip.AddrPort, covered []netip.Prefix) {
 	if !n.cfg.NoInterfaces {
-		subnets, err := Subnets(n.cfg.Interfaces)
+		subnets, err := announceSubnets(n.cfg.Interfaces, n.cfg.VirtualInterfaces)
 		if n.cfg.subnets != nil {
 			subnets, err = n.cfg.subnets, nil
 		}

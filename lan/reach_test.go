@@ -6,11 +6,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"feigo/internal/lab"
 	"feigo/ipmsg"
 	"feigo/peers"
 	"feigo/trust"
@@ -312,4 +315,49 @@ func TestPeerListNotOverUDP(t *testing.T) {
 		}
 	}
 	_ = peers.Online
+}
+
+// Virtual interfaces (containers, VPNs) are left out of announcements by default: a host with
+// a Docker bridge announces on its LAN only, unless virtual interfaces are chosen.
+func TestVirtualInterfacesLeftOut(t *testing.T) {
+	for name, want := range map[string]bool{"docker0": true, "veth1a2b": true, "br-5f2e": true, "virbr0": true, "tun0": true,
+		"wg0": true, "tailscale0": true, "eth0": false, "enp3s0": false, "wlan0": false, "wlp2s0": false, "br0": false} {
+		if VirtualInterface(name) != want {
+			t.Errorf("VirtualInterface(%q) = %v", name, !want)
+		}
+	}
+	l := lab.New(t, 1)
+	h := l.Hosts[0]
+	for _, args := range [][]string{
+		{"link", "add", "docker0", "type", "bridge"},
+		{"addr", "add", "172.17.0.1/16", "brd", "+", "dev", "docker0"},
+		{"link", "set", "docker0", "up"},
+	} {
+		if out, err := exec.Command("ip", append([]string{"-n", h.NS}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	lanNet, docker := netip.MustParsePrefix("10.213.0.0/24"), netip.MustParsePrefix("172.17.0.0/16")
+	var def, all, named []netip.Prefix
+	if err := h.Do(func() (err error) {
+		if def, err = announceSubnets(nil, false); err != nil {
+			return err
+		}
+		if all, err = announceSubnets(nil, true); err != nil {
+			return err
+		}
+		named, err = announceSubnets([]string{"docker0"}, false)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(def, lanNet) || slices.Contains(def, docker) {
+		t.Errorf("by default: %v", def)
+	}
+	if !slices.Contains(all, lanNet) || !slices.Contains(all, docker) {
+		t.Errorf("with virtual interfaces: %v", all)
+	}
+	if !slices.Equal(named, []netip.Prefix{docker}) {
+		t.Errorf("docker0 chosen: %v", named)
+	}
 }

@@ -395,7 +395,7 @@ func LANConfig(p *profile.Profile, st profile.Settings) (lan.Config, error) {
 	if err := st.CheckPolicy(); err != nil {
 		return cfg, err
 	}
-	cfg.NoHostList, cfg.NoExchange = st.NoHostList, st.NoPeerExchange
+	cfg.NoHostList, cfg.NoExchange, cfg.VirtualInterfaces = st.NoHostList, st.NoPeerExchange, st.VirtualInterfaces
 	for _, r := range st.ReachRanges {
 		pf, err := netip.ParsePrefix(r)
 		if err != nil || !pf.Addr().Is4() {

@@ -188,12 +188,12 @@ func TestReachSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := node.LANConfig(p, profile.Settings{NoHostList: true, NoPeerExchange: true, ReachRanges: []string{"203.0.113.7/24"}})
-	if err != nil || !cfg.NoHostList || !cfg.NoExchange || len(cfg.ReachRanges) != 1 || cfg.ReachRanges[0].String() != "203.0.113.0/24" {
+	cfg, err := node.LANConfig(p, profile.Settings{NoHostList: true, NoPeerExchange: true, VirtualInterfaces: true, ReachRanges: []string{"203.0.113.7/24"}})
+	if err != nil || !cfg.NoHostList || !cfg.NoExchange || !cfg.VirtualInterfaces || len(cfg.ReachRanges) != 1 || cfg.ReachRanges[0].String() != "203.0.113.0/24" {
 		t.Fatalf("%+v %v", cfg, err)
 	}
 	cfg, err = node.LANConfig(p, profile.Settings{})
-	if err != nil || cfg.NoHostList || cfg.NoExchange || cfg.ReachRanges != nil {
+	if err != nil || cfg.NoHostList || cfg.NoExchange || cfg.VirtualInterfaces || cfg.ReachRanges != nil {
 		t.Fatalf("defaults: %+v %v", cfg, err)
 	}
 	if _, err := node.LANConfig(p, profile.Settings{ReachRanges: []string{"10.0.0.0/33"}}); err == nil || !strings.Contains(err.Error(), "reach range") {

@@ -26,8 +26,11 @@ type Settings struct {
 	Nick  string `json:"nick,omitempty"`
 	Group string `json:"group,omitempty"`
 	Port  int    `json:"port,omitempty"`
-	// Interfaces limits announcements to these interface names; empty means all.
-	Interfaces []string `json:"interfaces,omitempty"`
+	// Interfaces limits announcements to these interface names; empty means all but the
+	// virtual ones (containers, virtual machines, VPN tunnels), which VirtualInterfaces
+	// brings back.
+	Interfaces        []string `json:"interfaces,omitempty"`
+	VirtualInterfaces bool     `json:"virtual_interfaces,omitempty"`
 	// Broadcast are extra announce addresses: other subnets' broadcast addresses or hosts.
 	Broadcast []string `json:"broadcast,omitempty"`
 	// LegacyEncoding is the code page of clients that do not say theirs: "gbk" or "cp932".

@@ -511,3 +511,19 @@ func (w *lockedBuffer) String() string {
 	defer w.mu.Unlock()
 	return w.b.String()
 }
+
+// ChangeAddr gives the host a new address on its subnet in place of its own, while its
+// programs run (a DHCP renewal, a laptop plugged into another port): the new address is
+// added, then the old one removed.
+func (h *Host) ChangeAddr(to netip.Addr) {
+	l := h.lab
+	l.t.Helper()
+	// Removing the primary address would take the new one (a secondary on the same subnet)
+	// with it, unless secondaries are promoted.
+	if out, err := exec.Command("ip", "netns", "exec", h.NS, "sysctl", "-q", "-w", "net.ipv4.conf.eth0.promote_secondaries=1").CombinedOutput(); err != nil {
+		l.t.Fatalf("lab: promote_secondaries on %s: %v\n%s", h.NS, err, out)
+	}
+	l.must("-n", h.NS, "addr", "add", to.String()+"/24", "brd", "+", "dev", "eth0")
+	l.must("-n", h.NS, "addr", "del", h.Addr.String()+"/24", "dev", "eth0")
+	h.Addr = to
+}

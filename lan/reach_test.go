@@ -86,6 +86,10 @@ func TestPeerExchangeLinksSubnets(t *testing.T) {
 	connA, connC := loopbackConn(t), loopbackConn(t)
 	a := farNode(t, connA, "A", dirA, nil, b.addr)
 	c := farNode(t, connC, "C", dirC, nil, b.addr)
+	// An IP Messenger on "another subnet" that A heard once: remembered by its address.
+	legacy := newRawPeer(t)
+	legacy.send(a.addr, "1", "taro", "pc", ipmsg.BrEntry, "Taro\x00\x00")
+	legacy.expect(ipmsg.AnsEntry)
 	for _, w := range []struct {
 		n  *testNode
 		at netip.AddrPort
@@ -94,8 +98,9 @@ func TestPeerExchangeLinksSubnets(t *testing.T) {
 			t.Fatalf("%s does not list %v: %+v; stats %+v", w.n.Self().Nick, w.at, w.n.Table().Snapshot(), w.n.Stats())
 		}
 	}
-	if a.Stats().Exchanges == 0 && c.Stats().Exchanges == 0 {
-		t.Fatalf("A and C met without an exchange? A %+v C %+v", a.Stats(), c.Stats())
+	// They met through a list (B's, in its request or its answer): one greeted the other.
+	if a.Stats().LearntGreeted == 0 && c.Stats().LearntGreeted == 0 {
+		t.Fatalf("A and C met without a list? A %+v C %+v", a.Stats(), c.Stats())
 	}
 
 	b.stop() // the linking node quits
@@ -131,6 +136,12 @@ func TestPeerExchangeLinksSubnets(t *testing.T) {
 	c2 := farNode(t, rebind(t, c.addr), "C", dirC, nil)
 	if !waitFor(30*time.Second, func() bool { return listsSecure(a2, c.addr) && listsSecure(c2, a.addr) }) {
 		t.Fatalf("after a restart: A %+v C %+v", a2.Table().Snapshot(), c2.Table().Snapshot())
+	}
+	// The legacy client is greeted at its last address (it is not passed on to C: only
+	// colleagues that proved a key are).
+	legacy.backlog = nil
+	if g := legacy.expect(ipmsg.BrEntry); !strings.Contains(string(g.Body), "A") {
+		t.Fatalf("greeting %q", g.Body)
 	}
 }
 

@@ -80,6 +80,11 @@ func (n *Node) onHostList(p ipmsg.Packet, from netip.AddrPort) {
 
 // sendListPage answers a GETLIST with the page it asks for.
 func (n *Node) sendListPage(to netip.AddrPort, p ipmsg.Packet) {
+	if !n.controlLimit.allow(to.Addr(), n.now(), 1) {
+		// Decided before the page is built: a flood of GETLIST costs the read loop nothing.
+		n.stats.repliesDropped.Add(1)
+		return
+	}
 	start, _ := strconv.Atoi(string(bytes.TrimSpace(ipmsg.FirstSection(p.Body))))
 	start = max(start, 0)
 	var list []peers.Peer
@@ -126,7 +131,7 @@ func (n *Node) sendListPage(to netip.AddrPort, p ipmsg.Packet) {
 		return
 	}
 	now := n.now()
-	if !n.controlLimit.allow(to.Addr(), now, 1) || !n.listBytes.allow(to.Addr(), now, float64(len(b))) ||
+	if !n.listBytes.allow(to.Addr(), now, float64(len(b))) ||
 		!n.listAll.allow(struct{}{}, now, float64(len(b))) {
 		n.stats.repliesDropped.Add(1)
 		n.warnOnce(to.Addr(), "host list page not sent: over the budget", "size", len(b))

@@ -149,7 +149,7 @@ func (n *Node) watchAddrs() {
 	n.locals.Store(&now)
 	var added, gone []string
 	for a := range now {
-		if !old[a] {
+		if !old[a] && a.Is4() { // FeiGo speaks IPv4: a new IPv6 (privacy) address changes nothing
 			added = append(added, a.String())
 		}
 	}

@@ -322,9 +322,10 @@ func (n *Node) runReach(ctx context.Context) {
 		_, covered := n.announceTargets()
 		now := n.now()
 		var due []peers.Peer
+		listed := n.table.Snapshot() // not under far.mu: the table's events take it
 		n.far.mu.Lock()
 		gen := n.far.gen
-		for _, p := range n.table.Snapshot() {
+		for _, p := range listed {
 			if n.reached(p.Addr, nil, covered) {
 				continue // on a subnet the broadcasts reach (a configured address is not)
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strconv"
 )
 
@@ -24,11 +23,13 @@ const (
 	BrIsGetList2 Command = 0x18
 )
 
-// HostListEntry is one host of an ANSLIST page.
+// HostListEntry is one host of an ANSLIST page. IP is the address as the page writes it (the
+// codec does not read addresses: its user does).
 type HostListEntry struct {
 	User, Host  string
 	Status      Command
-	Addr        netip.AddrPort
+	IP          string
+	Port        uint16
 	Nick, Group string
 }
 
@@ -66,7 +67,7 @@ func HostListLine(cs Charset, e HostListEntry) []byte {
 	var b bytes.Buffer
 	for _, f := range [][]byte{
 		field(e.User, false), field(e.Host, false), []byte(strconv.FormatUint(uint64(e.Status), 10)),
-		[]byte(e.Addr.Addr().String()), []byte(strconv.Itoa(int(e.Addr.Port()))),
+		field(e.IP, false), []byte(strconv.Itoa(int(e.Port))),
 		field(e.Nick, true), field(e.Group, true),
 	} {
 		b.Write(f)
@@ -75,12 +76,16 @@ func HostListLine(cs Charset, e HostListEntry) []byte {
 	return b.Bytes()
 }
 
+// maxIPText is the longest address text (an IPv6 address with a zone, generously).
+const maxIPText = 64
+
 // ErrHostList is ParseAnsList's error for a page that is not one.
 var ErrHostList = errors.New("not an ANSLIST page")
 
 // ParseAnsList reads an ANSLIST page: the next page's index, the count the page states and
-// its hosts, at most max of them (the rest is ignored). A host whose address or port does not
-// parse is skipped; names are decoded from cs.
+// its hosts, at most max of them (the rest is ignored). A host whose status or port does not
+// parse, or whose address is empty or longer than an address can be, is skipped; names are
+// decoded from cs.
 func ParseAnsList(body []byte, cs Charset, max int) (next, count int, hosts []HostListEntry, err error) {
 	body = bytes.TrimRight(body, "\x00")
 	f := bytes.Split(body, []byte{hostListSep})
@@ -97,8 +102,8 @@ func ParseAnsList(body []byte, cs Charset, max int) (next, count int, hosts []Ho
 		if err != nil {
 			continue
 		}
-		ip, err := netip.ParseAddr(string(f[i+3]))
-		if err != nil {
+		ip := string(f[i+3])
+		if ip == "" || len(ip) > maxIPText {
 			continue
 		}
 		port, err := strconv.ParseUint(string(f[i+4]), 10, 16)
@@ -112,7 +117,7 @@ func ParseAnsList(body []byte, cs Charset, max int) (next, count int, hosts []Ho
 			return cs.Decode(b)
 		}
 		hosts = append(hosts, HostListEntry{User: cs.Decode(f[i]), Host: cs.Decode(f[i+1]), Status: Command(st),
-			Addr: netip.AddrPortFrom(ip.Unmap(), uint16(port)), Nick: name(f[i+5]), Group: name(f[i+6])})
+			IP: ip, Port: uint16(port), Nick: name(f[i+5]), Group: name(f[i+6])})
 	}
 	return next, count, hosts, nil
 }

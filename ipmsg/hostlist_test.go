@@ -1,7 +1,6 @@
 package ipmsg
 
 import (
-	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,8 +16,8 @@ func TestParseAnsListVector(t *testing.T) {
 		t.Fatalf("next %d count %d err %v", next, count, err)
 	}
 	want := []HostListEntry{
-		{User: "taro", Host: "pc-01", Status: 6291713, Addr: netip.MustParseAddrPort("10.0.5.7:2425"), Nick: "Taro", Group: "Sales"},
-		{User: "hana", Host: "pc-02", Status: 1, Addr: netip.MustParseAddrPort("10.0.5.8:2426")},
+		{User: "taro", Host: "pc-01", Status: 6291713, IP: "10.0.5.7", Port: 2425, Nick: "Taro", Group: "Sales"},
+		{User: "hana", Host: "pc-02", Status: 1, IP: "10.0.5.8", Port: 2426},
 	}
 	if !reflect.DeepEqual(hosts, want) {
 		t.Fatalf("got %+v", hosts)
@@ -27,14 +26,14 @@ func TestParseAnsListVector(t *testing.T) {
 
 func TestAnsListBodyVector(t *testing.T) {
 	got := AnsListBody(UTF8, 12, []HostListEntry{
-		{User: "taro", Host: "pc-01", Status: 6291713, Addr: netip.MustParseAddrPort("10.0.5.7:2425"), Nick: "Taro", Group: "Sales"},
-		{User: "hana", Host: "pc-02", Status: 1, Addr: netip.MustParseAddrPort("10.0.5.8:2426")},
+		{User: "taro", Host: "pc-01", Status: 6291713, IP: "10.0.5.7", Port: 2425, Nick: "Taro", Group: "Sales"},
+		{User: "hana", Host: "pc-02", Status: 1, IP: "10.0.5.8", Port: 2426},
 	})
 	if string(got) != ipmsgPage {
 		t.Fatalf("got %q\nwant %q", got, ipmsgPage)
 	}
 	// The last page says 0; separators in names cannot shift the fields.
-	last := AnsListBody(GBK, 0, []HostListEntry{{User: "a\ab", Host: "h\x00", Status: 1, Addr: netip.MustParseAddrPort("10.0.0.1:2425"), Nick: "小王\b", Group: "研发"}})
+	last := AnsListBody(GBK, 0, []HostListEntry{{User: "a\ab", Host: "h\x00", Status: 1, IP: "10.0.0.1", Port: 2425, Nick: "小王\b", Group: "研发"}})
 	next, count, hosts, err := ParseAnsList(last, GBK, 10)
 	if err != nil || next != 0 || count != 1 || len(hosts) != 1 || hosts[0].User != "ab" || hosts[0].Nick != "小王" || hosts[0].Group != "研发" {
 		t.Fatalf("%q → %d %d %+v %v", last, next, count, hosts, err)
@@ -50,10 +49,11 @@ func TestParseAnsListHostile(t *testing.T) {
 			t.Errorf("%q parsed", b)
 		}
 	}
-	// Bad hosts are skipped, a truncated one ignored, and no more than max are read.
+	// Hosts with a bad status or port are skipped (the address is the user's to check), a
+	// truncated one ignored, and no more than max are read.
 	page := "0\a9\au\ah\a1\anot-an-ip\a2425\an\ag\au\ah\ax\a10.0.0.1\a2425\an\ag\au\ah\a1\a10.0.0.2\a99999\an\ag\au\ah\a1\a10.0.0.3\a2425\an\ag\au\ah\a1\a10.0.0.4"
 	_, _, hosts, err := ParseAnsList([]byte(page), UTF8, 10)
-	if err != nil || len(hosts) != 1 || hosts[0].Addr != netip.MustParseAddrPort("10.0.0.3:2425") {
+	if err != nil || len(hosts) != 2 || hosts[0].IP != "not-an-ip" || hosts[1].IP != "10.0.0.3" || hosts[1].Port != 2425 {
 		t.Fatalf("%+v %v", hosts, err)
 	}
 	many := "0\a1000\a" + strings.Repeat("u\ah\a1\a10.0.0.9\a2425\an\ag\a", 1000)

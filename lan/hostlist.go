@@ -113,7 +113,8 @@ func (n *Node) sendListPage(to netip.AddrPort, p ipmsg.Packet) {
 		if q.UTF8 {
 			status |= ipmsg.CapUTF8Opt
 		}
-		e := ipmsg.HostListEntry{User: q.User, Host: q.Host, Status: status, Addr: q.Addr, Nick: q.Nick, Group: q.Group}
+		e := ipmsg.HostListEntry{User: q.User, Host: q.Host, Status: status, IP: q.Addr.Addr().String(), Port: q.Addr.Port(),
+			Nick: q.Nick, Group: q.Group}
 		line := len(ipmsg.HostListLine(cs, e))
 		if size+line > listPageBytes {
 			break
@@ -227,7 +228,12 @@ func (n *Node) onAnsList(p ipmsg.Packet, from netip.AddrPort) {
 		if h.Status == 0 || h.Status.Mode() == ipmsg.BrExit {
 			continue // "this host left"
 		}
-		if n.learnAddr(h.Addr, from, targets, covered, now) {
+		ip, err := netip.ParseAddr(h.IP)
+		if err != nil {
+			n.stats.learnRefused.Add(1)
+			continue
+		}
+		if n.learnAddr(netip.AddrPortFrom(ip, h.Port), from, targets, covered, now) {
 			queued++
 		}
 	}

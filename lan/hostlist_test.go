@@ -178,7 +178,7 @@ func TestHostListMerged(t *testing.T) {
 	// An unsolicited page is ignored.
 	stranger := rawPeerOn(t, "127.0.0.7")
 	stranger.send(n.addr, "1", "x", "y", ipmsg.AnsList, string(ipmsg.AnsListBody(ipmsg.UTF8, 0,
-		[]ipmsg.HostListEntry{{User: "u", Host: "h", Status: 1, Addr: hs[0].addr()}})))
+		[]ipmsg.HostListEntry{{User: "u", Host: "h", Status: 1, IP: hs[0].addr().Addr().String(), Port: hs[0].addr().Port()}})))
 	waitStat(t, n, "unsolicited page refused", func(s Stats) bool { return s.ListsRefused >= 1 })
 
 	n.askLists()
@@ -191,7 +191,7 @@ func TestHostListMerged(t *testing.T) {
 		t.Fatalf("first GETLIST body %q", p.Body)
 	}
 	entry := func(i int) ipmsg.HostListEntry {
-		return ipmsg.HostListEntry{User: fmt.Sprint("u", i), Host: "h", Status: ipmsg.BrEntry | ipmsg.FileAttachOpt, Addr: hs[i].addr(), Nick: fmt.Sprint("H", i)}
+		return ipmsg.HostListEntry{User: fmt.Sprint("u", i), Host: "h", Status: ipmsg.BrEntry | ipmsg.FileAttachOpt, IP: hs[i].addr().Addr().String(), Port: hs[i].addr().Port(), Nick: fmt.Sprint("H", i)}
 	}
 	srv.send(n.addr, "1", "master", "srv", ipmsg.AnsList, string(ipmsg.AnsListBody(ipmsg.UTF8, 2, []ipmsg.HostListEntry{entry(0), entry(1)})))
 	if p := srv.expect(ipmsg.GetList); string(bytes.TrimRight(p.Body, "\x00")) != "2" {
@@ -238,7 +238,7 @@ func TestHostListMerged(t *testing.T) {
 		if asks > maxListPages+1 {
 			t.Fatalf("%d pages asked for", asks)
 		}
-		far := ipmsg.HostListEntry{User: "u", Host: "h", Status: 1, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 2425)}
+		far := ipmsg.HostListEntry{User: "u", Host: "h", Status: 1, IP: fmt.Sprintf("192.0.2.%d", i), Port: 2425}
 		endless.send(n.addr, "1", "e", "e", ipmsg.AnsList, string(ipmsg.AnsListBody(ipmsg.UTF8, i, []ipmsg.HostListEntry{far})))
 	}
 	if asks == 0 || asks > maxListPages {

@@ -36,6 +36,9 @@ func runServe(env Env, args []string) int {
 	downloads := fs.String("download-dir", "", "accepted files go to `DIR` when \"feigo accept\" names no folder (default ~/Downloads)")
 	noVerify := fs.Bool("no-verify", false, "receive from FeiGo peers without the SHA-256 check (for links faster than the CPU hashes)")
 	verbose := fs.Bool("v", false, "log every packet decision (debug)")
+	noHostList := fs.Bool("no-host-list", false, "do not serve the list of colleagues to IP Messenger clients that ask for it (BR_ISGETLIST2); the profile setting no_host_list does the same")
+	noExchange := fs.Bool("no-peer-exchange", false, "do not trade lists of colleagues with FeiGo colleagues on other subnets")
+	virtual := fs.Bool("virtual-interfaces", false, "announce on virtual interfaces too (containers, virtual machines, VPN tunnels: docker0, veth…, tun…), left out by default")
 	noKey := fs.Bool("no-key", false, "run without an identity key, as FeiGo did before keys: nothing is encrypted and colleagues see this node as unencrypted (for benchmarks)")
 	if code, done := parse(env, fs, args); done {
 		return code
@@ -75,6 +78,9 @@ func runServe(env Env, args []string) int {
 	if len(ifaces) > 0 {
 		st.Interfaces = ifaces
 	}
+	st.NoHostList = st.NoHostList || *noHostList
+	st.NoPeerExchange = st.NoPeerExchange || *noExchange
+	st.VirtualInterfaces = st.VirtualInterfaces || *virtual
 	cfg, err := node.LANConfig(p, st)
 	if err != nil {
 		p.Discard()

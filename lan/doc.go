@@ -19,6 +19,12 @@
 // transfer engine sends and fetches as IPMsg's clipboard attachments (CLIPBOARDOPT is set on
 // the node's entries when Config.ImageDir is).
 //
+// Beyond the broadcasts: FeiGo peers on other subnets trade lists of colleagues over their TLS
+// channels and greet what they learn (reach.go), IP Messenger's host list is served and merged
+// (hostlist.go), and the host's addresses are watched so that a node that roams announces
+// itself again (netif.go). What a list names is greeted once, within fixed budgets, and listed
+// only once it answers.
+//
 // A Node is used as: NewNode, then Run(ctx) in a goroutine; every method is safe for
 // concurrent use. Run returns after its goroutines have ended, once ctx is cancelled (after
 // saying goodbye) or when the socket fails.

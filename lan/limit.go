@@ -119,6 +119,8 @@ type stats struct {
 	proofsDialled, helloProofs                     atomic.Uint64
 	datagramsSent                                  atomic.Uint64
 	readRefused                                    atomic.Uint64
+	learnRefused, learntGreeted, exchanges         atomic.Uint64
+	listsRefused                                   atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -150,6 +152,15 @@ type Stats struct {
 	HelloProofs   uint64 `json:"hello_proofs"`
 	// DatagramsSent counts the UDP datagrams the node sent (every kind).
 	DatagramsSent uint64 `json:"datagrams_sent"`
+	// Exchanges counts the peer exchanges this node asked for that were answered (reach.go);
+	// LearntGreeted the addresses learnt from them that it greeted; LearnRefused the
+	// addresses in lists it would not greet (outside the ranges, its own subnets, over the
+	// list's length).
+	Exchanges     uint64 `json:"exchanges,omitempty"`
+	LearntGreeted uint64 `json:"learnt_greeted,omitempty"`
+	LearnRefused  uint64 `json:"learn_refused,omitempty"`
+	// ListsRefused counts IP Messenger host-list pages ignored: not asked for, or malformed.
+	ListsRefused uint64 `json:"lists_refused,omitempty"`
 }
 
 // Limits on messages from strangers: senders not in the peer table. Each one costs a
@@ -277,5 +288,7 @@ func (n *Node) Stats() Stats {
 		LegacyRefused:       n.stats.legacyRefused.Load(),
 		PeerMessagesDropped: n.stats.peerMessagesDropped.Load(),
 		ProofsDialled:       n.stats.proofsDialled.Load(), HelloProofs: n.stats.helloProofs.Load(),
-		DatagramsSent: n.stats.datagramsSent.Load(), ReadRefused: n.stats.readRefused.Load()}
+		DatagramsSent: n.stats.datagramsSent.Load(), ReadRefused: n.stats.readRefused.Load(),
+		Exchanges: n.stats.exchanges.Load(), LearntGreeted: n.stats.learntGreeted.Load(),
+		LearnRefused: n.stats.learnRefused.Load(), ListsRefused: n.stats.listsRefused.Load()}
 }

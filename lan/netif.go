@@ -2,10 +2,14 @@ package lan
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
+
+	"feigo/ipmsg"
 )
 
 // Subnets returns the IPv4 subnet of every up, broadcast-capable, non-loopback interface,
@@ -44,6 +48,46 @@ func Subnets(names []string) ([]netip.Prefix, error) {
 		}
 	}
 	return out, nil
+}
+
+// virtualPrefixes name the interfaces of containers, virtual machines and VPNs: Docker's
+// bridges and veths, libvirt, VirtualBox, VMware, LXC/LXD, Podman, Kubernetes' CNIs, and VPN
+// tunnels (OpenVPN's tun/tap, WireGuard, Tailscale, ZeroTier). Colleagues are not there.
+var virtualPrefixes = []string{"docker", "br-", "veth", "virbr", "vboxnet", "vmnet", "lxcbr", "lxdbr", "podman",
+	"cni", "flannel", "cali", "weave", "kube", "tun", "tap", "wg", "tailscale", "zt", "utun"}
+
+// VirtualInterface reports whether an interface is a container's, a virtual machine's or a
+// VPN's, by its name: left out of announcements unless chosen (Config.Interfaces) or
+// Config.VirtualInterfaces is set.
+func VirtualInterface(name string) bool {
+	for _, p := range virtualPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// announceSubnets are the subnets announcements go to: Subnets(names), without virtual
+// interfaces unless they are named or virtual is set.
+func announceSubnets(names []string, virtual bool) ([]netip.Prefix, error) {
+	if len(names) > 0 || virtual {
+		return Subnets(names)
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("listing network interfaces: %w", err)
+	}
+	var real []string
+	for _, ifc := range ifs {
+		if !VirtualInterface(ifc.Name) {
+			real = append(real, ifc.Name)
+		}
+	}
+	if len(real) == 0 {
+		return nil, nil
+	}
+	return Subnets(real)
 }
 
 // Broadcast returns a subnet's directed broadcast address (10.1.2.0/24 → 10.1.2.255).
@@ -88,4 +132,34 @@ func ParseTarget(s string, defPort int) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("bad port %s", strconv.Itoa(defPort))
 	}
 	return netip.AddrPortFrom(a, uint16(defPort)), nil
+}
+
+// watchAddrs looks at the host's addresses (housekeeping calls it every second): when one
+// came or went (Wi-Fi to cable, a VPN up, a DHCP renewal), the node's own addresses are
+// updated and it announces itself (BR_ENTRY) on the networks it is on now, to the broadcast
+// addresses and to every colleague they do not reach, so colleagues see it at its new
+// address within seconds, as the same colleague (a FeiGo proves its key there). Addresses
+// gone are no longer announced to (announceTargets looks at the interfaces each time).
+func (n *Node) watchAddrs() {
+	now := localAddrs()
+	old := *n.locals.Load()
+	if maps.Equal(now, old) {
+		return
+	}
+	n.locals.Store(&now)
+	var added, gone []string
+	for a := range now {
+		if !old[a] && a.Is4() { // FeiGo speaks IPv4: a new IPv6 (privacy) address changes nothing
+			added = append(added, a.String())
+		}
+	}
+	for a := range old {
+		if !now[a] {
+			gone = append(gone, a.String())
+		}
+	}
+	n.log.Info("this host's addresses changed: announcing again", "added", added, "gone", gone)
+	if len(added) > 0 {
+		n.announce(ipmsg.BrEntry, n.table.Snapshot())
+	}
 }

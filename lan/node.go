@@ -68,8 +68,11 @@ type Config struct {
 	User, Host string
 	// Port is the UDP port to bind and announce to (DefaultPort when 0).
 	Port int
-	// Interfaces limits announcements to these interface names; empty means all.
-	Interfaces []string
+	// Interfaces limits announcements to these interface names; empty means all but the
+	// virtual ones (containers, virtual machines, VPN tunnels: VirtualInterface), unless
+	// VirtualInterfaces is set.
+	Interfaces        []string
+	VirtualInterfaces bool
 	// NoInterfaces turns off announcements to interface broadcast addresses, leaving only
 	// Extra (tests on loopback, or a user who lists every host by hand).
 	NoInterfaces bool
@@ -81,6 +84,15 @@ type Config struct {
 	// roamed) gets a unicast BR_ENTRY, so a restart finds them with no configuration.
 	// At most MaxRemembered are greeted, RememberedEvery apart.
 	Remembered []netip.AddrPort
+	// NoExchange turns off peer exchanges (reach.go): the node neither asks its colleagues
+	// on other subnets whom they list nor tells them whom it lists.
+	NoExchange bool
+	// ReachRanges are address ranges, besides the private and link-local ones, from which
+	// addresses learnt in peer exchanges may be greeted (an office on public addresses).
+	ReachRanges []netip.Prefix
+	// NoHostList turns off answering IP Messenger's host-list requests (hostlist.go): by
+	// default FeiGo serves its list, as an IP Messenger that allows it does.
+	NoHostList bool
 	// Legacy is the code page of clients that do not say theirs (GBK unless set).
 	Legacy ipmsg.Charset
 	// Conn, when set, is used instead of binding Port (tests).
@@ -266,6 +278,13 @@ type Node struct {
 	stats          stats
 
 	groups *LegacyGroups // nil unless Config.LegacyGroups
+
+	far           reach              // peer exchanges, learnt and remembered colleagues (reach.go)
+	learnLimit    *limiter[struct{}] // greetings of learnt addresses, all together
+	exchangeLimit *limiter[string]   // lists taken from each colleague
+	lists         hostLists          // IP Messenger host lists asked for (hostlist.go)
+	listBytes     *limiter[netip.Addr]
+	listAll       *limiter[struct{}]
 }
 
 // startSend registers a send in flight, or reports that the node is stopping.
@@ -334,6 +353,11 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		peerBytes:      newLimiter[string](PeerBytes, time.Second/PeerByteRate),
 		replyBudget:    newLimiter[netip.Addr](ReplyAllowance, time.Second/ReplyRefill),
 		controlLimit:   newLimiter[netip.Addr](ControlBurst, ControlEvery),
+		far:            newReach(),
+		learnLimit:     newLimiter[struct{}](learnBurst, learnEvery),
+		exchangeLimit:  newLimiter[string](exchangeAskBurst, exchangeAskEvery),
+		listBytes:      newLimiter[netip.Addr](listBytesBurst, listBytesEvery/listBytesBurst),
+		listAll:        newLimiter[struct{}](listAllBurst, listBytesEvery/listAllBurst),
 		self: ipmsg.Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
 			User: headerName(cfg.User), Host: headerName(cfg.Host),
@@ -370,6 +394,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	}
 	locals := localAddrs()
 	n.locals.Store(&locals)
+	n.loadReach()
 	return n, nil
 }
 
@@ -526,6 +551,9 @@ func (n *Node) Run(ctx context.Context) error {
 
 	cancelSub := n.table.Subscribe(func(e peers.Event) {
 		p := e.Peer
+		if e.Change == peers.Joined {
+			n.far.joined()
+		}
 		n.emit(Event{Type: peerEvent[e.Change], Peer: &p})
 	})
 	defer cancelSub()
@@ -568,6 +596,8 @@ func (n *Node) Run(ctx context.Context) error {
 		loops.Go(func() { n.groups.run(ctx) })
 	}
 
+	loops.Go(func() { n.runReach(ctx) })
+	loops.Go(func() { n.runLearnt(ctx) })
 	n.announce(ipmsg.BrEntry, nil)
 	loops.Go(func() { n.greetRemembered(ctx) })
 	var err error
@@ -631,7 +661,6 @@ func (n *Node) housekeeping(ctx context.Context) {
 	defer tick.Stop()
 	beat := time.NewTimer(n.beatDelay())
 	defer beat.Stop()
-	refreshLocals := 0
 	for seconds := 1; ; seconds++ {
 		select {
 		case <-ctx.Done():
@@ -646,6 +675,9 @@ func (n *Node) housekeeping(ctx context.Context) {
 		if slices.Contains(reannounceAt, seconds) {
 			n.announce(ipmsg.BrEntry, nil)
 		}
+		if seconds == askListsAt {
+			n.askLists()
+		}
 		n.checkLiveness()
 		n.proveAgain()
 		n.refreshIfPending()
@@ -654,10 +686,7 @@ func (n *Node) housekeeping(ctx context.Context) {
 		n.strangerLimit.prune(now)
 		n.replyBudget.prune(now)
 		n.controlLimit.prune(now)
-		if refreshLocals++; refreshLocals%10 == 0 {
-			locals := localAddrs()
-			n.locals.Store(&locals)
-		}
+		n.watchAddrs()
 	}
 }
 
@@ -844,6 +873,8 @@ func (n *Node) handle(b []byte, from netip.AddrPort) {
 		n.onSendMsg(p, from, len(b))
 	case ipmsg.RecvMsg:
 		n.onRecvMsg(p, from)
+	case ipmsg.BrIsGetList, ipmsg.BrIsGetList2, ipmsg.OkGetList, ipmsg.GetList, ipmsg.AnsList:
+		n.onHostList(p, from)
 	default:
 		n.onRequest(p, from, nil, udp)
 	}

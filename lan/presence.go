@@ -16,7 +16,7 @@ import (
 // broadcasts reach.
 func (n *Node) announceTargets() (targets []netip.AddrPort, covered []netip.Prefix) {
 	if !n.cfg.NoInterfaces {
-		subnets, err := Subnets(n.cfg.Interfaces)
+		subnets, err := announceSubnets(n.cfg.Interfaces, n.cfg.VirtualInterfaces)
 		if n.cfg.subnets != nil {
 			subnets, err = n.cfg.subnets, nil
 		}
@@ -257,6 +257,7 @@ func (n *Node) Refresh() {
 	n.refreshedAt, n.refreshPending = now, false
 	n.refreshMu.Unlock()
 	n.announce(ipmsg.BrEntry, n.table.Snapshot())
+	n.askLists()
 }
 
 // refreshEvery is the least time between two refreshes.
@@ -279,12 +280,16 @@ const (
 	RememberedEvery = 20 * time.Millisecond
 )
 
-// greetRemembered greets, once at start, the remembered addresses the broadcasts do not reach.
+// greetRemembered greets, once at start, the remembered addresses the broadcasts do not reach:
+// the colleagues on other subnets last listed (reachFile), then Config.Remembered.
 func (n *Node) greetRemembered(ctx context.Context) {
 	targets, covered := n.announceTargets()
 	seen := map[netip.AddrPort]bool{}
 	greeted := 0
-	for _, a := range n.cfg.Remembered {
+	n.far.mu.Lock()
+	all := append(slices.Clone(n.far.loaded), n.cfg.Remembered...) // the colleagues on other subnets first
+	n.far.mu.Unlock()
+	for _, a := range all {
 		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 		if greeted >= MaxRemembered || !a.Addr().Is4() || a.Port() == 0 || seen[a] || n.reached(a, targets, covered) {
 			continue

@@ -570,6 +570,10 @@ func (n *Node) scheduleProof(j proofJob) {
 	}()
 }
 
+// stillAtConnect is how long stillAt waits for the old address to accept a connection: on a
+// LAN a host that is there answers in milliseconds.
+const stillAtConnect = 2 * time.Second
+
 // stillAt reports whether the peer j names is listed, with j's key, at another address where
 // it still proves that key.
 func (n *Node) stillAt(j proofJob) bool {
@@ -577,7 +581,17 @@ func (n *Node) stillAt(j proofJob) bool {
 	if !ok || !p.Secure || p.Addr == j.addr || !ed25519.PublicKey(p.Key).Equal(j.key) {
 		return false
 	}
-	_, err := n.prove(n.stopCtx, p.Addr, j.key)
+	// A colleague that moved (its address changed under it) leaves nothing at the old
+	// address, not even a host that refuses the connection: the connection is given
+	// stillAtConnect, not the whole proof's time, so the move is seen within seconds.
+	ctx, cancel := context.WithTimeout(n.stopCtx, stillAtConnect)
+	c, err := n.dial(ctx, p.Addr)
+	cancel()
+	if err != nil {
+		return false
+	}
+	c.Close()
+	_, err = n.prove(n.stopCtx, p.Addr, j.key)
 	return err == nil
 }
 
@@ -986,6 +1000,8 @@ func (n *Node) onChannel(p ipmsg.Packet, key ed25519.PublicKey) ipmsg.Packet {
 	switch p.Cmd.Mode() {
 	case CmdRoom:
 		return n.onRoom(p, peer)
+	case CmdPeers:
+		return n.onPeers(p, peer)
 	case ipmsg.SendMsg:
 		// Remembered by the sender's key, apart from datagrams, which anyone can forge.
 		dk := dedupKey{user: "key:" + peer.Fingerprint, no: p.No, mode: ipmsg.SendMsg}

@@ -458,6 +458,14 @@ func lanConfig(p *profile.Profile, st profile.Settings, acp func() uint32) (lan.
 	if err := st.CheckPolicy(); err != nil {
 		return cfg, err
 	}
+	cfg.NoHostList, cfg.NoExchange, cfg.VirtualInterfaces = st.NoHostList, st.NoPeerExchange, st.VirtualInterfaces
+	for _, r := range st.ReachRanges {
+		pf, err := netip.ParsePrefix(r)
+		if err != nil || !pf.Addr().Is4() {
+			return cfg, fmt.Errorf("reach range %q: want an IPv4 range like 203.0.113.0/24", r)
+		}
+		cfg.ReachRanges = append(cfg.ReachRanges, pf.Masked())
+	}
 	cfg.PlaintextFallback, cfg.RefuseLegacy = lanPolicy(st)
 	switch st.LegacyGroups {
 	case "", "on", "off":

@@ -184,3 +184,22 @@ func TestHistoryFollowsTheKey(t *testing.T) {
 		t.Fatalf("feigo history Bob: %d %q %q", code, out, errOut)
 	}
 }
+
+// The reach settings reach the node; a range that is not one is an error.
+func TestReachSettings(t *testing.T) {
+	p, err := profile.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := node.LANConfig(p, profile.Settings{NoHostList: true, NoPeerExchange: true, VirtualInterfaces: true, ReachRanges: []string{"203.0.113.7/24"}})
+	if err != nil || !cfg.NoHostList || !cfg.NoExchange || !cfg.VirtualInterfaces || len(cfg.ReachRanges) != 1 || cfg.ReachRanges[0].String() != "203.0.113.0/24" {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	cfg, err = node.LANConfig(p, profile.Settings{})
+	if err != nil || cfg.NoHostList || cfg.NoExchange || cfg.VirtualInterfaces || cfg.ReachRanges != nil {
+		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+	if _, err := node.LANConfig(p, profile.Settings{ReachRanges: []string{"10.0.0.0/33"}}); err == nil || !strings.Contains(err.Error(), "reach range") {
+		t.Fatalf("bad range: %v", err)
+	}
+}

@@ -23,12 +23,25 @@ type Settings struct {
 	Nick  string `json:"nick,omitempty"`
 	Group string `json:"group,omitempty"`
 	Port  int    `json:"port,omitempty"`
-	// Interfaces limits announcements to these interface names; empty means all.
-	Interfaces []string `json:"interfaces,omitempty"`
+	// Interfaces limits announcements to these interface names; empty means all but the
+	// virtual ones (containers, virtual machines, VPN tunnels), which VirtualInterfaces
+	// brings back.
+	Interfaces        []string `json:"interfaces,omitempty"`
+	VirtualInterfaces bool     `json:"virtual_interfaces,omitempty"`
 	// Broadcast are extra announce addresses: other subnets' broadcast addresses or hosts.
 	Broadcast []string `json:"broadcast,omitempty"`
 	// LegacyEncoding is the code page of clients that do not say theirs: "gbk" or "cp932".
 	LegacyEncoding string `json:"legacy_encoding,omitempty"`
+	// NoHostList stops FeiGo from serving its list of colleagues to IP Messenger clients
+	// that ask for it (BR_ISGETLIST2/GETLIST); by default it serves it, as an IP Messenger
+	// that allows sending its host list does.
+	NoHostList bool `json:"no_host_list,omitempty"`
+	// NoPeerExchange stops FeiGo from trading lists of colleagues with FeiGo colleagues
+	// on other subnets (which makes one address per remote subnet enough).
+	NoPeerExchange bool `json:"no_peer_exchange,omitempty"`
+	// ReachRanges are address ranges (CIDR) beyond the private and link-local ones where
+	// colleagues learnt from other colleagues may be greeted (an office on public addresses).
+	ReachRanges []string `json:"reach_ranges,omitempty"`
 	// DownloadDir is where accepted files go unless the user picks another folder.
 	DownloadDir string `json:"download_dir,omitempty"`
 

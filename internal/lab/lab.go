@@ -33,12 +33,17 @@ const Subnet = "10.213.0.0/24"
 
 var labCount atomic.Int32
 
-// Lab is a switch and its hosts.
+// Lab is a switch and its hosts; a routed lab (NewRouted) has a switch per subnet and a
+// router between them.
 type Lab struct {
 	t      testing.TB
 	prefix string
 	sw     string
 	Hosts  []*Host
+	// Subnets are the lab's subnets (one unless routed); Router, in a routed lab, is the
+	// namespace of the router host.
+	Subnets []netip.Prefix
+	Router  string
 }
 
 // Host is one machine of the lab.
@@ -46,8 +51,10 @@ type Host struct {
 	lab  *Lab
 	NS   string
 	Addr netip.Addr
-	mu   sync.Mutex
-	proc []*Proc
+	// Subnet is the index in Lab.Subnets of the host's subnet.
+	Subnet int
+	mu     sync.Mutex
+	proc   []*Proc
 }
 
 // Available says whether a lab can be built here, and if not, why.
@@ -79,26 +86,87 @@ func New(t testing.TB, n int) *Lab {
 	if n < 1 || n > 250 {
 		t.Fatalf("lab: %d hosts", n)
 	}
+	return build(t, []int{n})
+}
+
+// NewRouted builds a lab of several subnets: subnet s (from 0) is 10.213.s.0/24, with
+// sizes[s] hosts (10.213.s.1, …) on a switch of its own, and a router host (Lab.Router,
+// 10.213.s.254 on each subnet, every host's default gateway) forwards unicast between the
+// subnets but no broadcast (Linux forwards no directed broadcast unless told to), as an
+// office's router between VLANs. Hosts are numbered across the subnets, from 1: the first
+// subnet's, then the second's.
+func NewRouted(t testing.TB, sizes ...int) *Lab {
+	t.Helper()
+	if err := Available(); err != nil {
+		skipOrFail(t, err)
+	}
+	if len(sizes) < 2 || len(sizes) > 16 {
+		t.Fatalf("lab: %d subnets", len(sizes))
+	}
+	return build(t, sizes)
+}
+
+func build(t testing.TB, sizes []int) *Lab {
+	t.Helper()
+	total := 0
+	for _, n := range sizes {
+		if n < 1 || n > 250 {
+			t.Fatalf("lab: %d hosts", n)
+		}
+		total += n
+	}
 	l := &Lab{t: t, prefix: fmt.Sprintf("fg%d-%d", os.Getpid(), labCount.Add(1))}
 	l.sw = l.prefix + "-sw"
 	t.Cleanup(l.teardown)
 	l.must("netns", "add", l.sw)
-	l.must("-n", l.sw, "link", "add", "br0", "type", "bridge")
-	l.must("-n", l.sw, "link", "set", "br0", "up")
-	for i := 1; i <= n; i++ {
-		h := &Host{lab: l, NS: fmt.Sprintf("%s-h%d", l.prefix, i), Addr: netip.AddrFrom4([4]byte{10, 213, 0, byte(i)})}
-		veth := fmt.Sprintf("v%d", i)
-		l.must("netns", "add", h.NS)
-		l.must("link", "add", "name", veth, "netns", l.sw, "type", "veth", "peer", "name", "eth0", "netns", h.NS, "address", h.MAC())
-		l.must("-n", l.sw, "link", "set", veth, "master", "br0")
-		l.must("-n", l.sw, "link", "set", veth, "up")
-		l.must("-n", h.NS, "addr", "add", h.Addr.String()+"/24", "brd", "+", "dev", "eth0")
-		l.must("-n", h.NS, "link", "set", "eth0", "up")
-		l.must("-n", h.NS, "link", "set", "lo", "up")
-		l.Hosts = append(l.Hosts, h)
+	routed := len(sizes) > 1
+	if routed {
+		l.Router = l.prefix + "-r"
+		l.must("netns", "add", l.Router)
+		l.must("-n", l.Router, "link", "set", "lo", "up")
 	}
-	if n > neighboursFrom {
-		l.permanentNeighbours()
+	i := 0
+	for s, n := range sizes {
+		br := fmt.Sprintf("br%d", s)
+		l.Subnets = append(l.Subnets, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, byte(s), 0}), 24))
+		l.must("-n", l.sw, "link", "add", br, "type", "bridge")
+		l.must("-n", l.sw, "link", "set", br, "up")
+		if routed {
+			veth, dev := fmt.Sprintf("r%d", s), fmt.Sprintf("eth%d", s)
+			l.must("link", "add", "name", veth, "netns", l.sw, "type", "veth", "peer", "name", dev, "netns", l.Router,
+				"address", fmt.Sprintf("02:fe:00:00:%02x:fe", s))
+			l.must("-n", l.sw, "link", "set", veth, "master", br)
+			l.must("-n", l.sw, "link", "set", veth, "up")
+			l.must("-n", l.Router, "addr", "add", fmt.Sprintf("10.213.%d.254/24", s), "brd", "+", "dev", dev)
+			l.must("-n", l.Router, "link", "set", dev, "up")
+		}
+		for j := 1; j <= n; j++ {
+			i++
+			h := &Host{lab: l, NS: fmt.Sprintf("%s-h%d", l.prefix, i), Addr: netip.AddrFrom4([4]byte{10, 213, byte(s), byte(j)}), Subnet: s}
+			veth := fmt.Sprintf("v%d", i)
+			l.must("netns", "add", h.NS)
+			l.must("link", "add", "name", veth, "netns", l.sw, "type", "veth", "peer", "name", "eth0", "netns", h.NS, "address", h.MAC())
+			l.must("-n", l.sw, "link", "set", veth, "master", br)
+			l.must("-n", l.sw, "link", "set", veth, "up")
+			l.must("-n", h.NS, "addr", "add", h.Addr.String()+"/24", "brd", "+", "dev", "eth0")
+			l.must("-n", h.NS, "link", "set", "eth0", "up")
+			l.must("-n", h.NS, "link", "set", "lo", "up")
+			if routed {
+				l.must("-n", h.NS, "route", "add", "default", "via", fmt.Sprintf("10.213.%d.254", s))
+			}
+			l.Hosts = append(l.Hosts, h)
+		}
+	}
+	if routed {
+		out, err := exec.Command("ip", "netns", "exec", l.Router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1").CombinedOutput()
+		if err != nil {
+			t.Fatalf("lab: the router does not forward: %v\n%s", err, out)
+		}
+	}
+	for s, n := range sizes {
+		if n > neighboursFrom {
+			l.permanentNeighbours(s)
+		}
 	}
 	return l
 }
@@ -109,17 +177,22 @@ func New(t testing.TB, n int) *Lab {
 // a hardware switch does at wire speed: permanent neighbour entries stand for that speed.
 const neighboursFrom = 50
 
-// MAC is the host's Ethernet address: 02:fe:00:00:00:i.
+// MAC is the host's Ethernet address: 02:fe:00:00:s:i for 10.213.s.i.
 func (h *Host) MAC() string {
-	return fmt.Sprintf("02:fe:00:00:00:%02x", h.Addr.As4()[3])
+	a := h.Addr.As4()
+	return fmt.Sprintf("02:fe:00:00:%02x:%02x", a[2], a[3])
 }
 
-func (l *Lab) permanentNeighbours() {
+// permanentNeighbours gives the hosts of subnet s each other's MAC addresses.
+func (l *Lab) permanentNeighbours(s int) {
 	l.t.Helper()
 	for _, h := range l.Hosts {
+		if h.Subnet != s {
+			continue
+		}
 		var b strings.Builder
 		for _, o := range l.Hosts {
-			if o != h {
+			if o != h && o.Subnet == s {
 				fmt.Fprintf(&b, "neigh replace %s lladdr %s dev eth0 nud permanent\n", o.Addr, o.MAC())
 			}
 		}
@@ -204,6 +277,9 @@ func (l *Lab) teardown() {
 	}
 	for _, h := range l.Hosts {
 		exec.Command("ip", "netns", "del", h.NS).Run()
+	}
+	if l.Router != "" {
+		exec.Command("ip", "netns", "del", l.Router).Run()
 	}
 	exec.Command("ip", "netns", "del", l.sw).Run()
 }
@@ -436,4 +512,20 @@ func (w *lockedBuffer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// ChangeAddr gives the host a new address on its subnet in place of its own, while its
+// programs run (a DHCP renewal, a laptop plugged into another port): the new address is
+// added, then the old one removed.
+func (h *Host) ChangeAddr(to netip.Addr) {
+	l := h.lab
+	l.t.Helper()
+	// Removing the primary address would take the new one (a secondary on the same subnet)
+	// with it, unless secondaries are promoted.
+	if out, err := exec.Command("ip", "netns", "exec", h.NS, "sysctl", "-q", "-w", "net.ipv4.conf.eth0.promote_secondaries=1").CombinedOutput(); err != nil {
+		l.t.Fatalf("lab: promote_secondaries on %s: %v\n%s", h.NS, err, out)
+	}
+	l.must("-n", h.NS, "addr", "add", to.String()+"/24", "brd", "+", "dev", "eth0")
+	l.must("-n", h.NS, "addr", "del", h.Addr.String()+"/24", "dev", "eth0")
+	h.Addr = to
 }

@@ -55,3 +55,57 @@ func TestLossIsInjected(t *testing.T) {
 		t.Fatalf("after removing loss %d of 200 arrived", got)
 	}
 }
+
+// TestRouterForwardsUnicastNotBroadcast checks a routed lab: a host reaches a host of another
+// subnet by unicast, through the router, but that subnet's broadcast address only from inside
+// it, as behind an office router.
+func TestRouterForwardsUnicastNotBroadcast(t *testing.T) {
+	l := NewRouted(t, 1, 2)
+	far, near, rcv := l.Hosts[0], l.Hosts[2], l.Hosts[1]
+	if far.Subnet != 0 || rcv.Subnet != 1 || near.Subnet != 1 || rcv.Addr.String() != "10.213.1.1" {
+		t.Fatalf("hosts: %+v %+v %+v", far, rcv, near)
+	}
+	var rx *net.UDPConn
+	if err := rcv.Do(func() (err error) {
+		rx, err = net.ListenUDP("udp4", &net.UDPAddr{Port: 9999}) // broadcasts too
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	arrives := func(from *Host, to string) bool {
+		tx, err := from.ListenUDP(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Close()
+		dst := &net.UDPAddr{IP: net.ParseIP(to), Port: 9999}
+		msg := []byte(from.Addr.String() + ">" + to)
+		buf := make([]byte, 64)
+		for range 3 {
+			if _, err := tx.WriteToUDP(msg, dst); err != nil {
+				t.Fatalf("%s → %s: %v", from.Addr, to, err)
+			}
+			rx.SetReadDeadline(time.Now().Add(time.Second))
+			for {
+				k, _, err := rx.ReadFromUDP(buf)
+				if err != nil {
+					break
+				}
+				if string(buf[:k]) == string(msg) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !arrives(far, "10.213.1.1") {
+		t.Error("unicast across the router did not arrive")
+	}
+	if !arrives(near, "10.213.1.255") {
+		t.Error("a broadcast inside the subnet did not arrive")
+	}
+	if arrives(far, "10.213.1.255") {
+		t.Error("the router forwarded a directed broadcast")
+	}
+}

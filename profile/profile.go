@@ -51,6 +51,9 @@ type Settings struct {
 	// CloseQuits makes closing the window quit the app; by default, where the desktop shows
 	// tray icons, closing it keeps FeiGo running in the tray (as FeiQ does).
 	CloseQuits bool `json:"close_quits,omitempty"`
+	// ScreenshotKeepWindow keeps the window on the screen while a screenshot is taken; by
+	// default it hides, so that the screenshot shows what is behind it.
+	ScreenshotKeepWindow bool `json:"screenshot_keep_window,omitempty"`
 	// HistoryDays keeps the history for this many days; 0 keeps it forever.
 	HistoryDays int `json:"history_days,omitempty"`
 	// Theme is the window's colours: "light", "dark" or "" (the desktop's setting, light

@@ -653,6 +653,7 @@ type chatEntry struct {
 	held      int  // Control, Alt and Super keys down: with them, letters type no text
 	composing bool // a text key's text has not come: an input method holds it
 	onSend    func()
+	onShot    func()        // Ctrl+Alt+A: a screenshot (shot.go)
 	rest      restingCursor // the cursor stops blinking while nobody types (cursor.go)
 }
 
@@ -748,6 +749,10 @@ func (e *chatEntry) FocusLost() {
 
 func (e *chatEntry) TypedShortcut(s fyne.Shortcut) {
 	e.rest.active()
+	if isShotShortcut(s) && e.onShot != nil {
+		e.onShot()
+		return
+	}
 	if cs, ok := s.(*desktop.CustomShortcut); ok && (cs.KeyName == fyne.KeyReturn || cs.KeyName == fyne.KeyEnter) &&
 		cs.Modifier == fyne.KeyModifierShortcutDefault && e.ctrlEnter {
 		e.onSend()

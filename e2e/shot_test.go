@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"image"
 	"image/png"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"feigo/internal/lab"
+	"feigo/screenshot"
 )
 
 // The screenshot tool in the real window (issue 15): in a conversation, Ctrl+Alt+A captures the
@@ -132,4 +135,55 @@ func xdo(t *testing.T, args ...string) {
 	if out, err := exec.Command("xdotool", args...).CombinedOutput(); err != nil {
 		t.Fatalf("xdotool %v: %v %s", args, err, out)
 	}
+}
+
+// Ctrl+Alt+A anywhere on the desktop (screenshot.Hotkey, a key grabbed on the X display) calls
+// its function, also with Num Lock on; a second grab of the key is told another program holds
+// it; the key is let go when its context ends, and can then be grabbed again.
+func TestScreenshotHotkey(t *testing.T) {
+	desktop(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	pressed := make(chan struct{}, 8)
+	run, err := screenshot.Hotkey(ctx, func() { pressed <- struct{}{} })
+	if err != nil {
+		t.Fatalf("Hotkey: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run()
+	}()
+	if _, err := screenshot.Hotkey(context.Background(), func() {}); !errors.Is(err, screenshot.ErrHotkeyTaken) {
+		t.Fatalf("a second grab of the key: %v, want ErrHotkeyTaken", err)
+	}
+	for _, keys := range [][]string{{"ctrl+alt+a"}, {"Num_Lock", "ctrl+alt+a", "Num_Lock"}} {
+		for _, k := range keys {
+			xdo(t, "key", k)
+		}
+		select {
+		case <-pressed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v: the key was not seen", keys)
+		}
+	}
+	xdo(t, "key", "ctrl+a") // not the key
+	select {
+	case <-pressed:
+		t.Fatal("Ctrl+A was taken for the screenshot key")
+	case <-time.After(500 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the key's loop does not end with its context")
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	run2, err := screenshot.Hotkey(ctx2, func() {})
+	if err != nil {
+		cancel2()
+		t.Fatalf("the key was not let go: %v", err)
+	}
+	cancel2()
+	run2() // ends at once: its context has ended
 }

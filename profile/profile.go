@@ -54,6 +54,9 @@ type Settings struct {
 	// ScreenshotKeepWindow keeps the window on the screen while a screenshot is taken; by
 	// default it hides, so that the screenshot shows what is behind it.
 	ScreenshotKeepWindow bool `json:"screenshot_keep_window,omitempty"`
+	// NoScreenshotKey leaves Ctrl+Alt+A to other programs: by default FeiGo takes it on the
+	// whole desktop (X11) for a screenshot into the conversation in front, as FeiQ does.
+	NoScreenshotKey bool `json:"no_screenshot_key,omitempty"`
 	// HistoryDays keeps the history for this many days; 0 keeps it forever.
 	HistoryDays int `json:"history_days,omitempty"`
 	// Theme is the window's colours: "light", "dark" or "" (the desktop's setting, light

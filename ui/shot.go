@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
@@ -261,3 +262,19 @@ func (r *pickerRenderer) Objects() []fyne.CanvasObject {
 }
 
 func (r *pickerRenderer) Destroy() {}
+
+// ScreenshotKey is Ctrl+Alt+A pressed anywhere on the desktop: a screenshot into the
+// conversation in front, as FeiQ does; with none open, the window says to open one. Call it
+// on Fyne's goroutine.
+func (u *UI) ScreenshotKey() {
+	c := u.front()
+	if c == nil {
+		u.Show()
+		dialog.ShowInformation(u.t("Screenshot"), u.t("Open a conversation, then press Ctrl+Alt+A to send a screenshot in it."), u.Win)
+		return
+	}
+	c.shot()
+}
+
+// shot takes a screenshot into the message being written.
+func (c *conv) shot() { c.u.screenshot(c.attachPNG) }

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -226,20 +227,34 @@ func runSend(env Env, args []string) int {
 		"Exits 0 once every recipient acknowledged it, 1 when one did not.\n" +
 		"With --queue, a message that is not delivered now waits in the history and goes\n" +
 		"when the colleague is back (announces itself); PEER may then be a colleague who is\n" +
-		"offline but known from the history. It exits 0 once the message is delivered or queued."
-	fs, prof := newFlags(env, "send", "[--queue] [--unencrypted] [--to PEER]... PEER TEXT...", about)
-	var to listFlag
+		"offline but known from the history. It exits 0 once the message is delivered or queued.\n" +
+		"With --image FILE (repeatable), the PNG, JPEG or GIF images are shown inline after the\n" +
+		"text (which may then be left out), as IP Messenger shows pasted pictures; clients that\n" +
+		"do not show images inline (iptux, FeiQ) get them as files, with a note."
+	fs, prof := newFlags(env, "send", "[--queue] [--unencrypted] [--image FILE]... [--to PEER]... PEER TEXT...", about)
+	var to, images listFlag
 	fs.Var(&to, "to", "another recipient `PEER` (repeatable)")
+	fs.Var(&images, "image", "an image `FILE` to show inline after the text (repeatable)")
+	sealed := fs.Bool("sealed", false, "seal the message: the colleague opens it with a click, and you are told (message_read)")
 	queue := fs.Bool("queue", false, "keep the message for a colleague who is offline or does not answer, and deliver it when they are back")
 	unencrypted := fs.Bool("unencrypted", false, unencryptedHelp)
 	if code, done := parse(env, fs, args); done {
 		return code
 	}
 	rest := fs.Args()
-	if len(rest) < 2 {
+	if len(rest) < 2 && !(len(images) > 0 && len(rest) == 1) {
 		fmt.Fprintln(env.Stderr, "feigo send: need PEER and TEXT")
 		fs.Usage()
 		return 2
+	}
+	var imagePaths []string
+	for _, p := range images {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "feigo send: %v\n", err)
+			return 1
+		}
+		imagePaths = append(imagePaths, abs)
 	}
 	recipients := append([]string{rest[0]}, to...)
 	text := strings.Join(rest[1:], " ")
@@ -251,7 +266,7 @@ func runSend(env Env, args []string) int {
 		}
 		text = strings.TrimSuffix(string(b), "\n")
 	}
-	resp, ok := call(env, "send", *prof, control.Request{Cmd: "send", To: recipients, Text: text, Queue: *queue, Unencrypted: *unencrypted})
+	resp, ok := call(env, "send", *prof, control.Request{Cmd: "send", To: recipients, Text: text, Queue: *queue, Unencrypted: *unencrypted, Images: imagePaths, Sealed: *sealed})
 	for _, d := range resp.Deliveries {
 		switch {
 		case d.Delivered:

@@ -101,6 +101,13 @@ func runHistory(env Env, args []string) int {
 		if r.Error != "" {
 			state += ": " + r.Error
 		}
+		for _, im := range r.Images {
+			where := im.Path
+			if where == "" {
+				where = im.SHA256 + " (not in the image store)"
+			}
+			text += fmt.Sprintf("\n[image %dx%d %s]", im.Width, im.Height, where)
+		}
 		fmt.Fprintf(env.Stdout, "%s %s %s [%s] %s\n", r.Time.Local().Format("2006-01-02 15:04:05"), arrow, printable(r.Nick), printable(state), printableLines(text))
 	}
 	return 0

@@ -20,7 +20,8 @@ func runServe(env Env, args []string) int {
 	const about = "Run a FeiGo node without a window. It announces itself on the LAN, answers\n" +
 		"other IP Messenger clients, and prints one JSON object per line on standard output\n" +
 		"for every event (\"type\": ready, peer_online, peer_offline, peer_updated, message,\n" +
-		"message_delivered, message_failed, transfer_offered, transfer_started,\n" +
+		"message_delivered, message_failed, message_read, message_images, typing, nudge,\n" +
+		"transfer_offered, transfer_started,\n" +
 		"transfer_progress, transfer_done, transfer_failed). Logs go to standard error. SIGINT or SIGTERM\n" +
 		"says goodbye to the LAN (BR_EXIT) and exits 0. Flags override the profile's settings."
 	fs, prof := newFlags(env, "serve", "[flags]", about)
@@ -105,6 +106,7 @@ func runServe(env Env, args []string) int {
 		return fail(err)
 	}
 	n.SetRetention(st.HistoryDays)
+	n.SetReadReceipts(!st.NoReadReceipts)
 	n.ApplyPolicy(st)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

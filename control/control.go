@@ -55,6 +55,10 @@ type Request struct {
 	Text string   `json:"text,omitempty"`
 	// Paths are absolute paths to send (send-file); the node may run in another directory.
 	Paths []string `json:"paths,omitempty"`
+	// Images are absolute paths of images to show inline after the text (send).
+	Images []string `json:"images,omitempty"`
+	// Sealed (send) seals the message: the colleague opens it with a click, and we are told.
+	Sealed bool `json:"sealed,omitempty"`
 	// ID names a transfer (transfer, accept, decline, cancel).
 	ID int `json:"id,omitempty"`
 	// Dir is where to save (accept); Only limits accept to these file names.
@@ -128,6 +132,46 @@ type Historian interface {
 	Contact(query string) (history.Contact, error)
 	Queue(ctx context.Context, sendID, text string, c history.Contact) (history.Record, error)
 	ClearHistory(peer string) (int64, error)
+}
+
+// Sealer is a node that sends sealed messages (`feigo send --sealed`).
+type Sealer interface {
+	SendWith(ctx context.Context, sendID, text string, opts lan.SendOpts, to ...netip.AddrPort) ([]lan.Delivery, error)
+}
+
+// Imager is a node that sends images inline in messages (`feigo send --image`).
+type Imager interface {
+	SendImages(ctx context.Context, sendID, text string, images []xfer.OutImage, to netip.AddrPort) (history.Record, error)
+}
+
+// sendImages sends req's text with its images after it, to one peer.
+func sendImages(ctx context.Context, node Node, req Request) Response {
+	im, ok := node.(Imager)
+	if !ok {
+		return Response{Error: "this node cannot send images"}
+	}
+	if len(req.To) != 1 || req.Queue {
+		return Response{Error: "images go to one colleague who is online: name one peer, without --queue"}
+	}
+	var out []xfer.OutImage
+	for _, p := range req.Images {
+		if !filepath.IsAbs(p) {
+			return Response{Error: fmt.Sprintf("path %q is not absolute", p)}
+		}
+		out = append(out, xfer.OutImage{Path: p, At: len(req.Text)})
+	}
+	addr, err := node.Resolve(req.To[0])
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	allow(node, req, []netip.AddrPort{addr})
+	r, err := im.SendImages(ctx, "", req.Text, out, addr)
+	d := Delivery{To: addr.String(), PeerID: r.PeerID, Nick: r.Nick, Delivered: err == nil, HistoryID: r.ID}
+	if err != nil {
+		d.Error = err.Error()
+		return Response{Error: fmt.Sprintf("not delivered to %s: %v", describe(r.Nick, addr), err), Deliveries: []Delivery{d}}
+	}
+	return Response{OK: true, Deliveries: []Delivery{d}}
 }
 
 // Verifier is a node with an identity key (`feigo verify`).
@@ -479,6 +523,9 @@ func send(ctx context.Context, node Node, req Request) Response {
 	if len(req.To) == 0 {
 		return Response{Error: "no recipient"}
 	}
+	if len(req.Images) > 0 {
+		return sendImages(ctx, node, req)
+	}
 	if req.Queue {
 		return queue(ctx, node, req)
 	}
@@ -487,7 +534,16 @@ func send(ctx context.Context, node Node, req Request) Response {
 		return Response{Error: err.Error()}
 	}
 	allow(node, req, addrs)
-	ds, err := node.Send(ctx, req.Text, addrs...)
+	var ds []lan.Delivery
+	if req.Sealed {
+		sl, ok := node.(Sealer)
+		if !ok {
+			return Response{Error: "this node cannot seal messages"}
+		}
+		ds, err = sl.SendWith(ctx, "", req.Text, lan.SendOpts{Sealed: true}, addrs...)
+	} else {
+		ds, err = node.Send(ctx, req.Text, addrs...)
+	}
 	if err != nil {
 		return Response{Error: err.Error()}
 	}

@@ -21,6 +21,15 @@ const (
 	MessageDelivered Type = "message_delivered"
 	MessageFailed    Type = "message_failed"
 	MessageQueued    Type = "message_queued"
+	// MessageImages: the images embedded in a message have arrived (or were sent) and are
+	// in the profile's image store; the message's Images say where.
+	MessageImages Type = "message_images"
+	// MessageRead: the recipient of a message of ours has read it (READMSG).
+	MessageRead Type = "message_read"
+	// Typing: a colleague is typing to us (Typing true) or stopped; Nudge: a colleague
+	// shakes our window (FeiQ's knock).
+	Typing Type = "typing"
+	Nudge  Type = "nudge"
 	// Transfer events carry Event.Transfer; TransferFailed also covers declined and
 	// cancelled transfers.
 	TransferOffered  Type = "transfer_offered"

@@ -81,6 +81,7 @@ func Main(profDir string, logw io.Writer) int {
 		return fail(err)
 	}
 	n.SetRetention(st.HistoryDays)
+	n.SetReadReceipts(!st.NoReadReceipts)
 	n.ApplyPolicy(st)
 
 	// FeiQ's screenshot key, Ctrl+Alt+A, on the whole desktop where X11 lets it be grabbed,

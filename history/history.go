@@ -56,6 +56,44 @@ type Record struct {
 	// Encrypted: the message went or came over the colleague's TLS channel, bound to their
 	// proved key; false for clients that cannot encrypt.
 	Encrypted bool `json:"encrypted"`
+	// Images are the pictures shown inline in the message, in the order of their places.
+	Images []Image `json:"images,omitempty"`
+	// Sealed: shown behind a click until opened (IPMsg's sealed messages). ReadCheck: the
+	// sender asked to be told when it is read. ReadAt: when it was read (out: the colleague
+	// said so; in: the user opened it); zero while unread.
+	Sealed    bool      `json:"sealed,omitempty"`
+	ReadCheck bool      `json:"read_check,omitempty"`
+	ReadAt    time.Time `json:"read_at,omitzero"`
+}
+
+// Image is a picture shown inline in a message: an image of the profile's store (package
+// imgstore), named by its SHA-256, at byte offset Pos of the message's text.
+type Image struct {
+	SHA256 string `json:"sha256"`
+	Format string `json:"format"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Size   int64  `json:"size"`
+	Pos    int    `json:"pos"`
+	// Name is the name it was sent under (a file's name, IPMsg's "ipmsgclip_…png").
+	Name string `json:"name,omitempty"`
+	// Path is where the store keeps it: filled in by the node for its callers, never stored.
+	Path string `json:"path,omitempty"`
+}
+
+// MaxImages bounds the images of one message.
+const MaxImages = 20
+
+func imagesJSON(ims []Image) string {
+	if len(ims) == 0 {
+		return ""
+	}
+	ims = slices.Clone(ims[:min(len(ims), MaxImages)])
+	for i := range ims {
+		ims[i].Path = ""
+	}
+	b, _ := json.Marshal(ims)
+	return string(b)
 }
 
 // File is one file or folder of a recorded transfer.
@@ -167,6 +205,15 @@ var migrations = []string{
 		seq INTEGER NOT NULL,
 		PRIMARY KEY (room, member, author)
 	) WITHOUT ROWID;`,
+	// 6: the images shown inline in a message (JSON, see Image), found by the message's
+	// packet number when they arrive after its text; sealed messages, read notices asked
+	// for, and when a message was read (by the colleague, or by the user).
+	`ALTER TABLE messages ADD COLUMN images TEXT NOT NULL DEFAULT '';
+	ALTER TABLE messages ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE messages ADD COLUMN read_check INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE messages ADD COLUMN read_at INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX messages_packet ON messages(peer, packet_no) WHERE kind = 'text';
+	CREATE INDEX messages_unread ON messages(peer, id) WHERE direction = 'in' AND kind = 'text' AND read_at = 0;`,
 }
 
 // Open opens (creating and migrating) the history database at path. The database and the
@@ -317,8 +364,8 @@ func (s *Store) insert(rs []Record) ([]int64, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	ins, err := tx.Prepare(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder, encrypted)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	ins, err := tx.Prepare(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder, encrypted, images, sealed, read_check, read_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +399,7 @@ func (s *Store) insert(rs []Record) ([]int64, error) {
 			files, _ = json.Marshal(r.Files)
 		}
 		res, err := ins.Exec(r.Time.UnixMilli(), r.Peer, r.PeerID, r.User, r.Host, r.Addr, r.Nick, r.Direction, r.Kind,
-			r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder, r.Encrypted)
+			r.Text, r.State, r.Error, r.PacketNo, string(files), r.Folder, r.Encrypted, imagesJSON(r.Images), r.Sealed, r.ReadCheck, milli(r.ReadAt))
 		if err != nil {
 			return nil, err
 		}
@@ -389,6 +436,123 @@ func (s *Store) PutTransfer(r Record) (int64, error) {
 		return 0, fmt.Errorf("storing a transfer: %w", err)
 	}
 	return id, nil
+}
+
+// AddImages adds images to the newest message of peer in direction dir with packet number
+// packetNo (the text they came with), and returns its ID; found bool is false when there is
+// no such message (an image sent without text): then nothing is stored. A message keeps at
+// most MaxImages.
+func (s *Store) AddImages(peer string, dir event.Direction, packetNo uint32, ims []Image) (id int64, found bool, err error) {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return 0, false, fmt.Errorf("storing images: %w", err)
+	}
+	defer tx.Rollback()
+	var old string
+	err = tx.QueryRow(`SELECT id, images FROM messages WHERE peer = ? AND packet_no = ? AND kind = 'text' AND direction = ? ORDER BY id DESC LIMIT 1`,
+		peer, packetNo, dir).Scan(&id, &old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("storing images: %w", err)
+	}
+	var have []Image
+	if old != "" {
+		json.Unmarshal([]byte(old), &have)
+	}
+	for _, im := range ims {
+		if !slices.ContainsFunc(have, func(h Image) bool { return h.SHA256 == im.SHA256 && h.Pos == im.Pos }) {
+			have = append(have, im)
+		}
+	}
+	slices.SortStableFunc(have, func(a, b Image) int { return a.Pos - b.Pos })
+	if _, err := tx.Exec(`UPDATE messages SET images = ? WHERE id = ?`, imagesJSON(have), id); err != nil {
+		return 0, false, fmt.Errorf("storing images: %w", err)
+	}
+	return id, true, tx.Commit()
+}
+
+func milli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// SetReadOut records that the colleague peer read our message packetNo (at), and returns
+// its ID; 0 when there is no such message, or it was known read already.
+func (s *Store) SetReadOut(peer string, packetNo uint32, at time.Time) (int64, error) {
+	var id int64
+	err := s.db.QueryRow(`UPDATE messages SET read_at = ? WHERE id = (SELECT id FROM messages WHERE peer = ? AND packet_no = ?
+		AND direction = 'out' AND kind = 'text' ORDER BY id DESC LIMIT 1) AND read_at = 0 RETURNING id`, at.UnixMilli(), peer, packetNo).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storing a read notice: %w", err)
+	}
+	return id, nil
+}
+
+// MarkRead records that the user read the messages from peer: the one numbered id when id
+// is not 0 (a sealed message opened), else every unread one that is not sealed (the
+// conversation was opened). It returns the messages it marked, as they were.
+func (s *Store) MarkRead(peer string, id int64, at time.Time) ([]Record, error) {
+	where := "m.peer = ? AND m.direction = 'in' AND m.kind = 'text' AND m.read_at = 0 AND m.sealed = 0"
+	args := []any{peer}
+	if id != 0 {
+		where, args = "m.peer = ? AND m.id = ? AND m.direction = 'in' AND m.read_at = 0", []any{peer, id}
+	}
+	rows, err := s.db.Query("SELECT "+columns+" FROM messages m WHERE "+where+" ORDER BY m.id LIMIT 1000", args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history: %w", err)
+	}
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var ms, readAt int64
+		var files, images string
+		if err := rows.Scan(&r.ID, &ms, &r.Peer, &r.PeerID, &r.User, &r.Host, &r.Addr, &r.Nick, &r.Direction, &r.Kind, &r.Text, &r.State, &r.Error, &r.PacketNo, &files, &r.Folder, &r.Encrypted, &images, &r.Sealed, &r.ReadCheck, &readAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.Time = time.UnixMilli(ms)
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, r := range out {
+		if _, err := s.db.Exec(`UPDATE messages SET read_at = ? WHERE id = ?`, at.UnixMilli(), r.ID); err != nil {
+			return nil, fmt.Errorf("marking read: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ImagesInUse returns the SHA-256 of every image the history references: what the image
+// store keeps when it is pruned.
+func (s *Store) ImagesInUse() (map[string]bool, error) {
+	rows, err := s.db.Query(`SELECT images FROM messages WHERE images != ''`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the history: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var js string
+		if err := rows.Scan(&js); err != nil {
+			return nil, fmt.Errorf("reading the history: %w", err)
+		}
+		var ims []Image
+		json.Unmarshal([]byte(js), &ims)
+		for _, im := range ims {
+			out[im.SHA256] = true
+		}
+	}
+	return out, rows.Err()
 }
 
 // SetDelivered records that an outgoing message was delivered, with the packet number it
@@ -435,7 +599,7 @@ type Filter struct {
 	Limit  int       // the most recent Limit records (all when 0)
 }
 
-const columns = "m.id, m.time, m.peer, m.peer_id, m.user, m.host, m.addr, m.nick, m.direction, m.kind, m.text, m.state, m.error, m.packet_no, m.files, m.folder, m.encrypted"
+const columns = "m.id, m.time, m.peer, m.peer_id, m.user, m.host, m.addr, m.nick, m.direction, m.kind, m.text, m.state, m.error, m.packet_no, m.files, m.folder, m.encrypted, m.images, m.sealed, m.read_check, m.read_at"
 
 // Query returns the records that match f, oldest first. Records are ordered by when they
 // were stored, which is the order they happened in.
@@ -494,9 +658,16 @@ func (s *Store) Query(f Filter) ([]Record, error) {
 	for rows.Next() {
 		var r Record
 		var ms int64
-		var files string
-		if err := rows.Scan(&r.ID, &ms, &r.Peer, &r.PeerID, &r.User, &r.Host, &r.Addr, &r.Nick, &r.Direction, &r.Kind, &r.Text, &r.State, &r.Error, &r.PacketNo, &files, &r.Folder, &r.Encrypted); err != nil {
+		var files, images string
+		var readAt int64
+		if err := rows.Scan(&r.ID, &ms, &r.Peer, &r.PeerID, &r.User, &r.Host, &r.Addr, &r.Nick, &r.Direction, &r.Kind, &r.Text, &r.State, &r.Error, &r.PacketNo, &files, &r.Folder, &r.Encrypted, &images, &r.Sealed, &r.ReadCheck, &readAt); err != nil {
 			return nil, err
+		}
+		if readAt != 0 {
+			r.ReadAt = time.UnixMilli(readAt)
+		}
+		if images != "" {
+			json.Unmarshal([]byte(images), &r.Images) // written by Add; a damaged list shows none
 		}
 		r.Time = time.UnixMilli(ms)
 		if files != "" {

@@ -52,6 +52,13 @@
 // a folder. Between FeiGo peers a request carries the extra field "fgsum1": the sender then
 // follows each file with its SHA-256 and waits for the receiver's verdict.
 //
+// Pasted images travel as IP Messenger sends them: an entry of the offer with attr
+// FileClipboard (0x20) and the extended attribute "8=pos" (FileClipboardPos, hex), pos being
+// where the image sits in the text as IPMsg's rich-edit control counts (UTF-16 units, earlier
+// images one each: ClipPos, ClipOffset); fetched with GETFILEDATA like any file. A client
+// that shows them sets CLIPBOARDOPT (0x08000000) on its entries; ParseEntry then adds
+// CapClipboard to the entry's capabilities.
+//
 // The byte-level reference, with captures of real clients, is the team's ipmsg-protocol.md
 // (shared/docs beside the repository).
 package ipmsg

@@ -3,6 +3,7 @@ package ipmsg
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -451,5 +452,51 @@ func ParseEntry(p Packet, legacy Charset) Entry {
 	if e.Nick == "" {
 		e.Nick = e.User
 	}
+	// IP Messenger and FeiGo say with CLIPBOARDOPT that they show embedded images; FeiQ
+	// and iptux never set it (FeiQ's other bits are its own), so it is believed of those two
+	// only.
+	if p.Cmd.Has(ClipboardOpt) && (e.Client == ClientIPMsg || e.Client == ClientFeiGo) && !slices.Contains(e.Caps, CapClipboard) {
+		e.Caps = append(slices.Clip(e.Caps), CapClipboard)
+	}
 	return e
+}
+
+// CapClipboard is the capability ParseEntry adds to an entry with CLIPBOARDOPT from a client
+// that shows embedded images (IP Messenger, FeiGo): images go to it as FileClipboard
+// entries; to others as ordinary files.
+const CapClipboard = "clipboard"
+
+// ClipPos turns a place in text (a byte offset into its UTF-8) into a clipboard image's
+// position as IP Messenger counts it: characters of its Windows rich-edit control, that is
+// UTF-16 units, a line break one (FeiGo's texts have LF line ends), and each image placed
+// before this one counts one (earlier).
+func ClipPos(text string, off, earlier int) int {
+	off = min(max(off, 0), len(text))
+	n := earlier
+	for _, r := range text[:off] {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return min(n, MaxClipPos)
+}
+
+// ClipOffset is ClipPos's inverse: the byte offset in text (images removed, LF line ends)
+// where an image at pos goes, earlier being how many images come before it. A position past
+// the end is the end; one inside a character pair is after it.
+func ClipOffset(text string, pos, earlier int) int {
+	n := earlier
+	for i, r := range text {
+		if n >= pos {
+			return i
+		}
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return len(text)
 }

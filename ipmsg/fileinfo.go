@@ -13,7 +13,18 @@ const (
 	FileRegular   = 0x1
 	FileDir       = 0x2
 	FileRetParent = 0x3
+	// FileClipboard is an image embedded in the message (IP Messenger's pasted pictures):
+	// fetched with GETFILEDATA like a file, shown inline at its position in the text, which
+	// the entry carries as the extended attribute FileClipboardPos ("8=pos", hex).
+	FileClipboard = 0x20
 )
+
+// FileClipboardPos is the extended file attribute holding a clipboard image's position.
+const FileClipboardPos = 0x8
+
+// MaxClipPos bounds a clipboard image's position (characters into the text): a message
+// holds at most 64 KiB.
+const MaxClipPos = 1 << 20
 
 // FeiGo's extra request fields. Legacy clients never send them, and a legacy sender never
 // sees them (they go only to FeiGo peers).
@@ -81,7 +92,13 @@ type FileInfo struct {
 	Size  int64  `json:"size"`
 	MTime int64  `json:"mtime"` // Unix seconds
 	Attr  uint32 `json:"attr"`
+	// Pos is a clipboard image's position in the message text (see ClipPos), meaningful
+	// only when IsClip.
+	Pos int `json:"pos,omitempty"`
 }
+
+// IsClip reports whether the entry is an image embedded in the message (FileClipboard).
+func (f FileInfo) IsClip() bool { return f.Attr&0xff == FileClipboard }
 
 // IsDir reports whether the entry is a folder.
 func (f FileInfo) IsDir() bool { return f.Attr&0xff == FileDir }
@@ -104,7 +121,11 @@ func EncodeFileList(cs Charset, files []FileInfo, iptux bool) []byte {
 	for _, f := range files {
 		fmt.Fprintf(&b, "%d:", f.ID)
 		b.Write(cs.Encode(escapeName(f.Name, iptux)))
-		fmt.Fprintf(&b, ":%x:%x:%x:\a", max(f.Size, 0), max(f.MTime, 0), f.Attr&0xff)
+		fmt.Fprintf(&b, ":%x:%x:%x:", max(f.Size, 0), max(f.MTime, 0), f.Attr&0xff)
+		if f.IsClip() {
+			fmt.Fprintf(&b, "%x=%x:", FileClipboardPos, min(max(f.Pos, 0), MaxClipPos))
+		}
+		b.WriteByte('\a')
 	}
 	return b.Bytes()
 }
@@ -157,14 +178,37 @@ func ParseFileList(b []byte, cs Charset) []FileInfo {
 		if err2 != nil {
 			mtime = 0
 		}
+		fi := FileInfo{ID: uint32(id), Name: cs.Decode(f[1]), Size: size, MTime: mtime, Attr: uint32(attr)}
 		switch attr & 0xff {
 		case FileRegular, FileDir:
+		case FileClipboard:
+			fi.Pos = clipPos(f[5:])
 		default:
-			continue // clipboard images and the like: not files we can fetch
+			continue // symbolic links, devices and the like: not files we can fetch
 		}
-		out = append(out, FileInfo{ID: uint32(id), Name: cs.Decode(f[1]), Size: size, MTime: mtime, Attr: uint32(attr)})
+		out = append(out, fi)
 	}
 	return out
+}
+
+// clipPos reads the position among an entry's extended attributes ("8=pos", hex, as IP
+// Messenger writes it); 0 when absent or malformed, at most MaxClipPos.
+func clipPos(ext [][]byte) int {
+	for _, x := range ext {
+		k, v, ok := bytes.Cut(x, []byte("="))
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseUint(string(k), 16, 32); err != nil || n != FileClipboardPos {
+			continue
+		}
+		p, err := strconv.ParseUint(string(v), 16, 32)
+		if err != nil {
+			return 0
+		}
+		return int(min(p, MaxClipPos))
+	}
+	return 0
 }
 
 // FileRequest is a GETFILEDATA or GETDIRFILES request's body.

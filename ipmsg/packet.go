@@ -59,6 +59,9 @@ const (
 	UTF8Opt       Command = 0x800000
 	CapUTF8Opt    Command = 0x1000000
 	CapIPDictOpt  Command = 0x2000000 // never set by FeiGo
+	// ClipboardOpt says the sender shows images embedded in messages (clipboard
+	// attachments, FileClipboard); IP Messenger sets it on its entries.
+	ClipboardOpt Command = 0x8000000
 )
 
 // Options valid on SENDMSG.

@@ -12,6 +12,13 @@
 // it spoke), so that it never reflects more at an address than it received from it, past a
 // small allowance. Refusals are counted (Node.Stats) and logged once per source per minute.
 //
+// Beyond plain messages: read notices and sealed messages (IPMsg's SECRETOPT, READCHECKOPT,
+// READMSG and ANSREADMSG; READCHECKOPT on every message to a FeiGo peer; a notice believed
+// only from the message's recipient, see read.go), FeiQ's typing and knock notices to and from
+// FeiQ and FeiGo colleagues, rate-limited both ways (notice.go), and images inline, which the
+// transfer engine sends and fetches as IPMsg's clipboard attachments (CLIPBOARDOPT is set on
+// the node's entries when Config.ImageDir is).
+//
 // A Node is used as: NewNode, then Run(ctx) in a goroutine; every method is safe for
 // concurrent use. Run returns after its goroutines have ended, once ctx is cancelled (after
 // saying goodbye) or when the socket fails.

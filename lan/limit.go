@@ -118,6 +118,7 @@ type stats struct {
 	channelsDialled                                atomic.Uint64 // channels to peers opened (tests)
 	proofsDialled, helloProofs                     atomic.Uint64
 	datagramsSent                                  atomic.Uint64
+	readRefused                                    atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -133,6 +134,9 @@ type Stats struct {
 	// PeerMessagesDropped counts messages from colleagues in the table dropped
 	// unacknowledged: over PeerBurst and PeerEvery.
 	PeerMessagesDropped uint64 `json:"peer_messages_dropped"`
+	// ReadRefused counts read notices (READMSG) not believed: for no message of ours, or
+	// not from its recipient.
+	ReadRefused uint64 `json:"read_refused"`
 	// NotProved counts FeiGo announcements whose sender did not prove the key they name
 	// (impostors, or peers gone before the proof): believed in nothing.
 	NotProved uint64 `json:"not_proved"`
@@ -273,5 +277,5 @@ func (n *Node) Stats() Stats {
 		LegacyRefused:       n.stats.legacyRefused.Load(),
 		PeerMessagesDropped: n.stats.peerMessagesDropped.Load(),
 		ProofsDialled:       n.stats.proofsDialled.Load(), HelloProofs: n.stats.helloProofs.Load(),
-		DatagramsSent: n.stats.datagramsSent.Load()}
+		DatagramsSent: n.stats.datagramsSent.Load(), ReadRefused: n.stats.readRefused.Load()}
 }

@@ -49,6 +49,27 @@ type Message struct {
 	// Parts is how many datagrams a sent message took (long texts are split).
 	Parts int       `json:"parts,omitempty"`
 	Time  time.Time `json:"time"`
+	// Sealed: the sender sealed it (SECRETOPT): shown behind a click, and opening it sends
+	// the sender a read notice. ReadCheck: the sender asks to be told when it is read
+	// (READCHECKOPT; every message between FeiGo peers).
+	Sealed    bool `json:"sealed,omitempty"`
+	ReadCheck bool `json:"read_check,omitempty"`
+	// Images are the pictures shown inline in the message, on message_images events.
+	Images []MessageImage `json:"images,omitempty"`
+}
+
+// MessageImage is a picture shown inline in a message: a file of the profile's image store
+// (Path), at byte offset At of the text.
+type MessageImage struct {
+	SHA256 string `json:"sha256"`
+	Format string `json:"format"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Size   int64  `json:"size"`
+	At     int    `json:"at"`
+	Name   string `json:"name,omitempty"`
+	Path   string `json:"path"`
+	Thumb  string `json:"thumb,omitempty"`
 }
 
 // Delivery is the outcome of a message to one recipient.
@@ -146,6 +167,19 @@ func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]D
 // SendAs is Send with an ID of the caller's choosing, which the message's
 // message_delivered and message_failed events carry as SendID.
 func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.AddrPort) ([]Delivery, error) {
+	return n.SendWith(ctx, sendID, text, SendOpts{}, to...)
+}
+
+// SendOpts are the options of a message.
+type SendOpts struct {
+	// Sealed sends it sealed (SECRETOPT with READCHECKOPT): the recipient opens it with a
+	// click, and its client tells us (a message_read event).
+	Sealed bool
+}
+
+// SendWith is SendAs with options. A message to a FeiGo peer always asks for a read notice
+// (READCHECKOPT); to legacy clients only a sealed one does, as IP Messenger sends them.
+func (n *Node) SendWith(ctx context.Context, sendID, text string, opts SendOpts, to ...netip.AddrPort) ([]Delivery, error) {
 	text, err := CheckText(text)
 	if err != nil {
 		return nil, err
@@ -167,6 +201,9 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 	if len(to) > 1 {
 		cmd |= ipmsg.MulticastOpt // one packet number for all recipients, as IPMsg does
 	}
+	if opts.Sealed {
+		cmd |= ipmsg.SecretOpt | ipmsg.ReadCheckOpt
+	}
 	out := make([]Delivery, len(to))
 	var wg sync.WaitGroup
 	for i, addr := range to {
@@ -178,14 +215,29 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 		go func() {
 			defer n.sends.Done()
 			defer wg.Done()
-			d := Delivery{Message: Message{PacketNo: nos[0], Addr: addr, Text: text, Parts: len(parts), Time: n.now()}}
+			d := Delivery{Message: Message{PacketNo: nos[0], Addr: addr, Text: text, Parts: len(parts), Time: n.now(), Sealed: opts.Sealed}}
+			rcmd := cmd
+			wait := readWait{first: nos[0]}
 			if p, ok := n.table.ByAddr(addr); ok {
 				d.PeerID, d.Nick, d.User, d.Host = p.ID, p.Nick, p.User, p.Host
 				d.Encrypted, d.Verified = p.Secure, p.Verified
+				if p.Client == string(ipmsg.ClientFeiGo) {
+					rcmd |= ipmsg.ReadCheckOpt
+				}
+				wait.peerID = p.ID
+				if p.Secure {
+					wait.key = p.Key
+				}
+			}
+			d.ReadCheck = rcmd.Has(ipmsg.ReadCheckOpt)
+			if d.ReadCheck {
+				for _, no := range nos {
+					n.reads.add(readKey{addr, no}, wait)
+				}
 			}
 			cs, flag := n.encodingFor(addr)
 			for j, part := range parts {
-				pkt := n.packetNo(nos[j], cs, flag, cmd, append(cs.Encode(part), 0))
+				pkt := n.packetNo(nos[j], cs, flag, rcmd, append(cs.Encode(part), 0))
 				if d.Err = n.sendReliable(ctx, addr, pkt); d.Err != nil {
 					break
 				}
@@ -337,6 +389,8 @@ func (n *Node) takeMessage(p ipmsg.Packet, from netip.AddrPort, peer peers.Peer,
 			Text:      strings.ReplaceAll(cs.Decode(ipmsg.FirstSection(p.Body)), "\r\n", "\n"),
 			Auto:      p.Cmd.Has(ipmsg.AutoRetOpt),
 			Broadcast: p.Cmd.Has(ipmsg.BroadcastOpt),
+			Sealed:    p.Cmd.Has(ipmsg.SecretOpt),
+			ReadCheck: p.Cmd.Has(ipmsg.ReadCheckOpt),
 			Time:      n.now(),
 		}
 		msg.Nick = msg.User

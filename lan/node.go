@@ -111,6 +111,10 @@ type Config struct {
 	DownloadDir string
 	// AcceptDir, when set, accepts every file offer into this folder at once.
 	AcceptDir string
+	// ImageDir, when set, is where images embedded in incoming messages are fetched at once
+	// (xfer.Config.ImageDir); the node then advertises CLIPBOARDOPT, so that IP Messenger
+	// and FeiGo send pasted images inline.
+	ImageDir string
 	// TCP, when set, is used instead of binding TCP Port for file transfers (tests).
 	TCP net.Listener
 	// NoVerify fetches from FeiGo peers without the SHA-256 check, as from legacy clients:
@@ -181,6 +185,8 @@ type Event struct {
 	// HistoryID is the history record a message event is about. The lan package never sets
 	// it; the node's owner (package cli) does when it keeps a history.
 	HistoryID int64 `json:"history_id,omitempty"`
+	// Typing is set on typing events: the colleague (Peer) is typing, or stopped.
+	Typing bool `json:"typing,omitempty"`
 	// SendID is the ID the caller of SendAs chose for a message, on its
 	// message_delivered, message_failed and message_queued events.
 	SendID string `json:"send_id,omitempty"`
@@ -229,6 +235,8 @@ type Node struct {
 
 	locals  atomic.Pointer[map[netip.Addr]bool]
 	dedup   *dedup
+	reads   readWaits // messages sent that wait for a read notice
+	notices notices   // typing and nudges: when last taken and sent
 	pendMu  sync.Mutex
 	pending map[ackKey]chan struct{}
 	// broadcastAt is when (n.now, in Unix nanoseconds) we last broadcast a BR_ENTRY.
@@ -337,7 +345,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		n.self.Caps = append(n.self.Caps, xfer.CapFiles, xfer.CapSHA256)
 		files, err := xfer.New(xfer.Config{
 			StateDir: cfg.StateDir, DownloadDir: cfg.DownloadDir, AcceptDir: cfg.AcceptDir, NoVerify: cfg.NoVerify,
-			OfferTTL: cfg.OfferTTL, FetchPatience: cfg.FetchPatience, Log: cfg.Log, Now: cfg.Now, Limits: cfg.FileLimits,
+			ImageDir: cfg.ImageDir, OfferTTL: cfg.OfferTTL, FetchPatience: cfg.FetchPatience, Log: cfg.Log, Now: cfg.Now, Limits: cfg.FileLimits,
 			Emit: func(typ event.Type, t xfer.Transfer) { n.emit(Event{Type: typ, Transfer: &t}) },
 		}, messenger{n}, table)
 		if err != nil {
@@ -849,6 +857,10 @@ func (n *Node) onRequest(p ipmsg.Packet, from netip.AddrPort, key []byte, reply 
 		if n.files != nil {
 			n.files.OnRelease(p, from, key)
 		}
+	case ipmsg.ReadMsg:
+		n.onReadMsg(p, from, key, reply)
+	case ipmsg.FeiQInputing, ipmsg.FeiQInputEnd, ipmsg.FeiQKnock:
+		n.onFeiQNotice(p, from, key)
 	case ipmsg.GetInfo:
 		cs, f := n.encodingFor(from)
 		reply(n.packet(cs, f, ipmsg.SendInfo, append([]byte("FeiGo "+Version), 0)), true)

@@ -42,6 +42,9 @@ func (n *Node) entryCmd(mode ipmsg.Command) ipmsg.Command {
 	cmd := mode | ipmsg.CapUTF8Opt
 	if !n.cfg.NoFiles {
 		cmd |= ipmsg.FileAttachOpt
+		if n.cfg.ImageDir != "" {
+			cmd |= ipmsg.ClipboardOpt // images embedded in messages are shown
+		}
 	}
 	if n.Self().Away {
 		cmd |= ipmsg.AbsenceOpt

@@ -60,6 +60,10 @@ func (n *Node) Send(ctx context.Context, text string, to ...netip.AddrPort) ([]l
 // SendAs is Send with an ID of the caller's choosing, which the message's events carry as
 // SendID (the window matches its own messages by it).
 func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.AddrPort) ([]lan.Delivery, error) {
+	return n.send(ctx, sendID, text, lan.SendOpts{}, to)
+}
+
+func (n *Node) send(ctx context.Context, sendID, text string, opts lan.SendOpts, to []netip.AddrPort) ([]lan.Delivery, error) {
 	text, err := lan.CheckText(text)
 	if err != nil {
 		return nil, err
@@ -74,12 +78,13 @@ func (n *Node) SendAs(ctx context.Context, sendID, text string, to ...netip.Addr
 	for i, addr := range to {
 		r := n.recordFor(addr)
 		r.Direction, r.Text, r.State = event.Out, text, history.StateSending
+		r.Sealed, r.ReadCheck = opts.Sealed, n.readCheckFor(addr, opts)
 		if ids[i], err = n.History.Add(r); err != nil {
 			// The message still goes: a full disk should not silence the user.
 			n.log.Error("the history cannot store a message being sent", "err", err)
 		}
 	}
-	ds, err := n.Node.SendAs(ctx, sendID, text, to...)
+	ds, err := n.Node.SendWith(ctx, sendID, text, opts, to...)
 	if err != nil {
 		for _, id := range ids {
 			n.settle(id, lan.Delivery{Err: err}, false, "")
@@ -450,20 +455,32 @@ func (n *Node) prune() {
 		n.log.Error("pruning the history", "err", err)
 	} else if gone > 0 {
 		n.log.Info("history pruned", "records", gone, "older than days", days)
+		n.pruneImages()
 	}
 }
 
-// ClearHistory deletes one peer's history (messages still queued for it stay).
-func (n *Node) ClearHistory(peer string) (int64, error) { return n.History.Clear(peer) }
+// ClearHistory deletes one peer's history (messages still queued for it stay), and the
+// images no message references any more.
+func (n *Node) ClearHistory(peer string) (int64, error) {
+	gone, err := n.History.Clear(peer)
+	if err == nil {
+		n.pruneImages()
+	}
+	return gone, err
+}
 
 // HistoryPage returns up to limit records of peer's conversation stored before the record
 // before (0: the newest), oldest first: how a window pages back through a conversation.
 func (n *Node) HistoryPage(peer string, before int64, limit int) ([]history.Record, error) {
-	return n.History.Query(history.Filter{Peer: peer, Before: before, Limit: limit})
+	rs, err := n.History.Query(history.Filter{Peer: peer, Before: before, Limit: limit})
+	fillImagePaths(n.images, rs)
+	return rs, err
 }
 
 // SearchHistory searches every conversation for words, returning up to limit records,
 // oldest first.
 func (n *Node) SearchHistory(words string, limit int) ([]history.Record, error) {
-	return n.History.Query(history.Filter{Search: words, Limit: limit})
+	rs, err := n.History.Query(history.Filter{Search: words, Limit: limit})
+	fillImagePaths(n.images, rs)
+	return rs, err
 }

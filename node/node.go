@@ -22,6 +22,7 @@ import (
 	"feigo/control"
 	"feigo/event"
 	"feigo/history"
+	"feigo/imgstore"
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
@@ -43,18 +44,22 @@ type Node struct {
 	id           *trust.Identity // this profile's key
 	pins         *trust.Pins     // the colleagues' keys, pinned on first sight
 
-	qmu       sync.Mutex
-	qlocks    map[string]*sync.Mutex // per peer key: one delivery of its queue at a time
-	bgCtx     context.Context        // cancelled when Run stops
-	bgStop    context.CancelFunc
-	bg        sync.WaitGroup
-	retention atomic.Int64 // days; 0 keeps everything
-	stored    sync.Map     // inboxKey → history ID of a message stored and not yet reported
-	renamed   sync.Map     // history keys already filed under a fingerprint (renames)
-	later     later
-	policy    atomic.Pointer[legacyPolicy]
-	rooms     *room.Manager // nil without a key
-	roomSyncs roomSyncs
+	qmu        sync.Mutex
+	qlocks     map[string]*sync.Mutex // per peer key: one delivery of its queue at a time
+	bgCtx      context.Context        // cancelled when Run stops
+	bgStop     context.CancelFunc
+	bg         sync.WaitGroup
+	retention  atomic.Int64 // days; 0 keeps everything
+	stored     sync.Map     // inboxKey → history ID of a message stored and not yet reported
+	renamed    sync.Map     // history keys already filed under a fingerprint (renames)
+	later      later
+	policy     atomic.Pointer[legacyPolicy]
+	rooms      *room.Manager // nil without a key
+	roomSyncs  roomSyncs
+	images     *imgstore.Store // the profile's images shown inline (nil if it cannot be opened)
+	incoming   string          // where incoming images are fetched before they are stored
+	imgMu      sync.Mutex      // adding an image and referencing it, against pruning
+	noReceipts atomic.Bool     // no read notices for ordinary messages
 }
 
 // later is the history work that events ask for: the LAN's read loop and the event
@@ -66,6 +71,8 @@ type later struct {
 	mu      sync.Mutex
 	peers   map[string]bool      // peer keys whose queue to look at
 	records []xfer.Transfer      // ended transfers to record
+	images  []xfer.Transfer      // ended incoming inline transfers whose images to store
+	reads   []readJob            // read notices to store
 	renames map[string]renameJob // history keys to file under a colleague's fingerprint, by old key
 	wake    chan struct{}        // one token: there is work
 }
@@ -91,11 +98,17 @@ func (n *Node) doLater(what func(l *later) bool) {
 // false when the node is stopping (only the records are kept then).
 func (n *Node) runLater(queues bool) {
 	n.later.mu.Lock()
-	keys, recs, renames := n.later.peers, n.later.records, n.later.renames
-	n.later.peers, n.later.records, n.later.renames = map[string]bool{}, nil, map[string]renameJob{}
+	keys, recs, renames, imgs, reads := n.later.peers, n.later.records, n.later.renames, n.later.images, n.later.reads
+	n.later.peers, n.later.records, n.later.renames, n.later.images, n.later.reads = map[string]bool{}, nil, map[string]renameJob{}, nil, nil
 	n.later.mu.Unlock()
+	for _, j := range reads {
+		n.storeRead(j)
+	}
 	for _, t := range recs {
 		n.recordTransfer(t)
+	}
+	for _, t := range imgs {
+		n.takeImages(t)
 	}
 	if len(renames) > 0 {
 		// Thirty colleagues coming online at once cost one look, not thirty.
@@ -180,6 +193,18 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		cfg.Remembered = remembered(hist, cfg.Log)
 	}
 	n := &Node{ctl: ln, History: hist, log: cfg.Log, qlocks: map[string]*sync.Mutex{}, id: cfg.Identity, pins: cfg.Pins}
+	if store, incoming := imageDirs(p.Dir); !cfg.NoFiles {
+		if n.images, err = imgstore.Open(store); err != nil {
+			cfg.Log.Error("images shown inline are off", "err", err)
+		} else {
+			n.incoming = incoming
+			if cfg.ImageDir == "" {
+				cfg.ImageDir = incoming
+			} else {
+				n.incoming = cfg.ImageDir
+			}
+		}
+	}
 	n.bgCtx, n.bgStop = context.WithCancel(context.Background())
 	cfg.Conn = conn
 	// A message is acknowledged only once it is in the history (Deliver runs before the ack).
@@ -189,7 +214,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		}
 		r := history.Record{Time: m.Time, PeerID: m.PeerID, User: m.User, Host: m.Host,
 			Addr: m.Addr.String(), Nick: m.Nick, Direction: event.In, Text: m.Text, State: history.StateReceived, PacketNo: m.PacketNo,
-			Encrypted: m.Encrypted}
+			Encrypted: m.Encrypted, Sealed: m.Sealed, ReadCheck: m.ReadCheck}
 		if m.PeerID == "" {
 			if c, ok := n.knownContact(m.User, m.Host, r.Addr); ok {
 				r.Peer, r.PeerID, r.Nick = c.Peer, c.PeerID, c.Nick
@@ -222,6 +247,21 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		switch ev.Type {
 		case event.MessageDelivered, event.MessageFailed:
 			return // Node.Send reports these itself, with the history record
+		case event.MessageRead:
+			j := readJob{peer: history.PeerKey(ev.Message.PeerID, ev.Message.User, ev.Message.Host), msg: *ev.Message}
+			if ev.Message.PeerID == "" {
+				if c, ok := n.knownContact(ev.Message.User, ev.Message.Host, ev.Message.Addr.String()); ok {
+					j.peer = c.Peer
+				}
+			}
+			n.doLater(func(l *later) bool {
+				if len(l.reads) >= maxLater {
+					return false
+				}
+				l.reads = append(l.reads, j)
+				return true
+			})
+			return // reported once stored, with the message's record
 		case event.Message:
 			if v, ok := n.stored.LoadAndDelete(inboxKey(*ev.Message)); ok {
 				sm := v.(storedMsg)
@@ -238,6 +278,18 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			n.roomPeerSeen(*ev.Peer)
 		case event.TransferDone, event.TransferFailed:
 			t := *ev.Transfer
+			if t.Inline {
+				if t.Direction == event.In && n.images != nil {
+					n.doLater(func(l *later) bool {
+						if len(l.images) >= maxLater {
+							return false
+						}
+						l.images = append(l.images, t)
+						return true
+					})
+				}
+				break // a message's images: stored with the message, not as a transfer
+			}
 			n.doLater(func(l *later) bool {
 				if len(l.records) >= maxLater {
 					return false
@@ -264,7 +316,9 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 // QueryHistory answers `feigo history`: PEER may be a peer of the table or a key in the
 // history (a FeiGo ID or user@host).
 func (n *Node) QueryHistory(peer, search string, since time.Time, limit int) ([]history.Record, error) {
-	return queryHistory(n.History, n.Contact, peer, search, since, limit)
+	rs, err := queryHistory(n.History, n.Contact, peer, search, since, limit)
+	fillImagePaths(n.images, rs)
+	return rs, err
 }
 
 // ReadHistory answers `feigo history` when no FeiGo runs with profile p: it reads the
@@ -279,7 +333,10 @@ func ReadHistory(p *profile.Profile, peer, search string, since time.Time, limit
 		return nil, err
 	}
 	defer h.Close()
-	return queryHistory(h, func(q string) (history.Contact, error) { return contactIn(h, q) }, peer, search, since, limit)
+	rs, err := queryHistory(h, func(q string) (history.Contact, error) { return contactIn(h, q) }, peer, search, since, limit)
+	store, _ := imageDirs(p.Dir)
+	fillImagePaths(imgstore.At(store), rs)
+	return rs, err
 }
 
 // queryHistory queries h for `feigo history`, resolving PEER with contact.

@@ -59,6 +59,9 @@ type Settings struct {
 	NoScreenshotKey bool `json:"no_screenshot_key,omitempty"`
 	// HistoryDays keeps the history for this many days; 0 keeps it forever.
 	HistoryDays int `json:"history_days,omitempty"`
+	// NoReadReceipts stops telling colleagues which of their messages were read (FeiGo asks
+	// for it with every message); opening a sealed message still tells its sender.
+	NoReadReceipts bool `json:"no_read_receipts,omitempty"`
 	// Theme is the window's colours: "light", "dark" or "" (the desktop's setting, light
 	// where it has none).
 	Theme string `json:"theme,omitempty"`

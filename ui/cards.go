@@ -88,6 +88,9 @@ func (u *UI) cardsOf(id int) []*offerCard {
 // incoming offer gets its card (and counts as unread), a new outgoing one a card in each
 // recipient's conversation.
 func (u *UI) showTransfer(typ event.Type, t xfer.Transfer) {
+	if t.Inline {
+		return // a message's images: shown in the message (rich.go)
+	}
 	u.xfers[t.ID] = t
 	u.refreshTransfers()
 	cards := u.cardsOf(t.ID)
@@ -123,6 +126,9 @@ func (u *UI) autoAccepts(peerID string) bool {
 // its note (the note, a message of the same packet, may come before or after it), and
 // accepts it at once from the colleagues chosen in the settings.
 func (u *UI) offered(t xfer.Transfer) {
+	if t.Inline {
+		return
+	}
 	c := u.openConv(whoSent(t), false)
 	u.addCard(c, t)
 	if !c.hasNote(t.PacketNo) {
@@ -139,6 +145,9 @@ func (u *UI) offered(t xfer.Transfer) {
 
 // sent shows an outgoing offer in the conversation of each colleague it went to.
 func (u *UI) sent(t xfer.Transfer) {
+	if t.Inline {
+		return
+	}
 	for _, r := range t.Recipients {
 		c := u.openConv(who{id: r.PeerID, addr: r.Addr, nick: r.Nick, user: r.User, host: r.Host}, false)
 		u.addCard(c, t)

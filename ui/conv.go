@@ -9,15 +9,18 @@ import (
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/google/uuid"
 
 	"feigo/event"
 	"feigo/history"
+	"feigo/lan"
 	"feigo/xfer"
 )
 
@@ -61,6 +64,20 @@ type conv struct {
 	placing bool
 	// seek is the history record to show once the page holding it is loaded (0: none).
 	seek history.Record
+	// Rich messages (rich.go): "… is typing" and until when; the nudge banner, how many
+	// nudges came, and the nudge button; when this side last said it types and last typed;
+	// the images attached to the message being written; whether messages came that the
+	// node has not been told were seen.
+	typing              *widget.Label
+	typingUntil         time.Time
+	nudged              *canvas.Text
+	nudges              int
+	nudgeBtn            *widget.Button
+	seal                *widget.Check // the next message goes sealed
+	typingSent, lastKey time.Time
+	attached            []attachment
+	imageSeq            int
+	seenDue             bool
 }
 
 type pinMode int
@@ -81,12 +98,18 @@ type chatMsg struct {
 	out    bool
 	file   bool   // a recorded file transfer
 	packet uint32 // a message received now: its packet number (an offer's note has its offer's)
-	row    fyne.CanvasObject
-	state  string // out: sending, delivered, failed, queued; files: the transfer's state
-	err    string
-	head   *widget.Label
-	retry  *widget.Button
-	queue  *widget.Button
+	// images shown inline in the text; sealed: shown behind a click until read; readAt: out,
+	// when the colleague read it; in, when it was opened.
+	images    []history.Image
+	sealed    bool
+	readCheck bool
+	readAt    time.Time
+	row       fyne.CanvasObject
+	state     string // out: sending, delivered, failed, queued; files: the transfer's state
+	err       string
+	head      *widget.Label
+	retry     *widget.Button
+	queue     *widget.Button
 }
 
 func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host string) *conv {
@@ -98,6 +121,15 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	c.scroll.OnScrolled = c.scrolled
 	c.input = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
 	c.input.rest.after = u.afterDo
+	c.input.onPaste = c.pasted
+	c.input.OnChanged = func(string) { c.typed() }
+	c.seenDue = true // the history may hold messages not yet seen
+	c.typing = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
+	c.typing.Hide()
+	c.nudged = canvas.NewText("", theme.Color(theme.ColorNameError))
+	c.nudged.TextStyle.Bold = true
+	c.nudged.TextSize = theme.TextSize() * 1.3
+	c.nudged.Hide()
 	send := widget.NewButton(u.t("Send"), c.submit)
 	file := widget.NewButton(u.t("Send file…"), func() {
 		u.choose(chooseOptions{title: u.t("Send files"), multiple: true}, func(paths []string) { u.sendFiles(c, paths) })
@@ -109,9 +141,15 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	verify := widget.NewButton(u.t("Verify…"), c.verify)
 	c.status = widget.NewLabel("")
 	c.status.Importance = widget.WarningImportance
-	bottom := container.NewBorder(nil, container.NewHScroll(container.NewHBox(file, folder, layout.NewSpacer(), verify, clear)), nil, send, c.input)
+	tools := container.NewHBox(file, folder, layout.NewSpacer(), verify, clear)
+	if _, ok := u.rich(); ok {
+		c.nudgeBtn = widget.NewButton(u.t("Nudge"), c.nudge)
+		c.seal = widget.NewCheck(u.t("Seal"), nil)
+		tools.Objects = append([]fyne.CanvasObject{c.nudgeBtn, c.seal}, tools.Objects...)
+	}
+	bottom := container.NewBorder(c.typing, container.NewHScroll(tools), nil, send, c.input)
 	view := container.New(pinLayout{c}, c.scroll)
-	c.tab = container.NewTabItem(nick, container.NewBorder(c.status, bottom, nil, nil, view))
+	c.tab = container.NewTabItem(nick, container.NewBorder(container.NewVBox(c.status, container.NewCenter(c.nudged)), bottom, nil, nil, view))
 	c.updateStatus()
 	c.loadEarlier()
 	return c
@@ -292,7 +330,8 @@ func (c *conv) showPage(rs []history.Record) {
 
 // fromRecord turns a history record into a line of a conversation.
 func (u *UI) fromRecord(r history.Record) *chatMsg {
-	m := &chatMsg{id: r.ID, time: r.Time, from: r.Nick, text: r.Text, out: r.Direction == event.Out, state: r.State, err: r.Error}
+	m := &chatMsg{id: r.ID, time: r.Time, from: r.Nick, text: r.Text, out: r.Direction == event.Out, state: r.State, err: r.Error,
+		images: r.Images, sealed: r.Sealed, readCheck: r.ReadCheck, readAt: r.ReadAt}
 	if m.from == "" {
 		m.from = r.User
 	}
@@ -366,10 +405,20 @@ func (c *conv) cleared() {
 
 func (c *conv) submit() {
 	text := strings.TrimRight(c.input.Text, "\n")
+	if len(c.attached) > 0 {
+		text, images, used := c.takeImages(text)
+		if len(images) > 0 {
+			c.input.SetText("")
+			c.stopTyping()
+			c.u.sendImages(c, text, images, used)
+			return
+		}
+	}
 	if strings.TrimSpace(text) == "" {
 		return
 	}
 	c.input.SetText("")
+	c.stopTyping()
 	c.u.sendText(c, text)
 }
 
@@ -379,6 +428,10 @@ func (c *conv) add(m *chatMsg) {
 	if m.id != 0 {
 		c.byID[m.id] = m
 	}
+	if !m.out {
+		c.seenDue = true
+		c.showTyping(false) // the message they were typing
+	}
 	c.box.Add(c.row(m))
 	c.scrollDown()
 }
@@ -386,10 +439,7 @@ func (c *conv) add(m *chatMsg) {
 // row makes the widgets of one message.
 func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 	m.head = widget.NewLabelWithStyle("", fyne.TextAlign(0), fyne.TextStyle{Bold: true})
-	body := widget.NewLabel(m.text)
-	body.Wrapping = fyne.TextWrapWord
-	body.Selectable = true
-	row := container.NewVBox(m.head, body)
+	row := container.NewVBox(m.head, c.body(m))
 	if m.out && !m.file {
 		m.retry = widget.NewButton(c.u.t("Retry"), func() { c.u.resend(c, m) })
 		m.queue = widget.NewButton(c.u.t("Send when back"), func() { c.u.queue(c, m) })
@@ -424,6 +474,12 @@ func (c *conv) refresh(m *chatMsg) {
 		if why := errorText(c.u.lang, m.state, m.err); why != "" {
 			head += " (" + why + ")"
 		}
+	}
+	if m.out && !m.file && !m.readAt.IsZero() {
+		head += "  · " + c.u.t("read")
+	}
+	if m.sealed {
+		head += "  · " + c.u.t("sealed")
 	}
 	if m.retry != nil {
 		if m.state == history.StateFailed {
@@ -530,6 +586,10 @@ func (c *conv) contact() history.Contact {
 // failed (with a retry). To a colleague who is offline it is queued instead.
 func (u *UI) sendText(c *conv, text string) {
 	m := &chatMsg{time: time.Now(), from: u.t("Me"), text: text, out: true, state: history.StateSending}
+	if c.seal != nil && c.seal.Checked {
+		m.sealed = true
+		c.seal.SetChecked(false) // one message at a time, as IP Messenger's seal
+	}
 	c.add(m)
 	if !c.online() && c.hkey != "" {
 		u.queue(c, m)
@@ -560,10 +620,17 @@ func (u *UI) expect(m *chatMsg) string {
 }
 
 func (u *UI) deliver(c *conv, m *chatMsg) {
-	addr, text, sendID := c.addr, m.text, u.expect(m)
+	addr, text, sendID, sealed := c.addr, m.text, u.expect(m), m.sealed
+	rc, rich := u.rich()
 	c.whenLoaded(func() {
 		u.work(func(ctx context.Context) func() {
-			ds, err := u.core.SendAs(ctx, sendID, text, addr)
+			var ds []lan.Delivery
+			var err error
+			if sealed && rich {
+				ds, err = rc.SendWith(ctx, sendID, text, lan.SendOpts{Sealed: true}, addr)
+			} else {
+				ds, err = u.core.SendAs(ctx, sendID, text, addr)
+			}
 			if e, ask := unencryptedAsk(err); ask {
 				return func() {
 					if m.sendID != sendID {
@@ -655,6 +722,9 @@ type chatEntry struct {
 	onSend    func()
 	onShot    func()        // Ctrl+Alt+A: a screenshot (shot.go)
 	rest      restingCursor // the cursor stops blinking while nobody types (cursor.go)
+	// onPaste, when set, may take a paste (an image on the clipboard, rich.go): it reports
+	// whether it did.
+	onPaste func(fyne.Clipboard) bool
 }
 
 func newChatEntry(ctrlEnter bool, onSend func()) *chatEntry {
@@ -757,6 +827,11 @@ func (e *chatEntry) TypedShortcut(s fyne.Shortcut) {
 		cs.Modifier == fyne.KeyModifierShortcutDefault && e.ctrlEnter {
 		e.onSend()
 		return
+	}
+	if p, ok := s.(*fyne.ShortcutPaste); ok && e.onPaste != nil {
+		if _, marker := p.Clipboard.(staticClipboard); !marker && e.onPaste(p.Clipboard) {
+			return
+		}
 	}
 	e.Entry.TypedShortcut(s)
 }

@@ -475,6 +475,8 @@ func (u *UI) apply(ev lan.Event) {
 		u.showTransfer(ev.Type, *ev.Transfer)
 	case event.SelfUpdated:
 		u.selfUpdated()
+	case event.MessageImages, event.MessageRead, event.Typing, event.Nudge:
+		u.applyRich(ev) // rich.go
 	}
 }
 
@@ -560,7 +562,7 @@ func (u *UI) received(m lan.Message, id int64) {
 	// With no conversation in front, the new one comes forward.
 	c := u.openConv(who{id: m.PeerID, addr: m.Addr, nick: nick, user: m.User, host: m.Host}, u.tabs.Selected() == u.xferTab)
 	if id == 0 || c.byID[id] == nil { // a new conversation already shows it from the history
-		c.add(&chatMsg{id: id, time: m.Time, from: nick, text: m.Text, packet: m.PacketNo})
+		c.add(&chatMsg{id: id, time: m.Time, from: nick, text: m.Text, packet: m.PacketNo, sealed: m.Sealed, readCheck: m.ReadCheck})
 	} else {
 		c.byID[id].packet = m.PacketNo
 	}
@@ -661,6 +663,7 @@ func (u *UI) openNoted(key string) {
 }
 
 func (u *UI) markRead(c *conv) {
+	u.seen(c) // rich.go: the node tells the senders who asked
 	if c.unread > 0 {
 		c.unread = 0
 		u.setUnread()
@@ -998,8 +1001,10 @@ func errorText(lang Lang, state, err string) string {
 
 func (u *UI) refreshTransfers() {
 	u.xferIDs = u.xferIDs[:0]
-	for id := range u.xfers {
-		u.xferIDs = append(u.xferIDs, id)
+	for id, t := range u.xfers {
+		if !t.Inline { // a message's images are shown in the message
+			u.xferIDs = append(u.xferIDs, id)
+		}
 	}
 	sort.Sort(sort.Reverse(sort.IntSlice(u.xferIDs)))
 	u.xferList.Refresh()
@@ -1167,6 +1172,9 @@ func (u *UI) dropped(pos fyne.Position, uris []fyne.URI) {
 	}
 	for _, c := range u.convs {
 		if c.tab == u.tabs.Selected() && len(paths) > 0 {
+			if c.attachImages(paths) { // rich.go: images go inline
+				return
+			}
 			u.sendFiles(c, paths)
 			return
 		}

@@ -52,6 +52,10 @@ type Config struct {
 	DownloadDir string
 	// AcceptDir, when set, accepts every file offer into this folder at once.
 	AcceptDir string
+	// ImageDir, when set, is where the images embedded in incoming messages (clipboard
+	// attachments) are fetched at once, as inline transfers; the owner takes them from
+	// there when the transfer ends. Without it they are offered as ordinary files.
+	ImageDir string
 	// NoVerify fetches from FeiGo peers without the SHA-256 check, as from legacy clients.
 	NoVerify bool
 	// OfferTTL is how long an outgoing offer is served and how long an incoming one waits

@@ -69,7 +69,8 @@ type Sender struct {
 }
 
 // OnOffer records an incoming offer: p is a new SENDMSG with FILEATTACHOPT from from, its
-// strings in cs. It reports whether p held files (otherwise it is only a message). An offer
+// strings in cs. It reports whether p held files or images it took (otherwise it is only a
+// message). An offer
 // beyond Limits (too many files, too many offers from this sender or in all, too large) is
 // refused: logged, at most once a minute per sender, and otherwise ignored. An offer not
 // accepted within Config.OfferTTL expires.
@@ -79,8 +80,23 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		return false
 	}
 	infos := ipmsg.ParseFileList(ipmsg.CutOfferToken(p.Body)[i+1:], cs)
+	inline := false
+	if e.cfg.ImageDir != "" {
+		var clips []ipmsg.FileInfo
+		infos = slices.DeleteFunc(infos, func(f ipmsg.FileInfo) bool {
+			if f.IsClip() {
+				clips = append(clips, f)
+			}
+			return f.IsClip()
+		})
+		if len(clips) > 0 {
+			inline = e.takeInline(p, from, cs, msg, clips)
+		}
+	}
 	if len(infos) == 0 {
-		return false
+		// A message; with images only, it is reported with them (the owner's
+		// message_images), not as an empty message first.
+		return inline
 	}
 	lim := e.cfg.Limits
 	if len(infos) > lim.MaxOfferFiles {
@@ -116,6 +132,54 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 		if _, err := e.Accept(snap.ID, e.cfg.AcceptDir, nil); err != nil {
 			e.log.Error("accepting automatically", "id", snap.ID, "err", err)
 		}
+	}
+	return true
+}
+
+// takeInline fetches the images embedded in an incoming message (clipboard entries, their
+// positions as IPMsg counts them) into Config.ImageDir at once, as an Inline transfer: at
+// most MaxInline of them, each at most MaxInlineBytes (others are dropped, with a log line),
+// within the limits on offers of Limits. Each file's At is its byte offset in msg.Text.
+func (e *Engine) takeInline(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, msg Sender, clips []ipmsg.FileInfo) bool {
+	slices.SortStableFunc(clips, func(a, b ipmsg.FileInfo) int { return a.Pos - b.Pos })
+	now := e.now()
+	t := Transfer{
+		Direction: event.In, State: StateOffered, PacketNo: p.No, PeerID: msg.PeerID, Nick: msg.Nick,
+		User: msg.User, Host: msg.Host, Addr: from, Inline: true,
+		Created: now, Updated: now, Expires: now.Add(e.cfg.OfferTTL),
+		UTF8: p.Cmd.Has(ipmsg.UTF8Opt), Charset: cs.String(),
+	}
+	if len(msg.Key) > 0 {
+		t.SenderKey, t.Token = slices.Clone(msg.Key), ipmsg.OfferToken(p.Body)
+	}
+	if peer, ok := e.table.ByAddr(from); ok {
+		t.FeiGo = !e.cfg.NoVerify && peer.Client == string(ipmsg.ClientFeiGo) && slices.Contains(peer.Caps, CapSHA256)
+		t.Iptux = peer.Client == string(ipmsg.ClientIptux)
+	}
+	dropped := 0
+	for k, f := range clips {
+		if len(t.Files) >= MaxInline || f.Size > MaxInlineBytes || f.Size == 0 {
+			dropped++
+			continue
+		}
+		at := ipmsg.ClipOffset(msg.Text, f.Pos, k)
+		t.Files = append(t.Files, TransferFile{FileInfo: f, State: FilePending, At: at})
+		t.Total += f.Size
+	}
+	if dropped > 0 {
+		e.logRefusal(from.Addr(), "dropped embedded images", "why", fmt.Sprintf("%d over the bounds (%d images of %s each)", dropped, MaxInline, FormatSize(MaxInlineBytes)))
+	}
+	if len(t.Files) == 0 {
+		return false
+	}
+	x, why := e.xfers.addIncoming(t, from.Addr(), msg.PeerID, e.cfg.Limits)
+	if x == nil {
+		e.logRefusal(from.Addr(), "refused embedded images", "why", why)
+		return false
+	}
+	snap := e.update(x, event.TransferOffered, func(*Transfer) {})
+	if _, err := e.Accept(snap.ID, e.cfg.ImageDir, nil); err != nil {
+		e.log.Error("fetching embedded images", "id", snap.ID, "err", err)
 	}
 	return true
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"feigo/event"
+	"feigo/imgstore"
 	"feigo/ipmsg"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // sendChunk is how much one sendfile call moves between deadline and progress updates.
@@ -58,8 +60,105 @@ func (e *Engine) SendFiles(ctx context.Context, text string, paths []string, to 
 		f.ID = uint32(i)
 		files = append(files, f)
 	}
+	return e.offer(ctx, text, files, false, to)
+}
+
+// MaxInline bounds the images of one message, going out and coming in.
+const MaxInline = 20
+
+// MaxInlineBytes bounds one image shown inline (imgstore's bound).
+const MaxInlineBytes = imgstore.MaxBytes
+
+// OutImage is an image to show inline in a message: the PNG, JPEG or GIF file at Path, at
+// byte offset At of the message's text.
+type OutImage struct {
+	Path string
+	At   int
+}
+
+// SendImages sends text with images shown inline, as IP Messenger sends pasted pictures: an
+// offer whose entries are clipboard attachments (FileClipboard) at their places in the text,
+// fetched by the recipients over TCP like any file (over TLS and verified between FeiGo
+// peers). A recipient that does not show images inline (no CLIPBOARDOPT: iptux, FeiQ; IPMsg
+// for anything but PNG) gets them as ordinary files, with a note in the text naming them.
+// It returns as SendFiles does; the transfer is Inline.
+func (e *Engine) SendImages(ctx context.Context, text string, images []OutImage, to ...netip.AddrPort) (Transfer, error) {
+	if len(images) == 0 {
+		return Transfer{}, errors.New("no images to send")
+	}
+	if len(images) > MaxInline {
+		return Transfer{}, fmt.Errorf("%d images in one message: at most %d", len(images), MaxInline)
+	}
+	if len(to) == 0 {
+		return Transfer{}, errors.New("no recipient")
+	}
+	var files []TransferFile
+	for i, im := range images {
+		f, err := offerFile(im.Path)
+		if err != nil {
+			return Transfer{}, err
+		}
+		if f.IsDir() {
+			return Transfer{}, fmt.Errorf("%s is a folder, not an image", im.Path)
+		}
+		if f.Size > MaxInlineBytes {
+			return Transfer{}, fmt.Errorf("%s: %w", im.Path, imgstore.ErrTooLarge)
+		}
+		r, err := os.Open(f.Path)
+		if err != nil {
+			return Transfer{}, err
+		}
+		info, err := imgstore.Check(r)
+		r.Close()
+		if err != nil {
+			return Transfer{}, fmt.Errorf("%s: %w", im.Path, err)
+		}
+		at := min(max(im.At, 0), len(text))
+		for at > 0 && at < len(text) && !utf8.RuneStart(text[at]) {
+			at--
+		}
+		f.ID, f.Attr, f.At, f.Format = uint32(i), ipmsg.FileClipboard, at, info.Format
+		files = append(files, f)
+	}
+	slices.SortStableFunc(files, func(a, b TransferFile) int { return a.At - b.At })
+	return e.offer(ctx, text, files, true, to)
+}
+
+// inlineFor is what an offer of images says to one recipient: to one that shows them, the
+// clipboard entries at their positions as IPMsg counts them; to others, ordinary files and a
+// note in the text naming them.
+func inlineFor(text string, files []TransferFile, r Recipient) (string, []ipmsg.FileInfo) {
+	infos := make([]ipmsg.FileInfo, len(files))
+	var asFiles []string
+	clips := 0
+	for j, f := range files {
+		infos[j] = f.FileInfo
+		if !f.IsClip() {
+			continue
+		}
+		if r.Clip && (r.FeiGo || f.Format == "png") { // IP Messenger shows PNG only
+			infos[j].Pos = ipmsg.ClipPos(text, f.At, clips)
+			clips++
+			continue
+		}
+		infos[j].Attr, infos[j].Pos = ipmsg.FileRegular, 0
+		asFiles = append(asFiles, f.Name)
+	}
+	if len(asFiles) > 0 {
+		note := "[image sent as a file: " + strings.Join(asFiles, ", ") + "]"
+		if strings.TrimSpace(text) != "" {
+			note = "\n" + note
+		}
+		text += note
+	}
+	return text, infos
+}
+
+// offer offers files with text to each address (see SendFiles); inline marks the images of
+// a message (SendImages).
+func (e *Engine) offer(ctx context.Context, text string, files []TransferFile, inline bool, to []netip.AddrPort) (Transfer, error) {
 	t := Transfer{
-		Direction: event.Out, State: StateOffered, Text: text, Files: files,
+		Direction: event.Out, State: StateOffered, Text: text, Files: files, Inline: inline,
 		Created: e.now(), Updated: e.now(), Expires: e.now().Add(e.cfg.OfferTTL),
 	}
 	for _, f := range files {
@@ -72,6 +171,7 @@ func (e *Engine) SendFiles(ctx context.Context, text string, paths []string, to 
 			r.PeerID, r.Nick, r.User, r.Host = p.ID, p.Nick, p.User, p.Host
 			r.FeiGo = p.Client == string(ipmsg.ClientFeiGo) && slices.Contains(p.Caps, CapSHA256)
 			r.Iptux = p.Client == string(ipmsg.ClientIptux)
+			r.Clip = slices.Contains(p.Caps, ipmsg.CapClipboard)
 			if p.Secure {
 				r.Key = slices.Clone(p.Key)
 				r.Token = newToken()
@@ -95,7 +195,11 @@ func (e *Engine) SendFiles(ctx context.Context, text string, paths []string, to 
 	pkts := make([]ipmsg.Packet, len(to))
 	for i, addr := range to {
 		cs, flag := e.m.Encoding(addr)
-		body := append(append(cs.Encode(text), 0), ipmsg.EncodeFileList(cs, infos, t.Recipients[i].Iptux)...)
+		rtext, rinfos := text, infos
+		if inline {
+			rtext, rinfos = inlineFor(text, files, t.Recipients[i])
+		}
+		body := append(append(cs.Encode(rtext), 0), ipmsg.EncodeFileList(cs, rinfos, t.Recipients[i].Iptux)...)
 		body = append(body, 0)
 		if tok := t.Recipients[i].Token; tok != "" {
 			body = ipmsg.AppendOfferToken(body, tok) // sent only over the recipient's channel
@@ -103,6 +207,9 @@ func (e *Engine) SendFiles(ctx context.Context, text string, paths []string, to 
 		pkts[i] = e.m.Packet(cs, flag, cmd, body)
 		pkts[i].No = pkts[0].No
 		if b, err := pkts[i].Marshal(); err != nil || len(b) > ipmsg.MaxPacket {
+			if inline {
+				return Transfer{}, errors.New("the message and its images do not fit in one datagram: shorten the text")
+			}
 			return Transfer{}, fmt.Errorf("the list of %d files does not fit in one offer; put them in a folder and send that", len(files))
 		}
 	}

@@ -70,6 +70,10 @@ type TransferFile struct {
 	Error  string  `json:"error,omitempty"`
 	// Stamp identifies, going out, the file as it was offered (see FileStamp).
 	Stamp FileStamp `json:"stamp,omitzero"`
+	// At is, for an image shown inline (FileClipboard), its byte offset in the message's
+	// text; Format its format (png, jpeg, gif) when sent.
+	At     int    `json:"at,omitempty"`
+	Format string `json:"format,omitempty"`
 }
 
 // Recipient is one peer an outgoing offer went to.
@@ -85,6 +89,8 @@ type Recipient struct {
 	Error   string         `json:"error,omitempty"`
 	FeiGo   bool           `json:"feigo,omitempty"`
 	Iptux   bool           `json:"iptux,omitempty"`
+	// Clip: the recipient shows images inline (CLIPBOARDOPT); others get them as files.
+	Clip bool `json:"clip,omitempty"`
 	// Key is the identity key the recipient proved when the offer was made: the files are
 	// then served only over TLS, to that key, and only with Token, a random token made for
 	// this recipient of this offer and sent to it inside its encrypted channel. (A recipient
@@ -129,6 +135,10 @@ type Transfer struct {
 	// state folder, never shown).
 	SenderKey []byte `json:"sender_key,omitempty"`
 	Token     string `json:"-"`
+	// Inline marks the images of a message (IPMsg's clipboard attachments): going out, sent
+	// with SendImages; coming in, fetched at once into Config.ImageDir, never offered to the
+	// user as files.
+	Inline bool `json:"inline,omitempty"`
 }
 
 // Final reports whether the transfer has ended.

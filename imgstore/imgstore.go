@@ -1,0 +1,281 @@
+// Package imgstore keeps the images of conversations (pasted screenshots and pictures sent
+// inline) in the profile: content-addressed files "<sha256>.<png|jpg|gif>" with a thumbnail
+// "<sha256>.thumb.png" beside each, in one folder and nowhere else. What comes in from the
+// network is bounded before it costs work: its size (MaxBytes), its pixel dimensions read from
+// the header before anything is decoded (MaxSide, MaxPixels: a small file must not become
+// gigabytes of pixels), and its format (PNG, JPEG or GIF, whatever its name says).
+// The history references images by their SHA-256; Prune removes those it no longer does.
+package imgstore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/image/draw"
+)
+
+// Bounds on an image taken into the store.
+const (
+	// MaxBytes bounds an image file.
+	MaxBytes = 20 << 20
+	// MaxSide bounds either dimension, in pixels; MaxPixels their product (a 8K screenshot
+	// is 33 million).
+	MaxSide   = 16384
+	MaxPixels = 50_000_000
+	// ThumbSide is the longest side of a thumbnail, in pixels.
+	ThumbSide = 320
+)
+
+// Errors of Add.
+var (
+	ErrTooLarge = fmt.Errorf("the image is larger than %d MB", MaxBytes>>20)
+	ErrFormat   = errors.New("not a PNG, JPEG or GIF image")
+	ErrPixels   = fmt.Errorf("the image has too many pixels (at most %d on a side and %d in all)", MaxSide, MaxPixels)
+	ErrNoImage  = errors.New("no such image in the store")
+)
+
+// Image is one stored image.
+type Image struct {
+	SHA256 string `json:"sha256"`
+	Format string `json:"format"` // png, jpeg or gif
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Size   int64  `json:"size"`
+}
+
+// Ext is the file name extension of the image's format.
+func (im Image) Ext() string { return extOf(im.Format) }
+
+func extOf(format string) string {
+	switch format {
+	case "jpeg":
+		return ".jpg"
+	case "gif":
+		return ".gif"
+	}
+	return ".png"
+}
+
+// Store is a folder of images.
+type Store struct {
+	dir string
+}
+
+// Open opens (creating, readable by the owner only) the store in dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("image store: %w", err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+// At is the store in dir for reading (Path, Thumb), without creating anything.
+func At(dir string) *Store { return &Store{dir: dir} }
+
+// Dir is the store's folder.
+func (s *Store) Dir() string { return s.dir }
+
+// Check reads an image's header from r and says what it is, without decoding its pixels:
+// ErrFormat for anything but PNG, JPEG or GIF, ErrPixels for dimensions over the bounds.
+func Check(r io.Reader) (Image, error) {
+	cfg, format, err := image.DecodeConfig(r)
+	if err != nil {
+		return Image{}, ErrFormat
+	}
+	switch format {
+	case "png", "jpeg", "gif":
+	default:
+		return Image{}, ErrFormat
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxSide || cfg.Height > MaxSide || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return Image{}, ErrPixels
+	}
+	return Image{Format: format, Width: cfg.Width, Height: cfg.Height}, nil
+}
+
+// Add takes the image read from r (at most MaxBytes) into the store, with its thumbnail, and
+// returns it. The same image added twice is stored once.
+func (s *Store) Add(r io.Reader) (Image, error) {
+	tmp, err := os.CreateTemp(s.dir, ".in-*")
+	if err != nil {
+		return Image{}, fmt.Errorf("image store: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // gone once renamed
+	defer tmp.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, MaxBytes+1))
+	if err != nil {
+		return Image{}, fmt.Errorf("image store: %w", err)
+	}
+	if n > MaxBytes {
+		return Image{}, ErrTooLarge
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return Image{}, err
+	}
+	im, err := Check(tmp)
+	if err != nil {
+		return Image{}, err
+	}
+	im.SHA256, im.Size = hex.EncodeToString(h.Sum(nil)), n
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return Image{}, err
+	}
+	// Decoded only now that its dimensions are known to be bounded: the whole image must
+	// decode (a valid header over garbage is refused) and gives the thumbnail.
+	var pic image.Image
+	switch im.Format {
+	case "png":
+		pic, err = png.Decode(tmp)
+	case "jpeg":
+		pic, err = jpeg.Decode(tmp)
+	case "gif":
+		pic, err = gif.Decode(tmp)
+	}
+	if err != nil {
+		return Image{}, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if b := pic.Bounds(); b.Dx() != im.Width || b.Dy() != im.Height {
+		return Image{}, fmt.Errorf("%w: its header says %dx%d, its pixels %dx%d", ErrFormat, im.Width, im.Height, b.Dx(), b.Dy())
+	}
+	if err := s.writeThumb(im, pic); err != nil {
+		return Image{}, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return Image{}, fmt.Errorf("image store: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return Image{}, fmt.Errorf("image store: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(s.dir, im.SHA256+im.Ext())); err != nil {
+		return Image{}, fmt.Errorf("image store: %w", err)
+	}
+	return im, nil
+}
+
+// AddFile takes the image file at path into the store (a copy; path is left alone).
+func (s *Store) AddFile(path string) (Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Image{}, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+		return Image{}, fmt.Errorf("%s is not a file", path)
+	}
+	return s.Add(f)
+}
+
+func (s *Store) writeThumb(im Image, pic image.Image) error {
+	w, h := im.Width, im.Height
+	if w > ThumbSide || h > ThumbSide {
+		if w >= h {
+			w, h = ThumbSide, max(1, h*ThumbSide/w)
+		} else {
+			w, h = max(1, w*ThumbSide/h), ThumbSide
+		}
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), pic, pic.Bounds(), draw.Src, nil)
+	tmp, err := os.CreateTemp(s.dir, ".thumb-*")
+	if err != nil {
+		return fmt.Errorf("image store: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := png.Encode(tmp, dst); err != nil {
+		tmp.Close()
+		return fmt.Errorf("image store: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("image store: %w", err)
+	}
+	return os.Rename(tmp.Name(), filepath.Join(s.dir, im.SHA256+".thumb.png"))
+}
+
+// validSHA reports whether s is a SHA-256 as the store names files: 64 lower-case hex digits.
+func validSHA(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+// Path returns the file of the stored image sha (of the given format), or ErrNoImage.
+func (s *Store) Path(sha, format string) (string, error) {
+	if !validSHA(sha) {
+		return "", ErrNoImage
+	}
+	p := filepath.Join(s.dir, sha+extOf(format))
+	if _, err := os.Stat(p); err != nil {
+		return "", ErrNoImage
+	}
+	return p, nil
+}
+
+// Thumb returns the thumbnail of the stored image sha, or ErrNoImage.
+func (s *Store) Thumb(sha string) (string, error) {
+	if !validSHA(sha) {
+		return "", ErrNoImage
+	}
+	p := filepath.Join(s.dir, sha+".thumb.png")
+	if _, err := os.Stat(p); err != nil {
+		return "", ErrNoImage
+	}
+	return p, nil
+}
+
+// graceAge is how old the leftover of an add must be for Prune to remove it (an add may be
+// under way).
+const graceAge = 10 * time.Minute
+
+// Prune removes the images (and thumbnails) for which keep is false, and the leftovers of
+// adds that a crash cut, and returns how many images went. An image is added before the
+// history references it: the caller keeps Prune from running between the two.
+func (s *Store) Prune(keep func(sha string) bool) (int, error) {
+	return s.prune(keep, time.Now().Add(-graceAge))
+}
+
+func (s *Store) prune(keep func(sha string) bool, leftBefore time.Time) (int, error) {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("image store: %w", err)
+	}
+	gone := 0
+	for _, e := range ents {
+		name := e.Name()
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if strings.HasPrefix(name, ".in-") || strings.HasPrefix(name, ".thumb-") {
+			if fi.ModTime().Before(leftBefore) {
+				os.Remove(filepath.Join(s.dir, name))
+			}
+			continue
+		}
+		sha, rest, ok := strings.Cut(name, ".")
+		if !ok || !validSHA(sha) || keep(sha) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.dir, name)); err == nil && rest != "thumb.png" {
+			gone++
+		}
+	}
+	return gone, nil
+}

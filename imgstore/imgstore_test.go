@@ -1,0 +1,184 @@
+package imgstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func pngOf(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.NRGBA{uint8(x), uint8(y), 200, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestAddKeepsBytesAndMakesThumb(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := pngOf(t, 800, 400)
+	im, err := s.Add(bytes.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Format != "png" || im.Width != 800 || im.Height != 400 || im.Size != int64(len(src)) || len(im.SHA256) != 64 {
+		t.Fatalf("got %+v", im)
+	}
+	p, err := s.Path(im.SHA256, im.Format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); !bytes.Equal(got, src) {
+		t.Fatal("stored bytes differ from the original")
+	}
+	tp, err := s.Thumb(im.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(tp)
+	cfg, err := png.DecodeConfig(f)
+	f.Close()
+	if err != nil || cfg.Width != ThumbSide || cfg.Height != ThumbSide/2 {
+		t.Fatalf("thumbnail %+v %v", cfg, err)
+	}
+	// Added again: the same image, stored once.
+	if again, err := s.Add(bytes.NewReader(src)); err != nil || again != im {
+		t.Fatalf("again: %+v %v", again, err)
+	}
+	// JPEG and GIF are taken too.
+	var j, g bytes.Buffer
+	pic := image.NewRGBA(image.Rect(0, 0, 30, 20))
+	jpeg.Encode(&j, pic, nil)
+	gif.Encode(&g, pic, nil)
+	if im, err := s.Add(&j); err != nil || im.Format != "jpeg" {
+		t.Errorf("jpeg: %+v %v", im, err)
+	}
+	if im, err := s.Add(&g); err != nil || im.Format != "gif" {
+		t.Errorf("gif: %+v %v", im, err)
+	}
+}
+
+// pngHeader is a PNG whose IHDR claims w×h and whose data is a few bytes: what a
+// decompression bomb looks like before its pixels are decoded.
+func pngHeader(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	chunk("IHDR", ihdr)
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+func TestAddRefusesHostileImages(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		// 60000×60000 RGBA would be 14 GB of pixels: refused from its header, never decoded.
+		{"decompression bomb", pngHeader(60000, 60000), ErrPixels},
+		{"too wide", pngHeader(MaxSide+1, 1), ErrPixels},
+		{"too many pixels", pngHeader(10000, 10000), ErrPixels},
+		{"zero", pngHeader(0, 10), ErrFormat},
+		{"header over garbage", pngHeader(100, 100), ErrFormat},
+		{"BMP", append([]byte("BM"), make([]byte, 100)...), ErrFormat},
+		{"SVG", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), ErrFormat},
+		{"empty", nil, ErrFormat},
+		{"truncated PNG", pngOf(t, 50, 50)[:60], ErrFormat},
+		{"too large", append(pngOf(t, 10, 10), make([]byte, MaxBytes)...), ErrTooLarge},
+	} {
+		if _, err := s.Add(bytes.NewReader(c.data)); !errors.Is(err, c.want) {
+			t.Errorf("%s: err %v, want %v", c.name, err, c.want)
+		}
+	}
+	ents, _ := os.ReadDir(s.Dir())
+	if len(ents) != 0 {
+		t.Errorf("refused images left files: %v", ents)
+	}
+}
+
+func TestPathRefusesNamesOutsideTheStore(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	for _, bad := range []string{"", "../x", "ABCDEF" + string(bytes.Repeat([]byte("a"), 58)), "../../../../etc/passwd" + string(bytes.Repeat([]byte("0"), 42))} {
+		if _, err := s.Path(bad, "png"); !errors.Is(err, ErrNoImage) {
+			t.Errorf("%q: %v", bad, err)
+		}
+		if _, err := s.Thumb(bad); !errors.Is(err, ErrNoImage) {
+			t.Errorf("thumb %q: %v", bad, err)
+		}
+	}
+}
+
+func TestPrune(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	a, err := s.Add(bytes.NewReader(pngOf(t, 10, 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Add(bytes.NewReader(pngOf(t, 20, 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(s.Dir(), ".in-123"), []byte("cut"), 0o600)
+	os.WriteFile(filepath.Join(s.Dir(), "notes.txt"), []byte("not ours"), 0o600)
+	keep := func(sha string) bool { return sha == a.SHA256 }
+	if n, err := s.Prune(keep); err != nil || n != 1 {
+		t.Fatalf("pruned %d %v", n, err)
+	}
+	// A young leftover may be an add under way: kept; an old one goes.
+	if _, err := os.Stat(filepath.Join(s.Dir(), ".in-123")); err != nil {
+		t.Error("young leftover removed")
+	}
+	if _, err := s.prune(keep, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Path(a.SHA256, "png"); err != nil {
+		t.Error("kept image gone")
+	}
+	if _, err := s.Path(b.SHA256, "png"); err == nil {
+		t.Error("unreferenced image kept")
+	}
+	if _, err := s.Thumb(b.SHA256); err == nil {
+		t.Error("unreferenced thumbnail kept")
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir(), ".in-123")); err == nil {
+		t.Error("leftover kept")
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir(), "notes.txt")); err != nil {
+		t.Error("a file not of the store was removed")
+	}
+}

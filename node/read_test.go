@@ -1,0 +1,74 @@
+package node_test
+
+import (
+	"context"
+	"testing"
+
+	"feigo/event"
+	"feigo/history"
+	"feigo/lan"
+)
+
+// Read notices: the sender's record is read when the receiver opens the conversation, not
+// before; a sealed message stays unread until it is opened itself; with receipts off,
+// opening the conversation tells nobody, while opening a sealed message still does.
+func TestReadReceiptsAndSealedMessages(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dirA, "Alice", pa, pb, nil)
+	b := startLoop(t, dirB, "Bob", pb, pa, nil)
+	bob := a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Nick == "Bob" && ev.Peer.Secure }).Peer
+	b.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Nick == "Alice" })
+	bobKey := history.PeerKey(bob.ID, bob.User, bob.Host)
+
+	ds, err := a.Send(context.Background(), "lunch?", bob.Addr)
+	if err != nil || ds[0].Err != nil {
+		t.Fatal(err, ds)
+	}
+	sent := a.wait(t, event.MessageDelivered, nil).HistoryID
+	got := b.wait(t, event.Message, nil)
+	if !got.Message.ReadCheck {
+		t.Fatal("a FeiGo message asks for no read notice")
+	}
+	aliceKey := history.PeerKey(got.Message.PeerID, got.Message.User, got.Message.Host)
+	// Received and stored, not yet seen: unread at both ends.
+	if rs, _ := a.HistoryPage(bobKey, 0, 10); len(rs) != 1 || !rs[0].ReadAt.IsZero() || !rs[0].ReadCheck {
+		t.Fatalf("Alice's record before Bob looked: %+v", rs)
+	}
+	if k, err := b.OpenConversation(aliceKey); err != nil || k != 1 {
+		t.Fatalf("OpenConversation: %d %v", k, err)
+	}
+	if ev := a.wait(t, event.MessageRead, nil); ev.HistoryID != sent {
+		t.Fatalf("read event for record %d, want %d", ev.HistoryID, sent)
+	}
+	if rs, _ := a.HistoryPage(bobKey, 0, 10); rs[0].ReadAt.IsZero() {
+		t.Fatal("Alice's record not read")
+	}
+
+	// Sealed: opening the conversation leaves it closed; opening it tells Alice.
+	if _, err := a.SendWith(context.Background(), "", "the code is 4711", lan.SendOpts{Sealed: true}, bob.Addr); err != nil {
+		t.Fatal(err)
+	}
+	sealed := a.wait(t, event.MessageDelivered, nil).HistoryID
+	in := b.wait(t, event.Message, nil)
+	if !in.Message.Sealed {
+		t.Fatal("not received sealed")
+	}
+	if k, _ := b.OpenConversation(aliceKey); k != 0 {
+		t.Fatalf("opening the conversation read %d messages, the sealed one among them", k)
+	}
+	// Receipts off: an ordinary message read tells nobody; the sealed one opened still does.
+	b.SetReadReceipts(false)
+	a.Send(context.Background(), "quiet", bob.Addr)
+	b.wait(t, event.Message, func(ev lan.Event) bool { return ev.Message.Text == "quiet" })
+	if k, _ := b.OpenConversation(aliceKey); k != 1 {
+		t.Fatalf("read %d", k)
+	}
+	r, err := b.OpenSealed(aliceKey, in.HistoryID)
+	if err != nil || r.Text != "the code is 4711" {
+		t.Fatalf("OpenSealed: %+v %v", r, err)
+	}
+	if ev := a.wait(t, event.MessageRead, nil); ev.HistoryID != sealed {
+		t.Fatalf("read event for record %d, want the sealed %d (receipts are off for the other)", ev.HistoryID, sealed)
+	}
+}

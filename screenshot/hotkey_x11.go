@@ -32,12 +32,15 @@ static Display *hk_open(unsigned long keysym, int *why) {
 
 // hk_wait waits for the key or for stopfd to become readable: 1 the key, 0 stop, -1 the
 // connection broke.
-static int hk_wait(Display *d, int stopfd) {
+static int hk_wait(Display *d, int stopfd, unsigned long keysym) {
+	KeyCode code = XKeysymToKeycode(d, (KeySym)keysym);
 	for (;;) {
 		while (XPending(d) > 0) {
 			XEvent ev;
 			XNextEvent(d, &ev);
-			if (ev.type == KeyPress) return 1;
+			// The grab delivers the key's press, and while it is held, any other key's.
+			if (ev.type == KeyPress && ev.xkey.keycode == code &&
+			    (ev.xkey.state & (ControlMask | Mod1Mask)) == (ControlMask | Mod1Mask)) return 1;
 		}
 		struct pollfd p[2] = {{ConnectionNumber(d), POLLIN, 0}, {stopfd, POLLIN, 0}};
 		if (poll(p, 2, -1) < 0) continue;
@@ -96,7 +99,7 @@ func Hotkey(ctx context.Context, f func()) (run func(), err error) {
 			C.hk_close(d)
 			r.Close()
 		}()
-		for C.hk_wait(d, C.int(r.Fd())) == 1 {
+		for C.hk_wait(d, C.int(r.Fd()), C.XK_a) == 1 {
 			if ctx.Err() != nil {
 				return
 			}

@@ -145,7 +145,9 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	if _, ok := u.rich(); ok {
 		c.nudgeBtn = widget.NewButton(u.t("Nudge"), c.nudge)
 		c.seal = widget.NewCheck(u.t("Seal"), nil)
-		tools.Objects = append([]fyne.CanvasObject{c.nudgeBtn, c.seal}, tools.Objects...)
+		shot := widget.NewButtonWithIcon(u.t("Screenshot"), theme.ContentCutIcon(), c.shot) // also Ctrl+Alt+A
+		c.input.onShot = c.shot
+		tools.Objects = append([]fyne.CanvasObject{shot, c.nudgeBtn, c.seal}, tools.Objects...)
 	}
 	bottom := container.NewBorder(c.typing, container.NewHScroll(tools), nil, send, c.input)
 	view := container.New(pinLayout{c}, c.scroll)

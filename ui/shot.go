@@ -268,6 +268,9 @@ func (r *pickerRenderer) Destroy() {}
 // on Fyne's goroutine.
 func (u *UI) ScreenshotKey() {
 	c := u.front()
+	if _, ok := u.rich(); !ok {
+		return // this node sends no images
+	}
 	if c == nil {
 		u.Show()
 		dialog.ShowInformation(u.t("Screenshot"), u.t("Open a conversation, then press Ctrl+Alt+A to send a screenshot in it."), u.Win)

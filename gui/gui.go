@@ -6,6 +6,7 @@ package gui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -33,6 +34,7 @@ import (
 	"feigo/node"
 	"feigo/peers"
 	"feigo/profile"
+	"feigo/screenshot"
 	"feigo/ui"
 )
 
@@ -111,6 +113,20 @@ func Main(profDir string, logw io.Writer) int {
 	}
 	save := saveFollowing(p.Save, st.Autostart, setAutostart)
 
+	// FeiQ's screenshot key, Ctrl+Alt+A, on the whole desktop where X11 lets it be grabbed,
+	// unless the settings say not: before Fyne opens the display (screenshot.Hotkey), which it
+	// does when its loop starts. The window takes the key once it exists.
+	hotCtx, hotStop := context.WithCancel(context.Background())
+	defer hotStop()
+	var onHotkey func() // set before hotRun runs
+	hotkey := func(context.Context, func()) (func(), error) { return nil, screenshot.ErrUnsupported }
+	if !st.NoScreenshotKey {
+		hotkey = screenshot.Hotkey
+	}
+	hotRun, hotErr := hotkey(hotCtx, func() { onHotkey() })
+	if errors.Is(hotErr, screenshot.ErrHotkeyTaken) {
+		fmt.Fprintln(logw, "feigo: another program holds Ctrl+Alt+A; take screenshots with the button in a conversation")
+	}
 	// Fyne's loop sleeps while the window is at rest (idle.go); every way out goes through stop.
 	idle := &idler{wait: glfw.WaitEventsTimeout, wake: glfw.PostEmptyEvent, post: fyne.Do, now: time.Now, tid: threadID}
 	quit := idle.quitting(a.Quit)
@@ -120,6 +136,11 @@ func Main(profDir string, logw io.Writer) int {
 	u := ui.New(a, nodeCore{n}, opt)
 	idle.busy = u.Animating
 	u.Win.SetIcon(icon)
+	var hotDone sync.WaitGroup
+	if hotRun != nil {
+		onHotkey = func() { idle.Post(u.ScreenshotKey) }
+		hotDone.Go(hotRun)
+	}
 	// Closing the window hides it to the tray where the desktop has one (hasTray), else quits.
 	var hasTray func() bool
 	if desk, ok := a.(desktop.App); ok {
@@ -164,6 +185,8 @@ func Main(profDir string, logw io.Writer) int {
 	u.Close()
 	err = shutdown(cancel, done, events, 5*time.Second)
 	idling.Wait() // the idler ends with ctx, which shutdown cancelled
+	hotStop()
+	hotDone.Wait()
 	if err != nil {
 		fmt.Fprintf(logw, "feigo: %v\n", err)
 		return 1

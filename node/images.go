@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -88,14 +89,23 @@ func (n *Node) SendImages(ctx context.Context, sendID, text string, images []xfe
 	r := n.recordFor(to)
 	r.Direction, r.Text, r.State = event.Out, text, history.StateSending
 	n.imgMu.Lock() // no pruning between adding the images and referencing them
-	for _, in := range images {
+	// The recipients fetch the store's copies, which the message's record keeps: the files
+	// given may go once this returns (a pasted image, a screenshot, in a temporary file).
+	served := make([]xfer.OutImage, len(images))
+	for i, in := range images {
 		im, err := n.images.AddFile(in.Path)
+		if err == nil {
+			served[i].Path, err = n.images.Path(im.SHA256, im.Format)
+		}
 		if err != nil {
 			n.imgMu.Unlock()
 			return history.Record{}, err
 		}
-		r.Images = append(r.Images, historyImage(im, min(max(in.At, 0), len(text)), filepath.Base(in.Path)))
+		name := cmp.Or(in.Name, filepath.Base(in.Path))
+		served[i].At, served[i].Name = in.At, name
+		r.Images = append(r.Images, historyImage(im, min(max(in.At, 0), len(text)), name))
 	}
+	images = served
 	id, err := n.History.Add(r)
 	n.imgMu.Unlock()
 	if err != nil {

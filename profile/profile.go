@@ -64,6 +64,12 @@ type Settings struct {
 	// Autostart starts the desktop app at login (an XDG autostart entry on Linux, written
 	// and removed by the app and `feigo autostart`).
 	Autostart bool `json:"autostart,omitempty"`
+	// ScreenshotKeepWindow keeps the window on the screen while a screenshot is taken; by
+	// default it hides, so that the screenshot shows what is behind it.
+	ScreenshotKeepWindow bool `json:"screenshot_keep_window,omitempty"`
+	// NoScreenshotKey leaves Ctrl+Alt+A to other programs: by default FeiGo takes it on the
+	// whole desktop (X11) for a screenshot into the conversation in front, as FeiQ does.
+	NoScreenshotKey bool `json:"no_screenshot_key,omitempty"`
 	// HistoryDays keeps the history for this many days; 0 keeps it forever.
 	HistoryDays int `json:"history_days,omitempty"`
 	// NoReadReceipts stops telling colleagues which of their messages were read (FeiGo asks

@@ -147,7 +147,9 @@ func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host
 	if _, ok := u.rich(); ok {
 		c.nudgeBtn = widget.NewButton(u.t("Nudge"), c.nudge)
 		c.seal = widget.NewCheck(u.t("Seal"), nil)
-		tools.Objects = append([]fyne.CanvasObject{c.nudgeBtn, c.seal}, tools.Objects...)
+		shot := widget.NewButtonWithIcon(u.t("Screenshot"), theme.ContentCutIcon(), c.shot) // also Ctrl+Alt+A
+		c.input.onShot = c.shot
+		tools.Objects = append([]fyne.CanvasObject{shot, c.nudgeBtn, c.seal}, tools.Objects...)
 	}
 	bottom := container.NewBorder(c.typing, container.NewHScroll(tools), nil, send, c.input)
 	view := container.New(pinLayout{c}, c.scroll)
@@ -729,6 +731,7 @@ type chatEntry struct {
 	held      int  // Control, Alt and Super keys down: with them, letters type no text
 	composing bool // a text key's text has not come: an input method holds it
 	onSend    func()
+	onShot    func()        // Ctrl+Alt+A: a screenshot (shot.go)
 	rest      restingCursor // the cursor stops blinking while nobody types (cursor.go)
 	// onPaste, when set, may take a paste (an image on the clipboard, rich.go): it reports
 	// whether it did.
@@ -827,6 +830,10 @@ func (e *chatEntry) FocusLost() {
 
 func (e *chatEntry) TypedShortcut(s fyne.Shortcut) {
 	e.rest.active()
+	if isShotShortcut(s) && e.onShot != nil {
+		e.onShot()
+		return
+	}
 	if cs, ok := s.(*desktop.CustomShortcut); ok && (cs.KeyName == fyne.KeyReturn || cs.KeyName == fyne.KeyEnter) &&
 		cs.Modifier == fyne.KeyModifierShortcutDefault && e.ctrlEnter {
 		e.onSend()

@@ -3,11 +3,10 @@ package ui
 import (
 	"context"
 	"errors"
+	"feigo/internal/portal"
 	"fmt"
 	"net/url"
-	"strings"
 	"sync"
-	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -17,21 +16,21 @@ import (
 
 // The XDG desktop portal's file chooser: the desktop's own dialog, with several files at
 // once, a path that can be typed and folders chosen as folders.
+
 const (
-	portalName    = "org.freedesktop.portal.Desktop"
-	portalPath    = "/org/freedesktop/portal/desktop"
+	portalName    = portal.BusName
+	portalPath    = portal.Path
+	portalRequest = portal.Request
 	portalChooser = "org.freedesktop.portal.FileChooser"
-	portalRequest = "org.freedesktop.portal.Request"
 )
 
 // ErrNoPortal is returned when the session has no file chooser portal: the caller falls
 // back to Fyne's dialogs.
-var ErrNoPortal = errors.New("no desktop file chooser portal")
+var ErrNoPortal = portal.ErrNoPortal
 
-// portal asks the desktop portal on conn for files. Safe for concurrent use.
-type portal struct {
-	conn  *dbus.Conn
-	token atomic.Uint64
+// chooserPortal asks the desktop portal on conn for files. Safe for concurrent use.
+type chooserPortal struct {
+	conn *dbus.Conn
 }
 
 // chooseOptions are what the portal's OpenFile is asked for.
@@ -44,66 +43,28 @@ type chooseOptions struct {
 // open shows the portal's chooser and waits for the person's answer, or ctx: the paths
 // chosen, none when they cancelled, or an error (ErrNoPortal when no portal answers). It
 // blocks: call it off Fyne's goroutine.
-func (p *portal) open(ctx context.Context, o chooseOptions) ([]string, error) {
-	names := p.conn.Names()
-	if len(names) == 0 {
-		return nil, ErrNoPortal
+func (p *chooserPortal) open(ctx context.Context, o chooseOptions) ([]string, error) {
+	res, err := portal.Call(ctx, p.conn, portalChooser+".OpenFile", map[string]dbus.Variant{
+		"multiple":  dbus.MakeVariant(o.multiple),
+		"directory": dbus.MakeVariant(o.directory),
+	}, "", o.title)
+	if errors.Is(err, portal.ErrCancelled) {
+		return nil, nil
 	}
-	token := fmt.Sprintf("feigo%d", p.token.Add(1))
-	sender := strings.ReplaceAll(strings.TrimPrefix(names[0], ":"), ".", "_")
-	want := dbus.ObjectPath(portalPath + "/request/" + sender + "/" + token)
-	match := []dbus.MatchOption{dbus.WithMatchInterface(portalRequest), dbus.WithMatchMember("Response")}
-	if err := p.conn.AddMatchSignalContext(ctx, match...); err != nil {
-		return nil, fmt.Errorf("portal: %w", err)
-	}
-	defer p.conn.RemoveMatchSignal(match...)
-	sig := make(chan *dbus.Signal, 4)
-	p.conn.Signal(sig)
-	defer p.conn.RemoveSignal(sig)
-	opts := map[string]dbus.Variant{
-		"handle_token": dbus.MakeVariant(token),
-		"multiple":     dbus.MakeVariant(o.multiple),
-		"directory":    dbus.MakeVariant(o.directory),
-	}
-	var handle dbus.ObjectPath
-	err := p.conn.Object(portalName, portalPath).CallWithContext(ctx, portalChooser+".OpenFile", 0, "", o.title, opts).Store(&handle)
 	if err != nil {
-		var de dbus.Error
-		if errors.As(err, &de) && (strings.HasSuffix(de.Name, ".ServiceUnknown") || strings.HasSuffix(de.Name, ".UnknownMethod") ||
-			strings.HasSuffix(de.Name, ".UnknownObject") || strings.HasSuffix(de.Name, ".UnknownInterface")) {
-			return nil, fmt.Errorf("%w: %v", ErrNoPortal, err)
-		}
-		return nil, fmt.Errorf("portal: %w", err)
+		return nil, err
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case s := <-sig:
-			if s == nil || (s.Path != handle && s.Path != want) || len(s.Body) < 2 {
-				continue
-			}
-			code, _ := s.Body[0].(uint32)
-			if code == 1 { // cancelled
-				return nil, nil
-			}
-			if code != 0 {
-				return nil, fmt.Errorf("portal: the file chooser ended with code %d", code)
-			}
-			res, _ := s.Body[1].(map[string]dbus.Variant)
-			var uris []string
-			if v, ok := res["uris"]; ok {
-				uris, _ = v.Value().([]string)
-			}
-			var paths []string
-			for _, s := range uris {
-				if u, err := url.Parse(s); err == nil && u.Scheme == "file" {
-					paths = append(paths, u.Path)
-				}
-			}
-			return paths, nil
+	var uris []string
+	if v, ok := res["uris"]; ok {
+		uris, _ = v.Value().([]string)
+	}
+	var paths []string
+	for _, s := range uris {
+		if u, err := url.Parse(s); err == nil && u.Scheme == "file" {
+			paths = append(paths, u.Path)
 		}
 	}
+	return paths, nil
 }
 
 // fileChooser asks the person for files or a folder: the desktop portal, or a fake in
@@ -116,7 +77,7 @@ type fileChooser interface {
 // sessionPortal is the portal on the session bus, connected at its first use.
 type sessionPortal struct {
 	once sync.Once
-	p    *portal
+	p    *chooserPortal
 	err  error
 }
 
@@ -127,7 +88,7 @@ func (s *sessionPortal) choose(ctx context.Context, o chooseOptions) ([]string, 
 			s.err = fmt.Errorf("%w: %v", ErrNoPortal, err)
 			return
 		}
-		s.p = &portal{conn: conn}
+		s.p = &chooserPortal{conn: conn}
 	})
 	if s.err != nil {
 		return nil, s.err

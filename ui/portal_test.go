@@ -84,7 +84,7 @@ func TestPortalChoosesFiles(t *testing.T) {
 	if r, err := srv.RequestName(portalName, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
 		t.Fatal(r, err)
 	}
-	p := &portal{conn: busConn(t, addr)}
+	p := &chooserPortal{conn: busConn(t, addr)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	got, err := p.open(ctx, chooseOptions{title: "Send files", multiple: true})
@@ -107,7 +107,7 @@ func TestPortalChoosesFiles(t *testing.T) {
 
 // With a bus but no portal on it, open says so, for the caller to fall back to Fyne's dialogs.
 func TestPortalAbsent(t *testing.T) {
-	p := &portal{conn: busConn(t, privateBus(t))}
+	p := &chooserPortal{conn: busConn(t, privateBus(t))}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := p.open(ctx, chooseOptions{title: "x"}); !errors.Is(err, ErrNoPortal) {

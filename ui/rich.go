@@ -576,24 +576,45 @@ func (c *conv) pasted(cb fyne.Clipboard) bool {
 			}
 			return nil // nothing we can paste
 		}
-		if _, err := imgstore.Check(bytes.NewReader(data)); err != nil {
-			return c.u.showErr(err)
-		}
-		f, err := os.CreateTemp("", "feigo-paste-*.png")
+		name, err := tempImage(data)
 		if err != nil {
 			return c.u.showErr(err)
 		}
-		_, err = f.Write(data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(f.Name())
-			return c.u.showErr(err)
-		}
-		return func() { c.attach(f.Name(), true) }
+		return func() { c.attach(name, true) }
 	})
 	return true
+}
+
+// attachPNG attaches image data (a screenshot) at the input's cursor.
+func (c *conv) attachPNG(data []byte) {
+	c.u.work(func(context.Context) func() {
+		name, err := tempImage(data)
+		if err != nil {
+			return c.u.showErr(err)
+		}
+		return func() { c.attach(name, true) }
+	})
+}
+
+// tempImage checks image data and writes it to a temporary file, which the message's send
+// removes (an attachment's temp).
+func tempImage(data []byte) (string, error) {
+	if _, err := imgstore.Check(bytes.NewReader(data)); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "feigo-image-*.png")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 // clipboardTimeout bounds a clipboard tool's run.

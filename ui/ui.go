@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -115,6 +116,11 @@ type UI struct {
 	unread   int
 	// animUntil is when the animations running end (idle.go).
 	animUntil time.Time
+	// shooting is set while a screenshot is taken (shot.go); capture captures the screen
+	// (nil: package screenshot; tests: their own), picker is the region being chosen.
+	shooting bool
+	capture  func(context.Context) (*image.RGBA, error)
+	picker   *regionPicker
 	// hidden is set while the window is hidden to the tray (Hide): not in front, whatever
 	// focus events Fyne still reports.
 	hidden bool

@@ -73,6 +73,8 @@ const MaxInlineBytes = imgstore.MaxBytes
 type OutImage struct {
 	Path string
 	At   int
+	// Name is the name the recipients see; "" is Path's base name.
+	Name string
 }
 
 // SendImages sends text with images shown inline, as IP Messenger sends pasted pictures: an
@@ -117,6 +119,9 @@ func (e *Engine) SendImages(ctx context.Context, text string, images []OutImage,
 			at--
 		}
 		f.ID, f.Attr, f.At, f.Format = uint32(i), ipmsg.FileClipboard, at, info.Format
+		if im.Name != "" {
+			f.Name = im.Name
+		}
 		files = append(files, f)
 	}
 	slices.SortStableFunc(files, func(a, b TransferFile) int { return a.At - b.At })

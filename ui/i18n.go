@@ -88,7 +88,6 @@ var zh = map[string]string{
 	"Light": "浅色",
 	"Dark":  "深色",
 	"Save":  "保存",
-	"Network changes apply on the next start.": "网络设置在下次启动时生效。",
 	"Away message":             "离开时的自动回复",
 	"I am away from my desk.":  "我现在不在座位上。",
 	"Show":                     "显示",

@@ -86,6 +86,18 @@ func (u *UI) showSettings() {
 	closeQuits.SetChecked(st.CloseQuits)
 	login := widget.NewCheck(u.t("Start FeiGo when I log in"), nil)
 	login.SetChecked(st.Autostart)
+	receipts := widget.NewCheck(u.t("Tell colleagues when I have read their messages"), nil)
+	receipts.SetChecked(!st.NoReadReceipts)
+	shotHides := widget.NewCheck(u.t("Hide FeiGo while taking a screenshot"), nil)
+	shotHides.SetChecked(!st.ScreenshotKeepWindow)
+	shotKey := widget.NewCheck(u.t("Ctrl+Alt+A takes a screenshot anywhere on the desktop"), nil)
+	shotKey.SetChecked(!st.NoScreenshotKey)
+	exchange := widget.NewCheck(u.t("Trade colleague lists with FeiGo colleagues on other subnets"), nil)
+	exchange.SetChecked(!st.NoPeerExchange)
+	hostList := widget.NewCheck(u.t("Give IP Messenger users my list of colleagues"), nil)
+	hostList.SetChecked(!st.NoHostList)
+	virtual := widget.NewCheck(u.t("Also use virtual interfaces (containers, VPN tunnels)"), nil)
+	virtual.SetChecked(st.VirtualInterfaces)
 	items := []*widget.FormItem{
 		widget.NewFormItem(u.t("Nickname"), nick),
 		widget.NewFormItem(u.t("Group"), group),
@@ -99,10 +111,16 @@ func (u *UI) showSettings() {
 		widget.NewFormItem("", minimised),
 		widget.NewFormItem("", closeQuits),
 		widget.NewFormItem("", login),
+		widget.NewFormItem("", receipts),
+		widget.NewFormItem("", shotHides),
+		widget.NewFormItem("", shotKey),
 		widget.NewFormItem(u.t("Network interfaces (comma-separated, empty: all)"), ifaces),
+		widget.NewFormItem("", virtual),
 		widget.NewFormItem(u.t("Extra broadcast addresses / hosts (comma-separated)"), bcast),
 		widget.NewFormItem(u.t("Port"), port),
-		widget.NewFormItem("", widget.NewLabel(u.t("Network changes apply on the next start."))),
+		widget.NewFormItem("", exchange),
+		widget.NewFormItem("", hostList),
+		widget.NewFormItem("", widget.NewLabel(u.t("Network changes and the screenshot key apply on the next start."))),
 	}
 	policy, applyPolicy := u.policyItems(st)
 	items = append(items, policy...)
@@ -125,6 +143,8 @@ func (u *UI) showSettings() {
 		}
 		st.StartMinimised, st.CloseQuits = minimised.Checked, closeQuits.Checked
 		st.Autostart = login.Checked
+		st.NoReadReceipts, st.ScreenshotKeepWindow, st.NoScreenshotKey = !receipts.Checked, !shotHides.Checked, !shotKey.Checked
+		st.NoPeerExchange, st.NoHostList, st.VirtualInterfaces = !exchange.Checked, !hostList.Checked, virtual.Checked
 		st.Theme = themes[max(0, look.SelectedIndex())]
 		applyPolicy(&st)
 		if i := keep.SelectedIndex(); i >= 0 {
@@ -168,6 +188,10 @@ func (u *UI) applySettings(st profile.Settings) {
 	if st.HistoryDays != old.HistoryDays {
 		days := st.HistoryDays
 		u.work(func(context.Context) func() { u.core.SetRetention(days); return nil })
+	}
+	if rr, ok := u.core.(interface{ SetReadReceipts(bool) }); ok && st.NoReadReceipts != old.NoReadReceipts {
+		on := !st.NoReadReceipts
+		u.work(func(context.Context) func() { rr.SetReadReceipts(on); return nil })
 	}
 	if lang := ParseLang(st.Language); lang != u.lang {
 		u.lang = lang

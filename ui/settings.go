@@ -124,7 +124,12 @@ func (u *UI) showSettings() {
 	}
 	policy, applyPolicy := u.policyItems(st)
 	items = append(items, policy...)
-	d := dialog.NewForm(u.t("Settings"), u.t("Save"), u.t("Cancel"), items, func(ok bool) {
+	// The form scrolls inside the dialog: it is taller than a small window, whose bottom
+	// would otherwise cut it under the dialog's buttons.
+	form := container.NewVScroll(widget.NewForm(items...))
+	cs := u.Win.Canvas().Size()
+	form.SetMinSize(fyne.NewSize(max(240, min(600, cs.Width-60)), max(200, min(form.Content.MinSize().Height, cs.Height-140))))
+	d := dialog.NewCustomConfirm(u.t("Settings"), u.t("Save"), u.t("Cancel"), form, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -152,7 +157,6 @@ func (u *UI) showSettings() {
 		}
 		u.applySettings(st)
 	}, u.Win)
-	d.Resize(fyne.NewSize(640, 560))
 	d.Show()
 }
 

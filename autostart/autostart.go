@@ -1,9 +1,12 @@
-// Package autostart starts FeiGo at login through the freedesktop.org autostart folder: an
-// entry feigo.desktop in $XDG_CONFIG_HOME/autostart (~/.config/autostart), which the desktop
-// (GNOME, KDE, Xfce, LXQt, MATE, Cinnamon…) runs when the user logs in.
+//go:build !windows
+
+// Package autostart starts FeiGo at login: on Linux and the BSDs through the freedesktop.org
+// autostart folder, an entry feigo.desktop in $XDG_CONFIG_HOME/autostart
+// (~/.config/autostart), which the desktop (GNOME, KDE, Xfce, LXQt, MATE, Cinnamon…) runs when
+// the user logs in; on Windows through the user's Run key in the registry (windows.go).
 //
-// The entry names the profile it starts (X-FeiGo-Profile), so turning autostart off in one
-// profile never removes the entry another profile wrote.
+// The entry names the profile it starts (X-FeiGo-Profile; on Windows, in the command line),
+// so turning autostart off in one profile never removes the entry another profile wrote.
 package autostart
 
 import (
@@ -16,9 +19,9 @@ import (
 	"strings"
 )
 
-// Supported says whether this system has an autostart folder (Linux and the BSDs; Windows
-// and macOS have their own mechanisms).
-const Supported = runtime.GOOS != "windows" && runtime.GOOS != "darwin" && runtime.GOOS != "ios" && runtime.GOOS != "android"
+// Supported says whether FeiGo can start at login here: Linux, the BSDs and Windows
+// (windows.go), not macOS.
+const Supported = runtime.GOOS != "darwin" && runtime.GOOS != "ios" && runtime.GOOS != "android"
 
 // ErrUnsupported is Set's error where there is no autostart folder.
 var ErrUnsupported = errors.New("autostart: not supported on " + runtime.GOOS + " yet")

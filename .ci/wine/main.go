@@ -32,7 +32,7 @@ import (
 )
 
 // The packages whose tests can run on Windows without cgo (the GUI's app package needs it).
-var defaultPkgs = "./ipmsg ./peers ./history ./xfer ./room ./lan ./node ./control ./cli ./trust ./profile ./legacygroup ./internal/oserr ./internal/wine ./ui"
+var defaultPkgs = "./ipmsg ./peers ./history ./xfer ./room ./lan ./node ./control ./cli ./trust ./profile ./legacygroup ./imgstore ./autostart ./internal/oserr ./internal/wine ./ui"
 
 const shim = `package %s
 

@@ -283,9 +283,10 @@ func (u *UI) build() fyne.CanvasObject {
 	settings := widget.NewButton(u.t("Settings"), u.showSettings)
 	hist := widget.NewButton(u.t("History"), u.showHistory)
 	top := container.NewVBox(container.NewBorder(nil, nil, nil, u.status, u.self), search)
-	buttons := container.NewGridWithColumns(2, refresh, many, hist, settings)
+	doc := widget.NewButton(u.t("Network doctor"), u.showDoctor)
+	buttons := container.NewGridWithColumns(2, refresh, many, doc, hist, settings)
 	if _, ok := u.roomCore(); ok {
-		buttons = container.NewGridWithColumns(2, refresh, many, widget.NewButton(u.t("New room…"), u.newRoom), hist, settings)
+		buttons = container.NewGridWithColumns(2, refresh, many, widget.NewButton(u.t("New room…"), u.newRoom), doc, hist, settings)
 	}
 	u.noPeers = widget.NewLabel(u.t("No colleagues yet.") + "\n\n" + u.t(noPeersHelp))
 	u.noPeers.Wrapping = fyne.TextWrapWord

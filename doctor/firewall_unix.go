@@ -1,8 +1,9 @@
 //go:build !windows
 
-package cli
+package doctor
 
 import (
+	"feigo/internal/safetext"
 	"os/exec"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ func firewallReport(port int) []string {
 	}
 	var out []string
 	for _, r := range rules {
-		out = append(out, "the firewall drops FeiGo's port: "+printable(r))
+		out = append(out, "the firewall drops FeiGo's port: "+safetext.Printable(r))
 	}
 	return append(out, "colleagues cannot see or reach this machine until port 2425 (UDP and TCP) is let in")
 }

@@ -1,4 +1,4 @@
-package cli
+package doctor
 
 import (
 	"net/netip"
@@ -60,7 +60,7 @@ func TestDoctorDiagnosis(t *testing.T) {
 		{lan.Greeting{Addr: netip.MustParseAddrPort("10.1.2.3:2425"), TCP: "no answer"}, "the machine is off, or a firewall"},
 		{lan.Greeting{Addr: netip.MustParseAddrPort("10.9.5.7:2425"), TCP: "no answer"}, "a different VLAN; add 10.9.5.255 or 10.9.5.7 in Settings"},
 	} {
-		if got := diagnose(c.g, lab); !strings.Contains(got, c.want) {
+		if got := Diagnose(c.g, lab); !strings.Contains(got, c.want) {
 			t.Errorf("%+v: %q, want %q", c.g, got, c.want)
 		}
 	}

@@ -450,12 +450,21 @@ func (c *conv) add(m *chatMsg) {
 // row makes the widgets of one message.
 func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 	m.head = widget.NewLabelWithStyle("", fyne.TextAlign(0), fyne.TextStyle{Bold: true})
-	row := container.NewVBox(m.head, c.body(m))
+	content := container.NewVBox(m.head, c.body(m))
 	if m.out && !m.file {
 		m.retry = widget.NewButton(c.u.t("Retry"), func() { c.u.resend(c, m) })
 		m.queue = widget.NewButton(c.u.t("Send when back"), func() { c.u.queue(c, m) })
-		row.Add(container.NewHBox(m.retry, m.queue))
+		content.Add(container.NewHBox(m.retry, m.queue))
 	}
+	var avatar fyne.CanvasObject
+	if !m.out {
+		who := c.peerID // the same colour wherever the colleague appears
+		if who == "" || c.room != nil {
+			who = m.from
+		}
+		avatar = newAvatar(m.from, who)
+	}
+	row := bubble(content, m.out, avatar)
 	m.row = row
 	c.refresh(m)
 	return row

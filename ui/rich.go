@@ -163,6 +163,9 @@ func (c *conv) body(m *chatMsg) fyne.CanvasObject {
 		l.Selectable = true
 		parts = append(parts, l)
 	}
+	if lr := c.u.linkRow(m.text); lr != nil {
+		parts = append(parts, lr)
+	}
 	if len(parts) == 1 {
 		return parts[0]
 	}

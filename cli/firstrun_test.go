@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"feigo/control"
+	"feigo/internal/wine"
 )
 
 // An empty history says so instead of printing nothing.
@@ -46,6 +47,7 @@ func TestStatusWithoutGroup(t *testing.T) {
 func TestServeOnBusyPortLeavesNoProfile(t *testing.T) {
 	busy, err := net.ListenUDP("udp4", &net.UDPAddr{})
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	defer busy.Close()

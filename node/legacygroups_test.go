@@ -12,6 +12,7 @@ import (
 
 	"feigo/event"
 	"feigo/history"
+	"feigo/internal/wine"
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/legacygroup"
@@ -29,6 +30,7 @@ func newRawUDP(t *testing.T) *rawUDP {
 	t.Helper()
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })

@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"feigo/internal/wine"
 	"feigo/lan"
 	"feigo/node"
 	"feigo/peers"
@@ -75,6 +76,7 @@ func freeLoopPort(t *testing.T) int {
 	for range 20 {
 		u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
+			wine.SkipUnsupported(t, err)
 			t.Fatal(err)
 		}
 		port := u.LocalAddr().(*net.UDPAddr).Port

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"feigo/internal/wine"
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/node"
@@ -98,6 +99,7 @@ func startLegacyNode(t *testing.T, peer *rawPeer, events func(lan.Event)) (*node
 func TestLegacyGroupsInTheWindow(t *testing.T) {
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
+		wine.SkipUnsupported(t, err)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })

@@ -78,6 +78,8 @@ type conv struct {
 	attached            []attachment
 	imageSeq            int
 	seenDue             bool
+	// days are the day separators shown, by day (days.go).
+	days map[string]fyne.CanvasObject
 	// room is set on a group room's conversation (rooms.go).
 	room *roomConv
 }
@@ -327,6 +329,7 @@ func (c *conv) showPage(rs []history.Record) {
 		ms = append(ms, m)
 		rows = append(rows, c.row(m))
 	}
+	rows = c.withDays(ms, rows, nil)
 	c.msgs = append(ms, c.msgs...)
 	c.box.Objects = append(append([]fyne.CanvasObject{c.more}, rows...), c.box.Objects[1:]...)
 	c.box.Refresh()
@@ -400,7 +403,7 @@ func (c *conv) clearHistory() {
 func (c *conv) cleared() {
 	c.gen++ // a page on its way is of the old history
 	c.loading = false
-	c.msgs, c.byID, c.oldest = nil, map[int64]*chatMsg{}, 0
+	c.msgs, c.byID, c.oldest, c.days = nil, map[int64]*chatMsg{}, 0, nil
 	c.box.Objects = []fyne.CanvasObject{c.more}
 	c.dropCards() // those of transfers that ended were history too
 	for _, card := range c.cards {
@@ -435,6 +438,10 @@ func (c *conv) submit() {
 
 // add shows a new message at the bottom and scrolls to it.
 func (c *conv) add(m *chatMsg) {
+	var last *chatMsg
+	if len(c.msgs) > 0 {
+		last = c.msgs[len(c.msgs)-1]
+	}
 	c.msgs = append(c.msgs, m)
 	if m.id != 0 {
 		c.byID[m.id] = m
@@ -443,7 +450,9 @@ func (c *conv) add(m *chatMsg) {
 		c.seenDue = true
 		c.showTyping(false) // the message they were typing
 	}
-	c.box.Add(c.row(m))
+	for _, o := range c.withDays([]*chatMsg{m}, []fyne.CanvasObject{c.row(m)}, last) {
+		c.box.Add(o)
+	}
 	c.scrollDown()
 }
 

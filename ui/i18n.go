@@ -115,6 +115,8 @@ var zh = map[string]string{
 	"Earlier messages":                "更早的消息",
 	"Clear history":                   "清空聊天记录",
 	"Screenshot":                      "截图",
+	"Today":                           "今天",
+	"Yesterday":                       "昨天",
 	"Network doctor":                  "网络诊断",
 	"Looking at the network…":         "正在检查网络……",
 	"Colleague or address (10.0.5.7)": "同事或地址（如 10.0.5.7）",

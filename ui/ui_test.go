@@ -843,8 +843,8 @@ func TestConversationOpensWithPagedHistory(t *testing.T) {
 			t.Fatalf("message %d is %q", i, c.msgs[i].text)
 		}
 	}
-	if len(c.box.Objects) != 122 { // the button and 121 rows
-		t.Fatalf("%d rows in the conversation", len(c.box.Objects))
+	if n := len(c.box.Objects) - len(c.days); n != 122 { // the button and 121 rows, and the days' separators
+		t.Fatalf("%d rows in the conversation", n)
 	}
 
 	// A message arriving in a conversation not open yet is shown once, though the new tab
@@ -1125,8 +1125,8 @@ func TestPageThatComesAfterClearingIsDropped(t *testing.T) {
 	if stalled.Load() {
 		t.Fatal("“Earlier messages” waited for the history on Fyne's goroutine")
 	}
-	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || len(c.box.Objects) != 2 || c.more.Visible() {
-		t.Fatalf("after the late page: %d messages, %d rows", len(c.msgs), len(c.box.Objects))
+	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || len(c.box.Objects)-len(c.days) != 2 || len(c.days) != 1 || c.more.Visible() {
+		t.Fatalf("after the late page: %d messages, %d rows, %d days", len(c.msgs), len(c.box.Objects), len(c.days))
 	}
 }
 

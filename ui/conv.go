@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -98,6 +99,7 @@ type chatMsg struct {
 	sendID string // this window's latest attempt to send it, as the node's events name it
 	time   time.Time
 	from   string
+	who    string // the sender's FeiGo ID where the conversation has several (a room): its avatar
 	text   string
 	out    bool
 	file   bool   // a recorded file transfer
@@ -467,10 +469,7 @@ func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 	}
 	var avatar fyne.CanvasObject
 	if !m.out {
-		who := c.peerID // the same colour wherever the colleague appears
-		if who == "" || c.room != nil {
-			who = m.from
-		}
+		who := cmp.Or(m.who, c.peerID, m.from) // the same colour wherever the colleague appears
 		avatar = newAvatar(m.from, who)
 	}
 	row := bubble(content, m.out, avatar)

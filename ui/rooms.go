@@ -490,7 +490,7 @@ func (u *UI) nickOr(id, nick string) string {
 
 // roomMsg is a room message or offer as a conversation line.
 func (u *UI) roomMsg(kind room.Kind, author, nick, text string, files []string, at time.Time, redacted bool) *chatMsg {
-	m := &chatMsg{time: at, from: u.nickOr(author, nick), text: text}
+	m := &chatMsg{time: at, from: u.nickOr(author, nick), who: author, text: text}
 	m.out = u.rooms != nil && author == u.rooms.me && author != ""
 	if kind == room.KindFiles {
 		m.text = strings.TrimSpace(text + "\n" + u.t("Files:") + " " + strings.Join(files, ", "))

@@ -83,6 +83,7 @@ type reach struct {
 	gen     uint64               // bumped each time a colleague joins the table
 	last    map[string]exchanged // by peer ID: the last exchange with each colleague
 	greeted map[netip.AddrPort]time.Time
+	perIP   map[netip.Addr]int // addresses in greeted at each IP address
 	queue   []netip.AddrPort
 	wake    chan struct{}
 	// remembered are the colleagues listed that the broadcasts do not reach, and when they
@@ -98,7 +99,7 @@ type exchanged struct {
 }
 
 func newReach() reach {
-	return reach{last: map[string]exchanged{}, greeted: map[netip.AddrPort]time.Time{},
+	return reach{last: map[string]exchanged{}, greeted: map[netip.AddrPort]time.Time{}, perIP: map[netip.Addr]int{},
 		wake: make(chan struct{}, 1), remembered: map[netip.AddrPort]time.Time{}}
 }
 
@@ -207,27 +208,41 @@ func (n *Node) wakeLearnt(queued int) {
 	}
 }
 
-// enqueue queues a greeting of a unless it was greeted (or queued) within learnAgain or
-// MaxLearned addresses are held.
+// enqueue queues a greeting of a unless it was greeted (or queued) within learnAgain,
+// MaxLearned addresses are held, or peers.MaxPerAddr are held at its IP address.
 func (r *reach) enqueue(a netip.AddrPort, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if at, ok := r.greeted[a]; ok && now.Sub(at) < learnAgain {
 		return false
 	}
-	if len(r.greeted) >= MaxLearned {
+	if len(r.greeted) >= MaxLearned || r.perIP[a.Addr()] >= peers.MaxPerAddr {
 		for k, at := range r.greeted {
 			if now.Sub(at) >= learnAgain {
-				delete(r.greeted, k)
+				r.forgetLocked(k)
 			}
 		}
 		if len(r.greeted) >= MaxLearned {
 			return false
 		}
+		if r.perIP[a.Addr()] >= peers.MaxPerAddr {
+			// One host on many ports: a list aimed at one victim. As many as the table
+			// would list at one address.
+			return false
+		}
 	}
 	r.greeted[a] = now
+	r.perIP[a.Addr()]++
 	r.queue = append(r.queue, a)
 	return true
+}
+
+// forgetLocked forgets that a was greeted; the caller holds mu.
+func (r *reach) forgetLocked(a netip.AddrPort) {
+	delete(r.greeted, a)
+	if r.perIP[a.Addr()]--; r.perIP[a.Addr()] <= 0 {
+		delete(r.perIP, a.Addr())
+	}
 }
 
 func (r *reach) pop() (netip.AddrPort, bool) {

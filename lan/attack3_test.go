@@ -2,10 +2,15 @@ package lan
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"feigo/ipmsg"
+	"feigo/legacygroup"
 	"feigo/peers"
 )
 
@@ -49,5 +54,77 @@ func TestAttackLearntPortsOfOneHostBounded(t *testing.T) {
 	}
 	if atVictim == 0 || others != 8 {
 		t.Errorf("legitimate-looking addresses not learnt: %d at the host, %d others (want 8)", atVictim, others)
+	}
+}
+
+// Every group message in a room joined, or in an iptux window (which any iptux message opens),
+// is kept in the history. A stranger sending long iptux messages from many source addresses
+// (forged, or the loopback addresses here) was held back only by the datagram rates
+// (legacyAllBurst at once, then one every legacyAllEvery): megabytes a second written to
+// disk for as long as it went on. The text delivered from all senders together is bounded
+// (legacyTextBurst bytes at once, then legacyTextRate a second); what is over is dropped
+// and counted.
+func TestAttackLegacyGroupTextFloodBounded(t *testing.T) {
+	var mu sync.Mutex
+	delivered, bytes := 0, 0
+	n := startNode(t, loopbackConn(t), "Grace", func(c *Config) {
+		c.LegacyGroups, c.LegacyMAC = true, "02:42:ac:1f:00:02"
+		c.OnLegacyGroup = func(e legacygroup.Event) {
+			if e.Type == legacygroup.RoomMessage {
+				mu.Lock()
+				delivered, bytes = delivered+1, bytes+len(e.Text)
+				mu.Unlock()
+			}
+		}
+	})
+	const sources, each, size = 20, legacyBurst, 7000
+	text := strings.Repeat("x", size)
+	start := time.Now()
+	for s := range sources {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 9, byte(1+s))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for i := range each {
+			p, err := ipmsg.IptuxGroupPacket(ipmsg.IptuxRegular, ipmsg.UTF8, text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Version, p.No, p.User, p.Host = "1", uint32(100+i), []byte("flood"), []byte("pc")
+			b, err := p.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.WriteToUDPAddrPort(b, n.addr); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Everything sent is either delivered or counted as dropped (the socket may lose some
+	// under load: the count stops growing then).
+	last, still := -1, 0
+	for still < 20 {
+		mu.Lock()
+		got := delivered + int(n.LegacyGroups().Dropped())
+		mu.Unlock()
+		if got >= sources*each {
+			break
+		}
+		if got == last {
+			still++
+		} else {
+			last, still = got, 0
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	if limit := legacyTextBurst + int(elapsed.Seconds()*legacyTextRate) + size; bytes > limit {
+		t.Errorf("%d messages, %d bytes of text delivered in %v from a flood of %d; the budget is %d", delivered, bytes, elapsed, sources*each, limit)
+	}
+	if delivered == 0 {
+		t.Error("nothing delivered at all")
 	}
 }

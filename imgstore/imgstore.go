@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -34,6 +35,9 @@ const (
 	// is 33 million).
 	MaxSide   = 16384
 	MaxPixels = 50_000_000
+	// MaxDecoded bounds what the pixels take decoded, in bytes (16-bit PNGs take 8 a
+	// pixel): MaxPixels of 8-bit RGBA.
+	MaxDecoded = 4 * MaxPixels
 	// ThumbSide is the longest side of a thumbnail, in pixels.
 	ThumbSide = 320
 )
@@ -99,10 +103,27 @@ func Check(r io.Reader) (Image, error) {
 	default:
 		return Image{}, ErrFormat
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxSide || cfg.Height > MaxSide || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxSide || cfg.Height > MaxSide || int64(cfg.Width)*int64(cfg.Height) > MaxPixels ||
+		int64(cfg.Width)*int64(cfg.Height)*bytesPerPixel(cfg.ColorModel) > MaxDecoded {
 		return Image{}, ErrPixels
 	}
 	return Image{Format: format, Width: cfg.Width, Height: cfg.Height}, nil
+}
+
+// bytesPerPixel is what a pixel of the color model takes decoded.
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	case color.Gray16Model:
+		return 2
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 4
 }
 
 // Add takes the image read from r (at most MaxBytes) into the store, with its thumbnail, and

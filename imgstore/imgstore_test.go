@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -180,5 +181,35 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(s.Dir(), "notes.txt")); err != nil {
 		t.Error("a file not of the store was removed")
+	}
+}
+
+// A 16-bit RGBA PNG has 8 bytes a pixel: within MaxPixels (7000×7000 is 49 million), its
+// header alone made Add allocate 392 MB for the pixels before a byte of them was read (an
+// inline image from anyone on the LAN; a few hundred KB of zeros compress to that). What the
+// pixels take decoded is bounded too (MaxDecoded), whatever the format's depth; an 8K
+// screenshot in 8-bit RGBA is still taken.
+func TestAttackDeepImageBomb(t *testing.T) {
+	deep := pngHeader(7000, 7000)
+	deep[8+8+8] = 16 // IHDR's bit depth: 16-bit RGBA
+	binary.BigEndian.PutUint32(deep[8+8+13:], crc32.ChecksumIEEE(deep[8+4:8+8+13]))
+	if _, err := Check(bytes.NewReader(deep)); !errors.Is(err, ErrPixels) {
+		t.Errorf("16-bit 7000×7000 RGBA: err %v, want ErrPixels", err)
+	}
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := s.Add(bytes.NewReader(deep)); err == nil {
+		t.Fatal("taken")
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+		t.Errorf("refusing a 16-bit image header allocated %d MB", got>>20)
+	}
+	if im, err := Check(bytes.NewReader(pngHeader(7680, 4320))); err != nil || im.Width != 7680 {
+		t.Errorf("an 8K screenshot's header: %+v %v", im, err)
 	}
 }

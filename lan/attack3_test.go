@@ -128,3 +128,37 @@ func TestAttackLegacyGroupTextFloodBounded(t *testing.T) {
 		t.Error("nothing delivered at all")
 	}
 }
+
+// On a LAN of spreadFrom colleagues or more, answers to announcements wait in a queue of
+// maxSpread. A flood of BR_ENTRY from one address (new packet numbers, so none is a copy)
+// queued one answer each, filling the queue: a colleague announcing itself meanwhile got no
+// answer (dropped as over maxSpread). One answer waits per address at most; an address
+// already waiting for one gets nothing more (the control limit would drop the copies anyway).
+func TestAttackSpreadQueueFloodFromOneAddress(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "Hub", nil)
+	for i := range spreadFrom + 10 {
+		if _, err := n.Table().Upsert(peers.Peer{ID: fmt.Sprint("far-", i), Nick: "far", Client: "iptux",
+			Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(i + 1)}), 2425), Status: peers.Online}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flood := netip.MustParseAddrPort("127.0.2.1:2425")
+	for range 2 * maxSpread {
+		n.answerEntry(flood)
+	}
+	n.spread.mu.Lock()
+	fromFlood := 0
+	for _, d := range n.spread.due {
+		if d.to == flood {
+			fromFlood++
+		}
+	}
+	n.spread.mu.Unlock()
+	if fromFlood > 1 {
+		t.Errorf("%d answers to one address waiting, want 1", fromFlood)
+	}
+	// Another address is still answered.
+	colleague := newRawPeer(t)
+	colleague.send(n.addr, "1_iptux 0.8.3", "u", "h", ipmsg.BrEntry, "x\x00g\x00")
+	colleague.expect(ipmsg.AnsEntry)
+}

@@ -162,3 +162,37 @@ func TestAttackSpreadQueueFloodFromOneAddress(t *testing.T) {
 	colleague.send(n.addr, "1_iptux 0.8.3", "u", "h", ipmsg.BrEntry, "x\x00g\x00")
 	colleague.expect(ipmsg.AnsEntry)
 }
+
+// FeiGo sends iptux group messages (IPTUX_SENDMSG) only to iptux peers, and a colleague that
+// proved its key speaks to us only over TLS: such a datagram from a FeiGo colleague's
+// address is someone else's. It was delivered in that colleague's name (its nick from the
+// table); it is dropped, as any other datagram in the name of a peer that uses TLS.
+func TestAttackIptuxGroupMessageInAFeiGoColleaguesName(t *testing.T) {
+	forger := newRawPeer(t)
+	n, evs := startGroupsNode(t)
+	if _, err := n.Table().Upsert(peers.Peer{ID: "fp-alice", Nick: "Alice", Client: string(ipmsg.ClientFeiGo), Addr: forger.addr(),
+		Status: peers.Online, Secure: true, Key: make([]byte, 32)}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := ipmsg.IptuxGroupPacket(ipmsg.IptuxRegular, ipmsg.UTF8, "transfer the money to account 42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Version, p.No, p.User, p.Host = "1", 77, []byte("alice"), []byte("pc")
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger.sendRaw(n.addr, b)
+	// A real iptux's message after it is delivered: the forged one, sent first, was not.
+	iptux := newRawPeer(t)
+	p.No, p.Body = 78, []byte("hello\x00")
+	if b, err = p.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	iptux.sendRaw(n.addr, b)
+	e := waitGroupEvent(t, evs, legacygroup.RoomMessage)
+	if e.From.Addr != iptux.addr() {
+		t.Fatalf("delivered in a FeiGo colleague's name: %+v", e)
+	}
+}

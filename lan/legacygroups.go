@@ -148,6 +148,13 @@ func (g *LegacyGroups) handle(x legacyIn) {
 	var ev legacygroup.Event
 	var ok bool
 	if p.Cmd.Mode() == ipmsg.IptuxSendMsg {
+		if listed && peer.Secure {
+			// FeiGo sends these only to iptux peers, and a peer that proved its key speaks
+			// to us over TLS: this one is someone else's, in that colleague's name.
+			g.n.stats.notProved.Add(1)
+			g.n.log.Debug("iptux group message in the name of a peer that uses TLS dropped", "from", x.from)
+			return
+		}
 		cs := ipmsg.UTF8
 		if listed {
 			cs, _ = peerEncoding(peer)

@@ -1,6 +1,8 @@
 package lan
 
 import (
+	"context"
+	"crypto/ed25519"
 	"fmt"
 	"net"
 	"net/netip"
@@ -194,5 +196,54 @@ func TestAttackIptuxGroupMessageInAFeiGoColleaguesName(t *testing.T) {
 	e := waitGroupEvent(t, evs, legacygroup.RoomMessage)
 	if e.From.Addr != iptux.addr() {
 		t.Fatalf("delivered in a FeiGo colleague's name: %+v", e)
+	}
+}
+
+// Another user on a colleague's machine (same IP address) opens a channel with a key of its
+// own and says, in its hello, that its UDP port is the colleague's (FGUP). The hello was
+// taken as proof once that address's TCP port accepted a connection, which the colleague's
+// FeiGo does: the stranger's key was listed at the colleague's address and the colleague,
+// whose address it took over, vanished from the list. A hello naming an address another
+// colleague holds is proved by dialling it instead, where only that key's holder answers.
+func TestAttackHelloClaimsAColleaguesPort(t *testing.T) {
+	victim := farNode(t, loopbackConn(t), "Victim", t.TempDir(), nil)
+	alice := farNode(t, loopbackConn(t), "Alice", t.TempDir(), nil, victim.addr)
+	if !waitFor(20*time.Second, func() bool { return listsSecure(victim, alice.addr) && listsSecure(alice, victim.addr) }) {
+		t.Fatalf("Alice not listed: %+v", victim.Table().Snapshot())
+	}
+	mallory := farNode(t, loopbackConn(t), "Mallory", t.TempDir(), func(c *Config) { c.NoExchange = true })
+	vp, _ := alice.Table().ByAddr(victim.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := mallory.dialTLS(ctx, victim.addr, ed25519.PublicKey(vp.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	self := mallory.Self()
+	self.Nick = "Alice"
+	self.Dialed, self.Port = victim.addr.String(), alice.addr.Port()
+	hello, err := mallory.packet(ipmsg.UTF8, true, mallory.entryCmd(ipmsg.BrEntry), ipmsg.EntryBody(ipmsg.UTF8, self)).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := writeFrame(c, hello); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readFrame(c); err != nil {
+		t.Fatal(err)
+	}
+	mfp := mallory.cfg.Identity.Fingerprint().String()
+	taken := waitFor(5*time.Second, func() bool {
+		q, ok := victim.Table().ByAddr(alice.addr)
+		return !ok || q.ID == mfp
+	})
+	if taken {
+		q, _ := victim.Table().ByAddr(alice.addr)
+		t.Fatalf("Alice's address taken over by another key through a hello: %+v", q)
+	}
+	if _, ok := victim.Table().Get(mfp); ok {
+		t.Error("Mallory's key listed")
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"feigo/ipmsg"
 	"feigo/legacygroup"
 	"feigo/peers"
+	"feigo/xfer"
 )
 
 // One list (a peer exchange's, or a host list's page, which an IP Messenger client with no key
@@ -245,5 +248,43 @@ func TestAttackHelloClaimsAColleaguesPort(t *testing.T) {
 	}
 	if _, ok := victim.Table().Get(mfp); ok {
 		t.Error("Mallory's key listed")
+	}
+}
+
+// Images embedded in a message are fetched at once, without the user's word, and kept in the
+// image store: MaxInline of MaxInlineBytes each a message. A stranger sending a few messages
+// (within the stranger limit) had the node take 20 MB × 20 × each of them, and so on every
+// minute: the disk filled at the link's speed. What embedded images may bring is bounded
+// per sender and from all together (xfer.InlineSenderBytes, xfer.InlineAllBytes, regained
+// over xfer.InlineRefill); images over it are dropped, the message still shown.
+func TestAttackInlineImagesFillTheDisk(t *testing.T) {
+	top := t.TempDir()
+	imgs := filepath.Join(top, "images", "incoming")
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) {
+		c.ImageDir, c.DownloadDir, c.FetchPatience = imgs, filepath.Join(top, "dl"), time.Second
+	})
+	h := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) { io.WriteString(c, "IMG!") })
+	const messages = 3
+	for m := range messages {
+		var list strings.Builder
+		for i := range xfer.MaxInline {
+			fmt.Fprintf(&list, "%d:s%d-%d.png:%x:0:20:8=%x:\a", i, m, i, xfer.MaxInlineBytes, i)
+		}
+		text := fmt.Sprint("look ", m)
+		h.send(n.addr, "1", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt, text+"\x00"+list.String()+"\x00")
+		n.waitEvent(t, "message", func(e Event) bool { return e.Message.Text == text })
+	}
+	var declared int64
+	for _, tr := range n.Files().Transfers() {
+		if tr.Inline {
+			declared += tr.Total
+		}
+	}
+	if declared > xfer.InlineSenderBytes {
+		t.Errorf("%d MB of embedded images taken from one stranger in %d messages, the bound is %d MB",
+			declared>>20, messages, xfer.InlineSenderBytes>>20)
+	}
+	if declared == 0 {
+		t.Error("no embedded image taken at all")
 	}
 }

@@ -288,3 +288,33 @@ func TestAttackInlineImagesFillTheDisk(t *testing.T) {
 		t.Error("no embedded image taken at all")
 	}
 }
+
+// A colleague listed that the broadcasts do not reach is remembered (reach.json) and greeted
+// at every start for a month. A legacy client is listed on one datagram, whose source can be
+// forged: a forged BR_ENTRY from a DNS server's address (port 53), or a public one, had the
+// node greet it at each start. A colleague that did not prove a key is remembered only at an
+// address a peer list could name (learnable's ranges, a port from 1024, not a network or
+// broadcast address).
+func TestAttackForgedEntryRememberedForAMonth(t *testing.T) {
+	n := farNode(t, loopbackConn(t), "N", t.TempDir(), nil)
+	bad := netip.MustParseAddrPort("127.0.5.5:53")
+	good := netip.MustParseAddrPort("127.0.5.6:40000")
+	for i, a := range []netip.AddrPort{bad, good} {
+		if _, err := n.Table().Upsert(peers.Peer{ID: fmt.Sprint("legacy-", i), Nick: "x", Client: string(ipmsg.ClientIPMsg),
+			Addr: a, Status: peers.Online}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remembered := func(a netip.AddrPort) bool {
+		n.far.mu.Lock()
+		defer n.far.mu.Unlock()
+		_, ok := n.far.remembered[a]
+		return ok
+	}
+	if !waitFor(10*time.Second, func() bool { return remembered(good) }) {
+		t.Fatal("a legacy colleague on another subnet not remembered")
+	}
+	if remembered(bad) {
+		t.Error("a legacy 'colleague' at a privileged port remembered, to be greeted at every start")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -316,5 +317,30 @@ func TestAttackForgedEntryRememberedForAMonth(t *testing.T) {
 	}
 	if remembered(bad) {
 		t.Error("a legacy 'colleague' at a privileged port remembered, to be greeted at every start")
+	}
+}
+
+// The addresses of the history's contacts are greeted at start (Config.Remembered). A
+// stranger's message from a forged source makes a contact: a forged message "from" a DNS
+// server's port 53 had the node greet it at every start. They are greeted only at addresses
+// a peer list could name (farAddr).
+func TestAttackForgedContactGreetedAtStart(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("binding a privileged port (the victim's) needs root")
+	}
+	victim, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 5, 5), Port: 999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer victim.Close()
+	far := newRawPeer(t)
+	startNode(t, loopbackConn(t), "Back", func(c *Config) {
+		c.ReachRanges = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		c.Remembered = []netip.AddrPort{addrOf(victim), far.addr()}
+	})
+	far.expect(ipmsg.BrEntry) // greeted after the victim's address, had it been greeted
+	victim.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	if n, _, err := victim.ReadFromUDPAddrPort(make([]byte, 2048)); err == nil {
+		t.Fatalf("a contact at a privileged port greeted (%d bytes)", n)
 	}
 }

@@ -344,3 +344,30 @@ func TestAttackForgedContactGreetedAtStart(t *testing.T) {
 		t.Fatalf("a contact at a privileged port greeted (%d bytes)", n)
 	}
 }
+
+// Embedded images are fetched at once from the message's source address, which can be forged.
+// Aimed at a bystander whose TCP port accepts (any IPMsg client: it closes a request for a
+// packet it never sent), one datagram naming MaxInline images of 1 byte made the node
+// connect and ask 20 times per image, each retried for FetchPatience (2 minutes by default):
+// hundreds of connections at the bystander per datagram. An inline fetch is tried a few
+// times (maxInlineTries) and, while nothing ever came, the first image that fails ends it.
+func TestAttackInlineFetchAimedAtABystander(t *testing.T) {
+	top := t.TempDir()
+	n := startNode(t, loopbackConn(t), "Bob", func(c *Config) {
+		c.ImageDir, c.DownloadDir = filepath.Join(top, "images", "incoming"), filepath.Join(top, "dl")
+	})
+	bystander := newHostileSender(t, func(req ipmsg.Packet, c net.Conn) {}) // closes every request
+	var list strings.Builder
+	for i := range xfer.MaxInline {
+		fmt.Fprintf(&list, "%d:i%d.png:1:0:20:8=%x:\a", i, i, i)
+	}
+	bystander.send(n.addr, "1", "eve", "evilhost", ipmsg.SendMsg|ipmsg.SendCheckOpt|ipmsg.FileAttachOpt, "x\x00"+list.String()+"\x00")
+	ev := n.waitEvent(t, "transfer_offered", func(e Event) bool { return e.Transfer.Inline })
+	if got := waitFinal(t, n, ev.Transfer.ID); got.State != xfer.StateFailed {
+		t.Fatalf("%+v", got)
+	}
+	asked := len(bystander.requests)
+	if asked > 3 {
+		t.Errorf("one forged datagram made the node ask a bystander %d times", asked)
+	}
+}

@@ -492,11 +492,15 @@ func (e *Engine) resumeIncoming() {
 	}
 }
 
-// runIncoming fetches every pending file of x, retrying each while the link is the problem.
+// maxInlineTries bounds the tries of an embedded image that make no progress.
+const maxInlineTries = 3
+
+// runIncoming fetches every pending file of x, retrying each while the link is the problem;
+// an inline transfer from which nothing came ends at its first failed image.
 func (e *Engine) runIncoming(ctx context.Context, x *xfer) {
 	var firstErr error
 	e.xfers.mu.Lock()
-	count := len(x.t.Files)
+	count, inline := len(x.t.Files), x.t.Inline
 	e.xfers.mu.Unlock()
 	for i := range count {
 		e.xfers.mu.Lock()
@@ -522,7 +526,7 @@ func (e *Engine) runIncoming(ctx context.Context, x *xfer) {
 			if firstErr == nil {
 				firstErr = err
 			}
-			if errors.Is(err, ErrDiskFull) || errors.Is(err, errUnreachable) {
+			if errors.Is(err, ErrDiskFull) || errors.Is(err, errUnreachable) || (inline && x.bytes() == 0) {
 				if x.bytes() == 0 {
 					e.removePartials(x) // nothing came: leave no empty partial files behind
 				}
@@ -544,10 +548,10 @@ func (e *Engine) runIncoming(ctx context.Context, x *xfer) {
 
 func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 	e.xfers.mu.Lock()
-	dir := x.t.Files[i].IsDir()
+	dir, inline := x.t.Files[i].IsDir(), x.t.Inline
 	e.xfers.mu.Unlock()
 	lastMoved := time.Now()
-	refusals := 0
+	refusals, tries := 0, 0
 	wait := 300 * time.Millisecond
 	var best int64 // a folder restarts from its beginning: only getting further is progress
 	for {
@@ -560,7 +564,7 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 			progressed, best = moved > best, max(best, moved)
 		}
 		if progressed {
-			lastMoved, refusals = time.Now(), 0
+			lastMoved, refusals, tries = time.Now(), 0, 0
 			wait = 300 * time.Millisecond
 		}
 		if errors.Is(err, errUnreachable) && x.bytes() == 0 {
@@ -575,6 +579,11 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 			}
 		} else if !isRetryable(err) {
 			return err
+		}
+		if tries++; inline && tries >= maxInlineTries {
+			// Fetched without the user's word from an address that may be forged: a
+			// bystander is asked a few times, not for FetchPatience.
+			return fmt.Errorf("gave up after %d tries: %w", tries, err)
 		}
 		if time.Since(lastMoved) > e.cfg.FetchPatience {
 			return fmt.Errorf("gave up after %v without progress: %w", e.cfg.FetchPatience, err)

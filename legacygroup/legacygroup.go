@@ -2,8 +2,9 @@
 // without encryption: FeiQ's rooms (群, multicast) and iptux's group windows. It holds the
 // rooms joined and seen, their members, and turns decoded packets (package ipmsg) into typed
 // events; it has no sockets and no clock of its own (package lan sends and receives, and
-// calls it). Everything it keeps is bounded: MaxRooms rooms, MaxSeen rooms seen but not
-// joined, MaxMembers members a room, a window of recent packets against duplicates.
+// calls it). Everything it keeps is bounded: MaxRooms rooms joined or kept, as many iptux
+// windows opened by messages (the quietest pushed out), MaxSeen rooms seen but not joined,
+// MaxMembers members a room, a window of recent packets against duplicates.
 //
 // These rooms are not private: FeiQ's key travels in every packet and iptux's are plain
 // text, so anyone on the LAN reads them. Every Room says so (Unencrypted).

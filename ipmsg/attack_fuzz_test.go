@@ -5,7 +5,8 @@ import (
 )
 
 // The parsers of what landed today (host lists, iptux group messages, clipboard positions in
-// file lists), fed hostile bytes: they never panic and keep their bounds. Run with
+// file lists), fed hostile bytes: they never panic and keep their bounds; names put in a host
+// list page never add hosts to it. Run with
 // go test -fuzz FuzzAttackParsers ./ipmsg; the seeds run in every go test.
 func FuzzAttackParsers(f *testing.F) {
 	f.Add([]byte("0\a3\au\ah\a1\a10.0.0.1\a2425\a\b\a\b\a"), 5)
@@ -34,6 +35,12 @@ func FuzzAttackParsers(f *testing.F) {
 				}
 			}
 			ParseEntry(Packet{Cmd: BrEntry, Body: b, User: b, Host: b}, cs)
+			// A colleague's names served in our host list cannot inject hosts into it.
+			s := cs.Decode(b)
+			page := AnsListBody(cs, 0, []HostListEntry{{User: s, Host: s, Status: BrEntry, IP: "10.0.0.1", Port: 2425, Nick: s, Group: s}})
+			if _, _, hosts, err := ParseAnsList(page, cs, 10); err != nil || len(hosts) != 1 || hosts[0].IP != "10.0.0.1" || hosts[0].Port != 2425 {
+				t.Fatalf("names %q made the page %q read as %+v, %v", s, page, hosts, err)
+			}
 		}
 		text := string(b)
 		off := ClipOffset(text, k, 0)

@@ -102,7 +102,11 @@ func Check(r io.Reader) (Image, error) {
 	}
 	per := float64(bytesPerPixel(cfg.ColorModel))
 	switch format {
-	case "png", "gif":
+	case "gif":
+	case "png":
+		if h := head.Bytes(); len(h) > 28 && h[28] == 1 {
+			per *= 1.5 // interlaced: its largest pass (half the pixels) is held beside the image
+		}
 	case "jpeg":
 		var ok bool
 		if per, ok = jpegBytesPerPixel(head.Bytes()); !ok {

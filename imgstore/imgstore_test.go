@@ -212,6 +212,14 @@ func TestAttackDeepImageBomb(t *testing.T) {
 	if im, err := Check(bytes.NewReader(pngHeader(7680, 4320))); err != nil || im.Width != 7680 {
 		t.Errorf("an 8K screenshot's header: %+v %v", im, err)
 	}
+	// An interlaced PNG decodes pass by pass: the largest (half the pixels) is held beside
+	// the image, 1.5 times what the pixels take (read from Go's image/png, not measured).
+	laced := pngHeader(7000, 7000)
+	laced[28] = 1
+	binary.BigEndian.PutUint32(laced[8+8+13:], crc32.ChecksumIEEE(laced[8+4:8+8+13]))
+	if _, err := Check(bytes.NewReader(laced)); !errors.Is(err, ErrPixels) {
+		t.Errorf("interlaced 7000×7000 RGBA: err %v, want ErrPixels", err)
+	}
 }
 
 // jpegHeader is a JPEG's segments up to its first scan (3 components, each sampled hv, its

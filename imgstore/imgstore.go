@@ -8,11 +8,13 @@
 package imgstore
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -34,6 +36,9 @@ const (
 	// is 33 million).
 	MaxSide   = 16384
 	MaxPixels = 50_000_000
+	// MaxDecoded bounds what the pixels take decoded, in bytes (16-bit PNGs take 8 a
+	// pixel): MaxPixels of 8-bit RGBA.
+	MaxDecoded = 4 * MaxPixels
 	// ThumbSide is the longest side of a thumbnail, in pixels.
 	ThumbSide = 320
 )
@@ -90,19 +95,111 @@ func (s *Store) Dir() string { return s.dir }
 // Check reads an image's header from r and says what it is, without decoding its pixels:
 // ErrFormat for anything but PNG, JPEG or GIF, ErrPixels for dimensions over the bounds.
 func Check(r io.Reader) (Image, error) {
-	cfg, format, err := image.DecodeConfig(r)
+	var head bytes.Buffer // what the header took (a JPEG's frame is read again from it)
+	cfg, format, err := image.DecodeConfig(io.TeeReader(r, &head))
 	if err != nil {
 		return Image{}, ErrFormat
 	}
+	per := float64(bytesPerPixel(cfg.ColorModel))
 	switch format {
-	case "png", "jpeg", "gif":
+	case "gif":
+	case "png":
+		if h := head.Bytes(); len(h) > 28 && h[28] == 1 {
+			per *= 1.5 // interlaced: its largest pass (half the pixels) is held beside the image
+		}
+	case "jpeg":
+		var ok bool
+		if per, ok = jpegBytesPerPixel(head.Bytes()); !ok {
+			return Image{}, ErrFormat
+		}
 	default:
 		return Image{}, ErrFormat
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxSide || cfg.Height > MaxSide || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxSide || cfg.Height > MaxSide || int64(cfg.Width)*int64(cfg.Height) > MaxPixels ||
+		float64(cfg.Width)*float64(cfg.Height)*per > MaxDecoded {
 		return Image{}, ErrPixels
 	}
 	return Image{Format: format, Width: cfg.Width, Height: cfg.Height}, nil
+}
+
+// bytesPerPixel is what a pixel of the color model takes decoded.
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	case color.Gray16Model:
+		return 2
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 4
+}
+
+// jpegBytesPerPixel estimates, from a JPEG's segments up to its frame header, what decoding
+// it takes a pixel: its components' samples (subsampled ones count their share), 4 bytes
+// more a sample kept as coefficients while a progressive one decodes, and a 4-byte pixel
+// more when the components are converted (CMYK, RGB). It reports false when no frame header
+// reads.
+func jpegBytesPerPixel(b []byte) (float64, bool) {
+	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xD8 {
+		return 0, false
+	}
+	adobeRGB := false
+	for i := 2; i+4 <= len(b); {
+		if b[i] != 0xFF {
+			return 0, false
+		}
+		m := b[i+1]
+		if m == 0xFF { // fill byte
+			i++
+			continue
+		}
+		if m == 0x01 || (m >= 0xD0 && m <= 0xD7) {
+			i += 2
+			continue
+		}
+		n := int(b[i+2])<<8 | int(b[i+3])
+		if n < 2 || i+2+n > len(b) {
+			return 0, false
+		}
+		seg := b[i+4 : i+2+n]
+		if m == 0xEE && len(seg) >= 12 && string(seg[:5]) == "Adobe" {
+			adobeRGB = seg[11] == 0
+		}
+		if m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC {
+			if len(seg) < 6 {
+				return 0, false
+			}
+			nf := int(seg[5])
+			if nf == 0 || len(seg) < 6+3*nf {
+				return 0, false
+			}
+			hmax, vmax := 1, 1
+			for k := range nf {
+				f := seg[6+3*k+1]
+				hmax, vmax = max(hmax, int(f>>4)), max(vmax, int(f&15))
+			}
+			samples := 0.0
+			for k := range nf {
+				f := seg[6+3*k+1]
+				samples += float64(int(f>>4)*int(f&15)) / float64(hmax*vmax)
+			}
+			per := samples
+			if m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE {
+				per += 4 * samples
+			}
+			rgb := nf == 3 && seg[6] == 'R' && seg[9] == 'G' && seg[12] == 'B'
+			if nf == 4 || (nf == 3 && (adobeRGB || rgb)) {
+				per += 4
+			}
+			return per, true
+		}
+		i += 2 + n
+	}
+	return 0, false
 }
 
 // Add takes the image read from r (at most MaxBytes) into the store, with its thumbnail, and

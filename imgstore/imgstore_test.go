@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -180,5 +181,94 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(s.Dir(), "notes.txt")); err != nil {
 		t.Error("a file not of the store was removed")
+	}
+}
+
+// A 16-bit RGBA PNG has 8 bytes a pixel: within MaxPixels (7000×7000 is 49 million), its
+// header alone made Add allocate 392 MB for the pixels before a byte of them was read (an
+// inline image from anyone on the LAN; a few hundred KB of zeros compress to that). What the
+// pixels take decoded is bounded too (MaxDecoded), whatever the format's depth; an 8K
+// screenshot in 8-bit RGBA is still taken.
+func TestAttackDeepImageBomb(t *testing.T) {
+	deep := pngHeader(7000, 7000)
+	deep[8+8+8] = 16 // IHDR's bit depth: 16-bit RGBA
+	binary.BigEndian.PutUint32(deep[8+8+13:], crc32.ChecksumIEEE(deep[8+4:8+8+13]))
+	if _, err := Check(bytes.NewReader(deep)); !errors.Is(err, ErrPixels) {
+		t.Errorf("16-bit 7000×7000 RGBA: err %v, want ErrPixels", err)
+	}
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := s.Add(bytes.NewReader(deep)); err == nil {
+		t.Fatal("taken")
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+		t.Errorf("refusing a 16-bit image header allocated %d MB", got>>20)
+	}
+	if im, err := Check(bytes.NewReader(pngHeader(7680, 4320))); err != nil || im.Width != 7680 {
+		t.Errorf("an 8K screenshot's header: %+v %v", im, err)
+	}
+	// An interlaced PNG decodes pass by pass: the largest (half the pixels) is held beside
+	// the image, 1.5 times what the pixels take (read from Go's image/png, not measured).
+	laced := pngHeader(7000, 7000)
+	laced[28] = 1
+	binary.BigEndian.PutUint32(laced[8+8+13:], crc32.ChecksumIEEE(laced[8+4:8+8+13]))
+	if _, err := Check(bytes.NewReader(laced)); !errors.Is(err, ErrPixels) {
+		t.Errorf("interlaced 7000×7000 RGBA: err %v, want ErrPixels", err)
+	}
+}
+
+// jpegHeader is a JPEG's segments up to its first scan (3 components, each sampled hv, its
+// frame marker sof) and a little entropy data: enough for the decoder to allocate the image.
+func jpegHeader(sof byte, w, h int, hv byte) []byte {
+	var b bytes.Buffer
+	seg := func(m byte, data []byte) {
+		b.Write([]byte{0xFF, m, byte((len(data) + 2) >> 8), byte(len(data) + 2)})
+		b.Write(data)
+	}
+	b.Write([]byte{0xFF, 0xD8})
+	seg(0xDB, append([]byte{0}, bytes.Repeat([]byte{1}, 64)...))
+	seg(sof, []byte{8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), 3, 1, hv, 0, 2, 0x11, 0, 3, 0x11, 0})
+	seg(0xC4, append(append([]byte{0x00, 1}, make([]byte, 15)...), 0))
+	seg(0xDA, []byte{3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 0, 0})
+	b.Write(make([]byte, 1000))
+	b.Write([]byte{0xFF, 0xD9})
+	return b.Bytes()
+}
+
+// A progressive JPEG keeps every coefficient while it decodes (4 bytes a sample) besides the
+// image: 1,128 bytes saying 7000×7000, three full components, progressive, made Add allocate
+// 700 MB. The estimate of what decoding takes counts the frame's components, their sampling
+// and whether it is progressive; a baseline 8K photo is still taken.
+func TestAttackProgressiveJPEGBomb(t *testing.T) {
+	bomb := jpegHeader(0xC2, 7000, 7000, 0x11)
+	if _, err := Check(bytes.NewReader(bomb)); !errors.Is(err, ErrPixels) {
+		t.Errorf("progressive 7000×7000 4:4:4 JPEG: err %v, want ErrPixels", err)
+	}
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := s.Add(bytes.NewReader(bomb)); err == nil {
+		t.Fatal("taken")
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+		t.Errorf("refusing a progressive JPEG header allocated %d MB", got>>20)
+	}
+	for _, c := range []struct {
+		sof  byte
+		w, h int
+		hv   byte
+	}{{0xC0, 7680, 4320, 0x22}, {0xC0, 7000, 7000, 0x11}, {0xC2, 4000, 3000, 0x22}} {
+		if im, err := Check(bytes.NewReader(jpegHeader(c.sof, c.w, c.h, c.hv))); err != nil || im.Width != c.w {
+			t.Errorf("JPEG %#x %dx%d sampled %#x: %+v %v", c.sof, c.w, c.h, c.hv, im, err)
+		}
 	}
 }

@@ -31,6 +31,10 @@ const (
 	legacyAllBurst    = 200                    // datagrams from all sources at once
 	legacyAllEvery    = 5 * time.Millisecond   // and one more this often
 	maxLegacyDatagram = ipmsg.MaxRoomCipher + 1024
+	// The text of room messages delivered, from all senders together: legacyTextBurst
+	// bytes at once, then legacyTextRate a second (each is kept in the history).
+	legacyTextBurst = 64 << 10
+	legacyTextRate  = 4 << 10
 )
 
 // LegacyGroups is the node's side of FeiQ's rooms and iptux's group windows: join, leave,
@@ -43,6 +47,7 @@ type LegacyGroups struct {
 	in    chan legacyIn
 	limit *limiter[netip.Addr]
 	all   *limiter[struct{}]
+	text  *limiter[struct{}] // bytes of room messages' text delivered
 	// Dropped counts datagrams dropped unread: over a rate or the queue full.
 	dropped atomic.Uint64
 
@@ -70,6 +75,7 @@ func newLegacyGroups(n *Node) *LegacyGroups {
 	}
 	return &LegacyGroups{n: n, rooms: legacygroup.New(), mac: mac, in: make(chan legacyIn, legacyQueue),
 		limit: newLimiter[netip.Addr](legacyBurst, legacyEvery), all: newLimiter[struct{}](legacyAllBurst, legacyAllEvery),
+		text:    newLimiter[struct{}](legacyTextBurst, time.Second/legacyTextRate),
 		iptuxNo: map[netip.Addr]uint32{}, joined: make(chan struct{})}
 }
 
@@ -79,7 +85,8 @@ func (n *Node) LegacyGroups() *LegacyGroups { return n.groups }
 // MAC is the address FeiGo's FeiQ room packets carry, and so their key.
 func (g *LegacyGroups) MAC() string { return g.mac }
 
-// Dropped counts the legacy group datagrams dropped unread (over a rate, or the queue full).
+// Dropped counts the legacy group datagrams dropped unread (over a rate, or the queue full),
+// and the messages dropped over the rate of text delivered.
 func (g *LegacyGroups) Dropped() uint64 { return g.dropped.Load() }
 
 // wants reports whether a datagram of command cmd is a legacy group's.
@@ -141,6 +148,13 @@ func (g *LegacyGroups) handle(x legacyIn) {
 	var ev legacygroup.Event
 	var ok bool
 	if p.Cmd.Mode() == ipmsg.IptuxSendMsg {
+		if listed && peer.Secure {
+			// FeiGo sends these only to iptux peers, and a peer that proved its key speaks
+			// to us over TLS: this one is someone else's, in that colleague's name.
+			g.n.stats.notProved.Add(1)
+			g.n.log.Debug("iptux group message in the name of a peer that uses TLS dropped", "from", x.from)
+			return
+		}
 		cs := ipmsg.UTF8
 		if listed {
 			cs, _ = peerEncoding(peer)
@@ -161,6 +175,13 @@ func (g *LegacyGroups) handle(x legacyIn) {
 			return // our own, from another interface
 		}
 		ev, ok = g.rooms.OnFeiQ(f, sender, now)
+	}
+	if ok && ev.Type == legacygroup.RoomMessage && !g.text.allow(struct{}{}, now, float64(len(ev.Text))) {
+		// Each message is kept in the history: a flood from many (forged) senders must not
+		// fill the disk.
+		g.dropped.Add(1)
+		g.n.warnOnce(x.from.Addr(), "group message dropped: over the rate of group messages from all senders", "room", ev.Room.ID)
+		return
 	}
 	if ok && g.n.cfg.OnLegacyGroup != nil {
 		g.n.cfg.OnLegacyGroup(ev)

@@ -281,17 +281,24 @@ const (
 )
 
 // greetRemembered greets, once at start, the remembered addresses the broadcasts do not reach:
-// the colleagues on other subnets last listed (reachFile), then Config.Remembered.
+// the colleagues on other subnets last listed (reachFile), then Config.Remembered (those only
+// at an address a peer list could name: farAddr).
 func (n *Node) greetRemembered(ctx context.Context) {
 	targets, covered := n.announceTargets()
 	seen := map[netip.AddrPort]bool{}
 	greeted := 0
 	n.far.mu.Lock()
 	all := append(slices.Clone(n.far.loaded), n.cfg.Remembered...) // the colleagues on other subnets first
+	loaded := len(n.far.loaded)
 	n.far.mu.Unlock()
-	for _, a := range all {
+	for i, a := range all {
 		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 		if greeted >= MaxRemembered || !a.Addr().Is4() || a.Port() == 0 || seen[a] || n.reached(a, targets, covered) {
+			continue
+		}
+		if i >= loaded && !n.farAddr(a, targets) {
+			// A contact's address: a stranger's message makes one, from a source that may
+			// be forged. Greeted only where a colleague could be.
 			continue
 		}
 		seen[a] = true

@@ -44,7 +44,9 @@ import (
 // most exchangeAskBurst times per exchangeAskEvery.
 //
 // Colleagues the broadcasts do not reach are remembered in the state folder (reachFile), so
-// that the next start greets them with no configuration (greetRemembered).
+// that the next start greets them with no configuration (greetRemembered); one that did not
+// prove a key (listed on a datagram, whose source may be forged) only at an address a list
+// could name (farAddr).
 
 // CmdPeers is the command of a peer exchange and its answer; IPMsg, FeiQ and iptux do not use
 // it, and it is never sent over UDP.
@@ -83,6 +85,7 @@ type reach struct {
 	gen     uint64               // bumped each time a colleague joins the table
 	last    map[string]exchanged // by peer ID: the last exchange with each colleague
 	greeted map[netip.AddrPort]time.Time
+	perIP   map[netip.Addr]int // addresses in greeted at each IP address
 	queue   []netip.AddrPort
 	wake    chan struct{}
 	// remembered are the colleagues listed that the broadcasts do not reach, and when they
@@ -98,7 +101,7 @@ type exchanged struct {
 }
 
 func newReach() reach {
-	return reach{last: map[string]exchanged{}, greeted: map[netip.AddrPort]time.Time{},
+	return reach{last: map[string]exchanged{}, greeted: map[netip.AddrPort]time.Time{}, perIP: map[netip.Addr]int{},
 		wake: make(chan struct{}, 1), remembered: map[netip.AddrPort]time.Time{}}
 }
 
@@ -130,14 +133,22 @@ func (n *Node) sharedList(exclude netip.AddrPort) []byte {
 // learnable reports whether an address from a list may be greeted.
 func (n *Node) learnable(a netip.AddrPort, targets []netip.AddrPort, covered []netip.Prefix) bool {
 	ip := a.Addr()
+	if ((*n.locals.Load())[ip] && int(a.Port()) == n.Port()) || n.reached(a, targets, covered) || slices.Contains(targets, a) {
+		return false
+	}
+	return n.farAddr(a, targets)
+}
+
+// farAddr reports whether a is an address a colleague on another subnet may have, as a peer
+// list may name it: a private, link-local or configured IPv4 unicast address (not a network
+// or broadcast one) with a port from 1024.
+func (n *Node) farAddr(a netip.AddrPort, targets []netip.AddrPort) bool {
+	ip := a.Addr()
 	if !ip.Is4() || a.Port() < 1024 || ip.IsUnspecified() || ip.IsMulticast() || ip == netip.IPv4Unspecified() {
 		return false
 	}
 	if b := ip.As4(); b[3] == 0 || b[3] == 255 {
 		return false // a network or broadcast address of a /24 or larger: a cannon's favourite
-	}
-	if ((*n.locals.Load())[ip] && int(a.Port()) == n.Port()) || n.reached(a, targets, covered) || slices.Contains(targets, a) {
-		return false
 	}
 	if ip.IsPrivate() || ip.IsLinkLocalUnicast() {
 		return true
@@ -207,27 +218,41 @@ func (n *Node) wakeLearnt(queued int) {
 	}
 }
 
-// enqueue queues a greeting of a unless it was greeted (or queued) within learnAgain or
-// MaxLearned addresses are held.
+// enqueue queues a greeting of a unless it was greeted (or queued) within learnAgain,
+// MaxLearned addresses are held, or peers.MaxPerAddr are held at its IP address.
 func (r *reach) enqueue(a netip.AddrPort, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if at, ok := r.greeted[a]; ok && now.Sub(at) < learnAgain {
 		return false
 	}
-	if len(r.greeted) >= MaxLearned {
+	if len(r.greeted) >= MaxLearned || r.perIP[a.Addr()] >= peers.MaxPerAddr {
 		for k, at := range r.greeted {
 			if now.Sub(at) >= learnAgain {
-				delete(r.greeted, k)
+				r.forgetLocked(k)
 			}
 		}
 		if len(r.greeted) >= MaxLearned {
 			return false
 		}
+		if r.perIP[a.Addr()] >= peers.MaxPerAddr {
+			// One host on many ports: a list aimed at one victim. As many as the table
+			// would list at one address.
+			return false
+		}
 	}
 	r.greeted[a] = now
+	r.perIP[a.Addr()]++
 	r.queue = append(r.queue, a)
 	return true
+}
+
+// forgetLocked forgets that a was greeted; the caller holds mu.
+func (r *reach) forgetLocked(a netip.AddrPort) {
+	delete(r.greeted, a)
+	if r.perIP[a.Addr()]--; r.perIP[a.Addr()] <= 0 {
+		delete(r.perIP, a.Addr())
+	}
 }
 
 func (r *reach) pop() (netip.AddrPort, bool) {
@@ -319,7 +344,7 @@ func (n *Node) runReach(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		_, covered := n.announceTargets()
+		targets, covered := n.announceTargets()
 		now := n.now()
 		var due []peers.Peer
 		listed := n.table.Snapshot() // not under far.mu: the table's events take it
@@ -328,6 +353,11 @@ func (n *Node) runReach(ctx context.Context) {
 		for _, p := range listed {
 			if n.reached(p.Addr, nil, covered) {
 				continue // on a subnet the broadcasts reach (a configured address is not)
+			}
+			if !p.Secure && !n.farAddr(p.Addr, targets) {
+				// Listed on a datagram whose source may be forged: greeted at every start
+				// for a month only where a colleague could be.
+				continue
 			}
 			if _, ok := n.far.remembered[p.Addr]; !ok {
 				n.far.dirty = true

@@ -369,6 +369,15 @@ func (n *Node) helloProof(p ipmsg.Packet, key ed25519.PublicKey, c net.Conn) {
 		n.proved(j, e)
 		return
 	}
+	if q, ok := n.table.ByAddr(from); ok && q.ID != fingerprint(key) {
+		// Another colleague holds that address (the UDP port is only what the hello says:
+		// another user on that colleague's machine can say it). Its TCP port accepting
+		// proves nothing, as the holder accepts: this key is proved by dialling there,
+		// where only its holder can answer.
+		j.announced = true
+		n.scheduleProof(j)
+		return
+	}
 	// Coming online (its queue is looked at once listed). Its own channel must answer
 	// too, or this node could not write to it: a TCP connection to its port is enough
 	// (the key is proved), and costs no handshake.

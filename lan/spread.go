@@ -21,7 +21,8 @@ const (
 	spreadPerPeer = 4 * time.Millisecond
 	spreadMax     = time.Second
 	// maxSpread bounds the answers waiting; beyond it an answer is dropped (counted in
-	// Stats.RepliesDropped): a flood of announcements costs no memory.
+	// Stats.RepliesDropped): a flood of announcements costs no memory. One answer waits
+	// per address at most.
 	maxSpread = 4096
 )
 
@@ -40,9 +41,10 @@ func (n *Node) answerEntry(to netip.AddrPort) {
 
 // spreader holds the answers waiting, by when they are due; runSpread sends them.
 type spreader struct {
-	mu   sync.Mutex
-	due  dueHeap
-	wake chan struct{} // one token: an answer due sooner than the timer was set for
+	mu     sync.Mutex
+	due    dueHeap
+	queued map[netip.AddrPort]bool // the addresses with an answer in due
+	wake   chan struct{}           // one token: an answer due sooner than the timer was set for
 }
 
 type dueAnswer struct {
@@ -66,9 +68,18 @@ func (h *dueHeap) Pop() any {
 func (s *spreader) add(to netip.AddrPort, at time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.queued[to] {
+		// One answer to an address is waiting already: a flood of announcements from
+		// one address takes one place in the queue, not all of it.
+		return true
+	}
 	if len(s.due) >= maxSpread {
 		return false
 	}
+	if s.queued == nil {
+		s.queued = map[netip.AddrPort]bool{}
+	}
+	s.queued[to] = true
 	heap.Push(&s.due, dueAnswer{at, to})
 	if s.due[0].to == to && s.due[0].at.Equal(at) {
 		select {
@@ -84,7 +95,9 @@ func (s *spreader) next(now time.Time) (due []netip.AddrPort, after time.Duratio
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.due) > 0 && !s.due[0].at.After(now) {
-		due = append(due, heap.Pop(&s.due).(dueAnswer).to)
+		to := heap.Pop(&s.due).(dueAnswer).to
+		delete(s.queued, to)
+		due = append(due, to)
 	}
 	after = time.Hour
 	if len(s.due) > 0 {

@@ -2,8 +2,9 @@
 // without encryption: FeiQ's rooms (群, multicast) and iptux's group windows. It holds the
 // rooms joined and seen, their members, and turns decoded packets (package ipmsg) into typed
 // events; it has no sockets and no clock of its own (package lan sends and receives, and
-// calls it). Everything it keeps is bounded: MaxRooms rooms, MaxSeen rooms seen but not
-// joined, MaxMembers members a room, a window of recent packets against duplicates.
+// calls it). Everything it keeps is bounded: MaxRooms rooms joined or kept, as many iptux
+// windows opened by messages (the quietest pushed out), MaxSeen rooms seen but not joined,
+// MaxMembers members a room, a window of recent packets against duplicates.
 //
 // These rooms are not private: FeiQ's key travels in every packet and iptux's are plain
 // text, so anyone on the LAN reads them. Every Room says so (Unencrypted).
@@ -32,7 +33,7 @@ import (
 
 // Bounds.
 const (
-	MaxRooms   = 64  // rooms joined (FeiQ) or kept (iptux)
+	MaxRooms   = 64  // rooms joined (FeiQ) or kept (iptux) by the user; as many iptux windows opened by messages
 	MaxSeen    = 256 // FeiQ rooms announced on the LAN but not joined
 	MaxMembers = 256 // members remembered per room; the longest silent go first
 	dedupSize  = 1024
@@ -181,6 +182,11 @@ type room struct {
 	name    string
 	joined  bool
 	members map[netip.AddrPort]*Member
+	// opened: an iptux window a message opened, not one the user joined or kept; such
+	// windows are bounded apart (MaxRooms), the one quiet the longest pushed out, so that
+	// messages from forged senders can neither fill the user's rooms nor push them out.
+	opened bool
+	last   time.Time // the last message, of an opened window
 }
 
 type dedupKey struct {
@@ -205,18 +211,33 @@ func (r *Rooms) Join(id RoomID, name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if rm, ok := r.rooms[id]; ok {
-		rm.joined = true
+		if rm.opened && r.countLocked(false) >= MaxRooms {
+			return ErrTooManyRooms
+		}
+		rm.joined, rm.opened = true, false
 		if name != "" {
 			rm.name = name
 		}
 		return nil
 	}
-	if len(r.rooms) >= MaxRooms {
+	if r.countLocked(false) >= MaxRooms {
 		return ErrTooManyRooms
 	}
 	delete(r.seen, id)
 	r.rooms[id] = &room{id: id, kind: spec.Kind, name: name, joined: true, members: map[netip.AddrPort]*Member{}}
 	return nil
+}
+
+// countLocked counts the windows opened by messages (opened) or the rooms joined or kept by
+// the user (!opened). The caller holds mu.
+func (r *Rooms) countLocked(opened bool) int {
+	k := 0
+	for _, rm := range r.rooms {
+		if rm.opened == opened {
+			k++
+		}
+	}
+	return k
 }
 
 // Leave forgets room id and its members.
@@ -363,13 +384,20 @@ func (r *Rooms) OnIptux(m ipmsg.IptuxGroupMsg, group string, sender Member, now 
 	}
 	rm, ok := r.rooms[id]
 	if !ok {
-		if len(r.rooms) >= MaxRooms {
-			return Event{}, false
+		if r.countLocked(true) >= MaxRooms {
+			var quiet *room
+			for _, x := range r.rooms {
+				if x.opened && (quiet == nil || x.last.Before(quiet.last)) {
+					quiet = x
+				}
+			}
+			delete(r.rooms, quiet.id)
 		}
 		spec, _ := id.Parse()
-		rm = &room{id: id, kind: Iptux, name: iptuxName(spec), joined: true, members: map[netip.AddrPort]*Member{}}
+		rm = &room{id: id, kind: Iptux, name: iptuxName(spec), joined: true, members: map[netip.AddrPort]*Member{}, opened: true}
 		r.rooms[id] = rm
 	}
+	rm.last = now
 	rm.member(sender)
 	return Event{Type: RoomMessage, Time: now, Room: rm.snapshot(false), From: sender, Text: m.Text, Unencrypted: true}, true
 }

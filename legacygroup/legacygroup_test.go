@@ -72,8 +72,9 @@ func TestBounds(t *testing.T) {
 	if err := r.Join(FeiQRoomID(9999), ""); !errors.Is(err, ErrTooManyRooms) {
 		t.Fatalf("room %d joined: %v", MaxRooms+1, err)
 	}
-	if _, ok := r.OnIptux(ipmsg.IptuxGroupMsg{Kind: ipmsg.IptuxBroadcast, Text: "x"}, "", from(1), t0); ok {
-		t.Fatal("an iptux room kept beyond MaxRooms")
+	// Windows opened by iptux messages are bounded apart (TestAttackIptuxWindowsDoNotFillTheRooms).
+	if _, ok := r.OnIptux(ipmsg.IptuxGroupMsg{Kind: ipmsg.IptuxBroadcast, Text: "x"}, "", from(1), t0); !ok {
+		t.Fatal("an iptux window not opened: the user's rooms took its place")
 	}
 	for i := range 3 * MaxMembers {
 		r.OnFeiQ(ipmsg.FeiQRoom{Room: 1, Text: "x", MAC: fmt.Sprintf("%012X", i), No: 1}, from(i), t0.Add(time.Duration(i)))
@@ -134,5 +135,48 @@ func TestIptuxRooms(t *testing.T) {
 	}
 	if s, err := RoomID("feiq:3b199b07").Parse(); err != nil || s.FeiQ != 0x3b199b07 {
 		t.Fatalf("%+v %v", s, err)
+	}
+}
+
+// A stranger on the LAN sends one iptux "regular" group message from each of MaxRooms forged
+// source addresses (a regular window is named after its sender): each opened a room, and the
+// rooms were full. The user could then join no FeiQ room (ErrTooManyRooms), and a real iptux
+// colleague's group message opened no window and was dropped. Windows opened by messages
+// are bounded on their own, the quietest pushed out; the rooms the user joined are not
+// theirs to take.
+func TestAttackIptuxWindowsDoNotFillTheRooms(t *testing.T) {
+	r := New()
+	if err := r.Join(FeiQRoomID(7), "team"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * MaxRooms {
+		if _, ok := r.OnIptux(ipmsg.IptuxGroupMsg{Kind: ipmsg.IptuxRegular, No: 1, Text: "spam"}, "", from(1000+i), t0.Add(time.Duration(i))); !ok {
+			t.Fatalf("message %d not delivered", i)
+		}
+	}
+	if n := len(r.Joined()); n > 2*MaxRooms {
+		t.Fatalf("%d rooms held", n)
+	}
+	if err := r.Join(FeiQRoomID(8), "other team"); err != nil {
+		t.Fatalf("joining a FeiQ room after the flood: %v", err)
+	}
+	ev, ok := r.OnIptux(ipmsg.IptuxGroupMsg{Kind: ipmsg.IptuxGroup, No: 2, Text: "hello"}, "dev", from(5), t0.Add(time.Hour))
+	if !ok || ev.Room.ID != "iptux:group:dev" {
+		t.Fatalf("a colleague's group message after the flood: %+v %v", ev, ok)
+	}
+	for _, id := range []RoomID{FeiQRoomID(7), FeiQRoomID(8), "iptux:group:dev"} {
+		if !r.IsJoined(id) {
+			t.Errorf("%s pushed out by the flood", id)
+		}
+	}
+	// A window the user kept is theirs: the flood does not push it out either.
+	if err := r.Join("iptux:segment", ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 * MaxRooms {
+		r.OnIptux(ipmsg.IptuxGroupMsg{Kind: ipmsg.IptuxRegular, No: 3, Text: "spam"}, "", from(2000+i), t0.Add(2*time.Hour+time.Duration(i)))
+	}
+	if !r.IsJoined("iptux:segment") || !r.IsJoined(FeiQRoomID(7)) {
+		t.Error("a room the user joined or kept was pushed out by windows a flood opened")
 	}
 }

@@ -92,6 +92,17 @@ func (u *UI) loadLegacyRooms() {
 				rs.legacyAgain = false
 				defer u.loadLegacyRooms()
 			}
+			// The node's list is the truth: the iptux windows it pushed out (opened by
+			// messages, the quietest go first) leave the list too.
+			in := map[legacygroup.RoomID]bool{}
+			for _, r := range rooms {
+				in[r.ID] = true
+			}
+			for id, r := range rs.legacy {
+				if !in[id] && r.Kind == legacygroup.Iptux {
+					delete(rs.legacy, id)
+				}
+			}
 			for _, r := range rooms {
 				r = safeLegacyRoom(r)
 				rs.legacy[r.ID] = r
@@ -359,7 +370,10 @@ func (u *UI) legacyEvent(ev lan.Event) {
 	case legacygroup.RoomMessage:
 		r, known := rs.legacy[e.Room.ID]
 		if !known {
-			if len(rs.legacy) >= legacygroup.MaxRooms {
+			if len(rs.legacy) >= 2*legacygroup.MaxRooms {
+				// The user's rooms and as many windows opened by messages: the node
+				// pushed one out for this one; its list says which.
+				u.loadLegacyRooms()
 				return
 			}
 			r = e.Room

@@ -167,6 +167,8 @@ type Engine struct {
 
 	badTokens atomic.Int64 // file requests over TLS refused for a wrong or missing token
 
+	inline inlineBudget // what embedded images may still bring (InlineSenderBytes, InlineAllBytes)
+
 	refusedMu sync.Mutex
 	refusals  map[refusal]time.Time // when each kind of refusal of each sender was last logged
 }

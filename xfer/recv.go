@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -156,10 +157,14 @@ func (e *Engine) takeInline(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charse
 		t.FeiGo = !e.cfg.NoVerify && peer.Client == string(ipmsg.ClientFeiGo) && slices.Contains(peer.Caps, CapSHA256)
 		t.Iptux = peer.Client == string(ipmsg.ClientIptux)
 	}
-	dropped := 0
+	dropped, over := 0, 0
 	for k, f := range clips {
 		if len(t.Files) >= MaxInline || f.Size > MaxInlineBytes || f.Size == 0 {
 			dropped++
+			continue
+		}
+		if !e.inline.take(from.Addr(), f.Size, now) {
+			over++
 			continue
 		}
 		at := ipmsg.ClipOffset(msg.Text, f.Pos, k)
@@ -168,6 +173,10 @@ func (e *Engine) takeInline(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charse
 	}
 	if dropped > 0 {
 		e.logRefusal(from.Addr(), "dropped embedded images", "why", fmt.Sprintf("%d over the bounds (%d images of %s each)", dropped, MaxInline, FormatSize(MaxInlineBytes)))
+	}
+	if over > 0 {
+		e.logRefusal(from.Addr(), "dropped embedded images: over the budget of embedded images",
+			"why", fmt.Sprintf("%d over %s an hour from one sender, %s from all", over, FormatSize(InlineSenderBytes), FormatSize(InlineAllBytes)))
 	}
 	if len(t.Files) == 0 {
 		return false
@@ -181,6 +190,64 @@ func (e *Engine) takeInline(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charse
 	if _, err := e.Accept(snap.ID, e.cfg.ImageDir, nil); err != nil {
 		e.log.Error("fetching embedded images", "id", snap.ID, "err", err)
 	}
+	return true
+}
+
+// inlineBudget is what embedded images may still bring, per sender address and from all
+// senders together: token buckets of bytes, full at InlineSenderBytes and InlineAllBytes and
+// regained at that much per InlineRefill. The senders remembered are bounded: past
+// maxInlineSenders, those whose bucket refilled are forgotten, then all (the budget of all
+// senders together still holds).
+type inlineBudget struct {
+	mu  sync.Mutex
+	per map[netip.Addr]*byteBucket
+	all byteBucket
+}
+
+type byteBucket struct {
+	used float64 // bytes taken and not yet regained
+	at   time.Time
+}
+
+const maxInlineSenders = 4096
+
+// regain lowers what b used by what was regained since its last use, at rate bytes an hour.
+func (b *byteBucket) regain(now time.Time, full float64) {
+	if dt := now.Sub(b.at); dt > 0 {
+		b.used = max(0, b.used-full*dt.Seconds()/InlineRefill.Seconds())
+	}
+	b.at = now
+}
+
+// take takes n bytes from ip's budget and all senders', if both have them.
+func (g *inlineBudget) take(ip netip.Addr, n int64, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.per == nil {
+		g.per = map[netip.Addr]*byteBucket{}
+	}
+	b := g.per[ip]
+	if b == nil {
+		if len(g.per) >= maxInlineSenders {
+			for k, x := range g.per {
+				if x.regain(now, InlineSenderBytes); x.used == 0 {
+					delete(g.per, k)
+				}
+			}
+			if len(g.per) >= maxInlineSenders {
+				clear(g.per)
+			}
+		}
+		b = &byteBucket{at: now}
+		g.per[ip] = b
+	}
+	b.regain(now, InlineSenderBytes)
+	g.all.regain(now, InlineAllBytes)
+	if b.used+float64(n) > InlineSenderBytes || g.all.used+float64(n) > InlineAllBytes {
+		return false
+	}
+	b.used += float64(n)
+	g.all.used += float64(n)
 	return true
 }
 
@@ -425,11 +492,15 @@ func (e *Engine) resumeIncoming() {
 	}
 }
 
-// runIncoming fetches every pending file of x, retrying each while the link is the problem.
+// maxInlineTries bounds the tries of an embedded image that make no progress.
+const maxInlineTries = 3
+
+// runIncoming fetches every pending file of x, retrying each while the link is the problem;
+// an inline transfer from which nothing came ends at its first failed image.
 func (e *Engine) runIncoming(ctx context.Context, x *xfer) {
 	var firstErr error
 	e.xfers.mu.Lock()
-	count := len(x.t.Files)
+	count, inline := len(x.t.Files), x.t.Inline
 	e.xfers.mu.Unlock()
 	for i := range count {
 		e.xfers.mu.Lock()
@@ -455,7 +526,7 @@ func (e *Engine) runIncoming(ctx context.Context, x *xfer) {
 			if firstErr == nil {
 				firstErr = err
 			}
-			if errors.Is(err, ErrDiskFull) || errors.Is(err, errUnreachable) {
+			if errors.Is(err, ErrDiskFull) || errors.Is(err, errUnreachable) || (inline && x.bytes() == 0) {
 				if x.bytes() == 0 {
 					e.removePartials(x) // nothing came: leave no empty partial files behind
 				}
@@ -477,10 +548,10 @@ func (e *Engine) runIncoming(ctx context.Context, x *xfer) {
 
 func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 	e.xfers.mu.Lock()
-	dir := x.t.Files[i].IsDir()
+	dir, inline := x.t.Files[i].IsDir(), x.t.Inline
 	e.xfers.mu.Unlock()
 	lastMoved := time.Now()
-	refusals := 0
+	refusals, tries := 0, 0
 	wait := 300 * time.Millisecond
 	var best int64 // a folder restarts from its beginning: only getting further is progress
 	for {
@@ -493,7 +564,7 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 			progressed, best = moved > best, max(best, moved)
 		}
 		if progressed {
-			lastMoved, refusals = time.Now(), 0
+			lastMoved, refusals, tries = time.Now(), 0, 0
 			wait = 300 * time.Millisecond
 		}
 		if errors.Is(err, errUnreachable) && x.bytes() == 0 {
@@ -508,6 +579,11 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 			}
 		} else if !isRetryable(err) {
 			return err
+		}
+		if tries++; inline && tries >= maxInlineTries {
+			// Fetched without the user's word from an address that may be forged: a
+			// bystander is asked a few times, not for FetchPatience.
+			return fmt.Errorf("gave up after %d tries: %w", tries, err)
 		}
 		if time.Since(lastMoved) > e.cfg.FetchPatience {
 			return fmt.Errorf("gave up after %v without progress: %w", e.cfg.FetchPatience, err)

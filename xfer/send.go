@@ -68,6 +68,16 @@ const MaxInline = 20
 // MaxInlineBytes bounds one image shown inline (imgstore's bound).
 const MaxInlineBytes = imgstore.MaxBytes
 
+// Embedded images are fetched without the user's word and kept: what they may bring is
+// bounded, by the sizes their messages state, per sender address (InlineSenderBytes) and
+// from all senders together (InlineAllBytes), each regained over InlineRefill. Images over
+// it are dropped (logged); their message is still shown.
+const (
+	InlineSenderBytes = 64 << 20
+	InlineAllBytes    = 256 << 20
+	InlineRefill      = time.Hour
+)
+
 // OutImage is an image to show inline in a message: the PNG, JPEG or GIF file at Path, at
 // byte offset At of the message's text.
 type OutImage struct {

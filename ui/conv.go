@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -118,15 +119,35 @@ type chatMsg struct {
 	queue     *widget.Button
 }
 
-func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host string) *conv {
-	c := &conv{u: u, key: key, peerID: id, addr: addr, nick: nick, hkey: hkey, user: user, host: host,
-		byID: map[int64]*chatMsg{}}
-	c.more = widget.NewButton(u.t("Earlier messages"), c.loadEarlier)
+// makeView makes what every conversation has, a colleague's or a room's: its messages under
+// "Earlier messages" in a scroll, and its message box.
+func (c *conv) makeView() {
+	c.more = widget.NewButton(c.u.t("Earlier messages"), c.loadEarlier)
 	c.box = container.NewVBox(c.more)
 	c.scroll = container.NewVScroll(c.box)
 	c.scroll.OnScrolled = c.scrolled
-	c.input = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
-	c.input.rest.after = u.afterDo
+	c.input = newChatEntry(c.u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
+	c.input.rest.after = c.u.afterDo
+}
+
+// showConv puts c's tab in the window if it is not there; focus brings it in front, marked
+// read, with the cursor in its message box, ready to type.
+func (u *UI) showConv(c *conv, focus bool) *conv {
+	if !slices.Contains(u.tabs.Items, c.tab) {
+		u.tabs.Append(c.tab)
+	}
+	if focus {
+		u.tabs.Select(c.tab)
+		u.markRead(c)
+		u.Win.Canvas().Focus(c.input)
+	}
+	return c
+}
+
+func (u *UI) newConv(key, id string, addr netip.AddrPort, nick, hkey, user, host string) *conv {
+	c := &conv{u: u, key: key, peerID: id, addr: addr, nick: nick, hkey: hkey, user: user, host: host,
+		byID: map[int64]*chatMsg{}}
+	c.makeView()
 	c.input.onPaste = c.pasted
 	c.input.OnChanged = func(string) { c.typed() }
 	c.seenDue = true // the history may hold messages not yet seen

@@ -270,15 +270,7 @@ func (u *UI) openRoom(in room.Info, focus bool) *conv {
 		c = u.newRoomConv(in)
 		u.convs[key] = c
 	}
-	if !slices.Contains(u.tabs.Items, c.tab) {
-		u.tabs.Append(c.tab)
-	}
-	if focus {
-		u.tabs.Select(c.tab)
-		u.markRead(c)
-		u.Win.Canvas().Focus(c.input)
-	}
-	return c
+	return u.showConv(c, focus)
 }
 
 // remakeRoomConv makes c's room conversation again (the window rebuilt).
@@ -289,36 +281,39 @@ func (u *UI) remakeRoomConv(c *conv) *conv {
 	return u.newRoomConv(c.room.info)
 }
 
-func (u *UI) newRoomConv(in room.Info) *conv {
-	key := roomKey(in.ID)
-	c := &conv{u: u, key: key, nick: in.Name, hkey: key, byID: map[int64]*chatMsg{}}
-	rc := &roomConv{info: in, seen: map[string]*chatMsg{}, selected: -1}
-	c.room = rc
-	c.more = widget.NewButton(u.t("Earlier messages"), nil)
-	c.more.Hide() // a room shows its newest roomLines at once
-	c.box = container.NewVBox(c.more)
-	c.scroll = container.NewVScroll(c.box)
-	c.scroll.OnScrolled = c.scrolled
-	c.input = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
-	c.input.rest.after = u.afterDo
-	send := widget.NewButton(u.t("Send"), c.submit)
-	file := widget.NewButton(u.t("Send file…"), func() {
-		u.choose(chooseOptions{title: u.t("Send files"), multiple: true}, func(paths []string) { u.roomSendFiles(c, paths) })
-	})
-	c.status = widget.NewLabel(u.t("Encrypted: only the members can read this room."))
-	c.status.Importance = widget.SuccessImportance
+// roomShell makes what a FeiGo room's conversation and a legacy room's share: the
+// conversation (key, named nick, with rc attached) with its view, its status line, and the
+// member list's count and rows (n of them, each saying line(i)).
+func (u *UI) roomShell(key, nick string, rc *roomConv, n func() int, line func(int) string) *conv {
+	c := &conv{u: u, key: key, nick: nick, hkey: key, byID: map[int64]*chatMsg{}, room: rc}
+	c.makeView()
+	c.status = widget.NewLabel("")
 	c.status.Wrapping = fyne.TextWrapWord
-
 	rc.count = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	rc.members = widget.NewList(func() int { return len(rc.rows) }, func() fyne.CanvasObject {
+	rc.members = widget.NewList(func() int { return n() }, func() fyne.CanvasObject {
 		l := widget.NewLabel("")
 		l.Truncation = fyne.TextTruncateEllipsis
 		return l
 	}, func(i widget.ListItemID, o fyne.CanvasObject) {
-		if i < len(rc.rows) {
-			o.(*widget.Label).SetText(u.memberLine(rc.info, rc.rows[i]))
+		if i < n() {
+			o.(*widget.Label).SetText(line(i))
 		}
 	})
+	return c
+}
+
+func (u *UI) newRoomConv(in room.Info) *conv {
+	key := roomKey(in.ID)
+	rc := &roomConv{info: in, seen: map[string]*chatMsg{}, selected: -1}
+	c := u.roomShell(key, in.Name, rc, func() int { return len(rc.rows) }, func(i int) string { return u.memberLine(rc.info, rc.rows[i]) })
+	c.more.OnTapped = nil
+	c.more.Hide() // a room shows its newest roomLines at once
+	send := widget.NewButton(u.t("Send"), c.submit)
+	file := widget.NewButton(u.t("Send file…"), func() {
+		u.choose(chooseOptions{title: u.t("Send files"), multiple: true}, func(paths []string) { u.roomSendFiles(c, paths) })
+	})
+	c.status.SetText(u.t("Encrypted: only the members can read this room."))
+	c.status.Importance = widget.SuccessImportance
 	rc.members.OnSelected = func(i widget.ListItemID) {
 		rc.selected = i
 		c.roomButtons()

@@ -219,42 +219,15 @@ func (u *UI) openLegacy(r legacygroup.Room, focus bool) *conv {
 		c = u.newLegacyConv(r)
 		u.convs[key] = c
 	}
-	if !slices.Contains(u.tabs.Items, c.tab) {
-		u.tabs.Append(c.tab)
-	}
-	if focus {
-		u.tabs.Select(c.tab)
-		u.markRead(c)
-		u.Win.Canvas().Focus(c.input)
-	}
-	return c
+	return u.showConv(c, focus)
 }
 
 func (u *UI) newLegacyConv(r legacygroup.Room) *conv {
 	key := legacyRow(r.ID)
-	c := &conv{u: u, key: key, nick: u.legacyName(r), hkey: key, byID: map[int64]*chatMsg{}}
 	rc := &roomConv{legacy: &r, seen: map[string]*chatMsg{}, selected: -1}
-	c.room = rc
-	c.more = widget.NewButton(u.t("Earlier messages"), c.loadEarlier)
-	c.box = container.NewVBox(c.more)
-	c.scroll = container.NewVScroll(c.box)
-	c.scroll.OnScrolled = c.scrolled
-	c.input = newChatEntry(u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
-	c.input.rest.after = u.afterDo
+	c := u.roomShell(key, u.legacyName(r), rc, func() int { return len(rc.legacyRows) }, func(i int) string { return rc.legacyRows[i] })
 	send := widget.NewButton(u.t("Send"), c.submit)
-	c.status = widget.NewLabel("")
 	c.status.Importance = widget.WarningImportance
-	c.status.Wrapping = fyne.TextWrapWord
-	rc.count = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	rc.members = widget.NewList(func() int { return len(rc.legacyRows) }, func() fyne.CanvasObject {
-		l := widget.NewLabel("")
-		l.Truncation = fyne.TextTruncateEllipsis
-		return l
-	}, func(i widget.ListItemID, o fyne.CanvasObject) {
-		if i < len(rc.legacyRows) {
-			o.(*widget.Label).SetText(rc.legacyRows[i])
-		}
-	})
 	rc.leave = widget.NewButton(u.t("Leave room"), c.leaveLegacy)
 	panel := container.NewBorder(rc.count, rc.leave, nil, nil, rc.members)
 	bottom := container.NewBorder(nil, nil, nil, send, c.input)

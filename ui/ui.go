@@ -570,15 +570,7 @@ func (u *UI) openConv(w who, focus bool) *conv {
 		c = u.newConv(key, w.id, w.addr, w.nick, w.hkey, w.user, w.host)
 		u.convs[key] = c
 	}
-	if !slices.Contains(u.tabs.Items, c.tab) {
-		u.tabs.Append(c.tab)
-	}
-	if focus {
-		u.tabs.Select(c.tab)
-		u.markRead(c)
-		u.Win.Canvas().Focus(c.input) // the cursor in the message box, ready to type
-	}
-	return c
+	return u.showConv(c, focus)
 }
 
 func (u *UI) received(m lan.Message, id int64) {

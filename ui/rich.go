@@ -470,10 +470,17 @@ type attachment struct {
 // imageExts are the extensions of files a drop attaches as images rather than offers.
 var imageExts = []string{".png", ".jpg", ".jpeg", ".gif"}
 
+// takesImages reports whether images can be attached to the message being written: the
+// node sends them, and this is a colleague's conversation (a room's messages are text).
+func (c *conv) takesImages() bool {
+	_, ok := c.u.rich()
+	return ok && c.room == nil
+}
+
 // attachImages attaches dropped image files to the message being written, at the cursor; it
 // reports false (nothing attached) when a path is not an image or images cannot be sent.
 func (c *conv) attachImages(paths []string) bool {
-	if _, ok := c.u.rich(); !ok || c.room != nil || len(paths) == 0 || len(c.attached)+len(paths) > xfer.MaxInline {
+	if !c.takesImages() || len(paths) == 0 || len(c.attached)+len(paths) > xfer.MaxInline {
 		return false
 	}
 	for _, p := range paths {
@@ -568,7 +575,7 @@ func (u *UI) sendImages(c *conv, text string, images []xfer.OutImage, used []att
 // background with the desktop's clipboard tool, wl-paste or xclip); it reports whether it
 // took the paste (otherwise the text is pasted as usual).
 func (c *conv) pasted(cb fyne.Clipboard) bool {
-	if _, ok := c.u.rich(); !ok || c.room != nil || (cb != nil && cb.Content() != "") {
+	if !c.takesImages() || (cb != nil && cb.Content() != "") {
 		return false // text: the entry pastes it (a room's messages are text only)
 	}
 	c.u.work(func(ctx context.Context) func() {

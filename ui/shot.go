@@ -264,16 +264,16 @@ func (r *pickerRenderer) Objects() []fyne.CanvasObject {
 func (r *pickerRenderer) Destroy() {}
 
 // ScreenshotKey is Ctrl+Alt+A pressed anywhere on the desktop: a screenshot into the
-// conversation in front, as FeiQ does; with none open, the window says to open one. Call it
-// on Fyne's goroutine.
+// conversation in front, as FeiQ does; with none open (or a room in front, whose messages are
+// text), the window says to open one. Call it on Fyne's goroutine.
 func (u *UI) ScreenshotKey() {
-	c := u.front()
 	if _, ok := u.rich(); !ok {
 		return // this node sends no images
 	}
-	if c == nil {
+	c := u.front()
+	if c == nil || c.room != nil {
 		u.Show()
-		dialog.ShowInformation(u.t("Screenshot"), u.t("Open a conversation, then press Ctrl+Alt+A to send a screenshot in it."), u.Win)
+		dialog.ShowInformation(u.t("Screenshot"), u.t("Open a colleague's conversation, then press Ctrl+Alt+A to send a screenshot in it."), u.Win)
 		return
 	}
 	c.shot()

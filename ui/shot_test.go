@@ -131,3 +131,32 @@ func TestScreenshotCancelled(t *testing.T) {
 		u.picker = nil
 	}
 }
+
+// TestScreenshotKeyNotIntoARoom: Ctrl+Alt+A with a room's conversation in front takes no
+// screenshot (a room's messages are text; an image attached there could not be sent), and a
+// colleague's conversation in front takes one.
+func TestScreenshotKeyNotIntoARoom(t *testing.T) {
+	u, _ := newRichUI(t)
+	captured := 0
+	u.capture = func(context.Context) (*image.RGBA, error) { captured++; return gradient(8, 8), nil }
+	u.tree.OnSelected("p:b") // Bob's conversation in front
+	u.settle()
+	c := u.front()
+	if c == nil {
+		t.Fatal("no conversation in front")
+	}
+	c.room = &roomConv{} // the same conversation, as a room's
+	u.ScreenshotKey()
+	u.settle()
+	if captured != 0 || u.shooting {
+		t.Fatalf("a screenshot for a room: %d captures, in progress %v", captured, u.shooting)
+	}
+	c.room = nil
+	u.ScreenshotKey()
+	u.settle()
+	if captured != 1 || u.picker == nil {
+		t.Fatalf("no screenshot for a colleague's conversation: %d captures", captured)
+	}
+	u.picker.key(fyne.KeyEscape)
+	u.settle()
+}

@@ -17,6 +17,10 @@ BENCH_PKGS := iperf3
 # Packaging: dpkg-shlibdeps (dpkg-dev) derives the .deb's dependencies; the packaging test also
 # validates the AppStream file (appstream) and runs lintian. Not needed by make run.
 PKG_PKGS := dpkg-dev appstream lintian
+# The screenshot tool's Wayland path is tested against the real desktop portal: a headless sway
+# with xdg-desktop-portal and its wlroots back end (which captures with grim and needs PipeWire;
+# the gtk back end provides the Access portal Screenshot needs). Not needed by make run.
+WAYLAND_PKGS := sway xdg-desktop-portal xdg-desktop-portal-wlr xdg-desktop-portal-gtk grim pipewire
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build run serve package dist test vet fmt-check bench fuzz clean windows-deps vet-windows windows dist-windows test-windows
@@ -72,7 +76,7 @@ vet:
 	$(GO) vet ./...
 
 # The lab tests need root (network namespaces); as another user they skip and say why.
-test: EXTRA_PKGS += $(PKG_PKGS)
+test: EXTRA_PKGS += $(PKG_PKGS) $(WAYLAND_PKGS)
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) vet-windows windows test-windows

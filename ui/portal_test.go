@@ -9,7 +9,9 @@ import (
 	"feigo/lan"
 	"feigo/xfer"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,13 +22,31 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// privateBus starts a session bus of the test's own and returns its address.
+// privateBus starts a session bus of the test's own and returns its address. It starts no
+// service on demand (no service directories): a desktop portal installed on the machine must
+// not answer where the test says there is none.
 func privateBus(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("dbus-daemon"); err != nil {
 		t.Skip("no dbus-daemon:", err)
 	}
-	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
+	conf := filepath.Join(t.TempDir(), "session.conf")
+	if err := os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=`+filepath.Dir(conf)+`</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--print-address=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -380,6 +380,10 @@ func (h *Host) Start(dir, bin string, args ...string) *Proc {
 	h.mu.Lock()
 	h.proc = append(h.proc, p)
 	h.mu.Unlock()
+	// Killed at the end of the test before the directories made before it are removed (the
+	// lab's own teardown comes after them): a node still writing its downloads or profile
+	// would make their removal fail.
+	t.Cleanup(p.Kill)
 	return p
 }
 
@@ -423,6 +427,9 @@ func (p *Proc) Alive() bool {
 // Kill sends SIGKILL (a crash, a pulled plug) to the program and what it started, and waits
 // for it to end.
 func (p *Proc) Kill() {
+	if !p.Alive() {
+		return // ended and reaped: its process group's number may be another's by now
+	}
 	syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
 }

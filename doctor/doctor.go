@@ -100,7 +100,7 @@ func (s seen) write(w io.Writer, lang locale.Lang, nick string, running bool, li
 	bySubnet := map[string]int{}
 	var order []string
 	for _, q := range listed {
-		where := words.T(lang, "another subnet (reached by unicast)")
+		where := "" // another subnet
 		for _, pf := range s.subnets {
 			if pf.Contains(q.Addr.Addr()) {
 				where = pf.String()
@@ -112,7 +112,11 @@ func (s seen) write(w io.Writer, lang locale.Lang, nick string, running bool, li
 		bySubnet[where]++
 	}
 	for _, where := range order {
-		say("  %d on %s", bySubnet[where], where)
+		if where == "" {
+			say("  %d on another subnet (reached by unicast)", bySubnet[where])
+		} else {
+			say("  %d on %s", bySubnet[where], where)
+		}
 	}
 }
 

@@ -98,7 +98,7 @@ func TestDoctorFirewallWords(t *testing.T) {
 			t.Errorf("Chinese lacks %q:\n%s", want, got)
 		}
 	}
-	if got := firewallWords(2425, "", nil, locale.Chinese); len(got) != 1 || got[0] != "没有发现拦截 2425 端口的规则（已检查装了的 nftables 和 iptables）" {
+	if got := firewallWords(2425, "", nil, locale.Chinese); len(got) != 1 || got[0] != "没有发现拦截 2425 端口的规则（已检查本机安装的 nftables 和 iptables）" {
 		t.Errorf("no rule, in Chinese: %q", got)
 	}
 }
@@ -125,13 +125,16 @@ func TestDoctorReportInChinese(t *testing.T) {
 	}
 	zh := report(locale.Chinese, true)
 	for _, want := range []string{"网络：\n  10.1.2.0/24：上线广播发往 10.1.2.255\n", "端口 2425：\n  UDP 2425：FeiGo（小王）正在监听\n  TCP 2425：空闲，本机没有运行 FeiGo",
-		"防火墙：\n  防火墙拦截了 FeiGo 的端口：udp dport 2425 drop\n", "同事（2 位）：\n  1 位在 10.1.2.0/24\n  1 位在 其他网段（通过单播联系）\n"} {
+		"防火墙：\n  防火墙拦截了 FeiGo 的端口：udp dport 2425 drop\n", "同事（2 位）：\n  1 位在 10.1.2.0/24\n  1 位在其他网段（通过单播联系）\n"} {
 		if !strings.Contains(zh, want) {
 			t.Errorf("the Chinese report lacks %q:\n%s", want, zh)
 		}
 	}
 	if strings.ContainsAny(strings.NewReplacer("FeiGo", "", "UDP", "", "TCP", "", "feigo serve", "", "feigo", "", "udp dport", "", "drop", "").Replace(zh), "abcdefghijklmnopqrstuvwxyz") {
 		t.Errorf("English words left in the Chinese report:\n%s", zh)
+	}
+	if en := report(locale.English, true); !strings.Contains(en, "Colleagues (2):\n  1 on 10.1.2.0/24\n  1 on another subnet (reached by unicast)\n") {
+		t.Errorf("the English report's colleagues:\n%s", en)
 	}
 	en := report(locale.English, false)
 	for _, want := range []string{"Networks:\n  10.1.2.0/24: announcements go to 10.1.2.255\n", "UDP 2425: taken by another program, not by a FeiGo of this profile", "the firewall drops FeiGo's port: udp dport 2425 drop"} {

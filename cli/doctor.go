@@ -6,6 +6,7 @@ import (
 
 	"feigo/control"
 	"feigo/doctor"
+	"feigo/internal/locale"
 	"feigo/peers"
 	"feigo/profile"
 )
@@ -14,6 +15,7 @@ import (
 // their broadcast addresses, whether port 2425 is FeiGo's (and whose if not), whether the
 // local firewall drops it, which subnets the colleagues are on, and for a colleague or an
 // address, whether it answers a greeting and its TCP port, with the likely reason when not.
+// It speaks Chinese where the locale is Chinese (LC_ALL, LC_MESSAGES, LANG: zh_CN.UTF-8…).
 func runDoctor(env Env, args []string) int {
 	fs, prof := newFlags(env, "doctor", "[PEER|ADDRESS]", "Say what FeiGo sees of the network here and, for a colleague or address, why it may be missing.")
 	pos, code, done := interspersed(env, fs, args)
@@ -41,12 +43,13 @@ func runDoctor(env Env, args []string) int {
 	if self != nil {
 		nick = self.Nick
 	}
-	subnets := doctor.Check(out, nick, self != nil, listed)
+	lang := locale.System() // the window's language is its own setting; the CLI follows the locale
+	subnets := doctor.Check(out, lang, nick, self != nil, listed)
 	if len(pos) == 0 {
 		return 0
 	}
 	if self == nil {
-		fmt.Fprintf(out, "%s: start FeiGo first (`feigo serve`); the doctor greets through it\n", printable(pos[0]))
+		fmt.Fprintln(out, doctor.Say(lang, "%s: start FeiGo first (`feigo serve`); the doctor greets through it", printable(pos[0])))
 		return 1
 	}
 	resp, err := control.Call(p.SocketPath(), control.Request{Cmd: "greet", To: pos})
@@ -57,7 +60,7 @@ func runDoctor(env Env, args []string) int {
 		fmt.Fprintf(out, "%s: %s\n", printable(pos[0]), printable(fmt.Sprint(err)))
 		return 1
 	}
-	fmt.Fprintln(out, doctor.Diagnose(*resp.Greeting, subnets))
+	fmt.Fprintln(out, doctor.Diagnose(*resp.Greeting, subnets, lang))
 	if !resp.Greeting.Answered {
 		return 1
 	}

@@ -1,4 +1,4 @@
-// Package doctor says, in plain words, what FeiGo sees of the network from here: the
+// Package doctor says, in plain words (English or Chinese), what FeiGo sees of the network from here: the
 // interfaces and their broadcast addresses, whether port 2425 is FeiGo's (and whose if not),
 // whether the local firewall drops it, which subnets the colleagues are on, and, for a
 // greeting of a colleague or an address, the likely reason when it went unanswered. `feigo
@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"feigo/internal/locale"
 	"feigo/internal/oserr"
 	"feigo/internal/safetext"
 	"feigo/lan"
@@ -25,87 +26,138 @@ import (
 // Port is FeiGo's port, UDP and TCP.
 const Port = 2425
 
-// Check writes to w what FeiGo sees here: the networks, port 2425, the firewall and, when a
-// node of this profile runs (nick is its nickname, "" when none runs), its colleagues by
-// subnet. It returns the subnets, for Diagnose.
-func Check(w io.Writer, nick string, running bool, listed []peers.Peer) []netip.Prefix {
-	subnets, err := lan.Subnets(nil)
-	fmt.Fprintln(w, "Networks:")
-	if err != nil || len(subnets) == 0 {
-		fmt.Fprintf(w, "  no IPv4 network is up (%v): FeiGo can reach no one\n", err)
-	}
-	for _, pf := range subnets {
-		fmt.Fprintf(w, "  %s: announcements go to %s\n", pf, lan.Broadcast(pf))
-	}
-	fmt.Fprintf(w, "Port %d:\n", Port)
-	for _, proto := range []string{"udp", "tcp"} {
-		free := portFree(proto, Port)
-		switch {
-		case running && !free:
-			fmt.Fprintf(w, "  %s %d: FeiGo (%s) listens\n", strings.ToUpper(proto), Port, safetext.Printable(nick))
-		case free:
-			fmt.Fprintf(w, "  %s %d: free — FeiGo is not running here (start it with `feigo` or `feigo serve`)\n", strings.ToUpper(proto), Port)
-		default:
-			who := portOwner(proto, Port)
-			if who == "" {
-				who = "another program"
-			}
-			fmt.Fprintf(w, "  %s %d: taken by %s, not by a FeiGo of this profile: close it, or run FeiGo where it is free\n", strings.ToUpper(proto), Port, safetext.Printable(who))
-		}
-	}
-	fmt.Fprintln(w, "Firewall:")
-	for _, l := range firewallReport(Port) {
-		fmt.Fprintf(w, "  %s\n", l)
-	}
-	if running {
-		fmt.Fprintf(w, "Colleagues (%d):\n", len(listed))
-		bySubnet := map[string]int{}
-		var order []string
-		for _, q := range listed {
-			where := "another subnet (reached by unicast)"
-			for _, pf := range subnets {
-				if pf.Contains(q.Addr.Addr()) {
-					where = pf.String()
-				}
-			}
-			if bySubnet[where] == 0 {
-				order = append(order, where)
-			}
-			bySubnet[where]++
-		}
-		for _, where := range order {
-			fmt.Fprintf(w, "  %d on %s\n", bySubnet[where], where)
-		}
-	}
-	return subnets
+// Check writes to w, in lang, what FeiGo sees here: the networks, port 2425, the firewall
+// and, when a node of this profile runs (nick is its nickname, "" when none runs), its
+// colleagues by subnet. It returns the subnets, for Diagnose.
+func Check(w io.Writer, lang locale.Lang, nick string, running bool, listed []peers.Peer) []netip.Prefix {
+	s := look()
+	s.write(w, lang, nick, running, listed)
+	return s.subnets
 }
 
-// Diagnose turns a greeting into plain words, with the most likely reason when it failed.
-func Diagnose(g lan.Greeting, subnets []netip.Prefix) string {
+// seen is what Check looks at on this machine.
+type seen struct {
+	subnets  []netip.Prefix
+	err      error                      // from reading the interfaces
+	ports    [2]portSeen                // UDP and TCP Port
+	firewall func(locale.Lang) []string // what the firewall does to Port, in words
+}
+
+// portSeen is who holds one of FeiGo's ports.
+type portSeen struct {
+	proto string // "udp" or "tcp"
+	free  bool
+	owner string // when taken: the process holding it, "" when unknown
+}
+
+// look gathers what Check says: the interfaces, port 2425's holders, the firewall's rules.
+func look() seen {
+	s := seen{firewall: firewallReport(Port)}
+	s.subnets, s.err = lan.Subnets(nil)
+	for i, proto := range []string{"udp", "tcp"} {
+		s.ports[i] = portSeen{proto: proto, free: portFree(proto, Port)}
+		if !s.ports[i].free {
+			s.ports[i].owner = portOwner(proto, Port)
+		}
+	}
+	return s
+}
+
+// write says in lang what s holds.
+func (s seen) write(w io.Writer, lang locale.Lang, nick string, running bool, listed []peers.Peer) {
+	say := func(msg string, args ...any) { fmt.Fprintln(w, words.T(lang, msg, args...)) }
+	say("Networks:")
+	if s.err != nil || len(s.subnets) == 0 {
+		say("  no IPv4 network is up (%v): FeiGo can reach no one", s.err)
+	}
+	for _, pf := range s.subnets {
+		say("  %s: announcements go to %s", pf, lan.Broadcast(pf))
+	}
+	say("Port %d:", Port)
+	for _, p := range s.ports {
+		name := strings.ToUpper(p.proto)
+		switch {
+		case running && !p.free:
+			say("  %s %d: FeiGo (%s) listens", name, Port, safetext.Printable(nick))
+		case p.free:
+			say("  %s %d: free — FeiGo is not running here (start it with `feigo` or `feigo serve`)", name, Port)
+		default:
+			who := p.owner
+			if who == "" {
+				who = words.T(lang, "another program")
+			}
+			say("  %s %d: taken by %s, not by a FeiGo of this profile: close it, or run FeiGo where it is free", name, Port, safetext.Printable(who))
+		}
+	}
+	say("Firewall:")
+	for _, l := range s.firewall(lang) {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+	if !running {
+		return
+	}
+	say("Colleagues (%d):", len(listed))
+	bySubnet := map[string]int{}
+	var order []string
+	for _, q := range listed {
+		where := "" // another subnet
+		for _, pf := range s.subnets {
+			if pf.Contains(q.Addr.Addr()) {
+				where = pf.String()
+			}
+		}
+		if bySubnet[where] == 0 {
+			order = append(order, where)
+		}
+		bySubnet[where]++
+	}
+	for _, where := range order {
+		if where == "" {
+			say("  %d on another subnet (reached by unicast)", bySubnet[where])
+		} else {
+			say("  %d on %s", bySubnet[where], where)
+		}
+	}
+}
+
+// Diagnose turns a greeting into plain words in lang, with the most likely reason when it
+// failed.
+func Diagnose(g lan.Greeting, subnets []netip.Prefix, lang locale.Lang) string {
+	say := func(msg string, args ...any) string { return words.T(lang, msg, args...) }
 	a := g.Addr.Addr()
 	local := false
 	for _, pf := range subnets {
 		local = local || pf.Contains(a)
 	}
-	tcp := map[string]string{"open": "its TCP port 2425 accepts connections", "refused": "its TCP port 2425 refuses connections", "no answer": "its TCP port 2425 does not answer"}[g.TCP]
+	var tcp string
+	switch g.TCP {
+	case "open":
+		tcp = say("its TCP port 2425 accepts connections")
+	case "refused":
+		tcp = say("its TCP port 2425 refuses connections")
+	default:
+		tcp = say("its TCP port 2425 does not answer")
+	}
 	if g.Answered {
-		s := fmt.Sprintf("%s answers a greeting in %.1f ms; %s", a, float64(g.RTT.Microseconds())/1000, tcp)
+		s := say("%s answers a greeting in %.1f ms; %s", a, float64(g.RTT.Microseconds())/1000, tcp)
 		if g.TCP != "open" {
-			s += ": messages work, but files and encryption need that port (a firewall on that machine?)"
+			s += say(": messages work, but files and encryption need that port (a firewall on that machine?)")
 		}
 		return s
 	}
 	switch {
 	case g.TCP == "refused":
-		return fmt.Sprintf("no answer from %s to a greeting, but the machine is there (its TCP port refuses): FeiGo or IP Messenger is not running on it, or its firewall drops UDP 2425", a)
+		return say("no answer from %s to a greeting, but the machine is there (its TCP port refuses): FeiGo or IP Messenger is not running on it, or its firewall drops UDP 2425", a)
 	case g.TCP == "open":
-		return fmt.Sprintf("no answer from %s to a greeting, though its TCP port 2425 accepts connections: its firewall drops UDP 2425", a)
+		return say("no answer from %s to a greeting, though its TCP port 2425 accepts connections: its firewall drops UDP 2425", a)
 	case local:
-		return fmt.Sprintf("no answer from %s: the machine is off, or a firewall drops port 2425", a)
+		return say("no answer from %s: the machine is off, or a firewall drops port 2425", a)
+	case !a.Is4():
+		return say("no answer from %s: a firewall or a different network; add %s in Settings (Extra addresses)", a, a)
 	}
 	b4 := a.As4()
 	bcast := netip.AddrFrom4([4]byte{b4[0], b4[1], b4[2], 255})
-	return fmt.Sprintf("no answer from %s: a firewall or a different VLAN; add %s or %s in Settings (Extra addresses)", a, bcast, a)
+	return say("no answer from %s: a firewall or a different VLAN; add %s or %s in Settings (Extra addresses)", a, bcast, a)
 }
 
 // portFree reports whether proto port is free on every address (FeiGo binds 0.0.0.0).
@@ -176,26 +228,26 @@ func parseSocketTable(r io.Reader, port int) []string {
 	return out
 }
 
-// dropRules picks the lines of a firewall listing that drop or reject traffic to port, and an
-// input chain whose policy drops what no rule lets in when no rule lets port in.
-func dropRules(listing string, port int) []string {
+// dropRules picks the lines of a firewall listing that drop or reject traffic to port, and,
+// when no rule lets port in, the policy of an input chain that drops what no rule lets in
+// ("" when there is none or a rule lets port in).
+func dropRules(listing string, port int) (policy string, rules []string) {
 	p := strconv.Itoa(port)
-	var out []string
-	accepted, policyDrop := false, ""
+	accepted := false
 	for _, line := range strings.Split(listing, "\n") {
 		l := strings.ToLower(strings.TrimSpace(line))
 		if strings.Contains(l, "hook input") && strings.Contains(l, "policy drop") {
-			policyDrop = strings.TrimSpace(line)
+			policy = strings.TrimSpace(line)
 		}
 		if strings.HasPrefix(l, "-p input drop") || strings.HasPrefix(l, "-p input reject") {
-			policyDrop = strings.TrimSpace(line)
+			policy = strings.TrimSpace(line)
 		}
 		if strings.Contains(l, "dport") && strings.Contains(l, p) && strings.Contains(l, "accept") {
 			accepted = true
 		}
 	}
-	if policyDrop != "" && !accepted {
-		out = append(out, policyDrop+" (and no rule lets port "+p+" in)")
+	if accepted {
+		policy = ""
 	}
 	for _, line := range strings.Split(listing, "\n") {
 		l := strings.TrimSpace(line)
@@ -205,8 +257,8 @@ func dropRules(listing string, port int) []string {
 		lower := strings.ToLower(l)
 		if (strings.Contains(lower, "dport "+p) || strings.Contains(lower, "--dport "+p) || strings.Contains(lower, "dport {")) &&
 			(strings.Contains(lower, "drop") || strings.Contains(lower, "reject")) {
-			out = append(out, l)
+			rules = append(rules, l)
 		}
 	}
-	return out
+	return policy, rules
 }

@@ -3,29 +3,23 @@
 package doctor
 
 import (
-	"feigo/internal/safetext"
 	"os/exec"
 	"strings"
 	"time"
+
+	"feigo/internal/locale"
 )
 
-// firewallReport says whether the local firewall drops FeiGo's port, from nftables' and
-// iptables' rules.
-func firewallReport(port int) []string {
-	rules := firewallDrops(port)
-	if len(rules) == 0 {
-		return []string{"no rule found that drops port 2425 (nftables and iptables looked at, where present)"}
-	}
-	var out []string
-	for _, r := range rules {
-		out = append(out, "the firewall drops FeiGo's port: "+safetext.Printable(r))
-	}
-	return append(out, "colleagues cannot see or reach this machine until port 2425 (UDP and TCP) is let in")
+// firewallReport looks at nftables' and iptables' rules and returns what they do to FeiGo's
+// port, in words of the language asked.
+func firewallReport(port int) func(locale.Lang) []string {
+	policy, rules := firewallDrops(port)
+	return func(lang locale.Lang) []string { return firewallWords(port, policy, rules, lang) }
 }
 
-// firewallDrops returns the firewall rules that drop or reject FeiGo's port: from nftables'
+// firewallDrops returns what drops or rejects FeiGo's port (see dropRules): from nftables'
 // ruleset and iptables' rules, where those tools are present and readable.
-func firewallDrops(port int) []string {
+func firewallDrops(port int) (policy string, rules []string) {
 	var text strings.Builder
 	for _, cmd := range [][]string{{"nft", "list", "ruleset"}, {"iptables", "-S"}} {
 		if _, err := exec.LookPath(cmd[0]); err != nil {

@@ -5,11 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"time"
+
+	"feigo/internal/locale"
 )
 
-// firewallReport names Windows Defender Firewall, which blocks what comes in to a program it
+// firewallReport (in words of the language asked) names Windows Defender Firewall, which blocks what comes in to a program it
 // was not told to allow, and says how to allow FeiGo when no rule named FeiGo exists.
-func firewallReport(port int) []string {
+func firewallReport(port int) func(locale.Lang) []string {
 	exe, err := os.Executable()
 	if err != nil {
 		exe = `C:\path\to\FeiGo.exe`
@@ -21,5 +23,5 @@ func firewallReport(port int) []string {
 	c.WaitDelay = 2 * time.Second
 	out, err := c.Output()
 	found := err == nil && bytes.Contains(out, []byte(firewallRuleName))
-	return windowsFirewallAdvice(exe, port, found)
+	return func(lang locale.Lang) []string { return windowsFirewallAdvice(exe, port, found, lang) }
 }

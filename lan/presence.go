@@ -86,9 +86,13 @@ func (n *Node) reached(addr netip.AddrPort, targets []netip.AddrPort, covered []
 }
 
 // entryPacket is an entry packet for one peer: in cs, with what a client of kind to reads
-// (ipmsg.EntryBodyFor), so an answer is no larger than it need be.
+// (ipmsg.EntryBodyFor), so an answer is no larger than it need be. An ANSENTRY to an IP
+// Messenger that reads UTF-8 carries UTF8OPT, as IP Messenger's own answers do: it reads an
+// ANSENTRY's nick and group from its sections only (the trailer's NN and GN count for
+// BR_ENTRY and BR_ABSENCE), in its code page unless the flag says UTF-8.
 func (n *Node) entryPacket(cs ipmsg.Charset, to ipmsg.Client, utf8 bool, mode ipmsg.Command) ipmsg.Packet {
-	return n.packet(cs, false, n.entryCmd(mode), ipmsg.EntryBodyFor(cs, n.Self(), to, utf8))
+	flag := mode == ipmsg.AnsEntry && to == ipmsg.ClientIPMsg && utf8 && cs == ipmsg.UTF8
+	return n.packet(cs, flag, n.entryCmd(mode), ipmsg.EntryBodyFor(cs, n.Self(), to, utf8))
 }
 
 // entryTo is an entry packet for the peer at addr, in its encoding and dialect; for an

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/netip"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"feigo/doctor"
 	"feigo/lan"
+	"feigo/peers"
 )
 
 // The network doctor in the window (issue 16): what `feigo doctor` says, for the window's own
@@ -49,9 +51,10 @@ func (u *UI) showDoctor() {
 		}
 		check.Disable()
 		result.SetText(u.t("Greeting %s…", q))
-		nets := subnets
+		nets, lang := subnets, u.lang
+		listed := slices.Collect(maps.Values(u.peers))
 		u.work(func(ctx context.Context) func() {
-			text := doctorGreet(ctx, g, q, nets)
+			text := doctorGreet(ctx, g, q, nets, listed, lang)
 			return func() {
 				check.Enable()
 				result.SetText(text)
@@ -62,10 +65,10 @@ func (u *UI) showDoctor() {
 	if !canGreet {
 		check.Disable()
 	}
-	self, listed := u.core.Self(), slices.Collect(maps.Values(u.peers)) // those the window lists
+	self, listed, lang := u.core.Self(), slices.Collect(maps.Values(u.peers)), u.lang // those the window lists
 	u.work(func(context.Context) func() {
 		var b strings.Builder
-		nets := doctor.Check(&b, self.Nick, true, listed)
+		nets := doctor.Check(&b, lang, self.Nick, true, listed)
 		return func() {
 			subnets = nets
 			report.SetText(strings.TrimRight(b.String(), "\n"))
@@ -81,19 +84,26 @@ func (u *UI) showDoctor() {
 	u.Win.Canvas().Focus(target)
 }
 
-// doctorGreet greets the colleague or address q through g and says what came of it.
-func doctorGreet(ctx context.Context, g greeter, q string, subnets []netip.Prefix) string {
+// doctorGreet greets the colleague or address q through g and says, in lang, what came of
+// it; listed are the colleagues the window lists (to say why a name matches no one).
+func doctorGreet(ctx context.Context, g greeter, q string, subnets []netip.Prefix, listed []peers.Peer, lang Lang) string {
 	addr, err := g.Resolve(q)
 	if err != nil {
 		ap, perr := lan.ParseTarget(q, doctor.Port)
 		if perr != nil {
-			return err.Error()
+			if n := len(peers.Find(listed, q)); n > 1 {
+				return T(lang, "%q matches %d colleagues: type the address of the one to check.", q, n)
+			}
+			return T(lang, "No colleague or address matches %q.", q)
 		}
 		addr = ap
 	}
 	gr, err := g.Greet(ctx, addr, doctorGreetWait)
+	if errors.Is(err, lan.ErrBusy) {
+		return T(lang, "Too many greetings are under way; try again in a moment.")
+	}
 	if err != nil {
 		return err.Error()
 	}
-	return doctor.Diagnose(gr, subnets)
+	return doctor.Diagnose(gr, subnets, lang)
 }

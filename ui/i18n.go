@@ -1,46 +1,23 @@
 package ui
 
-import (
-	"fmt"
-	"os"
-	"strings"
-)
+import "feigo/internal/locale"
 
 // Lang is a user interface language.
-type Lang string
+type Lang = locale.Lang
 
 // The languages FeiGo speaks.
 const (
-	English Lang = "en"
-	Chinese Lang = "zh"
+	English = locale.English
+	Chinese = locale.Chinese
 )
 
 // SystemLang picks Chinese when the system's locale is Chinese, else English.
-func SystemLang() Lang {
-	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"} {
-		if s := os.Getenv(v); s != "" {
-			if strings.HasPrefix(strings.ToLower(s), "zh") {
-				return Chinese
-			}
-			return English
-		}
-	}
-	return English
-}
+func SystemLang() Lang { return locale.System() }
 
 // ParseLang reads "en", "zh", "zh_CN.UTF-8" and the like; "" or "system" is SystemLang.
-func ParseLang(s string) Lang {
-	s = strings.ToLower(s)
-	switch {
-	case s == "" || s == "system":
-		return SystemLang()
-	case strings.HasPrefix(s, "zh"):
-		return Chinese
-	}
-	return English
-}
+func ParseLang(s string) Lang { return locale.Parse(s) }
 
-var zh = map[string]string{
+var zh = locale.Catalog{
 	"Online":                              "在线",
 	"Away":                                "离开",
 	"Search colleagues":                   "搜索同事",
@@ -123,6 +100,9 @@ var zh = map[string]string{
 	"Check":                           "检查",
 	"Greeting %s…":                    "正在问候 %s……",
 	"Close":                           "关闭",
+	"%q matches %d colleagues: type the address of the one to check.":                    "%q 对应了 %d 位同事：请输入要检查的那位同事的地址。",
+	"No colleague or address matches %q.":                                                "没有找到与 %q 相符的同事或地址。",
+	"Too many greetings are under way; try again in a moment.":                           "正在进行的问候太多了，请稍后再试。",
 	"Tell colleagues when I have read their messages":                                    "告诉同事我已读过他们的消息（已读回执）",
 	"Hide FeiGo while taking a screenshot":                                               "截图时隐藏 FeiGo 窗口",
 	"Ctrl+Alt+A takes a screenshot anywhere on the desktop":                              "在整个桌面上用 Ctrl+Alt+A 截图",
@@ -159,14 +139,4 @@ var zh = map[string]string{
 }
 
 // T translates a message to lang, formatting it with args like fmt.Sprintf.
-func T(lang Lang, msg string, args ...any) string {
-	if lang == Chinese {
-		if z, ok := zh[msg]; ok {
-			msg = z
-		}
-	}
-	if len(args) > 0 {
-		return fmt.Sprintf(msg, args...)
-	}
-	return msg
-}
+func T(lang Lang, msg string, args ...any) string { return zh.T(lang, msg, args...) }

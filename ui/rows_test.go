@@ -1,0 +1,123 @@
+package ui
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"feigo/event"
+	"feigo/peers"
+)
+
+// A colleague's row (issue 15): an avatar with the colleague's initial and a green dot, the
+// nick in bold, the department and host in grey after it; away turns the dot amber; no tick
+// box until Message to many is chosen.
+func TestColleagueRowIsCompact(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	u.HandleEvent(online("b", "bob", "研发部", bobAddr))
+	row := u.treeCreate(false)
+	u.treeUpdate("p:b", false, row)
+	r := rowParts(row)
+	if r.check.Visible() {
+		t.Error("a tick box shows before Message to many was chosen")
+	}
+	if !r.avatar.Visible() || r.letter.Text != "B" || r.disc.FillColor != avatarColour("b") || r.dot.FillColor != dotOnline {
+		t.Errorf("avatar shown %v, letter %q, colour %v, dot %v", r.avatar.Visible(), r.letter.Text, r.disc.FillColor, r.dot.FillColor)
+	}
+	segs := r.text.Segments
+	if len(segs) != 2 {
+		t.Fatalf("row segments %d, want the nick and the rest", len(segs))
+	}
+	nick, rest := segs[0].(*widget.TextSegment), segs[1].(*widget.TextSegment)
+	if nick.Text != "bob" || !nick.Style.TextStyle.Bold {
+		t.Errorf("nick %q bold %v", nick.Text, nick.Style.TextStyle.Bold)
+	}
+	if nick.Style.ColorName != "" || rest.Style.ColorName == "" || rest.Style.TextStyle.Bold {
+		t.Errorf("the nick's colour %q, the rest's %q: the rest should be secondary", nick.Style.ColorName, rest.Style.ColorName)
+	}
+	for _, want := range []string{"研发部", "pc-b", "10.0.0.2", "encrypted"} {
+		if !strings.Contains(rest.Text, want) {
+			t.Errorf("the row's secondary text %q lacks %q", rest.Text, want)
+		}
+	}
+	away := online("b", "bob", "研发部", bobAddr)
+	away.Type, away.Peer.Status = event.PeerUpdated, peers.Away
+	u.HandleEvent(away)
+	u.treeUpdate("p:b", false, row)
+	if r.dot.FillColor != dotAway {
+		t.Errorf("away: dot %v", r.dot.FillColor)
+	}
+	// A group's row has no avatar.
+	g := u.treeCreate(true)
+	u.treeUpdate("g:研发部", true, g)
+	if rowParts(g).avatar.Visible() || rowParts(g).check.Visible() {
+		t.Error("a group's row shows an avatar or a tick box")
+	}
+}
+
+// Message to many: the button shows the tick boxes, a tap on a colleague ticks them (it does
+// not open the conversation), the button again writes to those ticked, and once sent the list
+// is a list again. Cancel forgets the ticks.
+func TestMessageToManyPicksThenWrites(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	u.HandleEvent(online("p1", "李雷", "研发部", netip.MustParseAddrPort("10.0.0.2:2425")))
+	u.HandleEvent(online("p2", "韩梅梅", "研发部", netip.MustParseAddrPort("10.0.0.3:2425")))
+	u.HandleEvent(online("p3", "Carol", "QA", carolAddr))
+	u.settle()
+	many := findButton(u.Win.Content(), "Message to many")
+	if many == nil {
+		t.Fatal("no Message to many button")
+	}
+	test.Tap(many)
+	row := u.treeCreate(false)
+	u.treeUpdate("p:p1", false, row)
+	if !rowParts(row).check.Visible() || !u.pickBar.Visible() {
+		t.Fatal("choosing Message to many shows no tick boxes")
+	}
+	u.tree.OnSelected("p:p1") // a tap on the row ticks
+	u.treeUpdate("p:p2", false, row)
+	test.Tap(rowParts(row).check) // and so does its box
+	u.settle()
+	if len(u.convs) != 0 {
+		t.Fatalf("a tap while picking opened %d conversations", len(u.convs))
+	}
+	if !u.checked["p1"] || !u.checked["p2"] || u.checked["p3"] || u.pickNote.Text != "2 ticked" {
+		t.Fatalf("ticked %v, note %q", u.checked, u.pickNote.Text)
+	}
+	test.Tap(many)
+	e, ok := u.Win.Canvas().Focused().(*chatEntry)
+	if !ok {
+		t.Fatalf("the focus is on %T, not a message box", u.Win.Canvas().Focused())
+	}
+	test.Type(e, "开会了")
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
+	core.mu.Lock()
+	sent := slices.Clone(core.sent)
+	core.mu.Unlock()
+	if len(sent) != 2 {
+		t.Fatalf("sent %q, want two", sent)
+	}
+	u.treeUpdate("p:p1", false, row)
+	if u.picking || u.pickBar.Visible() || rowParts(row).check.Visible() || len(u.checked) != 0 {
+		t.Fatalf("after sending: picking %v, ticks %v", u.picking, u.checked)
+	}
+	// Cancel: picking again, one tick, cancelled.
+	test.Tap(many)
+	u.tree.OnSelected("p:p3")
+	test.Tap(findButton(u.pickBar, "Cancel"))
+	if u.picking || len(u.checked) != 0 || u.pickBar.Visible() {
+		t.Fatalf("after Cancel: picking %v, ticks %v", u.picking, u.checked)
+	}
+	// Not picking, a tap opens the conversation.
+	u.tree.OnSelected("p:p3")
+	u.settle()
+	if u.convs["p3"] == nil {
+		t.Fatal("a tap on a colleague no longer opens the conversation")
+	}
+}

@@ -491,7 +491,7 @@ func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 	var avatar fyne.CanvasObject
 	if !m.out {
 		who := cmp.Or(m.who, c.peerID, m.from) // the same colour wherever the colleague appears
-		avatar = newAvatar(m.from, who)
+		avatar = avatarOf(m.from, who, c.u.peers[c.peerID].Icon)
 	}
 	row := bubble(content, m.out, avatar)
 	m.row = row

@@ -207,7 +207,7 @@ func (u *UI) roomTreeUpdate(id string, o fyne.CanvasObject) bool {
 	r.check.OnChanged = nil
 	r.check.Hide()
 	r.badge.SetText("")
-	r.setAvatar("", "", "")
+	r.setAvatar("", "", "", "")
 	if id == roomsBranch {
 		r.lock.SetResource(nil)
 		r.lock.Hide()

@@ -35,6 +35,7 @@ type rowView struct {
 	disc   *canvas.Circle
 	letter *canvas.Text
 	dot    *canvas.Circle
+	pic    *canvas.Image // the picture the colleague set, over the disc
 	text   *widget.RichText
 	badge  *widget.Label
 	lock   *widget.Icon
@@ -51,7 +52,8 @@ func rowParts(o fyne.CanvasObject) rowView {
 		avatar: av,
 		disc:   av.Objects[0].(*canvas.Circle),
 		letter: av.Objects[1].(*canvas.Text),
-		dot:    av.Objects[2].(*canvas.Circle),
+		dot:    av.Objects[3].(*canvas.Circle),
+		pic:    av.Objects[2].(*canvas.Image),
 		text:   row.Objects[0].(*widget.RichText),
 		badge:  right.Objects[0].(*widget.Label),
 		lock:   right.Objects[1].(*widget.Icon),
@@ -69,14 +71,16 @@ func newRow() fyne.CanvasObject {
 	letter.Alignment = fyne.TextAlignCenter
 	dot := canvas.NewCircle(dotOnline)
 	dot.StrokeWidth = 1.5
-	av := container.New(avatarLayout{}, disc, letter, dot)
+	pic := &canvas.Image{FillMode: canvas.ImageFillContain, CornerRadius: rowAvatarSize / 2}
+	pic.Hide()
+	av := container.New(avatarLayout{}, disc, letter, pic, dot)
 	text := widget.NewRichText()
 	text.Truncation = fyne.TextTruncateEllipsis
 	return container.NewBorder(nil, nil, container.NewHBox(check, av), container.NewHBox(widget.NewLabel(""), widget.NewIcon(nil)), text)
 }
 
-// avatarLayout places the disc, the letter centred on it and the status dot at its lower
-// right, in a square of rowAvatarSize centred in the row's height.
+// avatarLayout places the disc, the letter centred on it, the picture over them and the
+// status dot at its lower right, in a square of rowAvatarSize centred in the row's height.
 type avatarLayout struct{}
 
 func (avatarLayout) MinSize([]fyne.CanvasObject) fyne.Size {
@@ -87,10 +91,12 @@ func (avatarLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	top := (size.Height - rowAvatarSize) / 2
 	objs[0].Move(fyne.NewPos(0, top))
 	objs[0].Resize(fyne.NewSize(rowAvatarSize, rowAvatarSize))
-	objs[1].Move(fyne.NewPos(0, top))
-	objs[1].Resize(fyne.NewSize(rowAvatarSize, rowAvatarSize))
-	objs[2].Move(fyne.NewPos(rowAvatarSize-rowDotSize+1, top+rowAvatarSize-rowDotSize+1))
-	objs[2].Resize(fyne.NewSize(rowDotSize, rowDotSize))
+	for _, o := range objs[1:3] {
+		o.Move(fyne.NewPos(0, top))
+		o.Resize(fyne.NewSize(rowAvatarSize, rowAvatarSize))
+	}
+	objs[3].Move(fyne.NewPos(rowAvatarSize-rowDotSize+1, top+rowAvatarSize-rowDotSize+1))
+	objs[3].Resize(fyne.NewSize(rowDotSize, rowDotSize))
 }
 
 // setText shows the row's first words in bold and the rest in grey; warn, when not empty,
@@ -107,12 +113,26 @@ func (r rowView) setText(bold, warn, grey string) {
 	r.text.Refresh()
 }
 
-// setAvatar shows nick's initial on who's colour, with the dot of status; an empty who hides
-// the avatar (a group's or a room's row).
-func (r rowView) setAvatar(nick, who string, status peers.Status) {
+// setAvatar shows the picture at icon, else nick's initial on who's colour, with the dot of
+// status; an empty who hides the avatar (a group's or a room's row).
+func (r rowView) setAvatar(nick, who string, status peers.Status, icon string) {
 	if who == "" {
 		r.avatar.Hide()
 		return
+	}
+	if icon == "" {
+		r.pic.Hide()
+		r.pic.File = ""
+		r.disc.Show()
+		r.letter.Show()
+	} else {
+		r.disc.Hide() // a picture with transparent parts shows no letter through
+		r.letter.Hide()
+		if r.pic.File != icon || !r.pic.Visible() {
+			r.pic.File = icon // read when drawn: a checked picture of at most 512×512 (node/icons.go)
+			r.pic.Show()
+			r.pic.Refresh()
+		}
 	}
 	r.disc.FillColor = avatarColour(who)
 	r.letter.Text = initial(nick)
@@ -123,6 +143,16 @@ func (r rowView) setAvatar(nick, who string, status peers.Status) {
 	r.dot.StrokeColor = theme.Color(theme.ColorNameBackground)
 	r.avatar.Show()
 	r.avatar.Refresh()
+}
+
+// avatarOf is the avatar of a bubble: the picture the colleague set (icon), else their initial
+// on who's colour.
+func avatarOf(nick, who, icon string) fyne.CanvasObject {
+	if icon == "" {
+		return newAvatar(nick, who)
+	}
+	pic := &canvas.Image{File: icon, FillMode: canvas.ImageFillContain, CornerRadius: avatarSize / 2}
+	return container.NewGridWrap(fyne.NewSize(avatarSize, avatarSize), pic)
 }
 
 // rowString is the text a row shows, as plain text.

@@ -1,12 +1,19 @@
 package ui
 
 import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -120,4 +127,80 @@ func TestMessageToManyPicksThenWrites(t *testing.T) {
 	if u.convs["p3"] == nil {
 		t.Fatal("a tap on a colleague no longer opens the conversation")
 	}
+}
+
+// A colleague who set a picture (iptux's icon, stored by the node) shows it in the list and
+// beside their messages, instead of the initial; drawn, it is the picture's pixels.
+func TestColleaguePictureIsTheAvatar(t *testing.T) {
+	u, _ := newTestUI(t, "en")
+	icon := filepath.Join(t.TempDir(), "icon.png")
+	pic := image.NewNRGBA(image.Rect(0, 0, 32, 32))
+	for i := range pic.Pix {
+		pic.Pix[i] = []byte{0xff, 0x00, 0xff, 0xff}[i%4] // magenta: no avatar colour is
+	}
+	var b bytes.Buffer
+	png.Encode(&b, pic)
+	os.WriteFile(icon, b.Bytes(), 0o600)
+	ev := online("c", "Carol", "Dev", carolAddr)
+	ev.Peer.Client, ev.Peer.Icon = "iptux", icon
+	u.HandleEvent(ev)
+	row := u.treeCreate(false)
+	u.treeUpdate("p:c", false, row)
+	r := rowParts(row)
+	if !r.pic.Visible() || r.pic.File != icon || r.letter.Visible() {
+		t.Fatalf("row picture shown %v file %q, letter shown %v", r.pic.Visible(), r.pic.File, r.letter.Visible())
+	}
+	w := test.NewWindow(row)
+	defer w.Close()
+	w.Resize(fyne.NewSize(400, row.MinSize().Height))
+	if !hasColour(w.Canvas().Capture(), color.NRGBA{0xff, 0x00, 0xff, 0xff}) {
+		t.Error("the row does not draw the picture")
+	}
+	// Without it again, the initial.
+	ev.Peer.Icon, ev.Type = "", event.PeerUpdated
+	u.HandleEvent(ev)
+	u.treeUpdate("p:c", false, row)
+	if r.pic.Visible() || !r.letter.Visible() || r.letter.Text != "C" {
+		t.Fatal("the initial does not come back")
+	}
+	// A bubble of a colleague with a picture.
+	ev.Peer.Icon = icon
+	u.HandleEvent(ev)
+	u.HandleEvent(message("c", "Carol", carolAddr, "hello", 1))
+	c := u.convs["c"]
+	if c == nil || !hasImage(c.box, icon) {
+		t.Fatal("Carol's message does not show her picture")
+	}
+}
+
+func hasColour(img image.Image, want color.NRGBA) bool {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if color.NRGBAModel.Convert(img.At(x, y)) == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasImage(o fyne.CanvasObject, file string) bool {
+	switch w := o.(type) {
+	case *canvas.Image:
+		return w.File == file
+	case *fyne.Container:
+		for _, c := range w.Objects {
+			if hasImage(c, file) {
+				return true
+			}
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(w).Objects() {
+			if hasImage(c, file) {
+				return true
+			}
+		}
+	}
+	return false
 }

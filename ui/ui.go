@@ -874,7 +874,7 @@ func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) 
 	if branch {
 		r.lock.SetResource(nil)
 		r.lock.Hide()
-		r.setAvatar("", "", "")
+		r.setAvatar("", "", "", "")
 		g := strings.TrimPrefix(id, "g:")
 		ids := u.treeChildren(id)
 		online, all := 0, 0
@@ -905,7 +905,7 @@ func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) 
 	p := u.peers[pid]
 	r.lock.SetResource(keyIcon(p))
 	r.lock.Show()
-	r.setAvatar(p.Nick, p.ID, p.Status)
+	r.setAvatar(p.Nick, p.ID, p.Status, p.Icon)
 	r.setText(peerLine(u.lang, p))
 	r.check.OnChanged = nil
 	r.check.SetChecked(u.checked[pid])

@@ -1,0 +1,143 @@
+package node_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/png"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"feigo/event"
+	"feigo/internal/wine"
+	"feigo/ipmsg"
+	"feigo/lan"
+)
+
+func pngOf(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// bombHeader is a PNG whose header claims w×h pixels, with nothing behind it but a tiny
+// IDAT: decoded, it would take w×h×4 bytes.
+func bombHeader(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		c := append([]byte(typ), data...)
+		b.Write(c)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(c))
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	chunk("IHDR", ihdr)
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+// An iptux colleague's picture (IPTUX_SENDICON, as iptux sends it) is stored in the profile's
+// icon store, content-addressed, and the colleague is reported again with it (and listed with
+// it); pictures that are not images, too large in pixels (a decode bomb), a valid header over
+// garbage, or larger than an icon are refused and store nothing; a colleague who leaves takes
+// their picture with them.
+func TestIptuxIconStoredAndShown(t *testing.T) {
+	dir := t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dir, "Alice", pa, pb, nil)
+	alice := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: pa}
+	var tuxes []*net.UDPConn
+	tux := func(user string) *net.UDPConn {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			wine.SkipUnsupported(t, err)
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		b, _ := ipmsg.Packet{Version: "1_iptux_0#5#2", No: 1, User: []byte(user), Host: []byte("pc"), Cmd: ipmsg.BrEntry,
+			Body: []byte(user + "\x00Dev\x00icon-tux.png\x00utf-8\x00")}.Marshal()
+		c.WriteToUDP(b, alice)
+		a.wait(t, event.PeerOnline, func(ev lan.Event) bool { return ev.Peer.User == user })
+		tuxes = append(tuxes, c)
+		return c
+	}
+	icon := func(c *net.UDPConn, user string, no int, pic []byte) {
+		c.WriteToUDP(append([]byte(fmt.Sprintf("1_iptux_0#5#2:%d:%s:pc:254:\x00", no, user)), pic...), alice)
+	}
+	iconsDir := filepath.Join(dir, "icons")
+	stored := func() []string {
+		es, _ := os.ReadDir(iconsDir)
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+
+	// The attacker's side first, each from a colleague of its own (one picture a minute each).
+	bad := map[string][]byte{
+		"garbage":        []byte("not an image at all"),
+		"bomb":           bombHeader(100000, 100000),
+		"too wide":       pngOf(t, 600, 8),
+		"header garbage": append(pngOf(t, 16, 16)[:40], bytes.Repeat([]byte{7}, 200)...),
+	}
+	i := 0
+	for name, pic := range bad {
+		user := fmt.Sprintf("eve%d", i)
+		c := tux(user)
+		icon(c, user, 100+i, pic)
+		i++
+		_ = name
+	}
+	// Bob's good picture: reported once stored; by then the bad ones were handled (in order).
+	bob := tux("bob")
+	pic := pngOf(t, 32, 32)
+	icon(bob, "bob", 200, pic)
+	ev := a.wait(t, event.PeerUpdated, func(ev lan.Event) bool { return ev.Peer.Icon != "" })
+	if ev.Peer.User != "bob" || filepath.Dir(ev.Peer.Icon) != iconsDir {
+		t.Fatalf("updated %+v", ev.Peer)
+	}
+	if got, err := os.ReadFile(ev.Peer.Icon); err != nil || !bytes.Equal(got, pic) {
+		t.Fatalf("the stored picture: %v, %d bytes, want %d", err, len(got), len(pic))
+	}
+	for _, name := range stored() {
+		if name != filepath.Base(ev.Peer.Icon) && name != filepath.Base(ev.Peer.Icon[:len(ev.Peer.Icon)-4])+".thumb.png" {
+			t.Errorf("the icon store holds %q: a refused picture was kept", name)
+		}
+	}
+	listed := false
+	for _, p := range a.Peers() {
+		if p.User == "bob" {
+			listed = p.Icon == ev.Peer.Icon
+		} else if p.Icon != "" {
+			t.Errorf("%s shows a picture %q", p.User, p.Icon)
+		}
+	}
+	if !listed {
+		t.Fatal("Peers() does not give Bob's picture")
+	}
+	// Bob leaves: his picture goes.
+	b, _ := ipmsg.Packet{Version: "1_iptux_0#5#2", No: 300, User: []byte("bob"), Host: []byte("pc"), Cmd: ipmsg.BrExit}.Marshal()
+	bob.WriteToUDP(b, alice)
+	a.wait(t, event.PeerOffline, func(ev lan.Event) bool { return ev.Peer.User == "bob" })
+	deadline := time.Now().Add(15 * time.Second)
+	for len(stored()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Bob left, his picture stays: %v", stored())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -387,7 +387,12 @@ func serveConn(ctx context.Context, c net.Conn, node Node, lim limits) {
 func handle(ctx context.Context, node Node, req Request) Response {
 	switch req.Cmd {
 	case "peers":
-		ps := node.Table().Snapshot()
+		var ps []peers.Peer
+		if pl, ok := node.(interface{ Peers() []peers.Peer }); ok {
+			ps = pl.Peers() // with the pictures colleagues set
+		} else {
+			ps = node.Table().Snapshot()
+		}
 		if ps == nil {
 			ps = []peers.Peer{}
 		}

@@ -42,3 +42,33 @@ func TestIptuxIconArrives(t *testing.T) {
 		t.Fatalf("iptux's picture as FeiGo keeps it: %v, %d bytes, want %d\n%s", err, len(got), b.Len(), tux.LogTail())
 	}
 }
+
+// FeiGo's user's picture (the profile's picture, set in Settings) reaches the real iptux as
+// iptux sends its own (IPTUX_SENDICON): iptux's log shows the packet from FeiGo, and iptux
+// keeps the picture, byte for byte, in its cache's icon folder.
+func TestIptuxGetsMyPicture(t *testing.T) {
+	l := lab.New(t, 2)
+	tux := startIptux(t, l.Hosts[0], "企鹅", "运维部")
+	var b bytes.Buffer
+	png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 40, 40)))
+	prof := filepath.Join(t.TempDir(), "p")
+	os.MkdirAll(prof, 0o700)
+	if err := os.WriteFile(filepath.Join(prof, "picture"), b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serveProfile(t, l.Hosts[1], prof, "王芳", "财务部")
+	cache := filepath.Join(tux.home, ".cache", "iptux", "icon")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		es, _ := os.ReadDir(cache)
+		for _, e := range es {
+			if got, _ := os.ReadFile(filepath.Join(cache, e.Name())); bytes.Equal(got, b.Bytes()) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("iptux did not keep FeiGo's picture in %s (%d files); its log's end:\n%s", cache, len(es), tux.LogTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

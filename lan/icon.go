@@ -7,6 +7,7 @@ import (
 
 	"feigo/event"
 	"feigo/ipmsg"
+	"feigo/peers"
 )
 
 // iptux's icons (issue 15). iptux sends the picture its user chose (IPTUX_SENDICON, mode
@@ -33,15 +34,19 @@ type icons struct {
 	inIt    int                  // icons taken in it
 }
 
-// onIptuxIcon takes an icon sent by an iptux colleague in the table, as a datagram; anyone
-// else's (strangers, FeiGo peers, which speak over TLS, FeiQ, IP Messenger) is dropped, as are
-// empty or oversized ones and those over the rate limits.
+// onIptuxIcon takes an icon sent by an iptux colleague in the table, as a datagram, or by a
+// FeiGo colleague over their channel (key: the key they proved on it); anyone else's
+// (strangers, FeiGo peers by datagram, FeiQ, IP Messenger) is dropped, as are empty or
+// oversized ones and those over the rate limits.
 func (n *Node) onIptuxIcon(p ipmsg.Packet, from netip.AddrPort, key []byte) {
-	if key != nil {
-		return // not iptux: it has no channel
-	}
 	q, ok := n.table.ByAddr(from)
-	if !ok || q.Client != string(ipmsg.ClientIptux) {
+	if !ok {
+		return
+	}
+	if key == nil && q.Client != string(ipmsg.ClientIptux) {
+		return
+	}
+	if key != nil && (q.Client != string(ipmsg.ClientFeiGo) || !q.Secure) {
 		return
 	}
 	i := bytes.IndexByte(p.Body, 0)
@@ -80,4 +85,40 @@ func (n *Node) onIptuxIcon(p ipmsg.Packet, from netip.AddrPort, key []byte) {
 	s.takenAt[q.ID] = now
 	n.notices.mu.Unlock()
 	n.emit(Event{Type: event.PeerIcon, Time: now, Peer: &q, Addr: from, Icon: bytes.Clone(pic)})
+}
+
+// MaxSentIcon bounds this user's picture as sent: iptux reads it from one datagram into an
+// 8 KiB buffer, the header included.
+const MaxSentIcon = 7 << 10
+
+// SetIcon sets the picture sent to iptux and FeiGo colleagues (nil: none); it must be a PNG,
+// JPEG or GIF of at most MaxSentIcon bytes.
+func (n *Node) SetIcon(pic []byte) {
+	if len(pic) == 0 || len(pic) > MaxSentIcon {
+		n.myIcon.Store(nil)
+		return
+	}
+	pic = bytes.Clone(pic)
+	n.myIcon.Store(&pic)
+}
+
+// SendIcon sends this user's picture to q when q takes pictures: iptux as a datagram
+// (IPTUX_SENDICON, as iptux sends its own), a FeiGo colleague over their channel (the same
+// packet). It reports whether it went.
+func (n *Node) SendIcon(q peers.Peer) bool {
+	pic := n.myIcon.Load()
+	if pic == nil {
+		return false
+	}
+	body := append([]byte{0}, *pic...) // an empty text, its NUL, the picture
+	switch {
+	case q.Client == string(ipmsg.ClientFeiGo) && q.Secure:
+		n.postChannel(q, n.packet(ipmsg.UTF8, true, ipmsg.IptuxSendIcon, body))
+	case q.Client == string(ipmsg.ClientIptux):
+		cs, f := n.encodingFor(q.Addr)
+		n.write(q.Addr, n.packet(cs, f, ipmsg.IptuxSendIcon, body))
+	default:
+		return false
+	}
+	return true
 }

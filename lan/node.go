@@ -251,9 +251,10 @@ type Node struct {
 
 	locals    atomic.Pointer[map[netip.Addr]bool]
 	dedup     *dedup
-	reads     readWaits // messages sent that wait for a read notice
-	notices   notices   // typing and nudges: when last taken and sent
-	iconLimit icons     // iptux's icons taken (under notices.mu)
+	reads     readWaits              // messages sent that wait for a read notice
+	notices   notices                // typing and nudges: when last taken and sent
+	iconLimit icons                  // iptux's icons taken (under notices.mu)
+	myIcon    atomic.Pointer[[]byte] // this user's picture, sent to iptux and FeiGo colleagues
 	pendMu    sync.Mutex
 	pending   map[ackKey]chan struct{}
 	// broadcastAt is when (n.now, in Unix nanoseconds) we last broadcast a BR_ENTRY.

@@ -2,7 +2,14 @@ package node
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +18,8 @@ import (
 	"feigo/imgstore"
 	"feigo/lan"
 	"feigo/peers"
+
+	"golang.org/x/image/draw"
 )
 
 // Colleagues' pictures (issue 15): iptux's icons, checked and kept in the profile's icon
@@ -135,4 +144,134 @@ func (n *Node) Peers() []peers.Peer {
 		ps[i] = n.withIcon(ps[i])
 	}
 	return ps
+}
+
+// This user's picture: chosen in Settings, kept in the profile as "picture" (a small PNG or
+// JPEG made from the chosen image), and sent to iptux and FeiGo colleagues as they come
+// online (lan.Node.SendIcon) and to those online when it changes.
+
+// pictureSide is the side of the picture sent, in pixels.
+const pictureSide = 64
+
+func picturePath(profileDir string) string { return filepath.Join(profileDir, "picture") }
+
+// loadPicture gives the profile's picture to the LAN node, if there is a valid one.
+func (n *Node) loadPicture() {
+	b, err := os.ReadFile(picturePath(n.profileDir))
+	if err != nil {
+		return
+	}
+	if _, err := imgstore.Check(bytes.NewReader(b)); err != nil || len(b) > lan.MaxSentIcon {
+		n.log.Warn("my picture in the profile is not one: not sent", "file", picturePath(n.profileDir))
+		return
+	}
+	n.Node.SetIcon(b)
+}
+
+// Picture is the file of this user's picture, "" for none.
+func (n *Node) Picture() string {
+	p := picturePath(n.profileDir)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+// SetPicture makes this user's picture from the image file at path (PNG, JPEG or GIF, within
+// imgstore's bounds), keeps it in the profile and sends it to the iptux and FeiGo colleagues
+// online; "" removes it (nothing is sent: they keep the last one until they restart).
+func (n *Node) SetPicture(path string) error {
+	dst := picturePath(n.profileDir)
+	if path == "" {
+		n.Node.SetIcon(nil)
+		if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	b, err := makePicture(path)
+	if err != nil {
+		return err
+	}
+	tmp := dst + ".new"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	n.Node.SetIcon(b)
+	n.sentIcon.Range(func(k, _ any) bool { n.sentIcon.Delete(k); return true })
+	for _, p := range n.Table().Snapshot() {
+		if n.Node.SendIcon(p) {
+			n.sentIcon.Store(p.ID, true)
+		}
+	}
+	return nil
+}
+
+// makePicture reads the image at path (bounded as imgstore bounds images) and makes the
+// picture sent of it: pictureSide pixels square, the image fitted in, as PNG, or as JPEG on
+// white when the PNG is too large for iptux's datagram.
+func makePicture(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.Size() > imgstore.MaxBytes {
+		return nil, imgstore.ErrTooLarge
+	}
+	if _, err := imgstore.Check(f); err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	src, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", imgstore.ErrFormat, err)
+	}
+	sb := src.Bounds()
+	w, h := pictureSide, pictureSide
+	if sb.Dx() > sb.Dy() {
+		h = max(1, pictureSide*sb.Dy()/sb.Dx())
+	} else {
+		w = max(1, pictureSide*sb.Dx()/sb.Dy())
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, pictureSide, pictureSide))
+	at := image.Rect((pictureSide-w)/2, (pictureSide-h)/2, (pictureSide-w)/2+w, (pictureSide-h)/2+h)
+	draw.CatmullRom.Scale(dst, at, src, sb, draw.Over, nil)
+	var out bytes.Buffer
+	if err := png.Encode(&out, dst); err != nil {
+		return nil, err
+	}
+	if out.Len() <= lan.MaxSentIcon {
+		return out.Bytes(), nil
+	}
+	onWhite := image.NewRGBA(dst.Bounds())
+	draw.Draw(onWhite, onWhite.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(onWhite, onWhite.Bounds(), dst, image.Point{}, draw.Over)
+	out.Reset()
+	if err := jpeg.Encode(&out, onWhite, &jpeg.Options{Quality: 85}); err != nil {
+		return nil, err
+	}
+	if out.Len() > lan.MaxSentIcon {
+		return nil, fmt.Errorf("the picture takes %d bytes, more than %d", out.Len(), lan.MaxSentIcon)
+	}
+	return out.Bytes(), nil
+}
+
+// sendIconTo sends this user's picture to p as they come online, and once to a colleague
+// updated before it went (a FeiGo colleague proves their key after they are listed).
+func (n *Node) sendIconTo(p peers.Peer, online bool) {
+	if !online {
+		if _, sent := n.sentIcon.Load(p.ID); sent {
+			return
+		}
+	}
+	if n.Node.SendIcon(p) {
+		n.sentIcon.Store(p.ID, true)
+	}
 }

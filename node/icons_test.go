@@ -7,9 +7,11 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,5 +141,76 @@ func TestIptuxIconStoredAndShown(t *testing.T) {
 			t.Fatalf("Bob left, his picture stays: %v", stored())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// My picture, chosen in Settings: made small enough for iptux's datagram (a large photo-like
+// image becomes a 64×64 JPEG), kept in the profile, sent to a FeiGo colleague over the TLS
+// channel as they come online, and to those online when it changes; the colleague shows it.
+// A picture that is not an image or a decode bomb is refused and changes nothing.
+func TestMyPictureReachesFeiGoColleagues(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dirA, "Alice", pa, pb, nil)
+	// A noisy photo-sized image whose noise survives the scaling (a pixel per 64th): its
+	// 64×64 PNG is too large for iptux's datagram, so it goes as JPEG.
+	big := image.NewNRGBA(image.Rect(0, 0, 64, 64))
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range big.Pix {
+		big.Pix[i] = byte(rnd.Uint32())
+		if i%4 == 3 {
+			big.Pix[i] = 0xff
+		}
+	}
+	var src bytes.Buffer
+	png.Encode(&src, big)
+	photo := filepath.Join(t.TempDir(), "photo.png")
+	os.WriteFile(photo, src.Bytes(), 0o600)
+	if err := a.SetPicture(photo); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := os.ReadFile(a.Picture())
+	if err != nil || len(mine) > lan.MaxSentIcon {
+		t.Fatalf("my picture: %v, %d bytes", err, len(mine))
+	}
+	if cfg, format, err := image.DecodeConfig(bytes.NewReader(mine)); err != nil || cfg.Width != 64 || cfg.Height != 64 || format != "jpeg" {
+		t.Fatalf("my picture is %v %dx%d %v", format, cfg.Width, cfg.Height, err)
+	}
+	// The attacker's side (a file the user was given): refused, the picture stays.
+	for name, b := range map[string][]byte{"bomb.png": bombHeader(100000, 100000), "notes.png": []byte("just text")} {
+		bad := filepath.Join(t.TempDir(), name)
+		os.WriteFile(bad, b, 0o600)
+		if err := a.SetPicture(bad); err == nil {
+			t.Errorf("%s taken as my picture", name)
+		}
+	}
+	if now, _ := os.ReadFile(a.Picture()); !bytes.Equal(now, mine) {
+		t.Fatal("a refused picture changed mine")
+	}
+	// Bob comes online: he gets it over the channel and shows it. (His clock can be moved
+	// on: he takes one picture a minute from a colleague.)
+	var ahead atomic.Int64
+	b := startLoop(t, dirB, "Bob", pb, pa, func(c *lan.Config) {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	})
+	ev := b.wait(t, event.PeerUpdated, func(ev lan.Event) bool { return ev.Peer.Nick == "Alice" && ev.Peer.Icon != "" })
+	if got, err := os.ReadFile(ev.Peer.Icon); err != nil || !bytes.Equal(got, mine) {
+		t.Fatalf("Bob keeps Alice's picture as %d bytes (%v), want %d", len(got), err, len(mine))
+	}
+	// Alice changes it a minute later: Bob, online, gets the new one.
+	ahead.Store(int64(lan.IconEvery))
+	small := filepath.Join(t.TempDir(), "small.png")
+	os.WriteFile(small, pngOf(t, 16, 16), 0o600)
+	if err := a.SetPicture(small); err != nil {
+		t.Fatal(err)
+	}
+	mine2, _ := os.ReadFile(a.Picture())
+	ev = b.wait(t, event.PeerUpdated, func(ev lan.Event) bool { return ev.Peer.Nick == "Alice" && ev.Peer.Icon != "" })
+	if got, _ := os.ReadFile(ev.Peer.Icon); !bytes.Equal(got, mine2) {
+		t.Fatal("Bob does not show Alice's new picture")
+	}
+	// Removed: nothing kept, nothing sent.
+	if err := a.SetPicture(""); err != nil || a.Picture() != "" {
+		t.Fatalf("removing my picture: %v, %q", err, a.Picture())
 	}
 }

@@ -61,6 +61,8 @@ type Node struct {
 	imgMu      sync.Mutex      // adding an image and referencing it, against pruning
 	noReceipts atomic.Bool     // no read notices for ordinary messages
 	icons      icons           // colleagues' pictures (icons.go)
+	profileDir string
+	sentIcon   sync.Map // peer ID → this user's picture was sent to them
 }
 
 // later is the history work that events ask for: the LAN's read loop and the event
@@ -202,6 +204,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		cfg.Remembered = remembered(hist, cfg.Log)
 	}
 	n := &Node{ctl: ln, History: hist, log: cfg.Log, qlocks: map[string]*sync.Mutex{}, id: cfg.Identity, pins: cfg.Pins}
+	n.profileDir = p.Dir
 	n.openIcons(p.Dir)
 	if store, incoming := imageDirs(p.Dir); !cfg.NoFiles {
 		if n.images, err = imgstore.Open(store); err != nil {
@@ -295,6 +298,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			})
 			return // the window hears of it as peer_updated, once stored
 		case event.PeerOffline:
+			n.sentIcon.Delete(ev.Peer.ID)
 			j := iconJob{peer: *ev.Peer}
 			n.doLater(func(l *later) bool {
 				if len(l.icons) >= maxLater {
@@ -306,6 +310,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		case event.PeerOnline, event.PeerUpdated:
 			n.peerAnnounced(*ev.Peer)
 			n.roomPeerSeen(*ev.Peer)
+			n.sendIconTo(*ev.Peer, ev.Type == event.PeerOnline)
 			if n.icons.store != nil {
 				p := n.withIcon(*ev.Peer)
 				ev.Peer = &p
@@ -344,6 +349,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	}
 	n.Node = node
 	n.Engine = node.Files()
+	n.loadPicture()
 	return n, nil
 }
 

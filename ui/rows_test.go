@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -19,6 +20,7 @@ import (
 
 	"feigo/event"
 	"feigo/peers"
+	"feigo/profile"
 )
 
 // A colleague's row (issue 15): an avatar with the colleague's initial and a green dot, the
@@ -203,4 +205,54 @@ func hasImage(o fyne.CanvasObject, file string) bool {
 		}
 	}
 	return false
+}
+
+// pictureFake is the fake node with a picture of my own.
+type pictureFake struct {
+	*fakeCore
+	pmu  sync.Mutex
+	pic  string
+	sets []string
+}
+
+func (f *pictureFake) Picture() string { f.pmu.Lock(); defer f.pmu.Unlock(); return f.pic }
+func (f *pictureFake) SetPicture(path string) error {
+	f.pmu.Lock()
+	defer f.pmu.Unlock()
+	f.sets = append(f.sets, path)
+	f.pic = path
+	return nil
+}
+
+// Settings: My picture asks the desktop's chooser for an image and sets it at once, shows it,
+// and Remove removes it.
+func TestMyPictureInSettings(t *testing.T) {
+	app := test.NewTempApp(t)
+	core := &pictureFake{fakeCore: newFakeCore(t)}
+	u := newTestWindow(t, app, core, Options{Settings: profile.Settings{Language: "en"}})
+	u.Win.Resize(fyne.NewSize(900, 700))
+	icon := filepath.Join(t.TempDir(), "me.png")
+	var b bytes.Buffer
+	png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 8, 8)))
+	os.WriteFile(icon, b.Bytes(), 0o600)
+	u.chooser = &fakeChooser{paths: []string{icon}}
+	u.showSettings()
+	u.settle()
+	top := u.Win.Canvas().Overlays().Top()
+	choose, remove := findButton(top, "Choose…"), findButton(top, "Remove")
+	if choose == nil || remove == nil || !remove.Disabled() {
+		t.Fatalf("Settings has no My picture row, or Remove is on with no picture: %v", deepTexts(top))
+	}
+	test.Tap(choose)
+	u.settle()
+	if !hasImage(top, icon) || remove.Disabled() {
+		t.Fatal("the chosen picture is not shown")
+	}
+	test.Tap(remove)
+	u.settle()
+	core.pmu.Lock()
+	defer core.pmu.Unlock()
+	if strings.Join(core.sets, "|") != icon+"|" || hasImage(top, icon) {
+		t.Fatalf("SetPicture calls %q", core.sets)
+	}
 }

@@ -44,20 +44,26 @@ func TestIptuxIconTakenOnceAndBounded(t *testing.T) {
 	if ev.Peer == nil || ev.Peer.User != "bob" || !bytes.Equal(ev.Icon, pic) {
 		t.Fatalf("peer_icon %+v, %d bytes", ev.Peer, len(ev.Icon))
 	}
-	// The attacker's side: a flood from bob, a stranger's, IP Messenger's, an empty one and
-	// one too large from another iptux colleague. Then a marker: nothing came before it.
+	// The attacker's side: a flood from bob, a stranger's, IP Messenger's, a FeiGo colleague's
+	// as a datagram (theirs come over their channel: anyone can send a datagram in their
+	// name), an empty one, one too large and one with no NUL from another iptux colleague.
+	// Everyone is listed first; then the packets, and a marker: no icon came before it.
+	ipm := newRawPeer(t)
+	ipm.send(n.addr, "1", "taro", "pc", ipmsg.BrEntry, "Taro\x00\x00")
+	n.waitEvent(t, event.PeerOnline, func(e Event) bool { return e.Peer.User == "taro" })
+	fg := newRawPeer(t)
+	fg.send(n.addr, "1_feigo 0.1.0", "mallory", "pc", ipmsg.BrEntry, "Mallory\x00QA\x00\nFGID:id-mallory\x00")
+	n.waitEvent(t, event.PeerOnline, func(e Event) bool { return e.Peer.User == "mallory" && e.Peer.Client == "feigo" })
+	carol := newRawPeer(t)
+	carol.send(n.addr, iptuxVersion, "carol", "pc", ipmsg.BrEntry, "Carol\x00Dev\x00icon-tux.png\x00utf-8\x00")
+	n.waitEvent(t, event.PeerOnline, func(e Event) bool { return e.Peer.User == "carol" })
 	for i := range 50 {
 		tux.sendRaw(n.addr, iptuxIcon(5001+i, "bob", pic))
 	}
 	stranger := newRawPeer(t)
 	stranger.sendRaw(n.addr, iptuxIcon(7000, "eve", pic))
-	ipm := newRawPeer(t)
-	ipm.send(n.addr, "1", "taro", "pc", ipmsg.BrEntry, "Taro\x00\x00")
-	n.waitEvent(t, event.PeerOnline, func(e Event) bool { return e.Peer.User == "taro" })
 	ipm.sendRaw(n.addr, append([]byte("1:7001:taro:pc:254:\x00"), pic...))
-	carol := newRawPeer(t)
-	carol.send(n.addr, iptuxVersion, "carol", "pc", ipmsg.BrEntry, "Carol\x00Dev\x00icon-tux.png\x00utf-8\x00")
-	n.waitEvent(t, event.PeerOnline, func(e Event) bool { return e.Peer.User == "carol" })
+	fg.sendRaw(n.addr, append([]byte("1_feigo 0.1.0:7002:mallory:pc:254:\x00"), pic...))
 	carol.sendRaw(n.addr, iptuxIcon(8000, "carol", nil))
 	carol.sendRaw(n.addr, iptuxIcon(8001, "carol", bytes.Repeat([]byte{0x89}, MaxIconBytes+1)))
 	carol.sendRaw(n.addr, []byte(iptuxVersion+":8002:carol:pc:254:no NUL at all"))

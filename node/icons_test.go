@@ -2,9 +2,7 @@ package node_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/png"
 	"math/rand/v2"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"feigo/event"
+	"feigo/internal/testimg"
 	"feigo/internal/wine"
 	"feigo/ipmsg"
 	"feigo/lan"
@@ -27,27 +26,6 @@ func pngOf(t *testing.T, w, h int) []byte {
 	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, w, h))); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
-}
-
-// bombHeader is a PNG whose header claims w×h pixels, with nothing behind it but a tiny
-// IDAT: decoded, it would take w×h×4 bytes.
-func bombHeader(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		c := append([]byte(typ), data...)
-		b.Write(c)
-		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(c))
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
-	chunk("IHDR", ihdr)
-	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
-	chunk("IEND", nil)
 	return b.Bytes()
 }
 
@@ -92,7 +70,7 @@ func TestIptuxIconStoredAndShown(t *testing.T) {
 	// The attacker's side first, each from a colleague of its own (one picture a minute each).
 	bad := map[string][]byte{
 		"garbage":        []byte("not an image at all"),
-		"bomb":           bombHeader(100000, 100000),
+		"bomb":           testimg.PNGHeader(100000, 100000),
 		"too wide":       pngOf(t, 600, 8),
 		"header garbage": append(pngOf(t, 16, 16)[:40], bytes.Repeat([]byte{7}, 200)...),
 	}
@@ -177,7 +155,7 @@ func TestMyPictureReachesFeiGoColleagues(t *testing.T) {
 		t.Fatalf("my picture is %v %dx%d %v", format, cfg.Width, cfg.Height, err)
 	}
 	// The attacker's side (a file the user was given): refused, the picture stays.
-	for name, b := range map[string][]byte{"bomb.png": bombHeader(100000, 100000), "notes.png": []byte("just text")} {
+	for name, b := range map[string][]byte{"bomb.png": testimg.PNGHeader(100000, 100000), "notes.png": []byte("just text")} {
 		bad := filepath.Join(t.TempDir(), name)
 		os.WriteFile(bad, b, 0o600)
 		if err := a.SetPicture(bad); err == nil {

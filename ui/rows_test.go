@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -99,17 +98,7 @@ func TestMessageToManyPicksThenWrites(t *testing.T) {
 		t.Fatalf("ticked %v, note %q", u.checked, u.pickNote.Text)
 	}
 	test.Tap(many)
-	e, ok := u.Win.Canvas().Focused().(*chatEntry)
-	if !ok {
-		t.Fatalf("the focus is on %T, not a message box", u.Win.Canvas().Focused())
-	}
-	test.Type(e, "开会了")
-	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	u.settle()
-	core.mu.Lock()
-	sent := slices.Clone(core.sent)
-	core.mu.Unlock()
-	if len(sent) != 2 {
+	if _, sent := typeInFocusAndSend(t, u, core, "开会了"); len(sent) != 2 {
 		t.Fatalf("sent %q, want two", sent)
 	}
 	u.treeUpdate("p:p1", false, row)

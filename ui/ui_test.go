@@ -1445,6 +1445,22 @@ func TestMessageToManyFocusesItsTextBox(t *testing.T) {
 	}
 }
 
+// typeInFocusAndSend types text into the message box that has the focus, presses Enter, and
+// returns the box and what the core sent so far.
+func typeInFocusAndSend(t *testing.T, u *testUI, core *fakeCore, text string) (*chatEntry, []string) {
+	t.Helper()
+	e, ok := u.Win.Canvas().Focused().(*chatEntry)
+	if !ok {
+		t.Fatalf("the focus is on %T, not a message box", u.Win.Canvas().Focused())
+	}
+	test.Type(e, text)
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	u.settle()
+	core.mu.Lock()
+	defer core.mu.Unlock()
+	return e, slices.Clone(core.sent)
+}
+
 // Message to many's box sends on Enter as a conversation's does, and the message shows in
 // each recipient's conversation.
 func TestMessageToManySendsOnEnter(t *testing.T) {
@@ -1454,16 +1470,7 @@ func TestMessageToManySendsOnEnter(t *testing.T) {
 	u.settle()
 	u.checked["p1"], u.checked["p2"] = true, true
 	u.messageToMany()
-	e, ok := u.Win.Canvas().Focused().(*chatEntry)
-	if !ok {
-		t.Fatalf("the focus is on %T, not a message box", u.Win.Canvas().Focused())
-	}
-	test.Type(e, "开会了")
-	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	u.settle()
-	core.mu.Lock()
-	sent := append([]string(nil), core.sent...)
-	core.mu.Unlock()
+	e, sent := typeInFocusAndSend(t, u, core, "开会了")
 	if len(sent) != 2 || sent[0] != "开会了" || sent[1] != "开会了" {
 		t.Fatalf("sent %q, want the message to each of the two", sent)
 	}

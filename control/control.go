@@ -140,6 +140,12 @@ type Sealer interface {
 	SendWith(ctx context.Context, sendID, text string, opts lan.SendOpts, to ...netip.AddrPort) ([]lan.Delivery, error)
 }
 
+// SealedQueuer is a node that keeps a sealed message sealed in the queue (`feigo send
+// --queue --sealed`).
+type SealedQueuer interface {
+	QueueWith(ctx context.Context, sendID, text string, c history.Contact, opts lan.SendOpts) (history.Record, error)
+}
+
 // Imager is a node that sends images inline in messages (`feigo send --image`).
 type Imager interface {
 	SendImages(ctx context.Context, sendID, text string, images []xfer.OutImage, to netip.AddrPort) (history.Record, error)
@@ -381,7 +387,12 @@ func serveConn(ctx context.Context, c net.Conn, node Node, lim limits) {
 func handle(ctx context.Context, node Node, req Request) Response {
 	switch req.Cmd {
 	case "peers":
-		ps := node.Table().Snapshot()
+		var ps []peers.Peer
+		if pl, ok := node.(interface{ Peers() []peers.Peer }); ok {
+			ps = pl.Peers() // with the pictures colleagues set
+		} else {
+			ps = node.Table().Snapshot()
+		}
 		if ps == nil {
 			ps = []peers.Peer{}
 		}
@@ -576,7 +587,17 @@ func queue(ctx context.Context, node Node, req Request) Response {
 		if addr, err := netip.ParseAddrPort(c.Addr); err == nil {
 			allow(node, req, []netip.AddrPort{addr})
 		}
-		r, err := h.Queue(ctx, "", req.Text, c)
+		var r history.Record
+		var err error
+		if req.Sealed {
+			sq, ok := node.(SealedQueuer)
+			if !ok {
+				return Response{Error: "this node cannot seal messages", Deliveries: resp.Deliveries}
+			}
+			r, err = sq.QueueWith(ctx, "", req.Text, c, lan.SendOpts{Sealed: true})
+		} else {
+			r, err = h.Queue(ctx, "", req.Text, c)
+		}
 		if err != nil {
 			return Response{Error: err.Error(), Deliveries: resp.Deliveries}
 		}

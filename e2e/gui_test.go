@@ -124,7 +124,7 @@ func TestGUISmoke(t *testing.T) {
 	gui := guiNode.Proc
 	bob.waitPeers(t, 2, 10*time.Second)
 	// Bob → the window: acknowledged by the GUI's node (the window shows it; see the screenshot).
-	if out, e, c := bob.cli("send", "王芳", "你好，周五的报表发你了 — Bob"); c != 0 {
+	if out, e, c := bob.cli("send", "王芳", "你好，周五的报表发你了 😀👍🎉 — Bob"); c != 0 {
 		t.Fatalf("send to the GUI: %s %s", out, e)
 	}
 	// The window's node → Bob, through the CLI against the GUI's socket.
@@ -189,7 +189,7 @@ func TestGUISmoke(t *testing.T) {
 	for _, r := range guiNode.historyOf(t, "Bob") {
 		got = append(got, string(r.Direction)+" "+r.Kind+" "+r.State+" "+r.Text)
 	}
-	want := []string{"in text received 你好，周五的报表发你了 — Bob", "out text delivered 收到，谢谢！", "in text received 报表", "in file done 季度报告.xlsx"}
+	want := []string{"in text received 你好，周五的报表发你了 😀👍🎉 — Bob", "out text delivered 收到，谢谢！", "in text received 报表", "in file done 季度报告.xlsx"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("the window's history after a restart:\n got %q\nwant %q", got, want)
 	}

@@ -34,6 +34,17 @@ type iptux struct {
 // every packet a FeiGo node started afterwards sends it reaches it (see waitStartupOver).
 func startIptux(t *testing.T, h *lab.Host, nick, group string, shared ...string) *iptux {
 	t.Helper()
+	conf := map[string]any{"nick_name": nick, "belong_group": group, "open_chat": true, "use_enter_key": true}
+	if len(shared) > 0 {
+		conf["shared_file_list"] = shared
+	}
+	return startIptuxConf(t, h, conf, nil)
+}
+
+// startIptuxConf is startIptux with iptux's whole config.json, and setup to put files in its
+// home first.
+func startIptuxConf(t *testing.T, h *lab.Host, conf map[string]any, setup func(home string)) *iptux {
+	t.Helper()
 	if _, err := exec.LookPath("iptux"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true and iptux is missing: %v", err)
@@ -43,9 +54,8 @@ func startIptux(t *testing.T, h *lab.Host, nick, group string, shared ...string)
 	disp := xvfb(t)
 	home := t.TempDir()
 	os.MkdirAll(filepath.Join(home, ".iptux"), 0o755)
-	conf := map[string]any{"nick_name": nick, "belong_group": group, "open_chat": true, "use_enter_key": true}
-	if len(shared) > 0 {
-		conf["shared_file_list"] = shared
+	if setup != nil {
+		setup(home)
 	}
 	cfg, _ := json.Marshal(conf)
 	if err := os.WriteFile(filepath.Join(home, ".iptux", "config.json"), cfg, 0o644); err != nil {

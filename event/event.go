@@ -30,6 +30,9 @@ const (
 	// shakes our window (FeiQ's knock).
 	Typing Type = "typing"
 	Nudge  Type = "nudge"
+	// PeerIcon: an iptux colleague sent their picture (Event.Icon, unchecked); the node
+	// stores it and reports peer_updated with the peer's Icon.
+	PeerIcon Type = "peer_icon"
 	// Transfer events carry Event.Transfer; TransferFailed also covers declined and
 	// cancelled transfers.
 	TransferOffered  Type = "transfer_offered"

@@ -41,7 +41,7 @@ import (
 // nodeCore adapts a running node to what the window drives.
 type nodeCore struct{ *node.Node }
 
-func (c nodeCore) Peers() []peers.Peer { return c.Table().Snapshot() }
+func (c nodeCore) Peers() []peers.Peer { return c.Node.Peers() }
 
 // The window shows the node's group rooms.
 var (

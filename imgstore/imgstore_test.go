@@ -15,6 +15,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"feigo/internal/testimg"
 )
 
 func pngOf(t *testing.T, w, h int) []byte {
@@ -79,26 +81,8 @@ func TestAddKeepsBytesAndMakesThumb(t *testing.T) {
 	}
 }
 
-// pngHeader is a PNG whose IHDR claims w×h and whose data is a few bytes: what a
-// decompression bomb looks like before its pixels are decoded.
-func pngHeader(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		b.WriteString(typ)
-		b.Write(data)
-		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
-	chunk("IHDR", ihdr)
-	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
-	chunk("IEND", nil)
-	return b.Bytes()
-}
+// pngHeader is a decompression bomb's header (testimg.PNGHeader).
+var pngHeader = testimg.PNGHeader
 
 func TestAddRefusesHostileImages(t *testing.T) {
 	s, err := Open(t.TempDir())

@@ -208,6 +208,9 @@ type Event struct {
 	Room json.RawMessage `json:"room,omitempty"`
 	// Self is set on self_updated: this node's status and names as they are now.
 	Self *SelfState `json:"self,omitempty"`
+	// Icon is set on peer_icon: the picture iptux sent as Peer's icon, unchecked (at most
+	// MaxIconBytes). The node's owner stores it; it is not told further.
+	Icon []byte `json:"-"`
 }
 
 // SelfState is what self_updated says of this node.
@@ -246,12 +249,14 @@ type Node struct {
 	selfMu sync.Mutex
 	self   ipmsg.Entry
 
-	locals  atomic.Pointer[map[netip.Addr]bool]
-	dedup   *dedup
-	reads   readWaits // messages sent that wait for a read notice
-	notices notices   // typing and nudges: when last taken and sent
-	pendMu  sync.Mutex
-	pending map[ackKey]chan struct{}
+	locals    atomic.Pointer[map[netip.Addr]bool]
+	dedup     *dedup
+	reads     readWaits              // messages sent that wait for a read notice
+	notices   notices                // typing and nudges: when last taken and sent
+	iconLimit icons                  // iptux's icons taken (under notices.mu)
+	myIcon    atomic.Pointer[[]byte] // this user's picture, sent to iptux and FeiGo colleagues
+	pendMu    sync.Mutex
+	pending   map[ackKey]chan struct{}
 	// broadcastAt is when (n.now, in Unix nanoseconds) we last broadcast a BR_ENTRY.
 	broadcastAt atomic.Int64
 	// sends counts sends in flight; closing is set under sendsMu before Run waits on it,
@@ -893,6 +898,8 @@ func (n *Node) onRequest(p ipmsg.Packet, from netip.AddrPort, key []byte, reply 
 		n.onReadMsg(p, from, key, reply)
 	case ipmsg.FeiQInputing, ipmsg.FeiQInputEnd, ipmsg.FeiQKnock:
 		n.onFeiQNotice(p, from, key)
+	case ipmsg.IptuxSendIcon:
+		n.onIptuxIcon(p, from, key)
 	case ipmsg.GetInfo:
 		cs, f := n.encodingFor(from)
 		reply(n.packet(cs, f, ipmsg.SendInfo, append([]byte("FeiGo "+Version), 0)), true)
@@ -905,7 +912,7 @@ func (n *Node) onRequest(p ipmsg.Packet, from netip.AddrPort, key []byte, reply 
 		cs, f := n.encodingFor(from)
 		reply(n.packet(cs, f, ipmsg.SendAbsenceInfo, append(cs.Encode(text), 0)), true)
 	default:
-		// FeiQ's typing and knock notices, iptux's signatures and icons, sealed-message
+		// FeiQ's typing and knock notices, iptux's signatures, sealed-message
 		// receipts and encryption requests are not for us: ignored without a reply.
 		n.log.Debug("ignored", "from", from, "mode", fmt.Sprintf("%#x", uint32(p.Cmd.Mode())))
 	}

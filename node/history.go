@@ -207,6 +207,12 @@ func contactIn(h *history.Store, query string) (history.Contact, error) {
 // now (with sendID, the caller's ID for it, which may be "") and message_delivered (with the
 // same HistoryID) when it arrives.
 func (n *Node) Queue(ctx context.Context, sendID, text string, c history.Contact) (history.Record, error) {
+	return n.QueueWith(ctx, sendID, text, c, lan.SendOpts{})
+}
+
+// QueueWith is Queue with options: a message sealed when queued is kept sealed, and goes
+// sealed whenever it is delivered.
+func (n *Node) QueueWith(ctx context.Context, sendID, text string, c history.Contact, opts lan.SendOpts) (history.Record, error) {
 	text, err := lan.CheckText(text)
 	if err != nil {
 		return history.Record{}, err
@@ -215,13 +221,13 @@ func (n *Node) Queue(ctx context.Context, sendID, text string, c history.Contact
 		return history.Record{}, err
 	}
 	r := history.Record{Peer: c.Peer, PeerID: c.PeerID, User: c.User, Host: c.Host, Addr: c.Addr, Nick: c.Nick,
-		Direction: event.Out, Text: text, State: history.StateQueued, Time: time.Now()}
+		Direction: event.Out, Text: text, State: history.StateQueued, Time: time.Now(), Sealed: opts.Sealed, ReadCheck: opts.Sealed}
 	if r.ID, err = n.History.Add(r); err != nil {
 		return history.Record{}, fmt.Errorf("queueing the message: %w", err)
 	}
 	addr, _ := netip.ParseAddrPort(c.Addr)
 	n.emit(lan.Event{Type: event.MessageQueued, Time: r.Time, HistoryID: r.ID, SendID: sendID,
-		Message: &lan.Message{PeerID: c.PeerID, Nick: c.Nick, User: c.User, Host: c.Host, Addr: addr, Text: text, Time: r.Time}})
+		Message: &lan.Message{PeerID: c.PeerID, Nick: c.Nick, User: c.User, Host: c.Host, Addr: addr, Text: text, Time: r.Time, Sealed: opts.Sealed}})
 	n.flush(ctx, c.Peer)
 	rs, err := n.History.Query(history.Filter{Peer: c.Peer, Before: r.ID + 1, Limit: 1})
 	if err == nil && len(rs) == 1 && rs[0].ID == r.ID {
@@ -270,7 +276,8 @@ func (n *Node) flush(ctx context.Context, key string) {
 		return
 	}
 	for _, r := range rs {
-		ds, err := n.Node.Send(ctx, r.Text, peer.Addr)
+		// As it was queued: sealed stays sealed (it went unsealed once, bug of issue 15).
+		ds, err := n.Node.SendWith(ctx, "", r.Text, lan.SendOpts{Sealed: r.Sealed}, peer.Addr)
 		if err != nil {
 			if errors.Is(err, lan.ErrNodeClosed) || ctx.Err() != nil {
 				return

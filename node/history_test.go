@@ -250,6 +250,14 @@ func TestSendQueueCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "queued for Bob") {
 		t.Fatalf("send --queue to an offline peer: %d %q %q", code, out, errOut)
 	}
+	// Sealed and queued: kept sealed (it went unsealed once, issue 15).
+	out, errOut, code = run("send", "--profile", dirA, "--queue", "--sealed", "Bob", "the code is 4711")
+	if code != 0 || !strings.Contains(out, "queued for Bob") {
+		t.Fatalf("send --queue --sealed to an offline peer: %d %q %q", code, out, errOut)
+	}
+	if rs, _ := a.History.Query(history.Filter{Search: "4711"}); len(rs) != 1 || !rs[0].Sealed || rs[0].State != history.StateQueued {
+		t.Fatalf("the sealed queued record: %+v", rs)
+	}
 	if _, errOut, code = run("send", "--profile", dirA, "--queue", "Nobody", "x"); code != 1 || !strings.Contains(errOut, "no colleague") {
 		t.Fatalf("send --queue to nobody: %d %q", code, errOut)
 	}
@@ -266,8 +274,8 @@ func TestSendQueueCommand(t *testing.T) {
 		t.Fatalf("history --clear: %d %q %q", code, out, errOut)
 	}
 	resp, err := control.Call(a.prof.SocketPath(), control.Request{Cmd: "history"})
-	if err != nil || len(resp.History) != 1 || resp.History[0].State != history.StateQueued {
-		t.Fatalf("after clearing, the queued message stays: %+v %v", resp.History, err)
+	if err != nil || len(resp.History) != 2 || resp.History[0].State != history.StateQueued || resp.History[1].State != history.StateQueued {
+		t.Fatalf("after clearing, the queued messages stay: %+v %v", resp.History, err)
 	}
 }
 

@@ -60,6 +60,9 @@ type Node struct {
 	incoming   string          // where incoming images are fetched before they are stored
 	imgMu      sync.Mutex      // adding an image and referencing it, against pruning
 	noReceipts atomic.Bool     // no read notices for ordinary messages
+	icons      icons           // colleagues' pictures (icons.go)
+	profileDir string
+	sentIcon   sync.Map // peer ID → this user's picture was sent to them
 }
 
 // later is the history work that events ask for: the LAN's read loop and the event
@@ -73,6 +76,7 @@ type later struct {
 	records []xfer.Transfer      // ended transfers to record
 	images  []xfer.Transfer      // ended incoming inline transfers whose images to store
 	reads   []readJob            // read notices to store
+	icons   []iconJob            // colleagues' pictures to take or forget
 	renames map[string]renameJob // history keys to file under a colleague's fingerprint, by old key
 	wake    chan struct{}        // one token: there is work
 }
@@ -98,9 +102,16 @@ func (n *Node) doLater(what func(l *later) bool) {
 // false when the node is stopping (only the records are kept then).
 func (n *Node) runLater(queues bool) {
 	n.later.mu.Lock()
-	keys, recs, renames, imgs, reads := n.later.peers, n.later.records, n.later.renames, n.later.images, n.later.reads
-	n.later.peers, n.later.records, n.later.renames, n.later.images, n.later.reads = map[string]bool{}, nil, map[string]renameJob{}, nil, nil
+	keys, recs, renames, imgs, reads, icons := n.later.peers, n.later.records, n.later.renames, n.later.images, n.later.reads, n.later.icons
+	n.later.peers, n.later.records, n.later.renames, n.later.images, n.later.reads, n.later.icons = map[string]bool{}, nil, map[string]renameJob{}, nil, nil, nil
 	n.later.mu.Unlock()
+	for _, j := range icons {
+		if j.pic == nil {
+			n.forgetIcon(j.peer.ID)
+		} else if queues { // not while stopping
+			n.takeIcon(j.peer, j.pic)
+		}
+	}
 	for _, j := range reads {
 		n.storeRead(j)
 	}
@@ -193,6 +204,8 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 		cfg.Remembered = remembered(hist, cfg.Log)
 	}
 	n := &Node{ctl: ln, History: hist, log: cfg.Log, qlocks: map[string]*sync.Mutex{}, id: cfg.Identity, pins: cfg.Pins}
+	n.profileDir = p.Dir
+	n.openIcons(p.Dir)
 	if store, incoming := imageDirs(p.Dir); !cfg.NoFiles {
 		if n.images, err = imgstore.Open(store); err != nil {
 			cfg.Log.Error("images shown inline are off", "err", err)
@@ -274,9 +287,34 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 					ev.Message = &m
 				}
 			}
+		case event.PeerIcon:
+			j := iconJob{peer: *ev.Peer, pic: ev.Icon}
+			n.doLater(func(l *later) bool {
+				if len(l.icons) >= maxLater {
+					return false
+				}
+				l.icons = append(l.icons, j)
+				return true
+			})
+			return // the window hears of it as peer_updated, once stored
+		case event.PeerOffline:
+			n.sentIcon.Delete(ev.Peer.ID)
+			j := iconJob{peer: *ev.Peer}
+			n.doLater(func(l *later) bool {
+				if len(l.icons) >= maxLater {
+					return false
+				}
+				l.icons = append(l.icons, j)
+				return true
+			})
 		case event.PeerOnline, event.PeerUpdated:
 			n.peerAnnounced(*ev.Peer)
 			n.roomPeerSeen(*ev.Peer)
+			n.sendIconTo(*ev.Peer, ev.Type == event.PeerOnline)
+			if n.icons.store != nil {
+				p := n.withIcon(*ev.Peer)
+				ev.Peer = &p
+			}
 		case event.TransferDone, event.TransferFailed:
 			t := *ev.Transfer
 			if t.Inline {
@@ -311,6 +349,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	}
 	n.Node = node
 	n.Engine = node.Files()
+	n.loadPicture()
 	return n, nil
 }
 

@@ -72,3 +72,65 @@ func TestReadReceiptsAndSealedMessages(t *testing.T) {
 		t.Fatalf("read event for record %d, want the sealed %d (receipts are off for the other)", ev.HistoryID, sealed)
 	}
 }
+
+// Issue 15's bug: a message sealed by the user and queued while the colleague was away was
+// delivered unsealed from the queue. It stays sealed in the history and arrives sealed; an
+// unsealed one queued beside it arrives unsealed.
+func TestQueuedSealedMessageArrivesSealed(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dirA, "Alice", pa, pb, nil)
+	b := startLoop(t, dirB, "Bob", pb, pa, nil)
+	bob := a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Nick == "Bob" && ev.Peer.Secure }).Peer
+	bobKey := history.PeerKey(bob.ID, bob.User, bob.Host)
+	if ds, err := a.Send(context.Background(), "hello", bob.Addr); err != nil || ds[0].Err != nil {
+		t.Fatal(err, ds)
+	}
+	b.wait(t, event.Message, nil)
+	b.stop()
+	a.wait(t, "peer_offline", nil)
+	c, err := a.Contact("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := a.QueueWith(context.Background(), "", "the code is 4711", c, lan.SendOpts{Sealed: true})
+	if err != nil || sealed.State != history.StateQueued || !sealed.Sealed {
+		t.Fatalf("QueueWith sealed: %+v, %v", sealed, err)
+	}
+	if ev := a.wait(t, event.MessageQueued, nil); !ev.Message.Sealed {
+		t.Fatal("the queued event does not say sealed")
+	}
+	open, err := a.Queue(context.Background(), "", "lunch?", c)
+	if err != nil || open.Sealed {
+		t.Fatalf("Queue: %+v, %v", open, err)
+	}
+
+	b = startLoop(t, dirB, "Bob", pb, pa, nil)
+	got := map[string]bool{}
+	for len(got) < 2 {
+		ev := b.wait(t, event.Message, nil)
+		got[ev.Message.Text] = ev.Message.Sealed
+	}
+	if !got["the code is 4711"] || got["lunch?"] {
+		t.Fatalf("received sealed: %v, want only the code sealed", got)
+	}
+	rs, err := a.History.Query(history.Filter{Peer: bobKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.ID == sealed.ID && (!r.Sealed || r.State != history.StateDelivered) {
+			t.Fatalf("Alice's sealed record after delivery: %+v", r)
+		}
+	}
+	// Bob's copy stays closed until he opens it.
+	in, err := b.History.Query(history.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range in {
+		if r.Text == "the code is 4711" && (!r.Sealed || !r.ReadAt.IsZero()) {
+			t.Fatalf("Bob's record of the sealed message: %+v", r)
+		}
+	}
+}

@@ -68,6 +68,9 @@ type Peer struct {
 	KeyChanged bool `json:"key_changed,omitempty"`
 	// PinName is the name (FeiGo ID) the key is pinned under, or claims.
 	PinName string `json:"-"`
+	// Icon is the picture the colleague set (iptux's IPTUX_SENDICON), a file of the
+	// profile's icon store; "" for none. The table never sets it: the node does.
+	Icon string `json:"icon,omitempty"`
 }
 
 // Status is a peer's presence.

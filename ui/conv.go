@@ -491,7 +491,7 @@ func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 	var avatar fyne.CanvasObject
 	if !m.out {
 		who := cmp.Or(m.who, c.peerID, m.from) // the same colour wherever the colleague appears
-		avatar = newAvatar(m.from, who)
+		avatar = avatarOf(m.from, who, c.u.peers[c.peerID].Icon)
 	}
 	row := bubble(content, m.out, avatar)
 	m.row = row
@@ -714,10 +714,10 @@ func (u *UI) deliver(c *conv, m *chatMsg) {
 func (u *UI) queue(c *conv, m *chatMsg) {
 	m.state, m.err = history.StateQueued, ""
 	c.refresh(m)
-	ct, text, sendID := c.contact(), m.text, u.expect(m)
+	ct, text, sendID, sealed := c.contact(), m.text, u.expect(m), m.sealed
 	c.whenLoaded(func() {
 		u.work(func(ctx context.Context) func() {
-			r, err := u.core.Queue(ctx, sendID, text, ct)
+			r, err := u.queueAs(ctx, sendID, text, ct, sealed)
 			return func() {
 				if m.sendID != sendID {
 					return

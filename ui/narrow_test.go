@@ -78,7 +78,8 @@ func TestRowTextLeavesTheBadgeAndLockVisible(t *testing.T) {
 	row := u.treeCreate(false)
 	u.treeUpdate("p:b", false, row)
 	row.Resize(fyne.NewSize(260, row.MinSize().Height))
-	_, text, badge, lock := rowParts(row)
+	r := rowParts(row)
+	text, badge, lock := r.text, r.badge, r.lock
 	if badge.Text != "● 2" || !lock.Visible() {
 		t.Fatalf("badge %q, lock shown %v", badge.Text, lock.Visible())
 	}

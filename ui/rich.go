@@ -45,6 +45,24 @@ type richCore interface {
 	SendWith(ctx context.Context, sendID, text string, opts lan.SendOpts, to ...netip.AddrPort) ([]lan.Delivery, error)
 }
 
+// sealedQueuer is a core that keeps a sealed message sealed in the queue.
+type sealedQueuer interface {
+	QueueWith(ctx context.Context, sendID, text string, c history.Contact, opts lan.SendOpts) (history.Record, error)
+}
+
+// queueAs queues text for c, sealed if the user sealed it; a core that cannot keep it sealed
+// refuses rather than send it open.
+func (u *UI) queueAs(ctx context.Context, sendID, text string, c history.Contact, sealed bool) (history.Record, error) {
+	if !sealed {
+		return u.core.Queue(ctx, sendID, text, c)
+	}
+	q, ok := u.core.(sealedQueuer)
+	if !ok {
+		return history.Record{}, errors.New(u.t("this version cannot keep a sealed message for later"))
+	}
+	return q.QueueWith(ctx, sendID, text, c, lan.SendOpts{Sealed: true})
+}
+
 func (u *UI) rich() (richCore, bool) {
 	r, ok := u.core.(richCore)
 	return r, ok

@@ -3,7 +3,8 @@ package ui
 // The Chinese of rich.go's texts, kept apart from i18n.go's table (another conversation's
 // features add to that one).
 var richZh = map[string]string{
-	"Sealed message: click to open": "密封消息：点击打开",
+	"Sealed message: click to open":                       "密封消息：点击打开",
+	"this version cannot keep a sealed message for later": "此版本无法保留密封消息稍后发送",
 	"read":                          "已读",
 	"sealed":                        "密封",
 	"Nudge":                         "窗口抖动",

@@ -37,7 +37,17 @@ type richFake struct {
 	typing     []bool
 	nudges     int
 	sealedSent []string
+	sealedQ    []string // QueueWith, sealed
 	store      *imgstore.Store
+}
+
+func (f *richFake) QueueWith(ctx context.Context, sendID, text string, c history.Contact, opts lan.SendOpts) (history.Record, error) {
+	if opts.Sealed {
+		f.rmu.Lock()
+		f.sealedQ = append(f.sealedQ, text)
+		f.rmu.Unlock()
+	}
+	return f.fakeCore.Queue(ctx, sendID, text, c)
 }
 
 func (f *richFake) SendImages(_ context.Context, sendID, text string, images []xfer.OutImage, to netip.AddrPort) (history.Record, error) {
@@ -381,5 +391,31 @@ func TestTypingAndNudge(t *testing.T) {
 	}
 	if len(core.typing) != 1 || !core.typing[0] {
 		t.Fatalf("typing notices sent: %v", core.typing)
+	}
+}
+
+// A sealed message kept for a colleague who is away (Send when back) is queued sealed; an
+// open one is queued as before (issue 15's bug: the queue sent it unsealed).
+func TestSealedMessageQueuedSealed(t *testing.T) {
+	u, core := newRichUI(t)
+	u.HandleEvent(online("b", "Bob", "Dev", bobAddr))
+	c := u.openConv(whoPeer(u.peers["b"]), true)
+	u.settle()
+	c.seal.SetChecked(true)
+	c.input.SetText("the code is 4711")
+	c.submit()
+	c.input.SetText("lunch?")
+	c.submit()
+	u.settle()
+	for _, m := range c.msgs {
+		u.queue(c, m)
+	}
+	u.settle()
+	core.rmu.Lock()
+	defer core.rmu.Unlock()
+	core.mu.Lock()
+	defer core.mu.Unlock()
+	if strings.Join(core.sealedQ, "|") != "the code is 4711" || len(core.queued) != 2 {
+		t.Fatalf("queued sealed %q, queued in all %q", core.sealedQ, core.queued)
 	}
 }

@@ -203,32 +203,31 @@ func (u *UI) roomTreeUpdate(id string, o fyne.CanvasObject) bool {
 	if id != roomsBranch && !strings.HasPrefix(id, "room:") && !strings.HasPrefix(id, "group:") {
 		return false
 	}
-	check, label, badge, lock := rowParts(o)
-	check.OnChanged = nil
-	check.Hide()
-	badge.SetText("")
+	r := rowParts(o)
+	r.check.OnChanged = nil
+	r.check.Hide()
+	r.badge.SetText("")
+	r.setAvatar("", "", "", "")
 	if id == roomsBranch {
-		lock.SetResource(nil)
-		lock.Hide()
-		label.TextStyle = fyne.TextStyle{Bold: true}
-		label.SetText(u.t("Rooms (%d)", len(u.roomRows())))
+		r.lock.SetResource(nil)
+		r.lock.Hide()
+		r.setText(u.t("Rooms (%d)", len(u.roomRows())), "", "")
 		return true
 	}
 	if strings.HasPrefix(id, "group:") {
-		u.legacyTreeUpdate(id, label, badge, lock)
+		u.legacyTreeUpdate(id, r)
 		return true
 	}
 	in := u.rooms.infos[strings.TrimPrefix(id, "room:")]
-	lock.SetResource(theme.NewThemedResource(lockIcon))
-	lock.Show()
-	label.TextStyle = fyne.TextStyle{}
-	text := u.t("%s  · %d members", in.Name, len(in.Members))
+	r.lock.SetResource(theme.NewThemedResource(lockIcon))
+	r.lock.Show()
+	rest := "  · " + u.t("%d members", len(in.Members))
 	if !in.Member {
-		text += "  (" + u.t("left") + ")"
+		rest += "  (" + u.t("left") + ")"
 	}
-	label.SetText(text)
+	r.setText(in.Name, "", rest)
 	if c, ok := u.convs[id]; ok && c.unread > 0 {
-		badge.SetText(fmt.Sprintf("● %d", c.unread))
+		r.badge.SetText(fmt.Sprintf("● %d", c.unread))
 	}
 	return true
 }

@@ -4,7 +4,7 @@ package ui
 // two grow without stepping on each other; init adds them to it.
 var zhRooms = map[string]string{
 	" and %d more":                                    " 等 %d 人",
-	"%s  · %d members":                                "%s  · %d 人",
+	"%d members":                                      "%d 人",
 	"%s added %s":                                     "%s 邀请了 %s",
 	"%s added you to the room %s":                     "%s 邀请你加入群 %s",
 	"%s created the room “%s” with %s":                "%s 创建了群“%s”，成员：%s",

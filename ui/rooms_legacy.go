@@ -158,18 +158,17 @@ func (u *UI) legacyRoom(row string) (legacygroup.Room, bool, bool) {
 func unencryptedIcon() fyne.Resource { return theme.NewWarningThemedResource(openLockIcon) }
 
 // legacyTreeUpdate draws a legacy room's row.
-func (u *UI) legacyTreeUpdate(id string, label, badge *widget.Label, lock *widget.Icon) {
+func (u *UI) legacyTreeUpdate(id string, row rowView) {
 	r, joined, _ := u.legacyRoom(id)
-	lock.SetResource(unencryptedIcon())
-	lock.Show()
-	label.TextStyle = fyne.TextStyle{}
-	text := fmt.Sprintf("%s  · %s · %s", u.legacyName(r), kindName(r.Kind), u.t("not encrypted"))
+	row.lock.SetResource(unencryptedIcon())
+	row.lock.Show()
+	rest := fmt.Sprintf("  · %s · %s", kindName(r.Kind), u.t("not encrypted"))
 	if !joined {
-		text += "  (" + u.t("not joined") + ")"
+		rest += "  (" + u.t("not joined") + ")"
 	}
-	label.SetText(text)
+	row.setText(u.legacyName(r), "", rest)
 	if c, ok := u.convs[id]; ok && c.unread > 0 {
-		badge.SetText(fmt.Sprintf("● %d", c.unread))
+		row.badge.SetText(fmt.Sprintf("● %d", c.unread))
 	}
 }
 

@@ -135,10 +135,10 @@ func TestLegacyGroupsInTheWindow(t *testing.T) {
 	}
 	line := u.treeCreate(false)
 	u.treeUpdate(row, false, line)
-	if got := strings.Join(texts(line), "|"); !strings.Contains(got, "项目组  · FeiQ · not encrypted  (not joined)") {
+	if got := rowParts(line).rowString(); !strings.Contains(got, "项目组  · FeiQ · not encrypted  (not joined)") {
 		t.Fatalf("FeiQ room row %q", got)
 	}
-	if _, _, _, lock := rowParts(line); lock.Resource == nil || !strings.Contains(lock.Resource.Name(), "lock-open") {
+	if lock := rowParts(line).lock; lock.Resource == nil || !strings.Contains(lock.Resource.Name(), "lock-open") {
 		t.Fatalf("the FeiQ room's row has no open lock: %v", lock.Resource)
 	}
 	u.roomTreeSelected(row)

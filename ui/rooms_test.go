@@ -311,12 +311,12 @@ func TestRoomInTheWindow(t *testing.T) {
 	}
 	row := w.treeCreate(false)
 	w.treeUpdate(roomKey(c.room.info.ID), false, row)
-	if got := strings.Join(texts(row), "|"); !strings.Contains(got, "Project X  · 3 members") {
+	if got := rowParts(row).rowString(); !strings.Contains(got, "Project X  · 3 members") {
 		t.Fatalf("room row %q", got)
 	}
 	branch := w.treeCreate(true)
 	w.treeUpdate(roomsBranch, true, branch)
-	if got := strings.Join(texts(branch), "|"); !strings.Contains(got, "Rooms (1)") {
+	if got := rowParts(branch).rowString(); !strings.Contains(got, "Rooms (1)") {
 		t.Fatalf("rooms branch %q", got)
 	}
 	// The member list: the creator (this user) first.
@@ -471,7 +471,7 @@ func TestRoomAddedByAColleagueInChinese(t *testing.T) {
 	}
 	branch := w.treeCreate(true)
 	w.treeUpdate(roomsBranch, true, branch)
-	if got := strings.Join(texts(branch), "|"); !strings.Contains(got, "群（1）") {
+	if got := rowParts(branch).rowString(); !strings.Contains(got, "群（1）") {
 		t.Errorf("rooms branch %q", got)
 	}
 	if findButton(c.tab.Content, "改名…").Visible() || findButton(c.tab.Content, "退出群") == nil {

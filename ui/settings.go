@@ -122,6 +122,9 @@ func (u *UI) showSettings() {
 		widget.NewFormItem("", hostList),
 		widget.NewFormItem("", widget.NewLabel(u.t("Network changes and the screenshot key apply on the next start."))),
 	}
+	if pic := u.pictureItem(); pic != nil {
+		items = slices.Insert(items, 2, pic)
+	}
 	policy, applyPolicy := u.policyItems(st)
 	items = append(items, policy...)
 	// The form scrolls inside the dialog: it is taller than a small window, whose bottom

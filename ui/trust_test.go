@@ -147,7 +147,7 @@ func TestLockOnEachColleague(t *testing.T) {
 	icons := map[string]string{}
 	for _, id := range []string{"p:b", "p:c"} {
 		u.treeUpdate(id, false, row)
-		_, _, _, icon := rowParts(row)
+		icon := rowParts(row).lock
 		if !icon.Visible() || icon.Resource == nil {
 			t.Fatalf("row %s has no lock", id)
 		}

@@ -102,6 +102,9 @@ type UI struct {
 	filter   string
 	tree     *widget.Tree
 	checked  map[string]bool // peers ticked for a message to many
+	picking  bool            // the list shows tick boxes: Message to many was chosen
+	pickBar  *fyne.Container // what to do while picking: the count, Write…, Cancel
+	pickNote *widget.Label
 	convs    map[string]*conv
 	tabs     *container.DocTabs
 	xfers    map[int]xfer.Transfer
@@ -254,7 +257,11 @@ func (u *UI) build() fyne.CanvasObject {
 			return
 		}
 		if pid, ok := strings.CutPrefix(id, "p:"); ok {
-			if p, ok := u.peers[pid]; ok {
+			if _, ok := u.peers[pid]; ok && u.picking { // a tap ticks while picking
+				u.checked[pid] = !u.checked[pid]
+				u.pickCount()
+				u.tree.Refresh()
+			} else if p, ok := u.peers[pid]; ok {
 				c := u.openConv(whoPeer(p), true)
 				u.panes.showTalk()
 				// The tree takes the focus after telling its selection (treeNode.Tapped):
@@ -279,7 +286,14 @@ func (u *UI) build() fyne.CanvasObject {
 	refresh := widget.NewButton(u.t("Refresh"), func() {
 		u.work(func(context.Context) func() { u.core.Refresh(); return nil })
 	})
-	many := widget.NewButton(u.t("Message to many"), u.messageToMany)
+	many := widget.NewButton(u.t("Message to many"), u.manyTapped)
+	u.pickNote = widget.NewLabel("")
+	u.pickNote.Wrapping = fyne.TextWrapWord
+	u.pickBar = container.NewBorder(nil, nil, nil, container.NewHBox(
+		widget.NewButtonWithIcon(u.t("Write…"), theme.MailSendIcon(), u.messageToMany),
+		widget.NewButton(u.t("Cancel"), u.stopPicking)), u.pickNote)
+	u.pickBar.Hidden = !u.picking
+	u.pickCount()
 	settings := widget.NewButton(u.t("Settings"), u.showSettings)
 	hist := widget.NewButton(u.t("History"), u.showHistory)
 	top := container.NewVBox(container.NewBorder(nil, nil, nil, u.status, u.self), search)
@@ -290,7 +304,7 @@ func (u *UI) build() fyne.CanvasObject {
 	}
 	u.noPeers = widget.NewLabel(u.t("No colleagues yet.") + "\n\n" + u.t(noPeersHelp))
 	u.noPeers.Wrapping = fyne.TextWrapWord
-	left := container.NewBorder(top, buttons, nil, nil, container.NewStack(u.tree, container.NewVScroll(u.noPeers)))
+	left := container.NewBorder(top, container.NewVBox(u.pickBar, buttons), nil, nil, container.NewStack(u.tree, container.NewVScroll(u.noPeers)))
 
 	u.xferList = widget.NewList(func() int { return len(u.xferIDs) }, u.xferCreate, u.xferUpdate)
 	u.xferTab = container.NewTabItem(u.t("Transfers"), u.xferList)
@@ -844,33 +858,23 @@ func (u *UI) treeBranch(id widget.TreeNodeID) bool {
 	return id == "" || id == roomsBranch || strings.HasPrefix(id, "g:")
 }
 
-// treeCreate makes a row of the colleague list: a check box, the text, cut short with an
-// ellipsis where the list is narrower, and at the right the unread badge and the lock, which
-// the text never covers.
+// treeCreate makes a row of the colleague list (rows.go).
 func (u *UI) treeCreate(branch bool) fyne.CanvasObject {
-	check := widget.NewCheck("", nil)
-	text := widget.NewLabel("")
-	text.Truncation = fyne.TextTruncateEllipsis
-	return container.NewBorder(nil, nil, check, container.NewHBox(widget.NewLabel(""), widget.NewIcon(nil)), text)
-}
-
-// rowParts returns the parts of a row made by treeCreate.
-func rowParts(o fyne.CanvasObject) (check *widget.Check, text, badge *widget.Label, lock *widget.Icon) {
-	row := o.(*fyne.Container) // Border: the centre, then the left and the right
-	right := row.Objects[2].(*fyne.Container)
-	return row.Objects[1].(*widget.Check), row.Objects[0].(*widget.Label), right.Objects[0].(*widget.Label), right.Objects[1].(*widget.Icon)
+	return newRow()
 }
 
 func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) {
 	u.rows[o] = id
+	r := rowParts(o)
+	r.check.Hidden = !u.picking // rooms hide it again
 	if u.roomTreeUpdate(id, o) {
 		return
 	}
-	check, label, badge, lock := rowParts(o)
-	check.Show() // a room's row that was hides it
+	r.check.Refresh()
 	if branch {
-		lock.SetResource(nil)
-		lock.Hide()
+		r.lock.SetResource(nil)
+		r.lock.Hide()
+		r.setAvatar("", "", "", "")
 		g := strings.TrimPrefix(id, "g:")
 		ids := u.treeChildren(id)
 		online, all := 0, 0
@@ -880,50 +884,58 @@ func (u *UI) treeUpdate(id widget.TreeNodeID, branch bool, o fyne.CanvasObject) 
 				online++
 			}
 		}
-		label.SetText(fmt.Sprintf("%s (%d/%d)", g, online, all))
-		label.TextStyle = fyne.TextStyle{Bold: true}
+		r.setText(fmt.Sprintf("%s (%d/%d)", g, online, all), "", "")
 		allChecked := all > 0
 		for _, pid := range ids {
 			allChecked = allChecked && u.checked[strings.TrimPrefix(pid, "p:")]
 		}
-		check.OnChanged = nil
-		check.SetChecked(allChecked)
-		check.OnChanged = func(on bool) {
+		r.check.OnChanged = nil
+		r.check.SetChecked(allChecked)
+		r.check.OnChanged = func(on bool) {
 			for _, pid := range u.treeChildren(id) {
 				u.checked[strings.TrimPrefix(pid, "p:")] = on
 			}
+			u.pickCount()
 			u.tree.Refresh()
 		}
-		badge.SetText("")
+		r.badge.SetText("")
 		return
 	}
 	pid := strings.TrimPrefix(id, "p:")
 	p := u.peers[pid]
-	lock.SetResource(keyIcon(p))
-	lock.Show()
-	label.TextStyle = fyne.TextStyle{}
-	label.SetText(peerLine(u.lang, p))
-	check.OnChanged = nil
-	check.SetChecked(u.checked[pid])
-	check.OnChanged = func(on bool) { u.checked[pid] = on; u.tree.Refresh() }
-	badge.SetText("")
+	r.lock.SetResource(keyIcon(p))
+	r.lock.Show()
+	r.setAvatar(p.Nick, p.ID, p.Status, p.Icon)
+	r.setText(peerLine(u.lang, p))
+	r.check.OnChanged = nil
+	r.check.SetChecked(u.checked[pid])
+	r.check.OnChanged = func(on bool) { u.checked[pid] = on; u.pickCount(); u.tree.Refresh() }
+	r.badge.SetText("")
 	if c, ok := u.convs[pid]; ok && c.unread > 0 {
-		badge.SetText(fmt.Sprintf("● %d", c.unread))
+		r.badge.SetText(fmt.Sprintf("● %d", c.unread))
 	}
 }
 
-// peerLine is a peer row: nick, host and address, client kind, how far the link can be
-// trusted, and away state.
-func peerLine(lang Lang, p peers.Peer) string {
-	s := fmt.Sprintf("%s  · %s ·  %s  %s  [%s]", p.Nick, keyLabel(lang, p), p.Host, p.Addr.Addr(), p.Client)
-	if p.Status == peers.Away {
-		s += "  (" + T(lang, "Away")
-		if p.AwayText != "" {
-			s += ": " + clipText(p.AwayText, 30)
-		}
-		s += ")"
+// peerLine is a peer row's text: the nick (bold); a warning when the colleague is not who
+// they may seem (red); then in grey the away state, department, host, address, client kind
+// and how far the link can be trusted.
+func peerLine(lang Lang, p peers.Peer) (nick, warn, rest string) {
+	if p.Warning != "" {
+		warn = "  " + T(lang, "WARNING: not who they may seem")
 	}
-	return s
+	rest = "  "
+	if p.Status == peers.Away {
+		rest += T(lang, "Away")
+		if p.AwayText != "" {
+			rest += ": " + clipText(p.AwayText, 30)
+		}
+		rest += " · "
+	}
+	rest += fmt.Sprintf("%s · %s · %s · %s", groupName(p), p.Host, p.Addr.Addr(), p.Client)
+	if p.Warning == "" {
+		rest += " · " + keyLabel(lang, p)
+	}
+	return p.Nick, warn, rest
 }
 
 // keyLabel says how far a colleague's identity and link can be trusted.
@@ -951,6 +963,45 @@ func (u *UI) refreshPeers() {
 	}
 }
 
+// manyTapped is the Message to many button: the list shows its tick boxes, a tap on a
+// colleague ticks them, a group's box ticks the group; tapped again, it writes.
+func (u *UI) manyTapped() {
+	if u.picking {
+		u.messageToMany()
+		return
+	}
+	u.picking = true
+	u.pickBar.Show()
+	u.pickCount()
+	u.tree.Refresh()
+}
+
+// stopPicking hides the tick boxes and forgets the ticks.
+func (u *UI) stopPicking() {
+	u.picking = false
+	clear(u.checked)
+	u.pickBar.Hide()
+	u.tree.Refresh()
+}
+
+// pickCount says how many colleagues are ticked.
+func (u *UI) pickCount() {
+	if u.pickNote == nil {
+		return
+	}
+	n := 0
+	for id, on := range u.checked {
+		if _, ok := u.peers[id]; ok && on {
+			n++
+		}
+	}
+	if n == 0 {
+		u.pickNote.SetText(u.t("Tick colleagues or a whole group."))
+		return
+	}
+	u.pickNote.SetText(u.t("%d ticked", n))
+}
+
 // messageToMany writes one message to every ticked peer.
 func (u *UI) messageToMany() {
 	var to []peers.Peer
@@ -975,6 +1026,9 @@ func (u *UI) messageToMany() {
 		entry.SetText("") // sent once, whatever closes the dialog next
 		for _, p := range to {
 			u.sendText(u.openConv(whoPeer(p), false), text) // shown in each conversation
+		}
+		if u.picking {
+			u.stopPicking() // sent: the list is a list again
 		}
 		return true
 	}

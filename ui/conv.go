@@ -599,6 +599,9 @@ func (c *conv) refresh(m *chatMsg) {
 		}
 	}
 	m.head.SetText(head)
+	if c.list.placed(m.item) {
+		c.place() // its height may have changed
+	}
 }
 
 // scrollDown shows the newest message, now and whenever the conversation is laid out again,

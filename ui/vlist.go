@@ -58,6 +58,7 @@ type msgList struct {
 	total  float32
 	built  int  // message rows made
 	stale  bool // positions to recompute
+	busy   bool // laying out
 }
 
 func newMsgList(c *conv) *msgList {
@@ -80,7 +81,7 @@ func (ll listLayout) MinSize([]fyne.CanvasObject) fyne.Size {
 
 func (ll listLayout) Layout([]fyne.CanvasObject, fyne.Size) {
 	l := ll.l
-	if l.width <= 0 {
+	if l.width <= 0 || l.busy {
 		return
 	}
 	changed := false
@@ -266,13 +267,15 @@ func (l *msgList) span(top, bottom float32) (lo, hi int) {
 // which target gives from the rows' positions. It does nothing before the view has a size.
 func (l *msgList) layout(target func(view float32) float32) {
 	size := l.scroll.Size()
-	if size.Width <= 0 || size.Height <= 0 {
+	if size.Width <= 0 || size.Height <= 0 || l.busy {
 		return
 	}
+	l.busy = true
+	defer func() { l.busy = false }()
 	l.width = size.Width
 	var y float32
 	var lo, hi int
-	for range 4 { // measuring rows moves those below them: measure again where the view is now
+	for range 8 { // measuring rows moves those below them: measure again where the view is now
 		l.positions()
 		y = target(size.Height)
 		lo, hi = l.span(y-size.Height/2, y+size.Height*3/2)
@@ -286,29 +289,25 @@ func (l *msgList) layout(target func(view float32) float32) {
 			break
 		}
 	}
-	l.positions()
-	y = target(size.Height)
-	lo, hi = l.span(y-size.Height/2, y+size.Height*3/2)
 	l.shown = l.shown[:0]
 	objs := make([]fyne.CanvasObject, 0, hi-lo)
 	for _, it := range l.items[lo:hi] {
-		o := l.ensure(it)
-		if it.w != l.width {
-			l.measure(it)
+		if o := l.ensure(it); it.h > 0 {
+			o.Move(fyne.NewPos(0, it.y))
+			l.shown = append(l.shown, it)
+			objs = append(objs, o)
 		}
-		if it.h <= 0 {
-			continue
-		}
-		o.Move(fyne.NewPos(0, it.y))
-		l.shown = append(l.shown, it)
-		objs = append(objs, o)
 	}
 	l.trim(lo, hi)
 	l.box.Objects = objs
-	l.positions()
 	l.box.Resize(fyne.NewSize(size.Width, max(l.total, size.Height)))
 	l.scroll.ScrollToOffset(fyne.NewPos(0, y))
 	canvas.Refresh(l.box)
+}
+
+// placed reports whether it's row is in the box.
+func (l *msgList) placed(it *rowItem) bool {
+	return it != nil && it.obj != nil && slices.Contains(l.shown, it)
 }
 
 // trim drops message rows, the farthest from [lo, hi) first, while more than maxBuilt are
@@ -329,14 +328,22 @@ func (l *msgList) trim(lo, hi int) {
 	}
 }
 
-// at returns the first row, after Earlier messages, whose bottom is below y, and how far
-// above y its top is.
+// at returns the row to keep in place when the view's top is at y: the first, after Earlier
+// messages, whose bottom is below y and that is measured (rows not measured yet in the view,
+// just scrolled into it, change their height as they are), and how far above y its top is.
 func (l *msgList) at(y float32) (*rowItem, float32) {
 	l.positions()
-	i, _ := l.span(y, y)
-	i = max(i, 1)
-	if i >= len(l.items) {
+	first, _ := l.span(y, y)
+	first = max(first, 1)
+	if first >= len(l.items) {
 		return nil, 0
+	}
+	i := first
+	for i < len(l.items) && l.items[i].y < y+l.scroll.Size().Height && (l.items[i].w != l.width || l.items[i].h <= 0) {
+		i++
+	}
+	if i >= len(l.items) || l.items[i].y >= y+l.scroll.Size().Height {
+		i = first
 	}
 	return l.items[i], y - l.items[i].y
 }

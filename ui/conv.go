@@ -515,8 +515,7 @@ func (c *conv) add(m *chatMsg) {
 // row makes the widgets of one message.
 func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 	m.head = widget.NewLabelWithStyle("", fyne.TextAlign(0), fyne.TextStyle{Bold: !m.grouped})
-	if m.grouped {
-		m.head.Importance = widget.LowImportance
+	if m.grouped { // only its state: delivered, read, sealed
 		m.head.SizeName = theme.SizeNameCaptionText
 	}
 	content := container.NewVBox(m.head, c.body(m))

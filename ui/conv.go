@@ -629,7 +629,8 @@ func (c *conv) reveal(r history.Record) {
 }
 
 // scrolled follows the user's scrolling: back at the bottom, the view follows the newest
-// message again; anywhere else, it stays where they put it.
+// message again; anywhere else, it stays where they put it. Within a view of the top, the
+// history's page before is loaded.
 func (c *conv) scrolled(at fyne.Position) {
 	if c.placing || !c.scroll.Visible() || c.scroll.Size().Height <= 0 {
 		return
@@ -641,6 +642,9 @@ func (c *conv) scrolled(at fyne.Position) {
 		c.anchor, c.anchorDY = c.list.at(at.Y)
 	}
 	c.place() // the rows that came into view
+	if at.Y < c.scroll.Size().Height && c.ready && !c.loading && c.more.Visible() && c.more.OnTapped != nil {
+		c.loadEarlier() // near the top: the page before comes above, as if Earlier messages was clicked
+	}
 }
 
 // place lays out the rows near the view and moves it to what it is pinned to. It does

@@ -329,8 +329,7 @@ func (l *msgList) trim(lo, hi int) {
 }
 
 // at returns the row to keep in place when the view's top is at y: the first, after Earlier
-// messages, whose bottom is below y and that is measured (rows not measured yet in the view,
-// just scrolled into it, change their height as they are), and how far above y its top is.
+// messages, whose bottom is below y and that is steady, and how far above y its top is.
 func (l *msgList) at(y float32) (*rowItem, float32) {
 	l.positions()
 	first, _ := l.span(y, y)
@@ -339,13 +338,20 @@ func (l *msgList) at(y float32) (*rowItem, float32) {
 		return nil, 0
 	}
 	i := first
-	for i < len(l.items) && l.items[i].y < y+l.scroll.Size().Height && (l.items[i].w != l.width || l.items[i].h <= 0) {
+	for i < len(l.items) && l.items[i].y < y+l.scroll.Size().Height && !l.items[i].steady(l.width) {
 		i++
 	}
 	if i >= len(l.items) || l.items[i].y >= y+l.scroll.Size().Height {
 		i = first
 	}
 	return l.items[i], y - l.items[i].y
+}
+
+// steady reports whether the row stays as it is when rows come above it: measured at width
+// (rows just scrolled into view change their height as they are measured), and not a day's
+// separator (an earlier page of the same day takes it away).
+func (it *rowItem) steady(width float32) bool {
+	return it.w == width && it.h > 0 && (it.m != nil || it.card != nil)
 }
 
 // groupedWith reports whether m joins the row before it, prev: both messages of the same

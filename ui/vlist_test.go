@@ -396,3 +396,27 @@ func rssMB() float64 {
 	}
 	return 0
 }
+
+// TestScrollingUpLoadsEarlierPages: scrolled near the top, the conversation loads the
+// history's page before by itself, until the whole history is shown.
+func TestScrollingUpLoadsEarlierPages(t *testing.T) {
+	u, core := newTestUI(t, "en")
+	seed(t, core, 180, func(i int) string { return fmt.Sprintf("m%05d", i) })
+	bob := online("b", "Bob", "Dev", bobAddr)
+	core.peers = append(core.peers, *bob.Peer)
+	u.HandleEvent(bob)
+	u.tree.OnSelected("p:b")
+	u.settle()
+	c := u.convs["b"]
+	for tries := 0; c.more.Visible(); tries++ {
+		if tries > 10 {
+			t.Fatalf("%d messages after scrolling to the top %d times", len(c.msgs), tries)
+		}
+		c.scroll.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.NewDelta(0, 1e7)})
+		u.settle()
+		checkView(t, c)
+	}
+	if len(c.msgs) != 180 || !strings.HasPrefix(c.msgs[0].text, "m00000") {
+		t.Fatalf("%d messages, the oldest %q", len(c.msgs), c.msgs[0].text)
+	}
+}

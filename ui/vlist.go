@@ -126,6 +126,9 @@ func (l *msgList) insert(at int, its ...*rowItem) {
 	for _, it := range its {
 		if it.m != nil {
 			it.m.item = it
+			if it.obj == nil { // a message carried over from another conversation: widgets of its own
+				it.m.row, it.m.head, it.m.retry, it.m.queue = nil, nil, nil, nil
+			}
 		}
 		it.h = l.estimate(it)
 	}

@@ -338,7 +338,6 @@ func TestGroupedMessages(t *testing.T) {
 func BenchmarkConversationScroll(b *testing.B) {
 	const n, steps, step = 10000, 300, 120
 	app := test.NewApp()
-	defer test.NewApp()
 	short, texts, images := longConversation(b, 200, 0), longConversation(b, n, 0), longConversation(b, n, 500)
 	_, sc := openLong(b, app, short)
 	_, tc := openLong(b, app, texts)

@@ -5,14 +5,11 @@ package e2e
 import (
 	"fmt"
 	"image"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"feigo/internal/lab"
 )
 
 // The real window under Xvfb scrolls a long conversation (issue 15's virtualised list): Bob
@@ -23,19 +20,7 @@ func TestGUIScrollsALongConversation(t *testing.T) {
 	if _, err := exec.LookPath("xdotool"); err != nil {
 		t.Skipf("needs xdotool: %v", err)
 	}
-	l := lab.New(t, 2)
-	bob := serve(t, l.Hosts[1], "Bob", "研发部")
-	disp := xvfb(t)
-	t.Setenv("DISPLAY", disp)
-	t.Setenv("LANG", "zh_CN.UTF-8")
-	prof := filepath.Join(t.TempDir(), "gui")
-	os.MkdirAll(prof, 0o700)
-	os.WriteFile(filepath.Join(prof, "settings.json"), []byte(`{"nick":"王芳","group":"财务部"}`), 0o600)
-	guiNode := startGUI(t, l.Hosts[0], prof, 1)
-	bob.WaitEvent("peer_online", 10*time.Second, func(ev map[string]any) bool {
-		p, _ := ev["peer"].(map[string]any)
-		return p["nick"] == "王芳" && p["secure"] == true
-	})
+	bob, guiNode, disp := guiWithBob(t)
 	for i := range 60 {
 		text := fmt.Sprintf("第 %d 条：%s", i, strings.Repeat("报表的数字 ", i%6))
 		if _, e, c := bob.cli("send", "王芳", text); c != 0 {

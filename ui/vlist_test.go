@@ -239,17 +239,23 @@ func TestLongConversationScrolls(t *testing.T) {
 	}
 }
 
-// TestPagingBackKeepsThePlace: Earlier messages puts the page above what the user reads,
-// which stays where it is on screen; the messages shown are all there, in order.
-func TestPagingBackKeepsThePlace(t *testing.T) {
+// openSeeded opens Bob's conversation with a history of n messages (their texts from text),
+// as a click on Bob does: the newest page shown.
+func openSeeded(t *testing.T, n int, text func(i int) string) (*testUI, *conv) {
 	u, core := newTestUI(t, "en")
-	seed(t, core, 260, func(i int) string { return fmt.Sprintf("m%05d %s", i, strings.Repeat("long words wrap ", i%5)) })
+	seed(t, core, n, text)
 	bob := online("b", "Bob", "Dev", bobAddr)
 	core.peers = append(core.peers, *bob.Peer)
 	u.HandleEvent(bob)
 	u.tree.OnSelected("p:b")
 	u.settle()
-	c := u.convs["b"]
+	return u, u.convs["b"]
+}
+
+// TestPagingBackKeepsThePlace: Earlier messages puts the page above what the user reads,
+// which stays where it is on screen; the messages shown are all there, in order.
+func TestPagingBackKeepsThePlace(t *testing.T) {
+	u, c := openSeeded(t, 260, func(i int) string { return fmt.Sprintf("m%05d %s", i, strings.Repeat("long words wrap ", i%5)) })
 	for pages := 1; c.more.Visible(); pages++ {
 		if pages > 10 {
 			t.Fatal("more pages than the history holds")
@@ -399,14 +405,7 @@ func rssMB() float64 {
 // TestScrollingUpLoadsEarlierPages: scrolled near the top, the conversation loads the
 // history's page before by itself, until the whole history is shown.
 func TestScrollingUpLoadsEarlierPages(t *testing.T) {
-	u, core := newTestUI(t, "en")
-	seed(t, core, 180, func(i int) string { return fmt.Sprintf("m%05d", i) })
-	bob := online("b", "Bob", "Dev", bobAddr)
-	core.peers = append(core.peers, *bob.Peer)
-	u.HandleEvent(bob)
-	u.tree.OnSelected("p:b")
-	u.settle()
-	c := u.convs["b"]
+	u, c := openSeeded(t, 180, func(i int) string { return fmt.Sprintf("m%05d", i) })
 	for tries := 0; c.more.Visible(); tries++ {
 		if tries > 10 {
 			t.Fatalf("%d messages after scrolling to the top %d times", len(c.msgs), tries)

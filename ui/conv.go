@@ -45,7 +45,7 @@ type conv struct {
 	list   *msgList
 	box    *fyne.Container
 	scroll *container.Scroll
-	cards  []*offerCard // the transfers shown, in box too
+	cards  []*offerCard // the transfers shown, in the list too
 	input  *chatEntry
 	status *widget.Label // "offline: messages wait"
 	more   *widget.Button

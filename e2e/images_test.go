@@ -103,22 +103,30 @@ func TestLabImageAndReadBetweenFeiGo(t *testing.T) {
 	}
 }
 
-// The real window under Xvfb with an image inline and a sealed message: the screenshot in the
-// README (gui-images.png in the artefacts, docs/images.png).
-func TestGUIImagesScreenshot(t *testing.T) {
+// guiWithBob starts the window of 王芳 (财务部) under Xvfb, in Chinese, in the lab beside Bob's
+// node, and waits until Bob sees her with her key; it returns both nodes and the display.
+func guiWithBob(t *testing.T) (bob, gui *node, disp string) {
+	t.Helper()
 	l := lab.New(t, 2)
-	bob := serve(t, l.Hosts[1], "Bob", "研发部")
-	disp := xvfb(t)
+	bob = serve(t, l.Hosts[1], "Bob", "研发部")
+	disp = xvfb(t)
 	t.Setenv("DISPLAY", disp)
 	t.Setenv("LANG", "zh_CN.UTF-8")
 	prof := filepath.Join(t.TempDir(), "gui")
 	os.MkdirAll(prof, 0o700)
 	os.WriteFile(filepath.Join(prof, "settings.json"), []byte(`{"nick":"王芳","group":"财务部"}`), 0o600)
-	guiNode := startGUI(t, l.Hosts[0], prof, 1)
+	gui = startGUI(t, l.Hosts[0], prof, 1)
 	bob.WaitEvent("peer_online", 10*time.Second, func(ev map[string]any) bool {
 		p, _ := ev["peer"].(map[string]any)
 		return p["nick"] == "王芳" && p["secure"] == true
 	})
+	return bob, gui, disp
+}
+
+// The real window under Xvfb with an image inline and a sealed message: the screenshot in the
+// README (gui-images.png in the artefacts, docs/images.png).
+func TestGUIImagesScreenshot(t *testing.T) {
+	bob, guiNode, disp := guiWithBob(t)
 	// A screenshot-like picture: bands of colour with a darker frame.
 	img := image.NewNRGBA(image.Rect(0, 0, 640, 400))
 	for y := range 400 {

@@ -238,7 +238,7 @@ func (u *UI) addCard(c *conv, t xfer.Transfer) *offerCard {
 		u.offers[id] = card
 	}
 	c.cards = append(c.cards, card)
-	c.box.Add(card.box)
+	c.list.add(&rowItem{card: card})
 	card.update(t)
 	c.scrollDown()
 	return card

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"image/color"
 	"net/netip"
 	"slices"
 	"strings"
@@ -39,16 +40,19 @@ type conv struct {
 	// hkey is the peer's key in the history; user and host name it for the queue.
 	hkey, user, host string
 	tab              *container.TabItem
-	box              *fyne.Container // "earlier messages", then the messages, oldest first
-	scroll           *container.Scroll
-	cards            []*offerCard // the transfers shown, in box too
-	input            *chatEntry
-	status           *widget.Label // "offline: messages wait"
-	more             *widget.Button
-	unread           int
-	msgs             []*chatMsg
-	byID             map[int64]*chatMsg // shown records, by history ID
-	oldest           int64              // the oldest history record loaded (0: none yet)
+	// list holds "Earlier messages", then the messages, oldest first (vlist.go); box and
+	// scroll are its.
+	list   *msgList
+	box    *fyne.Container
+	scroll *container.Scroll
+	cards  []*offerCard // the transfers shown, in the list too
+	input  *chatEntry
+	status *widget.Label // "offline: messages wait"
+	more   *widget.Button
+	unread int
+	msgs   []*chatMsg
+	byID   map[int64]*chatMsg // shown records, by history ID
+	oldest int64              // the oldest history record loaded (0: none yet)
 	// The history's queries run in the background: loading while a page is on its way,
 	// clearing while the history is being cleared; gen counts the clearings, so that a page
 	// asked for before one is dropped.
@@ -59,11 +63,14 @@ type conv struct {
 	ready bool
 	held  []func()
 	// What the view keeps in sight whenever it is laid out (the tab shown for the first
-	// time, the window resized): the newest message, a message found in the history, or
-	// where the user scrolled to. placing is set while the window moves the view itself.
-	pin     pinMode
-	pinned  fyne.CanvasObject
-	placing bool
+	// time, the window resized, rows measured): the newest message, a message found in the
+	// history, or where the user scrolled to (the row anchor, anchorDY below its top).
+	// placing is set while the window moves the view itself.
+	pin      pinMode
+	pinned   *rowItem
+	anchor   *rowItem
+	anchorDY float32
+	placing  bool
 	// seek is the history record to show once the page holding it is loaded (0: none).
 	seek history.Record
 	// Rich messages (rich.go): "… is typing" and until when; the nudge banner, how many
@@ -81,7 +88,7 @@ type conv struct {
 	imageSeq            int
 	seenDue             bool
 	// days are the day separators shown, by day (days.go).
-	days map[string]fyne.CanvasObject
+	days map[string]*rowItem
 	// room is set on a group room's conversation (rooms.go).
 	room *roomConv
 }
@@ -111,6 +118,9 @@ type chatMsg struct {
 	sealed    bool
 	readCheck bool
 	readAt    time.Time
+	notice    bool     // a room's change, shown centred (rooms.go)
+	item      *rowItem // its row in the list
+	grouped   bool     // shown joined to the message before (vlist.go): no name, avatar or time
 	row       fyne.CanvasObject
 	state     string // out: sending, delivered, failed, queued; files: the transfer's state
 	err       string
@@ -123,8 +133,9 @@ type chatMsg struct {
 // "Earlier messages" in a scroll, and its message box.
 func (c *conv) makeView() {
 	c.more = widget.NewButton(c.u.t("Earlier messages"), c.loadEarlier)
-	c.box = container.NewVBox(c.more)
-	c.scroll = container.NewVScroll(c.box)
+	c.list = newMsgList(c)
+	c.box, c.scroll = c.list.box, c.list.scroll
+	c.list.add(&rowItem{fixed: c.more})
 	c.scroll.OnScrolled = c.scrolled
 	c.input = newChatEntry(c.u.opt.Settings.EnterMode == "ctrl-enter", func() { c.submit() })
 	c.input.rest.after = c.u.afterDo
@@ -341,7 +352,6 @@ func (c *conv) showPage(rs []history.Record) {
 	}
 	first := c.oldest == 0
 	c.oldest = rs[0].ID
-	rows := make([]fyne.CanvasObject, 0, len(rs))
 	ms := make([]*chatMsg, 0, len(rs))
 	for _, r := range rs {
 		if c.byID[r.ID] != nil || c.cardOf(r) != nil { // shown already, or as a card
@@ -350,15 +360,33 @@ func (c *conv) showPage(rs []history.Record) {
 		m := c.u.fromRecord(r)
 		c.byID[r.ID] = m
 		ms = append(ms, m)
-		rows = append(rows, c.row(m))
 	}
-	rows = c.withDays(ms, rows, nil)
-	c.msgs = append(ms, c.msgs...)
-	c.box.Objects = append(append([]fyne.CanvasObject{c.more}, rows...), c.box.Objects[1:]...)
-	c.box.Refresh()
+	c.prepend(ms, true)
 	if first {
 		c.scrollDown()
+	} else {
+		c.place() // where the user reads, the earlier messages above
 	}
+}
+
+// prepend shows ms above the messages shown, under "Earlier messages", with the days'
+// separators if days is set.
+func (c *conv) prepend(ms []*chatMsg, days bool) {
+	its := c.items(ms)
+	if days {
+		its = c.withDays(ms, its, nil)
+	}
+	c.msgs = append(ms, c.msgs...)
+	c.list.insert(1, its...)
+}
+
+// items makes the list's rows of ms.
+func (c *conv) items(ms []*chatMsg) []*rowItem {
+	its := make([]*rowItem, len(ms))
+	for i, m := range ms {
+		its[i] = &rowItem{m: m}
+	}
+	return its
 }
 
 // fromRecord turns a history record into a line of a conversation.
@@ -427,12 +455,14 @@ func (c *conv) cleared() {
 	c.gen++ // a page on its way is of the old history
 	c.loading = false
 	c.msgs, c.byID, c.oldest, c.days = nil, map[int64]*chatMsg{}, 0, nil
-	c.box.Objects = []fyne.CanvasObject{c.more}
 	c.dropCards() // those of transfers that ended were history too
+	its := []*rowItem{{fixed: c.more}}
 	for _, card := range c.cards {
-		c.box.Objects = append(c.box.Objects, card.box)
+		its = append(its, &rowItem{card: card})
 	}
-	c.box.Refresh()
+	c.list.reset(its...)
+	c.pinned, c.anchor = nil, nil
+	c.place()
 	c.loadEarlier()
 }
 
@@ -459,7 +489,8 @@ func (c *conv) submit() {
 	c.u.sendText(c, text)
 }
 
-// add shows a new message at the bottom and scrolls to it.
+// add shows a new message at the bottom, and scrolls to it unless the user reads earlier
+// messages and it is not theirs.
 func (c *conv) add(m *chatMsg) {
 	var last *chatMsg
 	if len(c.msgs) > 0 {
@@ -473,15 +504,20 @@ func (c *conv) add(m *chatMsg) {
 		c.seenDue = true
 		c.showTyping(false) // the message they were typing
 	}
-	for _, o := range c.withDays([]*chatMsg{m}, []fyne.CanvasObject{c.row(m)}, last) {
-		c.box.Add(o)
+	c.list.add(c.withDays([]*chatMsg{m}, c.items([]*chatMsg{m}), last)...)
+	if m.out || c.pin != pinNone {
+		c.scrollDown()
+		return
 	}
-	c.scrollDown()
+	c.place()
 }
 
 // row makes the widgets of one message.
 func (c *conv) row(m *chatMsg) fyne.CanvasObject {
-	m.head = widget.NewLabelWithStyle("", fyne.TextAlign(0), fyne.TextStyle{Bold: true})
+	m.head = widget.NewLabelWithStyle("", fyne.TextAlign(0), fyne.TextStyle{Bold: !m.grouped})
+	if m.grouped { // only its state: delivered, read, sealed
+		m.head.SizeName = theme.SizeNameCaptionText
+	}
 	content := container.NewVBox(m.head, c.body(m))
 	if m.out && !m.file {
 		m.retry = widget.NewButton(c.u.t("Retry"), func() { c.u.resend(c, m) })
@@ -489,7 +525,12 @@ func (c *conv) row(m *chatMsg) fyne.CanvasObject {
 		content.Add(container.NewHBox(m.retry, m.queue))
 	}
 	var avatar fyne.CanvasObject
-	if !m.out {
+	switch {
+	case m.grouped && !m.out: // under the avatar of the first of the group
+		free := canvas.NewRectangle(color.Transparent)
+		free.SetMinSize(fyne.NewSize(avatarSize, 1))
+		avatar = free
+	case !m.out:
 		who := cmp.Or(m.who, c.peerID, m.from) // the same colour wherever the colleague appears
 		avatar = avatarOf(m.from, who, c.u.peers[c.peerID].Icon)
 	}
@@ -513,22 +554,39 @@ func (c *conv) hasNote(no uint32) bool {
 	return false
 }
 
+// refresh shows m's state in its row, if it has one (the list makes the rows near the view).
+// The heading names the sender and the time, unless the message joins the one before (the
+// same sender's, a little earlier), and what became of it.
 func (c *conv) refresh(m *chatMsg) {
-	head := m.from + "  " + m.time.Format("2006-01-02 15:04:05")
-	if m.time.YearDay() == time.Now().YearDay() && m.time.Year() == time.Now().Year() {
-		head = m.from + "  " + m.time.Format("15:04:05")
+	if m.head == nil {
+		return
+	}
+	var parts []string
+	if !m.grouped {
+		when := m.time.Format("2006-01-02 15:04:05")
+		if m.time.YearDay() == time.Now().YearDay() && m.time.Year() == time.Now().Year() {
+			when = m.time.Format("15:04:05")
+		}
+		parts = append(parts, m.from+"  "+when)
 	}
 	if m.out || m.file {
-		head += "  · " + c.u.t(m.state)
+		state := c.u.t(m.state)
 		if why := errorText(c.u.lang, m.state, m.err); why != "" {
-			head += " (" + why + ")"
+			state += " (" + why + ")"
 		}
+		parts = append(parts, state)
 	}
 	if m.out && !m.file && !m.readAt.IsZero() {
-		head += "  · " + c.u.t("read")
+		parts = append(parts, c.u.t("read"))
 	}
 	if m.sealed {
-		head += "  · " + c.u.t("sealed")
+		parts = append(parts, c.u.t("sealed"))
+	}
+	head := strings.Join(parts, "  · ")
+	if head == "" {
+		m.head.Hide()
+	} else if !m.head.Visible() {
+		m.head.Show()
 	}
 	if m.retry != nil {
 		if m.state == history.StateFailed {
@@ -540,6 +598,9 @@ func (c *conv) refresh(m *chatMsg) {
 		}
 	}
 	m.head.SetText(head)
+	if c.list.placed(m.item) {
+		c.place() // its height may have changed
+	}
 }
 
 // scrollDown shows the newest message, now and whenever the conversation is laid out again,
@@ -553,14 +614,8 @@ func (c *conv) scrollDown() {
 // the one holding it is shown.
 func (c *conv) reveal(r history.Record) {
 	c.seek = history.Record{}
-	var row fyne.CanvasObject
-	if m := c.byID[r.ID]; m != nil {
-		row = m.row
-	} else if card := c.cardOf(r); card != nil {
-		row = card.box
-	}
-	if row != nil {
-		c.pin, c.pinned = pinRow, row
+	if it := c.itemOf(c.byID[r.ID], c.cardOf(r)); it != nil {
+		c.pin, c.pinned = pinRow, it
 		c.place()
 		return
 	}
@@ -574,7 +629,8 @@ func (c *conv) reveal(r history.Record) {
 }
 
 // scrolled follows the user's scrolling: back at the bottom, the view follows the newest
-// message again; anywhere else, it stays where they put it.
+// message again; anywhere else, it stays where they put it. Within a view of the top, the
+// history's page before is loaded.
 func (c *conv) scrolled(at fyne.Position) {
 	if c.placing || !c.scroll.Visible() || c.scroll.Size().Height <= 0 {
 		return
@@ -583,33 +639,39 @@ func (c *conv) scrolled(at fyne.Position) {
 		c.pin, c.pinned = pinBottom, nil
 	} else {
 		c.pin, c.pinned = pinNone, nil
+		c.anchor, c.anchorDY = c.list.at(at.Y)
+	}
+	c.place() // the rows that came into view
+	if at.Y < c.scroll.Size().Height && c.ready && !c.loading && c.more.Visible() && c.more.OnTapped != nil {
+		c.loadEarlier() // near the top: the page before comes above, as if Earlier messages was clicked
 	}
 }
 
-// place moves the view to what it is pinned to. The messages are laid out at the view's
-// width first: their height (long texts wrap) is known only then, and the scroll container
-// would otherwise measure what it held before.
+// place lays out the rows near the view and moves it to what it is pinned to. It does
+// nothing before the view has a size: its first layout places it.
 func (c *conv) place() {
-	size := c.scroll.Size()
-	if c.pin == pinNone || size.Height <= 0 || size.Width <= 0 {
-		return // not laid out yet: the first layout places it
-	}
 	c.placing = true
 	defer func() { c.placing = false }()
-	for range 3 { // wrapped texts settle after one layout at the final width
-		min := c.box.MinSize()
-		want := fyne.NewSize(max(min.Width, size.Width), max(min.Height, size.Height))
-		if c.box.Size() == want {
-			break
-		}
-		c.box.Resize(want)
+	c.list.layout(c.target)
+	if c.pin == pinNone {
+		c.anchor, c.anchorDY = c.list.at(c.scroll.Offset.Y)
 	}
-	bottom := max(c.box.Size().Height-size.Height, 0)
-	y := bottom
-	if c.pin == pinRow && c.pinned != nil {
-		y = min(c.pinned.Position().Y, bottom)
+}
+
+// target is where the view of height view goes: the top of the rows it shows.
+func (c *conv) target(view float32) float32 {
+	l := c.list
+	bottom := max(l.total-view, 0)
+	y := c.scroll.Offset.Y
+	switch {
+	case c.pin == pinBottom:
+		y = bottom
+	case c.pin == pinRow && c.pinned != nil && c.pinned.i >= 0:
+		y = c.pinned.y
+	case c.pin == pinNone && c.anchor != nil && c.anchor.i >= 0:
+		y = c.anchor.y + c.anchorDY
 	}
-	c.scroll.ScrollToOffset(fyne.NewPos(0, y)) // redraws the view when it moves
+	return min(max(y, 0), bottom)
 }
 
 // pinLayout lays out a conversation's scroll container over the whole area and then keeps

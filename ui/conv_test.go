@@ -99,8 +99,8 @@ func TestOfferWithANoteCountsOnce(t *testing.T) {
 	}
 	// The node reports an offer again when it changes: not a new one.
 	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &second})
-	if bob.unread != 2 || strings.Count(strings.Join(deepTexts(bob.box), "\n"), "minutes.docx") != 1 {
-		t.Fatalf("the offer reported twice: %d unread, %q", bob.unread, deepTexts(bob.box))
+	if bob.unread != 2 || strings.Count(strings.Join(deepTexts(allRows(bob)), "\n"), "minutes.docx") != 1 {
+		t.Fatalf("the offer reported twice: %d unread, %q", bob.unread, deepTexts(allRows(bob)))
 	}
 	// A message with no offer still counts.
 	u.HandleEvent(message("b", "Bob", bobAddr, "lunch?", 102))
@@ -141,7 +141,7 @@ func TestSentFilesShowInTheConversation(t *testing.T) {
 		if c == nil {
 			t.Fatalf("no conversation with %s", id)
 		}
-		got := strings.Join(deepTexts(c.box), "|")
+		got := strings.Join(deepTexts(allRows(c)), "|")
 		if !strings.Contains(got, "You offered 1 file(s), 4.0 KiB") || !strings.Contains(got, "设计稿/ (4.0 KiB)") || !strings.Contains(got, "[Cancel]") ||
 			strings.Contains(got, "[Accept]") {
 			t.Fatalf("%s's conversation shows %q", id, got)
@@ -151,7 +151,7 @@ func TestSentFilesShowInTheConversation(t *testing.T) {
 	out.Recipients[0].State, out.Recipients[0].Done, out.Recipients[1].State, out.Recipients[1].Error = xfer.StateDone, 4096, xfer.StateDeclined, "declined"
 	out.State, out.Error = xfer.StateFailed, "Carol (10.0.0.3) declined"
 	u.HandleEvent(lan.Event{Type: event.TransferFailed, Transfer: &out})
-	bobSees, carolSees := strings.Join(deepTexts(u.convs["b"].box), "|"), strings.Join(deepTexts(u.convs["c"].box), "|")
+	bobSees, carolSees := strings.Join(deepTexts(allRows(u.convs["b"])), "|"), strings.Join(deepTexts(allRows(u.convs["c"])), "|")
 	if !strings.Contains(bobSees, "4.0 KiB / 4.0 KiB · done") || strings.Contains(bobSees, "[Cancel]") {
 		t.Fatalf("Bob's conversation shows %q", bobSees)
 	}
@@ -166,7 +166,7 @@ func TestSentFilesShowInTheConversation(t *testing.T) {
 	st.Language = "zh"
 	u.applySettings(st)
 	u.settle()
-	if got := strings.Join(deepTexts(u.convs["b"].box), "|"); strings.Count(got, "设计稿/") != 1 {
+	if got := strings.Join(deepTexts(allRows(u.convs["b"])), "|"); strings.Count(got, "设计稿/") != 1 {
 		t.Fatalf("after the rebuild Bob's conversation shows %q", got)
 	}
 }
@@ -187,7 +187,7 @@ func TestPendingOfferAfterRestart(t *testing.T) {
 	if c == nil {
 		t.Fatal("no conversation for the pending offer")
 	}
-	got := strings.Join(deepTexts(c.box), "|")
+	got := strings.Join(deepTexts(allRows(c)), "|")
 	if !strings.Contains(got, "年报.pdf") || !strings.Contains(got, "[Accept]") || !strings.Contains(got, "[Decline]") || strings.Contains(got, "old.txt") {
 		t.Fatalf("the conversation shows %q", got)
 	}

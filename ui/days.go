@@ -34,15 +34,15 @@ func (u *UI) daySeparator(t time.Time) fyne.CanvasObject {
 	return container.NewCenter(l)
 }
 
-// withDays returns rows with a separator before each message of ms (rows[i] is ms[i]'s) that
-// starts a day, oldest first; a day already shown lower down loses its separator there, since
-// its start is now in these rows. If after is set, it is the message just before the rows (for
-// a message added at the end), and no separator comes where it is of the same day.
-func (c *conv) withDays(ms []*chatMsg, rows []fyne.CanvasObject, after *chatMsg) []fyne.CanvasObject {
+// withDays returns its (the rows of ms, its[i] is ms[i]'s) with a separator before each
+// message that starts a day, oldest first; a day already shown lower down loses its separator
+// there, since its start is now in these rows. If after is set, it is the message just before
+// the rows (for a message added at the end), and no separator comes where it is of the same day.
+func (c *conv) withDays(ms []*chatMsg, its []*rowItem, after *chatMsg) []*rowItem {
 	if c.days == nil {
-		c.days = map[string]fyne.CanvasObject{}
+		c.days = map[string]*rowItem{}
 	}
-	out := make([]fyne.CanvasObject, 0, len(rows)+2)
+	out := make([]*rowItem, 0, len(its)+2)
 	prev := ""
 	if after != nil {
 		prev = dayOf(after.time)
@@ -50,14 +50,14 @@ func (c *conv) withDays(ms []*chatMsg, rows []fyne.CanvasObject, after *chatMsg)
 	for i, m := range ms {
 		if d := dayOf(m.time); d != prev && !m.time.IsZero() {
 			if old := c.days[d]; old != nil {
-				c.box.Remove(old)
+				c.list.remove(old)
 			}
-			sep := c.u.daySeparator(m.time)
+			sep := &rowItem{day: m.time}
 			c.days[d] = sep
 			out = append(out, sep)
 			prev = d
 		}
-		out = append(out, rows[i])
+		out = append(out, its[i])
 	}
 	return out
 }

@@ -31,7 +31,7 @@ func TestDaySeparators(t *testing.T) {
 	}
 	c.showPage(rs)
 	u.settle()
-	texts := strings.Join(deepTexts(c.box), "|")
+	texts := strings.Join(deepTexts(allRows(c)), "|")
 	want := []string{dayOf(day(-3, 9)), "Yesterday", "Today"}
 	at := 0
 	for _, w := range want {
@@ -43,7 +43,7 @@ func TestDaySeparators(t *testing.T) {
 	}
 	count := func(w string) int { // separators: labels holding just the day
 		n := 0
-		for _, s := range deepTexts(c.box) {
+		for _, s := range deepTexts(allRows(c)) {
 			if s == w {
 				n++
 			}

@@ -192,16 +192,8 @@ func (c *conv) body(m *chatMsg) fyne.CanvasObject {
 
 // rebuild makes m's row again (its images came, it was opened) in place.
 func (c *conv) rebuild(m *chatMsg) {
-	old := m.row
-	row := c.row(m)
-	for i, o := range c.box.Objects {
-		if o == old {
-			c.box.Objects[i] = row
-			c.box.Refresh()
-			c.place()
-			return
-		}
-	}
+	c.list.rebuild(m.item)
+	c.place()
 }
 
 // openSealed opens a sealed message: the node marks it read and tells its sender.

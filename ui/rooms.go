@@ -438,7 +438,6 @@ func (c *conv) loadRoom() {
 
 // showLines shows a room's history above what arrived while it loaded.
 func (c *conv) showLines(lines []room.Line) {
-	rows := make([]fyne.CanvasObject, 0, len(lines))
 	ms := make([]*chatMsg, 0, len(lines))
 	for _, l := range lines {
 		k := eventKey(l.Author, l.Seq)
@@ -448,9 +447,8 @@ func (c *conv) showLines(lines []room.Line) {
 		l.Nick, l.Text, l.Name = safetext.Printable(l.Nick), safetext.Lines(l.Text), safetext.Printable(l.Name)
 		var m *chatMsg
 		if l.Kind.Control() {
-			m = &chatMsg{time: l.Time, text: c.u.changeText(c.room.info, l.Kind, l.Author, l.Nick, l.Name, l.Members)}
+			m = &chatMsg{time: l.Time, text: c.u.changeText(c.room.info, l.Kind, l.Author, l.Nick, l.Name, l.Members), notice: true}
 			c.room.seen[k] = m
-			rows = append(rows, c.noticeRow(m))
 		} else {
 			m = c.u.roomMsg(l.Kind, l.Author, l.Nick, l.Text, l.Files, l.Time, l.Redacted)
 			m.id = l.HistoryID
@@ -461,13 +459,10 @@ func (c *conv) showLines(lines []room.Line) {
 			if m.id != 0 {
 				c.byID[m.id] = m
 			}
-			rows = append(rows, c.row(m))
 		}
 		ms = append(ms, m)
 	}
-	c.msgs = append(ms, c.msgs...)
-	c.box.Objects = append(append([]fyne.CanvasObject{c.more}, rows...), c.box.Objects[1:]...)
-	c.box.Refresh()
+	c.prepend(ms, false)
 	c.scrollDown()
 }
 
@@ -551,8 +546,9 @@ func (c *conv) noticeRow(m *chatMsg) fyne.CanvasObject {
 
 // addNotice shows a change at the bottom.
 func (c *conv) addNotice(m *chatMsg) {
+	m.notice = true
 	c.msgs = append(c.msgs, m)
-	c.box.Add(c.noticeRow(m))
+	c.list.add(&rowItem{m: m})
 	c.scrollDown()
 }
 

@@ -293,7 +293,7 @@ func (w *roomWindow) createRoom(t *testing.T, name string) *conv {
 	return nil
 }
 
-func boxText(c *conv) string { return strings.Join(deepTexts(c.box), "|") }
+func boxText(c *conv) string { return strings.Join(deepTexts(allRows(c)), "|") }
 
 // A room created in the window: listed above the colleagues with its member count, a message
 // of a member in it with its unread badge (cleared by coming back to it), the member list,

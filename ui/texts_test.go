@@ -107,7 +107,7 @@ func TestNoMissingGlyphs(t *testing.T) {
 	if len(shown) != 6 {
 		t.Fatalf("%d rows", len(shown))
 	}
-	shown = append(shown, u.convs["b"].box)
+	shown = append(shown, allRows(u.convs["b"]))
 	regular, bold := loadBundledFonts(t, theme.DefaultTextFont()), loadBundledFonts(t, theme.DefaultTextBoldFont())
 	for _, o := range shown {
 		for _, s := range deepTexts(o) {
@@ -163,7 +163,7 @@ func TestClearHistoryTakesEndedTransfers(t *testing.T) {
 	c := u.convs["b"]
 	c.clearHistory()
 	u.settle()
-	got := strings.Join(deepTexts(c.box), "|")
+	got := strings.Join(deepTexts(allRows(c)), "|")
 	if strings.Contains(got, "done.txt") || !strings.Contains(got, "open.txt") {
 		t.Fatalf("after clearing: %q", got)
 	}
@@ -172,7 +172,7 @@ func TestClearHistoryTakesEndedTransfers(t *testing.T) {
 	st.Language = "zh"
 	u.applySettings(st)
 	u.settle()
-	if got := strings.Join(deepTexts(u.convs["b"].box), "|"); strings.Contains(got, "done.txt") || !strings.Contains(got, "open.txt") {
+	if got := strings.Join(deepTexts(allRows(u.convs["b"])), "|"); strings.Contains(got, "done.txt") || !strings.Contains(got, "open.txt") {
 		t.Fatalf("after the rebuild: %q", got)
 	}
 }

@@ -489,7 +489,7 @@ func TestReceivedMessageShowsAndCountsUnread(t *testing.T) {
 	if bob == nil || u.tabs.Selected() != bob.tab {
 		t.Fatal("the first message did not bring its conversation forward")
 	}
-	if got := strings.Join(texts(bob.box), "|"); !strings.Contains(got, "https://example.com") {
+	if got := strings.Join(texts(allRows(bob)), "|"); !strings.Contains(got, "https://example.com") {
 		t.Fatalf("conversation shows %q", got)
 	}
 	// A message in a conversation not in front bumps its badge and the total.
@@ -843,7 +843,7 @@ func TestConversationOpensWithPagedHistory(t *testing.T) {
 			t.Fatalf("message %d is %q", i, c.msgs[i].text)
 		}
 	}
-	if n := len(c.box.Objects) - len(c.days); n != 122 { // the button and 121 rows, and the days' separators
+	if n := len(c.list.items) - len(c.days); n != 122 { // the button and 121 rows, and the days' separators
 		t.Fatalf("%d rows in the conversation", n)
 	}
 
@@ -1125,8 +1125,8 @@ func TestPageThatComesAfterClearingIsDropped(t *testing.T) {
 	if stalled.Load() {
 		t.Fatal("“Earlier messages” waited for the history on Fyne's goroutine")
 	}
-	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || len(c.box.Objects)-len(c.days) != 2 || len(c.days) != 1 || c.more.Visible() {
-		t.Fatalf("after the late page: %d messages, %d rows, %d days", len(c.msgs), len(c.box.Objects), len(c.days))
+	if len(c.msgs) != 1 || c.msgs[0].text != "still waiting" || len(c.list.items)-len(c.days) != 2 || len(c.days) != 1 || c.more.Visible() {
+		t.Fatalf("after the late page: %d messages, %d rows, %d days", len(c.msgs), len(c.list.items), len(c.days))
 	}
 }
 
@@ -1394,7 +1394,7 @@ func TestPeerChosenTextShownSafely(t *testing.T) {
 	u.HandleEvent(lan.Event{Type: event.TransferOffered, Transfer: &xfer.Transfer{ID: 3, Direction: event.In, State: xfer.StateOffered,
 		PeerID: "b", Nick: "Bob", Addr: bobAddr, Files: []xfer.TransferFile{{FileInfo: ipmsg.FileInfo{Name: "photo\u202egnp.exe", Size: 1, Attr: 1}}}}})
 	u.HandleEvent(lan.Event{Type: event.Message, Message: &lan.Message{PeerID: "b", Nick: "Bob", Addr: bobAddr, Text: "line one\nline \u202etwo", Time: time.Now()}})
-	all := strings.Join(deepTexts(u.convs["b"].box), "\n")
+	all := strings.Join(deepTexts(allRows(u.convs["b"])), "\n")
 	if strings.Contains(all, "\u202e") || !strings.Contains(all, `photo\u202egnp.exe`) || !strings.Contains(all, "line one\nline \\u202etwo") {
 		t.Errorf("the conversation shows %q", all)
 	}
@@ -1476,7 +1476,7 @@ func TestMessageToManySendsOnEnter(t *testing.T) {
 	}
 	for _, id := range []string{"p1", "p2"} {
 		c := u.convs[id]
-		if c == nil || !slices.Contains(deepTexts(c.box), "开会了") {
+		if c == nil || !slices.Contains(deepTexts(allRows(c)), "开会了") {
 			t.Errorf("the conversation with %s does not show the message", id)
 		}
 	}

@@ -87,6 +87,14 @@ func (n *Node) onIptuxIcon(p ipmsg.Packet, from netip.AddrPort, key []byte) {
 	n.emit(Event{Type: event.PeerIcon, Time: now, Peer: &q, Addr: from, Icon: bytes.Clone(pic)})
 }
 
+// Bounds on this user's picture sent to iptux colleagues as datagrams: iconSendBurst to one
+// address at once, then one every IconEvery; iconSendAllBurst to everyone at once (Settings
+// sends a new picture to all online), then one a second.
+const (
+	iconSendBurst    = 2
+	iconSendAllBurst = 256
+)
+
 // MaxSentIcon bounds this user's picture as sent: iptux reads it from one datagram into an
 // 8 KiB buffer, the header included.
 const MaxSentIcon = 7 << 10
@@ -115,6 +123,15 @@ func (n *Node) SendIcon(q peers.Peer) bool {
 	case q.Client == string(ipmsg.ClientFeiGo) && q.Secure:
 		n.postChannel(q, n.packet(ipmsg.UTF8, true, ipmsg.IptuxSendIcon, body))
 	case q.Client == string(ipmsg.ClientIptux):
+		// Anyone can list an "iptux colleague" at any address with one forged BR_ENTRY,
+		// and again after a BR_EXIT: bounded per destination address and in all, the
+		// picture (up to 7 KiB for a datagram of ~100 bytes) cannot be reflected at a host.
+		now := n.now()
+		if !n.iconSendLimit.allow(q.Addr.Addr(), now, 1) || !n.iconSendAll.allow(struct{}{}, now, 1) {
+			n.stats.repliesDropped.Add(1)
+			n.warnOnce(q.Addr.Addr(), "my picture not sent: over the destination's budget", "dropped in all", n.stats.repliesDropped.Load())
+			return false
+		}
 		cs, f := n.encodingFor(q.Addr)
 		n.write(q.Addr, n.packet(cs, f, ipmsg.IptuxSendIcon, body))
 	default:

@@ -280,6 +280,8 @@ type Node struct {
 	peerBytes      *limiter[string]     // bytes of messages from each colleague
 	replyBudget    *limiter[netip.Addr] // bytes of replies and probes, per destination
 	controlLimit   *limiter[netip.Addr] // replies other than acknowledgements, per destination
+	iconSendLimit  *limiter[netip.Addr] // my picture sent to iptux, per destination
+	iconSendAll    *limiter[struct{}]   // my picture sent to iptux, to everyone
 	stats          stats
 
 	groups *LegacyGroups // nil unless Config.LegacyGroups
@@ -358,6 +360,8 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		peerBytes:      newLimiter[string](PeerBytes, time.Second/PeerByteRate),
 		replyBudget:    newLimiter[netip.Addr](ReplyAllowance, time.Second/ReplyRefill),
 		controlLimit:   newLimiter[netip.Addr](ControlBurst, ControlEvery),
+		iconSendLimit:  newLimiter[netip.Addr](iconSendBurst, IconEvery),
+		iconSendAll:    newLimiter[struct{}](iconSendAllBurst, time.Second),
 		far:            newReach(),
 		learnLimit:     newLimiter[struct{}](learnBurst, learnEvery),
 		exchangeLimit:  newLimiter[string](exchangeAskBurst, exchangeAskEvery),
@@ -691,6 +695,7 @@ func (n *Node) housekeeping(ctx context.Context) {
 		n.strangerLimit.prune(now)
 		n.replyBudget.prune(now)
 		n.controlLimit.prune(now)
+		n.iconSendLimit.prune(now)
 		n.watchAddrs()
 	}
 }

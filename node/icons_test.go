@@ -192,3 +192,66 @@ func TestMyPictureReachesFeiGoColleagues(t *testing.T) {
 		t.Fatalf("removing my picture: %v, %q", err, a.Picture())
 	}
 }
+
+// The attacker's side of my picture: forged iptux entries name a victim's address (one
+// datagram of ~100 bytes each), from several ports, leave with BR_EXIT and come again. Each
+// coming online would send the victim the picture (up to 7 KiB): the victim's address gets
+// a couple of them, not one per forged entry.
+func TestMyPictureNotReflectedAtForgedIptux(t *testing.T) {
+	dir := t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dir, "Alice", pa, pb, nil)
+	alice := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: pa}
+	mine := filepath.Join(t.TempDir(), "me.png")
+	os.WriteFile(mine, pngOf(t, 16, 16), 0o600)
+	if err := a.SetPicture(mine); err != nil {
+		t.Fatal(err)
+	}
+	var victims []*net.UDPConn
+	for range 4 {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			wine.SkipUnsupported(t, err)
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		victims = append(victims, c)
+	}
+	no := uint32(1)
+	send := func(c *net.UDPConn, user string, cmd ipmsg.Command, body string) {
+		no++
+		b, _ := ipmsg.Packet{Version: "1_iptux_0#5#2", No: no, User: []byte(user), Host: []byte("pc"), Cmd: cmd, Body: []byte(body)}.Marshal()
+		c.WriteToUDP(b, alice)
+	}
+	const rounds = 3
+	for range rounds {
+		for i, c := range victims {
+			user := fmt.Sprintf("v%d", i)
+			send(c, user, ipmsg.BrEntry, user+"\x00Dev\x00icon-tux.png\x00utf-8\x00")
+			a.wait(t, event.PeerOnline, func(ev lan.Event) bool { return ev.Peer.User == user })
+			send(c, user, ipmsg.BrExit, "")
+			a.wait(t, event.PeerOffline, func(ev lan.Event) bool { return ev.Peer.User == user })
+		}
+	}
+	// The picture is written before the colleague is reported online: what came is there.
+	icons := 0
+	buf := make([]byte, 65536)
+	for _, c := range victims {
+		for {
+			c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			n, _, err := c.ReadFromUDP(buf)
+			if err != nil {
+				break
+			}
+			if p, err := ipmsg.Decode(append([]byte(nil), buf[:n]...)); err == nil && p.Cmd.Mode() == ipmsg.IptuxSendIcon {
+				icons++
+			}
+		}
+	}
+	if icons == 0 {
+		t.Fatal("no picture sent at all: the test proves nothing")
+	}
+	if icons > 2 {
+		t.Fatalf("the victim's address got my picture %d times from %d forged entries", icons, rounds*len(victims))
+	}
+}

@@ -264,15 +264,35 @@ func (s *Store) Add(r io.Reader) (Image, error) {
 
 // AddFile takes the image file at path into the store (a copy; path is left alone).
 func (s *Store) AddFile(path string) (Image, error) {
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return Image{}, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-		return Image{}, fmt.Errorf("%s is not a file", path)
-	}
 	return s.Add(f)
+}
+
+// OpenFile opens the image file at path for reading, if it is a regular file of at most
+// MaxBytes: a FIFO would block the open until someone writes to it (it is opened without
+// waiting, then refused), a device such as /dev/zero may never end.
+func OpenFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+	case !fi.Mode().IsRegular():
+		err = fmt.Errorf("%s is not a file", path)
+	case fi.Size() > MaxBytes:
+		err = ErrTooLarge
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func (s *Store) writeThumb(im Image, pic image.Image) error {

@@ -157,7 +157,12 @@ func picturePath(profileDir string) string { return filepath.Join(profileDir, "p
 
 // loadPicture gives the profile's picture to the LAN node, if there is a valid one.
 func (n *Node) loadPicture() {
-	b, err := os.ReadFile(picturePath(n.profileDir))
+	f, err := imgstore.OpenFile(picturePath(n.profileDir))
+	if err != nil {
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(f, lan.MaxSentIcon+1))
+	f.Close()
 	if err != nil {
 		return
 	}
@@ -168,10 +173,11 @@ func (n *Node) loadPicture() {
 	n.Node.SetIcon(b)
 }
 
-// Picture is the file of this user's picture, "" for none.
+// Picture is the file of this user's picture, "" for none (or for anything but the regular
+// file SetPicture writes: the window shows it, and a FIFO would hang its loading).
 func (n *Node) Picture() string {
 	p := picturePath(n.profileDir)
-	if _, err := os.Stat(p); err != nil {
+	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
 		return ""
 	}
 	return p
@@ -215,14 +221,11 @@ func (n *Node) SetPicture(path string) error {
 // picture sent of it: pictureSide pixels square, the image fitted in, as PNG, or as JPEG on
 // white when the PNG is too large for iptux's datagram.
 func makePicture(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := imgstore.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || fi.Size() > imgstore.MaxBytes {
-		return nil, imgstore.ErrTooLarge
-	}
 	if _, err := imgstore.Check(f); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package imgstore
+
+const openFlags = 0

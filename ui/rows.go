@@ -120,16 +120,16 @@ func (r rowView) setAvatar(nick, who string, status peers.Status, icon string) {
 		r.avatar.Hide()
 		return
 	}
-	if icon == "" {
+	if pic := avatarImage(icon); pic == nil {
 		r.pic.Hide()
-		r.pic.File = ""
+		r.pic.Image = nil
 		r.disc.Show()
 		r.letter.Show()
 	} else {
 		r.disc.Hide() // a picture with transparent parts shows no letter through
 		r.letter.Hide()
-		if r.pic.File != icon || !r.pic.Visible() {
-			r.pic.File = icon // read when drawn: a checked picture of at most 512×512 (node/icons.go)
+		if r.pic.Image != pic || !r.pic.Visible() {
+			r.pic.Image = pic
 			r.pic.Show()
 			r.pic.Refresh()
 		}
@@ -148,10 +148,11 @@ func (r rowView) setAvatar(nick, who string, status peers.Status, icon string) {
 // avatarOf is the avatar of a bubble: the picture the colleague set (icon), else their initial
 // on who's colour.
 func avatarOf(nick, who, icon string) fyne.CanvasObject {
-	if icon == "" {
+	im := avatarImage(icon)
+	if im == nil {
 		return newAvatar(nick, who)
 	}
-	pic := &canvas.Image{File: icon, FillMode: canvas.ImageFillContain, CornerRadius: avatarSize / 2}
+	pic := &canvas.Image{Image: im, FillMode: canvas.ImageFillContain, CornerRadius: avatarSize / 2}
 	return container.NewGridWrap(fyne.NewSize(avatarSize, avatarSize), pic)
 }
 

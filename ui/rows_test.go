@@ -8,16 +8,19 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"feigo/event"
+	"feigo/internal/testimg"
 	"feigo/peers"
 	"feigo/profile"
 )
@@ -138,8 +141,8 @@ func TestColleaguePictureIsTheAvatar(t *testing.T) {
 	row := u.treeCreate(false)
 	u.treeUpdate("p:c", false, row)
 	r := rowParts(row)
-	if !r.pic.Visible() || r.pic.File != icon || r.letter.Visible() {
-		t.Fatalf("row picture shown %v file %q, letter shown %v", r.pic.Visible(), r.pic.File, r.letter.Visible())
+	if !r.pic.Visible() || r.pic.Image == nil || r.pic.Image != avatarImage(icon) || r.letter.Visible() {
+		t.Fatalf("row picture shown %v (%v), letter shown %v", r.pic.Visible(), r.pic.Image != nil, r.letter.Visible())
 	}
 	w := test.NewWindow(row)
 	defer w.Close()
@@ -178,8 +181,8 @@ func hasColour(img image.Image, want color.NRGBA) bool {
 
 func hasImage(o fyne.CanvasObject, file string) bool {
 	switch w := o.(type) {
-	case *canvas.Image:
-		return w.File == file
+	case *canvas.Image: // a colleague's picture is shared by the avatars showing it
+		return w.File == file || (w.Image != nil && w.Image == avatarImage(file))
 	case *fyne.Container:
 		for _, c := range w.Objects {
 			if hasImage(c, file) {
@@ -243,5 +246,53 @@ func TestMyPictureInSettings(t *testing.T) {
 	defer core.pmu.Unlock()
 	if strings.Join(core.sets, "|") != icon+"|" || hasImage(top, icon) {
 		t.Fatalf("SetPicture calls %q", core.sets)
+	}
+}
+
+// The attacker's side of a colleague's picture: the largest the node keeps (512×512) beside
+// hundreds of messages. Each avatar decoded its own copy of the whole picture (a megabyte,
+// on Fyne's goroutine, again at each refresh); now the picture is decoded once, made avatar
+// sized and shared. A file that is not a picture (a FIFO, garbage) shows the initial.
+func TestColleaguePictureAvatarsBounded(t *testing.T) {
+	test.NewTempApp(t)
+	icon := filepath.Join(t.TempDir(), "icon.png")
+	pic := image.NewNRGBA(image.Rect(0, 0, 512, 512))
+	for i := range pic.Pix {
+		pic.Pix[i] = []byte{0xff, 0x00, 0xff, 0xff}[i%4]
+	}
+	var b bytes.Buffer
+	png.Encode(&b, pic)
+	os.WriteFile(icon, b.Bytes(), 0o600)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	before := ms.HeapAlloc
+	box := container.NewVBox()
+	const n = 200
+	for range n {
+		box.Add(avatarOf("Carol", "c", icon))
+	}
+	w := test.NewWindow(container.NewVScroll(box))
+	defer w.Close()
+	w.Resize(fyne.NewSize(200, 300))
+	for _, o := range box.Objects { // laid out as the list lays out its rows
+		o.Resize(fyne.NewSize(avatarSize, avatarSize))
+		o.Refresh()
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	if grew := int64(ms.HeapAlloc) - int64(before); grew > 40<<20 {
+		t.Errorf("%d avatars of one 512×512 picture hold %d MB", n, grew>>20)
+	}
+	if !hasColour(w.Canvas().Capture(), color.NRGBA{0xff, 0x00, 0xff, 0xff}) {
+		t.Error("the avatars do not draw the picture")
+	}
+	runtime.KeepAlive(box)
+	for name, body := range map[string][]byte{"garbage.png": []byte("not a picture"), "bomb.png": testimg.PNGHeader(100000, 100000)} {
+		bad := filepath.Join(t.TempDir(), name)
+		os.WriteFile(bad, body, 0o600)
+		if _, ok := avatarOf("Carol", "c", bad).(*fyne.Container).Objects[0].(*canvas.Image); ok {
+			t.Errorf("%s is shown as a picture", name)
+		}
 	}
 }

@@ -12,8 +12,10 @@ import (
 
 	"feigo/event"
 	"feigo/history"
+	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/peers"
+	"feigo/trust"
 	"feigo/xfer"
 )
 
@@ -266,6 +268,10 @@ func (n *Node) flush(ctx context.Context, key string) {
 	if !found {
 		return
 	}
+	if !n.queueGoesTo(peer) {
+		n.log.Info("queued messages wait: the colleague has not proved their pinned key", "peer", key, "addr", peer.Addr)
+		return
+	}
 	if err := n.checkEncrypted([]netip.AddrPort{peer.Addr}); err != nil {
 		n.log.Info("queued messages wait: the policy holds them", "peer", key, "err", err)
 		return
@@ -293,6 +299,29 @@ func (n *Node) flush(ctx context.Context, key string) {
 		n.log.Info("delivered a queued message", "peer", key, "id", r.ID)
 		n.settle(r.ID, d, true, "")
 	}
+}
+
+// queueGoesTo reports whether the queue may go to p, the peer listed under its key. Anyone
+// can claim a FeiGo colleague's ID in a datagram, even the fingerprint a colleague who proved
+// their key is listed (and their history kept) under, and be listed under it without a key:
+// a colleague whose key is pinned gets the queue only once they proved that key on their
+// channel, which lists them again (peer_updated) and flushes the queue then.
+func (n *Node) queueGoesTo(p peers.Peer) bool {
+	if n.pins == nil || p.Client != string(ipmsg.ClientFeiGo) {
+		return true
+	}
+	if p.Secure {
+		return trust.FingerprintOf(p.Key).String() == p.ID
+	}
+	if _, ok := n.pins.Get(p.ID); ok {
+		return false
+	}
+	for _, pin := range n.pins.All() {
+		if trust.FingerprintOf(pin.Key).String() == p.ID {
+			return false
+		}
+	}
+	return true
 }
 
 // peerAnnounced has the background goroutine look at p's queue: it is called on the LAN's

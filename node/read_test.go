@@ -2,10 +2,15 @@ package node_test
 
 import (
 	"context"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"feigo/event"
 	"feigo/history"
+	"feigo/internal/wine"
+	"feigo/ipmsg"
 	"feigo/lan"
 )
 
@@ -132,5 +137,64 @@ func TestQueuedSealedMessageArrivesSealed(t *testing.T) {
 		if r.Text == "the code is 4711" && (!r.Sealed || !r.ReadAt.IsZero()) {
 			t.Fatalf("Bob's record of the sealed message: %+v", r)
 		}
+	}
+}
+
+// The attacker's side of the queue: while Bob (a FeiGo colleague whose key Alice pinned) is
+// away, Mallory claims his FeiGo ID in a BR_ENTRY of her own, with no key. The sealed message
+// queued for Bob went to her at once, in clear; it waits for Bob, who gets it sealed.
+func TestQueuedSealedMessageNotToImpostor(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	pa, pb := freePort(t), freePort(t)
+	a := startLoop(t, dirA, "Alice", pa, pb, nil)
+	b := startLoop(t, dirB, "Bob", pb, pa, nil)
+	bob := a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.Nick == "Bob" && ev.Peer.Secure }).Peer
+	if ds, err := a.Send(context.Background(), "hello", bob.Addr); err != nil || ds[0].Err != nil {
+		t.Fatal(err, ds)
+	}
+	b.wait(t, event.Message, nil)
+	b.stop()
+	a.wait(t, "peer_offline", nil)
+	c, err := a.Contact("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "the code is 4711"
+	if _, err := a.QueueWith(context.Background(), "", secret, c, lan.SendOpts{Sealed: true}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		wine.SkipUnsupported(t, err)
+		t.Fatal(err)
+	}
+	defer m.Close()
+	entry, _ := ipmsg.Packet{Version: "1_feigo 0.1.0", No: 77, User: []byte(bob.User), Host: []byte(bob.Host), Cmd: ipmsg.BrEntry,
+		Body: []byte("Bob\x00\x00\nFGID:" + bob.ID + "\x00")}.Marshal()
+	m.WriteToUDP(entry, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: pa})
+	a.wait(t, "peer_online", func(ev lan.Event) bool { return ev.Peer.ID == bob.ID && !ev.Peer.Secure })
+	leaked := func(quiet time.Duration) bool {
+		buf := make([]byte, 65536)
+		for {
+			m.SetReadDeadline(time.Now().Add(quiet))
+			n, _, err := m.ReadFromUDP(buf)
+			if err != nil {
+				return false
+			}
+			if strings.Contains(string(buf[:n]), secret) {
+				return true
+			}
+		}
+	}
+	if leaked(3 * time.Second) {
+		t.Fatal("the sealed message queued for Bob went to whoever claimed his FeiGo ID")
+	}
+	// Bob is back (proving his key): he gets it, sealed.
+	b = startLoop(t, dirB, "Bob", pb, pa, nil)
+	if ev := b.wait(t, event.Message, func(ev lan.Event) bool { return ev.Message.Text == secret }); !ev.Message.Sealed {
+		t.Fatal("Bob's copy is not sealed")
+	}
+	if leaked(200 * time.Millisecond) {
+		t.Fatal("the sealed message went to the impostor too")
 	}
 }

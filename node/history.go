@@ -268,10 +268,6 @@ func (n *Node) flush(ctx context.Context, key string) {
 	if !found {
 		return
 	}
-	if !n.queueGoesTo(peer) {
-		n.log.Info("queued messages wait: the colleague has not proved their pinned key", "peer", key, "addr", peer.Addr)
-		return
-	}
 	if err := n.checkEncrypted([]netip.AddrPort{peer.Addr}); err != nil {
 		n.log.Info("queued messages wait: the policy holds them", "peer", key, "err", err)
 		return
@@ -279,6 +275,10 @@ func (n *Node) flush(ctx context.Context, key string) {
 	rs, err := n.History.Query(history.Filter{Peer: key, State: history.StateQueued})
 	if err != nil {
 		n.log.Error("reading the queue", "peer", key, "err", err)
+		return
+	}
+	if len(rs) > 0 && !n.queueGoesTo(peer) { // looked at only when there is a queue: it reads every pin
+		n.log.Info("queued messages wait: the colleague has not proved their pinned key", "peer", key, "addr", peer.Addr)
 		return
 	}
 	for _, r := range rs {

@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"net/url"
 	"os"
+	"runtime"
 
 	"github.com/godbus/dbus/v5"
 
@@ -33,10 +34,14 @@ var ErrUnsupported = errors.New("screenshot: no way to capture this screen (no X
 // ErrTooLarge is returned for a screen beyond MaxPixels.
 var ErrTooLarge = errors.New("screenshot: the screen is too large")
 
-// Capture captures the whole screen: X11 first where DISPLAY is set and the session is not
-// Wayland, the desktop portal otherwise or when X11 fails. It blocks (the portal may ask the
-// person): call it off any UI goroutine. The portal's cancel is portal.ErrCancelled.
+// Capture captures the whole screen: on Windows through GDI (every monitor); elsewhere X11
+// first where DISPLAY is set and the session is not Wayland, the desktop portal otherwise or
+// when X11 fails. It blocks (the portal may ask the person): call it off any UI goroutine.
+// The portal's cancel is portal.ErrCancelled.
 func Capture(ctx context.Context) (*image.RGBA, error) {
+	if runtime.GOOS == "windows" {
+		return captureNative()
+	}
 	wayland := os.Getenv("WAYLAND_DISPLAY") != "" || os.Getenv("XDG_SESSION_TYPE") == "wayland"
 	var xerr error
 	if os.Getenv("DISPLAY") != "" && !wayland {

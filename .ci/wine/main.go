@@ -65,16 +65,17 @@ func main() {
 	perPkg := flag.Duration("pkg-timeout", 6*time.Minute, "limit for one package's tests")
 	wine := flag.String("wine", "/usr/lib/wine/wine64", "the wine64 loader")
 	app := flag.String("app", "", "FeiGo.exe to start too (its help and its network doctor)")
+	xpkgs := flag.String("xpkgs", "./screenshot", "packages tested with a display: an Xvfb of their own, which Wine draws on")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *total)
 	defer cancel()
-	if err := run(ctx, strings.Fields(*pkgs), *wine, *app, *perPkg); err != nil {
+	if err := run(ctx, strings.Fields(*pkgs), strings.Fields(*xpkgs), *wine, *app, *perPkg); err != nil {
 		fmt.Fprintln(os.Stderr, "test-windows:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, pkgs []string, wine, app string, perPkg time.Duration) error {
+func run(ctx context.Context, pkgs, xpkgs []string, wine, app string, perPkg time.Duration) error {
 	tmp, err := os.MkdirTemp("", "feigo-wine-")
 	if err != nil {
 		return err
@@ -111,6 +112,21 @@ func run(ctx context.Context, pkgs []string, wine, app string, perPkg time.Durat
 			continue
 		}
 		results = append(results, testPkg(ctx, p, tmp, wine, env, perPkg))
+	}
+	for _, p := range xpkgs {
+		if ctx.Err() != nil {
+			results = append(results, result{pkg: p, broken: "not run: the total time limit was reached"})
+			continue
+		}
+		display, stop, err := startXvfb(ctx)
+		if err != nil {
+			results = append(results, result{pkg: p, broken: err.Error()})
+			continue
+		}
+		r := testPkg(ctx, p, tmp, wine, append(append([]string(nil), env...), "DISPLAY="+display), perPkg)
+		r.pkg += " (on Xvfb)"
+		results = append(results, r)
+		stop()
 	}
 	if app != "" {
 		results = append(results, smokeApp(ctx, app, wine, env))
@@ -330,4 +346,38 @@ func report(w io.Writer, rs []result, took time.Duration) error {
 		return errors.New("no test ran")
 	}
 	return nil
+}
+
+// startXvfb starts an Xvfb on a free display and returns its name; stop ends it (after the
+// package's Wine programs, which the caller's wineserver -k ends too).
+func startXvfb(ctx context.Context) (display string, stop func(), err error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", nil, err
+	}
+	defer r.Close()
+	x := exec.CommandContext(ctx, "Xvfb", "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp")
+	x.ExtraFiles = []*os.File{w}
+	if err := x.Start(); err != nil {
+		w.Close()
+		return "", nil, fmt.Errorf("Xvfb (make deps installs it): %v", err)
+	}
+	w.Close()
+	stop = func() { _ = x.Process.Kill(); _ = x.Wait() }
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		got <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-got:
+		if n == "" {
+			stop()
+			return "", nil, errors.New("Xvfb named no display")
+		}
+		return ":" + n, stop, nil
+	case <-time.After(30 * time.Second):
+		stop()
+		return "", nil, errors.New("Xvfb did not start in 30 s")
+	}
 }

@@ -30,7 +30,7 @@ func (c nodeCore) Peers() []peers.Peer { return c.Table().Snapshot() }
 
 // loopNode starts a node with its own profile on 127.0.0.1:port, announcing to peerPort; its
 // events go to the window *to once there is one.
-func loopNode(t *testing.T, nick string, port, peerPort int, to *atomic.Pointer[testUI]) *node.Node {
+func loopNode(t testing.TB, nick string, port, peerPort int, to *atomic.Pointer[testUI]) *node.Node {
 	t.Helper()
 	p, err := profile.Open(t.TempDir())
 	if err != nil {
@@ -71,7 +71,7 @@ func loopNode(t *testing.T, nick string, port, peerPort int, to *atomic.Pointer[
 	return n
 }
 
-func freeLoopPort(t *testing.T) int {
+func freeLoopPort(t testing.TB) int {
 	t.Helper()
 	for range 20 {
 		u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

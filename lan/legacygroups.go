@@ -74,7 +74,7 @@ func newLegacyGroups(n *Node) *LegacyGroups {
 		mac = firstMAC(n.cfg.Interfaces)
 	}
 	return &LegacyGroups{n: n, rooms: legacygroup.New(), mac: mac, in: make(chan legacyIn, legacyQueue),
-		limit: newLimiter[netip.Addr](legacyBurst, legacyEvery), all: newLimiter[struct{}](legacyAllBurst, legacyAllEvery),
+		limit: newAddrLimiter(legacyBurst, legacyEvery), all: newLimiter[struct{}](legacyAllBurst, legacyAllEvery),
 		text:    newLimiter[struct{}](legacyTextBurst, time.Second/legacyTextRate),
 		iptuxNo: map[netip.Addr]uint32{}, joined: make(chan struct{})}
 }

@@ -98,7 +98,7 @@ func Broadcast(pf netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// localAddrs returns every IPv4 address of this host (loopback included).
+// localAddrs returns every address of this host, IPv4 and IPv6 (loopback included; no zones).
 func localAddrs() map[netip.Addr]bool {
 	m := map[netip.Addr]bool{}
 	addrs, err := net.InterfaceAddrs()
@@ -148,8 +148,14 @@ func (n *Node) watchAddrs() {
 	}
 	n.locals.Store(&now)
 	var added, gone []string
+	old64 := map[netip.Addr]bool{}
+	for a := range old {
+		old64[limitKey(a)] = true
+	}
 	for a := range now {
-		if !old[a] && a.Is4() { // FeiGo speaks IPv4: a new IPv6 (privacy) address changes nothing
+		// A new IPv6 address in a /64 the host had (a privacy address replacing another)
+		// changes nothing; a new IPv6 subnet, as a new IPv4 address, is announced.
+		if !old[a] && (a.Is4() || !old64[limitKey(a)]) {
 			added = append(added, a.String())
 		}
 	}

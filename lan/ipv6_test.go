@@ -1,0 +1,163 @@
+package lan
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"feigo/ipmsg"
+	"feigo/peers"
+)
+
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// unboundNode is a node that is not running: what it would send goes nowhere, what it is
+// handed (handle) is processed as from the network.
+func unboundNode(t *testing.T, tweak func(*Config)) (*Node, *fakeClock) {
+	t.Helper()
+	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	cfg := Config{ID: "self-id", Nick: "Me", NoFiles: true, Now: clock.now}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	n, err := NewNode(cfg, peers.New(clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.beginStop() // never run: Port answers 0 instead of waiting for Run
+	return n, clock
+}
+
+// entryFrom is the datagram of an entry packet (mode) from a client named e.
+func entryFrom(t *testing.T, mode ipmsg.Command, no uint32, e ipmsg.Entry) []byte {
+	t.Helper()
+	b, err := ipmsg.Packet{Version: "1", No: no, User: []byte(e.User), Host: []byte(e.Host), Cmd: mode,
+		Body: ipmsg.EntryBody(ipmsg.UTF8, e)}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestLimitKeyBucketsIPv6By64(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"10.1.2.3", "10.1.2.3"},
+		{"::ffff:10.1.2.3", "10.1.2.3"},
+		{"fd21:3::1", "fd21:3::"},
+		{"fd21:3::ffff:1234:5678:9abc", "fd21:3::"},
+		{"fd21:3:0:1::1", "fd21:3:0:1::"},
+		{"fe80::1%eth0", "fe80::"},
+		{"fe80::2%eth1", "fe80::"},
+	} {
+		if got := limitKey(netip.MustParseAddr(c.in)); got != netip.MustParseAddr(c.want) {
+			t.Errorf("limitKey(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// A colleague on a dual-stack LAN announces itself over IPv4 and IPv6: it is one colleague,
+// kept at the address it was first listed at while it is heard there; the other family's
+// entries, true or forged, do not move it. Once that address falls silent, the other is taken.
+func TestDualStackColleagueIsOneAndStays(t *testing.T) {
+	n, clock := unboundNode(t, nil)
+	v4 := netip.MustParseAddrPort("10.213.0.2:2425")
+	v6 := netip.MustParseAddrPort("[fd21:3::2]:2425")
+	bob := ipmsg.Entry{ID: "bob-id", Nick: "Bob", User: "bob", Host: "pc2", Client: ipmsg.ClientFeiGo, UTF8: true}
+	n.handle(entryFrom(t, ipmsg.BrEntry, 1, bob), v4)
+	n.handle(entryFrom(t, ipmsg.BrEntry, 2, bob), v6)
+	n.handle(entryFrom(t, ipmsg.BrAbsence, 3, bob), v6)
+	if got := n.table.Snapshot(); len(got) != 1 || got[0].Addr != v4 {
+		t.Fatalf("table %+v, want Bob once at %s", got, v4)
+	}
+	if s := n.Stats(); s.OtherFamily != 2 {
+		t.Errorf("OtherFamily %d, want 2", s.OtherFamily)
+	}
+
+	// An attacker's forged entry in Bob's name from an IPv6 address: Bob stays where he is.
+	mallory := bob
+	mallory.Nick = "Bob (really)"
+	n.handle(entryFrom(t, ipmsg.BrEntry, 4, mallory), netip.MustParseAddrPort("[fd21:3::66]:2425"))
+	if p, ok := n.table.Get("bob-id"); !ok || p.Addr != v4 || p.Nick != "Bob" {
+		t.Fatalf("after a forged IPv6 entry Bob is %+v", p)
+	}
+
+	// Heard at his IPv4 address all along: still there.
+	clock.add(DefaultProbeAfter / 2)
+	n.handle(entryFrom(t, ipmsg.BrAbsence, 5, bob), v4)
+	clock.add(DefaultProbeAfter / 2)
+	n.handle(entryFrom(t, ipmsg.BrAbsence, 6, bob), v6)
+	if p, _ := n.table.Get("bob-id"); p.Addr != v4 {
+		t.Fatalf("Bob moved to %s while heard at %s", p.Addr, v4)
+	}
+	// His IPv4 address fell silent (the Wi-Fi lost its IPv4 lease): the IPv6 one is taken.
+	clock.add(DefaultProbeAfter)
+	n.handle(entryFrom(t, ipmsg.BrAbsence, 7, bob), v6)
+	if got := n.table.Snapshot(); len(got) != 1 || got[0].Addr != v6 {
+		t.Fatalf("table %+v, want Bob once at %s", got, v6)
+	}
+	// And now his IPv4 entries are the other family's.
+	n.handle(entryFrom(t, ipmsg.BrAbsence, 8, bob), v4)
+	if p, _ := n.table.Get("bob-id"); p.Addr != v6 {
+		t.Fatalf("Bob moved back to %s", p.Addr)
+	}
+}
+
+// A legacy client (IP Messenger in its dual mode) heard over both families is listed twice:
+// nothing proves the two are one machine.
+func TestDualStackLegacyClientsStayApart(t *testing.T) {
+	n, _ := unboundNode(t, nil)
+	ipm := ipmsg.Entry{Nick: "Sato", User: "sato", Host: "pc9", Client: ipmsg.ClientIPMsg}
+	n.handle(entryFrom(t, ipmsg.BrEntry, 1, ipm), netip.MustParseAddrPort("10.213.0.9:2425"))
+	n.handle(entryFrom(t, ipmsg.BrEntry, 1, ipm), netip.MustParseAddrPort("[fe80::9%eth0]:2425"))
+	if got := n.table.Snapshot(); len(got) != 2 {
+		t.Fatalf("table %+v, want two entries", got)
+	}
+	if p, ok := n.table.ByAddr(netip.MustParseAddrPort("[fe80::9%eth0]:2425")); !ok || p.Nick != "Sato" {
+		t.Fatalf("the link-local entry is %+v, %v", p, ok)
+	}
+}
+
+// Messages from strangers are limited per /64 on IPv6: a host that sends each message from
+// another address of its subnet (any host can) gets no more through than from one address.
+func TestStrangerFloodFromOne64IsLimited(t *testing.T) {
+	var delivered atomic.Int64
+	n, _ := unboundNode(t, func(c *Config) {
+		c.Deliver = func(Message) error { delivered.Add(1); return nil }
+	})
+	msg := func(no uint32, from string) {
+		b, err := ipmsg.Packet{Version: "1", No: no, User: []byte("m"), Host: []byte("h"),
+			Cmd: ipmsg.SendMsg | ipmsg.SendCheckOpt, Body: []byte("hello\x00")}.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.handle(b, netip.MustParseAddrPort(from))
+	}
+	for i := range 1000 {
+		msg(uint32(100+i), fmt.Sprintf("[fd66::%x:%x]:2425", i/7, i))
+	}
+	if got := delivered.Load(); got != StrangerBurst {
+		t.Fatalf("%d messages from one /64 taken, want %d", got, StrangerBurst)
+	}
+	if s := n.Stats(); s.StrangersDropped != 1000-StrangerBurst {
+		t.Errorf("StrangersDropped %d, want %d", s.StrangersDropped, 1000-StrangerBurst)
+	}
+	// Another /64 is another source.
+	msg(5000, "[fd66:0:0:1::1]:2425")
+	if got := delivered.Load(); got != StrangerBurst+1 {
+		t.Fatalf("a message from another /64: %d taken in all", got)
+	}
+}

@@ -95,8 +95,9 @@ type Config struct {
 	NoHostList bool
 	// Legacy is the code page of clients that do not say theirs (GBK unless set).
 	Legacy ipmsg.Charset
-	// Conn, when set, is used instead of binding Port (tests); the node then opens no IPv6
-	// socket.
+	// Conn, when set, is used instead of binding Port (package node binds it first, tests
+	// bind loopback). The node opens its IPv6 socket on the same port when Conn is bound to
+	// 0.0.0.0, not when it is bound to one address.
 	Conn *net.UDPConn
 	// NoIPv6 keeps the node on IPv4: no IPv6 socket, group or TCP listener. Without it the
 	// node also listens on [::]:Port and announces to IP Messenger's group ff15::979 on each
@@ -534,7 +535,8 @@ func (n *Node) Run(ctx context.Context) error {
 		conn = c
 	}
 	n.port = conn.LocalAddr().(*net.UDPAddr).Port
-	if n.cfg.Conn == nil && !n.cfg.NoIPv6 {
+	if ip, ok := netip.AddrFromSlice(conn.LocalAddr().(*net.UDPAddr).IP); !n.cfg.NoIPv6 && ok && ip.Unmap().IsUnspecified() {
+		// Bound to every address (not to one, as tests on loopback do): IPv6 too.
 		if c6, err := Listen6(n.port); err != nil {
 			n.log.Info("IPv6 off: running on IPv4 alone", "err", err)
 		} else {

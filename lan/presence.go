@@ -344,6 +344,12 @@ func (n *Node) listedOverOtherFamily(e ipmsg.Entry, from netip.AddrPort) bool {
 			id = fingerprint(key) // a colleague that proved its key is listed under it
 		}
 	}
+	return n.heardOverOtherFamily(id, from)
+}
+
+// heardOverOtherFamily reports whether the peer id is listed at an address of the other IP
+// family than from and was heard there within Config.ProbeAfter.
+func (n *Node) heardOverOtherFamily(id string, from netip.AddrPort) bool {
 	q, ok := n.table.Get(id)
 	return ok && !sameFamily(q.Addr.Addr(), from.Addr()) && n.now().Sub(q.LastSeen) < n.cfg.ProbeAfter
 }

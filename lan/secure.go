@@ -568,6 +568,10 @@ func (n *Node) scheduleProof(j proofJob) {
 		case e.ID != j.name:
 			n.stats.notProved.Add(1)
 			n.log.Debug("announcement not proved: another name in the answer", "addr", j.addr)
+		case n.heardOverOtherFamily(fingerprint(j.key), j.addr):
+			// Both of a dual-stack colleague's announcements were proved at once, at
+			// start: it stays at the address listed first (listedOverOtherFamily).
+			n.stats.otherFamily.Add(1)
 		case n.stillAt(j):
 			// The key answers at its listed address too: the new address relays to it
 			// (or is a second copy of the profile). The colleague stays where they are.

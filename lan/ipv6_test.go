@@ -1,6 +1,7 @@
 package lan
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"feigo/ipmsg"
 	"feigo/peers"
+	"feigo/trust"
 )
 
 // fakeClock is a clock the test moves.
@@ -159,5 +161,43 @@ func TestStrangerFloodFromOne64IsLimited(t *testing.T) {
 	msg(5000, "[fd66:0:0:1::1]:2425")
 	if got := delivered.Load(); got != StrangerBurst+1 {
 		t.Fatalf("a message from another /64: %d taken in all", got)
+	}
+}
+
+// The attacker's side with keys: an entry from an IPv6 source naming the key of a colleague
+// listed (proved) at its IPv4 address is ignored before any proof: no handshake is spent on
+// it, and the colleague stays.
+func TestForgedIPv6EntryOfKeyedColleagueIsIgnored(t *testing.T) {
+	dir := t.TempDir()
+	id, err := trust.LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins, err := trust.OpenPins(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := unboundNode(t, func(c *Config) { c.Identity, c.Pins = id, pins })
+	_, bobKey, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := bobKey.Public().(ed25519.PublicKey)
+	v4 := netip.MustParseAddrPort("10.213.0.2:2425")
+	fp := fingerprint(pub)
+	if _, err := n.table.Upsert(peers.Peer{ID: fp, Nick: "Bob", Addr: v4, Client: string(ipmsg.ClientFeiGo),
+		Key: pub, Fingerprint: fp, Secure: true, PinName: "bob-id"}); err != nil {
+		t.Fatal(err)
+	}
+	forged := ipmsg.Entry{ID: "bob-id", Nick: "Bob", User: "bob", Host: "pc2", Client: ipmsg.ClientFeiGo, UTF8: true, Key: pub}
+	n.handle(entryFrom(t, ipmsg.BrEntry, 9, forged), netip.MustParseAddrPort("[fd21:3::66]:2425"))
+	if p, ok := n.table.Get(fp); !ok || p.Addr != v4 || n.table.Len() != 1 {
+		t.Fatalf("after a forged IPv6 entry: %+v, %d peers", p, n.table.Len())
+	}
+	n.proofs.mu.Lock()
+	pending := len(n.proofs.inFlight) + len(n.proofs.waiting) + len(n.proofs.last)
+	n.proofs.mu.Unlock()
+	if s := n.Stats(); s.OtherFamily != 1 || pending != 0 {
+		t.Fatalf("OtherFamily %d, proofs scheduled %d; want 1 and 0", s.OtherFamily, pending)
 	}
 }

@@ -76,6 +76,24 @@ func TestLabIPv6OnlySubnet(t *testing.T) {
 	messageAndFile(t, ns[0], ns[1], "Bob", dl)
 }
 
+// A subnet where IPv6 has only link-local addresses (no router, no IPv4): the announcements
+// leave from them, colleagues are listed at them with the interface as the zone, and
+// messages and files go through.
+func TestLabIPv6LinkLocalOnly(t *testing.T) {
+	l := lab.NewWith(t, 2, lab.Options{IPv6: true, NoIPv4: true, LinkLocal: true})
+	dl := t.TempDir()
+	a := serve(t, l.Hosts[0], "Alice", "QA")
+	b := serve(t, l.Hosts[1], "Bob", "QA", "--accept-files", dl)
+	for i, n := range []*node{a, b} {
+		for _, p := range n.waitPeers(t, 1, 20*time.Second) {
+			if ip := p.Addr.Addr(); !ip.IsLinkLocalUnicast() || ip.Zone() != "eth0" || !p.Secure {
+				t.Errorf("host %d lists %+v", i+1, p)
+			}
+		}
+	}
+	messageAndFile(t, a, b, "Bob", dl)
+}
+
 // A dual-stack subnet: every colleague is heard over IPv4 and IPv6, and listed once.
 func TestLabDualStackColleaguesAppearOnce(t *testing.T) {
 	l := lab.NewWith(t, 3, lab.Options{IPv6: true})

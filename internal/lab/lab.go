@@ -43,6 +43,9 @@ type Options struct {
 	// NoIPv4 leaves the hosts without an IPv4 address: an IPv6-only LAN (with IPv6).
 	// Host.Addr still numbers the host (its MAC address) but is not configured.
 	NoIPv4 bool
+	// LinkLocal, with IPv6, gives the hosts only their link-local addresses (fe80::/64, from
+	// the MAC address): no fd21:3::i, Host.Addr6 stays zero.
+	LinkLocal bool
 }
 
 var labCount atomic.Int32
@@ -190,7 +193,7 @@ func build(t testing.TB, sizes []int, o Options) *Lab {
 			if !o.NoIPv4 {
 				l.must("-n", h.NS, "addr", "add", h.Addr.String()+"/24", "brd", "+", "dev", "eth0")
 			}
-			if o.IPv6 {
+			if o.IPv6 && !o.LinkLocal {
 				h.Addr6 = netip.AddrFrom16([16]byte{0: 0xfd, 1: 0x21, 3: 3, 14: byte(s), 15: byte(j)})
 				l.must("-n", h.NS, "addr", "add", h.Addr6.String()+"/64", "dev", "eth0", "nodad")
 			}

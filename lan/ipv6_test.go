@@ -4,44 +4,29 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"feigo/ipmsg"
 	"feigo/peers"
 	"feigo/trust"
 )
 
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // unboundNode is a node that is not running: what it would send goes nowhere, what it is
 // handed (handle) is processed as from the network.
-func unboundNode(t *testing.T, tweak func(*Config)) (*Node, *fakeClock) {
+func unboundNode(t *testing.T, tweak func(*Config)) (*Node, *clock) {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	cfg := Config{ID: "self-id", Nick: "Me", NoFiles: true, Now: clock.now}
+	clk := newClock()
+	cfg := Config{ID: "self-id", Nick: "Me", NoFiles: true, Now: clk.now}
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	n, err := NewNode(cfg, peers.New(clock.now))
+	n, err := NewNode(cfg, peers.New(clk.now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.beginStop() // never run: Port answers 0 instead of waiting for Run
-	return n, clock
+	return n, clk
 }
 
 // entryFrom is the datagram of an entry packet (mode) from a client named e.
@@ -98,15 +83,15 @@ func TestDualStackColleagueIsOneAndStays(t *testing.T) {
 	}
 
 	// Heard at his IPv4 address all along: still there.
-	clock.add(DefaultProbeAfter / 2)
+	clock.advance(DefaultProbeAfter / 2)
 	n.handle(entryFrom(t, ipmsg.BrAbsence, 5, bob), v4)
-	clock.add(DefaultProbeAfter / 2)
+	clock.advance(DefaultProbeAfter / 2)
 	n.handle(entryFrom(t, ipmsg.BrAbsence, 6, bob), v6)
 	if p, _ := n.table.Get("bob-id"); p.Addr != v4 {
 		t.Fatalf("Bob moved to %s while heard at %s", p.Addr, v4)
 	}
 	// His IPv4 address fell silent (the Wi-Fi lost its IPv4 lease): the IPv6 one is taken.
-	clock.add(DefaultProbeAfter)
+	clock.advance(DefaultProbeAfter)
 	n.handle(entryFrom(t, ipmsg.BrAbsence, 7, bob), v6)
 	if got := n.table.Snapshot(); len(got) != 1 || got[0].Addr != v6 {
 		t.Fatalf("table %+v, want Bob once at %s", got, v6)

@@ -13,13 +13,15 @@ type dualListener struct {
 	done  chan struct{}
 	once  sync.Once
 	wg    sync.WaitGroup
-	// errMu guards err: the first error of a listener that failed other than by Close.
-	errMu sync.Mutex
-	err   error
+	// failed is closed when a listener fails (other than by Close); err is its error.
+	failed   chan struct{}
+	failOnce sync.Once
+	err      error
 }
 
 func newDualListener(v4, v6 net.Listener) *dualListener {
-	d := &dualListener{lns: [2]net.Listener{v4, v6}, conns: make(chan net.Conn), done: make(chan struct{})}
+	d := &dualListener{lns: [2]net.Listener{v4, v6}, conns: make(chan net.Conn), done: make(chan struct{}),
+		failed: make(chan struct{})}
 	for _, ln := range d.lns {
 		d.wg.Go(func() { d.accept(ln) })
 	}
@@ -33,11 +35,10 @@ func (d *dualListener) accept(ln net.Listener) {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				continue
 			}
-			d.errMu.Lock()
-			if d.err == nil {
+			d.failOnce.Do(func() {
 				d.err = err
-			}
-			d.errMu.Unlock()
+				close(d.failed)
+			})
 			return
 		}
 		select {
@@ -49,13 +50,16 @@ func (d *dualListener) accept(ln net.Listener) {
 	}
 }
 
-// Accept returns the next connection from either listener; net.ErrClosed once closed.
+// Accept returns the next connection from either listener; net.ErrClosed once closed, or
+// the error of a listener that failed, as a single listener's Accept would.
 func (d *dualListener) Accept() (net.Conn, error) {
 	select {
 	case c := <-d.conns:
 		return c, nil
 	case <-d.done:
 		return nil, net.ErrClosed
+	case <-d.failed:
+		return nil, d.err
 	}
 }
 

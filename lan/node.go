@@ -96,9 +96,9 @@ type Config struct {
 	// Legacy is the code page of clients that do not say theirs (GBK unless set).
 	Legacy ipmsg.Charset
 	// Conn, when set, is used instead of binding Port (package node binds it first, tests
-	// bind loopback). The node opens its IPv6 socket on the same port when Conn is bound to
-	// 0.0.0.0, not when it is bound to one address.
-	Conn *net.UDPConn
+	// bind loopback or a lab host's port); Conn6 then is the IPv6 socket (Listen6), or nil
+	// for none. With Conn nil, Run binds both (the IPv6 one unless NoIPv6).
+	Conn, Conn6 *net.UDPConn
 	// NoIPv6 keeps the node on IPv4: no IPv6 socket, group or TCP listener. Without it the
 	// node also listens on [::]:Port and announces to IP Messenger's group ff15::979 on each
 	// interface (netif6.go); a host without IPv6 runs on IPv4 alone, without an error.
@@ -535,8 +535,8 @@ func (n *Node) Run(ctx context.Context) error {
 		conn = c
 	}
 	n.port = conn.LocalAddr().(*net.UDPAddr).Port
-	if ip, ok := netip.AddrFromSlice(conn.LocalAddr().(*net.UDPAddr).IP); !n.cfg.NoIPv6 && ok && ip.Unmap().IsUnspecified() {
-		// Bound to every address (not to one, as tests on loopback do): IPv6 too.
+	n.conn6 = n.cfg.Conn6
+	if n.cfg.Conn == nil && !n.cfg.NoIPv6 {
 		if c6, err := Listen6(n.port); err != nil {
 			n.log.Info("IPv6 off: running on IPv4 alone", "err", err)
 		} else {

@@ -156,6 +156,22 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			ln.Close()
 			return nil, err
 		}
+		if !cfg.NoIPv6 {
+			// A host without IPv6 runs on IPv4 alone: not an error.
+			if c6, err := lan.Listen6(cfg.Port); err != nil {
+				if cfg.Log != nil {
+					cfg.Log.Info("IPv6 off: running on IPv4 alone", "err", err)
+				}
+			} else {
+				cfg.Conn6 = c6
+			}
+		}
+	}
+	closeConns := func() {
+		conn.Close()
+		if cfg.Conn6 != nil {
+			cfg.Conn6.Close()
+		}
 	}
 	if !cfg.NoKey {
 		id, err := trust.LoadOrCreate(p.Dir)
@@ -167,7 +183,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			pins, err = trust.OpenPins(p.Dir, nil)
 		}
 		if err != nil {
-			conn.Close()
+			closeConns()
 			ln.Close()
 			return nil, err
 		}
@@ -177,7 +193,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	}
 	hist, err := history.Open(filepath.Join(p.Dir, "history.db"))
 	if err != nil {
-		conn.Close()
+		closeConns()
 		ln.Close()
 		return nil, err
 	}
@@ -234,7 +250,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	n.startLegacyGroups(&cfg)
 	if err := n.startRooms(&cfg); err != nil {
 		hist.Close()
-		conn.Close()
+		closeConns()
 		ln.Close()
 		return nil, err
 	}
@@ -305,7 +321,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	if err != nil {
 		n.bgStop()
 		hist.Close()
-		conn.Close()
+		closeConns()
 		ln.Close()
 		return nil, err
 	}

@@ -400,15 +400,7 @@ func (g *LegacyGroups) joinMulticast() {
 }
 
 func (g *LegacyGroups) setsockopt(f func(fd uintptr) error) error {
-	rc, err := g.n.conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = f(fd) }); err != nil {
-		return err
-	}
-	return serr
+	return setsockopt(g.n.conn, f)
 }
 
 func hasIPv4(ifc net.Interface) bool {

@@ -103,12 +103,7 @@ func limitKey(a netip.Addr) netip.Addr {
 // sets the multicast hop limit. An error means the node runs on IPv4 alone.
 func Listen6(port int) (*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) { serr = setMulticastHops6(fd, multicastHops6) })
-		if err != nil {
-			return err
-		}
-		return serr
+		return control(c, func(fd uintptr) error { return setMulticastHops6(fd, multicastHops6) })
 	}}
 	pc, err := lc.ListenPacket(context.Background(), "udp6", "[::]:"+strconv.Itoa(port))
 	if err != nil {
@@ -127,10 +122,6 @@ func (n *Node) join6(ifs []iface6) {
 	if n.conn6 == nil {
 		return
 	}
-	raw, err := n.conn6.SyscallConn()
-	if err != nil {
-		return
-	}
 	n.mcast6Mu.Lock()
 	defer n.mcast6Mu.Unlock()
 	if n.joined6 == nil {
@@ -140,10 +131,7 @@ func (n *Node) join6(ifs []iface6) {
 		if n.joined6[ifc.Index] {
 			continue
 		}
-		var jerr error
-		if err := raw.Control(func(fd uintptr) { jerr = joinGroup6(fd, Group6.As16(), ifc.Index) }); err != nil {
-			jerr = err
-		}
+		jerr := setsockopt(n.conn6, func(fd uintptr) error { return joinGroup6(fd, Group6.As16(), ifc.Index) })
 		if jerr != nil && !oserr.AddrInUse(jerr) {
 			n.log.Debug("joining the IPv6 group", "interface", ifc.Name, "err", jerr)
 			continue
@@ -189,19 +177,29 @@ func (n *Node) sendMulticast6(to netip.AddrPort, b []byte) error {
 	} else if i, err := strconv.Atoi(to.Addr().Zone()); err == nil {
 		idx = i
 	}
-	raw, err := n.conn6.SyscallConn()
+	n.mcast6Mu.Lock()
+	defer n.mcast6Mu.Unlock()
+	if err := setsockopt(n.conn6, func(fd uintptr) error { return setMulticastIf6(fd, idx) }); err != nil {
+		return err
+	}
+	_, err := n.conn6.WriteToUDPAddrPort(b, netip.AddrPortFrom(to.Addr().WithZone(""), to.Port()))
+	return err
+}
+
+// control runs opt on c's socket and returns its error, or Control's.
+func control(c syscall.RawConn, opt func(fd uintptr) error) error {
+	var oerr error
+	if err := c.Control(func(fd uintptr) { oerr = opt(fd) }); err != nil {
+		return err
+	}
+	return oerr
+}
+
+// setsockopt runs f on conn's socket.
+func setsockopt(conn *net.UDPConn, f func(fd uintptr) error) error {
+	rc, err := conn.SyscallConn()
 	if err != nil {
 		return err
 	}
-	n.mcast6Mu.Lock()
-	defer n.mcast6Mu.Unlock()
-	var serr error
-	if err := raw.Control(func(fd uintptr) { serr = setMulticastIf6(fd, idx) }); err != nil {
-		return err
-	}
-	if serr != nil {
-		return serr
-	}
-	_, err = n.conn6.WriteToUDPAddrPort(b, netip.AddrPortFrom(to.Addr().WithZone(""), to.Port()))
-	return err
+	return control(rc, f)
 }

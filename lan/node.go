@@ -497,16 +497,7 @@ func Listen(port int) (*net.UDPConn, error) {
 	if port < 0 || port > 65535 {
 		return nil, fmt.Errorf("port %d out of range 1–65535", port)
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = setBroadcast(fd)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error { return control(c, setBroadcast) }}
 	pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", port))
 	if err != nil {
 		if oserr.AddrInUse(err) {

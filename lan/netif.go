@@ -148,14 +148,11 @@ func (n *Node) watchAddrs() {
 	}
 	n.locals.Store(&now)
 	var added, gone []string
-	old64 := map[netip.Addr]bool{}
-	for a := range old {
-		old64[limitKey(a)] = true
-	}
 	for a := range now {
-		// A new IPv6 address in a /64 the host had (a privacy address replacing another)
-		// changes nothing; a new IPv6 subnet, as a new IPv4 address, is announced.
-		if !old[a] && (a.Is4() || !old64[limitKey(a)]) {
+		// IPv6 as IPv4: a new address may be the one colleagues will see us at (the
+		// source of our announcements), so it is announced; a privacy address that rotates
+		// costs one announcement a day.
+		if !old[a] {
 			added = append(added, a.String())
 		}
 	}

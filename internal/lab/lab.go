@@ -594,3 +594,13 @@ func (h *Host) ChangeAddr(to netip.Addr) {
 	l.must("-n", h.NS, "addr", "del", h.Addr.String()+"/24", "dev", "eth0")
 	h.Addr = to
 }
+
+// ChangeAddr6 gives the host a new IPv6 address in place of its fd21:3:: one, while its
+// programs run (a renumbering): the new address is added, then the old one removed.
+func (h *Host) ChangeAddr6(to netip.Addr) {
+	l := h.lab
+	l.t.Helper()
+	l.must("-n", h.NS, "addr", "add", to.String()+"/64", "dev", "eth0", "nodad")
+	l.must("-n", h.NS, "addr", "del", h.Addr6.String()+"/64", "dev", "eth0")
+	h.Addr6 = to
+}

@@ -25,6 +25,13 @@
 // itself again (netif.go). What a list names is greeted once, within fixed budgets, and listed
 // only once it answers.
 //
+// IPv6 (netif6.go): besides its IPv4 socket, a node bound to every address listens on
+// [::]:port, joins IP Messenger's group ff15::979 on each interface it announces on and
+// announces there too; TCP is served on both families. A FeiGo colleague heard over both is
+// listed once, where first listed while it is heard there (listedOverOtherFamily). Limits per
+// source address count an IPv6 source by its /64 (limitKey). Without IPv6 on the host the node
+// runs on IPv4 alone.
+//
 // A Node is used as: NewNode, then Run(ctx) in a goroutine; every method is safe for
 // concurrent use. Run returns after its goroutines have ended, once ctx is cancelled (after
 // saying goodbye) or when the socket fails.

@@ -74,7 +74,7 @@ func newLegacyGroups(n *Node) *LegacyGroups {
 		mac = firstMAC(n.cfg.Interfaces)
 	}
 	return &LegacyGroups{n: n, rooms: legacygroup.New(), mac: mac, in: make(chan legacyIn, legacyQueue),
-		limit: newLimiter[netip.Addr](legacyBurst, legacyEvery), all: newLimiter[struct{}](legacyAllBurst, legacyAllEvery),
+		limit: newAddrLimiter(legacyBurst, legacyEvery), all: newLimiter[struct{}](legacyAllBurst, legacyAllEvery),
 		text:    newLimiter[struct{}](legacyTextBurst, time.Second/legacyTextRate),
 		iptuxNo: map[netip.Addr]uint32{}, joined: make(chan struct{})}
 }
@@ -400,15 +400,7 @@ func (g *LegacyGroups) joinMulticast() {
 }
 
 func (g *LegacyGroups) setsockopt(f func(fd uintptr) error) error {
-	rc, err := g.n.conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = f(fd) }); err != nil {
-		return err
-	}
-	return serr
+	return setsockopt(g.n.conn, f)
 }
 
 func hasIPv4(ifc net.Interface) bool {

@@ -20,6 +20,9 @@ import (
 type limiter[K comparable] struct {
 	rate, burst, ceil float64
 	maxKeys           int
+	// key, when set, maps a key to the one it counts under (an IPv6 address to its /64:
+	// limitKey).
+	key func(K) K
 
 	mu sync.Mutex
 	b  map[K]*bucket
@@ -37,6 +40,14 @@ const maxLimiterKeys = 8192
 func newLimiter[K comparable](burst int, per time.Duration) *limiter[K] {
 	return &limiter[K]{rate: float64(time.Second) / float64(per), burst: float64(burst), ceil: float64(burst),
 		maxKeys: maxLimiterKeys, b: map[K]*bucket{}}
+}
+
+// newAddrLimiter is newLimiter keyed by source address, an IPv6 address counting under its
+// /64 (limitKey).
+func newAddrLimiter(burst int, per time.Duration) *limiter[netip.Addr] {
+	l := newLimiter[netip.Addr](burst, per)
+	l.key = limitKey
+	return l
 }
 
 // get returns k's bucket, refilled to now; the caller holds mu.
@@ -64,6 +75,9 @@ func (l *limiter[K]) get(k K, now time.Time) *bucket {
 
 // allow takes n tokens from k's bucket if it holds them.
 func (l *limiter[K]) allow(k K, now time.Time, n float64) bool {
+	if l.key != nil {
+		k = l.key(k)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.get(k, now)
@@ -76,6 +90,9 @@ func (l *limiter[K]) allow(k K, now time.Time, n float64) bool {
 
 // earn adds n tokens to k's bucket, up to ceil.
 func (l *limiter[K]) earn(k K, now time.Time, n float64) {
+	if l.key != nil {
+		k = l.key(k)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.get(k, now)
@@ -121,6 +138,7 @@ type stats struct {
 	readRefused                                    atomic.Uint64
 	learnRefused, learntGreeted, exchanges         atomic.Uint64
 	listsRefused                                   atomic.Uint64
+	otherFamily                                    atomic.Uint64
 }
 
 // Stats counts what the node refused or dropped to protect itself and others on the LAN.
@@ -161,6 +179,9 @@ type Stats struct {
 	LearnRefused  uint64 `json:"learn_refused,omitempty"`
 	// ListsRefused counts IP Messenger host-list pages ignored: not asked for, or malformed.
 	ListsRefused uint64 `json:"lists_refused,omitempty"`
+	// OtherFamily counts entries of FeiGo colleagues over the other IP family than the one
+	// they are listed at, ignored while they are heard there (a dual-stack LAN, or a forgery).
+	OtherFamily uint64 `json:"other_family,omitempty"`
 }
 
 // Limits on messages from strangers: senders not in the peer table. Each one costs a
@@ -290,5 +311,6 @@ func (n *Node) Stats() Stats {
 		ProofsDialled:       n.stats.proofsDialled.Load(), HelloProofs: n.stats.helloProofs.Load(),
 		DatagramsSent: n.stats.datagramsSent.Load(), ReadRefused: n.stats.readRefused.Load(),
 		Exchanges: n.stats.exchanges.Load(), LearntGreeted: n.stats.learntGreeted.Load(),
-		LearnRefused: n.stats.learnRefused.Load(), ListsRefused: n.stats.listsRefused.Load()}
+		LearnRefused: n.stats.learnRefused.Load(), ListsRefused: n.stats.listsRefused.Load(),
+		OtherFamily: n.stats.otherFamily.Load()}
 }

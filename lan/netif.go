@@ -98,7 +98,7 @@ func Broadcast(pf netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// localAddrs returns every IPv4 address of this host (loopback included).
+// localAddrs returns every address of this host, IPv4 and IPv6 (loopback included; no zones).
 func localAddrs() map[netip.Addr]bool {
 	m := map[netip.Addr]bool{}
 	addrs, err := net.InterfaceAddrs()
@@ -149,7 +149,10 @@ func (n *Node) watchAddrs() {
 	n.locals.Store(&now)
 	var added, gone []string
 	for a := range now {
-		if !old[a] && a.Is4() { // FeiGo speaks IPv4: a new IPv6 (privacy) address changes nothing
+		// IPv6 as IPv4: a new address may be the one colleagues will see us at (the
+		// source of our announcements), so it is announced; a privacy address that rotates
+		// costs one announcement a day.
+		if !old[a] {
 			added = append(added, a.String())
 		}
 	}

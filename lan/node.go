@@ -95,8 +95,14 @@ type Config struct {
 	NoHostList bool
 	// Legacy is the code page of clients that do not say theirs (GBK unless set).
 	Legacy ipmsg.Charset
-	// Conn, when set, is used instead of binding Port (tests).
-	Conn *net.UDPConn
+	// Conn, when set, is used instead of binding Port (package node binds it first, tests
+	// bind loopback or a lab host's port); Conn6 then is the IPv6 socket (Listen6), or nil
+	// for none. With Conn nil, Run binds both (the IPv6 one unless NoIPv6).
+	Conn, Conn6 *net.UDPConn
+	// NoIPv6 keeps the node on IPv4: no IPv6 socket, group or TCP listener. Without it the
+	// node also listens on [::]:Port and announces to IP Messenger's group ff15::979 on each
+	// interface (netif6.go); a host without IPv6 runs on IPv4 alone, without an error.
+	NoIPv6 bool
 	// Deliver, when set, is called with each new message before it is acknowledged; an
 	// error withholds the ack so the sender retries (a history store that cannot write).
 	Deliver func(Message) error
@@ -238,7 +244,10 @@ type Node struct {
 	now            func() time.Time
 
 	conn     *net.UDPConn
+	conn6    *net.UDPConn  // the IPv6 socket, or nil (set before ready is closed)
 	port     int           // conn's port, set before ready is closed
+	mcast6Mu sync.Mutex    // conn6's multicast interface, set per datagram; joined6
+	joined6  map[int]bool  // interfaces (by index) where conn6 joined Group6
 	ready    chan struct{} // closed once conn is bound
 	stopping chan struct{} // closed when Run begins to shut down
 	nos      *packetNos
@@ -354,18 +363,18 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		nos:            newPacketNos(),
 		pending:        map[ackKey]chan struct{}{},
 		logLimit:       newLimiter[logKey](1, logEvery),
-		strangerLimit:  newLimiter[netip.Addr](StrangerBurst, StrangerEvery),
+		strangerLimit:  newAddrLimiter(StrangerBurst, StrangerEvery),
 		strangersLimit: newLimiter[struct{}](StrangersBurst, StrangersEvery),
 		peerLimit:      newLimiter[string](PeerBurst, PeerEvery),
 		peerBytes:      newLimiter[string](PeerBytes, time.Second/PeerByteRate),
-		replyBudget:    newLimiter[netip.Addr](ReplyAllowance, time.Second/ReplyRefill),
-		controlLimit:   newLimiter[netip.Addr](ControlBurst, ControlEvery),
-		iconSendLimit:  newLimiter[netip.Addr](iconSendBurst, IconEvery),
+		replyBudget:    newAddrLimiter(ReplyAllowance, time.Second/ReplyRefill),
+		controlLimit:   newAddrLimiter(ControlBurst, ControlEvery),
+		iconSendLimit:  newAddrLimiter(iconSendBurst, IconEvery),
 		iconSendAll:    newLimiter[struct{}](iconSendAllBurst, time.Second),
 		far:            newReach(),
 		learnLimit:     newLimiter[struct{}](learnBurst, learnEvery),
 		exchangeLimit:  newLimiter[string](exchangeAskBurst, exchangeAskEvery),
-		listBytes:      newLimiter[netip.Addr](listBytesBurst, listBytesEvery/listBytesBurst),
+		listBytes:      newAddrLimiter(listBytesBurst, listBytesEvery/listBytesBurst),
 		listAll:        newLimiter[struct{}](listAllBurst, listBytesEvery/listAllBurst),
 		self: ipmsg.Entry{
 			ID: cfg.ID, Nick: cfg.Nick, Group: cfg.Group,
@@ -374,6 +383,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		},
 	}
 	n.replyBudget.ceil = ReplyCredit
+	n.logLimit.key = func(k logKey) logKey { return logKey{limitKey(k.src), k.what} }
 	n.self.Caps = []string{CapBeat}
 	if !cfg.NoFiles {
 		n.self.Caps = append(n.self.Caps, xfer.CapFiles, xfer.CapSHA256)
@@ -496,16 +506,7 @@ func Listen(port int) (*net.UDPConn, error) {
 	if port < 0 || port > 65535 {
 		return nil, fmt.Errorf("port %d out of range 1–65535", port)
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = setBroadcast(fd)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error { return control(c, setBroadcast) }}
 	pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", port))
 	if err != nil {
 		if oserr.AddrInUse(err) {
@@ -534,6 +535,14 @@ func (n *Node) Run(ctx context.Context) error {
 		conn = c
 	}
 	n.port = conn.LocalAddr().(*net.UDPAddr).Port
+	n.conn6 = n.cfg.Conn6
+	if n.cfg.Conn == nil && !n.cfg.NoIPv6 {
+		if c6, err := Listen6(n.port); err != nil {
+			n.log.Info("IPv6 off: running on IPv4 alone", "err", err)
+		} else {
+			n.conn6 = c6
+		}
+	}
 	if !n.cfg.NoFiles || n.cfg.Identity != nil {
 		ln := n.cfg.TCP
 		if ln == nil {
@@ -546,10 +555,20 @@ func (n *Node) Run(ctx context.Context) error {
 				if n.cfg.Conn == nil {
 					conn.Close()
 				}
+				if n.conn6 != nil {
+					n.conn6.Close()
+				}
 				n.beginStop()
 				return err
 			}
 			ln = tl
+			if n.conn6 != nil {
+				if tl6, err := ListenTCP(netip.IPv6Unspecified(), n.port); err != nil {
+					n.log.Info("no TCP on IPv6: files and channels on IPv4 alone", "err", err)
+				} else {
+					ln = newDualListener(tl, tl6)
+				}
+			}
 		}
 		n.tcp = ln
 	}
@@ -595,8 +614,16 @@ func (n *Node) Run(ctx context.Context) error {
 	readErr := make(chan error, 1)
 	go func() {
 		defer loops.Done()
-		readErr <- n.readLoop()
+		readErr <- n.readLoop(n.conn)
 	}()
+	if n.conn6 != nil {
+		loops.Go(func() {
+			// A failing IPv6 socket leaves the node on IPv4, as if it had none.
+			if err := n.readLoop(n.conn6); err != nil {
+				n.log.Warn("reading UDP on IPv6 failed: IPv4 goes on", "err", err)
+			}
+		})
+	}
 	go func() {
 		defer loops.Done()
 		n.housekeeping(ctx)
@@ -633,6 +660,9 @@ func (n *Node) Run(ctx context.Context) error {
 		n.sayGoodbye()
 	}
 	conn.Close()
+	if n.conn6 != nil {
+		n.conn6.Close()
+	}
 	loops.Wait()
 	return err
 }
@@ -642,10 +672,10 @@ var peerEvent = map[peers.Change]event.Type{
 	peers.Joined: event.PeerOnline, peers.Left: event.PeerOffline, peers.Updated: event.PeerUpdated,
 }
 
-func (n *Node) readLoop() error {
+func (n *Node) readLoop(conn *net.UDPConn) error {
 	buf := make([]byte, 65536)
 	for {
-		nr, from, err := n.conn.ReadFromUDPAddrPort(buf)
+		nr, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -705,7 +735,7 @@ func (n *Node) dial(ctx context.Context, addr netip.AddrPort) (net.Conn, error) 
 	if n.cfg.dialer != nil {
 		return n.cfg.dialer(ctx, addr)
 	}
-	return (&net.Dialer{}).DialContext(ctx, "tcp4", addr.String())
+	return (&net.Dialer{}).DialContext(ctx, "tcp", addr.String())
 }
 
 // dialTLS opens a channel to the holder of key at addr.
@@ -761,9 +791,21 @@ func (n *Node) send(to netip.AddrPort, b []byte) {
 	// Datagrams to an address nobody answers ARP for wait in the kernel and fill the
 	// socket's send buffer (forged sources make that cheap): a datagram that cannot leave
 	// within sendWait is dropped, so no send, and never the read loop, blocks on it.
-	n.conn.SetWriteDeadline(time.Now().Add(sendWait))
+	conn := n.conn
+	if a := to.Addr(); a.Is6() && !a.Is4In6() {
+		if conn = n.conn6; conn == nil {
+			return // no IPv6 here
+		}
+	}
+	conn.SetWriteDeadline(time.Now().Add(sendWait))
 	n.stats.datagramsSent.Add(1)
-	if _, err := n.conn.WriteToUDPAddrPort(b, to); err != nil {
+	var err error
+	if conn == n.conn6 && to.Addr().IsMulticast() {
+		err = n.sendMulticast6(to, b)
+	} else {
+		_, err = conn.WriteToUDPAddrPort(b, to)
+	}
+	if err != nil {
 		n.log.Debug("send failed", "to", to, "err", err)
 	}
 }
@@ -820,7 +862,7 @@ func (n *Node) isSelf(from netip.AddrPort, e *ipmsg.Entry) bool {
 	if e != nil && e.Client == ipmsg.ClientFeiGo {
 		return e.ID == n.cfg.ID
 	}
-	return int(from.Port()) == n.Port() && (*n.locals.Load())[from.Addr()]
+	return int(from.Port()) == n.Port() && (*n.locals.Load())[from.Addr().WithZone("")]
 }
 
 func (n *Node) handle(b []byte, from netip.AddrPort) {
@@ -926,7 +968,11 @@ func (n *Node) onRequest(p ipmsg.Packet, from netip.AddrPort, key []byte, reply 
 // ListenTCP binds the TCP port files are fetched from, next to the UDP port.
 func ListenTCP(addr netip.Addr, port int) (*net.TCPListener, error) {
 	ap := netip.AddrPortFrom(addr, uint16(port))
-	ln, err := net.ListenTCP("tcp4", net.TCPAddrFromAddrPort(ap))
+	network := "tcp4"
+	if addr.Is6() {
+		network = "tcp6"
+	}
+	ln, err := net.ListenTCP(network, net.TCPAddrFromAddrPort(ap))
 	if err != nil {
 		if oserr.AddrInUse(err) {
 			return nil, fmt.Errorf("TCP port %d (file transfers) is in use — is another IP Messenger, FeiQ, iptux or FeiGo running? (%w)", port, ErrPortInUse)

@@ -12,8 +12,8 @@ import (
 )
 
 // announceTargets are the addresses entry broadcasts go to: each interface's directed
-// broadcast address and the user's extra addresses. covered are the subnets those
-// broadcasts reach.
+// broadcast address, IP Messenger's IPv6 group on each interface (targets6), and the user's
+// extra addresses. covered are the subnets those broadcasts reach.
 func (n *Node) announceTargets() (targets []netip.AddrPort, covered []netip.Prefix) {
 	if !n.cfg.NoInterfaces {
 		subnets, err := announceSubnets(n.cfg.Interfaces, n.cfg.VirtualInterfaces)
@@ -27,6 +27,8 @@ func (n *Node) announceTargets() (targets []netip.AddrPort, covered []netip.Pref
 			targets = append(targets, netip.AddrPortFrom(Broadcast(pf), uint16(n.Port())))
 		}
 		covered = subnets
+		t6, c6 := n.targets6()
+		targets, covered = append(targets, t6...), append(covered, c6...)
 	}
 	for _, x := range n.cfg.Extra {
 		if ap, err := ParseTarget(x, n.Port()); err == nil && !slices.Contains(targets, ap) {
@@ -81,8 +83,9 @@ func (n *Node) announce(mode ipmsg.Command, also []peers.Peer) {
 // reached reports whether announcements to targets reach addr: it is one of them, or listens
 // on our port on a subnet their broadcasts cover.
 func (n *Node) reached(addr netip.AddrPort, targets []netip.AddrPort, covered []netip.Prefix) bool {
+	ip := addr.Addr().WithZone("") // a link-local address is on fe80::/10 whatever its zone
 	return slices.Contains(targets, addr) || (int(addr.Port()) == n.Port() &&
-		slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Contains(addr.Addr()) }))
+		slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Contains(ip) }))
 }
 
 // entryPacket is an entry packet for one peer: in cs, with what a client of kind to reads
@@ -108,6 +111,10 @@ func (n *Node) entryTo(addr netip.AddrPort, mode ipmsg.Command) ipmsg.Packet {
 func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 	e := ipmsg.ParseEntry(p, n.cfg.Legacy)
 	if n.isSelf(from, &e) {
+		return
+	}
+	if n.listedOverOtherFamily(e, from) {
+		n.stats.otherFamily.Add(1)
 		return
 	}
 	var warning string
@@ -321,3 +328,35 @@ func (n *Node) greetRemembered(ctx context.Context) {
 		n.log.Debug("greeted remembered colleagues", "count", greeted)
 	}
 }
+
+// listedOverOtherFamily reports whether the FeiGo colleague an entry names is listed at an
+// address of the other IP family than from, and was heard there within Config.ProbeAfter:
+// a colleague on a dual-stack LAN announces itself over IPv4 and IPv6 at once, and stays one
+// colleague, at the address it was first listed at, as long as it is heard there. Its other
+// address is ignored, so it neither moves back and forth nor costs a proof per beat, and a
+// forged source of the other family cannot take its place (it would need to prove its key
+// anyway). Should the listed address fall silent, the other one is taken, as a move is.
+// Legacy clients are told apart by address: an IP Messenger on both families is listed
+// twice, as nothing proves the two are one.
+func (n *Node) listedOverOtherFamily(e ipmsg.Entry, from netip.AddrPort) bool {
+	if e.Client != ipmsg.ClientFeiGo || e.ID == "" {
+		return false
+	}
+	id := e.ID
+	if n.cfg.Identity != nil {
+		if key, ok := keyOf(e); ok {
+			id = fingerprint(key) // a colleague that proved its key is listed under it
+		}
+	}
+	return n.heardOverOtherFamily(id, from)
+}
+
+// heardOverOtherFamily reports whether the peer id is listed at an address of the other IP
+// family than from and was heard there within Config.ProbeAfter.
+func (n *Node) heardOverOtherFamily(id string, from netip.AddrPort) bool {
+	q, ok := n.table.Get(id)
+	return ok && !sameFamily(q.Addr.Addr(), from.Addr()) && n.now().Sub(q.LastSeen) < n.cfg.ProbeAfter
+}
+
+// sameFamily reports whether a and b are both IPv4 or both IPv6.
+func sameFamily(a, b netip.Addr) bool { return a.Unmap().Is4() == b.Unmap().Is4() }

@@ -132,9 +132,11 @@ func (d *demux) track(c net.Conn, on bool) bool {
 	return true
 }
 
+// remoteIP is the key a connection counts under in the per-address limit: its source's
+// address, or /64 for IPv6 (limitKey).
 func remoteIP(c net.Conn) netip.Addr {
 	ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
-	return ap.Addr().Unmap()
+	return limitKey(ap.Addr())
 }
 
 // run accepts until the listener is closed, then waits for the channels it serves.
@@ -354,7 +356,8 @@ func (n *Node) helloProof(p ipmsg.Packet, key ed25519.PublicKey, c net.Conn) {
 		return // an older FeiGo, or a hello that is not one: the announcement is proved by dialling
 	}
 	here := local.AddrPort()
-	if dialed.Addr().Unmap() != here.Addr().Unmap() || int(dialed.Port()) != n.Port() {
+	// Zones are left out: each side names the link by its own interface's name.
+	if dialed.Addr().Unmap().WithZone("") != here.Addr().Unmap().WithZone("") || int(dialed.Port()) != n.Port() {
 		n.stats.notProved.Add(1)
 		n.warnOnce(remote.AddrPort().Addr().Unmap(), "a channel was sent to another address than this node's (relayed?): not taken as a proof", "dialled", e.Dialed)
 		return
@@ -565,6 +568,10 @@ func (n *Node) scheduleProof(j proofJob) {
 		case e.ID != j.name:
 			n.stats.notProved.Add(1)
 			n.log.Debug("announcement not proved: another name in the answer", "addr", j.addr)
+		case n.heardOverOtherFamily(fingerprint(j.key), j.addr):
+			// Both of a dual-stack colleague's announcements were proved at once, at
+			// start: it stays at the address listed first (listedOverOtherFamily).
+			n.stats.otherFamily.Add(1)
 		case n.stillAt(j):
 			// The key answers at its listed address too: the new address relays to it
 			// (or is a second copy of the profile). The colleague stays where they are.

@@ -167,6 +167,22 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			ln.Close()
 			return nil, err
 		}
+		if !cfg.NoIPv6 {
+			// A host without IPv6 runs on IPv4 alone: not an error.
+			if c6, err := lan.Listen6(cfg.Port); err != nil {
+				if cfg.Log != nil {
+					cfg.Log.Info("IPv6 off: running on IPv4 alone", "err", err)
+				}
+			} else {
+				cfg.Conn6 = c6
+			}
+		}
+	}
+	closeConns := func() {
+		conn.Close()
+		if cfg.Conn6 != nil {
+			cfg.Conn6.Close()
+		}
 	}
 	if !cfg.NoKey {
 		id, err := trust.LoadOrCreate(p.Dir)
@@ -178,7 +194,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 			pins, err = trust.OpenPins(p.Dir, nil)
 		}
 		if err != nil {
-			conn.Close()
+			closeConns()
 			ln.Close()
 			return nil, err
 		}
@@ -188,7 +204,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	}
 	hist, err := history.Open(filepath.Join(p.Dir, "history.db"))
 	if err != nil {
-		conn.Close()
+		closeConns()
 		ln.Close()
 		return nil, err
 	}
@@ -247,7 +263,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	n.startLegacyGroups(&cfg)
 	if err := n.startRooms(&cfg); err != nil {
 		hist.Close()
-		conn.Close()
+		closeConns()
 		ln.Close()
 		return nil, err
 	}
@@ -343,7 +359,7 @@ func Start(p *profile.Profile, cfg lan.Config) (*Node, error) {
 	if err != nil {
 		n.bgStop()
 		hist.Close()
-		conn.Close()
+		closeConns()
 		ln.Close()
 		return nil, err
 	}

@@ -608,7 +608,10 @@ func (e *Engine) findOffered(req ipmsg.FileRequest, from netip.Addr, user, host 
 				addr = p.Addr.Addr()
 			}
 		}
-		if addr != from && r.Addr.Addr() != from {
+		// A recipient with a key is known by it, wherever it fetches from (a colleague on
+		// IPv4 and IPv6 may list us at the other family's address than we list it at); one
+		// without, by its address.
+		if len(r.Key) == 0 && addr != from && r.Addr.Addr() != from {
 			continue
 		}
 		if (len(r.Key) > 0 || len(key) > 0) && !bytes.Equal(r.Key, key) {

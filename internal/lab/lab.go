@@ -31,6 +31,23 @@ import (
 // Subnet is the lab's address range; host i (from 1) is 10.213.0.i.
 const Subnet = "10.213.0.0/24"
 
+// Subnet6 is the IPv6 subnet of a lab built with Options.IPv6; host i (from 1) is fd21:3::i.
+const Subnet6 = "fd21:3::/64"
+
+// Options change how New builds a lab. The zero Options is the plain lab: IPv4 only, IPv6
+// turned off in every host (no link-local address either), as it has always behaved.
+type Options struct {
+	// IPv6 gives every host fd21:3::i/64 besides its link-local address, usable at once
+	// (no duplicate address detection).
+	IPv6 bool
+	// NoIPv4 leaves the hosts without an IPv4 address: an IPv6-only LAN (with IPv6).
+	// Host.Addr still numbers the host (its MAC address) but is not configured.
+	NoIPv4 bool
+	// LinkLocal, with IPv6, gives the hosts only their link-local addresses (fe80::/64, from
+	// the MAC address): no fd21:3::i, Host.Addr6 stays zero.
+	LinkLocal bool
+}
+
 var labCount atomic.Int32
 
 // Lab is a switch and its hosts; a routed lab (NewRouted) has a switch per subnet and a
@@ -53,8 +70,10 @@ type Host struct {
 	Addr netip.Addr
 	// Subnet is the index in Lab.Subnets of the host's subnet.
 	Subnet int
-	mu     sync.Mutex
-	proc   []*Proc
+	// Addr6 is the host's IPv6 address in a lab built with Options.IPv6, else zero.
+	Addr6 netip.Addr
+	mu    sync.Mutex
+	proc  []*Proc
 }
 
 // Available says whether a lab can be built here, and if not, why.
@@ -86,7 +105,23 @@ func New(t testing.TB, n int) *Lab {
 	if n < 1 || n > 250 {
 		t.Fatalf("lab: %d hosts", n)
 	}
-	return build(t, []int{n})
+	return build(t, []int{n}, Options{})
+}
+
+// NewWith builds a lab of n hosts on one switch as o says, and tears it down when the test
+// ends.
+func NewWith(t testing.TB, n int, o Options) *Lab {
+	t.Helper()
+	if err := Available(); err != nil {
+		skipOrFail(t, err)
+	}
+	if n < 1 || n > 250 {
+		t.Fatalf("lab: %d hosts", n)
+	}
+	if o.NoIPv4 && !o.IPv6 {
+		t.Fatalf("lab: a host needs IPv4 or IPv6")
+	}
+	return build(t, []int{n}, o)
 }
 
 // NewRouted builds a lab of several subnets: subnet s (from 0) is 10.213.s.0/24, with
@@ -103,10 +138,10 @@ func NewRouted(t testing.TB, sizes ...int) *Lab {
 	if len(sizes) < 2 || len(sizes) > 16 {
 		t.Fatalf("lab: %d subnets", len(sizes))
 	}
-	return build(t, sizes)
+	return build(t, sizes, Options{})
 }
 
-func build(t testing.TB, sizes []int) *Lab {
+func build(t testing.TB, sizes []int, o Options) *Lab {
 	t.Helper()
 	total := 0
 	for _, n := range sizes {
@@ -129,7 +164,13 @@ func build(t testing.TB, sizes []int) *Lab {
 	for s, n := range sizes {
 		br := fmt.Sprintf("br%d", s)
 		l.Subnets = append(l.Subnets, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, byte(s), 0}), 24))
-		l.must("-n", l.sw, "link", "add", br, "type", "bridge")
+		if o.IPv6 {
+			// Without a multicast router (an MLD querier) to keep its snooping right, the
+			// bridge floods multicast to every port, as an office switch does.
+			l.must("-n", l.sw, "link", "add", br, "type", "bridge", "mcast_snooping", "0")
+		} else {
+			l.must("-n", l.sw, "link", "add", br, "type", "bridge")
+		}
 		l.must("-n", l.sw, "link", "set", br, "up")
 		if routed {
 			veth, dev := fmt.Sprintf("r%d", s), fmt.Sprintf("eth%d", s)
@@ -145,10 +186,17 @@ func build(t testing.TB, sizes []int) *Lab {
 			h := &Host{lab: l, NS: fmt.Sprintf("%s-h%d", l.prefix, i), Addr: netip.AddrFrom4([4]byte{10, 213, byte(s), byte(j)}), Subnet: s}
 			veth := fmt.Sprintf("v%d", i)
 			l.must("netns", "add", h.NS)
+			l.sysctls(h.NS, o)
 			l.must("link", "add", "name", veth, "netns", l.sw, "type", "veth", "peer", "name", "eth0", "netns", h.NS, "address", h.MAC())
 			l.must("-n", l.sw, "link", "set", veth, "master", br)
 			l.must("-n", l.sw, "link", "set", veth, "up")
-			l.must("-n", h.NS, "addr", "add", h.Addr.String()+"/24", "brd", "+", "dev", "eth0")
+			if !o.NoIPv4 {
+				l.must("-n", h.NS, "addr", "add", h.Addr.String()+"/24", "brd", "+", "dev", "eth0")
+			}
+			if o.IPv6 && !o.LinkLocal {
+				h.Addr6 = netip.AddrFrom16([16]byte{0: 0xfd, 1: 0x21, 3: 3, 14: byte(s), 15: byte(j)})
+				l.must("-n", h.NS, "addr", "add", h.Addr6.String()+"/64", "dev", "eth0", "nodad")
+			}
 			l.must("-n", h.NS, "link", "set", "eth0", "up")
 			l.must("-n", h.NS, "link", "set", "lo", "up")
 			if routed {
@@ -169,6 +217,23 @@ func build(t testing.TB, sizes []int) *Lab {
 		}
 	}
 	return l
+}
+
+// sysctls turn IPv6 off in host ns for a plain lab, or make its addresses usable at once
+// (no duplicate address detection) for an IPv6 lab. They apply to the interfaces created
+// afterwards (eth0) through "default".
+func (l *Lab) sysctls(ns string, o Options) {
+	l.t.Helper()
+	args := []string{"netns", "exec", ns, "sysctl", "-q", "-w"}
+	if o.IPv6 {
+		args = append(args, "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+			"net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0")
+	} else {
+		args = append(args, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+	}
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		l.t.Fatalf("lab: sysctl in %s: %v\n%s", ns, err, out)
+	}
 }
 
 // neighboursFrom is the size beyond which the hosts know each other's MAC addresses from the
@@ -535,4 +600,14 @@ func (h *Host) ChangeAddr(to netip.Addr) {
 	l.must("-n", h.NS, "addr", "add", to.String()+"/24", "brd", "+", "dev", "eth0")
 	l.must("-n", h.NS, "addr", "del", h.Addr.String()+"/24", "dev", "eth0")
 	h.Addr = to
+}
+
+// ChangeAddr6 gives the host a new IPv6 address in place of its fd21:3:: one, while its
+// programs run (a renumbering): the new address is added, then the old one removed.
+func (h *Host) ChangeAddr6(to netip.Addr) {
+	l := h.lab
+	l.t.Helper()
+	l.must("-n", h.NS, "addr", "add", to.String()+"/64", "dev", "eth0", "nodad")
+	l.must("-n", h.NS, "addr", "del", h.Addr6.String()+"/64", "dev", "eth0")
+	h.Addr6 = to
 }

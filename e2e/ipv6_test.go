@@ -127,6 +127,43 @@ func TestLabDualStackColleaguesAppearOnce(t *testing.T) {
 			t.Errorf("host %d lists %d colleagues: %v", i+1, len(ps), describe(ps))
 		}
 	}
+	// Each colleague settles at its IPv4 address (IPv4 is preferred: beats go there), and at
+	// rest a beat is one datagram, over IPv4 only, not one per family: the at-rest count of
+	// issue 16 (3 a minute) holds on a dual-stack LAN.
+	for i, n := range ns {
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			all4 := true
+			for _, p := range n.peers(t) {
+				all4 = all4 && p.Addr.Addr().Unmap().Is4()
+			}
+			if all4 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("host %d lists %v, not every colleague at IPv4", i+1, describe(n.peers(t)))
+			}
+		}
+	}
+	for i, n := range ns {
+		// At rest first (the start-up's answers, two per colleague's announcement, one per
+		// family, are over once nothing went out for 5 s), then the next datagram is a beat.
+		last, quietSince := status(t, n).Stats.DatagramsSent, time.Now()
+		for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			now := status(t, n).Stats.DatagramsSent
+			if now > last && time.Since(quietSince) < 5*time.Second {
+				last, quietSince = now, time.Now()
+			} else if now > last { // a beat went out: whatever goes with it does within a second
+				time.Sleep(time.Second)
+				if sent := status(t, n).Stats.DatagramsSent - last; sent != 1 {
+					t.Errorf("host %d sent %d datagrams for one beat, want 1 (IPv4 only)", i+1, sent)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("host %d sent no beat at rest in 90 s", i+1)
+			}
+		}
+	}
 	messageAndFile(t, ns[0], ns[1], "Bob", dl)
 	for i, n := range ns {
 		for _, line := range strings.Split(n.LogTail(), "\n") {

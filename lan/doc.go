@@ -28,7 +28,8 @@
 // IPv6 (netif6.go): besides its IPv4 socket, a node bound to every address listens on
 // [::]:port, joins IP Messenger's group ff15::979 on each interface it announces on and
 // announces there too; TCP is served on both families. A FeiGo colleague heard over both is
-// listed once, where first listed while it is heard there (listedOverOtherFamily). Limits per
+// listed once, at its IPv4 address (listedOverOtherFamily, toIPv4OnLink), and beats go over
+// IPv4 alone where there is IPv4 (beat), so a dual-stack LAN costs no more at rest. Limits per
 // source address count an IPv6 source by its /64 (limitKey). Without IPv6 on the host the node
 // runs on IPv4 alone.
 //

@@ -57,8 +57,8 @@ func TestLimitKeyBucketsIPv6By64(t *testing.T) {
 }
 
 // A colleague on a dual-stack LAN announces itself over IPv4 and IPv6: it is one colleague,
-// kept at the address it was first listed at while it is heard there; the other family's
-// entries, true or forged, do not move it. Once that address falls silent, the other is taken.
+// kept at its IPv4 address while it is heard there; IPv6 entries, true or forged, do not move
+// it. Once that address falls silent, the IPv6 one is taken, until IPv4 is heard again.
 func TestDualStackColleagueIsOneAndStays(t *testing.T) {
 	n, clock := unboundNode(t, nil)
 	v4 := netip.MustParseAddrPort("10.213.0.2:2425")
@@ -96,10 +96,15 @@ func TestDualStackColleagueIsOneAndStays(t *testing.T) {
 	if got := n.table.Snapshot(); len(got) != 1 || got[0].Addr != v6 {
 		t.Fatalf("table %+v, want Bob once at %s", got, v6)
 	}
-	// And now his IPv4 entries are the other family's.
+	// His IPv4 address is back: IPv4 is preferred (his beats come there), he moves back, once,
+	// and his IPv6 entries are the other family's again.
 	n.handle(entryFrom(t, ipmsg.BrAbsence, 8, bob), v4)
-	if p, _ := n.table.Get("bob-id"); p.Addr != v6 {
-		t.Fatalf("Bob moved back to %s", p.Addr)
+	if got := n.table.Snapshot(); len(got) != 1 || got[0].Addr != v4 {
+		t.Fatalf("table %+v, want Bob once, back at %s", got, v4)
+	}
+	n.handle(entryFrom(t, ipmsg.BrAbsence, 9, bob), v6)
+	if p, _ := n.table.Get("bob-id"); p.Addr != v4 {
+		t.Fatalf("Bob moved to %s while heard at %s", p.Addr, v4)
 	}
 }
 

@@ -705,7 +705,7 @@ func (n *Node) housekeeping(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-beat.C:
-			n.announce(ipmsg.BrAbsence, n.table.Snapshot())
+			n.beat()
 			beat.Reset(n.beatDelay())
 			seconds-- // not a tick
 			continue

@@ -57,10 +57,40 @@ func (n *Node) entryCmd(mode ipmsg.Command) ipmsg.Command {
 // announce sends an entry packet to the broadcast targets and to each peer in also that
 // those broadcasts do not reach (hosts on other subnets that know us by unicast).
 func (n *Node) announce(mode ipmsg.Command, also []peers.Peer) {
+	targets, covered := n.announceTargets()
+	n.announceTo(mode, also, targets, covered)
+}
+
+// beat says the node is still there (a BR_ABSENCE with its state, every Config.BeatEvery).
+// On a dual-stack LAN it goes over IPv4 only, so that the at-rest count stays one datagram
+// per interface and beat whatever the families: colleagues list a dual-stack FeiGo at its
+// IPv4 address (listedOverOtherFamily) and hear it there. It goes to IP Messenger's IPv6
+// group too where there is no IPv4 broadcast to send it to, or where a colleague is listed
+// at an IPv6 address (one heard over IPv6 only, such as on an IPv6-only host).
+func (n *Node) beat() {
+	all := n.table.Snapshot()
+	targets, covered := n.announceTargets()
+	has4, listed6 := false, false
+	for _, t := range targets {
+		if t.Addr().Unmap().Is4() {
+			has4 = true
+		}
+	}
+	for _, p := range all {
+		if !p.Addr.Addr().Unmap().Is4() {
+			listed6 = true
+		}
+	}
+	if has4 && !listed6 {
+		targets = slices.DeleteFunc(targets, func(t netip.AddrPort) bool { return t.Addr().Is6() && t.Addr().IsMulticast() })
+	}
+	n.announceTo(ipmsg.BrAbsence, all, targets, covered)
+}
+
+func (n *Node) announceTo(mode ipmsg.Command, also []peers.Peer, targets []netip.AddrPort, covered []netip.Prefix) {
 	if !n.bound() {
 		return // Run announces the node (with what SetAway or SetName changed) when it starts
 	}
-	targets, covered := n.announceTargets()
 	if mode == ipmsg.BrEntry {
 		n.broadcastAt.Store(n.now().UnixNano())
 	}
@@ -330,12 +360,14 @@ func (n *Node) greetRemembered(ctx context.Context) {
 }
 
 // listedOverOtherFamily reports whether the FeiGo colleague an entry names is listed at an
-// address of the other IP family than from, and was heard there within Config.ProbeAfter:
-// a colleague on a dual-stack LAN announces itself over IPv4 and IPv6 at once, and stays one
-// colleague, at the address it was first listed at, as long as it is heard there. Its other
-// address is ignored, so it neither moves back and forth nor costs a proof per beat, and a
-// forged source of the other family cannot take its place (it would need to prove its key
-// anyway). Should the listed address fall silent, the other one is taken, as a move is.
+// IPv4 address, was heard there within Config.ProbeAfter, and the entry came over IPv6: a
+// colleague on a dual-stack LAN announces itself over IPv4 and IPv6 at once, and stays one
+// colleague, at its IPv4 address (where its beats come: beat), as long as it is heard there.
+// Its IPv6 address is ignored, so it neither moves back and forth nor costs a proof per beat,
+// and a forged IPv6 source cannot take its place (it would need to prove its key anyway). One
+// listed at its IPv6 address first (that entry came first) moves to its IPv4 address when
+// heard there (toIPv4OnLink); should the IPv4 address fall silent, the IPv6 one is taken, as a
+// move is.
 // Legacy clients are told apart by address: an IP Messenger on both families is listed
 // twice, as nothing proves the two are one.
 func (n *Node) listedOverOtherFamily(e ipmsg.Entry, from netip.AddrPort) bool {
@@ -351,11 +383,13 @@ func (n *Node) listedOverOtherFamily(e ipmsg.Entry, from netip.AddrPort) bool {
 	return n.heardOverOtherFamily(id, from)
 }
 
-// heardOverOtherFamily reports whether the peer id is listed at an address of the other IP
-// family than from and was heard there within Config.ProbeAfter.
+// heardOverOtherFamily reports whether the peer id is listed at an IPv4 address, was heard
+// there within Config.ProbeAfter, and from is IPv6. IPv4 is preferred: a colleague listed at
+// an IPv6 address that is heard over IPv4 moves there (proved by dialling, as any move), so
+// that a dual-stack LAN settles on IPv4, where beats go (beat).
 func (n *Node) heardOverOtherFamily(id string, from netip.AddrPort) bool {
 	q, ok := n.table.Get(id)
-	return ok && !sameFamily(q.Addr.Addr(), from.Addr()) && n.now().Sub(q.LastSeen) < n.cfg.ProbeAfter
+	return ok && q.Addr.Addr().Unmap().Is4() && !from.Addr().Unmap().Is4() && n.now().Sub(q.LastSeen) < n.cfg.ProbeAfter
 }
 
 // sameFamily reports whether a and b are both IPv4 or both IPv6.

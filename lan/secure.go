@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -570,9 +571,9 @@ func (n *Node) scheduleProof(j proofJob) {
 			n.log.Debug("announcement not proved: another name in the answer", "addr", j.addr)
 		case n.heardOverOtherFamily(fingerprint(j.key), j.addr):
 			// Both of a dual-stack colleague's announcements were proved at once, at
-			// start: it stays at the address listed first (listedOverOtherFamily).
+			// start: it stays at its IPv4 address (listedOverOtherFamily).
 			n.stats.otherFamily.Add(1)
-		case n.stillAt(j):
+		case !n.toIPv4OnLink(j) && n.stillAt(j):
 			// The key answers at its listed address too: the new address relays to it
 			// (or is a second copy of the profile). The colleague stays where they are.
 			n.stats.notProved.Add(1)
@@ -584,6 +585,20 @@ func (n *Node) scheduleProof(j proofJob) {
 			n.proved(j, e)
 		}
 	}()
+}
+
+// toIPv4OnLink reports whether j moves a colleague listed at an IPv6 address to an IPv4
+// address on one of this node's own subnets: a dual-stack colleague settling on IPv4 (where
+// beats go), which its IPv6 address still answering must not prevent. A relay there could
+// take the colleague's place, but only from this LAN, where ARP spoofing gives as much.
+func (n *Node) toIPv4OnLink(j proofJob) bool {
+	p, ok := n.table.Get(fingerprint(j.key))
+	if !ok || p.Addr.Addr().Unmap().Is4() || !j.addr.Addr().Unmap().Is4() {
+		return false
+	}
+	_, covered := n.announceTargets()
+	ip := j.addr.Addr().Unmap()
+	return slices.ContainsFunc(covered, func(pf netip.Prefix) bool { return pf.Addr().Is4() && pf.Contains(ip) })
 }
 
 // stillAtConnect is how long stillAt waits for the old address to accept a connection: on a

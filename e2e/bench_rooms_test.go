@@ -87,12 +87,19 @@ func BenchmarkLabRoom50(b *testing.B) {
 		all = append(all, h.Addr.String())
 	}
 	var direct, many, roomAll time.Duration
-	var cpu time.Duration
+	var cpu, recvCPU, directRecvCPU time.Duration
+	receiversCPU := func() (sum time.Duration) {
+		for _, n := range ns[1:] {
+			sum += procCPU(b, n)
+		}
+		return sum
+	}
 	var datagrams uint64
 	b.ResetTimer()
 	for i := range b.N {
 		// One direct message, the baseline.
 		text := fmt.Sprintf("direct %d", i)
+		dr0 := procCPU(b, ns[1])
 		t0 := time.Now()
 		if resp, err := a.call(control.Request{Cmd: "send", To: []string{to}, Text: text}); err != nil || !resp.OK {
 			b.Fatalf("send: %v %s", err, resp.Error)
@@ -102,6 +109,7 @@ func BenchmarkLabRoom50(b *testing.B) {
 			return m["text"] == text
 		})
 		direct += eventTime(ev).Sub(t0)
+		directRecvCPU += procCPU(b, ns[1]) - dr0
 
 		// The same text as 49 direct messages at once (Message to many), the second baseline:
 		// the 49 receivers share the machine's two cores in both.
@@ -124,7 +132,7 @@ func BenchmarkLabRoom50(b *testing.B) {
 
 		// One room message to the 49.
 		text = fmt.Sprintf("room %d", i)
-		cpu0, dg0 := procCPU(b, a), datagramsSent(b, a)
+		cpu0, dg0, r0 := procCPU(b, a), datagramsSent(b, a), receiversCPU()
 		t0 = time.Now()
 		resp, err := a.call(control.Request{Cmd: "room", Op: "send", Room: id, Text: text})
 		if err != nil || !resp.OK {
@@ -139,6 +147,7 @@ func BenchmarkLabRoom50(b *testing.B) {
 			}
 		}
 		roomAll += last.Sub(t0)
+		recvCPU += receiversCPU() - r0
 	}
 	b.StopTimer()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
@@ -148,6 +157,11 @@ func BenchmarkLabRoom50(b *testing.B) {
 	b.ReportMetric(float64(roomAll)/float64(direct), "room/direct")
 	b.ReportMetric(float64(roomAll)/float64(many), "room/msg-to-many")
 	b.ReportMetric(ms(cpu), "sender-cpu-ms/room-msg")
+	// The 49 receivers' CPU (all of it, in the interval: the message's work and anything else
+	// they did) per room message, and the one receiver's per direct message: on 2 cores the
+	// last member cannot have it before (sender's + receivers' CPU) / 2.
+	b.ReportMetric(ms(recvCPU), "receivers-cpu-ms/room-msg")
+	b.ReportMetric(ms(directRecvCPU), "receiver-cpu-ms/direct-msg")
 	b.ReportMetric(float64(datagrams)/float64(b.N), "sender-udp-datagrams/room-msg")
 
 	// 30 % of UDP lost: every member gets each of 10 messages exactly once.

@@ -3,10 +3,7 @@
 package e2e
 
 import (
-	"bytes"
-	"image"
-	"image/png"
-	"math/rand/v2"
+	"feigo/internal/testimg"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,17 +18,9 @@ import (
 // checked, decoded for its thumbnail, kept), against a plain TCP copy of the same bytes
 // between the same hosts in the same run.
 func BenchmarkLabImage5MB(b *testing.B) {
-	img := image.NewNRGBA(image.Rect(0, 0, 1280, 1000))
-	r := rand.New(rand.NewPCG(5, 5))
-	for i := range img.Pix {
-		img.Pix[i] = byte(r.Uint32())
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		b.Fatal(err)
-	}
+	png := testimg.NoisePNG(1280, 1000, 5)
 	src := filepath.Join(b.TempDir(), "screenshot.png")
-	if err := os.WriteFile(src, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(src, png, 0o644); err != nil {
 		b.Fatal(err)
 	}
 	l := lab.New(b, 2)
@@ -62,6 +51,6 @@ func BenchmarkLabImage5MB(b *testing.B) {
 		b.ReportMetric(float64(took.Microseconds())/1000, "feigo-ms")
 		b.ReportMetric(float64(raw.Microseconds())/1000, "tcpcopy-ms")
 		b.ReportMetric(took.Seconds()/raw.Seconds(), "ratio-to-tcpcopy")
-		b.ReportMetric(float64(buf.Len())/1e6, "MB")
+		b.ReportMetric(float64(len(png))/1e6, "MB")
 	}
 }

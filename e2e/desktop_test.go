@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"feigo/internal/testbus"
 	"fmt"
 	"os"
 	"os/exec"
@@ -106,19 +107,7 @@ func sessionBus(t *testing.T) string {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	sock := filepath.Join(dir, "bus")
 	conf := filepath.Join(dir, "session.conf")
-	os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=`+sock+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o600)
+	os.WriteFile(conf, testbus.Config("unix:path="+sock), 0o600)
 	var errb lockedBuf
 	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile")
 	cmd.Stderr = &errb

@@ -1,27 +1,17 @@
 package ui
 
 import (
-	"bytes"
 	"context"
+	"feigo/internal/testimg"
 	"fmt"
-	"image"
-	"image/png"
 	"io"
-	"math/rand/v2"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
-
-	"feigo/peers"
-	"feigo/profile"
 	"feigo/xfer"
 )
 
@@ -34,43 +24,17 @@ import (
 // loopback in the same run. The lab figure (BenchmarkLabImage5MB) stops at the receiving
 // node; this one adds the window.
 func BenchmarkImageShownInline(b *testing.B) {
-	img := image.NewNRGBA(image.Rect(0, 0, 1280, 1000))
-	r := rand.New(rand.NewPCG(5, 5))
-	for i := range img.Pix {
-		img.Pix[i] = byte(r.Uint32())
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		b.Fatal(err)
-	}
+	png := testimg.NoisePNG(1280, 1000, 5)
 	src := filepath.Join(b.TempDir(), "screenshot.png")
-	if err := os.WriteFile(src, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(src, png, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	pa, pb := freeLoopPort(b), freeLoopPort(b)
-	var win atomic.Pointer[testUI]
-	a := loopNode(b, "Alice", pa, pb, nil)
-	bn := loopNode(b, "Bob", pb, pa, &win)
-	var alice, bob peers.Peer
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		qa, oka := bn.Table().ByAddr(netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", pa)))
-		qb, okb := a.Table().ByAddr(netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", pb)))
-		if oka && okb && qa.Secure && qb.Secure {
-			alice, bob = qa, qb
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("the nodes do not see each other")
-		}
-	}
-	u := newTestWindow(b, test.NewTempApp(b), nodeCore{bn}, Options{Settings: profile.Settings{Language: "en"}})
-	u.Win.Resize(fyne.NewSize(900, 600))
-	win.Store(u)
+	a, u, alice, bob := nodeAndWindow(b)
 
 	var row, painted, raw time.Duration
 	b.ResetTimer()
 	for i := range b.N {
-		raw += loopCopy(b, buf.Bytes())
+		raw += loopCopy(b, png)
 		text := fmt.Sprintf("看这个 %d", i)
 		start := time.Now()
 		if _, err := a.SendImages(context.Background(), "", text, []xfer.OutImage{{Path: src, At: len(text)}}, bob.Addr); err != nil {
@@ -101,7 +65,7 @@ func BenchmarkImageShownInline(b *testing.B) {
 	b.ReportMetric(ms(painted), "ms-to-painted")
 	b.ReportMetric(ms(raw), "tcpcopy-ms")
 	b.ReportMetric(float64(painted)/float64(raw), "painted/tcpcopy")
-	b.ReportMetric(float64(buf.Len())/1e6, "MB")
+	b.ReportMetric(float64(len(png))/1e6, "MB")
 }
 
 // loopCopy copies data over a TCP connection on loopback and returns how long it took.

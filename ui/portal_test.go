@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"feigo/event"
+	"feigo/internal/testbus"
 	"feigo/ipmsg"
 	"feigo/lan"
 	"feigo/xfer"
@@ -31,19 +32,7 @@ func privateBus(t *testing.T) string {
 		t.Skip("no dbus-daemon:", err)
 	}
 	conf := filepath.Join(t.TempDir(), "session.conf")
-	if err := os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:tmpdir=`+filepath.Dir(conf)+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o600); err != nil {
+	if err := os.WriteFile(conf, testbus.Config("unix:tmpdir="+filepath.Dir(conf)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--print-address=1")

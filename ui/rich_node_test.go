@@ -91,28 +91,36 @@ func freeLoopPort(t testing.TB) int {
 	return 0
 }
 
-// A PNG sent by one FeiGo node to another arrives byte-identical and the receiver's window
-// (Fyne's test driver, on the real node) shows it inline at its place in the text.
-func TestImageFromAnotherNodeShownInline(t *testing.T) {
-	pa, pb := freeLoopPort(t), freeLoopPort(t)
+// nodeAndWindow starts two real nodes on loopback, Alice's and Bob's, waits until each has
+// proved the other's key, and opens Bob's window (Fyne's test driver) on his node. It returns
+// Alice's node, Bob's window, and each as the other lists them.
+func nodeAndWindow(tb testing.TB) (a *node.Node, u *testUI, alice, bob peers.Peer) {
+	tb.Helper()
+	pa, pb := freeLoopPort(tb), freeLoopPort(tb)
 	var win atomic.Pointer[testUI]
-	a := loopNode(t, "Alice", pa, pb, nil)
-	b := loopNode(t, "Bob", pb, pa, &win)
-	var alice, bob peers.Peer
+	a = loopNode(tb, "Alice", pa, pb, nil)
+	b := loopNode(tb, "Bob", pb, pa, &win)
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		pa, oka := b.Table().ByAddr(netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", pa)))
-		pb, okb := a.Table().ByAddr(netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", pb)))
-		if oka && okb && pa.Secure && pb.Secure {
-			alice, bob = pa, pb
+		qa, oka := b.Table().ByAddr(netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", pa)))
+		qb, okb := a.Table().ByAddr(netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", pb)))
+		if oka && okb && qa.Secure && qb.Secure {
+			alice, bob = qa, qb
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the nodes do not see each other")
+			tb.Fatal("the nodes do not see each other")
 		}
 	}
-	u := newTestWindow(t, test.NewTempApp(t), nodeCore{b}, Options{Settings: profile.Settings{Language: "en"}})
+	u = newTestWindow(tb, test.NewTempApp(tb), nodeCore{b}, Options{Settings: profile.Settings{Language: "en"}})
 	u.Win.Resize(fyne.NewSize(900, 600))
 	win.Store(u)
+	return a, u, alice, bob
+}
+
+// A PNG sent by one FeiGo node to another arrives byte-identical and the receiver's window
+// (Fyne's test driver, on the real node) shows it inline at its place in the text.
+func TestImageFromAnotherNodeShownInline(t *testing.T) {
+	a, u, alice, bob := nodeAndWindow(t)
 
 	src := testPNG(t, 300, 200)
 	want, _ := os.ReadFile(src)

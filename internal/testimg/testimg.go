@@ -1,10 +1,13 @@
-// Package testimg makes hostile images for tests.
+// Package testimg makes images for tests: hostile ones, and the worst case of a screenshot.
 package testimg
 
 import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"image"
+	"image/png"
+	"math/rand/v2"
 )
 
 // PNGHeader is a PNG whose IHDR claims w×h pixels (8-bit RGBA) and whose data is a few bytes:
@@ -26,4 +29,19 @@ func PNGHeader(w, h uint32) []byte {
 	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
 	chunk("IEND", nil)
 	return b.Bytes()
+}
+
+// NoisePNG is a w×h PNG of random pixels (from seed), which does not compress: a screenshot's
+// worst case for size (1280×1000 is 5.1 MB).
+func NoisePNG(w, h int, seed uint64) []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	r := rand.New(rand.NewPCG(seed, seed))
+	for i := range img.Pix {
+		img.Pix[i] = byte(r.Uint32())
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		panic(err) // encoding to memory does not fail
+	}
+	return buf.Bytes()
 }

@@ -243,14 +243,18 @@ type Node struct {
 	log            *slog.Logger
 	now            func() time.Time
 
-	conn     *net.UDPConn
-	conn6    *net.UDPConn  // the IPv6 socket, or nil (set before ready is closed)
-	port     int           // conn's port, set before ready is closed
-	mcast6Mu sync.Mutex    // conn6's multicast interface, set per datagram; joined6
-	joined6  map[int]bool  // interfaces (by index) where conn6 joined Group6
-	ready    chan struct{} // closed once conn is bound
-	stopping chan struct{} // closed when Run begins to shut down
-	nos      *packetNos
+	conn  *net.UDPConn
+	conn6 *net.UDPConn // the IPv6 socket, or nil (set before ready is closed)
+	port  int          // conn's port, set before ready is closed
+	// announceMu makes each announcement's reading of the node's state and its sending one
+	// step (announceTo): an announcement built before SetAway could otherwise go out after
+	// SetAway's own, and leave colleagues with the old state until the next beat.
+	announceMu sync.Mutex
+	mcast6Mu   sync.Mutex    // conn6's multicast interface, set per datagram; joined6
+	joined6    map[int]bool  // interfaces (by index) where conn6 joined Group6
+	ready      chan struct{} // closed once conn is bound
+	stopping   chan struct{} // closed when Run begins to shut down
+	nos        *packetNos
 
 	// The trust policy (Config.PlaintextFallback, Config.RefuseLegacy; SetPolicy).
 	plaintextFallback, refuseLegacy atomic.Bool

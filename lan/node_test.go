@@ -609,3 +609,78 @@ func TestControlStringDoesNotSuppressTheRealMessage(t *testing.T) {
 		t.Fatalf("shown %q", m.Text)
 	}
 }
+
+// An announcement under way while the user changes their state must not go out after the
+// change's own announcement with the old state: the last entry packet a colleague gets says
+// the state as it is now (else a colleague would show them away, or back, until the next
+// beat). Announcements are made over and over on another goroutine (as the housekeeping's
+// and a refresh's are) while away is switched. Without the lock in announceTo it failed 7
+// runs in 10 here. A round whose datagrams did not all arrive (a loaded machine can overflow
+// the receiver's buffer) proves nothing and is run again.
+func TestAnnouncementsNeverOvertakeAStateChange(t *testing.T) {
+	r := newRawPeer(t)
+	n := startNode(t, loopbackConn(t), "Ann", nil, r.addr())
+	var (
+		mu       sync.Mutex
+		received uint64
+		last     ipmsg.Command
+	)
+	readerDone := make(chan struct{})
+	defer func() { r.conn.Close(); <-readerDone }()
+	go func() { // ends when the test closes r.conn
+		defer close(readerDone)
+		buf := make([]byte, 65536)
+		for {
+			k, _, err := r.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			p, err := ipmsg.Decode(append([]byte(nil), buf[:k]...))
+			mu.Lock()
+			received++
+			if m := p.Cmd.Mode(); err == nil && (m == ipmsg.BrEntry || m == ipmsg.BrAbsence) {
+				last = p.Cmd
+			}
+			mu.Unlock()
+		}
+	}()
+	r.conn.SetReadDeadline(time.Time{})
+	for round := 0; round < 5; round++ {
+		mu.Lock()
+		received, last = 0, 0
+		mu.Unlock()
+		sent0 := n.Stats().DatagramsSent
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					n.announce(ipmsg.BrEntry, nil)
+				}
+			}
+		}()
+		for i := range 300 {
+			n.SetAway(i%2 == 0, "out")
+		}
+		n.SetAway(false, "")
+		close(stop)
+		<-done
+		sent := n.Stats().DatagramsSent - sent0
+		all := waitFor(5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return received >= sent })
+		mu.Lock()
+		got, cmd := received, last
+		mu.Unlock()
+		if !all {
+			t.Logf("round %d: %d of %d datagrams arrived; again", round, got, sent)
+			continue
+		}
+		if cmd&ipmsg.AbsenceOpt != 0 {
+			t.Fatalf("the last announcement says away (%#x), after the user came back", uint32(cmd))
+		}
+		return
+	}
+	t.Fatal("in 5 rounds, never did every datagram arrive")
+}

@@ -91,6 +91,8 @@ func (n *Node) announceTo(mode ipmsg.Command, also []peers.Peer, targets []netip
 	if !n.bound() {
 		return // Run announces the node (with what SetAway or SetName changed) when it starts
 	}
+	n.announceMu.Lock()
+	defer n.announceMu.Unlock()
 	if mode == ipmsg.BrEntry {
 		n.broadcastAt.Store(n.now().UnixNano())
 	}

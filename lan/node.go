@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -801,18 +802,38 @@ func (n *Node) send(to netip.AddrPort, b []byte) {
 			return // no IPv6 here
 		}
 	}
-	conn.SetWriteDeadline(time.Now().Add(sendWait))
 	n.stats.datagramsSent.Add(1)
-	var err error
-	if conn == n.conn6 && to.Addr().IsMulticast() {
-		err = n.sendMulticast6(to, b)
-	} else {
-		_, err = conn.WriteToUDPAddrPort(b, to)
+	write := func() error {
+		conn.SetWriteDeadline(time.Now().Add(sendWait))
+		began := time.Now()
+		var err error
+		if conn == n.conn6 && to.Addr().IsMulticast() {
+			err = n.sendMulticast6(to, b)
+		} else {
+			_, err = conn.WriteToUDPAddrPort(b, to)
+		}
+		// A write that timed out at once did not wait for room: the deadline had passed
+		// before it began (this goroutine was descheduled for sendWait on a loaded machine).
+		// Not a full buffer: worth one more try, or a state change (SetAway's one
+		// BR_ABSENCE) is lost until the next beat.
+		if errors.Is(err, os.ErrDeadlineExceeded) && time.Since(began) < sendWait/2 {
+			return errRetrySend
+		}
+		return err
+	}
+	err := write()
+	if err == errRetrySend {
+		if err = write(); err == errRetrySend {
+			err = os.ErrDeadlineExceeded
+		}
 	}
 	if err != nil {
 		n.log.Debug("send failed", "to", to, "err", err)
 	}
 }
+
+// errRetrySend is send's own: a write that timed out without waiting.
+var errRetrySend = errors.New("the write's deadline had passed before it began")
 
 // sendWait is how long a datagram may wait for room in the socket's send buffer.
 const sendWait = 50 * time.Millisecond

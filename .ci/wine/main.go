@@ -363,7 +363,9 @@ func startXvfb(ctx context.Context) (display string, stop func(), err error) {
 		return "", nil, fmt.Errorf("Xvfb (make deps installs it): %v", err)
 	}
 	w.Close()
-	stop = func() { _ = x.Process.Kill(); _ = x.Wait() }
+	// SIGTERM, so that Xvfb removes its /tmp/.X<n>-lock (a killed one leaves it, and the
+	// display number stays taken for the other tests that look for a free one).
+	stop = func() { _ = x.Process.Signal(os.Interrupt); _ = x.Wait() }
 	got := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(r).ReadString('\n')

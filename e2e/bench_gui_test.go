@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"feigo/internal/lab"
+	"feigo/internal/xvfb"
 )
 
 // BenchmarkGUIIdle measures the window at rest under Xvfb (Mesa's software rendering, as on
@@ -33,7 +34,7 @@ func BenchmarkGUIIdle(b *testing.B) {
 	}
 	l := lab.New(b, 2)
 	bob := serve(b, l.Hosts[1], "Bob", "研发部")
-	b.Setenv("DISPLAY", xvfb(b))
+	b.Setenv("DISPLAY", xvfb.Start(b))
 	b.Setenv("LANG", "zh_CN.UTF-8")
 	prof := filepath.Join(b.TempDir(), "gui")
 	os.MkdirAll(prof, 0o700)

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"feigo/internal/testbus"
+	"feigo/internal/xvfb"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,7 +35,7 @@ func desktop(t *testing.T, withTray bool) *trayHost {
 			t.Skipf("the window's desktop tests need %s (make deps installs it): %v", prog, err)
 		}
 	}
-	disp := xvfb(t)
+	disp := xvfb.Start(t)
 	t.Setenv("DISPLAY", disp)
 	windowManager(t)
 	addr := sessionBus(t)

@@ -11,6 +11,7 @@ import (
 
 	"feigo/control"
 	"feigo/internal/lab"
+	"feigo/internal/xvfb"
 	"feigo/room"
 )
 
@@ -23,7 +24,7 @@ func TestGUIRoomSmoke(t *testing.T) {
 	l := lab.New(t, 3)
 	bob := serve(t, l.Hosts[1], "Bob", "研发部")
 	carol := serve(t, l.Hosts[2], "李雷", "研发部")
-	disp := xvfb(t)
+	disp := xvfb.Start(t)
 	shot := filepath.Join(artefactDir(t), "gui-rooms.png")
 	os.Remove(shot)
 	t.Setenv("DISPLAY", disp)

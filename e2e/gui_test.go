@@ -8,91 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"feigo/control"
 	"feigo/internal/lab"
+	"feigo/internal/xvfb"
 )
-
-// xvfb starts a virtual X display on a free number from :90 up and returns its DISPLAY
-// value. A number whose lock names a live server is skipped; a stale lock and socket (a
-// server that was killed) are cleared. The server is stopped with SIGTERM so that it removes
-// its own socket and lock.
-func xvfb(t testing.TB) string {
-	t.Helper()
-	if _, err := exec.LookPath("Xvfb"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and Xvfb is missing: %v", err)
-		}
-		t.Skipf("the GUI smoke test needs Xvfb: %v", err)
-	}
-	for n := 90; n < 140; n++ {
-		lock := fmt.Sprintf("/tmp/.X%d-lock", n)
-		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		if b, err := os.ReadFile(lock); err == nil {
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-			if pid > 0 && syscall.Kill(pid, 0) == nil {
-				continue // a live server
-			}
-			os.Remove(lock)
-			os.Remove(sock)
-		} else if _, err := os.Stat(sock); err == nil {
-			os.Remove(sock)
-		}
-		disp := fmt.Sprintf(":%d", n)
-		// -noreset: the server does not reset when its last client leaves, when a client
-		// coming right then would be refused (a probe, then the window manager).
-		cmd := exec.Command("Xvfb", disp, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		t.Cleanup(func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(5 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
-		})
-		if xvfbUp(t, disp, cmd.Process.Pid, lock, sock, exited) {
-			return disp
-		}
-		// Another test run (another go test process) took the number between our look at its
-		// lock and our server's start: ours exits ("Server is already active"), leaving that
-		// run's lock and socket alone. Try the next number.
-	}
-	t.Fatal("no free X display number")
-	return ""
-}
-
-// xvfbUp waits until the Xvfb with the given PID serves disp: its socket is there and the lock
-// names it, not a server of another test run that started on the same number at the same
-// time (the socket alone would be that server's). It reports false if our server exited.
-func xvfbUp(t testing.TB, disp string, pid int, lock, sock string, exited <-chan struct{}) bool {
-	t.Helper()
-	for range 100 {
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-		b, err := os.ReadFile(lock)
-		owner, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if _, serr := os.Stat(sock); err == nil && serr == nil && owner == pid {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("Xvfb %s did not come up", disp)
-	return false
-}
 
 // artefactDir is where the smoke test leaves its screenshot for people to look at:
 // $FEIGO_ARTEFACTS, else a folder under the system's temporary directory.
@@ -111,7 +34,7 @@ func TestGUISmoke(t *testing.T) {
 	l := lab.New(t, 3)
 	bob := serve(t, l.Hosts[1], "Bob", "研发部")
 	serve(t, l.Hosts[2], "李雷", "研发部")
-	disp := xvfb(t)
+	disp := xvfb.Start(t)
 	shot := filepath.Join(artefactDir(t), "gui-smoke.png")
 	os.Remove(shot)
 	t.Setenv("DISPLAY", disp)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"feigo/internal/lab"
+	"feigo/internal/xvfb"
 	"feigo/peers"
 )
 
@@ -109,7 +110,7 @@ func guiWithBob(t *testing.T) (bob, gui *node, disp string) {
 	t.Helper()
 	l := lab.New(t, 2)
 	bob = serve(t, l.Hosts[1], "Bob", "研发部")
-	disp = xvfb(t)
+	disp = xvfb.Start(t)
 	t.Setenv("DISPLAY", disp)
 	t.Setenv("LANG", "zh_CN.UTF-8")
 	prof := filepath.Join(t.TempDir(), "gui")

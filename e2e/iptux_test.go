@@ -19,6 +19,7 @@ import (
 
 	"feigo/control"
 	"feigo/internal/lab"
+	"feigo/internal/xvfb"
 	"feigo/peers"
 )
 
@@ -51,7 +52,7 @@ func startIptuxConf(t *testing.T, h *lab.Host, conf map[string]any, setup func(h
 		}
 		t.Skipf("the iptux tests need iptux: %v", err)
 	}
-	disp := xvfb(t)
+	disp := xvfb.Start(t)
 	home := t.TempDir()
 	os.MkdirAll(filepath.Join(home, ".iptux"), 0o755)
 	if setup != nil {
@@ -360,7 +361,7 @@ func TestIptuxSharedFilesToFeiGo(t *testing.T) {
 func TestIptuxWithTheWindow(t *testing.T) {
 	l := lab.New(t, 2)
 	tux := startIptux(t, l.Hosts[0], "企鹅小李", "运维部")
-	disp := xvfb(t)
+	disp := xvfb.Start(t)
 	t.Setenv("DISPLAY", disp)
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("LANG", "zh_CN.UTF-8")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"feigo/internal/lab"
+	"feigo/internal/xvfb"
 	"feigo/screenshot"
 )
 
@@ -26,7 +27,7 @@ import (
 func TestGUIScreenshotTool(t *testing.T) {
 	needXdotool(t)
 	// No window manager: evilwm, the tests' one, holds Ctrl+Alt+A itself (its "fix" key).
-	t.Setenv("DISPLAY", xvfb(t))
+	t.Setenv("DISPLAY", xvfb.Start(t))
 	l := lab.New(t, 2)
 	bob := serve(t, l.Hosts[1], "Bob", "研发部")
 	t.Setenv("LANG", "zh_CN.UTF-8")
@@ -169,7 +170,7 @@ func xdo(t *testing.T, args ...string) {
 // it; the key is let go when its context ends, and can then be grabbed again.
 func TestScreenshotHotkey(t *testing.T) {
 	needXdotool(t)
-	t.Setenv("DISPLAY", xvfb(t)) // no window manager: evilwm holds Ctrl+Alt+A itself
+	t.Setenv("DISPLAY", xvfb.Start(t)) // no window manager: evilwm holds Ctrl+Alt+A itself
 	ctx, cancel := context.WithCancel(context.Background())
 	pressed := make(chan struct{}, 8)
 	run, err := screenshot.Hotkey(ctx, func() { pressed <- struct{}{} })

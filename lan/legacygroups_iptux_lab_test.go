@@ -4,7 +4,6 @@ package lan
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"feigo/internal/lab"
+	"feigo/internal/xvfb"
 	"feigo/legacygroup"
 )
 
@@ -29,31 +29,6 @@ func needTools(t *testing.T, tools ...string) {
 	}
 }
 
-// startXvfb starts an X server on a free display and stops it when the test ends.
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	for n := 150; n < 200; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
-			continue
-		}
-		disp := fmt.Sprintf(":%d", n)
-		cmd := exec.Command("Xvfb", disp, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		for range 100 {
-			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-				return disp
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Fatalf("Xvfb on %s did not come up", disp)
-	}
-	t.Fatal("no free X display")
-	return ""
-}
-
 // TestLegacyGroupsRealIptux: Debian's iptux 0.8.3 under Xvfb on one lab host, a FeiGo node
 // with legacy groups on another. iptux takes FeiGo for one of its own (the encoding
 // section), so a message typed into iptux's Broadcast group window reaches FeiGo as
@@ -66,7 +41,7 @@ func TestLegacyGroupsRealIptux(t *testing.T) {
 	}
 	needTools(t, "iptux", "Xvfb", "xdotool", "dbus-run-session")
 	l := lab.New(t, 2)
-	disp := startXvfb(t)
+	disp := xvfb.Start(t)
 	home := t.TempDir()
 	os.MkdirAll(filepath.Join(home, ".iptux"), 0o755)
 	cfg, _ := json.Marshal(map[string]any{"nick_name": "企鹅", "belong_group": "研发部", "open_chat": true, "use_enter_key": true})

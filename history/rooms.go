@@ -72,37 +72,44 @@ func scanRoomEvents(rows *sql.Rows) ([]RoomEvent, error) {
 
 // PutRoomEvent stores e unless an event of its author with its sequence number is kept
 // already (inserted false), and with it, when rec is set and e is valid, rec as the
-// messages row that makes e searchable. It is one transaction.
-func (s *Store) PutRoomEvent(e RoomEvent, rec *Record) (inserted bool, err error) {
+// messages row that makes e searchable (msg, its ID; 0 if none). It is one transaction.
+func (s *Store) PutRoomEvent(e RoomEvent, rec *Record) (inserted bool, msg int64, err error) {
+	insMsg, err := s.prepared(insertRoomMessageSQL)
+	if err != nil {
+		return false, 0, fmt.Errorf("storing a room message: %w", err)
+	}
+	insEv, err := s.prepared(`INSERT OR IGNORE INTO room_events(` + roomEventCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return false, 0, fmt.Errorf("storing a room event: %w", err)
+	}
 	tx, err := s.db.Begin()
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	defer tx.Rollback()
-	var msg int64
 	if rec != nil && e.Valid {
-		if msg, err = insertRoomMessage(tx, e.Room, *rec); err != nil {
-			return false, fmt.Errorf("storing a room message: %w", err)
+		if msg, err = insertRoomMessage(tx.Stmt(insMsg), e.Room, *rec); err != nil {
+			return false, 0, fmt.Errorf("storing a room message: %w", err)
 		}
 	}
-	res, err := tx.Exec(`INSERT OR IGNORE INTO room_events(`+roomEventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Room, e.Author, e.Seq, e.Clock, e.Kind, e.Time, e.Key, e.Hash, e.Sig, e.Body, e.Valid, msg)
+	res, err := tx.Stmt(insEv).Exec(e.Room, e.Author, e.Seq, e.Clock, e.Kind, e.Time, e.Key, e.Hash, e.Sig, e.Body, e.Valid, msg)
 	if err != nil {
-		return false, fmt.Errorf("storing a room event: %w", err)
+		return false, 0, fmt.Errorf("storing a room event: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil // the message row goes with the rollback
+		return false, 0, nil // the message row goes with the rollback
 	}
-	return true, tx.Commit()
+	return true, msg, tx.Commit()
 }
 
-func insertRoomMessage(tx *sql.Tx, room string, r Record) (int64, error) {
+const insertRoomMessageSQL = `INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder, encrypted)
+		VALUES (?, ?, ?, '', '', '', ?, ?, ?, ?, ?, '', 0, '', '', 1)`
+
+func insertRoomMessage(ins *sql.Stmt, room string, r Record) (int64, error) {
 	if r.Kind == "" {
 		r.Kind = KindText
 	}
-	res, err := tx.Exec(`INSERT INTO messages(time, peer, peer_id, user, host, addr, nick, direction, kind, text, state, error, packet_no, files, folder, encrypted)
-		VALUES (?, ?, ?, '', '', '', ?, ?, ?, ?, ?, '', 0, '', '', 1)`,
-		r.Time.UnixMilli(), RoomPeer(room), r.PeerID, r.Nick, r.Direction, r.Kind, r.Text, r.State)
+	res, err := ins.Exec(r.Time.UnixMilli(), RoomPeer(room), r.PeerID, r.Nick, r.Direction, r.Kind, r.Text, r.State)
 	if err != nil {
 		return 0, err
 	}
@@ -113,6 +120,10 @@ func insertRoomMessage(tx *sql.Tx, room string, r Record) (int64, error) {
 // a message: its author had been removed before it). A message that stops standing loses
 // its messages row; one that starts standing gets rec as its row.
 func (s *Store) SetRoomEventValid(room, author string, seq uint64, valid bool, rec *Record) error {
+	insMsg, err := s.prepared(insertRoomMessageSQL)
+	if err != nil {
+		return err
+	}
 	tx, err := s.db.Begin()
 	if err != nil {
 		return err
@@ -129,7 +140,7 @@ func (s *Store) SetRoomEventValid(room, author string, seq uint64, valid bool, r
 		}
 		msg = 0
 	case valid && msg == 0 && rec != nil:
-		if msg, err = insertRoomMessage(tx, room, *rec); err != nil {
+		if msg, err = insertRoomMessage(tx.Stmt(insMsg), room, *rec); err != nil {
 			return err
 		}
 	}
@@ -183,17 +194,31 @@ func (s *Store) RoomHeads(room string) (seqs, clocks map[string]uint64, err erro
 	return seqs, clocks, rows.Err()
 }
 
-// SetRoomAcks records how far member is known to have got in room: per author, the last
-// sequence number they hold (never lowered).
-func (s *Store) SetRoomAcks(room, member string, vv map[string]uint64) error {
+// RoomAck is how far a member is known to have got in a room: the last sequence number of
+// an author's they hold.
+type RoomAck struct {
+	Room, Member, Author string
+	Seq                  uint64
+}
+
+// SetRoomAcks records acks (never lowering one), in one transaction.
+func (s *Store) SetRoomAcks(acks []RoomAck) error {
+	if len(acks) == 0 {
+		return nil
+	}
+	up, err := s.prepared(`INSERT INTO room_acks(room, member, author, seq) VALUES (?, ?, ?, ?)
+			ON CONFLICT(room, member, author) DO UPDATE SET seq = MAX(seq, excluded.seq)`)
+	if err != nil {
+		return fmt.Errorf("storing a room acknowledgement: %w", err)
+	}
 	tx, err := s.db.Begin()
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	for a, sq := range vv {
-		if _, err := tx.Exec(`INSERT INTO room_acks(room, member, author, seq) VALUES (?, ?, ?, ?)
-			ON CONFLICT(room, member, author) DO UPDATE SET seq = MAX(seq, excluded.seq)`, room, member, a, sq); err != nil {
+	up = tx.Stmt(up)
+	for _, a := range acks {
+		if _, err := up.Exec(a.Room, a.Member, a.Author, a.Seq); err != nil {
 			return fmt.Errorf("storing a room acknowledgement: %w", err)
 		}
 	}
@@ -227,7 +252,11 @@ var ErrNoRoomEvent = errors.New("no such room event")
 
 // RoomEvent returns one kept event.
 func (s *Store) RoomEvent(room, author string, seq uint64) (RoomEvent, error) {
-	rows, err := s.db.Query(`SELECT `+roomEventCols+` FROM room_events WHERE room = ? AND author = ? AND seq = ?`, room, author, seq)
+	q, err := s.prepared(`SELECT ` + roomEventCols + ` FROM room_events WHERE room = ? AND author = ? AND seq = ?`)
+	if err != nil {
+		return RoomEvent{}, err
+	}
+	rows, err := q.Query(room, author, seq)
 	if err != nil {
 		return RoomEvent{}, err
 	}

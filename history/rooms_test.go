@@ -23,16 +23,20 @@ func TestRoomStore(t *testing.T) {
 	rec := func(text string) *Record {
 		return &Record{Time: old, PeerID: "a", Nick: "A", Text: text, Direction: "in", State: StateReceived}
 	}
-	if ok, err := s.PutRoomEvent(ev("a", 1, 1, "create", old), nil); !ok || err != nil {
+	if ok, msg, err := s.PutRoomEvent(ev("a", 1, 1, "create", old), nil); !ok || msg != 0 || err != nil {
+		t.Fatal(ok, msg, err)
+	}
+	ok, msg, err := s.PutRoomEvent(ev("a", 2, 2, "msg", old), rec("周报 old"))
+	if !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if ok, err := s.PutRoomEvent(ev("a", 2, 2, "msg", old), rec("周报 old")); !ok || err != nil {
-		t.Fatal(ok, err)
+	if e, err := s.RoomEvent(room, "a", 2); err != nil || e.Message != msg || msg == 0 {
+		t.Fatalf("the messages row returned %d, kept %d (%v)", msg, e.Message, err)
 	}
-	if ok, err := s.PutRoomEvent(ev("a", 2, 2, "msg", old), rec("周报 again")); ok || err != nil {
-		t.Fatalf("a second event with the same author and seq: stored %v, %v", ok, err)
+	if ok, msg, err := s.PutRoomEvent(ev("a", 2, 2, "msg", old), rec("周报 again")); ok || msg != 0 || err != nil {
+		t.Fatalf("a second event with the same author and seq: stored %v (row %d), %v", ok, msg, err)
 	}
-	if ok, err := s.PutRoomEvent(ev("b", 1, 3, "msg", time.Now()), rec("周报 new")); !ok || err != nil {
+	if ok, _, err := s.PutRoomEvent(ev("b", 1, 3, "msg", time.Now()), rec("周报 new")); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	heads, clocks, err := s.RoomHeads(room)
@@ -62,8 +66,12 @@ func TestRoomStore(t *testing.T) {
 		t.Error("a message that stands again is not found")
 	}
 	// Acknowledgements only rise.
-	s.SetRoomAcks(room, "c", map[string]uint64{"a": 2, "b": 1})
-	s.SetRoomAcks(room, "c", map[string]uint64{"a": 1})
+	if err := s.SetRoomAcks([]RoomAck{{room, "c", "a", 2}, {room, "c", "b", 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRoomAcks([]RoomAck{{room, "c", "a", 1}}); err != nil {
+		t.Fatal(err)
+	}
 	if acks, err := s.RoomAcks(room); err != nil || acks["c"]["a"] != 2 || acks["c"]["b"] != 1 {
 		t.Errorf("acks %v %v", acks, err)
 	}

@@ -42,6 +42,8 @@ const (
 	pushEvery = 20 * time.Millisecond
 	// syncEvery is how often members who are online and known to lack events are offered them.
 	syncEvery = 30 * time.Second
+	// ackFlushEvery is how often acknowledgements are written to the history.
+	ackFlushEvery = time.Second
 	// requestTimeout bounds one request to a member.
 	requestTimeout = 10 * time.Second
 	// maxSyncers bounds the catch-ups running at once.
@@ -129,7 +131,9 @@ type Manager struct {
 
 	mu    sync.Mutex
 	rooms map[string]*state
-	wmu   sync.Mutex // one event of this node's written at a time: sequence numbers in order
+	// dirtyAcks are the acknowledgements not in the history yet (FlushAcks).
+	dirtyAcks map[ackKey]uint64
+	wmu       sync.Mutex // one event of this node's written at a time: sequence numbers in order
 
 	limMu  sync.Mutex
 	pulls  map[string]*bucket
@@ -155,7 +159,7 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Nick = func() string { return "" }
 	}
 	m := &Manager{cfg: cfg, me: cfg.Identity.Fingerprint().String(), log: cfg.Log, rooms: map[string]*state{},
-		pulls: map[string]*bucket{}, pushes: map[string]*bucket{}, wake: make(chan struct{}, 1),
+		dirtyAcks: map[ackKey]uint64{}, pulls: map[string]*bucket{}, pushes: map[string]*bucket{}, wake: make(chan struct{}, 1),
 		pending: map[string]bool{}, syncing: map[string]bool{}}
 	ids, err := cfg.Store.Rooms()
 	if err != nil {
@@ -411,19 +415,12 @@ func (m *Manager) store(st *state, e Event, valid bool) int64 {
 	if !st.stored {
 		return 0
 	}
-	rec := m.record(st, e)
-	if _, err := m.cfg.Store.PutRoomEvent(toRow(e, valid), rec); err != nil {
+	_, msg, err := m.cfg.Store.PutRoomEvent(toRow(e, valid), m.record(st, e))
+	if err != nil {
 		m.log.Error("storing a room event", "err", err)
 		return 0
 	}
-	if rec == nil || !valid {
-		return 0
-	}
-	r, err := m.cfg.Store.RoomEvent(e.Room, e.Author, e.Seq)
-	if err != nil {
-		return 0
-	}
-	return r.Message
+	return msg
 }
 
 // record is the messages row of a message event (its text searchable), nil for others.
@@ -610,6 +607,7 @@ func (m *Manager) write(ctx context.Context, roomID string, kind Kind, b Body, c
 	m.mu.Unlock()
 
 	out := Sent{Room: info, Seq: e.Seq, HistoryID: hid, Deliveries: make([]Delivery, len(to))}
+	body := pushRequest(roomID, []Event{e}) // the same bytes for every member
 	online := m.cfg.Transport.Online()
 	var wg sync.WaitGroup
 	for i, id := range to {
@@ -621,7 +619,7 @@ func (m *Manager) write(ctx context.Context, roomID string, kind Kind, b Body, c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := m.push(ctx, id, roomID, []Event{e})
+			err := m.push(ctx, id, roomID, body)
 			d := &out.Deliveries[i]
 			d.Delivered = m.has(roomID, id, m.me, e.Seq)
 			if !d.Delivered {
@@ -984,7 +982,9 @@ func maps(h map[string]uint64) map[string]uint64 {
 	return out
 }
 
-// setAcks records that member holds at least vv in st (memory and history).
+// setAcks records that member holds at least vv in st: in memory at once, in the history at
+// the next flush (FlushAcks). An acknowledgement lost in a crash costs only events sent
+// again, which their receiver holds already and ignores.
 func (m *Manager) setAcks(st *state, member string, vv map[string]uint64) {
 	if member == m.me || !st.tl.Ever(member) {
 		return
@@ -994,17 +994,36 @@ func (m *Manager) setAcks(st *state, member string, vv map[string]uint64) {
 		a = map[string]uint64{}
 		st.acks[member] = a
 	}
-	changed := map[string]uint64{}
 	for au, sq := range vv {
 		if sq > a[au] && sq <= st.heads[au] {
 			a[au] = sq
-			changed[au] = sq
+			if st.stored {
+				m.dirtyAcks[ackKey{st.id, member, au}] = sq
+			}
 		}
 	}
-	if len(changed) > 0 && st.stored {
-		if err := m.cfg.Store.SetRoomAcks(st.id, member, changed); err != nil {
-			m.log.Error("storing room acknowledgements", "err", err)
-		}
+}
+
+// ackKey names one acknowledgement: how far member has got with author's events in room.
+type ackKey struct{ room, member, author string }
+
+// FlushAcks writes the acknowledgements recorded since the last flush to the history in one
+// transaction (Run does every ackFlushEvery and when it ends): one write per room message on
+// every member instead of one per member on the sender and one more on each receiver.
+func (m *Manager) FlushAcks() {
+	m.mu.Lock()
+	if len(m.dirtyAcks) == 0 {
+		m.mu.Unlock()
+		return
+	}
+	acks := make([]history.RoomAck, 0, len(m.dirtyAcks))
+	for k, sq := range m.dirtyAcks {
+		acks = append(acks, history.RoomAck{Room: k.room, Member: k.member, Author: k.author, Seq: sq})
+	}
+	clear(m.dirtyAcks)
+	m.mu.Unlock()
+	if err := m.cfg.Store.SetRoomAcks(acks); err != nil {
+		m.log.Error("storing room acknowledgements", "err", err)
 	}
 }
 
@@ -1080,34 +1099,33 @@ func (m *Manager) missing(st *state, member string, theirs map[string]uint64, li
 	return out, false
 }
 
-// push sends member first (events not nil) the events given, then whatever its answers
-// show it lacks, until it holds all this node holds of room or stops taking them.
-func (m *Manager) push(ctx context.Context, member, roomID string, first []Event) error {
-	evs := first
+// push sends member first (a push request, encoded once for every member, or nil), then
+// whatever its answers show it lacks, until it holds all this node holds of room or stops
+// taking them.
+func (m *Manager) push(ctx context.Context, member, roomID string, first []byte) error {
+	body := first
 	for round := 0; round < 64; round++ {
-		catchUp := evs == nil
-		m.mu.Lock()
-		st := m.rooms[roomID]
-		if st == nil {
-			m.mu.Unlock()
-			return ErrNoRoom
-		}
-		if evs == nil {
+		catchUp := body == nil
+		if body == nil {
+			m.mu.Lock()
+			st := m.rooms[roomID]
+			if st == nil {
+				m.mu.Unlock()
+				return ErrNoRoom
+			}
 			if !st.tl.IsMember(member) {
 				m.mu.Unlock()
 				return nil // nothing more goes to a member who left or was removed
 			}
-			evs, _ = m.missing(st, member, st.acks[member], MaxBatch, MaxBatchBytes)
-		}
-		m.mu.Unlock()
-		if len(evs) == 0 {
-			return nil
-		}
-		for i := range evs {
-			evs[i].Room = "" // said once, in the request
+			evs, _ := m.missing(st, member, st.acks[member], MaxBatch, MaxBatchBytes)
+			m.mu.Unlock()
+			if len(evs) == 0 {
+				return nil
+			}
+			body = pushRequest(roomID, evs)
 		}
 		rctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		raw, err := m.cfg.Transport.Request(rctx, member, encode(request{Op: "push", Room: roomID, Events: evs}))
+		raw, err := m.cfg.Transport.Request(rctx, member, body)
 		cancel()
 		if err != nil {
 			return err
@@ -1120,7 +1138,7 @@ func (m *Manager) push(ctx context.Context, member, roomID string, first []Event
 			return errors.New(ans.Error)
 		}
 		m.mu.Lock()
-		st = m.rooms[roomID]
+		st := m.rooms[roomID]
 		progress := false
 		if st != nil {
 			before := maps(st.acks[member])
@@ -1135,9 +1153,17 @@ func (m *Manager) push(ctx context.Context, member, roomID string, first []Event
 		if catchUp && !progress {
 			return nil // it takes no more (it holds them already, or holds none back)
 		}
-		evs = nil
+		body = nil
 	}
 	return nil
+}
+
+// pushRequest encodes a push of evs, events of room.
+func pushRequest(room string, evs []Event) []byte {
+	for i := range evs {
+		evs[i].Room = "" // said once, in the request
+	}
+	return encode(request{Op: "push", Room: room, Events: evs})
 }
 
 // pull asks member for what this node lacks in every room, batch by batch.
@@ -1204,17 +1230,24 @@ func (m *Manager) PeerSeen(id string) {
 	}
 }
 
-// Run does the catch-ups until ctx is cancelled, and returns once they have ended.
+// Run does the catch-ups and writes the acknowledgements until ctx is cancelled, and returns
+// once the catch-ups have ended and the last acknowledgements are written.
 func (m *Manager) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	defer m.FlushAcks()
 	defer wg.Wait()
 	slots := make(chan struct{}, maxSyncers)
 	t := time.NewTicker(syncEvery)
 	defer t.Stop()
+	flush := time.NewTicker(ackFlushEvery)
+	defer flush.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-flush.C:
+			m.FlushAcks()
+			continue
 		case <-t.C:
 			for id := range m.cfg.Transport.Online() {
 				if m.behind(id) {

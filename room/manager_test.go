@@ -80,7 +80,7 @@ func (in *inbox) texts(typ event.Type) []string {
 	return out
 }
 
-func (l *fakeLAN) add(t *testing.T, w *who) (*Manager, *inbox) {
+func (l *fakeLAN) add(t testing.TB, w *who) (*Manager, *inbox) {
 	t.Helper()
 	st, err := history.Open(filepath.Join(t.TempDir(), "h.db"))
 	if err != nil {
@@ -504,5 +504,48 @@ func TestManagerAddedWhileAway(t *testing.T) {
 	}
 	if rs := me.Rooms(); len(rs) != 1 || !rs[0].Member || rs[0].Name != "later" || len(rs[0].Members) != 3 {
 		t.Errorf("e's rooms: %+v", rs)
+	}
+}
+
+// Acknowledgements are written to the history when Run ends (and every ackFlushEvery): a
+// manager loaded again from the same history knows who holds what, and does not push it
+// again.
+func TestAcksKeptAcrossARestart(t *testing.T) {
+	ctx := context.Background()
+	l := &fakeLAN{ms: map[string]*Manager{}, up: map[string]bool{}}
+	a, b := newWho(t, "a"), newWho(t, "b")
+	ma, _ := l.add(t, a)
+	l.add(t, b)
+	s, err := ma.Create(ctx, "acks", members(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ma.Send(ctx, s.Room.ID, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if !ma.has(s.Room.ID, b.fp(), a.fp(), 2) {
+		t.Fatal("b's acknowledgement of the message is not recorded")
+	}
+	reload := func() *Manager {
+		m, err := New(Config{Identity: a.id, Store: ma.cfg.Store, Transport: fakeTransport{l, a.fp()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if reload().has(s.Room.ID, b.fp(), a.fp(), 1) {
+		t.Fatal("acknowledgements written before a flush (this test would not see one go missing)")
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- ma.Run(rctx) }()
+	cancel()
+	<-done
+	again := reload()
+	if !again.has(s.Room.ID, b.fp(), a.fp(), 2) {
+		t.Fatal("after Run ended, a reloaded manager does not know b holds the message")
+	}
+	if again.behind(b.fp()) {
+		t.Fatal("a reloaded manager takes b to lack events")
 	}
 }

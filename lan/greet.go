@@ -57,7 +57,7 @@ func (n *Node) Greet(ctx context.Context, addr netip.AddrPort, timeout time.Dura
 		n.greet.mu.Unlock()
 	}()
 	start := time.Now()
-	n.write(addr, n.entryTo(addr, ipmsg.BrEntry))
+	n.sayState(func() { n.write(addr, n.entryTo(addr, ipmsg.BrEntry)) })
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tcp := make(chan struct{})

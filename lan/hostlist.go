@@ -180,9 +180,11 @@ func (n *Node) askLists() {
 	n.lists.mu.Unlock()
 	for _, q := range to {
 		cs, _ := peerEncoding(q)
-		p := n.entryPacket(cs, ipmsg.ClientIPMsg, q.UTF8, ipmsg.BrIsGetList2)
-		p.Cmd |= ipmsg.RetryOpt // "asked again": answered by any host that allows sending its list
-		n.reply(q.Addr, p, true)
+		n.sayState(func() {
+			p := n.entryPacket(cs, ipmsg.ClientIPMsg, q.UTF8, ipmsg.BrIsGetList2)
+			p.Cmd |= ipmsg.RetryOpt // "asked again": answered by any host that allows sending its list
+			n.reply(q.Addr, p, true)
+		})
 	}
 }
 

@@ -439,7 +439,7 @@ func (n *Node) takeMessage(p ipmsg.Packet, from netip.AddrPort, peer peers.Peer,
 		}
 		if !known && !p.Cmd.Has(ipmsg.NoAddListOpt) {
 			// Ask a stranger who it is, as IPMsg does; its ANSENTRY puts it in the table.
-			reply(n.entryPacket(replyCS, messageClient(p), p.Cmd.Has(ipmsg.UTF8Opt), ipmsg.BrEntry), true)
+			n.sayState(func() { reply(n.entryPacket(replyCS, messageClient(p), p.Cmd.Has(ipmsg.UTF8Opt), ipmsg.BrEntry), true) })
 		}
 	}
 	if needAck {

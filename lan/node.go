@@ -251,11 +251,17 @@ type Node struct {
 	// step (announceTo): an announcement built before SetAway could otherwise go out after
 	// SetAway's own, and leave colleagues with the old state until the next beat.
 	announceMu sync.Mutex
-	mcast6Mu   sync.Mutex    // conn6's multicast interface, set per datagram; joined6
-	joined6    map[int]bool  // interfaces (by index) where conn6 joined Group6
-	ready      chan struct{} // closed once conn is bound
-	stopping   chan struct{} // closed when Run begins to shut down
-	nos        *packetNos
+	// stateMu orders what entry packets say with changes of it: every entry (an
+	// announcement, an answer, a probe, a greeting) is built from the node's state and sent
+	// holding it for reading (sayState), and SetAway and SetName change the state holding it
+	// for writing. An answer built before a change can then never reach a colleague after
+	// the change's own announcement and leave them with the old state until the next beat.
+	stateMu  sync.RWMutex
+	mcast6Mu sync.Mutex    // conn6's multicast interface, set per datagram; joined6
+	joined6  map[int]bool  // interfaces (by index) where conn6 joined Group6
+	ready    chan struct{} // closed once conn is bound
+	stopping chan struct{} // closed when Run begins to shut down
+	nos      *packetNos
 
 	// The trust policy (Config.PlaintextFallback, Config.RefuseLegacy; SetPolicy).
 	plaintextFallback, refuseLegacy atomic.Bool

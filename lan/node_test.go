@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -683,4 +684,107 @@ func TestAnnouncementsNeverOvertakeAStateChange(t *testing.T) {
 		return
 	}
 	t.Fatal("in 5 rounds, never did every datagram arrive")
+}
+
+// Every entry the node sends says its state as of the moment it was sent: a colleague's
+// entries are answered by the read loop while the user changes state, and an answer built
+// before a change must not reach the colleague after the change's own announcement (it left
+// them with the old state until the next beat: TestAwayAutoReplyDoesNotLoop saw B keep A as
+// online while A was away, when an ANSENTRY to B's start-up BR_ENTRY built before A's SetAway
+// went out after A's BR_ABSENCE, so that A's return changed nothing at B). A raw peer floods
+// the node with BR_ENTRY while the state changes 400 times, each to a text of its own: the
+// states the peer hears never go back.
+func TestEntryAnswersNeverOvertakeAStateChange(t *testing.T) {
+	r := newRawPeer(t)
+	// A clock that moves 10 s a look: the per-address answer budget never runs out.
+	var clk atomic.Int64
+	clk.Store(time.Now().UnixNano())
+	n := startNode(t, loopbackConn(t), "Ann", func(c *Config) {
+		c.Now = func() time.Time { return time.Unix(0, clk.Add(int64(10*time.Second))) }
+	})
+	var (
+		mu         sync.Mutex
+		last       = -1
+		heard      int
+		wentBack   string
+		readerDone = make(chan struct{})
+	)
+	defer func() { r.conn.Close(); <-readerDone }()
+	r.conn.SetReadDeadline(time.Time{})
+	go func() { // ends when the test closes r.conn
+		defer close(readerDone)
+		buf := make([]byte, 65536)
+		for {
+			k, _, err := r.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			p, err := ipmsg.Decode(append([]byte(nil), buf[:k]...))
+			if err != nil {
+				continue
+			}
+			switch p.Cmd.Mode() {
+			case ipmsg.BrEntry, ipmsg.AnsEntry, ipmsg.BrAbsence:
+			default:
+				continue
+			}
+			e := ipmsg.ParseEntry(p, ipmsg.GBK)
+			i := -1
+			if e.Away {
+				i, _ = strconv.Atoi(strings.TrimPrefix(e.AwayText, "s"))
+			}
+			mu.Lock()
+			heard++
+			if i < last && wentBack == "" {
+				wentBack = fmt.Sprintf("state %d heard after state %d (%#x)", i, last, uint32(p.Cmd))
+			}
+			last = max(last, i)
+			mu.Unlock()
+		}
+	}()
+	// A FeiGo colleague (its ID in the trailer), so that answers carry the away text.
+	body := ipmsg.EntryBody(ipmsg.UTF8, ipmsg.Entry{ID: "id-rob", Nick: "Rob", Group: "QA", User: "rob", Host: "robhost"})
+	entry := func(no uint32) {
+		b, _ := ipmsg.Packet{Version: "1", No: no, User: []byte("rob"), Host: []byte("robhost"), Cmd: ipmsg.BrEntry, Body: body}.Marshal()
+		r.conn.WriteToUDPAddrPort(b, n.addr)
+	}
+	if !waitFor(5*time.Second, func() bool {
+		entry(1)
+		mu.Lock()
+		defer mu.Unlock()
+		return heard > 0
+	}) {
+		t.Fatal("the node does not answer the peer's entry")
+	}
+	stop, flooded := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(flooded)
+		for no := uint32(2); ; no++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			entry(no)
+			if no%4 == 0 {
+				time.Sleep(20 * time.Microsecond)
+			}
+		}
+	}()
+	for i := range 400 {
+		n.SetAway(true, fmt.Sprintf("s%d", i))
+		time.Sleep(200 * time.Microsecond)
+	}
+	close(stop)
+	<-flooded
+	time.Sleep(300 * time.Millisecond) // the last answers arrive
+	mu.Lock()
+	defer mu.Unlock()
+	if heard < 100 {
+		t.Fatalf("only %d entries heard: the test did not race anything", heard)
+	}
+	if wentBack != "" {
+		t.Fatalf("of %d entries heard, %s", heard, wentBack)
+	}
+	t.Logf("%d entries heard, last state %d", heard, last)
 }

@@ -93,6 +93,8 @@ func (n *Node) announceTo(mode ipmsg.Command, also []peers.Peer, targets []netip
 	}
 	n.announceMu.Lock()
 	defer n.announceMu.Unlock()
+	n.stateMu.RLock()
+	defer n.stateMu.RUnlock()
 	if mode == ipmsg.BrEntry {
 		n.broadcastAt.Store(n.now().UnixNano())
 	}
@@ -110,6 +112,14 @@ func (n *Node) announceTo(mode ipmsg.Command, also []peers.Peer, targets []netip
 		}
 	}
 	n.log.Debug("announced", "mode", uint32(mode), "targets", len(targets), "unicast", unicast)
+}
+
+// sayState runs send, which builds entry packets from the node's state and sends them, with
+// no change of the state in between (stateMu).
+func (n *Node) sayState(send func()) {
+	n.stateMu.RLock()
+	defer n.stateMu.RUnlock()
+	send()
 }
 
 // reached reports whether announcements to targets reach addr: it is one of them, or listens
@@ -200,7 +210,7 @@ func (n *Node) onEntry(p ipmsg.Packet, from netip.AddrPort) {
 		// The peer answered our broadcast, which was in UTF-8. A legacy client that reads
 		// only its code page gets our names again in that code page.
 		if change == peers.Joined && !e.UTF8 && !isASCII(n.Self().Nick+n.Self().Group) {
-			n.reply(from, n.entryTo(from, ipmsg.BrAbsence), true)
+			n.sayState(func() { n.reply(from, n.entryTo(from, ipmsg.BrAbsence), true) })
 		}
 	}
 }
@@ -240,7 +250,7 @@ func (n *Node) checkLiveness() {
 		n.log.Info("peer timed out", "nick", p.Nick, "addr", p.Addr, "quiet", now.Sub(p.LastSeen).Round(time.Second))
 	}
 	for _, p := range n.table.Probe(n.cfg.ProbeAfter, n.cfg.ProbeEvery) {
-		n.reply(p.Addr, n.entryTo(p.Addr, ipmsg.BrEntry), false)
+		n.sayState(func() { n.reply(p.Addr, n.entryTo(p.Addr, ipmsg.BrEntry), false) })
 	}
 }
 
@@ -259,12 +269,14 @@ func (n *Node) sayGoodbye() {
 // SetAway enters absence mode with text as the automatic reply, or leaves it when away is
 // false, and tells the LAN (BR_ABSENCE).
 func (n *Node) SetAway(away bool, text string) {
+	n.stateMu.Lock()
 	n.selfMu.Lock()
 	n.self.Away, n.self.AwayText = away, text
 	if !away {
 		n.self.AwayText = ""
 	}
 	n.selfMu.Unlock()
+	n.stateMu.Unlock()
 	n.announce(ipmsg.BrAbsence, n.table.Snapshot())
 	n.emitSelf()
 }
@@ -277,9 +289,11 @@ func (n *Node) emitSelf() {
 
 // SetName changes the nickname and group and tells the LAN (BR_ABSENCE).
 func (n *Node) SetName(nick, group string) {
+	n.stateMu.Lock()
 	n.selfMu.Lock()
 	n.self.Nick, n.self.Group = nick, group
 	n.selfMu.Unlock()
+	n.stateMu.Unlock()
 	n.announce(ipmsg.BrAbsence, n.table.Snapshot())
 	n.emitSelf()
 }
@@ -348,7 +362,7 @@ func (n *Node) greetRemembered(ctx context.Context) {
 		if _, listed := n.table.ByAddr(a); listed {
 			continue
 		}
-		n.write(a, n.entryTo(a, ipmsg.BrEntry))
+		n.sayState(func() { n.write(a, n.entryTo(a, ipmsg.BrEntry)) })
 		greeted++
 		select {
 		case <-ctx.Done():

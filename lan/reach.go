@@ -299,7 +299,7 @@ func (n *Node) runLearnt(ctx context.Context) {
 		}
 		if _, listed := n.table.ByAddr(a); !listed {
 			n.stats.learntGreeted.Add(1)
-			n.reply(a, n.entryTo(a, ipmsg.BrEntry), true)
+			n.sayState(func() { n.reply(a, n.entryTo(a, ipmsg.BrEntry), true) })
 		}
 		if !pause(learnPace) {
 			return

@@ -30,7 +30,7 @@ const (
 func (n *Node) answerEntry(to netip.AddrPort) {
 	peers := n.table.Len()
 	if peers < spreadFrom {
-		n.reply(to, n.entryTo(to, ipmsg.AnsEntry), true)
+		n.sayState(func() { n.reply(to, n.entryTo(to, ipmsg.AnsEntry), true) })
 		return
 	}
 	wait := rand.N(min(spreadMax, time.Duration(peers)*spreadPerPeer))
@@ -114,7 +114,7 @@ func (n *Node) runSpread(ctx context.Context) {
 	for {
 		due, after := n.spread.next(time.Now())
 		for _, to := range due {
-			n.reply(to, n.entryTo(to, ipmsg.AnsEntry), true)
+			n.sayState(func() { n.reply(to, n.entryTo(to, ipmsg.AnsEntry), true) })
 		}
 		t.Reset(after)
 		select {

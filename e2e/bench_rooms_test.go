@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -81,12 +82,35 @@ func BenchmarkLabRoom50(b *testing.B) {
 			return r["room"] == id && r["text"] == text
 		}
 	}
+	// The baselines' receivers: a helper process on each of the 49 receiving hosts beside the
+	// node (idle while the node works), and their sender in the test, on the sender's host.
+	b.Setenv("FEIGO_FANOUT_HELPER", "1")
+	helpers := make([]*lab.Proc, 0, members-1)
+	for _, h := range l.Hosts[1:members] {
+		helpers = append(helpers, h.Start(b.TempDir(), os.Args[0], "-test.run=^TestFanoutHelper$"))
+	}
+	for _, p := range helpers {
+		p.WaitEvent("ready", time.Minute, nil)
+	}
+	fan := dialFanout(b, l.Hosts[0], l.Hosts[1:members])
+	bcast := l.Hosts[0].Addr.As4()
+	bcast[3] = 255 // the lab's subnet is a /24
+	// lastHelper is the time the last of the first n helpers printed an event of typ with text.
+	lastHelper := func(n int, typ, text string) (last time.Time) {
+		for _, p := range helpers[:n] {
+			if t := eventTime(p.WaitEvent(typ, time.Minute, func(ev map[string]any) bool { return ev["text"] == text })); t.After(last) {
+				last = t
+			}
+		}
+		return last
+	}
+
 	to := l.Hosts[1].Addr.String()
 	var all []string // the 49 others' addresses, for a message to many
 	for _, h := range l.Hosts[1:members] {
 		all = append(all, h.Addr.String())
 	}
-	var direct, many, roomAll time.Duration
+	var direct, many, roomAll, udpOne, udpAll, tlsOne, tlsAll time.Duration
 	var cpu, recvCPU, directRecvCPU time.Duration
 	receiversCPU := func() (sum time.Duration) {
 		for _, n := range ns[1:] {
@@ -148,6 +172,26 @@ func BenchmarkLabRoom50(b *testing.B) {
 		}
 		roomAll += last.Sub(t0)
 		recvCPU += receiversCPU() - r0
+
+		// The baselines: what any design costs 49 processes on these 2 cores. One UDP
+		// datagram to one helper, then one broadcast datagram that all 49 receive; a line
+		// over TLS 1.3 to one helper, then to all 49 at once, each acknowledged.
+		text = fmt.Sprintf("udp %d", i)
+		t0 = time.Now()
+		fan.sendUDP(b, l.Hosts[1].Addr, text)
+		udpOne += lastHelper(1, "udp", text).Sub(t0)
+		text = fmt.Sprintf("broadcast %d", i)
+		t0 = time.Now()
+		fan.sendUDP(b, netip.AddrFrom4(bcast), text)
+		udpAll += lastHelper(members-1, "udp", text).Sub(t0)
+		text = fmt.Sprintf("tls %d", i)
+		t0 = time.Now()
+		fan.sendTLS(b, 1, text)
+		tlsOne += lastHelper(1, "tls", text).Sub(t0)
+		text = fmt.Sprintf("tls all %d", i)
+		t0 = time.Now()
+		fan.sendTLS(b, members-1, text)
+		tlsAll += lastHelper(members-1, "tls", text).Sub(t0)
 	}
 	b.StopTimer()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
@@ -163,6 +207,12 @@ func BenchmarkLabRoom50(b *testing.B) {
 	b.ReportMetric(ms(recvCPU), "receivers-cpu-ms/room-msg")
 	b.ReportMetric(ms(directRecvCPU), "receiver-cpu-ms/direct-msg")
 	b.ReportMetric(float64(datagrams)/float64(b.N), "sender-udp-datagrams/room-msg")
+	b.ReportMetric(ms(udpOne), "ms/udp-one")
+	b.ReportMetric(ms(udpAll), "ms/udp-broadcast-all-49")
+	b.ReportMetric(ms(tlsOne), "ms/tls-one")
+	b.ReportMetric(ms(tlsAll), "ms/tls-all-49")
+	b.ReportMetric(float64(roomAll)/float64(tlsAll), "room/tls-all-49")
+	b.ReportMetric(float64(udpAll)/float64(direct), "udp-broadcast-all-49/direct")
 
 	// 30 % of UDP lost: every member gets each of 10 messages exactly once.
 	l.SetLoss(30)

@@ -21,6 +21,9 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv("FEIGO_FANOUT_HELPER") == "1" { // a benchmark's helper on a lab host: no build
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "feigo-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

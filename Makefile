@@ -85,6 +85,7 @@ bench:
 	$(MAKE) deps EXTRA_PKGS="$(BENCH_PKGS)"
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./e2e
 	$(GO) test -run '^$$' -bench Insert -benchtime 2s ./history
+	$(GO) test -run '^$$' -bench RoomSend50 -benchtime 200x ./room
 	$(GO) test -run '^$$' -bench 'Search1M|ConversationPage' -benchtime 20x -timeout 30m ./history
 	$(GO) test -run '^$$' -bench PeerEvents -benchtime 3x ./ui
 	$(GO) test -run '^$$' -bench OpenConversation -benchtime 200x ./ui

@@ -4,10 +4,10 @@ package e2e
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
-	"net/netip"
 	"testing"
 	"time"
 

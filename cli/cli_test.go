@@ -88,7 +88,7 @@ func TestServeRefusesBusyPortAndBusyProfile(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "already running with this profile") {
 		t.Fatalf("busy profile: exit %d, %q", code, errOut)
 	}
-	if _, errOut, code = run("serve", "--profile", t.TempDir(), "--interface", "none", "--broadcast", "not-an-ip"); code != 1 || !strings.Contains(errOut, "not an IPv4 address") {
+	if _, errOut, code = run("serve", "--profile", t.TempDir(), "--interface", "none", "--broadcast", "not-an-ip"); code != 1 || !strings.Contains(errOut, "\"not-an-ip\" is not an address") {
 		t.Fatalf("bad broadcast: exit %d, %q", code, errOut)
 	}
 	if _, errOut, code = run("serve", "--profile", t.TempDir(), "--legacy-encoding", "latin9"); code != 1 || !strings.Contains(errOut, "unknown text encoding") {

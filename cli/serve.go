@@ -29,7 +29,7 @@ func runServe(env Env, args []string) int {
 	group := fs.String("group", "", "group (department) shown to colleagues")
 	port := fs.Int("port", 0, "UDP port (default 2425, the IP Messenger port)")
 	var bcast, ifaces listFlag
-	fs.Var(&bcast, "broadcast", "extra address to announce to: another subnet's broadcast address or a host, `ADDR[:PORT]` (repeatable)")
+	fs.Var(&bcast, "broadcast", "extra address to announce to: another subnet's broadcast address, a host or an IPv6 group, `ADDR[:PORT]` (repeatable; IPv6 as [fd00::7]:2425, link-local with its interface, fe80::7%eth0)")
 	fs.Var(&ifaces, "interface", "announce only on the network interface `NAME` (repeatable); \"none\" for no interface, only --broadcast addresses")
 	legacy := fs.String("legacy-encoding", "", "code page of clients that do not say theirs: gbk (FeiQ, Chinese IPMsg; default) or cp932 (Japanese IPMsg)")
 	acceptDir := fs.String("accept-files", "", "accept every file offer into `DIR` at once (scripted drops, tests)")
@@ -38,6 +38,7 @@ func runServe(env Env, args []string) int {
 	verbose := fs.Bool("v", false, "log every packet decision (debug)")
 	noHostList := fs.Bool("no-host-list", false, "do not serve the list of colleagues to IP Messenger clients that ask for it (BR_ISGETLIST2); the profile setting no_host_list does the same")
 	noExchange := fs.Bool("no-peer-exchange", false, "do not trade lists of colleagues with FeiGo colleagues on other subnets")
+	noIPv6 := fs.Bool("no-ipv6", false, "stay on IPv4: no IPv6 socket, no IPv6 group ff15::979 (the profile setting no_ipv6 does the same)")
 	virtual := fs.Bool("virtual-interfaces", false, "announce on virtual interfaces too (containers, virtual machines, VPN tunnels: docker0, veth…, tun…), left out by default")
 	noKey := fs.Bool("no-key", false, "run without an identity key, as FeiGo did before keys: nothing is encrypted and colleagues see this node as unencrypted (for benchmarks)")
 	if code, done := parse(env, fs, args); done {
@@ -81,6 +82,7 @@ func runServe(env Env, args []string) int {
 	st.NoHostList = st.NoHostList || *noHostList
 	st.NoPeerExchange = st.NoPeerExchange || *noExchange
 	st.VirtualInterfaces = st.VirtualInterfaces || *virtual
+	st.NoIPv6 = st.NoIPv6 || *noIPv6
 	cfg, err := node.LANConfig(p, st)
 	if err != nil {
 		p.Discard()

@@ -240,3 +240,64 @@ func TestLabIPv6AddressChange(t *testing.T) {
 		}
 	}
 }
+
+// IPv6 turned off (`--no-ipv6`, the profile's no_ipv6, the Settings box) on a dual-stack
+// subnet: the node opens no IPv6 socket, and it and its colleague list each other at their
+// IPv4 addresses and exchange messages.
+func TestLabNoIPv6Switch(t *testing.T) {
+	l := lab.NewWith(t, 2, lab.Options{IPv6: true})
+	a := serve(t, l.Hosts[0], "Alice", "QA", "--no-ipv6")
+	b := serve(t, l.Hosts[1], "Bob", "QA")
+	a.waitPeers(t, 1, 20*time.Second)
+	b.waitPeers(t, 1, 20*time.Second)
+	// Alice's namespace holds her node alone: no IPv6 socket of any kind there.
+	for _, table := range []string{"/proc/net/udp6", "/proc/net/tcp6"} {
+		out, _, code := a.Host.Run("cat", table)
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 1 {
+			t.Errorf("%s on Alice's host with IPv6 off (exit %d):\n%s", table, code, out)
+		}
+	}
+	if out, _, _ := b.Host.Run("cat", "/proc/net/udp6"); !strings.Contains(out, ":0979 ") {
+		t.Fatalf("Bob's node (IPv6 on) has no socket on port 2425 (0979) over IPv6, so this test proves nothing:\n%s", out)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		pa, pb := a.peers(t), b.peers(t)
+		if len(pa) == 1 && len(pb) == 1 && pa[0].Addr.Addr() == l.Hosts[1].Addr && pb[0].Addr.Addr() == l.Hosts[0].Addr {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Alice lists %v, Bob lists %v: want each other at IPv4", describe(pa), describe(pb))
+		}
+	}
+	for _, c := range []struct {
+		from, to *node
+		name     string
+	}{{a, b, "Bob"}, {b, a, "Alice"}} {
+		if out, errOut, code := c.from.cli("send", c.name, "hello over IPv4"); code != 0 || !strings.Contains(out, "delivered to "+c.name) {
+			t.Fatalf("send to %s: exit %d %q %q", c.name, code, out, errOut)
+		}
+		c.to.WaitEvent("message", 10*time.Second, nil)
+	}
+}
+
+// An IPv6 host as an extra announce address (`--broadcast [fd21:3::2]`): on an IPv6-only subnet
+// where neither node announces on its interfaces (`--interface none`), Bob learns of Alice
+// only from her announcements to his address; both list each other and a message and a file go
+// through. An IPv6 address with IPv6 off is refused at start.
+func TestLabIPv6ExtraAnnounceAddress(t *testing.T) {
+	l := lab.NewWith(t, 2, lab.Options{IPv6: true, NoIPv4: true})
+	dl := t.TempDir()
+	a := serve(t, l.Hosts[0], "Alice", "QA", "--interface", "none", "--broadcast", "["+l.Hosts[1].Addr6.String()+"]:2425")
+	b := serve(t, l.Hosts[1], "Bob", "QA", "--interface", "none", "--accept-files", dl)
+	a.waitPeers(t, 1, 20*time.Second)
+	b.waitPeers(t, 1, 20*time.Second)
+	if p := b.peers(t)[0]; p.Nick != "Alice" || p.Addr.Addr() != l.Hosts[0].Addr6 {
+		t.Fatalf("Bob lists %v", describe(b.peers(t)))
+	}
+	messageAndFile(t, a, b, "Bob", dl)
+
+	_, errOut, code := l.Hosts[0].Run(bin, "serve", "--profile", filepath.Join(t.TempDir(), "p"), "--no-ipv6", "--broadcast", "fd21:3::2")
+	if code == 0 || !strings.Contains(errOut, "IPv6 is off") {
+		t.Fatalf("an IPv6 --broadcast address with --no-ipv6: exit %d, %q", code, errOut)
+	}
+}

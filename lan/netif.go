@@ -115,23 +115,49 @@ func localAddrs() map[netip.Addr]bool {
 	return m
 }
 
-// ParseTarget reads an extra announce address as users write it: "10.1.2.255",
-// "10.1.2.7" or "10.1.2.7:2426". A missing port is defPort.
+// ParseTarget reads an extra announce address as users write it: "10.1.2.255", "10.1.2.7",
+// "10.1.2.7:2426", an IPv6 host "fd00::7" or "[fd00::7]:2426", a link-local one with its
+// interface "fe80::7%eth0" or "[fe80::7%eth0]:2426", or an IPv6 group such as IP Messenger's
+// "ff15::979" (on the default interface) or "ff15::979%eth0". A missing port is defPort.
 func ParseTarget(s string, defPort int) (netip.AddrPort, error) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		if !ap.Addr().Is4() || ap.Port() == 0 {
-			return netip.AddrPort{}, fmt.Errorf("%q: want an IPv4 address with a non-zero port", s)
+	s = strings.TrimSpace(s)
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		a, aerr := netip.ParseAddr(s)
+		if aerr != nil {
+			return netip.AddrPort{}, fmt.Errorf("%q is not an address (like 192.168.2.255, 10.0.0.7:2425, fd00::7 or [fe80::7%%eth0]:2425)", s)
 		}
-		return ap, nil
+		if defPort <= 0 || defPort > 65535 {
+			return netip.AddrPort{}, fmt.Errorf("bad port %s", strconv.Itoa(defPort))
+		}
+		ap = netip.AddrPortFrom(a, uint16(defPort))
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return netip.AddrPort{}, fmt.Errorf("%q is not an IPv4 address (like 192.168.2.255 or 10.0.0.7:2425)", s)
+	a := ap.Addr()
+	if a.Is4In6() {
+		a = a.Unmap()
+		ap = netip.AddrPortFrom(a, ap.Port())
 	}
-	if defPort <= 0 || defPort > 65535 {
-		return netip.AddrPort{}, fmt.Errorf("bad port %s", strconv.Itoa(defPort))
+	switch {
+	case ap.Port() == 0:
+		return netip.AddrPort{}, fmt.Errorf("%q: the port must not be 0", s)
+	case a.IsUnspecified():
+		return netip.AddrPort{}, fmt.Errorf("%q: an unspecified address reaches nobody", s)
+	case a.Is6() && a.Zone() == "" && (a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast()):
+		return netip.AddrPort{}, fmt.Errorf("%q: a link-local address needs its interface, like fe80::7%%eth0", s)
+	case a.Is6() && a.Zone() != "" && !a.IsLinkLocalUnicast() && !a.IsMulticast():
+		return netip.AddrPort{}, fmt.Errorf("%q: only link-local addresses and groups take an interface", s)
 	}
-	return netip.AddrPortFrom(a, uint16(defPort)), nil
+	return ap, nil
+}
+
+// CheckTarget is ParseTarget for a node with IPv6 off (noIPv6) or on: with it off, an IPv6
+// address is refused too.
+func CheckTarget(s string, defPort int, noIPv6 bool) (netip.AddrPort, error) {
+	ap, err := ParseTarget(s, defPort)
+	if err == nil && noIPv6 && ap.Addr().Is6() {
+		return netip.AddrPort{}, fmt.Errorf("%q is an IPv6 address, and IPv6 is off", strings.TrimSpace(s))
+	}
+	return ap, err
 }
 
 // watchAddrs looks at the host's addresses (housekeeping calls it every second): when one

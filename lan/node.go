@@ -337,7 +337,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 		return nil, fmt.Errorf("lan: port %d out of range", cfg.Port)
 	}
 	for _, x := range cfg.Extra {
-		if _, err := ParseTarget(x, cfg.Port); err != nil {
+		if _, err := CheckTarget(x, cfg.Port, cfg.NoIPv6); err != nil {
 			return nil, fmt.Errorf("--broadcast address: %w", err)
 		}
 	}

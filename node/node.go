@@ -491,7 +491,7 @@ func lanConfig(p *profile.Profile, st profile.Settings, acp func() uint32) (lan.
 	login, host := profile.DefaultNames()
 	cfg := lan.Config{
 		ID: p.ID, Nick: st.Nick, Group: st.Group, User: login, Host: host,
-		Port: st.Port, Extra: st.Broadcast, Legacy: defaultLegacy(acp),
+		Port: st.Port, Extra: st.Broadcast, NoIPv6: st.NoIPv6, Legacy: defaultLegacy(acp),
 		StateDir: p.Dir, DownloadDir: st.DownloadDir,
 	}
 	if cfg.DownloadDir == "" {
@@ -512,6 +512,11 @@ func lanConfig(p *profile.Profile, st profile.Settings, acp func() uint32) (lan.
 	}
 	if err := st.CheckPolicy(); err != nil {
 		return cfg, err
+	}
+	for _, x := range cfg.Extra { // before any socket is bound
+		if _, err := lan.CheckTarget(x, cfg.Port, cfg.NoIPv6); err != nil {
+			return cfg, fmt.Errorf("broadcast address: %w", err)
+		}
 	}
 	cfg.NoHostList, cfg.NoExchange, cfg.VirtualInterfaces = st.NoHostList, st.NoPeerExchange, st.VirtualInterfaces
 	for _, r := range st.ReachRanges {

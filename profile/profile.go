@@ -30,6 +30,9 @@ type Settings struct {
 	VirtualInterfaces bool     `json:"virtual_interfaces,omitempty"`
 	// Broadcast are extra announce addresses: other subnets' broadcast addresses or hosts.
 	Broadcast []string `json:"broadcast,omitempty"`
+	// NoIPv6 keeps FeiGo on IPv4: no IPv6 socket, no IP Messenger IPv6 group (ff15::979), no
+	// IPv6 colleagues. By default FeiGo uses IPv6 where the host has it.
+	NoIPv6 bool `json:"no_ipv6,omitempty"`
 	// LegacyEncoding is the code page of clients that do not say theirs: "gbk" or "cp932".
 	LegacyEncoding string `json:"legacy_encoding,omitempty"`
 	// NoHostList stops FeiGo from serving its list of colleagues to IP Messenger clients

@@ -114,6 +114,8 @@ var zh = locale.Catalog{
 	"Hide FeiGo while taking a screenshot":                                               "截图时隐藏 FeiGo 窗口",
 	"Ctrl+Alt+A takes a screenshot anywhere on the desktop":                              "在整个桌面上用 Ctrl+Alt+A 截图",
 	"Trade colleague lists with FeiGo colleagues on other subnets":                       "与其他网段的 FeiGo 同事交换同事列表",
+	"Use IPv6 where the network has it":                                                  "在网络支持时使用 IPv6",
+	"These broadcast addresses were not saved:":                                          "以下广播地址未保存：",
 	"Give IP Messenger users my list of colleagues":                                      "向 IP Messenger 用户提供我的同事列表",
 	"Also use virtual interfaces (containers, VPN tunnels)":                              "也使用虚拟网卡（容器、VPN 隧道）",
 	"Network changes and the screenshot key apply on the next start.":                    "网络设置和截图快捷键在下次启动时生效。",

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"feigo/ipmsg"
+	"feigo/lan"
 	"feigo/profile"
 )
 
@@ -98,6 +100,8 @@ func (u *UI) showSettings() {
 	hostList.SetChecked(!st.NoHostList)
 	virtual := widget.NewCheck(u.t("Also use virtual interfaces (containers, VPN tunnels)"), nil)
 	virtual.SetChecked(st.VirtualInterfaces)
+	ipv6 := widget.NewCheck(u.t("Use IPv6 where the network has it"), nil)
+	ipv6.SetChecked(!st.NoIPv6)
 	items := []*widget.FormItem{
 		widget.NewFormItem(u.t("Nickname"), nick),
 		widget.NewFormItem(u.t("Group"), group),
@@ -116,6 +120,7 @@ func (u *UI) showSettings() {
 		widget.NewFormItem("", shotKey),
 		widget.NewFormItem(u.t("Network interfaces (comma-separated, empty: all)"), ifaces),
 		widget.NewFormItem("", virtual),
+		widget.NewFormItem("", ipv6),
 		widget.NewFormItem(u.t("Extra broadcast addresses / hosts (comma-separated)"), bcast),
 		widget.NewFormItem(u.t("Port"), port),
 		widget.NewFormItem("", exchange),
@@ -139,7 +144,10 @@ func (u *UI) showSettings() {
 		st.Nick, st.Group = strings.TrimSpace(nick.Text), strings.TrimSpace(group.Text)
 		st.DownloadDir, st.AwayText = strings.TrimSpace(dl.Text), away.Text
 		st.AutoAccept = splitList(auto.Text)
-		st.Interfaces, st.Broadcast = splitList(ifaces.Text), splitList(bcast.Text)
+		st.Interfaces = splitList(ifaces.Text)
+		st.NoIPv6 = !ipv6.Checked
+		var refused []string
+		st.Broadcast, refused = checkTargets(splitList(bcast.Text), st.Port, st.NoIPv6)
 		st.Port, _ = strconv.Atoi(strings.TrimSpace(port.Text))
 		st.EnterMode = "enter"
 		if enter.Selected == modes[1] {
@@ -159,8 +167,27 @@ func (u *UI) showSettings() {
 			st.HistoryDays = keepDays[i]
 		}
 		u.applySettings(st)
+		if len(refused) > 0 {
+			dialog.ShowError(errors.New(u.t("These broadcast addresses were not saved:")+"\n"+strings.Join(refused, "\n")), u.Win)
+		}
 	}, u.Win)
 	d.Show()
+}
+
+// checkTargets keeps the extra announce addresses the node takes, and says why each other one
+// is refused (a node would not start with it).
+func checkTargets(in []string, port int, noIPv6 bool) (ok, refused []string) {
+	if port == 0 {
+		port = lan.DefaultPort
+	}
+	for _, s := range in {
+		if _, err := lan.CheckTarget(s, port, noIPv6); err != nil {
+			refused = append(refused, err.Error())
+			continue
+		}
+		ok = append(ok, s)
+	}
+	return ok, refused
 }
 
 // ApplySettings takes new settings as the Settings dialog's Save does. Call it on Fyne's

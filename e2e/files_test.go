@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -442,5 +443,98 @@ func TestResumeAfterReceiverKilled(t *testing.T) {
 	}
 	if log := a.LogTail(); !strings.Contains(log, "file sent") || !strings.Contains(log, "offset=") || strings.Contains(log, "offset=0 ") {
 		t.Fatalf("the receiver did not resume from its partial:\n%s", log)
+	}
+}
+
+// A folder download resumes (issue: folders restarted from the beginning): Bob's node is
+// killed a third into a folder of many files, and after its restart it asks Alice's node for
+// the rest only (the skip in her log); the tree arrives identical. Then the same with one of
+// the files Bob already holds changed at Alice's in between, at its length: the resumed
+// stream does not match what Bob holds, so the folder starts again and still arrives
+// identical, the changed file as it is now.
+func TestFolderResumesAfterReceiverKilled(t *testing.T) {
+	for _, changed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "resumed", true: "sender's folder changed"}[changed], func(t *testing.T) {
+			l := lab.New(t, 2)
+			a := serve(t, l.Hosts[0], "Alice", "QA")
+			prof := filepath.Join(t.TempDir(), "bob")
+			dl := t.TempDir()
+			b := serveProfile(t, l.Hosts[1], prof, "Bob", "QA", "--accept-files", dl)
+			a.waitPeers(t, 1, 10*time.Second)
+			b.waitPeers(t, 1, 10*time.Second)
+			src := filepath.Join(t.TempDir(), "项目")
+			os.MkdirAll(filepath.Join(src, "docs", "old"), 0o755)
+			os.MkdirAll(filepath.Join(src, "空"), 0o755)
+			var total int64
+			for k := range 12 {
+				sub := []string{"", "docs", filepath.Join("docs", "old")}[k%3]
+				size := int64(3<<20 + k*1001)
+				randomFile(t, filepath.Join(src, sub, fmt.Sprintf("part%02d.bin", k)), size, uint64(20+k))
+				total += size
+			}
+			os.WriteFile(filepath.Join(src, "docs", "empty.txt"), nil, 0o644)
+			l.Shape(2, "80mbit")
+			done := make(chan int, 1)
+			go func() {
+				_, _, c := a.cli("send-file", "-q", "Bob", src)
+				done <- c
+			}()
+			b.WaitEvent("transfer_progress", 30*time.Second, func(ev map[string]any) bool {
+				return ev["transfer"].(map[string]any)["done"].(float64) > float64(total)/3
+			})
+			b.Kill()
+			if _, err := os.Stat(filepath.Join(dl, "项目")); err == nil {
+				t.Fatal("a half-received folder has its final name")
+			}
+			held := treeSums(t, filepath.Join(dl, "项目.feigo-part"))
+			if changed {
+				// The first file of the stream with content (names sorted in each folder:
+				// docs/empty.txt, docs/old/part02.bin, …), held whole by Bob, changes at Alice's.
+				f := filepath.Join(src, "docs", "old", "part02.bin")
+				if _, ok := held["docs/old/part02.bin"]; !ok {
+					t.Fatalf("Bob does not hold the file this test changes: %v", held)
+				}
+				b := make([]byte, 4096)
+				w, _ := os.OpenFile(f, os.O_WRONLY, 0)
+				w.WriteAt(b, 1000)
+				w.Close()
+			}
+			l.Shape(2, "")
+			b2 := serveProfile(t, l.Hosts[1], prof, "Bob", "QA", "--accept-files", dl)
+			b2.WaitEvent("transfer_done", 90*time.Second, nil)
+			if code := <-done; code != 0 {
+				t.Fatalf("send-file exit %d; sender log:\n%s", code, a.LogTail())
+			}
+			sameTree(t, src, filepath.Join(dl, "项目"))
+			// Alice's log: the requests after the restart, with what Bob held (skip).
+			var asked []string
+			for _, line := range strings.Split(a.LogTail(), "\n") {
+				if i := strings.Index(line, " skip="); i >= 0 && (strings.Contains(line, "file sent") || strings.Contains(line, "file not sent")) {
+					n, _ := strconv.ParseInt(strings.Fields(line[i+6:])[0], 10, 64)
+					asked = append(asked, fmt.Sprintf("%s %d", map[bool]string{true: "sent", false: "cut"}[strings.Contains(line, "file sent")], n))
+				}
+			}
+			first := 0
+			for first < len(asked) && strings.HasSuffix(asked[first], " 0") && strings.HasPrefix(asked[first], "cut") {
+				first++ // the attempt the kill cut
+			}
+			if first == len(asked) {
+				t.Fatalf("Alice's log shows no request after the restart: %v\n%s", asked, a.LogTail())
+			}
+			var n int64
+			fmt.Sscanf(asked[first][4:], "%d", &n)
+			if n < total/4 {
+				t.Fatalf("Alice's requests %v: the one after the restart asked from %d, want above a quarter of %d", asked, n, total)
+			}
+			if last := asked[len(asked)-1]; changed && last != "sent 0" {
+				t.Fatalf("Alice's requests %v: after the mismatch the folder should be sent whole", asked)
+			} else if !changed && !strings.HasPrefix(last, "sent ") {
+				t.Fatalf("Alice's requests %v", asked)
+			}
+			t.Logf("requests %v", asked)
+			if changed && !strings.Contains(b2.LogTail(), "cannot be resumed") {
+				t.Errorf("Bob's log does not say the resumed folder did not match:\n%s", b2.LogTail())
+			}
+		})
 	}
 }

@@ -33,10 +33,14 @@ const MaxClipPos = 1 << 20
 // the receiver's verdict. fgVerdict asks for the verdict only: over a TLS channel, whose AEAD
 // already authenticates every byte, the checksum would only cost time. fgToken carries the
 // per-offer, per-recipient token the offer gave the recipient (inside the channel only).
+// fgSkip resumes a folder (GETDIRFILES): the receiver holds the first Skip bytes of the
+// files' content in the stream's order (see xfer's sendDir), asked only of a FeiGo sender
+// that announced it can (xfer.CapDirResume).
 const (
 	fgMarker  = "fgsum1"
 	fgVerdict = "fgok1"
 	fgToken   = "fgtk1="
+	fgSkip    = "fgskip1="
 )
 
 // MaxTokenLen bounds an offer token, in characters (hex digits).
@@ -221,6 +225,8 @@ type FileRequest struct {
 	FeiGo, NoSum bool
 	// Token is the offer's token for this recipient (FeiGo over TLS), "" when absent.
 	Token string
+	// Skip (FeiGo, GETDIRFILES): the content bytes of the folder the receiver holds already.
+	Skip int64
 }
 
 // ParseFileRequest reads `packetID:fileID[:offset]` in hex, with the extra fields real
@@ -254,6 +260,10 @@ func ParseFileRequest(body []byte, withOffset bool) (FileRequest, error) {
 			r.FeiGo, r.NoSum = true, true
 		case strings.HasPrefix(x, fgToken) && validToken(x[len(fgToken):]):
 			r.Token = x[len(fgToken):]
+		case strings.HasPrefix(x, fgSkip) && len(x) <= len(fgSkip)+16:
+			if n, err := strconv.ParseInt(x[len(fgSkip):], 16, 64); err == nil && n >= 0 {
+				r.Skip = n
+			}
 		}
 	}
 	return r, nil
@@ -274,6 +284,9 @@ func EncodeFileRequest(r FileRequest, withOffset bool) []byte {
 	}
 	if validToken(r.Token) {
 		s += ":" + fgToken + r.Token
+	}
+	if r.FeiGo && r.Skip > 0 {
+		s += fmt.Sprintf(":%s%x", fgSkip, r.Skip)
 	}
 	return append([]byte(s+":"), 0)
 }

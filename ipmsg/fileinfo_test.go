@@ -95,6 +95,11 @@ func TestFileRequests(t *testing.T) {
 		{"7d5:3:0:fgtk1=" + strings.Repeat("a", MaxTokenLen+1) + ":", true, FileRequest{PacketNo: 0x7d5, FileID: 3}, false},
 		{"7d5:3:0:fgtk1=:", true, FileRequest{PacketNo: 0x7d5, FileID: 3}, false},
 		{"7d5:3:0", false, FileRequest{PacketNo: 0x7d5, FileID: 3}, false}, // GETDIRFILES, iptux's ":0"
+		{"7d5:3:fgok1:fgskip1=1f400:", false, FileRequest{PacketNo: 0x7d5, FileID: 3, FeiGo: true, NoSum: true, Skip: 0x1f400}, false},
+		// A skip that is not one (negative, not hex, overlong) is none.
+		{"7d5:3:fgok1:fgskip1=-5:", false, FileRequest{PacketNo: 0x7d5, FileID: 3, FeiGo: true, NoSum: true}, false},
+		{"7d5:3:fgok1:fgskip1=zz:", false, FileRequest{PacketNo: 0x7d5, FileID: 3, FeiGo: true, NoSum: true}, false},
+		{"7d5:3:fgok1:fgskip1=" + strings.Repeat("1", 17) + ":", false, FileRequest{PacketNo: 0x7d5, FileID: 3, FeiGo: true, NoSum: true}, false},
 		{"7d5", true, FileRequest{}, true},
 		{"zz:1:0", true, FileRequest{}, true},
 		{"1:2:-5", true, FileRequest{}, true},
@@ -121,8 +126,12 @@ func TestFileRequests(t *testing.T) {
 			t.Errorf("round trip %+v: %+v", r, back)
 		}
 	}
-	// A request without FeiGo fields is exactly IPMsg's, even when given a bad token.
-	if got := string(EncodeFileRequest(FileRequest{PacketNo: 1, FileID: 2, Token: "not hex"}, false)); got != "1:2:\x00" {
+	r = FileRequest{PacketNo: 0x7d5, FileID: 2, FeiGo: true, Skip: 12345}
+	if back, _ := ParseFileRequest(EncodeFileRequest(r, false), false); back != r {
+		t.Errorf("round trip of a folder's resume %+v", back)
+	}
+	// A request without FeiGo fields is exactly IPMsg's, even when given a bad token or a skip.
+	if got := string(EncodeFileRequest(FileRequest{PacketNo: 1, FileID: 2, Token: "not hex", Skip: 9}, false)); got != "1:2:\x00" {
 		t.Errorf("request %q", got)
 	}
 }

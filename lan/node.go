@@ -397,7 +397,7 @@ func NewNode(cfg Config, table *peers.Table) (*Node, error) {
 	n.logLimit.key = func(k logKey) logKey { return logKey{limitKey(k.src), k.what} }
 	n.self.Caps = []string{CapBeat}
 	if !cfg.NoFiles {
-		n.self.Caps = append(n.self.Caps, xfer.CapFiles, xfer.CapSHA256)
+		n.self.Caps = append(n.self.Caps, xfer.CapFiles, xfer.CapSHA256, xfer.CapDirResume)
 		files, err := xfer.New(xfer.Config{
 			StateDir: cfg.StateDir, DownloadDir: cfg.DownloadDir, AcceptDir: cfg.AcceptDir, NoVerify: cfg.NoVerify,
 			ImageDir: cfg.ImageDir, OfferTTL: cfg.OfferTTL, FetchPatience: cfg.FetchPatience, Log: cfg.Log, Now: cfg.Now, Limits: cfg.FileLimits,

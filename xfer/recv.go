@@ -19,8 +19,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -116,6 +118,7 @@ func (e *Engine) OnOffer(p ipmsg.Packet, from netip.AddrPort, cs ipmsg.Charset, 
 	}
 	if peer, ok := e.table.ByAddr(from); ok {
 		t.FeiGo = !e.cfg.NoVerify && peer.Client == string(ipmsg.ClientFeiGo) && slices.Contains(peer.Caps, CapSHA256)
+		t.DirResume = t.FeiGo && slices.Contains(peer.Caps, CapDirResume)
 		t.Iptux = peer.Client == string(ipmsg.ClientIptux)
 	}
 	for _, f := range infos {
@@ -553,14 +556,17 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 	lastMoved := time.Now()
 	refusals, tries := 0, 0
 	wait := 300 * time.Millisecond
-	var best int64 // a folder restarts from its beginning: only getting further is progress
+	// A folder from a sender that cannot resume it restarts from its beginning: only getting
+	// further is progress.
+	restarts := dir && !(x.t.FeiGo && x.t.DirResume)
+	var best int64
 	for {
 		moved, err := e.fetchOnce(ctx, x, i)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
 		progressed := moved > 0
-		if dir {
+		if restarts {
 			progressed, best = moved > best, max(best, moved)
 		}
 		if progressed {
@@ -908,16 +914,28 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 		return 0, err
 	}
 	part := t.Files[i].Part
-	// Folders restart from scratch: what an earlier attempt left is removed first.
-	if err := root.RemoveAll(part); err != nil {
-		return 0, writeErr(part, err)
+	// A FeiGo sender that resumes folders is asked for what an earlier attempt did not get;
+	// from others, folders restart from scratch and what an earlier attempt left is removed
+	// first.
+	var skip int64
+	if t.FeiGo && t.DirResume {
+		if skip, err = heldContent(root, part, e.cfg.Limits.MaxFolderEntries); err != nil {
+			e.log.Info("the folder's partial download cannot be resumed: starting again", "name", tf.Name, "err", err)
+			skip = 0
+		}
 	}
-	if err := root.Mkdir(part, 0o755); err != nil {
-		return 0, writeErr(part, err)
+	if skip == 0 {
+		if err := root.RemoveAll(part); err != nil {
+			return 0, writeErr(part, err)
+		}
+		if err := root.Mkdir(part, 0o755); err != nil {
+			return 0, writeErr(part, err)
+		}
 	}
-	x.fileDone[i].Store(0)
+	resuming := skip > 0
+	x.fileDone[i].Store(skip)
 	sum := t.FeiGo && len(t.SenderKey) == 0 // over TLS, the verdict only (see fetchFile)
-	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetDirFiles, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo, NoSum: t.FeiGo && !sum})
+	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetDirFiles, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo, NoSum: t.FeiGo && !sum, Skip: skip})
 	if err != nil {
 		return 0, err
 	}
@@ -937,8 +955,9 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 	// One os.Root per open folder level: each create is a single-component lookup that
 	// cannot leave that folder.
 	type level struct {
-		root *os.Root
-		path string // relative to the download folder
+		root    *os.Root
+		path    string          // relative to the download folder
+		claimed map[string]bool // resuming: the names the stream's entries took here (claim)
 	}
 	var stack []level
 	defer func() {
@@ -946,6 +965,16 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			l.root.Close()
 		}
 	}()
+	// A resumed stream that does not match what the interrupted attempt left (the folder
+	// changed at the sender, or a file here differs) starts again from the beginning.
+	mismatch := func(what string) error {
+		for _, l := range stack {
+			l.root.Close()
+		}
+		stack = nil
+		root.RemoveAll(part)
+		return retryable{fmt.Errorf("%w: %s; starting the folder again", errResumeMismatch, what)}
+	}
 	var times []dirTime
 	var topMTime int64
 	// The stream is held to what was offered: a folder's announced size (FeiGo and iptux
@@ -1003,7 +1032,7 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			if err != nil {
 				return moved, writeErr(part, err)
 			}
-			stack, topMTime = []level{{top, part}}, h.MTime
+			stack, topMTime = []level{{top, part, map[string]bool{}}}, h.MTime
 			continue
 		}
 		cur := stack[len(stack)-1]
@@ -1015,7 +1044,16 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			if len(stack) >= maxDirDepth {
 				return moved, tooMuch(fmt.Sprintf("nests deeper than %d folders", maxDirDepth))
 			}
-			name, err := makeEntry(h.Name, func(name string) error { return cur.root.Mkdir(name, 0o755) })
+			var name string
+			if resuming {
+				if name, err = claim(h.Name, cur.claimed); err == nil {
+					if err = cur.root.Mkdir(name, 0o755); errors.Is(err, fs.ErrExist) {
+						err = nil // made by the interrupted attempt
+					}
+				}
+			} else {
+				name, err = makeEntry(h.Name, func(name string) error { return cur.root.Mkdir(name, 0o755) })
+			}
 			if err != nil {
 				return moved, err
 			}
@@ -1024,19 +1062,34 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 				return moved, writeErr(name, err)
 			}
 			p := path.Join(cur.path, name)
-			stack = append(stack, level{sub, p})
+			stack = append(stack, level{sub, p, map[string]bool{}})
 			times = append(times, dirTime{p, h.MTime})
 		case ipmsg.FileRegular:
 			var f *os.File
-			name, err := makeEntry(h.Name, func(name string) (err error) {
-				f, err = cur.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-				return err
-			})
-			if err != nil {
-				return moved, err
-			}
-			if err := receiveDirFile(f, r, h, sum, buf, progress); err != nil {
-				return moved, err
+			var name string
+			if resuming {
+				held := HeldOf(skip, content-h.Size, h.Size)
+				if name, err = claim(h.Name, cur.claimed); err != nil {
+					return moved, err
+				}
+				ok, err := resumeDirFile(cur.root, name, r, h, held, sum, buf, progress)
+				if err != nil {
+					return moved, err
+				}
+				if !ok {
+					return moved, mismatch(path.Join(cur.path, name) + " differs from the sender's")
+				}
+			} else {
+				name, err = makeEntry(h.Name, func(name string) (err error) {
+					f, err = cur.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+					return err
+				})
+				if err != nil {
+					return moved, err
+				}
+				if err := receiveDirFile(f, r, h, sum, buf, progress); err != nil {
+					return moved, err
+				}
 			}
 			if h.MTime > 0 {
 				mt := time.Unix(h.MTime, 0)
@@ -1051,6 +1104,9 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 		if len(stack) == 0 {
 			break // the RETPARENT that leaves the offered folder: the stream is complete
 		}
+	}
+	if resuming && content < skip {
+		return moved, mismatch("it held more than the sender's folder holds now")
 	}
 	for k := len(times) - 1; k >= 0; k-- {
 		if times[k].mtime > 0 {
@@ -1076,6 +1132,121 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 	})
 	e.log.Info("folder received", "name", final, "bytes", moved, "entries", entries)
 	return moved, nil
+}
+
+// errResumeMismatch: a resumed folder stream does not match what the interrupted attempt left.
+var errResumeMismatch = errors.New("the folder cannot be resumed")
+
+// heldContent is what an interrupted download of a folder left in part: the sizes of its
+// regular files together, which is how far into the stream's content it got (files come one
+// after the other, so only the last can be partial). It is 0 when part is missing; an error
+// (more than maxEntries entries, anything but files and folders) means starting again.
+func heldContent(root *os.Root, part string, maxEntries int) (int64, error) {
+	fi, err := root.Lstat(part)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if !fi.IsDir() {
+		return 0, fmt.Errorf("%s is not a folder", part)
+	}
+	pr, err := root.OpenRoot(part)
+	if err != nil {
+		return 0, err
+	}
+	defer pr.Close()
+	var total int64
+	n := 0
+	err = fs.WalkDir(pr.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if n++; n > maxEntries+1 {
+			return fmt.Errorf("more than %d entries", maxEntries)
+		}
+		switch {
+		case d.IsDir():
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += info.Size()
+		default:
+			return fmt.Errorf("%s is neither a file nor a folder", p)
+		}
+		return nil
+	})
+	return total, err
+}
+
+// claim is makeEntry for a resumed folder: the name the entry took in the interrupted
+// attempt, which is the first candidate no earlier entry of its folder in the stream took
+// (makeEntry took the first one free, in a folder holding only the stream's earlier entries).
+// Where names are compared without case, so are candidates.
+func claim(name string, claimed map[string]bool) (string, error) {
+	safe, err := safeName(name)
+	if err != nil {
+		return "", fmt.Errorf("bad folder stream from the sender: %w", err)
+	}
+	for k := range maxNameTries {
+		cand := candidate(safe, k)
+		key := cand
+		if foldCase {
+			key = strings.ToLower(cand)
+		}
+		if !claimed[key] {
+			claimed[key] = true
+			return cand, nil
+		}
+	}
+	return "", fmt.Errorf("no free name for %s", safe)
+}
+
+// foldCase: the system's usual file systems compare names without case.
+const foldCase = runtime.GOOS == "windows" || runtime.GOOS == "darwin"
+
+// resumeDirFile receives one file of a resumed folder stream into name, of which the
+// interrupted attempt wrote held bytes (sendDir): a file held whole is only checked against
+// the SHA-256 that follows its record, one held in part is completed and checked, one not
+// held at all is received as usual (with its SHA-256 when sum). It reports false when what is
+// here does not match (missing, of another length, or another content).
+func resumeDirFile(dir *os.Root, name string, r io.Reader, h ipmsg.DirHeader, held int64, sum bool, buf []byte, progress func(int64)) (bool, error) {
+	f, err := dir.OpenFile(name, os.O_RDWR|oNoFollow|oNonblock, 0)
+	if errors.Is(err, fs.ErrNotExist) && held == 0 {
+		if f, err = dir.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
+			return false, writeErr(name, err)
+		}
+		return true, receiveDirFile(f, r, h, sum, buf, progress)
+	}
+	if err != nil {
+		return false, nil
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() != held {
+		f.Close()
+		return false, nil
+	}
+	if held == 0 {
+		return true, receiveDirFile(f, r, h, sum, buf, progress)
+	}
+	defer f.Close()
+	d := sha256.New()
+	if _, err := io.CopyBuffer(d, io.LimitReader(f, held), buf); err != nil {
+		return false, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if held < h.Size {
+		if err := receive(f, d, r, h.Size-held, buf, h.Name, progress); err != nil {
+			return false, err
+		}
+	}
+	want := make([]byte, sha256.Size)
+	if _, err := io.ReadFull(r, want); err != nil {
+		return false, retryable{fmt.Errorf("folder stream cut short: %w", err)}
+	}
+	return bytes.Equal(d.Sum(nil), want), nil
 }
 
 // endFetch closes a fetch that succeeded: a FeiGo sender gets the verdict it waits for, a

@@ -269,6 +269,8 @@ func (e *Engine) offer(ctx context.Context, text string, files []TransferFile, i
 const (
 	CapFiles  = "files"
 	CapSHA256 = "sha256"
+	// CapDirResume: a folder download resumes from where it stopped (FileRequest.Skip).
+	CapDirResume = "dirresume"
 )
 
 // offerFile describes the file or folder at p for an offer.
@@ -530,13 +532,17 @@ func (e *Engine) serveRequest(c net.Conn, p ipmsg.Packet, from netip.AddrPort, k
 		progress(req.Offset)
 		err = e.sendFile(c, file, req.Offset, verdict, sum, progress)
 	} else {
-		err = e.sendDir(c, file, cs, verdict, sum, r.Iptux, progress)
+		skip := int64(0)
+		if verdict {
+			skip = req.Skip
+		}
+		err = e.sendDir(c, file, cs, verdict, sum, r.Iptux, skip, progress)
 	}
 	if err != nil {
 		x.rcptDone[ri].Add(-counted)
-		e.log.Warn("file not sent", "to", from, "name", file.Name, "err", err)
+		e.log.Warn("file not sent", "to", from, "name", file.Name, "skip", req.Skip, "err", err)
 	} else {
-		e.log.Info("file sent", "to", from, "name", file.Name, "offset", req.Offset, "bytes", counted-req.Offset)
+		e.log.Info("file sent", "to", from, "name", file.Name, "offset", req.Offset, "skip", req.Skip, "bytes", counted-req.Offset)
 	}
 	e.xfers.mu.Lock()
 	delete(x.conns, c)
@@ -865,7 +871,14 @@ func halfCloseAndWait(c net.Conn) {
 // so nothing outside it is read even if the tree changes underneath; the folder itself must
 // still be the one offered. A FeiGo receiver sends its verdict at the end, and when sum is
 // set gets each file's SHA-256 after it.
-func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, verdict, sum, iptux bool, progress func(int64)) error {
+//
+// A FeiGo receiver resuming the folder (skip > 0) holds the first skip bytes of the files'
+// content, in the stream's order (names sorted in each folder, files and folders as they
+// come). Every record is sent as before, but a file it holds whole is sent without its
+// content, and one it holds in part from where it stopped; each of them is followed by its
+// SHA-256, which the receiver checks against what it holds: a folder that changed here since,
+// or a partial file that differs there, makes it start again from the beginning.
+func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, verdict, sum, iptux bool, skip int64, progress func(int64)) error {
 	if fi, err := os.Lstat(tf.Path); err != nil {
 		return err
 	} else if !fi.IsDir() {
@@ -887,6 +900,7 @@ func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, verdict,
 	}
 	w := bufio.NewWriterSize(c, 256<<10)
 	buf := make([]byte, smallFile)
+	var done int64 // content bytes the stream has come past
 	header := func(h ipmsg.DirHeader) error {
 		b, err := ipmsg.EncodeDirHeader(cs, h, iptux)
 		if err != nil {
@@ -929,7 +943,7 @@ func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, verdict,
 					return err
 				}
 			case de.Type().IsRegular():
-				if err := e.sendDirFile(w, c, dir, de.Name(), cs, sum, iptux, buf, progress); err != nil {
+				if err := e.sendDirFile(w, c, dir, de.Name(), cs, sum, iptux, skip, &done, buf, progress); err != nil {
 					return err
 				}
 			}
@@ -951,8 +965,9 @@ func (e *Engine) sendDir(c net.Conn, tf TransferFile, cs ipmsg.Charset, verdict,
 }
 
 // sendDirFile writes one file record of a folder stream, followed by the file's SHA-256
-// when sum is set.
-func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs ipmsg.Charset, sum, iptux bool, buf []byte, progress func(int64)) error {
+// when sum is set. done is the content the stream came past before it (moved past it here);
+// of the file, the receiver holds what lies before skip (see sendDir).
+func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name string, cs ipmsg.Charset, sum, iptux bool, skip int64, done *int64, buf []byte, progress func(int64)) error {
 	f, err := root.OpenFile(name, os.O_RDONLY|oNoFollow|oNonblock, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || isLink(err) {
@@ -971,6 +986,31 @@ func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name st
 		return err
 	}
 	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	held := HeldOf(skip, *done, size)
+	*done += size
+	if held > 0 {
+		// Resumed: the rest of the file, then its SHA-256 whatever sum says (the receiver
+		// checks what it held).
+		progress(held)
+		digest := hashFile(f, size)
+		if held < size {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if _, err := f.Seek(held, io.SeekStart); err != nil {
+				return err
+			}
+			if err := copyOut(c, f, size-held, progress); err != nil {
+				return err
+			}
+		}
+		d := <-digest
+		if d == nil {
+			return fmt.Errorf("reading %s for its checksum failed", name)
+		}
+		_, err := w.Write(d)
 		return err
 	}
 	if size <= smallFile {
@@ -1004,6 +1044,12 @@ func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name st
 		w.Write(d)
 	}
 	return nil
+}
+
+// HeldOf is how much of a file of size bytes, which a folder stream reaches after done bytes
+// of content, a receiver holding the stream's first skip bytes holds.
+func HeldOf(skip, done, size int64) int64 {
+	return min(max(skip-done, 0), size)
 }
 
 // OnRelease handles RELEASEFILES from from: a recipient discarded an offer.

@@ -125,10 +125,12 @@ type Transfer struct {
 	Updated time.Time `json:"updated"`
 	Expires time.Time `json:"expires,omitzero"`
 	// How to talk to the sender of an incoming offer.
-	FeiGo   bool   `json:"feigo,omitempty"` // it verifies with SHA-256
-	Iptux   bool   `json:"iptux,omitempty"` // it ignores offsets: never resume from it
-	UTF8    bool   `json:"utf8,omitempty"`  // its offer had UTF8OPT
-	Charset string `json:"charset,omitempty"`
+	FeiGo bool `json:"feigo,omitempty"` // it verifies with SHA-256
+	Iptux bool `json:"iptux,omitempty"` // it ignores offsets: never resume from it
+	// DirResume: it resumes folders (CapDirResume); others send a folder from its start.
+	DirResume bool   `json:"dir_resume,omitempty"`
+	UTF8      bool   `json:"utf8,omitempty"` // its offer had UTF8OPT
+	Charset   string `json:"charset,omitempty"`
 	// SenderKey is the key of the sender of an incoming offer that came over its encrypted
 	// channel: the files are fetched over TLS bound to it, presenting Token (kept in the
 	// state folder, never shown).

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,17 +29,22 @@ const Port = 2425
 
 // Check writes to w, in lang, what FeiGo sees here: the networks, port 2425, the firewall
 // and, when a node of this profile runs (nick is its nickname, "" when none runs), its
-// colleagues by subnet. It returns the subnets, for Diagnose.
+// colleagues by subnet. It returns the subnets, IPv4 and IPv6, for Diagnose.
 func Check(w io.Writer, lang locale.Lang, nick string, running bool, listed []peers.Peer) []netip.Prefix {
 	s := look()
 	s.write(w, lang, nick, running, listed)
-	return s.subnets
+	out := slices.Clone(s.subnets)
+	for _, ifc := range s.ifs6 {
+		out = append(out, ifc.Prefixes...)
+	}
+	return out
 }
 
 // seen is what Check looks at on this machine.
 type seen struct {
 	subnets  []netip.Prefix
 	err      error                      // from reading the interfaces
+	ifs6     []lan.Interface6           // the interfaces with IPv6, where FeiGo joins ff15::979
 	ports    [2]portSeen                // UDP and TCP Port
 	firewall func(locale.Lang) []string // what the firewall does to Port, in words
 }
@@ -54,6 +60,7 @@ type portSeen struct {
 func look() seen {
 	s := seen{firewall: firewallReport(Port)}
 	s.subnets, s.err = lan.Subnets(nil)
+	s.ifs6, _ = lan.Interfaces6()
 	for i, proto := range []string{"udp", "tcp"} {
 		s.ports[i] = portSeen{proto: proto, free: portFree(proto, Port)}
 		if !s.ports[i].free {
@@ -67,11 +74,28 @@ func look() seen {
 func (s seen) write(w io.Writer, lang locale.Lang, nick string, running bool, listed []peers.Peer) {
 	say := func(msg string, args ...any) { fmt.Fprintln(w, words.T(lang, msg, args...)) }
 	say("Networks:")
-	if s.err != nil || len(s.subnets) == 0 {
+	switch {
+	case (s.err != nil || len(s.subnets) == 0) && len(s.ifs6) == 0:
 		say("  no IPv4 network is up (%v): FeiGo can reach no one", s.err)
+	case s.err != nil || len(s.subnets) == 0:
+		say("  no IPv4 network is up (%v): FeiGo reaches colleagues over IPv6 alone", s.err)
 	}
 	for _, pf := range s.subnets {
 		say("  %s: announcements go to %s", pf, lan.Broadcast(pf))
+	}
+	for _, ifc := range s.ifs6 {
+		if len(ifc.Prefixes) == 0 {
+			say("  %s: IPv6 link-local only; announcements go to %s there", safetext.Printable(ifc.Name), lan.Group6)
+			continue
+		}
+		pfs := make([]string, len(ifc.Prefixes))
+		for i, pf := range ifc.Prefixes {
+			pfs[i] = pf.String()
+		}
+		say("  %s: IPv6 %s; announcements go to %s there", safetext.Printable(ifc.Name), strings.Join(pfs, ", "), lan.Group6)
+	}
+	if len(s.ifs6) == 0 && len(s.subnets) > 0 {
+		say("  no IPv6 network: FeiGo runs on IPv4 alone")
 	}
 	say("Port %d:", Port)
 	for _, p := range s.ports {
@@ -101,9 +125,23 @@ func (s seen) write(w io.Writer, lang locale.Lang, nick string, running bool, li
 	var order []string
 	for _, q := range listed {
 		where := "" // another subnet
+		a := q.Addr.Addr()
 		for _, pf := range s.subnets {
-			if pf.Contains(q.Addr.Addr()) {
+			if pf.Contains(a.Unmap()) {
 				where = pf.String()
+			}
+		}
+		for _, ifc := range s.ifs6 {
+			for _, pf := range ifc.Prefixes {
+				if pf.Contains(a.WithZone("")) {
+					where = pf.String()
+				}
+			}
+		}
+		if a.Is6() && a.IsLinkLocalUnicast() {
+			where = "fe80::/10"
+			if z := a.Zone(); z != "" {
+				where += " (" + safetext.Printable(z) + ")"
 			}
 		}
 		if bySubnet[where] == 0 {
@@ -125,9 +163,9 @@ func (s seen) write(w io.Writer, lang locale.Lang, nick string, running bool, li
 func Diagnose(g lan.Greeting, subnets []netip.Prefix, lang locale.Lang) string {
 	say := func(msg string, args ...any) string { return words.T(lang, msg, args...) }
 	a := g.Addr.Addr()
-	local := false
+	local := a.Is6() && a.IsLinkLocalUnicast() // on the link of its zone
 	for _, pf := range subnets {
-		local = local || pf.Contains(a)
+		local = local || pf.Contains(a.Unmap().WithZone(""))
 	}
 	var tcp string
 	switch g.TCP {

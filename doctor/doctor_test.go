@@ -130,19 +130,58 @@ func TestDoctorReportInChinese(t *testing.T) {
 			t.Errorf("the Chinese report lacks %q:\n%s", want, zh)
 		}
 	}
-	if strings.ContainsAny(strings.NewReplacer("FeiGo", "", "UDP", "", "TCP", "", "feigo serve", "", "feigo", "", "udp dport", "", "drop", "").Replace(zh), "abcdefghijklmnopqrstuvwxyz") {
+	if strings.ContainsAny(strings.NewReplacer("FeiGo", "", "UDP", "", "TCP", "", "feigo serve", "", "feigo", "", "udp dport", "", "drop", "", "IPv6", "", "IPv4", "", "eth0", "", "fd21:3::/64", "", "ff15::979", "", "fe80::/10", "").Replace(zh), "abcdefghijklmnopqrstuvwxyz") {
 		t.Errorf("English words left in the Chinese report:\n%s", zh)
 	}
 	if en := report(locale.English, true); !strings.Contains(en, "Colleagues (2):\n  1 on 10.1.2.0/24\n  1 on another subnet (reached by unicast)\n") {
 		t.Errorf("the English report's colleagues:\n%s", en)
 	}
 	en := report(locale.English, false)
-	for _, want := range []string{"Networks:\n  10.1.2.0/24: announcements go to 10.1.2.255\n", "UDP 2425: taken by another program, not by a FeiGo of this profile", "the firewall drops FeiGo's port: udp dport 2425 drop"} {
+	for _, want := range []string{"Networks:\n  10.1.2.0/24: announcements go to 10.1.2.255\n  no IPv6 network: FeiGo runs on IPv4 alone\n", "UDP 2425: taken by another program, not by a FeiGo of this profile", "the firewall drops FeiGo's port: udp dport 2425 drop"} {
 		if !strings.Contains(en, want) {
 			t.Errorf("the English report lacks %q:\n%s", want, en)
 		}
 	}
 	if strings.Contains(en, "Colleagues") {
 		t.Errorf("colleagues listed with no FeiGo running:\n%s", en)
+	}
+}
+
+// TestDoctorReportIPv6: the interfaces with IPv6 (their subnets, or link-local only, and the
+// group FeiGo announces to there), and colleagues at IPv6 addresses counted on those subnets
+// or on the link, not "on another subnet"; an IPv6-only host is told it reaches colleagues
+// over IPv6, not that it reaches no one.
+func TestDoctorReportIPv6(t *testing.T) {
+	s := seen{
+		err:      nil,
+		ifs6:     []lan.Interface6{{Name: "eth0", Prefixes: []netip.Prefix{netip.MustParsePrefix("fd21:3::/64")}}, {Name: "wlan0"}},
+		ports:    [2]portSeen{{proto: "udp"}, {proto: "tcp"}},
+		firewall: func(l locale.Lang) []string { return firewallWords(2425, "", nil, l) },
+	}
+	listed := []peers.Peer{
+		{Addr: netip.MustParseAddrPort("[fd21:3::7]:2425")}, {Addr: netip.MustParseAddrPort("[fd21:3::8]:2425")},
+		{Addr: netip.MustParseAddrPort("[fe80::9%wlan0]:2425")}, {Addr: netip.MustParseAddrPort("[2001:db8::1]:2425")},
+	}
+	for lang, wants := range map[locale.Lang][]string{
+		locale.English: {"Networks:\n  no IPv4 network is up (<nil>): FeiGo reaches colleagues over IPv6 alone\n" +
+			"  eth0: IPv6 fd21:3::/64; announcements go to ff15::979 there\n  wlan0: IPv6 link-local only; announcements go to ff15::979 there\n",
+			"Colleagues (4):\n  2 on fd21:3::/64\n  1 on fe80::/10 (wlan0)\n  1 on another subnet (reached by unicast)\n"},
+		locale.Chinese: {"  eth0：IPv6 fd21:3::/64；上线广播发往该网卡上的 ff15::979\n", "  2 位在 fd21:3::/64\n"},
+	} {
+		var b strings.Builder
+		s.write(&b, lang, "小王", true, listed)
+		for _, want := range wants {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("the report lacks %q:\n%s", want, b.String())
+			}
+		}
+	}
+	g := lan.Greeting{Addr: netip.MustParseAddrPort("[fe80::9%wlan0]:2425"), TCP: "timeout"}
+	if got := Diagnose(g, nil, locale.English); !strings.Contains(got, "the machine is off, or a firewall drops port 2425") {
+		t.Errorf("an unanswered colleague on the link: %s", got)
+	}
+	g.Addr = netip.MustParseAddrPort("[fd21:3::7]:2425")
+	if got := Diagnose(g, []netip.Prefix{netip.MustParsePrefix("fd21:3::/64")}, locale.English); !strings.Contains(got, "the machine is off") {
+		t.Errorf("an unanswered colleague on an IPv6 subnet of ours: %s", got)
 	}
 }

@@ -6,10 +6,14 @@ import "feigo/internal/locale"
 // its language is Chinese, `feigo doctor` when the locale is (LANG=zh_CN.UTF-8 and the like).
 var words = locale.Catalog{
 	"Networks:": "网络：",
-	"  no IPv4 network is up (%v): FeiGo can reach no one": "  没有可用的 IPv4 网络（%v）：FeiGo 联系不到任何人",
-	"  %s: announcements go to %s":                         "  %s：上线广播发往 %s",
-	"Port %d:":                                             "端口 %d：",
-	"  %s %d: FeiGo (%s) listens":                          "  %s %d：FeiGo（%s）正在监听",
+	"  no IPv4 network is up (%v): FeiGo can reach no one":                   "  没有可用的 IPv4 网络（%v）：FeiGo 联系不到任何人",
+	"  %s: announcements go to %s":                                           "  %s：上线广播发往 %s",
+	"  no IPv4 network is up (%v): FeiGo reaches colleagues over IPv6 alone": "  没有可用的 IPv4 网络（%v）：FeiGo 只能通过 IPv6 联系同事",
+	"  %s: IPv6 link-local only; announcements go to %s there":               "  %s：只有 IPv6 链路本地地址；上线广播发往该网卡上的 %s",
+	"  %s: IPv6 %s; announcements go to %s there":                            "  %s：IPv6 %s；上线广播发往该网卡上的 %s",
+	"  no IPv6 network: FeiGo runs on IPv4 alone":                            "  没有 IPv6 网络：FeiGo 只使用 IPv4",
+	"Port %d:":                    "端口 %d：",
+	"  %s %d: FeiGo (%s) listens": "  %s %d：FeiGo（%s）正在监听",
 	"  %s %d: free — FeiGo is not running here (start it with `feigo` or `feigo serve`)": "  %s %d：空闲，本机没有运行 FeiGo（用 `feigo` 或 `feigo serve` 启动）",
 	"another program": "其他程序",
 	"  %s %d: taken by %s, not by a FeiGo of this profile: close it, or run FeiGo where it is free": "  %s %d：被 %s 占用（不是用这份配置运行的 FeiGo）：请关掉它，或换一台端口空闲的电脑运行 FeiGo",

@@ -79,3 +79,28 @@ func TestLabDoctor(t *testing.T) {
 func (n *node) cliIn(locale string, args ...string) (stdout, stderr string, code int) {
 	return n.Host.Run("env", append([]string{"LC_ALL=" + locale, bin, args[0], "--profile", n.profile}, args[1:]...)...)
 }
+
+// `feigo doctor` on an IPv6-only lab host: it says the colleagues are reached over IPv6 alone,
+// names the interface's IPv6 subnet and the group announcements go to, counts the colleague
+// on that subnet, greets it at its IPv6 address, and says an unanswered address on the
+// subnet is off or firewalled.
+func TestLabDoctorIPv6(t *testing.T) {
+	l := lab.NewWith(t, 2, lab.Options{IPv6: true, NoIPv4: true})
+	a := serve(t, l.Hosts[0], "Alice", "QA")
+	serve(t, l.Hosts[1], "Bob", "QA")
+	a.waitPeers(t, 1, 20*time.Second)
+	out, _, _ := a.cliIn("C.UTF-8", "doctor")
+	for _, want := range []string{"FeiGo reaches colleagues over IPv6 alone", "eth0: IPv6 fd21:3::/64; announcements go to ff15::979 there", "1 on fd21:3::/64"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor lacks %q:\n%s", want, out)
+		}
+	}
+	for _, c := range []struct{ target, want string }{
+		{l.Hosts[1].Addr6.String(), l.Hosts[1].Addr6.String() + " answers a greeting in"},
+		{"fd21:3::77", "no answer from fd21:3::77: the machine is off, or a firewall drops port 2425"},
+	} {
+		if out, errOut, code := a.cliIn("C.UTF-8", "doctor", c.target); !strings.Contains(out, c.want) {
+			t.Errorf("doctor %s (exit %d):\n%s%s\nwant %q", c.target, code, out, errOut, c.want)
+		}
+	}
+}

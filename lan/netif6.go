@@ -81,6 +81,24 @@ func interfaces6(names []string, virtual bool) ([]iface6, error) {
 	return out, nil
 }
 
+// Interface6 is an interface FeiGo announces on over IPv6 (to Group6): its name and its IPv6
+// subnets other than link-local (none: link-local only).
+type Interface6 struct {
+	Name     string
+	Prefixes []netip.Prefix
+}
+
+// Interfaces6 lists the interfaces a node with default settings announces on over IPv6 (all
+// but the virtual ones), for the doctor.
+func Interfaces6() ([]Interface6, error) {
+	ifs, err := interfaces6(nil, false)
+	out := make([]Interface6, 0, len(ifs))
+	for _, x := range ifs {
+		out = append(out, Interface6{Name: x.Name, Prefixes: x.Prefixes})
+	}
+	return out, err
+}
+
 // linkLocal6 is fe80::/10: a zoned address there is on the link of its zone.
 var linkLocal6 = netip.MustParsePrefix("fe80::/10")
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"feigo/control"
+	"feigo/node"
+	"feigo/profile"
 	"feigo/room"
 )
 
@@ -23,6 +26,7 @@ fingerprint; ROOM is a room's name or ID (or 6+ digits of it).
 
   create NAME MEMBER...   make a room with these colleagues and you
   list                    the rooms you are in (or were), their members and who is online
+                          (with no FeiGo running, read from the history: everyone offline)
   members ROOM            a room's members, who is online, and its creator
   add ROOM MEMBER...      add colleagues (any member may)
   remove ROOM MEMBER      remove a member (the room's creator only)
@@ -31,6 +35,7 @@ fingerprint; ROOM is a room's name or ID (or 6+ digits of it).
   send ROOM TEXT...       write to a room; "-" reads TEXT from standard input
   send-file ROOM PATH...  offer files to every member online (each accepts on their own)
   history ROOM [-n N]     the room's changes and messages, the same order on every machine
+                          (FeiGo running or not)
 
 Writing commands exit 0 once every member online acknowledged; members who are offline are
 counted as queued: they get it from any member when they are back.
@@ -155,7 +160,13 @@ func runRoom(env Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "feigo room: unknown subcommand %q\n\n%s", sub, roomUsage)
 		return 2
 	}
-	resp, ok := call(env, "room "+sub, *prof, req)
+	var resp control.Response
+	var ok bool
+	if sub == "list" || sub == "history" {
+		resp, ok = roomReadCall(env, sub, *prof, req)
+	} else {
+		resp, ok = call(env, "room "+sub, *prof, req)
+	}
 	if !ok {
 		return 1
 	}
@@ -300,4 +311,48 @@ func printRoomHistory(w io.Writer, in *room.Info, lines []room.Line) {
 			}
 		}
 	}
+}
+
+// roomReadCall is call for `room list` and `room history`, which read the profile's history
+// themselves when no FeiGo runs with it (members then show offline).
+func roomReadCall(env Env, sub, profDir string, req control.Request) (control.Response, bool) {
+	fail := func(err error) (control.Response, bool) {
+		fmt.Fprintf(env.Stderr, "feigo room %s: %s\n", sub, printable(err.Error()))
+		return control.Response{}, false
+	}
+	p, err := profile.Open(profDir)
+	if err != nil {
+		return fail(err)
+	}
+	resp, err := control.Call(p.SocketPath(), req)
+	if errors.Is(err, control.ErrNotRunning) {
+		m, done, err := node.ReadRooms(p)
+		if errors.Is(err, room.ErrNoRoom) && sub == "list" {
+			return control.Response{OK: true, RoomAnswer: &control.RoomAnswer{Rooms: []room.Info{}}}, true
+		}
+		if err != nil {
+			return fail(err)
+		}
+		defer done()
+		ans := &control.RoomAnswer{Rooms: m.Rooms()}
+		if sub == "history" {
+			in, err := m.Find(req.Room)
+			if err != nil {
+				return fail(err)
+			}
+			lines, err := m.History(in.ID, req.Limit)
+			if err != nil {
+				return fail(err)
+			}
+			ans = &control.RoomAnswer{Room: &in, Lines: append([]room.Line{}, lines...)}
+		}
+		return control.Response{OK: true, RoomAnswer: ans}, true
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if !resp.OK {
+		fmt.Fprintf(env.Stderr, "feigo room %s: %s\n", sub, printable(resp.Error))
+	}
+	return resp, resp.OK
 }

@@ -441,3 +441,56 @@ func TestLabRoomRefusesForgedEvents(t *testing.T) {
 		t.Errorf("Bob's search finds the forgeries: %v", rs)
 	}
 }
+
+// `feigo room history` and `feigo room list` read the profile's history themselves when no
+// FeiGo runs with it (as `feigo history` does): Bob's node is stopped, and his room's messages
+// and members are still shown, everyone offline, with nothing written to his history.
+func TestLabRoomHistoryWithoutFeiGo(t *testing.T) {
+	l := lab.New(t, 2)
+	a := serve(t, l.Hosts[0], "Alice", "QA")
+	prof := filepath.Join(t.TempDir(), "bob")
+	b := serveProfile(t, l.Hosts[1], prof, "Bob", "QA")
+	a.waitPeers(t, 1, 10*time.Second)
+	b.waitPeers(t, 1, 10*time.Second)
+	id := roomCLI[room.Sent](t, a, "create", "周会", "Bob").Room.ID
+	for _, text := range []string{"九点开会", "带上报告"} {
+		roomCLI[room.Sent](t, a, "send", id, text)
+	}
+	if code := b.Stop(); code != 0 {
+		t.Fatalf("Bob's node exited %d", code)
+	}
+	db := filepath.Join(prof, "history.db")
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := roomCLI[[]room.Line](t, b, "history", "周会")
+	var texts []string
+	for _, ln := range lines {
+		if ln.Kind == room.KindMsg {
+			texts = append(texts, ln.Text)
+		}
+	}
+	if strings.Join(texts, ",") != "九点开会,带上报告" || lines[0].Kind != room.KindCreate {
+		t.Fatalf("Bob's room history without FeiGo: %+v", lines)
+	}
+	out, errOut, code := b.cli("room", "history", id[:8], "-n", "1")
+	if code != 0 || !strings.Contains(out, "带上报告") || strings.Contains(out, "九点开会") {
+		t.Fatalf("room history -n 1: exit %d %q %q", code, out, errOut)
+	}
+	rooms := roomCLI[[]room.Info](t, b, "list")
+	if len(rooms) != 1 || rooms[0].ID != id || len(rooms[0].Members) != 2 {
+		t.Fatalf("Bob's rooms without FeiGo: %+v", rooms)
+	}
+	for _, m := range rooms[0].Members {
+		if m.Online {
+			t.Errorf("%s shown online with no FeiGo running", m.Nick)
+		}
+	}
+	if after, _ := os.ReadFile(db); !bytes.Equal(before, after) {
+		t.Error("reading the rooms changed the history database")
+	}
+	if _, errOut, code := b.cli("room", "send", id, "hi"); code == 0 || !strings.Contains(errOut, "no FeiGo is running with this profile") {
+		t.Errorf("room send with no FeiGo running: exit %d %q", code, errOut)
+	}
+}

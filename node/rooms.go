@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"feigo/event"
+	"feigo/history"
 	"feigo/lan"
 	"feigo/peers"
+	"feigo/profile"
 	"feigo/room"
 	"feigo/trust"
 	"feigo/xfer"
@@ -325,4 +328,46 @@ func (n *Node) RoomSendFiles(ctx context.Context, q, text string, paths []string
 	}
 	s, err := m.Files(ctx, in.ID, text, names)
 	return s, t, err
+}
+
+// offlineTransport is the LAN of a manager read with no FeiGo running: nobody is reachable.
+type offlineTransport struct{}
+
+func (offlineTransport) Request(context.Context, string, []byte) ([]byte, error) {
+	return nil, errors.New("FeiGo is not running")
+}
+
+func (offlineTransport) Online() map[string]string { return map[string]string{} }
+
+// ReadRooms opens the rooms of profile p for reading, for `feigo room list` and `feigo room
+// history` when no FeiGo runs with it: from its history, opened read-only, nothing changed
+// (every member shows offline). close must be called when done. A profile with no history or
+// no key yet has no rooms (room.ErrNoRoom).
+func ReadRooms(p *profile.Profile) (m *room.Manager, close func(), err error) {
+	h, err := history.OpenReadOnly(filepath.Join(p.Dir, "history.db"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, room.ErrNoRoom
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := trust.Load(p.Dir)
+	if err != nil {
+		h.Close()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, room.ErrNoRoom
+		}
+		return nil, nil, err
+	}
+	st, _ := p.Load()
+	nick := st.Nick
+	if nick == "" {
+		nick, _ = profile.DefaultNames()
+	}
+	m, err = room.New(room.Config{Identity: id, Store: h, Transport: offlineTransport{}, Nick: func() string { return nick }})
+	if err != nil {
+		h.Close()
+		return nil, nil, err
+	}
+	return m, func() { h.Close() }, nil
 }

@@ -45,6 +45,16 @@ type Identity struct {
 // readable by the owner only. A key file that exists but cannot be read as a key is an
 // error, never silently replaced: colleagues have pinned that key.
 func LoadOrCreate(dir string) (*Identity, error) {
+	id, err := Load(dir)
+	if !errors.Is(err, os.ErrNotExist) {
+		return id, err
+	}
+	return create(dir)
+}
+
+// Load reads the identity key of the profile in dir, without making one: an error wrapping
+// os.ErrNotExist when there is none.
+func Load(dir string) (*Identity, error) {
 	path := filepath.Join(dir, KeyFile)
 	b, err := os.ReadFile(path)
 	switch {
@@ -57,6 +67,12 @@ func LoadOrCreate(dir string) (*Identity, error) {
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("reading the identity key: %w", err)
 	}
+	return nil, err
+}
+
+// create makes a new identity key in dir.
+func create(dir string) (*Identity, error) {
+	path := filepath.Join(dir, KeyFile)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,14 @@ func TestRoomUsage(t *testing.T) {
 		}
 	}
 	// With the subcommand after --profile, it reaches the node (none runs here).
-	if _, errOut, code := run("room", "--profile", prof, "list"); code != 1 || !strings.Contains(errOut, "no FeiGo is running") {
-		t.Errorf("room list with no node: exit %d, %q", code, errOut)
+	if _, errOut, code := run("room", "--profile", prof, "members", "r"); code != 1 || !strings.Contains(errOut, "no FeiGo is running") {
+		t.Errorf("room members with no node: exit %d, %q", code, errOut)
+	}
+	// Listing reads the profile's history when no node runs: a new profile has no rooms.
+	if out, errOut, code := run("room", "--profile", prof, "list"); code != 0 || strings.TrimSpace(out) != "no rooms" {
+		t.Errorf("room list with no node: exit %d, %q %q", code, out, errOut)
+	}
+	if _, errOut, code := run("room", "--profile", prof, "history", "r"); code != 1 || !strings.Contains(errOut, "no such room") {
+		t.Errorf("room history of a new profile with no node: exit %d, %q", code, errOut)
 	}
 }

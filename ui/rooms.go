@@ -280,22 +280,37 @@ func (u *UI) remakeRoomConv(c *conv) *conv {
 	return u.newRoomConv(c.room.info)
 }
 
+// memberRow is what a member list's row shows: the avatar (nick's initial on who's colour,
+// with the online dot when online), the nickname in bold and the roles in grey.
+type memberRow struct {
+	nick, who, roles string
+	online           bool
+}
+
 // roomShell makes what a FeiGo room's conversation and a legacy room's share: the
 // conversation (key, named nick, with rc attached) with its view, its status line, and the
-// member list's count and rows (n of them, each saying line(i)).
-func (u *UI) roomShell(key, nick string, rc *roomConv, n func() int, line func(int) string) *conv {
+// member list's count and rows (n of them, row(i) each), made as the colleague list's rows.
+func (u *UI) roomShell(key, nick string, rc *roomConv, n func() int, row func(int) memberRow) *conv {
 	c := &conv{u: u, key: key, nick: nick, hkey: key, byID: map[int64]*chatMsg{}, room: rc}
 	c.makeView()
 	c.status = widget.NewLabel("")
 	c.status.Wrapping = fyne.TextWrapWord
 	rc.count = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	rc.members = widget.NewList(func() int { return n() }, func() fyne.CanvasObject {
-		l := widget.NewLabel("")
-		l.Truncation = fyne.TextTruncateEllipsis
-		return l
-	}, func(i widget.ListItemID, o fyne.CanvasObject) {
-		if i < n() {
-			o.(*widget.Label).SetText(line(i))
+	rc.members = widget.NewList(func() int { return n() }, newRow, func(i widget.ListItemID, o fyne.CanvasObject) {
+		if i >= n() {
+			return
+		}
+		m, r := row(i), rowParts(o)
+		r.setAvatar(m.nick, m.who, peers.Online, "")
+		if m.online {
+			r.dot.Show()
+		} else {
+			r.dot.Hide()
+		}
+		if m.online {
+			r.setText(m.nick, "", m.roles)
+		} else {
+			r.setText("", "", m.nick+m.roles) // greyed, as FeiQ greys members who are offline
 		}
 	})
 	return c
@@ -304,7 +319,7 @@ func (u *UI) roomShell(key, nick string, rc *roomConv, n func() int, line func(i
 func (u *UI) newRoomConv(in room.Info) *conv {
 	key := roomKey(in.ID)
 	rc := &roomConv{info: in, seen: map[string]*chatMsg{}, selected: -1}
-	c := u.roomShell(key, in.Name, rc, func() int { return len(rc.rows) }, func(i int) string { return u.memberLine(rc.info, rc.rows[i]) })
+	c := u.roomShell(key, in.Name, rc, func() int { return len(rc.rows) }, func(i int) memberRow { return u.memberRow(rc.info, rc.rows[i]) })
 	c.more.OnTapped = nil
 	c.more.Hide() // a room shows its newest roomLines at once
 	send := widget.NewButton(u.t("Send"), c.submit)
@@ -336,19 +351,28 @@ func (u *UI) newRoomConv(in room.Info) *conv {
 	return c
 }
 
-// memberLine is a member's row: online or not, nickname, and creator or this user.
-func (u *UI) memberLine(in room.Info, m room.MemberInfo) string {
-	s := "○ " + m.Nick
-	if m.Online || m.Me {
-		s = "● " + m.Nick
-	}
+// memberRow is a member's row: online or not, nickname, and creator or this user (or offline).
+func (u *UI) memberRow(in room.Info, m room.MemberInfo) memberRow {
+	r := memberRow{nick: m.Nick, who: m.ID, online: m.Online || m.Me}
 	if m.ID == in.Creator {
-		s += "  (" + u.t("creator") + ")"
+		r.roles += "  (" + u.t("creator") + ")"
 	}
 	if m.Me {
-		s += "  (" + u.t("me") + ")"
+		r.roles += "  (" + u.t("me") + ")"
 	}
-	return s
+	if !r.online {
+		r.roles += "  · " + u.t("offline")
+	}
+	return r
+}
+
+// memberLine is a member's row as one line of text: ● online, ○ offline.
+func (u *UI) memberLine(in room.Info, m room.MemberInfo) string {
+	r := u.memberRow(in, m)
+	if r.online {
+		return "● " + r.nick + r.roles
+	}
+	return "○ " + r.nick + r.roles
 }
 
 // setRoomInfo shows a room's name, members and what this user may do in it.

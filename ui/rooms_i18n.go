@@ -39,6 +39,7 @@ var zhRooms = map[string]string{
 	"creator":                        "群主",
 	"left":                           "已退出",
 	"me":                             "我",
+	"offline":                        "离线",
 	"received by %s; waiting for %s": "%s 已收到；等待 %s",
 	"received by all %d":             "%d 人全部收到",
 	"room %s":                        "群 %s",

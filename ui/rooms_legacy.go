@@ -224,7 +224,9 @@ func (u *UI) openLegacy(r legacygroup.Room, focus bool) *conv {
 func (u *UI) newLegacyConv(r legacygroup.Room) *conv {
 	key := legacyRow(r.ID)
 	rc := &roomConv{legacy: &r, seen: map[string]*chatMsg{}, selected: -1}
-	c := u.roomShell(key, u.legacyName(r), rc, func() int { return len(rc.legacyRows) }, func(i int) string { return rc.legacyRows[i] })
+	c := u.roomShell(key, u.legacyName(r), rc, func() int { return len(rc.legacyRows) }, func(i int) memberRow {
+		return memberRow{nick: rc.legacyRows[i], who: rc.legacyRows[i], online: true} // the members heard from
+	})
 	send := widget.NewButton(u.t("Send"), c.submit)
 	c.status.Importance = widget.WarningImportance
 	rc.leave = widget.NewButton(u.t("Leave room"), c.leaveLegacy)

@@ -603,3 +603,42 @@ func TestRoomBadgeClearedWhenShownAgain(t *testing.T) {
 		t.Fatalf("shown again: unread %d total %d tab %q title %q", c.unread, w.Unread(), c.tab.Text, w.Win.Title())
 	}
 }
+
+// The member list's rows are the colleague list's: the avatar with its online dot, the
+// nickname in bold and the roles in grey; a member who is offline has no dot and is greyed
+// (as FeiQ greys them), with "offline" said.
+func TestRoomMemberRows(t *testing.T) {
+	w := newRoomWindow(t, "en")
+	c := w.createRoom(t, "Project Y")
+	in := c.room.info
+	for i := range in.Members {
+		in.Members[i].Online = in.Members[i].Nick != "Carol"
+	}
+	c.setRoomInfo(in)
+	rows := map[string]rowView{}
+	for i, m := range c.room.rows {
+		o := c.room.members.CreateItem()
+		c.room.members.UpdateItem(i, o)
+		rows[m.Nick] = rowParts(o)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("member rows %v", c.room.rows)
+	}
+	for nick, r := range rows {
+		bold := r.text.Segments[0].(*widget.TextSegment)
+		switch nick {
+		case "Carol":
+			if r.dot.Visible() || bold.Text != "" || r.rowString() != "Carol  · offline" {
+				t.Errorf("Carol, offline: dot %v, bold %q, %q", r.dot.Visible(), bold.Text, r.rowString())
+			}
+		case "Bob":
+			if !r.dot.Visible() || bold.Text != "Bob" || r.rowString() != "Bob" || !r.avatar.Visible() {
+				t.Errorf("Bob, online: dot %v, bold %q, %q", r.dot.Visible(), bold.Text, r.rowString())
+			}
+		default: // this user, the creator
+			if !r.dot.Visible() || bold.Text != nick || r.rowString() != nick+"  (creator)  (me)" {
+				t.Errorf("%s (me): dot %v, bold %q, %q", nick, r.dot.Visible(), bold.Text, r.rowString())
+			}
+		}
+	}
+}

@@ -298,6 +298,13 @@ func (card *offerCard) update(t xfer.Transfer) {
 	}
 	card.info.SetText(progressText(u.lang, t))
 	offered := t.State == xfer.StateOffered
+	// The bar while bytes move, and on a failed transfer that got somewhere (how far it got);
+	// not on an offer waiting for its answer, nor once it is done, declined or cancelled.
+	if !offered && (!t.Final() || t.State == xfer.StateFailed && t.Done > 0) {
+		card.bar.Show()
+	} else {
+		card.bar.Hide()
+	}
 	show := func(b *widget.Button, on bool) {
 		if on {
 			b.Show()

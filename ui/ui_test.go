@@ -605,6 +605,9 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	if strings.Contains(got, "[打开文件夹]") {
 		t.Errorf("open folder shown before anything arrived: %q", got)
 	}
+	if card.bar.Visible() {
+		t.Error("a progress bar on an offer not answered yet")
+	}
 	test.Tap(card.accept)
 	u.settle()
 	if len(core.accepted) != 1 || core.accepted[0] != 7 {
@@ -613,13 +616,13 @@ func TestOfferShowsAcceptDeclineAndAcceptCallsCore(t *testing.T) {
 	// Progress, then done: the bar moves, and "open folder" appears.
 	offer.State, offer.Done, offer.Rate, offer.ETA = xfer.StateActive, 1<<20, 1<<20, 1
 	u.HandleEvent(lan.Event{Type: event.TransferProgress, Transfer: &offer})
-	if card.bar.Value != 0.5 || card.accept.Visible() || card.cancel.Text != "取消" {
-		t.Fatalf("progress %v accept %v cancel %q", card.bar.Value, card.accept.Visible(), card.cancel.Text)
+	if card.bar.Value != 0.5 || !card.bar.Visible() || card.accept.Visible() || card.cancel.Text != "取消" {
+		t.Fatalf("progress %v (shown %v) accept %v cancel %q", card.bar.Value, card.bar.Visible(), card.accept.Visible(), card.cancel.Text)
 	}
 	offer.State, offer.Done, offer.Dest = xfer.StateDone, 2<<20, "/tmp/dl"
 	u.HandleEvent(lan.Event{Type: event.TransferDone, Transfer: &offer})
-	if !card.open.Visible() || card.cancel.Visible() {
-		t.Fatal("done: open folder hidden or cancel shown")
+	if !card.open.Visible() || card.cancel.Visible() || card.bar.Visible() {
+		t.Fatal("done: open folder hidden, or cancel or the bar shown")
 	}
 	// The transfers tab lists it.
 	if len(u.xferIDs) != 1 || u.xferIDs[0] != 7 {

@@ -58,7 +58,7 @@ var zh = locale.Catalog{
 	"Start minimised":           "启动时最小化",
 	"Start FeiGo when I log in": "登录时启动 FeiGo",
 	"No colleagues yet.":        "还没有同事。",
-	noPeersHelp:                 "FeiGo 会找到本网络中运行 FeiGo、飞秋、IP Messenger 或 iptux 的同事。如果有人不在列表中：请确认你们在同一网络，双方都没有防火墙阻挡 UDP 和 TCP 端口 2425；若对方在另一个子网，请在“设置”中添加该子网的广播地址或对方的地址。在终端中，`feigo doctor` 会说明 FeiGo 看到的网络情况，`feigo doctor 地址` 会说明某位同事为何没有应答。",
+	noPeersHelp:                 "FeiGo 会找到本网络中运行 FeiGo、飞秋、IP Messenger 或 iptux 的同事。如果有人不在列表中：请确认你们在同一网络，双方都没有防火墙阻挡 UDP 和 TCP 端口 2425；若对方在另一个子网，请在“设置”中添加该子网的广播地址或对方的地址。下方的“网络诊断”会说明 FeiGo 看到的网络情况，以及某位同事的地址为何没有应答。",
 	"Colours":                   "外观",
 	"Colleagues":                "同事",
 	"As the desktop (light if it does not say)": "跟随桌面（桌面未设置时为浅色）",

@@ -332,7 +332,7 @@ func (u *UI) build() fyne.CanvasObject {
 }
 
 // noPeersHelp is what the colleague list says while it is empty.
-const noPeersHelp = "FeiGo finds colleagues who run FeiGo, FeiQ, IP Messenger or iptux on this network. If someone is missing: check that you are on the same network, that no firewall blocks UDP and TCP port 2425 (on either side), and, for another subnet, add its broadcast address or their address in Settings. In a terminal, `feigo doctor` says what FeiGo sees of the network, and `feigo doctor ADDRESS` why a colleague does not answer."
+const noPeersHelp = "FeiGo finds colleagues who run FeiGo, FeiQ, IP Messenger or iptux on this network. If someone is missing: check that you are on the same network, that no firewall blocks UDP and TCP port 2425 (on either side), and, for another subnet, add its broadcast address or their address in Settings. Network doctor (below) says what FeiGo sees of the network, and why a colleague's address does not answer."
 
 func statusIndex(away bool) int {
 	if away {

@@ -360,7 +360,8 @@ func (it *rowItem) steady(width float32) bool {
 // groupedWith reports whether m joins the row before it, prev: both messages of the same
 // sender (not notices), the later within groupGap of the earlier, on the same day.
 func (c *conv) groupedWith(prev *rowItem, m *chatMsg) bool {
-	if prev == nil || prev.m == nil || prev.m.notice || m.notice || m.time.IsZero() {
+	// A file record keeps its heading: alone, its state ("done") would read as a stray word.
+	if prev == nil || prev.m == nil || prev.m.notice || m.notice || m.file || m.time.IsZero() {
 		return false
 	}
 	p := prev.m

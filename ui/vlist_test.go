@@ -294,7 +294,11 @@ func TestGroupedMessages(t *testing.T) {
 		return r
 	}
 	rs := []history.Record{rec(10, 0, false, "a1"), rec(11, 1, false, "a2"), rec(12, 3, false, "a3"), rec(13, 30, false, "b1"),
-		rec(14, 31, true, "c1"), rec(15, 32, true, "c2"), rec(16, 33, false, "d1"), rec(17, 24*60, false, "e1")}
+		rec(14, 31, true, "c1"), rec(15, 32, true, "c2"), rec(16, 33, false, "d1"), rec(17, 24*60, false, "e1"), rec(18, 24*60+1, false, "")}
+	// Bob's file a minute after e1: a file record keeps its heading (its state alone would be a
+	// stray word).
+	rs[len(rs)-1].Kind, rs[len(rs)-1].State = history.KindFile, "done"
+	rs[len(rs)-1].Files = []history.File{{Name: "报表.xlsx", Size: 2048}}
 	u, c := openLong(t, test.NewTempApp(t), rs)
 	avatars := func(m *chatMsg) int {
 		n := 0
@@ -316,7 +320,7 @@ func TestGroupedMessages(t *testing.T) {
 	}{
 		{"a1", false, "Bob  2026-03-02 10:00:00"}, {"a2", true, ""}, {"a3", true, ""}, {"b1", false, "Bob  2026-03-02 10:30:00"},
 		{"c1", false, "Me  2026-03-02 10:31:00  · delivered"}, {"c2", true, "delivered"}, {"d1", false, "Bob  2026-03-02 10:33:00"},
-		{"e1", false, "Bob  2026-03-03 10:00:00"},
+		{"e1", false, "Bob  2026-03-03 10:00:00"}, {"Files: 报表.xlsx (2.0 KiB)", false, "Bob  2026-03-03 10:01:00  · done"},
 	} {
 		m := byText[tc.text]
 		if m.grouped != tc.grouped || m.head.Text != tc.head || m.head.Visible() != (tc.head != "") {

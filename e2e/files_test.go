@@ -405,14 +405,21 @@ func TestRequestsNotOfferedAreRefused(t *testing.T) {
 	}
 }
 
-func TestResumeAfterReceiverKilled(t *testing.T) {
-	l := lab.New(t, 2)
-	a := serve(t, l.Hosts[0], "Alice", "QA")
-	prof := filepath.Join(t.TempDir(), "bob")
-	dl := t.TempDir()
-	b := serveProfile(t, l.Hosts[1], prof, "Bob", "QA", "--accept-files", dl)
+// aliceAndBob is a lab of two that list each other: Alice, and Bob accepting every offer into
+// dl, with a profile of his own (prof) that a restart keeps.
+func aliceAndBob(t *testing.T) (l *lab.Lab, a, b *node, prof, dl string) {
+	t.Helper()
+	l = lab.New(t, 2)
+	a = serve(t, l.Hosts[0], "Alice", "QA")
+	prof, dl = filepath.Join(t.TempDir(), "bob"), t.TempDir()
+	b = serveProfile(t, l.Hosts[1], prof, "Bob", "QA", "--accept-files", dl)
 	a.waitPeers(t, 1, 10*time.Second)
 	b.waitPeers(t, 1, 10*time.Second)
+	return l, a, b, prof, dl
+}
+
+func TestResumeAfterReceiverKilled(t *testing.T) {
+	l, a, b, prof, dl := aliceAndBob(t)
 	src := filepath.Join(t.TempDir(), "disk.img")
 	const size = 48 << 20
 	randomFile(t, src, size, 11)
@@ -456,13 +463,7 @@ func TestResumeAfterReceiverKilled(t *testing.T) {
 func TestFolderResumesAfterReceiverKilled(t *testing.T) {
 	for _, changed := range []bool{false, true} {
 		t.Run(map[bool]string{false: "resumed", true: "sender's folder changed"}[changed], func(t *testing.T) {
-			l := lab.New(t, 2)
-			a := serve(t, l.Hosts[0], "Alice", "QA")
-			prof := filepath.Join(t.TempDir(), "bob")
-			dl := t.TempDir()
-			b := serveProfile(t, l.Hosts[1], prof, "Bob", "QA", "--accept-files", dl)
-			a.waitPeers(t, 1, 10*time.Second)
-			b.waitPeers(t, 1, 10*time.Second)
+			l, a, b, prof, dl := aliceAndBob(t)
 			src := filepath.Join(t.TempDir(), "项目")
 			os.MkdirAll(filepath.Join(src, "docs", "old"), 0o755)
 			os.MkdirAll(filepath.Join(src, "空"), 0o755)

@@ -141,6 +141,25 @@ func newRawPeer(t *testing.T) *rawPeer {
 	return &rawPeer{t: t, conn: loopbackConn(t), no: 1000}
 }
 
+// readAll hands got every datagram r receives, decoded (err: it could not be), from a
+// goroutine of its own, until stop: stop closes r's socket and waits for that goroutine.
+func (r *rawPeer) readAll(got func(ipmsg.Packet, error)) (stop func()) {
+	done := make(chan struct{})
+	r.conn.SetReadDeadline(time.Time{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			k, _, err := r.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			got(ipmsg.Decode(append([]byte(nil), buf[:k]...)))
+		}
+	}()
+	return func() { r.conn.Close(); <-done }
+}
+
 func (r *rawPeer) addr() netip.AddrPort { return addrOf(r.conn) }
 
 func (r *rawPeer) sendRaw(to netip.AddrPort, b []byte) {
@@ -626,26 +645,14 @@ func TestAnnouncementsNeverOvertakeAStateChange(t *testing.T) {
 		received uint64
 		last     ipmsg.Command
 	)
-	readerDone := make(chan struct{})
-	defer func() { r.conn.Close(); <-readerDone }()
-	go func() { // ends when the test closes r.conn
-		defer close(readerDone)
-		buf := make([]byte, 65536)
-		for {
-			k, _, err := r.conn.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			p, err := ipmsg.Decode(append([]byte(nil), buf[:k]...))
-			mu.Lock()
-			received++
-			if m := p.Cmd.Mode(); err == nil && (m == ipmsg.BrEntry || m == ipmsg.BrAbsence) {
-				last = p.Cmd
-			}
-			mu.Unlock()
+	defer r.readAll(func(p ipmsg.Packet, err error) {
+		mu.Lock()
+		received++
+		if m := p.Cmd.Mode(); err == nil && (m == ipmsg.BrEntry || m == ipmsg.BrAbsence) {
+			last = p.Cmd
 		}
-	}()
-	r.conn.SetReadDeadline(time.Time{})
+		mu.Unlock()
+	})()
 	for round := 0; round < 5; round++ {
 		mu.Lock()
 		received, last = 0, 0
@@ -703,45 +710,33 @@ func TestEntryAnswersNeverOvertakeAStateChange(t *testing.T) {
 		c.Now = func() time.Time { return time.Unix(0, clk.Add(int64(10*time.Second))) }
 	})
 	var (
-		mu         sync.Mutex
-		last       = -1
-		heard      int
-		wentBack   string
-		readerDone = make(chan struct{})
+		mu       sync.Mutex
+		last     = -1
+		heard    int
+		wentBack string
 	)
-	defer func() { r.conn.Close(); <-readerDone }()
-	r.conn.SetReadDeadline(time.Time{})
-	go func() { // ends when the test closes r.conn
-		defer close(readerDone)
-		buf := make([]byte, 65536)
-		for {
-			k, _, err := r.conn.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			p, err := ipmsg.Decode(append([]byte(nil), buf[:k]...))
-			if err != nil {
-				continue
-			}
-			switch p.Cmd.Mode() {
-			case ipmsg.BrEntry, ipmsg.AnsEntry, ipmsg.BrAbsence:
-			default:
-				continue
-			}
-			e := ipmsg.ParseEntry(p, ipmsg.GBK)
-			i := -1
-			if e.Away {
-				i, _ = strconv.Atoi(strings.TrimPrefix(e.AwayText, "s"))
-			}
-			mu.Lock()
-			heard++
-			if i < last && wentBack == "" {
-				wentBack = fmt.Sprintf("state %d heard after state %d (%#x)", i, last, uint32(p.Cmd))
-			}
-			last = max(last, i)
-			mu.Unlock()
+	defer r.readAll(func(p ipmsg.Packet, err error) {
+		if err != nil {
+			return
 		}
-	}()
+		switch p.Cmd.Mode() {
+		case ipmsg.BrEntry, ipmsg.AnsEntry, ipmsg.BrAbsence:
+		default:
+			return
+		}
+		e := ipmsg.ParseEntry(p, ipmsg.GBK)
+		i := -1
+		if e.Away {
+			i, _ = strconv.Atoi(strings.TrimPrefix(e.AwayText, "s"))
+		}
+		mu.Lock()
+		heard++
+		if i < last && wentBack == "" {
+			wentBack = fmt.Sprintf("state %d heard after state %d (%#x)", i, last, uint32(p.Cmd))
+		}
+		last = max(last, i)
+		mu.Unlock()
+	})()
 	// A FeiGo colleague (its ID in the trailer), so that answers carry the away text.
 	body := ipmsg.EntryBody(ipmsg.UTF8, ipmsg.Entry{ID: "id-rob", Nick: "Rob", Group: "QA", User: "rob", Host: "robhost"})
 	entry := func(no uint32) {

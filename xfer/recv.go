@@ -556,9 +556,9 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 	lastMoved := time.Now()
 	refusals, tries := 0, 0
 	wait := 300 * time.Millisecond
-	// A folder from a sender that cannot resume it restarts from its beginning: only getting
-	// further is progress.
-	restarts := dir && !(x.t.FeiGo && x.t.DirResume)
+	// A folder may start again from its beginning (a sender that cannot resume it, or a
+	// resumed one that did not match what was held): only getting further into it than any
+	// attempt before is progress, else a sender could keep it fetching forever.
 	var best int64
 	for {
 		moved, err := e.fetchOnce(ctx, x, i)
@@ -566,8 +566,9 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 			return err
 		}
 		progressed := moved > 0
-		if restarts {
-			progressed, best = moved > best, max(best, moved)
+		if dir {
+			reached := x.fileDone[i].Load() // where in the folder's content the attempt got
+			progressed, best = reached > best, max(best, reached)
 		}
 		if progressed {
 			lastMoved, refusals, tries = time.Now(), 0, 0

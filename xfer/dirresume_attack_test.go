@@ -1,0 +1,116 @@
+package xfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"feigo/ipmsg"
+	"feigo/peers"
+)
+
+// resumeSender is a FeiGo sender that announces dirresume and answers each folder request
+// with serve, over an in-memory connection.
+type resumeSender struct {
+	dialCounter
+	serve func(r ipmsg.FileRequest, c net.Conn)
+}
+
+func (m *resumeSender) DialFiles(ctx context.Context, _ netip.AddrPort, _, req []byte) (net.Conn, error) {
+	m.dials.Add(1)
+	p, err := ipmsg.Decode(req)
+	if err != nil {
+		return nil, err
+	}
+	r, err := ipmsg.ParseFileRequest(p.Body, p.Cmd.Mode() == ipmsg.GetFileData)
+	if err != nil {
+		return nil, err
+	}
+	a, b := net.Pipe()
+	go func() {
+		defer b.Close()
+		b.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		m.serve(r, b)
+	}()
+	return pipeConn{a}, nil
+}
+
+// rec is one folder-stream record.
+func rec(name string, size int64, attr int) string {
+	h, err := ipmsg.EncodeDirHeader(ipmsg.UTF8, ipmsg.DirHeader{Name: name, Size: size, Attr: uint32(attr)}, false)
+	if err != nil {
+		panic(err)
+	}
+	return string(h)
+}
+
+// fetchFolder offers a folder of size bytes from a FeiGo sender that resumes folders, accepts
+// it into a new download folder and runs the engine until the transfer ends or wait passes.
+func fetchFolder(t *testing.T, size int64, patience, wait time.Duration, serve func(ipmsg.FileRequest, net.Conn)) (Transfer, string, *resumeSender) {
+	t.Helper()
+	m := &resumeSender{serve: serve}
+	from := netip.MustParseAddrPort("127.0.0.1:9")
+	table := peers.New(nil)
+	if _, err := table.Upsert(peers.Peer{ID: "fg", Addr: from, Client: string(ipmsg.ClientFeiGo), Caps: []string{CapFiles, CapSHA256, CapDirResume}}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Config{FetchPatience: patience}, m, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer := ipmsg.Packet{Version: "1", No: 7, User: []byte("bob"), Host: []byte("pc"), Cmd: ipmsg.SendMsg | ipmsg.FileAttachOpt,
+		Body: fmt.Appendf(nil, "\x000:dir:%x:0:2:\a\x00", size)}
+	if !e.OnOffer(offer, from, ipmsg.UTF8, Sender{Nick: "Bob"}) {
+		t.Fatal("no offer")
+	}
+	tr := e.Transfers()[0]
+	if !tr.DirResume {
+		t.Fatal("the sender's dirresume was not taken")
+	}
+	dl := t.TempDir()
+	if _, err := e.Accept(tr.ID, dl, nil); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(wait)
+	for {
+		tr = e.Transfers()[0]
+		if tr.State == StateDone || tr.State == StateFailed || time.Now().After(deadline) {
+			return tr, dl, m
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func sum256(s string) string { d := sha256.Sum256([]byte(s)); return string(d[:]) }
+
+// A sender that cuts every fresh attempt half-way and answers every resumed one with content
+// that does not match its checksum keeps the receiver fetching forever when each attempt
+// counts as progress: a mismatch starts the folder again, so only getting further than
+// before may be.
+func TestAttackResumeMismatchLoopGivesUp(t *testing.T) {
+	const size = 100
+	tr, _, m := fetchFolder(t, size, time.Second, 15*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+		head := rec("dir", 0, int(ipmsg.FileDir)) + rec("a", size, int(ipmsg.FileRegular))
+		if r.Skip == 0 {
+			c.Write([]byte(head + strings.Repeat("A", size/2)))
+			return
+		}
+		c.Write([]byte(head + strings.Repeat("B", int(size-r.Skip)) + sum256("nothing")))
+	})
+	if tr.State != StateFailed {
+		t.Fatalf("still %s after %d connections: a sender whose resumed folder never matches keeps it fetching", tr.State, m.dials.Load())
+	}
+}

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,5 +115,40 @@ func TestAttackResumeMismatchLoopGivesUp(t *testing.T) {
 	})
 	if tr.State != StateFailed {
 		t.Fatalf("still %s after %d connections: a sender whose resumed folder never matches keeps it fetching", tr.State, m.dials.Load())
+	}
+}
+
+// The sender's folder changed between attempts: a file the interrupted attempt received
+// whole is a folder now. The resumed stream does not match what is held, so the folder
+// starts again (it failed for good, writing into the file as into a folder).
+func TestAttackResumeFileBecameFolder(t *testing.T) {
+	top, up := rec("dir", 0, int(ipmsg.FileDir)), rec(".", 0, int(ipmsg.FileRetParent))
+	var attempts atomic.Int32
+	tr, dl, _ := fetchFolder(t, 20, 2*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+		if attempts.Add(1) == 1 {
+			c.Write([]byte(top + rec("x", 10, int(ipmsg.FileRegular)) + "XXXXXXXXXX" + sum256("XXXXXXXXXX") +
+				rec("y", 10, int(ipmsg.FileRegular)) + "YYYYY"))
+			return
+		}
+		// Now x is a folder.
+		s := top + rec("x", 0, int(ipmsg.FileDir)) + up + rec("y", 10, int(ipmsg.FileRegular))
+		if r.Skip == 0 {
+			s += "YYYYYYYYYY" + sum256("YYYYYYYYYY") + up
+		} else {
+			held := min(r.Skip, 10)
+			s += strings.Repeat("Y", int(10-held)) + sum256("YYYYYYYYYY") + up
+		}
+		c.Write([]byte(s))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.Read(make([]byte, 16)) // the verdict
+	})
+	if tr.State != StateDone {
+		t.Fatalf("%s %q: a folder changed at the sender is not started again", tr.State, tr.Error)
+	}
+	if fi, err := os.Stat(filepath.Join(dl, "dir", "x")); err != nil || !fi.IsDir() {
+		t.Errorf("x: %v %v", fi, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dl, "dir", "y")); err != nil || string(b) != "YYYYYYYYYY" {
+		t.Errorf("y: %q %v", b, err)
 	}
 }

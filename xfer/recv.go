@@ -1049,7 +1049,12 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			if resuming {
 				if name, err = claim(h.Name, cur.claimed); err == nil {
 					if err = cur.root.Mkdir(name, 0o755); errors.Is(err, fs.ErrExist) {
-						err = nil // made by the interrupted attempt
+						// Made by the interrupted attempt, unless the sender's folder changed
+						// since (a file there is a folder now) or something else took the name.
+						if fi, lerr := cur.root.Lstat(name); lerr != nil || !fi.IsDir() {
+							return moved, mismatch(path.Join(cur.path, name) + " is not a folder here")
+						}
+						err = nil
 					}
 				}
 			} else {

@@ -54,7 +54,7 @@ func rec(name string, size int64, attr int) string {
 
 // fetchFolder offers a folder of size bytes from a FeiGo sender that resumes folders, accepts
 // it into a new download folder and runs the engine until the transfer ends or wait passes.
-func fetchFolder(t *testing.T, size int64, patience, wait time.Duration, serve func(ipmsg.FileRequest, net.Conn)) (Transfer, string, *resumeSender) {
+func fetchFolder(t *testing.T, dl string, size int64, patience, wait time.Duration, serve func(ipmsg.FileRequest, net.Conn)) (Transfer, string, *resumeSender) {
 	t.Helper()
 	m := &resumeSender{serve: serve}
 	from := netip.MustParseAddrPort("127.0.0.1:9")
@@ -75,7 +75,9 @@ func fetchFolder(t *testing.T, size int64, patience, wait time.Duration, serve f
 	if !tr.DirResume {
 		t.Fatal("the sender's dirresume was not taken")
 	}
-	dl := t.TempDir()
+	if dl == "" {
+		dl = t.TempDir()
+	}
 	if _, err := e.Accept(tr.ID, dl, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func sum256(s string) string { d := sha256.Sum256([]byte(s)); return string(d[:]
 // before may be.
 func TestAttackResumeMismatchLoopGivesUp(t *testing.T) {
 	const size = 100
-	tr, _, m := fetchFolder(t, size, time.Second, 15*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+	tr, _, m := fetchFolder(t, "", size, time.Second, 15*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
 		head := rec("dir", 0, int(ipmsg.FileDir)) + rec("a", size, int(ipmsg.FileRegular))
 		if r.Skip == 0 {
 			c.Write([]byte(head + strings.Repeat("A", size/2)))
@@ -124,7 +126,7 @@ func TestAttackResumeMismatchLoopGivesUp(t *testing.T) {
 func TestAttackResumeFileBecameFolder(t *testing.T) {
 	top, up := rec("dir", 0, int(ipmsg.FileDir)), rec(".", 0, int(ipmsg.FileRetParent))
 	var attempts atomic.Int32
-	tr, dl, _ := fetchFolder(t, 20, 2*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+	tr, dl, _ := fetchFolder(t, "", 20, 2*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
 		if attempts.Add(1) == 1 {
 			c.Write([]byte(top + rec("x", 10, int(ipmsg.FileRegular)) + "XXXXXXXXXX" + sum256("XXXXXXXXXX") +
 				rec("y", 10, int(ipmsg.FileRegular)) + "YYYYY"))
@@ -150,5 +152,62 @@ func TestAttackResumeFileBecameFolder(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dl, "dir", "y")); err != nil || string(b) != "YYYYYYYYYY" {
 		t.Errorf("y: %q %v", b, err)
+	}
+}
+
+// Huge sparse files planted in the partial folder (another local user, a tampered disk)
+// must not make it count as holding more than the folder offered, nor overflow the count:
+// a negative count neither resumed nor cleared the partial folder, so what was planted
+// ended up in the received folder.
+func TestAttackPlantedSparseFilesInPartial(t *testing.T) {
+	var attempts atomic.Int32
+	top, up := rec("dir", 0, int(ipmsg.FileDir)), rec(".", 0, int(ipmsg.FileRetParent))
+	dl := t.TempDir()
+	if d, err := os.MkdirTemp("/dev/shm", "feigo-test"); err == nil { // tmpfs takes files of 2^63-1 bytes
+		dl = d
+		t.Cleanup(func() { os.RemoveAll(d) })
+	}
+	part := filepath.Join(dl, "dir"+PartSuffix)
+	var planted error
+	tr, _, _ := fetchFolder(t, dl, 10, 2*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+		if attempts.Add(1) == 1 {
+			c.Write([]byte(top + rec("a", 10, int(ipmsg.FileRegular)) + "AAAAA"))
+			// What a local user plants before the download resumes: two files whose sizes
+			// together pass what an int64 holds.
+			for _, n := range []string{"s1", "s2"} {
+				f, err := os.Create(filepath.Join(part, n))
+				if err == nil {
+					err = f.Truncate(1<<62 + 1<<61)
+					f.Close()
+				}
+				if err != nil {
+					planted = err
+				}
+			}
+			return
+		}
+		s := top + rec("a", 10, int(ipmsg.FileRegular))
+		held := min(r.Skip, 10)
+		s += strings.Repeat("A", int(10-held)) + sum256("AAAAAAAAAA") + up
+		c.Write([]byte(s))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.Read(make([]byte, 16))
+	})
+	if planted != nil {
+		t.Skip("no huge sparse files here:", planted)
+	}
+	if tr.State != StateDone {
+		t.Fatalf("%s %q", tr.State, tr.Error)
+	}
+	ents, err := os.ReadDir(filepath.Join(dl, "dir"))
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if err != nil || strings.Join(names, ",") != "a" {
+		t.Errorf("the received folder holds %v (%v), want only the sender's a", names, err)
+	}
+	if tr.Files[0].Done > 10 || tr.Files[0].Done < 0 {
+		t.Errorf("progress %d of a 10-byte folder", tr.Files[0].Done)
 	}
 }

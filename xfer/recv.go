@@ -920,7 +920,11 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 	// first.
 	var skip int64
 	if t.FeiGo && t.DirResume {
-		if skip, err = heldContent(root, part, e.cfg.Limits.MaxFolderEntries); err != nil {
+		most := tf.Size // what the folder may hold (see limit below)
+		if most <= 0 {
+			most = e.cfg.Limits.MaxFolderBytes
+		}
+		if skip, err = heldContent(root, part, e.cfg.Limits.MaxFolderEntries, most); err != nil {
 			e.log.Info("the folder's partial download cannot be resumed: starting again", "name", tf.Name, "err", err)
 			skip = 0
 		}
@@ -1146,8 +1150,9 @@ var errResumeMismatch = errors.New("the folder cannot be resumed")
 // heldContent is what an interrupted download of a folder left in part: the sizes of its
 // regular files together, which is how far into the stream's content it got (files come one
 // after the other, so only the last can be partial). It is 0 when part is missing; an error
-// (more than maxEntries entries, anything but files and folders) means starting again.
-func heldContent(root *os.Root, part string, maxEntries int) (int64, error) {
+// (more than maxEntries entries or maxBytes bytes, anything but files and folders) means
+// starting again.
+func heldContent(root *os.Root, part string, maxEntries int, maxBytes int64) (int64, error) {
 	fi, err := root.Lstat(part)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
@@ -1178,6 +1183,9 @@ func heldContent(root *os.Root, part string, maxEntries int) (int64, error) {
 			info, err := d.Info()
 			if err != nil {
 				return err
+			}
+			if info.Size() > maxBytes-total { // checked before adding: never overflows
+				return fmt.Errorf("it holds more than the %s the folder may", FormatSize(maxBytes))
 			}
 			total += info.Size()
 		default:

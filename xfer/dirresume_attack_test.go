@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,5 +211,118 @@ func TestAttackPlantedSparseFilesInPartial(t *testing.T) {
 	}
 	if tr.Files[0].Done > 10 || tr.Files[0].Done < 0 {
 		t.Errorf("progress %d of a 10-byte folder", tr.Files[0].Done)
+	}
+}
+
+// A sender resuming a folder hashes each file the receiver holds whole: it must send the
+// file's record before it does, so the receiver checks its copy meanwhile and hears from it.
+// Held back in the buffer, the records of a folder whose held files take longer to hash
+// than the receiver waits (ioTimeout) never came, and every resume failed; and a receiver
+// that asked and left had the sender hash the whole folder for nobody.
+func TestAttackResumedSenderShowsRecordBeforeHashing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "dir")
+	os.Mkdir(dir, 0o755)
+	f, err := os.Create(filepath.Join(dir, "a"))
+	if err == nil {
+		err = f.Truncate(1 << 30) // sparse: costs hashing, not disk
+		f.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Config{}, &dialCounter{}, peers.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	sent := make(chan error, 1)
+	go func() {
+		sent <- e.sendDir(b, TransferFile{Path: dir, FileInfo: ipmsg.FileInfo{Name: "dir"}}, ipmsg.UTF8, true, false, false, 1<<40, func(int64) {})
+		b.Close()
+	}()
+	want := rec("dir", 0, int(ipmsg.FileDir))
+	a.SetReadDeadline(time.Now().Add(30 * time.Second))
+	got := make([]byte, len(want)+4)
+	if _, err := io.ReadFull(a, got); err != nil {
+		t.Fatal(err)
+	}
+	// a's record is out; its checksum cannot be yet: 1 GiB takes longer than 50 ms to hash.
+	hlen, _ := strconv.ParseUint(string(got[len(want):]), 16, 16)
+	a.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.ReadFull(a, make([]byte, hlen-4)); err != nil {
+		t.Fatal(err)
+	}
+	a.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if k, err := a.Read(make([]byte, 64)); err == nil {
+		t.Fatalf("%d bytes of the checksum came with the record: the record waited for the hashing", k)
+	}
+	a.Close()
+	<-sent
+}
+
+// cutConn closes its connection once left bytes have been written.
+type cutConn struct {
+	net.Conn
+	left int
+}
+
+func (c *cutConn) Write(p []byte) (int, error) {
+	if c.left <= 0 {
+		c.Conn.Close()
+		return 0, net.ErrClosed
+	}
+	k := min(len(p), c.left)
+	n, err := c.Conn.Write(p[:k])
+	c.left -= n
+	if err == nil && k < len(p) {
+		c.Conn.Close()
+		err = net.ErrClosed
+	}
+	return n, err
+}
+
+// A folder cut anywhere in its stream (inside a record, at a file's boundary, next to empty
+// files and folders) resumes from a real sender into the sender's folder exactly.
+func TestResumeFromEveryCut(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "dir")
+	files := map[string]string{"a": "0123456789", "z0": "", "s/b": "", "s/c": strings.Repeat("c", 20), "s/d": "ddddd"}
+	os.MkdirAll(filepath.Join(src, "e"), 0o755)
+	os.MkdirAll(filepath.Join(src, "s"), 0o755)
+	for n, c := range files {
+		os.WriteFile(filepath.Join(src, n), []byte(c), 0o644)
+	}
+	snd, err := New(Config{}, &dialCounter{}, peers.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := TransferFile{Path: src, FileInfo: ipmsg.FileInfo{Name: "dir"}}
+	for cut := 30; cut < 480; cut += 23 {
+		var attempts atomic.Int32
+		var skips []int64
+		tr, dl, _ := fetchFolder(t, "", 35, 5*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+			var w net.Conn = c
+			if attempts.Add(1) == 1 {
+				w = &cutConn{Conn: c, left: cut}
+			} else {
+				skips = append(skips, r.Skip)
+			}
+			snd.sendDir(w, tf, ipmsg.UTF8, true, !r.NoSum, false, r.Skip, func(int64) {})
+		})
+		if tr.State != StateDone {
+			t.Fatalf("cut at %d: %s %q", cut, tr.State, tr.Error)
+		}
+		for n, want := range files {
+			if b, err := os.ReadFile(filepath.Join(dl, "dir", n)); err != nil || string(b) != want {
+				t.Errorf("cut at %d: %s = %q %v", cut, n, b, err)
+			}
+		}
+		if fi, err := os.Stat(filepath.Join(dl, "dir", "e")); err != nil || !fi.IsDir() {
+			t.Errorf("cut at %d: e: %v", cut, err)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(dl, "dir")); len(ents) != 4 {
+			t.Errorf("cut at %d: %d entries", cut, len(ents))
+		}
+		t.Logf("cut at %d: resumed with %v", cut, skips)
 	}
 }

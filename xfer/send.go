@@ -992,8 +992,17 @@ func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name st
 	*done += size
 	if held > 0 {
 		// Resumed: the rest of the file, then its SHA-256 whatever sum says (the receiver
-		// checks what it held).
+		// checks what it held). Before hashing a file that is not small, what is buffered goes
+		// out (its record too): the receiver checks its copy meanwhile instead of waiting for
+		// the hashing of every held file before a byte comes, and one that hung up is
+		// noticed before the folder is read for nobody.
 		progress(held)
+		if size > smallFile {
+			c.SetWriteDeadline(time.Now().Add(ioTimeout))
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
 		digest := hashFile(f, size)
 		if held < size {
 			if err := w.Flush(); err != nil {

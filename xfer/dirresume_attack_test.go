@@ -326,3 +326,43 @@ func TestResumeFromEveryCut(t *testing.T) {
 		t.Logf("cut at %d: resumed with %v", cut, skips)
 	}
 }
+
+// Another local user who can write to the download folder swaps the partial folder for a
+// link to another folder of it while the resumed stream is being asked for: the stream must
+// not complete the other folder's files (nor make the received folder a link).
+func TestAttackPartialSwappedForLink(t *testing.T) {
+	var attempts atomic.Int32
+	top, up := rec("dir", 0, int(ipmsg.FileDir)), rec(".", 0, int(ipmsg.FileRetParent))
+	dl := t.TempDir()
+	part, victim := filepath.Join(dl, "dir"+PartSuffix), filepath.Join(dl, "victim")
+	os.Mkdir(victim, 0o755)
+	os.WriteFile(filepath.Join(victim, "a"), []byte("VVVVV"), 0o644)
+	var swapped error
+	tr, _, _ := fetchFolder(t, dl, 10, 2*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+		switch attempts.Add(1) {
+		case 1:
+			c.Write([]byte(top + rec("a", 10, int(ipmsg.FileRegular)) + "AAAAA"))
+			return
+		case 2: // the receiver measured the partial folder and asked: swap it now
+			if err := os.RemoveAll(part); err != nil {
+				swapped = err
+			} else if err := os.Symlink("victim", part); err != nil {
+				swapped = err
+			}
+		}
+		held := min(r.Skip, 10)
+		c.Write([]byte(top + rec("a", 10, int(ipmsg.FileRegular)) + strings.Repeat("A", int(10-held)) +
+			sum256("VVVVVAAAAA"[:held]+"AAAAAAAAAA"[held:]) + up))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.Read(make([]byte, 16))
+	})
+	if swapped != nil {
+		t.Skip("no symlinks here:", swapped)
+	}
+	if b, _ := os.ReadFile(filepath.Join(victim, "a")); string(b) != "VVVVV" {
+		t.Errorf("the linked folder's file became %q", b)
+	}
+	if fi, err := os.Lstat(filepath.Join(dl, "dir")); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		t.Errorf("the received folder is a link (%s %q)", tr.State, tr.Error)
+	}
+}

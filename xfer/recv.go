@@ -919,12 +919,13 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 	// from others, folders restart from scratch and what an earlier attempt left is removed
 	// first.
 	var skip int64
+	var partInfo fs.FileInfo // the partial folder measured or made now (see the top record)
 	if t.FeiGo && t.DirResume {
 		most := tf.Size // what the folder may hold (see limit below)
 		if most <= 0 {
 			most = e.cfg.Limits.MaxFolderBytes
 		}
-		if skip, err = heldContent(root, part, e.cfg.Limits.MaxFolderEntries, most); err != nil {
+		if skip, partInfo, err = heldContent(root, part, e.cfg.Limits.MaxFolderEntries, most); err != nil {
 			e.log.Info("the folder's partial download cannot be resumed: starting again", "name", tf.Name, "err", err)
 			skip = 0
 		}
@@ -934,6 +935,11 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			return 0, writeErr(part, err)
 		}
 		if err := root.Mkdir(part, 0o755); err != nil {
+			return 0, writeErr(part, err)
+		}
+		// The stream goes into the partial folder measured or made now only, not into
+		// another folder a link put in its place meanwhile.
+		if partInfo, err = root.Lstat(part); err != nil {
 			return 0, writeErr(part, err)
 		}
 	}
@@ -1036,6 +1042,10 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			top, err := root.OpenRoot(part)
 			if err != nil {
 				return moved, writeErr(part, err)
+			}
+			if fi, err := top.Stat("."); err != nil || !os.SameFile(fi, partInfo) {
+				top.Close()
+				return moved, fmt.Errorf("%s was replaced while the folder was being fetched", filepath.Join(t.Dest, part))
 			}
 			stack, topMTime = []level{{top, part, map[string]bool{}}}, h.MTime
 			continue
@@ -1149,25 +1159,28 @@ var errResumeMismatch = errors.New("the folder cannot be resumed")
 
 // heldContent is what an interrupted download of a folder left in part: the sizes of its
 // regular files together, which is how far into the stream's content it got (files come one
-// after the other, so only the last can be partial). It is 0 when part is missing; an error
-// (more than maxEntries entries or maxBytes bytes, anything but files and folders) means
-// starting again.
-func heldContent(root *os.Root, part string, maxEntries int, maxBytes int64) (int64, error) {
+// after the other, so only the last can be partial), and the folder it measured. It is 0
+// when part is missing; an error (more than maxEntries entries or maxBytes bytes, anything
+// but files and folders) means starting again.
+func heldContent(root *os.Root, part string, maxEntries int, maxBytes int64) (int64, fs.FileInfo, error) {
 	fi, err := root.Lstat(part)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if !fi.IsDir() {
-		return 0, fmt.Errorf("%s is not a folder", part)
+		return 0, nil, fmt.Errorf("%s is not a folder", part)
 	}
 	pr, err := root.OpenRoot(part)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer pr.Close()
+	if st, err := pr.Stat("."); err != nil || !os.SameFile(st, fi) {
+		return 0, nil, fmt.Errorf("%s was replaced while it was measured", part)
+	}
 	var total int64
 	n := 0
 	err = fs.WalkDir(pr.FS(), ".", func(p string, d fs.DirEntry, err error) error {
@@ -1193,7 +1206,7 @@ func heldContent(root *os.Root, part string, maxEntries int, maxBytes int64) (in
 		}
 		return nil
 	})
-	return total, err
+	return total, fi, err
 }
 
 // claim is makeEntry for a resumed folder: the name the entry took in the interrupted

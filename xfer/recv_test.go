@@ -90,24 +90,24 @@ func TestHeldContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	if n, err := heldContent(root, "none.feigo-part", 100, 1000); n != 0 || err != nil {
+	if n, _, err := heldContent(root, "none.feigo-part", 100, 1000); n != 0 || err != nil {
 		t.Fatalf("a missing partial: %d, %v", n, err)
 	}
 	os.MkdirAll(filepath.Join(dir, "p", "sub"), 0o755)
 	os.WriteFile(filepath.Join(dir, "p", "a"), make([]byte, 10), 0o644)
 	os.WriteFile(filepath.Join(dir, "p", "sub", "b"), make([]byte, 20), 0o644)
 	os.WriteFile(filepath.Join(dir, "p", "sub", "c"), nil, 0o644)
-	if n, err := heldContent(root, "p", 100, 1000); n != 30 || err != nil {
+	if n, _, err := heldContent(root, "p", 100, 1000); n != 30 || err != nil {
 		t.Fatalf("held %d, %v; want 30", n, err)
 	}
-	if _, err := heldContent(root, "p", 3, 1000); err == nil {
+	if _, _, err := heldContent(root, "p", 3, 1000); err == nil {
 		t.Error("5 entries held under a bound of 3")
 	}
-	if _, err := heldContent(root, "p", 100, 29); err == nil {
+	if _, _, err := heldContent(root, "p", 100, 29); err == nil {
 		t.Error("30 bytes held under a bound of 29")
 	}
 	os.WriteFile(filepath.Join(dir, "f"), nil, 0o644)
-	if _, err := heldContent(root, "f", 100, 1000); err == nil {
+	if _, _, err := heldContent(root, "f", 100, 1000); err == nil {
 		t.Error("a file where the partial folder should be is taken for one")
 	}
 	link := filepath.Join(dir, "p", "sub", "link")
@@ -117,7 +117,7 @@ func TestHeldContent(t *testing.T) {
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		t.Skip("this system makes no symlink Go sees as one (Wine)")
 	}
-	if _, err := heldContent(root, "p", 100, 1000); err == nil {
+	if _, _, err := heldContent(root, "p", 100, 1000); err == nil {
 		t.Error("a link in the partial folder is counted")
 	}
 }

@@ -366,3 +366,38 @@ func TestAttackPartialSwappedForLink(t *testing.T) {
 		t.Errorf("the received folder is a link (%s %q)", tr.State, tr.Error)
 	}
 }
+
+// Another local user who can write to the download folder puts, in the partial folder, a
+// hard link to a file outside it in place of the file held in part: resuming must not
+// append to that file (a write outside the download folder), but start the folder again.
+func TestAttackHardLinkInPartial(t *testing.T) {
+	var attempts atomic.Int32
+	top, up := rec("dir", 0, int(ipmsg.FileDir)), rec(".", 0, int(ipmsg.FileRetParent))
+	dl := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "notes")
+	os.WriteFile(outside, []byte("VVVVV"), 0o644)
+	part := filepath.Join(dl, "dir"+PartSuffix)
+	var linked error
+	tr, _, _ := fetchFolder(t, dl, 10, 2*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+		if attempts.Add(1) == 1 {
+			c.Write([]byte(top + rec("a", 10, int(ipmsg.FileRegular)) + "AAAAA"))
+			if err := os.Remove(filepath.Join(part, "a")); err != nil {
+				linked = err
+			} else if err := os.Link(outside, filepath.Join(part, "a")); err != nil {
+				linked = err
+			}
+			return
+		}
+		held := min(r.Skip, 10)
+		c.Write([]byte(top + rec("a", 10, int(ipmsg.FileRegular)) + strings.Repeat("A", int(10-held)) +
+			sum256("VVVVVAAAAA"[:held]+"AAAAAAAAAA"[held:]) + up))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.Read(make([]byte, 16))
+	})
+	if linked != nil {
+		t.Skip("no hard links here:", linked)
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "VVVVV" {
+		t.Errorf("the file outside the download folder became %q (%s %q)", b, tr.State, tr.Error)
+	}
+}

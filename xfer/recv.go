@@ -1239,7 +1239,8 @@ const foldCase = runtime.GOOS == "windows" || runtime.GOOS == "darwin"
 // interrupted attempt wrote held bytes (sendDir): a file held whole is only checked against
 // the SHA-256 that follows its record, one held in part is completed and checked, one not
 // held at all is received as usual (with its SHA-256 when sum). It reports false when what is
-// here does not match (missing, of another length, or another content).
+// here does not match (missing, of another length, or another content) or is not only the
+// partial folder's (a hard link to a file elsewhere, which completing would write to).
 func resumeDirFile(dir *os.Root, name string, r io.Reader, h ipmsg.DirHeader, held int64, sum bool, buf []byte, progress func(int64)) (bool, error) {
 	f, err := dir.OpenFile(name, os.O_RDWR|oNoFollow|oNonblock, 0)
 	if errors.Is(err, fs.ErrNotExist) && held == 0 {
@@ -1252,7 +1253,7 @@ func resumeDirFile(dir *os.Root, name string, r io.Reader, h ipmsg.DirHeader, he
 		return false, nil
 	}
 	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() || st.Size() != held {
+	if err != nil || !st.Mode().IsRegular() || linked(st) || st.Size() != held {
 		f.Close()
 		return false, nil
 	}

@@ -401,3 +401,111 @@ func TestAttackHardLinkInPartial(t *testing.T) {
 		t.Errorf("the file outside the download folder became %q (%s %q)", b, tr.State, tr.Error)
 	}
 }
+
+// A partial folder that a crash left half removed (the cleanup after a mismatch, cut short)
+// resumes or starts again into the sender's folder exactly.
+func TestResumeAfterHalfRemovedPartial(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "dir")
+	files := map[string]string{"a": "0123456789", "z0": "", "s/b": "", "s/c": strings.Repeat("c", 20), "s/d": "ddddd"}
+	os.MkdirAll(filepath.Join(src, "e"), 0o755)
+	os.MkdirAll(filepath.Join(src, "s"), 0o755)
+	for n, c := range files {
+		os.WriteFile(filepath.Join(src, n), []byte(c), 0o644)
+	}
+	snd, err := New(Config{}, &dialCounter{}, peers.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := TransferFile{Path: src, FileInfo: ipmsg.FileInfo{Name: "dir"}}
+	for _, gone := range []string{"a", "s/c", "s", "e"} {
+		var attempts atomic.Int32
+		dl := t.TempDir()
+		tr, _, _ := fetchFolder(t, dl, 35, 5*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+			var w net.Conn = c
+			if attempts.Add(1) == 1 {
+				w = &cutConn{Conn: c, left: 420}
+				defer os.RemoveAll(filepath.Join(dl, "dir"+PartSuffix, gone))
+			}
+			snd.sendDir(w, tf, ipmsg.UTF8, true, !r.NoSum, false, r.Skip, func(int64) {})
+		})
+		if tr.State != StateDone {
+			t.Fatalf("%s removed: %s %q", gone, tr.State, tr.Error)
+		}
+		for n, want := range files {
+			if b, err := os.ReadFile(filepath.Join(dl, "dir", n)); err != nil || string(b) != want {
+				t.Errorf("%s removed: %s = %q %v", gone, n, b, err)
+			}
+		}
+	}
+}
+
+// The sender's folder changes between the attempts: the resumed folder is the new one.
+func TestResumeAfterSenderFolderChanged(t *testing.T) {
+	for _, change := range []string{"grow a", "shrink s/c", "add 0new", "rename s/c", "add s/zz", "remove z0", "remove s/b"} {
+		src := filepath.Join(t.TempDir(), "dir")
+		files := map[string]string{"a": "0123456789", "z0": "", "s/b": "", "s/c": strings.Repeat("c", 20), "s/d": "ddddd"}
+		os.MkdirAll(filepath.Join(src, "e"), 0o755)
+		os.MkdirAll(filepath.Join(src, "s"), 0o755)
+		for n, c := range files {
+			os.WriteFile(filepath.Join(src, n), []byte(c), 0o644)
+		}
+		snd, err := New(Config{}, &dialCounter{}, peers.New(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tf := TransferFile{Path: src, FileInfo: ipmsg.FileInfo{Name: "dir"}}
+		var attempts atomic.Int32
+		dl := t.TempDir()
+		tr, _, _ := fetchFolder(t, dl, 100, 5*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+			var w net.Conn = c
+			if attempts.Add(1) == 1 {
+				w = &cutConn{Conn: c, left: 420} // a and s/c held, s/d not
+				defer func() {
+					switch change {
+					case "grow a":
+						files["a"] += "X"
+					case "shrink s/c":
+						files["s/c"] = "c"
+					case "add 0new":
+						files["0new"] = "new"
+					case "rename s/c":
+						os.Remove(filepath.Join(src, "s/c"))
+						files["s/cc"] = files["s/c"]
+						delete(files, "s/c")
+					case "add s/zz":
+						files["s/zz"] = "zz"
+					case "remove z0":
+						os.Remove(filepath.Join(src, "z0"))
+						delete(files, "z0")
+					case "remove s/b":
+						os.Remove(filepath.Join(src, "s/b"))
+						delete(files, "s/b")
+					}
+					for n, c := range files {
+						os.WriteFile(filepath.Join(src, n), []byte(c), 0o644)
+					}
+				}()
+			}
+			snd.sendDir(w, tf, ipmsg.UTF8, true, !r.NoSum, false, r.Skip, func(int64) {})
+		})
+		if tr.State != StateDone {
+			t.Fatalf("%s: %s %q", change, tr.State, tr.Error)
+		}
+		for n, want := range files {
+			if b, err := os.ReadFile(filepath.Join(dl, "dir", n)); err != nil || string(b) != want {
+				t.Errorf("%s: %s = %q %v", change, n, b, err)
+			}
+		}
+		var extra []string
+		filepath.WalkDir(filepath.Join(dl, "dir"), func(p string, d os.DirEntry, err error) error {
+			rel, _ := filepath.Rel(filepath.Join(dl, "dir"), p)
+			if _, ok := files[filepath.ToSlash(rel)]; !ok && err == nil && !d.IsDir() {
+				extra = append(extra, rel)
+			}
+			return nil
+		})
+		if len(extra) > 0 {
+			t.Logf("%s: the received folder also holds %v", change, extra)
+		}
+	}
+}

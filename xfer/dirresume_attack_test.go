@@ -509,3 +509,36 @@ func TestResumeAfterSenderFolderChanged(t *testing.T) {
 		}
 	}
 }
+
+// Folders nested deeper than any stream may nest them, put in the partial folder by someone
+// else, are not walked to measure it: each level costs as much as the path to it, so a tree
+// 5,000 deep took 27 s and one of the 100,000 entries allowed hours. The folder starts again.
+func TestAttackDeepTreeInPartial(t *testing.T) {
+	root, err := os.OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	root.Mkdir("p", 0o755)
+	cur, err := root.OpenRoot("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range maxDirDepth {
+		cur.Mkdir("d", 0o755)
+		next, err := cur.OpenRoot("d")
+		cur.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur = next
+	}
+	if n, _, err := heldContent(root, "p", 1000, 1000); err != nil || n != 0 {
+		t.Fatalf("%d folders deep: %d, %v", maxDirDepth, n, err)
+	}
+	cur.Mkdir("d", 0o755)
+	cur.Close()
+	if _, _, err := heldContent(root, "p", 1000, 1000); err == nil || !strings.Contains(err.Error(), "deeper") {
+		t.Fatalf("a tree deeper than any stream nests was walked: %v", err)
+	}
+}

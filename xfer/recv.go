@@ -1160,8 +1160,8 @@ var errResumeMismatch = errors.New("the folder cannot be resumed")
 // heldContent is what an interrupted download of a folder left in part: the sizes of its
 // regular files together, which is how far into the stream's content it got (files come one
 // after the other, so only the last can be partial), and the folder it measured. It is 0
-// when part is missing; an error (more than maxEntries entries or maxBytes bytes, anything
-// but files and folders) means starting again.
+// when part is missing; an error (more than maxEntries entries or maxBytes bytes, folders
+// nested deeper than a stream may, anything but files and folders) means starting again.
 func heldContent(root *os.Root, part string, maxEntries int, maxBytes int64) (int64, fs.FileInfo, error) {
 	fi, err := root.Lstat(part)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -1189,6 +1189,11 @@ func heldContent(root *os.Root, part string, maxEntries int, maxBytes int64) (in
 		}
 		if n++; n > maxEntries+1 {
 			return fmt.Errorf("more than %d entries", maxEntries)
+		}
+		// No stream nests deeper (fetchDir); walking a deeper tree that someone put here
+		// would cost time growing with the square of its depth.
+		if strings.Count(p, "/") >= maxDirDepth {
+			return fmt.Errorf("%s nests deeper than %d folders", p, maxDirDepth)
 		}
 		switch {
 		case d.IsDir():

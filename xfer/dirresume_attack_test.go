@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -542,3 +543,35 @@ func TestAttackDeepTreeInPartial(t *testing.T) {
 		t.Fatalf("a tree deeper than any stream nests was walked: %v", err)
 	}
 }
+
+// A receiver that says it holds a folder of many small files whole has the sender hash each
+// of them: that must not cost a 256 KiB buffer and a goroutine a file (2,000 files took
+// 500 MB of allocations).
+func TestAttackResumedSmallFilesCheap(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "dir")
+	os.Mkdir(dir, 0o755)
+	const count = 2000
+	for i := range count {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d", i)), []byte("small"), 0o644)
+	}
+	e, err := New(Config{}, &dialCounter{}, peers.New(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	defer a.Close()
+	go io.Copy(io.Discard, a)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	e.sendDir(eofReads{b}, TransferFile{Path: dir, FileInfo: ipmsg.FileInfo{Name: "dir"}}, ipmsg.UTF8, false, false, false, 1<<40, func(int64) {})
+	runtime.ReadMemStats(&after)
+	b.Close()
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+		t.Errorf("%d MB allocated to hash %d files of 5 bytes", got>>20, count)
+	}
+}
+
+// eofReads is a connection whose other end has nothing more to say.
+type eofReads struct{ net.Conn }
+
+func (eofReads) Read([]byte) (int, error) { return 0, io.EOF }

@@ -997,11 +997,22 @@ func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name st
 		// the hashing of every held file before a byte comes, and one that hung up is
 		// noticed before the folder is read for nobody.
 		progress(held)
-		if size > smallFile {
-			c.SetWriteDeadline(time.Now().Add(ioTimeout))
-			if err := w.Flush(); err != nil {
-				return err
+		if size <= smallFile {
+			// Small: read once, hashed here.
+			if _, err := io.ReadFull(f, buf[:size]); err != nil {
+				return fmt.Errorf("reading %s: %w", name, err)
 			}
+			if held < size {
+				w.Write(buf[held:size])
+				progress(size - held)
+			}
+			d := sha256.Sum256(buf[:size])
+			_, err := w.Write(d[:])
+			return err
+		}
+		c.SetWriteDeadline(time.Now().Add(ioTimeout))
+		if err := w.Flush(); err != nil {
+			return err
 		}
 		digest := hashFile(f, size)
 		if held < size {

@@ -575,3 +575,40 @@ func TestAttackResumedSmallFilesCheap(t *testing.T) {
 type eofReads struct{ net.Conn }
 
 func (eofReads) Read([]byte) (int, error) { return 0, io.EOF }
+
+// A folder whose entries clash past the numbered names (names that are the same once made
+// safe) resumes into the names the interrupted attempt gave them, instead of starting again.
+func TestResumeManyClashingNames(t *testing.T) {
+	top, up := rec("dir", 0, int(ipmsg.FileDir)), rec(".", 0, int(ipmsg.FileRetParent))
+	const count = 15
+	var skips []int64
+	tr, dl, _ := fetchFolder(t, "", 2*count, 2*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {
+		skips = append(skips, r.Skip)
+		var s strings.Builder
+		s.WriteString(top)
+		for i := range count {
+			held := HeldOf(r.Skip, int64(2*i), 2)
+			s.WriteString(rec("f", 2, int(ipmsg.FileRegular)))
+			if len(skips) == 1 && i == count-3 {
+				c.Write([]byte(s.String() + "f")) // cut in the 13th file
+				return
+			}
+			s.WriteString("ff"[held:])
+			if held > 0 || !r.NoSum {
+				s.WriteString(sum256("ff"))
+			}
+		}
+		c.Write([]byte(s.String() + up))
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.Read(make([]byte, 16))
+	})
+	if tr.State != StateDone {
+		t.Fatalf("%s %q", tr.State, tr.Error)
+	}
+	if len(skips) != 2 || skips[1] != 2*(count-3)+1 {
+		t.Errorf("requests skipping %v, want one resumed from %d", skips, 2*(count-3)+1)
+	}
+	if ents, err := os.ReadDir(filepath.Join(dl, "dir")); err != nil || len(ents) != count {
+		t.Errorf("%d entries, %v", len(ents), err)
+	}
+}

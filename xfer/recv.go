@@ -14,6 +14,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -609,7 +610,7 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 // with the partial suffix exists in dir.
 func uniqueName(root *os.Root, dir, base string, withPart bool) (string, error) {
 	for k := range maxNameTries {
-		cand := candidate(base, k)
+		cand := candidate(base, k, nil)
 		_, err1 := root.Lstat(path.Join(dir, cand))
 		err2 := fs.ErrNotExist
 		if withPart {
@@ -629,7 +630,7 @@ func uniqueName(root *os.Root, dir, base string, withPart bool) (string, error) 
 func finalize(root *os.Root, part, base string) (string, error) {
 	dir := path.Dir(part)
 	for k := range maxNameTries {
-		cand := path.Join(dir, candidate(base, k))
+		cand := path.Join(dir, candidate(base, k, nil))
 		err := root.Link(part, cand)
 		if err == nil {
 			root.Remove(part)
@@ -945,6 +946,8 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 	}
 	resuming := skip > 0
 	x.fileDone[i].Store(skip)
+	// Names clashing past the numbered ones take random ones, the same each attempt (claim).
+	clashes := clashNames(t.PacketNo, tf.ID, part)
 	sum := t.FeiGo && len(t.SenderKey) == 0 // over TLS, the verdict only (see fetchFile)
 	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetDirFiles, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo, NoSum: t.FeiGo && !sum, Skip: skip})
 	if err != nil {
@@ -1061,7 +1064,7 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			}
 			var name string
 			if resuming {
-				if name, err = claim(h.Name, cur.claimed); err == nil {
+				if name, err = claim(h.Name, cur.claimed, clashes); err == nil {
 					if err = cur.root.Mkdir(name, 0o755); errors.Is(err, fs.ErrExist) {
 						// Made by the interrupted attempt, unless the sender's folder changed
 						// since (a file there is a folder now) or something else took the name.
@@ -1072,7 +1075,7 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 					}
 				}
 			} else {
-				name, err = makeEntry(h.Name, func(name string) error { return cur.root.Mkdir(name, 0o755) })
+				name, err = makeEntry(h.Name, clashes, func(name string) error { return cur.root.Mkdir(name, 0o755) })
 			}
 			if err != nil {
 				return moved, err
@@ -1089,7 +1092,7 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			var name string
 			if resuming {
 				held := HeldOf(skip, content-h.Size, h.Size)
-				if name, err = claim(h.Name, cur.claimed); err != nil {
+				if name, err = claim(h.Name, cur.claimed, clashes); err != nil {
 					return moved, err
 				}
 				ok, err := resumeDirFile(cur.root, name, r, h, held, sum, buf, progress)
@@ -1100,7 +1103,7 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 					return moved, mismatch(path.Join(cur.path, name) + " differs from the sender's")
 				}
 			} else {
-				name, err = makeEntry(h.Name, func(name string) (err error) {
+				name, err = makeEntry(h.Name, clashes, func(name string) (err error) {
 					f, err = cur.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 					return err
 				})
@@ -1218,13 +1221,13 @@ func heldContent(root *os.Root, part string, maxEntries int, maxBytes int64) (in
 // attempt, which is the first candidate no earlier entry of its folder in the stream took
 // (makeEntry took the first one free, in a folder holding only the stream's earlier entries).
 // Where names are compared without case, so are candidates.
-func claim(name string, claimed map[string]bool) (string, error) {
+func claim(name string, claimed map[string]bool, rnd *rand.Rand) (string, error) {
 	safe, err := safeName(name)
 	if err != nil {
 		return "", fmt.Errorf("bad folder stream from the sender: %w", err)
 	}
 	for k := range maxNameTries {
-		cand := candidate(safe, k)
+		cand := candidate(safe, k, rnd)
 		key := cand
 		if foldCase {
 			key = strings.ToLower(cand)
@@ -1295,13 +1298,13 @@ func endFetch(c net.Conn, feigo bool) {
 
 // makeEntry makes a name from a folder stream safe, then creates it with create, taking
 // another candidate name while the name exists: nothing already there is ever replaced.
-func makeEntry(name string, create func(string) error) (string, error) {
+func makeEntry(name string, rnd *rand.Rand, create func(string) error) (string, error) {
 	safe, err := safeName(name)
 	if err != nil {
 		return "", fmt.Errorf("bad folder stream from the sender: %w", err)
 	}
 	for k := range maxNameTries {
-		cand := candidate(safe, k)
+		cand := candidate(safe, k, rnd)
 		err := create(cand)
 		if err == nil {
 			return cand, nil

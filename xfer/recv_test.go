@@ -18,7 +18,7 @@ func TestNameClashesCostFewTries(t *testing.T) {
 	tries := 0
 	seen := map[string]bool{}
 	for range count {
-		name, err := makeEntry("same.txt", func(name string) error {
+		name, err := makeEntry("same.txt", nil, func(name string) error {
 			tries++
 			f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if err == nil {
@@ -64,16 +64,22 @@ func TestClaimMatchesMakeEntry(t *testing.T) {
 	}
 	defer root.Close()
 	names := []string{"a.txt", "a.txt", "b", "a.txt", "con", "x/../y", "a (1).txt", "a.txt"}
+	// Past the numbered names a clash takes a random one: the interrupted attempt's must be
+	// found too (they were not, and the folder started again).
+	for range 30 {
+		names = append(names, "same")
+	}
 	claimed := map[string]bool{}
+	made1, claim1 := clashNames(7, 3, "p"), clashNames(7, 3, "p")
 	for _, n := range names {
-		made, err := makeEntry(n, func(name string) error {
+		made, err := makeEntry(n, made1, func(name string) error {
 			f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if err == nil {
 				f.Close()
 			}
 			return err
 		})
-		got, cerr := claim(n, claimed)
+		got, cerr := claim(n, claimed, claim1)
 		if (err == nil) != (cerr == nil) || got != made {
 			t.Errorf("%q: makeEntry %q (%v), claim %q (%v)", n, made, err, got, cerr)
 		}

@@ -26,3 +26,10 @@ func stampOf(fi fs.FileInfo) FileStamp {
 	}
 	return FileStamp{Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: fi.Size(), ModNs: fi.ModTime().UnixNano()}
 }
+
+// linked reports a file that has another name too (a hard link to it), which writing to
+// it would change as well.
+func linked(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Nlink > 1
+}

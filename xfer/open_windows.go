@@ -25,3 +25,7 @@ func isLink(error) bool { return false }
 func stampOf(fi fs.FileInfo) FileStamp {
 	return FileStamp{Size: fi.Size(), ModNs: fi.ModTime().UnixNano()}
 }
+
+// linked reports a file that has another name too (a hard link to it). Windows's FileInfo
+// does not tell: it reports none.
+func linked(fs.FileInfo) bool { return false }

@@ -14,6 +14,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -556,9 +557,9 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 	lastMoved := time.Now()
 	refusals, tries := 0, 0
 	wait := 300 * time.Millisecond
-	// A folder from a sender that cannot resume it restarts from its beginning: only getting
-	// further is progress.
-	restarts := dir && !(x.t.FeiGo && x.t.DirResume)
+	// A folder may start again from its beginning (a sender that cannot resume it, or a
+	// resumed one that did not match what was held): only getting further into it than any
+	// attempt before is progress, else a sender could keep it fetching forever.
 	var best int64
 	for {
 		moved, err := e.fetchOnce(ctx, x, i)
@@ -566,8 +567,9 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 			return err
 		}
 		progressed := moved > 0
-		if restarts {
-			progressed, best = moved > best, max(best, moved)
+		if dir {
+			reached := x.fileDone[i].Load() // where in the folder's content the attempt got
+			progressed, best = reached > best, max(best, reached)
 		}
 		if progressed {
 			lastMoved, refusals, tries = time.Now(), 0, 0
@@ -608,7 +610,7 @@ func (e *Engine) fetchWithRetry(ctx context.Context, x *xfer, i int) error {
 // with the partial suffix exists in dir.
 func uniqueName(root *os.Root, dir, base string, withPart bool) (string, error) {
 	for k := range maxNameTries {
-		cand := candidate(base, k)
+		cand := candidate(base, k, nil)
 		_, err1 := root.Lstat(path.Join(dir, cand))
 		err2 := fs.ErrNotExist
 		if withPart {
@@ -628,7 +630,7 @@ func uniqueName(root *os.Root, dir, base string, withPart bool) (string, error) 
 func finalize(root *os.Root, part, base string) (string, error) {
 	dir := path.Dir(part)
 	for k := range maxNameTries {
-		cand := path.Join(dir, candidate(base, k))
+		cand := path.Join(dir, candidate(base, k, nil))
 		err := root.Link(part, cand)
 		if err == nil {
 			root.Remove(part)
@@ -918,8 +920,13 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 	// from others, folders restart from scratch and what an earlier attempt left is removed
 	// first.
 	var skip int64
+	var partInfo fs.FileInfo // the partial folder measured or made now (see the top record)
 	if t.FeiGo && t.DirResume {
-		if skip, err = heldContent(root, part, e.cfg.Limits.MaxFolderEntries); err != nil {
+		most := tf.Size // what the folder may hold (see limit below)
+		if most <= 0 {
+			most = e.cfg.Limits.MaxFolderBytes
+		}
+		if skip, partInfo, err = heldContent(root, part, e.cfg.Limits.MaxFolderEntries, most); err != nil {
 			e.log.Info("the folder's partial download cannot be resumed: starting again", "name", tf.Name, "err", err)
 			skip = 0
 		}
@@ -931,9 +938,16 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 		if err := root.Mkdir(part, 0o755); err != nil {
 			return 0, writeErr(part, err)
 		}
+		// The stream goes into the partial folder measured or made now only, not into
+		// another folder a link put in its place meanwhile.
+		if partInfo, err = root.Lstat(part); err != nil {
+			return 0, writeErr(part, err)
+		}
 	}
 	resuming := skip > 0
 	x.fileDone[i].Store(skip)
+	// Names clashing past the numbered ones take random ones, the same each attempt (claim).
+	clashes := clashNames(t.PacketNo, tf.ID, part)
 	sum := t.FeiGo && len(t.SenderKey) == 0 // over TLS, the verdict only (see fetchFile)
 	c, done, err := e.openFetch(ctx, x, t, ipmsg.GetDirFiles, ipmsg.FileRequest{PacketNo: t.PacketNo, FileID: tf.ID, FeiGo: t.FeiGo, NoSum: t.FeiGo && !sum, Skip: skip})
 	if err != nil {
@@ -1032,6 +1046,10 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			if err != nil {
 				return moved, writeErr(part, err)
 			}
+			if fi, err := top.Stat("."); err != nil || !os.SameFile(fi, partInfo) {
+				top.Close()
+				return moved, fmt.Errorf("%s was replaced while the folder was being fetched", filepath.Join(t.Dest, part))
+			}
 			stack, topMTime = []level{{top, part, map[string]bool{}}}, h.MTime
 			continue
 		}
@@ -1046,13 +1064,18 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			}
 			var name string
 			if resuming {
-				if name, err = claim(h.Name, cur.claimed); err == nil {
+				if name, err = claim(h.Name, cur.claimed, clashes); err == nil {
 					if err = cur.root.Mkdir(name, 0o755); errors.Is(err, fs.ErrExist) {
-						err = nil // made by the interrupted attempt
+						// Made by the interrupted attempt, unless the sender's folder changed
+						// since (a file there is a folder now) or something else took the name.
+						if fi, lerr := cur.root.Lstat(name); lerr != nil || !fi.IsDir() {
+							return moved, mismatch(path.Join(cur.path, name) + " is not a folder here")
+						}
+						err = nil
 					}
 				}
 			} else {
-				name, err = makeEntry(h.Name, func(name string) error { return cur.root.Mkdir(name, 0o755) })
+				name, err = makeEntry(h.Name, clashes, func(name string) error { return cur.root.Mkdir(name, 0o755) })
 			}
 			if err != nil {
 				return moved, err
@@ -1069,7 +1092,7 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 			var name string
 			if resuming {
 				held := HeldOf(skip, content-h.Size, h.Size)
-				if name, err = claim(h.Name, cur.claimed); err != nil {
+				if name, err = claim(h.Name, cur.claimed, clashes); err != nil {
 					return moved, err
 				}
 				ok, err := resumeDirFile(cur.root, name, r, h, held, sum, buf, progress)
@@ -1080,7 +1103,7 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 					return moved, mismatch(path.Join(cur.path, name) + " differs from the sender's")
 				}
 			} else {
-				name, err = makeEntry(h.Name, func(name string) (err error) {
+				name, err = makeEntry(h.Name, clashes, func(name string) (err error) {
 					f, err = cur.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 					return err
 				})
@@ -1139,24 +1162,28 @@ var errResumeMismatch = errors.New("the folder cannot be resumed")
 
 // heldContent is what an interrupted download of a folder left in part: the sizes of its
 // regular files together, which is how far into the stream's content it got (files come one
-// after the other, so only the last can be partial). It is 0 when part is missing; an error
-// (more than maxEntries entries, anything but files and folders) means starting again.
-func heldContent(root *os.Root, part string, maxEntries int) (int64, error) {
+// after the other, so only the last can be partial), and the folder it measured. It is 0
+// when part is missing; an error (more than maxEntries entries or maxBytes bytes, folders
+// nested deeper than a stream may, anything but files and folders) means starting again.
+func heldContent(root *os.Root, part string, maxEntries int, maxBytes int64) (int64, fs.FileInfo, error) {
 	fi, err := root.Lstat(part)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if !fi.IsDir() {
-		return 0, fmt.Errorf("%s is not a folder", part)
+		return 0, nil, fmt.Errorf("%s is not a folder", part)
 	}
 	pr, err := root.OpenRoot(part)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer pr.Close()
+	if st, err := pr.Stat("."); err != nil || !os.SameFile(st, fi) {
+		return 0, nil, fmt.Errorf("%s was replaced while it was measured", part)
+	}
 	var total int64
 	n := 0
 	err = fs.WalkDir(pr.FS(), ".", func(p string, d fs.DirEntry, err error) error {
@@ -1166,6 +1193,11 @@ func heldContent(root *os.Root, part string, maxEntries int) (int64, error) {
 		if n++; n > maxEntries+1 {
 			return fmt.Errorf("more than %d entries", maxEntries)
 		}
+		// No stream nests deeper (fetchDir); walking a deeper tree that someone put here
+		// would cost time growing with the square of its depth.
+		if strings.Count(p, "/") >= maxDirDepth {
+			return fmt.Errorf("%s nests deeper than %d folders", p, maxDirDepth)
+		}
 		switch {
 		case d.IsDir():
 		case d.Type().IsRegular():
@@ -1173,26 +1205,29 @@ func heldContent(root *os.Root, part string, maxEntries int) (int64, error) {
 			if err != nil {
 				return err
 			}
+			if info.Size() > maxBytes-total { // checked before adding: never overflows
+				return fmt.Errorf("it holds more than the %s the folder may", FormatSize(maxBytes))
+			}
 			total += info.Size()
 		default:
 			return fmt.Errorf("%s is neither a file nor a folder", p)
 		}
 		return nil
 	})
-	return total, err
+	return total, fi, err
 }
 
 // claim is makeEntry for a resumed folder: the name the entry took in the interrupted
 // attempt, which is the first candidate no earlier entry of its folder in the stream took
 // (makeEntry took the first one free, in a folder holding only the stream's earlier entries).
 // Where names are compared without case, so are candidates.
-func claim(name string, claimed map[string]bool) (string, error) {
+func claim(name string, claimed map[string]bool, rnd *rand.Rand) (string, error) {
 	safe, err := safeName(name)
 	if err != nil {
 		return "", fmt.Errorf("bad folder stream from the sender: %w", err)
 	}
 	for k := range maxNameTries {
-		cand := candidate(safe, k)
+		cand := candidate(safe, k, rnd)
 		key := cand
 		if foldCase {
 			key = strings.ToLower(cand)
@@ -1212,7 +1247,8 @@ const foldCase = runtime.GOOS == "windows" || runtime.GOOS == "darwin"
 // interrupted attempt wrote held bytes (sendDir): a file held whole is only checked against
 // the SHA-256 that follows its record, one held in part is completed and checked, one not
 // held at all is received as usual (with its SHA-256 when sum). It reports false when what is
-// here does not match (missing, of another length, or another content).
+// here does not match (missing, of another length, or another content) or is not only the
+// partial folder's (a hard link to a file elsewhere, which completing would write to).
 func resumeDirFile(dir *os.Root, name string, r io.Reader, h ipmsg.DirHeader, held int64, sum bool, buf []byte, progress func(int64)) (bool, error) {
 	f, err := dir.OpenFile(name, os.O_RDWR|oNoFollow|oNonblock, 0)
 	if errors.Is(err, fs.ErrNotExist) && held == 0 {
@@ -1225,7 +1261,7 @@ func resumeDirFile(dir *os.Root, name string, r io.Reader, h ipmsg.DirHeader, he
 		return false, nil
 	}
 	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() || st.Size() != held {
+	if err != nil || !st.Mode().IsRegular() || linked(st) || st.Size() != held {
 		f.Close()
 		return false, nil
 	}
@@ -1262,13 +1298,13 @@ func endFetch(c net.Conn, feigo bool) {
 
 // makeEntry makes a name from a folder stream safe, then creates it with create, taking
 // another candidate name while the name exists: nothing already there is ever replaced.
-func makeEntry(name string, create func(string) error) (string, error) {
+func makeEntry(name string, rnd *rand.Rand, create func(string) error) (string, error) {
 	safe, err := safeName(name)
 	if err != nil {
 		return "", fmt.Errorf("bad folder stream from the sender: %w", err)
 	}
 	for k := range maxNameTries {
-		cand := candidate(safe, k)
+		cand := candidate(safe, k, rnd)
 		err := create(cand)
 		if err == nil {
 			return cand, nil

@@ -18,7 +18,7 @@ func TestNameClashesCostFewTries(t *testing.T) {
 	tries := 0
 	seen := map[string]bool{}
 	for range count {
-		name, err := makeEntry("same.txt", func(name string) error {
+		name, err := makeEntry("same.txt", nil, func(name string) error {
 			tries++
 			f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if err == nil {
@@ -64,16 +64,22 @@ func TestClaimMatchesMakeEntry(t *testing.T) {
 	}
 	defer root.Close()
 	names := []string{"a.txt", "a.txt", "b", "a.txt", "con", "x/../y", "a (1).txt", "a.txt"}
+	// Past the numbered names a clash takes a random one: the interrupted attempt's must be
+	// found too (they were not, and the folder started again).
+	for range 30 {
+		names = append(names, "same")
+	}
 	claimed := map[string]bool{}
+	made1, claim1 := clashNames(7, 3, "p"), clashNames(7, 3, "p")
 	for _, n := range names {
-		made, err := makeEntry(n, func(name string) error {
+		made, err := makeEntry(n, made1, func(name string) error {
 			f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if err == nil {
 				f.Close()
 			}
 			return err
 		})
-		got, cerr := claim(n, claimed)
+		got, cerr := claim(n, claimed, claim1)
 		if (err == nil) != (cerr == nil) || got != made {
 			t.Errorf("%q: makeEntry %q (%v), claim %q (%v)", n, made, err, got, cerr)
 		}
@@ -90,21 +96,24 @@ func TestHeldContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	if n, err := heldContent(root, "none.feigo-part", 100); n != 0 || err != nil {
+	if n, _, err := heldContent(root, "none.feigo-part", 100, 1000); n != 0 || err != nil {
 		t.Fatalf("a missing partial: %d, %v", n, err)
 	}
 	os.MkdirAll(filepath.Join(dir, "p", "sub"), 0o755)
 	os.WriteFile(filepath.Join(dir, "p", "a"), make([]byte, 10), 0o644)
 	os.WriteFile(filepath.Join(dir, "p", "sub", "b"), make([]byte, 20), 0o644)
 	os.WriteFile(filepath.Join(dir, "p", "sub", "c"), nil, 0o644)
-	if n, err := heldContent(root, "p", 100); n != 30 || err != nil {
+	if n, _, err := heldContent(root, "p", 100, 1000); n != 30 || err != nil {
 		t.Fatalf("held %d, %v; want 30", n, err)
 	}
-	if _, err := heldContent(root, "p", 3); err == nil {
+	if _, _, err := heldContent(root, "p", 3, 1000); err == nil {
 		t.Error("5 entries held under a bound of 3")
 	}
+	if _, _, err := heldContent(root, "p", 100, 29); err == nil {
+		t.Error("30 bytes held under a bound of 29")
+	}
 	os.WriteFile(filepath.Join(dir, "f"), nil, 0o644)
-	if _, err := heldContent(root, "f", 100); err == nil {
+	if _, _, err := heldContent(root, "f", 100, 1000); err == nil {
 		t.Error("a file where the partial folder should be is taken for one")
 	}
 	link := filepath.Join(dir, "p", "sub", "link")
@@ -114,7 +123,7 @@ func TestHeldContent(t *testing.T) {
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		t.Skip("this system makes no symlink Go sees as one (Wine)")
 	}
-	if _, err := heldContent(root, "p", 100); err == nil {
+	if _, _, err := heldContent(root, "p", 100, 1000); err == nil {
 		t.Error("a link in the partial folder is counted")
 	}
 }

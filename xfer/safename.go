@@ -1,6 +1,8 @@
 package xfer
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"path"
@@ -88,12 +90,28 @@ const (
 	maxClashSuffix = len(" (12345678)")
 )
 
-// candidate returns the k-th name to try for base: base itself, then numbered, then random.
-func candidate(base string, k int) string {
+// candidate returns the k-th name to try for base: base itself, then numbered, then random,
+// drawn from rnd when given (see clashNames).
+func candidate(base string, k int, rnd *rand.Rand) string {
 	if k < numberedTries {
 		return numbered(base, k)
 	}
-	return withSuffix(base, fmt.Sprintf("%08x", rand.Uint32()))
+	var u uint32
+	if rnd != nil {
+		u = rnd.Uint32()
+	} else {
+		u = rand.Uint32()
+	}
+	return withSuffix(base, fmt.Sprintf("%08x", u))
+}
+
+// clashNames is where the random names of one folder download's clashes come from: the
+// same for each attempt at it, so that a resumed attempt, drawing as the interrupted one did
+// (claim, makeEntry), finds the names that one gave. They only need to spread, not to be
+// secret: the sender, who could predict them, chooses the names that clash anyway.
+func clashNames(packetNo, fileID uint32, part string) *rand.Rand {
+	d := sha256.Sum256(fmt.Appendf(nil, "feigo clash names\x00%d\x00%d\x00%s", packetNo, fileID, part))
+	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(d[:8]), binary.LittleEndian.Uint64(d[8:16])))
 }
 
 // numbered returns "name (n).ext" for n > 0: the name to try when name is taken.

@@ -41,7 +41,7 @@ func TestSafeName(t *testing.T) {
 	}
 	// Every name a clash may pick, on the longest safe name, still fits with the partial suffix.
 	for k := range maxNameTries {
-		if c := candidate(got, k); len(c)+len(PartSuffix) > maxNameBytes || !strings.HasSuffix(c, ".txt") {
+		if c := candidate(got, k, nil); len(c)+len(PartSuffix) > maxNameBytes || !strings.HasSuffix(c, ".txt") {
 			t.Errorf("candidate %d of the long name: %q (%d bytes)", k, c, len(c))
 		}
 	}

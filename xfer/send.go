@@ -992,8 +992,28 @@ func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name st
 	*done += size
 	if held > 0 {
 		// Resumed: the rest of the file, then its SHA-256 whatever sum says (the receiver
-		// checks what it held).
+		// checks what it held). Before hashing a file that is not small, what is buffered goes
+		// out (its record too): the receiver checks its copy meanwhile instead of waiting for
+		// the hashing of every held file before a byte comes, and one that hung up is
+		// noticed before the folder is read for nobody.
 		progress(held)
+		if size <= smallFile {
+			// Small: read once, hashed here.
+			if _, err := io.ReadFull(f, buf[:size]); err != nil {
+				return fmt.Errorf("reading %s: %w", name, err)
+			}
+			if held < size {
+				w.Write(buf[held:size])
+				progress(size - held)
+			}
+			d := sha256.Sum256(buf[:size])
+			_, err := w.Write(d[:])
+			return err
+		}
+		c.SetWriteDeadline(time.Now().Add(ioTimeout))
+		if err := w.Flush(); err != nil {
+			return err
+		}
 		digest := hashFile(f, size)
 		if held < size {
 			if err := w.Flush(); err != nil {

@@ -184,3 +184,29 @@ func TestLabAddressChangeSeen(t *testing.T) {
 		}
 	}
 }
+
+// Two IPv6-only subnets behind a router that forwards unicast but no multicast (IP Messenger's
+// group ff15::979 stays on each subnet): with Bob's IPv6 address configured on Alice alone,
+// Alice and Bob meet, and Carol, on Alice's subnet, learns of Bob from Alice's peer list (a
+// unique local IPv6 address), so all three list each other, proved; and messages cross.
+func TestLabIPv6SubnetsPeerExchange(t *testing.T) {
+	l := lab.NewRoutedWith(t, lab.Options{IPv6: true, NoIPv4: true}, 2, 1)
+	alice, carol, bob := l.Hosts[0], l.Hosts[1], l.Hosts[2]
+	dir := t.TempDir()
+	a := serveProfile(t, alice, filepath.Join(dir, "a"), "Alice", "G", "--broadcast", "["+bob.Addr6.String()+"]:2425")
+	c := serveProfile(t, carol, filepath.Join(dir, "c"), "Carol", "G")
+	b := serveProfile(t, bob, filepath.Join(dir, "b"), "Bob", "G")
+	ns := []*node{a, c, b}
+	allSee(t, ns, 2, seeAllWithin)
+	for i, n := range ns {
+		for _, p := range n.peers(t) {
+			if !p.Addr.Addr().Is6() || p.Addr.Addr().IsLinkLocalUnicast() {
+				t.Errorf("host %d lists %s at %s, want its unique local IPv6 address", i+1, p.Nick, p.Addr)
+			}
+		}
+	}
+	if _, e, code := c.cli("send", "Bob", "跨网段 IPv6"); code != 0 {
+		t.Fatalf("Carol to Bob: %s", e)
+	}
+	b.WaitEvent("message", 10*time.Second, nil)
+}

@@ -350,7 +350,7 @@ func (n *Node) greetRemembered(ctx context.Context) {
 	n.far.mu.Unlock()
 	for i, a := range all {
 		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-		if greeted >= MaxRemembered || !a.Addr().Is4() || a.Port() == 0 || seen[a] || n.reached(a, targets, covered) {
+		if greeted >= MaxRemembered || !shareable(a.Addr()) || a.Port() == 0 || seen[a] || n.reached(a, targets, covered) {
 			continue
 		}
 		if i >= loaded && !n.farAddr(a, targets) {

@@ -118,7 +118,7 @@ func (n *Node) sharedList(exclude netip.AddrPort) []byte {
 	var b bytes.Buffer
 	k := 0
 	for _, p := range n.table.Snapshot() {
-		if !p.Secure || p.Addr == exclude || !p.Addr.Addr().Is4() {
+		if !p.Secure || p.Addr == exclude || !shareable(p.Addr.Addr()) {
 			continue
 		}
 		if k++; k > MaxShared {
@@ -139,11 +139,43 @@ func (n *Node) learnable(a netip.AddrPort, targets []netip.AddrPort, covered []n
 	return n.farAddr(a, targets)
 }
 
+// shareable reports whether a colleague's address means the same on another subnet, so that
+// a peer list may name it: any IPv4 address, an IPv6 unicast address beyond the link (not
+// link-local, whose zone names an interface of the lister's).
+func shareable(ip netip.Addr) bool {
+	if ip.Is4() || ip.Is4In6() {
+		return true
+	}
+	return ip.Is6() && ip.Zone() == "" && !ip.IsLinkLocalUnicast() && !ip.IsLoopback() && !ip.IsMulticast() && !ip.IsUnspecified()
+}
+
 // farAddr reports whether a is an address a colleague on another subnet may have, as a peer
-// list may name it: a private, link-local or configured IPv4 unicast address (not a network
-// or broadcast one) with a port from 1024.
+// list may name it, with a port from 1024: a private, link-local or configured IPv4 unicast
+// address (not a network or broadcast one), or a unique local (fc00::/7) or configured IPv6
+// one, or one in the /64 of an IPv6 address typed with --broadcast.
 func (n *Node) farAddr(a netip.AddrPort, targets []netip.AddrPort) bool {
 	ip := a.Addr()
+	if ip.Is6() {
+		if a.Port() < 1024 || !shareable(ip) {
+			return false
+		}
+		if ip.IsPrivate() {
+			return true
+		}
+		for _, pf := range n.cfg.ReachRanges {
+			if pf.Contains(ip) {
+				return true
+			}
+		}
+		for _, t := range targets {
+			if t.Addr().Is6() && !t.Addr().IsMulticast() {
+				if pf, err := t.Addr().WithZone("").Prefix(64); err == nil && pf.Contains(ip) {
+					return true
+				}
+			}
+		}
+		return false
+	}
 	if !ip.Is4() || a.Port() < 1024 || ip.IsUnspecified() || ip.IsMulticast() || ip == netip.IPv4Unspecified() {
 		return false
 	}
@@ -445,7 +477,7 @@ func (n *Node) loadReach() {
 	defer n.far.mu.Unlock()
 	for _, p := range st.Peers {
 		a := netip.AddrPortFrom(p.Addr.Addr().Unmap(), p.Addr.Port())
-		if len(n.far.loaded) >= MaxRemembered || !a.Addr().Is4() || a.Port() == 0 || slices.Contains(n.far.loaded, a) {
+		if len(n.far.loaded) >= MaxRemembered || !shareable(a.Addr()) || a.Port() == 0 || slices.Contains(n.far.loaded, a) {
 			continue
 		}
 		n.far.loaded = append(n.far.loaded, a)

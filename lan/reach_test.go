@@ -257,8 +257,8 @@ func TestHostilePeerListIsBounded(t *testing.T) {
 func TestLearnableAddresses(t *testing.T) {
 	n := startNode(t, loopbackConn(t), "N", func(c *Config) {
 		c.NoInterfaces, c.subnets = false, []netip.Prefix{netip.MustParsePrefix("10.213.0.0/24")}
-		c.Extra = []string{"10.50.1.9", "198.51.100.7"}
-		c.ReachRanges = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
+		c.Extra = []string{"10.50.1.9", "198.51.100.7", "[2001:db8:5::9]:2425"}
+		c.ReachRanges = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8:77::/48")}
 	})
 	targets, covered := n.announceTargets()
 	for a, want := range map[string]bool{
@@ -280,6 +280,18 @@ func TestLearnableAddresses(t *testing.T) {
 		"10.1.2.3:1023":                        false,
 		"127.0.0.1:2425":                       false, // loopback, not configured
 		"0.0.0.0:2425":                         false,
+		// IPv6: unique local addresses, configured ranges and the /64 of a configured address;
+		// never link-local (its zone is an interface of the lister's), multicast or loopback.
+		"[fd00:1::5]:2425":        true,
+		"[2001:db8:77:1::1]:2425": true,
+		"[2001:db8:5::20]:2426":   true,
+		"[2001:db8:6::20]:2425":   false, // public
+		"[fe80::1%eth0]:2425":     false,
+		"[fe80::1]:2425":          false,
+		"[ff15::979]:2425":        false,
+		"[::1]:2425":              false,
+		"[::]:2425":               false,
+		"[fd00:1::5]:53":          false,
 	} {
 		if got := n.learnable(netip.MustParseAddrPort(a), targets, covered); got != want {
 			t.Errorf("learnable(%s) = %v, want %v", a, got, want)

@@ -521,8 +521,8 @@ func lanConfig(p *profile.Profile, st profile.Settings, acp func() uint32) (lan.
 	cfg.NoHostList, cfg.NoExchange, cfg.VirtualInterfaces = st.NoHostList, st.NoPeerExchange, st.VirtualInterfaces
 	for _, r := range st.ReachRanges {
 		pf, err := netip.ParsePrefix(r)
-		if err != nil || !pf.Addr().Is4() {
-			return cfg, fmt.Errorf("reach range %q: want an IPv4 range like 203.0.113.0/24", r)
+		if err != nil {
+			return cfg, fmt.Errorf("reach range %q: want a range like 203.0.113.0/24 or 2001:db8:1::/48", r)
 		}
 		cfg.ReachRanges = append(cfg.ReachRanges, pf.Masked())
 	}

@@ -141,6 +141,29 @@ func NewRouted(t testing.TB, sizes ...int) *Lab {
 	return build(t, sizes, Options{})
 }
 
+// NewRoutedWith is NewRouted as o says. With o.IPv6, subnet s is also fd21:3:0:s::/64
+// (host j fd21:3:0:s::j, the router fd21:3:0:s::fe, every host's IPv6 default gateway), and
+// the router forwards IPv6 unicast but no multicast (it runs no multicast routing), so IP
+// Messenger's group ff15::979 stays on each subnet, as behind an office's router.
+func NewRoutedWith(t testing.TB, o Options, sizes ...int) *Lab {
+	t.Helper()
+	if err := Available(); err != nil {
+		skipOrFail(t, err)
+	}
+	if len(sizes) < 2 || len(sizes) > 16 {
+		t.Fatalf("lab: %d subnets", len(sizes))
+	}
+	if o.NoIPv4 && !o.IPv6 || o.LinkLocal {
+		t.Fatalf("lab: a routed lab needs IPv4 or IPv6 addresses beyond the link")
+	}
+	return build(t, sizes, o)
+}
+
+// addr6 is the IPv6 address of host j (or the router, 0xfe) on subnet s.
+func addr6(s, j int) netip.Addr {
+	return netip.AddrFrom16([16]byte{0: 0xfd, 1: 0x21, 3: 3, 7: byte(s), 15: byte(j)})
+}
+
 func build(t testing.TB, sizes []int, o Options) *Lab {
 	t.Helper()
 	total := 0
@@ -158,6 +181,9 @@ func build(t testing.TB, sizes []int, o Options) *Lab {
 	if routed {
 		l.Router = l.prefix + "-r"
 		l.must("netns", "add", l.Router)
+		if o.IPv6 {
+			l.sysctls(l.Router, o)
+		}
 		l.must("-n", l.Router, "link", "set", "lo", "up")
 	}
 	i := 0
@@ -179,6 +205,9 @@ func build(t testing.TB, sizes []int, o Options) *Lab {
 			l.must("-n", l.sw, "link", "set", veth, "master", br)
 			l.must("-n", l.sw, "link", "set", veth, "up")
 			l.must("-n", l.Router, "addr", "add", fmt.Sprintf("10.213.%d.254/24", s), "brd", "+", "dev", dev)
+			if o.IPv6 {
+				l.must("-n", l.Router, "addr", "add", addr6(s, 0xfe).String()+"/64", "dev", dev, "nodad")
+			}
 			l.must("-n", l.Router, "link", "set", dev, "up")
 		}
 		for j := 1; j <= n; j++ {
@@ -194,19 +223,26 @@ func build(t testing.TB, sizes []int, o Options) *Lab {
 				l.must("-n", h.NS, "addr", "add", h.Addr.String()+"/24", "brd", "+", "dev", "eth0")
 			}
 			if o.IPv6 && !o.LinkLocal {
-				h.Addr6 = netip.AddrFrom16([16]byte{0: 0xfd, 1: 0x21, 3: 3, 14: byte(s), 15: byte(j)})
+				h.Addr6 = addr6(s, j)
 				l.must("-n", h.NS, "addr", "add", h.Addr6.String()+"/64", "dev", "eth0", "nodad")
 			}
 			l.must("-n", h.NS, "link", "set", "eth0", "up")
 			l.must("-n", h.NS, "link", "set", "lo", "up")
-			if routed {
+			if routed && !o.NoIPv4 {
 				l.must("-n", h.NS, "route", "add", "default", "via", fmt.Sprintf("10.213.%d.254", s))
+			}
+			if routed && o.IPv6 {
+				l.must("-n", h.NS, "-6", "route", "add", "default", "via", addr6(s, 0xfe).String())
 			}
 			l.Hosts = append(l.Hosts, h)
 		}
 	}
 	if routed {
-		out, err := exec.Command("ip", "netns", "exec", l.Router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1").CombinedOutput()
+		fwd := []string{"netns", "exec", l.Router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"}
+		if o.IPv6 {
+			fwd = append(fwd, "net.ipv6.conf.all.forwarding=1")
+		}
+		out, err := exec.Command("ip", fwd...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("lab: the router does not forward: %v\n%s", err, out)
 		}

@@ -1,6 +1,7 @@
 package lan
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 )
@@ -31,5 +32,24 @@ func TestAttackListThroughIPv4InIPv6(t *testing.T) {
 		if got := n.learnable(netip.MustParseAddrPort(a), targets, covered); got != want {
 			t.Errorf("learnable(%s) = %v, want %v", a, got, want)
 		}
+	}
+}
+
+// With no IPv6 socket (--no-ipv6, or a host without IPv6), an IPv6 address from a list can
+// never be greeted: a hostile colleague's lists of unique local addresses must not take the
+// places of the addresses learnt (MaxLearned, for learnAgain) or the greeting budget
+// (learnBurst) from the IPv4 ones that could be.
+func TestAttackIPv6ListWithoutIPv6(t *testing.T) {
+	n := startNode(t, loopbackConn(t), "N", nil) // Conn given, no Conn6: no IPv6 here
+	var body []byte
+	for i := range MaxShared {
+		body = fmt.Appendf(body, "[fd00:1::%x]:2425\n", i+1)
+	}
+	n.learn(body, netip.MustParseAddrPort("127.0.0.1:40000"))
+	n.far.mu.Lock()
+	held := len(n.far.greeted)
+	n.far.mu.Unlock()
+	if held != 0 {
+		t.Fatalf("%d IPv6 addresses held as learnt by a node with no IPv6 socket", held)
 	}
 }

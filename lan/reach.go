@@ -253,7 +253,9 @@ func (n *Node) learnAddr(a, from netip.AddrPort, targets []netip.AddrPort, cover
 	if a == from {
 		return false
 	}
-	if !n.learnable(a, targets, covered) {
+	// With no IPv6 socket (--no-ipv6, or no IPv6 here) an IPv6 address is never greeted: it
+	// would only take the place and the budget of one that can be.
+	if !n.learnable(a, targets, covered) || a.Addr().Is6() && n.conn6 == nil {
 		n.stats.learnRefused.Add(1)
 		return false
 	}

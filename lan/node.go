@@ -257,6 +257,7 @@ type Node struct {
 	// for writing. An answer built before a change can then never reach a colleague after
 	// the change's own announcement and leave them with the old state until the next beat.
 	stateMu  sync.RWMutex
+	stateGen uint64        // changed with the state, under stateMu
 	mcast6Mu sync.Mutex    // conn6's multicast interface, set per datagram; joined6
 	joined6  map[int]bool  // interfaces (by index) where conn6 joined Group6
 	ready    chan struct{} // closed once conn is bound

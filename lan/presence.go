@@ -93,21 +93,28 @@ func (n *Node) announceTo(mode ipmsg.Command, also []peers.Peer, targets []netip
 	}
 	n.announceMu.Lock()
 	defer n.announceMu.Unlock()
-	n.stateMu.RLock()
-	defer n.stateMu.RUnlock()
 	if mode == ipmsg.BrEntry {
 		n.broadcastAt.Store(n.now().UnixNano())
 	}
-	self := n.Self()
-	// BR_* packets never carry UTF8OPT; the UTF-8 names also travel in the trailer.
-	p := n.packet(ipmsg.UTF8, false, n.entryCmd(mode), ipmsg.EntryBody(ipmsg.UTF8, self))
+	// Each datagram is built (again if the state changed) and sent under stateMu, one at a
+	// time: a send may wait sendWait when a hostile LAN keeps the send buffer full, and a
+	// SetAway waiting for the whole announcement would hold up every entry the read loop
+	// answers (stateMu's readers queue behind a waiting writer) for as long.
+	var p ipmsg.Packet
+	built := ^uint64(0)
 	for _, t := range targets {
-		n.write(t, p)
+		n.sayState(func() {
+			if built != n.stateGen {
+				// BR_* packets never carry UTF8OPT; the UTF-8 names also travel in the trailer.
+				p, built = n.packet(ipmsg.UTF8, false, n.entryCmd(mode), ipmsg.EntryBody(ipmsg.UTF8, n.Self())), n.stateGen
+			}
+			n.write(t, p)
+		})
 	}
 	unicast := 0
 	for _, peer := range also {
 		if !n.reached(peer.Addr, targets, covered) {
-			n.write(peer.Addr, n.entryTo(peer.Addr, mode))
+			n.sayState(func() { n.write(peer.Addr, n.entryTo(peer.Addr, mode)) })
 			unicast++
 		}
 	}
@@ -272,6 +279,7 @@ func (n *Node) SetAway(away bool, text string) {
 	n.stateMu.Lock()
 	n.selfMu.Lock()
 	n.self.Away, n.self.AwayText = away, text
+	n.stateGen++
 	if !away {
 		n.self.AwayText = ""
 	}
@@ -292,6 +300,7 @@ func (n *Node) SetName(nick, group string) {
 	n.stateMu.Lock()
 	n.selfMu.Lock()
 	n.self.Nick, n.self.Group = nick, group
+	n.stateGen++
 	n.selfMu.Unlock()
 	n.stateMu.Unlock()
 	n.announce(ipmsg.BrAbsence, n.table.Snapshot())

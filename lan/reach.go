@@ -36,7 +36,9 @@ import (
 // key over TLS like any colleague. Against a hostile LAN (a colleague's key proves who they
 // are, not that they are honest): a list is read up to MaxShared lines; an address is learnt
 // only if it is a private, link-local or configured (Config.ReachRanges, Config.Extra's /24)
-// IPv4 unicast address with a port from 1024, not this host's, not one the broadcasts reach,
+// IPv4 unicast address, or a unique local or configured (Config.ReachRanges, the /64 of an
+// IPv6 Config.Extra, but for forms that carry an IPv4 address) IPv6 unicast one beyond the
+// link, with a port from 1024, not this host's, not one the broadcasts reach,
 // not listed already; an address is greeted at most once per learnAgain, at most
 // MaxLearned addresses are remembered as greeted or waiting, and greetings leave at most
 // learnBurst at once and then one a second (learnEvery), learnPace apart: a list from an
@@ -152,7 +154,8 @@ func shareable(ip netip.Addr) bool {
 // farAddr reports whether a is an address a colleague on another subnet may have, as a peer
 // list may name it, with a port from 1024: a private, link-local or configured IPv4 unicast
 // address (not a network or broadcast one), or a unique local (fc00::/7) or configured IPv6
-// one, or one in the /64 of an IPv6 address typed with --broadcast.
+// one, or one in the /64 of an IPv6 address typed with --broadcast (not one of ipv4Forms,
+// which may name any IPv4 host through a translator).
 func (n *Node) farAddr(a netip.AddrPort, targets []netip.AddrPort) bool {
 	ip := a.Addr()
 	if ip.Is6() {
@@ -166,6 +169,9 @@ func (n *Node) farAddr(a netip.AddrPort, targets []netip.AddrPort) bool {
 			if pf.Contains(ip) {
 				return true
 			}
+		}
+		if carriesIPv4(ip) {
+			return false // only in a configured range: its /64 may hold any IPv4 host
 		}
 		for _, t := range targets {
 			if t.Addr().Is6() && !t.Addr().IsMulticast() {
@@ -196,6 +202,23 @@ func (n *Node) farAddr(a netip.AddrPort, targets []netip.AddrPort) bool {
 		}
 	}
 	return false
+}
+
+// ipv4Forms are the IPv6 ranges whose addresses carry an IPv4 address of anyone's, in their
+// low bits, that a translator, relay or tunnel reaches: IPv4-compatible and IPv4-translated
+// (::/96, ::ffff:0:0:0/96; ::ffff:0:0/96 is unmapped before), NAT64 (64:ff9b::/96 and the
+// local-use 64:ff9b:1::/48) and Teredo (2001::/32, whose /64 holds every client of a relay).
+var ipv4Forms = []netip.Prefix{
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("::ffff:0:0:0/96"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2001::/32"),
+}
+
+// carriesIPv4 reports whether ip is in one of ipv4Forms.
+func carriesIPv4(ip netip.Addr) bool {
+	return slices.ContainsFunc(ipv4Forms, func(pf netip.Prefix) bool { return pf.Contains(ip) })
 }
 
 // learn reads a list from the colleague at from and queues the greetings of the addresses
@@ -230,7 +253,9 @@ func (n *Node) learnAddr(a, from netip.AddrPort, targets []netip.AddrPort, cover
 	if a == from {
 		return false
 	}
-	if !n.learnable(a, targets, covered) {
+	// With no IPv6 socket (--no-ipv6, or no IPv6 here) an IPv6 address is never greeted: it
+	// would only take the place and the budget of one that can be.
+	if !n.learnable(a, targets, covered) || a.Addr().Is6() && n.conn6 == nil {
 		n.stats.learnRefused.Add(1)
 		return false
 	}

@@ -84,14 +84,7 @@ func fetchFolder(t *testing.T, dl string, size int64, patience, wait time.Durati
 	if _, err := e.Accept(tr.ID, dl, nil); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	defer runOnLoopback(t, e)()
 	deadline := time.Now().Add(wait)
 	for {
 		tr = e.Transfers()[0]
@@ -283,11 +276,13 @@ func (c *cutConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// A folder cut anywhere in its stream (inside a record, at a file's boundary, next to empty
-// files and folders) resumes from a real sender into the sender's folder exactly.
-func TestResumeFromEveryCut(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "dir")
-	files := map[string]string{"a": "0123456789", "z0": "", "s/b": "", "s/c": strings.Repeat("c", 20), "s/d": "ddddd"}
+// smallTree is a sender's folder of a few files (two empty, one in a subfolder) and an empty
+// folder, files naming each file's content by its path in it; snd is a sending engine and
+// tf the folder as offered.
+func smallTree(t *testing.T) (files map[string]string, src string, snd *Engine, tf TransferFile) {
+	t.Helper()
+	src = filepath.Join(t.TempDir(), "dir")
+	files = map[string]string{"a": "0123456789", "z0": "", "s/b": "", "s/c": strings.Repeat("c", 20), "s/d": "ddddd"}
 	os.MkdirAll(filepath.Join(src, "e"), 0o755)
 	os.MkdirAll(filepath.Join(src, "s"), 0o755)
 	for n, c := range files {
@@ -297,7 +292,13 @@ func TestResumeFromEveryCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf := TransferFile{Path: src, FileInfo: ipmsg.FileInfo{Name: "dir"}}
+	return files, src, snd, TransferFile{Path: src, FileInfo: ipmsg.FileInfo{Name: "dir"}}
+}
+
+// A folder cut anywhere in its stream (inside a record, at a file's boundary, next to empty
+// files and folders) resumes from a real sender into the sender's folder exactly.
+func TestResumeFromEveryCut(t *testing.T) {
+	files, _, snd, tf := smallTree(t)
 	for cut := 30; cut < 480; cut += 23 {
 		var attempts atomic.Int32
 		var skips []int64
@@ -406,18 +407,7 @@ func TestAttackHardLinkInPartial(t *testing.T) {
 // A partial folder that a crash left half removed (the cleanup after a mismatch, cut short)
 // resumes or starts again into the sender's folder exactly.
 func TestResumeAfterHalfRemovedPartial(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "dir")
-	files := map[string]string{"a": "0123456789", "z0": "", "s/b": "", "s/c": strings.Repeat("c", 20), "s/d": "ddddd"}
-	os.MkdirAll(filepath.Join(src, "e"), 0o755)
-	os.MkdirAll(filepath.Join(src, "s"), 0o755)
-	for n, c := range files {
-		os.WriteFile(filepath.Join(src, n), []byte(c), 0o644)
-	}
-	snd, err := New(Config{}, &dialCounter{}, peers.New(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tf := TransferFile{Path: src, FileInfo: ipmsg.FileInfo{Name: "dir"}}
+	files, _, snd, tf := smallTree(t)
 	for _, gone := range []string{"a", "s/c", "s", "e"} {
 		var attempts atomic.Int32
 		dl := t.TempDir()
@@ -443,18 +433,7 @@ func TestResumeAfterHalfRemovedPartial(t *testing.T) {
 // The sender's folder changes between the attempts: the resumed folder is the new one.
 func TestResumeAfterSenderFolderChanged(t *testing.T) {
 	for _, change := range []string{"grow a", "shrink s/c", "add 0new", "rename s/c", "add s/zz", "remove z0", "remove s/b"} {
-		src := filepath.Join(t.TempDir(), "dir")
-		files := map[string]string{"a": "0123456789", "z0": "", "s/b": "", "s/c": strings.Repeat("c", 20), "s/d": "ddddd"}
-		os.MkdirAll(filepath.Join(src, "e"), 0o755)
-		os.MkdirAll(filepath.Join(src, "s"), 0o755)
-		for n, c := range files {
-			os.WriteFile(filepath.Join(src, n), []byte(c), 0o644)
-		}
-		snd, err := New(Config{}, &dialCounter{}, peers.New(nil))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tf := TransferFile{Path: src, FileInfo: ipmsg.FileInfo{Name: "dir"}}
+		files, src, snd, tf := smallTree(t)
 		var attempts atomic.Int32
 		dl := t.TempDir()
 		tr, _, _ := fetchFolder(t, dl, 100, 5*time.Second, 20*time.Second, func(r ipmsg.FileRequest, c net.Conn) {

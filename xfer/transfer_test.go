@@ -219,6 +219,16 @@ func runEngine(t *testing.T, dir string) (*Engine, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop := runOnLoopback(t, e)
+	<-e.up
+	t.Cleanup(stop)
+	return e, stop
+}
+
+// runOnLoopback runs e on a loopback listener; stop (which may be called again) cancels it
+// and waits for Run to return.
+func runOnLoopback(t *testing.T, e *Engine) (stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -226,9 +236,8 @@ func runEngine(t *testing.T, dir string) (*Engine, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx, ln) }()
-	<-e.up
 	stopped := false
-	stop := func() {
+	return func() {
 		if !stopped {
 			stopped = true
 			cancel()
@@ -237,8 +246,6 @@ func runEngine(t *testing.T, dir string) (*Engine, func()) {
 			}
 		}
 	}
-	t.Cleanup(stop)
-	return e, stop
 }
 
 func TestSavesAreCoalesced(t *testing.T) {

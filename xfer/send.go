@@ -990,73 +990,41 @@ func (e *Engine) sendDirFile(w *bufio.Writer, c net.Conn, root *os.Root, name st
 	}
 	held := HeldOf(skip, *done, size)
 	*done += size
-	if held > 0 {
-		// Resumed: the rest of the file, then its SHA-256 whatever sum says (the receiver
-		// checks what it held). Before hashing a file that is not small, what is buffered goes
-		// out (its record too): the receiver checks its copy meanwhile instead of waiting for
-		// the hashing of every held file before a byte comes, and one that hung up is
-		// noticed before the folder is read for nobody.
-		progress(held)
-		if size <= smallFile {
-			// Small: read once, hashed here.
-			if _, err := io.ReadFull(f, buf[:size]); err != nil {
-				return fmt.Errorf("reading %s: %w", name, err)
-			}
-			if held < size {
-				w.Write(buf[held:size])
-				progress(size - held)
-			}
-			d := sha256.Sum256(buf[:size])
-			_, err := w.Write(d[:])
-			return err
-		}
-		c.SetWriteDeadline(time.Now().Add(ioTimeout))
-		if err := w.Flush(); err != nil {
-			return err
-		}
-		digest := hashFile(f, size)
-		if held < size {
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			if _, err := f.Seek(held, io.SeekStart); err != nil {
-				return err
-			}
-			if err := copyOut(c, f, size-held, progress); err != nil {
-				return err
-			}
-		}
-		d := <-digest
-		if d == nil {
-			return fmt.Errorf("reading %s for its checksum failed", name)
-		}
-		_, err := w.Write(d)
-		return err
-	}
+	// A file the receiver holds in part or whole (resumed) comes from where it stopped, and
+	// with its SHA-256 whatever sum says: the receiver checks what it held.
+	withSum := sum || held > 0
+	progress(held)
 	if size <= smallFile {
-		k, err := io.ReadFull(f, buf[:size])
-		if err != nil {
+		if _, err := io.ReadFull(f, buf[:size]); err != nil {
 			return fmt.Errorf("reading %s: %w", name, err)
 		}
-		w.Write(buf[:k])
-		progress(int64(k))
-		if sum {
-			d := sha256.Sum256(buf[:k])
+		w.Write(buf[held:size])
+		progress(size - held)
+		if withSum {
+			d := sha256.Sum256(buf[:size])
 			w.Write(d[:])
 		}
 		return nil
 	}
 	var digest <-chan []byte
-	if sum {
-		digest = hashFile(f, size)
+	if withSum {
+		digest = hashFile(f, size) // on another core, while what is buffered (the record) goes out
+	}
+	if held > 0 {
+		c.SetWriteDeadline(time.Now().Add(ioTimeout)) // a held file may follow other held files' hashing
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if err := copyOut(c, f, size, progress); err != nil {
-		return err
+	if held < size {
+		if _, err := f.Seek(held, io.SeekStart); err != nil {
+			return err
+		}
+		if err := copyOut(c, f, size-held, progress); err != nil {
+			return err
+		}
 	}
-	if sum {
+	if withSum {
 		d := <-digest
 		if d == nil {
 			return fmt.Errorf("reading %s for its checksum failed", name)

@@ -919,14 +919,19 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 	// A FeiGo sender that resumes folders is asked for what an earlier attempt did not get;
 	// from others, folders restart from scratch and what an earlier attempt left is removed
 	// first.
+	// The stream is held to what was offered: a folder's announced size (FeiGo and iptux
+	// announce the total of its files), or for one offered with size 0 (legacy clients may)
+	// the configured cap; and a bounded number of entries. A record that would pass either
+	// fails the folder before anything of it is created. A partial folder holding more than
+	// limit is not resumed.
+	limit, sized := tf.Size, tf.Size > 0
+	if !sized {
+		limit = e.cfg.Limits.MaxFolderBytes
+	}
 	var skip int64
 	var partInfo fs.FileInfo // the partial folder measured or made now (see the top record)
 	if t.FeiGo && t.DirResume {
-		most := tf.Size // what the folder may hold (see limit below)
-		if most <= 0 {
-			most = e.cfg.Limits.MaxFolderBytes
-		}
-		if skip, partInfo, err = heldContent(root, part, e.cfg.Limits.MaxFolderEntries, most); err != nil {
+		if skip, partInfo, err = heldContent(root, part, e.cfg.Limits.MaxFolderEntries, limit); err != nil {
 			e.log.Info("the folder's partial download cannot be resumed: starting again", "name", tf.Name, "err", err)
 			skip = 0
 		}
@@ -991,14 +996,6 @@ func (e *Engine) fetchDir(ctx context.Context, x *xfer, t Transfer, i int, root 
 	}
 	var times []dirTime
 	var topMTime int64
-	// The stream is held to what was offered: a folder's announced size (FeiGo and iptux
-	// announce the total of its files), or for one offered with size 0 (legacy clients may)
-	// the configured cap; and a bounded number of entries. A record that would pass either
-	// fails the folder before anything of it is created.
-	limit, sized := tf.Size, tf.Size > 0
-	if !sized {
-		limit = e.cfg.Limits.MaxFolderBytes
-	}
 	var content int64 // bytes the stream's records announced so far
 	tooMuch := func(what string) error {
 		return fmt.Errorf("%w: the stream of %s %s; stopped, what arrived is kept in %s",

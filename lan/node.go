@@ -257,12 +257,14 @@ type Node struct {
 	// for writing. An answer built before a change can then never reach a colleague after
 	// the change's own announcement and leave them with the old state until the next beat.
 	stateMu  sync.RWMutex
-	stateGen uint64        // changed with the state, under stateMu
-	mcast6Mu sync.Mutex    // conn6's multicast interface, set per datagram; joined6
-	joined6  map[int]bool  // interfaces (by index) where conn6 joined Group6
-	ready    chan struct{} // closed once conn is bound
-	stopping chan struct{} // closed when Run begins to shut down
-	nos      *packetNos
+	stateGen uint64 // changed with the state, under stateMu
+	// sendMu4 and sendMu6 let one datagram at a time be written to conn and conn6 (send).
+	sendMu4, sendMu6 sync.Mutex
+	mcast6Mu         sync.Mutex    // conn6's multicast interface, set per datagram; joined6
+	joined6          map[int]bool  // interfaces (by index) where conn6 joined Group6
+	ready            chan struct{} // closed once conn is bound
+	stopping         chan struct{} // closed when Run begins to shut down
+	nos              *packetNos
 
 	// The trust policy (Config.PlaintextFallback, Config.RefuseLegacy; SetPolicy).
 	plaintextFallback, refuseLegacy atomic.Bool
@@ -803,14 +805,20 @@ func (n *Node) send(to netip.AddrPort, b []byte) {
 	// Datagrams to an address nobody answers ARP for wait in the kernel and fill the
 	// socket's send buffer (forged sources make that cheap): a datagram that cannot leave
 	// within sendWait is dropped, so no send, and never the read loop, blocks on it.
-	conn := n.conn
+	// A socket's write deadline is the socket's, not the write's: two writers at once would
+	// each push the other's deadline back, and one waiting for room (the read loop's answer)
+	// could wait as long as the other kept writing (a whole announcement, seconds). One
+	// write at a time per socket, each with its own sendWait.
+	conn, mu := n.conn, &n.sendMu4
 	if a := to.Addr(); a.Is6() && !a.Is4In6() {
-		if conn = n.conn6; conn == nil {
+		if conn, mu = n.conn6, &n.sendMu6; conn == nil {
 			return // no IPv6 here
 		}
 	}
 	n.stats.datagramsSent.Add(1)
 	write := func() error {
+		mu.Lock()
+		defer mu.Unlock()
 		conn.SetWriteDeadline(time.Now().Add(sendWait))
 		began := time.Now()
 		var err error

@@ -276,13 +276,20 @@ func (n *Node) sayGoodbye() {
 // SetAway enters absence mode with text as the automatic reply, or leaves it when away is
 // false, and tells the LAN (BR_ABSENCE).
 func (n *Node) SetAway(away bool, text string) {
+	if !away {
+		text = ""
+	}
+	n.changeSelf(func(self *ipmsg.Entry) { self.Away, self.AwayText = away, text })
+}
+
+// changeSelf changes what the node's entries say with change, under stateMu written (no
+// entry built before the change goes out after it), then tells the LAN (BR_ABSENCE) and the
+// node's owner (self_updated).
+func (n *Node) changeSelf(change func(*ipmsg.Entry)) {
 	n.stateMu.Lock()
 	n.selfMu.Lock()
-	n.self.Away, n.self.AwayText = away, text
+	change(&n.self)
 	n.stateGen++
-	if !away {
-		n.self.AwayText = ""
-	}
 	n.selfMu.Unlock()
 	n.stateMu.Unlock()
 	n.announce(ipmsg.BrAbsence, n.table.Snapshot())
@@ -297,14 +304,7 @@ func (n *Node) emitSelf() {
 
 // SetName changes the nickname and group and tells the LAN (BR_ABSENCE).
 func (n *Node) SetName(nick, group string) {
-	n.stateMu.Lock()
-	n.selfMu.Lock()
-	n.self.Nick, n.self.Group = nick, group
-	n.stateGen++
-	n.selfMu.Unlock()
-	n.stateMu.Unlock()
-	n.announce(ipmsg.BrAbsence, n.table.Snapshot())
-	n.emitSelf()
+	n.changeSelf(func(self *ipmsg.Entry) { self.Nick, self.Group = nick, group })
 }
 
 // Refresh announces the node again (BR_ENTRY) to the broadcast targets and to every known
